@@ -1,0 +1,187 @@
+#pragma once
+// The connector's configuration: one JSON file (design.md "Contracts"). Loading resolves
+// defaults, relative paths (relative to the config file) and secrets ("env:NAME",
+// "file:PATH" or a literal), and refuses unknown keys and bad values with an error that
+// names the key, e.g. `server.listen: expected "host:port", got "8443"`.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "connector/expected.hpp"
+
+namespace connector::config {
+
+// A secret's value with a redacted printable form: it never reaches logs or errors.
+class secret {
+ public:
+  secret() = default;
+  explicit secret(std::string value) : value_(std::move(value)) {}
+  const std::string& reveal() const { return value_; }
+  bool empty() const { return value_.empty(); }
+
+ private:
+  std::string value_;
+};
+
+struct endpoint {
+  std::string host;  // "0.0.0.0", "127.0.0.1", "::1", "localhost"
+  std::uint16_t port = 0;  // 0: pick a free port (tests)
+};
+
+struct tls_server_settings {
+  std::string certificate;  // PEM: leaf first, then intermediates (full chain)
+  std::string private_key;
+  std::optional<std::string> client_ca_file;  // turns mutual TLS on
+  std::vector<std::string> client_subjects;   // allowed client certificate subjects
+};
+
+struct server_settings {
+  endpoint listen{"0.0.0.0", 8443};
+  tls_server_settings tls;
+  std::string outbound_message_path = "/salesforce/outbound";
+  std::string events_path = "/salesforce/events";
+  std::vector<secret> events_signing_secrets;
+  std::size_t body_limit_bytes = 4 * 1024 * 1024;
+  std::size_t header_limit_bytes = 16 * 1024;
+  int handshake_timeout_ms = 10'000;
+  int read_timeout_ms = 30'000;   // a whole request must arrive within this time
+  int idle_timeout_ms = 60'000;   // keep-alive connection with no request
+  std::size_t max_connections = 512;
+  int threads = 0;  // 0: one per core
+};
+
+struct admin_settings {
+  endpoint listen{"127.0.0.1", 8444};
+  secret token;
+  bool tls = true;  // false is accepted only on a loopback address
+  bool allow_unauthenticated_metrics = false;  // only on a loopback listener
+};
+
+struct store_settings {
+  std::string sqlite_path;
+};
+
+struct salesforce_settings {
+  std::vector<std::string> organization_ids;  // 15 or 18 chars, as configured
+  std::string source_object = "User";         // or "Contact"
+  std::string login_url = "https://login.salesforce.com";
+  std::string client_id;
+  std::optional<secret> client_secret;  // client-credentials flow
+  std::string username;                 // JWT bearer flow subject
+  std::optional<secret> private_key;    // JWT bearer flow key (PEM)
+  std::optional<std::string> tls_ca_file;
+  std::string api_version = "61.0";
+  std::string query_filter = "UserType = 'Standard'";
+};
+
+struct ispring_settings {
+  std::string api_url = "https://api-learn.ispringlearn.com";
+  std::string auth = "client_credentials";  // or "password" (legacy header scheme)
+  std::string client_id;
+  secret client_secret;
+  std::string account_url;  // legacy scheme: X-Auth-Account-Url
+  std::string login;        // legacy scheme: X-Auth-Email
+  secret password;          // legacy scheme: X-Auth-Password
+  std::optional<std::string> tls_ca_file;
+  int max_concurrency = 4;
+  int connect_timeout_ms = 5'000;
+  int request_timeout_ms = 30'000;
+};
+
+struct mapping_settings {
+  std::string login = "Username";
+  std::string email = "Email";
+  std::string last_name = "LastName";
+  std::string department = "Department";
+  std::string groups;  // empty: no group field mapped
+  std::map<std::string, std::string> fields{{"first_name", "FirstName"}};  // iSpring id -> SF field
+};
+
+struct department_rule {
+  bool sync_all_users = true;
+  std::optional<std::string> ispring_name;
+  std::vector<std::string> users;  // usernames or record ids, when not sync_all_users
+};
+
+enum class user_action { deactivate, ignore, remove };
+
+struct sync_settings {
+  std::map<std::string, department_rule> departments;  // empty: every department ("*")
+  std::optional<std::vector<std::string>> groups;       // nullopt: "all"
+  std::optional<std::string> parent_department;         // nullopt: the root
+  user_action inactive_users = user_action::deactivate;
+  user_action out_of_scope_users = user_action::deactivate;
+  bool delete_empty_departments = true;
+  // A count ("25") or a share ("10%") of the synchronised users.
+  std::optional<std::string> max_deactivations;
+  int max_attempts = 10;           // then the record becomes a dead letter
+  int retry_base_ms = 1'000;
+  int retry_max_ms = 15 * 60'000;
+};
+
+struct schedule_settings {
+  std::string run_type = "manual";  // interval | daily | manual
+  int run_interval_minutes = 60;
+  std::optional<std::string> start_work_time;  // "HH:MM"
+  std::optional<std::string> stop_work_time;
+  std::string time_zone = "UTC";
+  int check_sync_status_after_seconds = 60;
+  int check_sync_status_duration_minutes = 30;
+  int interval_after_expire_duration_minutes = 15;
+};
+
+struct smtp_settings {
+  std::string host;
+  std::uint16_t port = 587;
+  std::string security = "starttls";  // starttls | tls | none (loopback only)
+  std::string username;
+  secret password;
+  std::string from;
+};
+
+struct alerts_settings {
+  std::vector<std::string> email_to;
+  smtp_settings smtp;
+  int min_interval_minutes = 60;
+  int pending_age_threshold_minutes = 30;
+};
+
+struct logging_settings {
+  std::string level = "info";  // trace debug info warn error
+  std::string format = "json";  // json | text
+};
+
+struct settings {
+  std::string config_path;  // absolute path of the file loaded
+  server_settings server;
+  admin_settings admin;
+  store_settings store;
+  salesforce_settings salesforce;
+  std::optional<ispring_settings> ispring;
+  mapping_settings mapping;
+  sync_settings sync;
+  schedule_settings schedule;
+  std::optional<alerts_settings> alerts;
+  logging_settings logging;
+};
+
+struct config_error {
+  std::string key;      // dotted path, e.g. "server.tls.certificate"
+  std::string message;  // what is wrong, without secret values
+  std::string to_string() const { return key.empty() ? message : key + ": " + message; }
+};
+
+// Loads and validates the file. Secrets are resolved (env:/file:) at load time.
+expected<settings, config_error> load_file(const std::string& path);
+// Same, from text; `base_dir` resolves relative paths.
+expected<settings, config_error> load_text(const std::string& text, const std::string& base_dir);
+
+// Parses "host:port", "[::1]:port".
+std::optional<endpoint> parse_endpoint(const std::string& text);
+
+bool is_loopback(const std::string& host);
+
+}  // namespace connector::config

@@ -1,0 +1,113 @@
+#pragma once
+// The durable inbox: every notification Salesforce delivers is committed here before it is
+// acknowledged, deduplicated by (organization, notification id), and folded into the newest
+// known state of its record, which waits as "pending" for the sync worker.
+//
+// One interface; SQLite behind it now (sqlite_inbox), PostgreSQL later (design.md).
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "connector/clock.hpp"
+
+namespace connector::store {
+
+// One notification as the store sees it: already checked and normalised by the caller.
+struct incoming_change {
+  std::string notification_id;  // dedupe key within the organization
+  std::string record_id;        // 18-character Salesforce id
+  std::string object_type;      // "User", "Contact"
+  std::optional<epoch_ms> modstamp;  // SystemModstamp, else LastModifiedDate
+  std::string fields_json;      // JSON object of the fields sent, e.g. {"Email":"a@b.c","Title":null}
+  bool has_data = true;         // false: record deleted before delivery, nothing to apply
+};
+
+// Everything one HTTP request delivered: stored in one transaction, or not at all.
+struct intake_request {
+  std::string organization_id;  // 18-character
+  std::string source;           // "outbound_message" or "event"
+  epoch_ms received_at = 0;
+  std::vector<incoming_change> changes;
+};
+
+struct intake_outcome {
+  bool committed = false;   // true only once the transaction is durable on disk
+  std::size_t stored = 0;   // new notifications
+  std::size_t duplicates = 0;  // notification ids seen before: acked, not applied again
+  std::string error;        // why the commit failed (disk full, locked, I/O error)
+};
+
+// A record's state in the pending queue, as the sync worker takes it.
+enum class record_state { pending, retrying, done, dead };
+
+struct pending_record {
+  std::string organization_id;
+  std::string record_id;
+  std::string object_type;
+  std::string fields_json;  // newest known state (all fields ever received, newest wins per field)
+  std::optional<epoch_ms> modstamp;
+  std::int64_t version = 0;  // grows with every newer state; lets the worker finish safely
+  int attempts = 0;
+  std::string last_error;
+  epoch_ms due_at = 0;
+};
+
+struct inbox_stats {
+  std::int64_t notifications_received = 0;  // distinct notifications stored
+  std::int64_t duplicates_ignored = 0;
+  std::int64_t pending = 0;     // records waiting for their first (or next fresh) attempt
+  std::int64_t retrying = 0;    // records backing off after a failure
+  std::int64_t dead_letters = 0;
+  std::optional<epoch_ms> last_received_at;
+};
+
+class inbox {
+ public:
+  virtual ~inbox() = default;
+
+  // Queues `request` for the writer thread, which commits concurrent requests together
+  // (group commit). `done` runs on the writer thread once the transaction is durable or
+  // has failed; it must not block.
+  virtual void submit(intake_request request, std::function<void(intake_outcome)> done) = 0;
+
+  // Synchronous convenience over submit(), for the CLI and tests.
+  intake_outcome submit_and_wait(intake_request request);
+
+  // The sync worker's side of the queue. take_due returns up to `limit` records whose
+  // state is pending or retrying and whose due time has come, oldest first.
+  virtual std::vector<pending_record> take_due(epoch_ms now, std::size_t limit) = 0;
+  // Applied: the record leaves the queue unless a newer state (higher version) arrived
+  // meanwhile, in which case it stays pending.
+  virtual void mark_done(const std::string& organization_id, const std::string& record_id,
+                         std::int64_t version) = 0;
+  // Failed: retried at `retry_at`, or dead-lettered when `dead` is true.
+  virtual void mark_failed(const std::string& organization_id, const std::string& record_id,
+                           std::int64_t version, const std::string& error, epoch_ms retry_at,
+                           bool dead) = 0;
+
+  virtual std::optional<pending_record> find_record(const std::string& organization_id,
+                                                    const std::string& record_id) = 0;
+  virtual inbox_stats stats() = 0;
+  // True when the notification id was stored (for tests and `explain`).
+  virtual bool has_notification(const std::string& organization_id,
+                                const std::string& notification_id) = 0;
+};
+
+struct sqlite_options {
+  std::string path;
+  std::size_t max_batch_requests = 256;  // upper bound of requests per group commit
+  int busy_timeout_ms = 5000;
+};
+
+// Opens (creating and migrating) the SQLite inbox. Throws std::runtime_error with the path
+// and SQLite's message when the file cannot be opened or migrated.
+std::unique_ptr<inbox> open_sqlite_inbox(const sqlite_options& options);
+
+// Read-only access for `connector status` while the service runs (WAL allows it).
+inbox_stats read_sqlite_stats(const std::string& path);
+
+}  // namespace connector::store
