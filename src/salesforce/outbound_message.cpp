@@ -1,0 +1,629 @@
+#include "connector/salesforce/outbound_message.hpp"
+
+#include <pugixml.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace connector::salesforce {
+namespace {
+
+constexpr std::string_view soap11_ns = "http://schemas.xmlsoap.org/soap/envelope/";
+constexpr std::string_view soap12_ns = "http://www.w3.org/2003/05/soap-envelope";
+constexpr std::string_view outbound_ns = "http://soap.sforce.com/2005/09/outbound";
+constexpr std::string_view xsi_ns = "http://www.w3.org/2001/XMLSchema-instance";
+constexpr std::string_view xml_ns = "http://www.w3.org/XML/1998/namespace";
+// Outbound Messages use the enterprise namespace only (every sample and generated WSDL); the
+// partner namespace appears only in SOAP API responses, so it is not accepted here.
+constexpr std::string_view sobject_ns = "urn:sobject.enterprise.soap.sforce.com";
+
+constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
+
+// Comments, processing instructions and the XML declaration are not kept; CRLF becomes LF
+// (XML end-of-line rule); a whitespace-only value is kept ("   " is a valid field value).
+// parse_doctype keeps a DOCTYPE as a node so that it can be rejected; pugixml never reads
+// external entities or expands declared ones, but a DTD has no place in a SOAP message.
+constexpr unsigned parse_options =
+    pugi::parse_default | pugi::parse_doctype | pugi::parse_ws_pcdata_single;
+
+// Error messages quote document content, which may be hostile or huge: keep them short.
+constexpr std::size_t max_quoted_bytes = 80;
+
+unexpected<parse_error> fail(parse_errc code, std::string message) {
+  return unexpected{parse_error{code, std::move(message)}};
+}
+
+std::string quoted(std::string_view text) {
+  std::string out = "\"";
+  if (text.size() <= max_quoted_bytes) {
+    out.append(text);
+  } else {
+    std::size_t cut = max_quoted_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    out.append(text.substr(0, cut)).append("...");
+  }
+  out += '"';
+  return out;
+}
+
+constexpr bool is_xml_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+std::string_view trim_xml_space(std::string_view text) {
+  while (!text.empty() && is_xml_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_xml_space(text.back())) text.remove_suffix(1);
+  return text;
+}
+
+bool has_zero_byte(std::uint64_t word) {
+  return ((word - 0x0101010101010101ULL) & ~word & 0x8080808080808080ULL) != 0;
+}
+
+// Offset of the first byte that is not well-formed UTF-8, or of a NUL (pugixml would stop
+// there and silently drop the rest); npos when the text is clean.
+std::size_t find_invalid_utf8(std::string_view text) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t size = text.size();
+  std::size_t i = 0;
+  while (i < size) {
+    if (size - i >= 8) {  // ASCII fast path: bodies are mostly ASCII markup
+      std::uint64_t word;
+      std::memcpy(&word, bytes + i, sizeof word);
+      if ((word & 0x8080808080808080ULL) == 0 && !has_zero_byte(word)) {
+        i += 8;
+        continue;
+      }
+    }
+    const unsigned char lead = bytes[i];
+    if (lead < 0x80) {
+      if (lead == 0) return i;
+      ++i;
+      continue;
+    }
+    std::size_t length = 0;
+    std::uint32_t code_point = 0;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+      code_point = lead & 0x1FU;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      code_point = lead & 0x0FU;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      code_point = lead & 0x07U;
+    } else {
+      return i;
+    }
+    if (size - i < length) return i;
+    for (std::size_t k = 1; k < length; ++k) {
+      const unsigned char next = bytes[i + k];
+      if ((next & 0xC0) != 0x80) return i;
+      code_point = (code_point << 6) | (next & 0x3FU);
+    }
+    if (length == 3 && (code_point < 0x800 || (code_point >= 0xD800 && code_point <= 0xDFFF))) {
+      return i;  // overlong or surrogate
+    }
+    if (length == 4 && (code_point < 0x10000 || code_point > 0x10FFFF)) return i;
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+// pugixml decodes numeric character references unchecked: "&#0;" would cut a value short and
+// "&#xD800;" or "&#x110000;" would put invalid UTF-8 into the result. Offset of the first such
+// reference, or npos. Mirrors pugixml's syntax (lower-case x only; no ';' means plain text).
+std::size_t find_unencodable_char_ref(std::string_view text) {
+  for (std::size_t pos = text.find("&#"); pos != std::string_view::npos;
+       pos = text.find("&#", pos + 2)) {
+    std::size_t i = pos + 2;
+    const bool hex = i < text.size() && text[i] == 'x';
+    if (hex) ++i;
+    std::uint32_t code_point = 0;
+    bool too_big = false;
+    std::size_t digits = 0;
+    for (; i < text.size(); ++i, ++digits) {
+      const char c = text[i];
+      std::uint32_t digit = 0;
+      if (c >= '0' && c <= '9') {
+        digit = static_cast<std::uint32_t>(c - '0');
+      } else if (hex && (c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+        digit = static_cast<std::uint32_t>((c | 0x20) - 'a' + 10);
+      } else {
+        break;
+      }
+      code_point = code_point * (hex ? 16U : 10U) + digit;
+      if (code_point > 0x10FFFF) {
+        too_big = true;
+        code_point = 0x110000;  // saturate: pugixml's own arithmetic would wrap around
+      }
+    }
+    if (digits == 0 || i >= text.size() || text[i] != ';') continue;
+    if (too_big || code_point == 0 || (code_point >= 0xD800 && code_point <= 0xDFFF)) return pos;
+  }
+  return std::string_view::npos;
+}
+
+struct qname {
+  std::string_view prefix;  // empty when unprefixed
+  std::string_view local;
+};
+
+qname split_qname(std::string_view name) {
+  const std::size_t colon = name.find(':');
+  if (colon == std::string_view::npos) return {{}, name};
+  return {name.substr(0, colon), name.substr(colon + 1)};
+}
+
+// Prefix bindings in scope, built top-down as the walk enters elements. pugixml is not
+// namespace-aware; resolving by scanning every ancestor's attributes on each lookup would be
+// quadratic on hostile bodies with thousands of attributes, so each declaration is read once.
+class namespace_context {
+ public:
+  // Brings the xmlns declarations of `element` into scope; leave(mark) takes them out again.
+  std::size_t enter(pugi::xml_node element) {
+    const std::size_t mark = undo_.size();
+    for (pugi::xml_attribute a = element.first_attribute(); a; a = a.next_attribute()) {
+      const std::string_view name = a.name();
+      if (!name.starts_with("xmlns")) continue;
+      std::string_view prefix;
+      if (name.size() > 5) {
+        if (name[5] != ':') continue;  // "xmlnsfoo" is an ordinary attribute
+        prefix = name.substr(6);
+      }
+      std::optional<std::string_view>& slot = bindings_[prefix];
+      undo_.emplace_back(&slot, slot);
+      slot = std::string_view(a.value());
+    }
+    return mark;
+  }
+
+  void leave(std::size_t mark) {
+    while (undo_.size() > mark) {
+      *undo_.back().first = undo_.back().second;
+      undo_.pop_back();
+    }
+  }
+
+  // The namespace bound to `prefix`; "" for an unprefixed name outside any default
+  // namespace; nullopt for an undeclared prefix.
+  std::optional<std::string_view> resolve(std::string_view prefix) const {
+    if (prefix == "xml") return xml_ns;
+    if (const auto it = bindings_.find(prefix); it != bindings_.end() && it->second) {
+      return *it->second;
+    }
+    if (prefix.empty()) return std::string_view{};
+    return std::nullopt;
+  }
+
+ private:
+  // Keys and values point into the parsed document, which outlives the context. Bindings
+  // that go out of scope are reset to nullopt rather than erased, so the map stops
+  // allocating once it has seen the document's few prefixes.
+  std::unordered_map<std::string_view, std::optional<std::string_view>> bindings_;
+  std::vector<std::pair<std::optional<std::string_view>*, std::optional<std::string_view>>> undo_;
+};
+
+class scope {
+ public:
+  scope(namespace_context& context, pugi::xml_node element)
+      : context_(context), mark_(context.enter(element)) {}
+  ~scope() { context_.leave(mark_); }
+  scope(const scope&) = delete;
+  scope& operator=(const scope&) = delete;
+
+ private:
+  namespace_context& context_;
+  std::size_t mark_;
+};
+
+// `element`'s own declarations must be in scope.
+bool has_name(const namespace_context& context, pugi::xml_node element, std::string_view ns,
+              std::string_view local) {
+  const qname name = split_qname(element.name());
+  return name.local == local && context.resolve(name.prefix) == ns;
+}
+
+std::string describe_name(const namespace_context& context, pugi::xml_node element) {
+  const qname name = split_qname(element.name());
+  const auto ns = context.resolve(name.prefix);
+  std::string out = quoted(element.name());
+  if (!ns) return out + " (its prefix " + quoted(name.prefix) + " is not declared)";
+  if (ns->empty()) return out + " in no namespace";
+  return out + " in namespace " + quoted(*ns);
+}
+
+// The first child element of `parent` with the given expanded name.
+pugi::xml_node find_child(namespace_context& context, pugi::xml_node parent, std::string_view ns,
+                          std::string_view local) {
+  for (pugi::xml_node child = parent.first_child(); child; child = child.next_sibling()) {
+    if (child.type() != pugi::node_element) continue;
+    if (split_qname(child.name()).local != local) continue;  // cheap test first
+    const scope child_scope(context, child);
+    if (has_name(context, child, ns, local)) return child;
+  }
+  return {};
+}
+
+// The attribute {xsi}`local` of `element` (whose declarations must be in scope).
+pugi::xml_attribute find_xsi_attribute(const namespace_context& context, pugi::xml_node element,
+                                       std::string_view local) {
+  for (pugi::xml_attribute a = element.first_attribute(); a; a = a.next_attribute()) {
+    const qname name = split_qname(a.name());
+    if (name.local == local && !name.prefix.empty() && context.resolve(name.prefix) == xsi_ns) {
+      return a;
+    }
+  }
+  return {};
+}
+
+bool is_nil(const namespace_context& context, pugi::xml_node element) {
+  const pugi::xml_attribute nil = find_xsi_attribute(context, element, "nil");
+  if (!nil) return false;
+  const std::string_view value = trim_xml_space(nil.value());
+  return value == "true" || value == "1";  // xsd:boolean
+}
+
+// The character data of `element`: text and CDATA children joined (a comment splits text into
+// two nodes); child elements are not part of a simple value and are skipped.
+std::string text_of(pugi::xml_node element) {
+  const pugi::xml_node first = element.first_child();
+  if (!first) return {};
+  const auto is_text = [](pugi::xml_node n) {
+    return n.type() == pugi::node_pcdata || n.type() == pugi::node_cdata;
+  };
+  if (!first.next_sibling() && is_text(first)) return first.value();  // the usual case
+  std::string out;
+  for (pugi::xml_node child = first; child; child = child.next_sibling()) {
+    if (is_text(child)) out += child.value();
+  }
+  return out;
+}
+
+std::optional<std::string> nillable_text(const namespace_context& context, pugi::xml_node element) {
+  if (is_nil(context, element)) return std::nullopt;
+  return text_of(element);
+}
+
+std::size_t count_child_elements(pugi::xml_node parent) {
+  std::size_t count = 0;
+  for (pugi::xml_node child = parent.first_child(); child; child = child.next_sibling()) {
+    if (child.type() == pugi::node_element) ++count;
+  }
+  return count;
+}
+
+std::string notification_label(std::size_t number) {
+  return "Notification " + std::to_string(number);
+}
+
+// Reads the Notification element `element` (entered in `context`) into `out`.
+std::optional<parse_error> read_notification(namespace_context& context, pugi::xml_node element,
+                                             std::size_t number, notification& out) {
+  const pugi::xml_node id = find_child(context, element, outbound_ns, "Id");
+  if (!id) {
+    return parse_error{parse_errc::missing_notification_id,
+                       notification_label(number) + " has no Id element"};
+  }
+  out.id = text_of(id);
+  if (trim_xml_space(out.id).empty()) {
+    return parse_error{parse_errc::missing_notification_id,
+                       notification_label(number) + " has an empty Id element"};
+  }
+
+  const pugi::xml_node sobject = find_child(context, element, outbound_ns, "sObject");
+  if (!sobject) {
+    return parse_error{
+        parse_errc::missing_sobject,
+        notification_label(number) + " (Id " + quoted(out.id) + ") has no sObject element"};
+  }
+  const scope sobject_scope(context, sobject);
+
+  // xsi:type is a QName: its prefix is resolved where the attribute sits, like an element's.
+  const pugi::xml_attribute type = find_xsi_attribute(context, sobject, "type");
+  // Built only on failure: this runs for every notification of every message.
+  const auto where = [number] { return "The sObject of notification " + std::to_string(number); };
+  if (!type) {
+    return parse_error{parse_errc::missing_object_type,
+                       where() + " has no xsi:type attribute, so its object type is unknown"};
+  }
+  const std::string_view type_text = trim_xml_space(type.value());
+  const qname type_name = split_qname(type_text);
+  const auto type_ns = context.resolve(type_name.prefix);
+  if (!type_ns) {
+    return parse_error{parse_errc::missing_object_type,
+                       where() + " has xsi:type " + quoted(type_text) + " whose prefix " +
+                           quoted(type_name.prefix) + " is not declared"};
+  }
+  if (*type_ns != sobject_ns) {
+    return parse_error{parse_errc::missing_object_type,
+                       where() + " has xsi:type " + quoted(type_text) + " in namespace " +
+                           quoted(*type_ns) + "; Salesforce objects are in namespace " +
+                           quoted(sobject_ns)};
+  }
+  if (type_name.local.empty()) {
+    return parse_error{parse_errc::missing_object_type,
+                       where() + " has xsi:type " + quoted(type_text) + " without an object name"};
+  }
+  out.object_type = type_name.local;
+
+  // Fields are taken by local name whatever their prefix: managed-package fields
+  // (npsp__X__c) differ by name, not by namespace.
+  out.fields.reserve(count_child_elements(sobject));
+  bool seen_id = false;
+  for (pugi::xml_node child = sobject.first_child(); child; child = child.next_sibling()) {
+    if (child.type() != pugi::node_element) continue;
+    std::optional<std::string> value;
+    if (child.first_attribute()) {  // only then can it carry xsi:nil or declarations
+      const scope field_scope(context, child);
+      value = nillable_text(context, child);
+    } else {
+      value = text_of(child);
+    }
+    const std::string_view name = split_qname(child.name()).local;
+    if (!seen_id && name == "Id") {
+      seen_id = true;
+      out.record_id = value.value_or(std::string{});
+      continue;
+    }
+    out.fields.push_back(sobject_field{std::string(name), std::move(value)});
+  }
+
+  // Salesforce sends an sObject without fields when the record was deleted before delivery.
+  out.has_data = !out.fields.empty();
+  if (out.has_data && out.record_id.empty()) {
+    return parse_error{parse_errc::missing_record_id,
+                       where() + (seen_id ? " has fields but an empty Id element"
+                                          : " has fields but no Id element")};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+const std::optional<std::string>* notification::find(std::string_view field_name) const {
+  for (const sobject_field& field : fields) {
+    if (field.name == field_name) return &field.value;
+  }
+  return nullptr;
+}
+
+expected<outbound_message, parse_error> parse_outbound_message(std::string_view body) {
+  std::string_view content = body;
+  if (content.starts_with(utf8_bom)) content.remove_prefix(utf8_bom.size());
+  if (trim_xml_space(content).empty()) {
+    return fail(parse_errc::empty_body,
+                "The request body is empty; expected a SOAP notifications message");
+  }
+  if (const std::size_t at = find_invalid_utf8(body); at != std::string_view::npos) {
+    return fail(
+        parse_errc::malformed_xml,
+        "The request body is not UTF-8 text (bad byte at offset " + std::to_string(at) + ")");
+  }
+  if (const std::size_t at = find_unencodable_char_ref(body); at != std::string_view::npos) {
+    return fail(parse_errc::malformed_xml,
+                "The request body has a character reference to a character XML does not allow "
+                "(at offset " +
+                    std::to_string(at) + ")");
+  }
+
+  // encoding_utf8 is forced: the bytes were just checked as UTF-8, and pugixml must not guess
+  // UTF-16 or Latin-1 from the declaration. The BOM is skipped by pugixml.
+  pugi::xml_document document;
+  const pugi::xml_parse_result parsed =
+      document.load_buffer(body.data(), body.size(), parse_options, pugi::encoding_utf8);
+  // A DOCTYPE that pugixml kept as a node, or one it refused (inside an element, unterminated).
+  bool has_doctype = parsed.status == pugi::status_bad_doctype;
+  for (pugi::xml_node node = document.first_child(); node && !has_doctype;
+       node = node.next_sibling()) {
+    has_doctype = node.type() == pugi::node_doctype;
+  }
+  if (has_doctype) {
+    return fail(parse_errc::dtd_forbidden,
+                "The request body contains a DOCTYPE declaration, which is not allowed in a "
+                "SOAP message");
+  }
+  if (!parsed) {
+    return fail(parse_errc::malformed_xml,
+                std::string("The request body is not well-formed XML: ") + parsed.description() +
+                    " at offset " + std::to_string(parsed.offset));
+  }
+  if (count_child_elements(document) != 1) {  // pugixml accepts several root elements
+    return fail(parse_errc::malformed_xml,
+                "The request body is not well-formed XML: it has more than one root element");
+  }
+
+  namespace_context context;
+  const pugi::xml_node envelope = document.document_element();
+  const scope envelope_scope(context, envelope);
+  if (!has_name(context, envelope, soap11_ns, "Envelope")) {
+    if (has_name(context, envelope, soap12_ns, "Envelope")) {
+      return fail(parse_errc::not_soap11_envelope,
+                  "The message is a SOAP 1.2 envelope (namespace " + quoted(soap12_ns) +
+                      "); Salesforce Outbound Messages are SOAP 1.1 (namespace " +
+                      quoted(soap11_ns) + ")");
+    }
+    return fail(parse_errc::not_soap11_envelope,
+                "The root element is " + describe_name(context, envelope) +
+                    "; expected a SOAP 1.1 Envelope in namespace " + quoted(soap11_ns));
+  }
+
+  const pugi::xml_node soap_body = find_child(context, envelope, soap11_ns, "Body");
+  if (!soap_body) {
+    return fail(parse_errc::missing_body, "The SOAP envelope has no Body element");
+  }
+  const scope body_scope(context, soap_body);
+
+  const pugi::xml_node notifications = find_child(context, soap_body, outbound_ns, "notifications");
+  if (!notifications) {
+    return fail(parse_errc::missing_notifications,
+                "The SOAP Body has no notifications element in namespace " + quoted(outbound_ns));
+  }
+  const scope notifications_scope(context, notifications);
+
+  outbound_message message;
+  message.notifications.reserve(
+      std::min(count_child_elements(notifications), max_notifications_per_message));
+  bool seen_organization_id = false;
+  bool seen_action_id = false;
+  bool seen_session_id = false;
+  bool seen_enterprise_url = false;
+  bool seen_partner_url = false;
+
+  // One pass in document order. Elements other than the known ones (or in another namespace)
+  // are ignored: trimmed and extended bodies exist (samples 18, 19). The first of a repeated
+  // header element wins.
+  for (pugi::xml_node child = notifications.first_child(); child; child = child.next_sibling()) {
+    if (child.type() != pugi::node_element) continue;
+    const std::string_view local = split_qname(child.name()).local;
+    const bool known = local == "Notification" || local == "OrganizationId" ||
+                       local == "ActionId" || local == "SessionId" || local == "EnterpriseUrl" ||
+                       local == "PartnerUrl";
+    if (!known) continue;
+    const scope child_scope(context, child);
+    if (!has_name(context, child, outbound_ns, local)) continue;
+
+    if (local == "Notification") {
+      const std::size_t number = message.notifications.size() + 1;
+      if (number > max_notifications_per_message) {
+        return fail(parse_errc::too_many_notifications,
+                    "The message has more than " + std::to_string(max_notifications_per_message) +
+                        " Notification elements; Salesforce sends at most " +
+                        std::to_string(max_notifications_per_message));
+      }
+      notification& current = message.notifications.emplace_back();
+      if (auto error = read_notification(context, child, number, current)) {
+        return unexpected{std::move(*error)};
+      }
+      const notification& first = message.notifications.front();
+      if (current.object_type != first.object_type) {
+        return fail(parse_errc::mixed_object_types,
+                    notification_label(number) + " is a " + quoted(current.object_type) +
+                        " but notification 1 is a " + quoted(first.object_type) +
+                        "; an Outbound Message carries a single object type");
+      }
+    } else if (local == "OrganizationId") {
+      if (!std::exchange(seen_organization_id, true)) message.organization_id = text_of(child);
+    } else if (local == "ActionId") {
+      if (!std::exchange(seen_action_id, true)) message.action_id = text_of(child);
+    } else if (local == "SessionId") {
+      // Nil when "Send Session ID" is off; an empty one is no credential either.
+      if (!std::exchange(seen_session_id, true)) {
+        message.session_id = nillable_text(context, child);
+        if (message.session_id && message.session_id->empty()) message.session_id.reset();
+      }
+    } else if (local == "EnterpriseUrl") {
+      if (!std::exchange(seen_enterprise_url, true)) message.enterprise_url = text_of(child);
+    } else if (local == "PartnerUrl") {
+      if (!std::exchange(seen_partner_url, true)) message.partner_url = text_of(child);
+    }
+  }
+
+  if (message.notifications.empty()) {
+    return fail(parse_errc::no_notification,
+                "The notifications element contains no Notification element");
+  }
+  if (!seen_organization_id) {
+    return fail(parse_errc::missing_organization_id,
+                "The notifications element has no OrganizationId element");
+  }
+  if (trim_xml_space(message.organization_id).empty()) {
+    return fail(parse_errc::missing_organization_id, "The OrganizationId element is empty");
+  }
+  return message;
+}
+
+namespace {
+
+constexpr std::string_view envelope_open =
+    R"(<?xml version="1.0" encoding="UTF-8"?>)"
+    R"(<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">)"
+    R"(<soapenv:Body>)";
+constexpr std::string_view envelope_close = "</soapenv:Body></soapenv:Envelope>";
+
+// Escapes markup characters and replaces what XML 1.0 cannot carry at all (control characters,
+// bytes that are not UTF-8) with U+FFFD, so a fault is always well-formed whatever its text.
+void append_xml_escaped(std::string& out, std::string_view text) {
+  constexpr std::string_view replacement = "\xEF\xBF\xBD";
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\t':
+      case '\n':
+        out += static_cast<char>(c);
+        break;
+      case '\r':
+        out += "&#13;";
+        break;  // a raw CR would be read back as LF
+      default:
+        if (c < 0x20) {
+          out += replacement;
+        } else if (c < 0x80) {
+          out += static_cast<char>(c);
+        } else {
+          const std::string_view rest = text.substr(i, 4);
+          const std::size_t bad = find_invalid_utf8(rest);
+          // Length of the sequence starting here if it is valid, else 0.
+          const std::size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+          if (rest.size() >= length && (bad == std::string_view::npos || bad >= length)) {
+            out.append(text.substr(i, length));
+            i += length;
+            continue;
+          }
+          out += replacement;
+        }
+    }
+    ++i;
+  }
+}
+
+}  // namespace
+
+std::string build_ack(bool ack) {
+  std::string out;
+  out.reserve(envelope_open.size() + envelope_close.size() + 96);
+  out.append(envelope_open);
+  out.append(R"(<notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>)");
+  out.append(ack ? "true" : "false");
+  out.append("</Ack></notificationsResponse>");
+  out.append(envelope_close);
+  return out;
+}
+
+std::string build_fault(std::string_view fault_code, std::string_view fault_string) {
+  std::string out;
+  out.reserve(envelope_open.size() + envelope_close.size() + 80 + fault_code.size() +
+              fault_string.size());
+  out.append(envelope_open);
+  out.append("<soapenv:Fault><faultcode>");
+  append_xml_escaped(out, fault_code);
+  out.append("</faultcode><faultstring>");
+  append_xml_escaped(out, fault_string);
+  out.append("</faultstring></soapenv:Fault>");
+  out.append(envelope_close);
+  return out;
+}
+
+}  // namespace connector::salesforce
