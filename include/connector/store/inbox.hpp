@@ -54,6 +54,7 @@ struct pending_record {
   int attempts = 0;
   std::string last_error;
   epoch_ms due_at = 0;
+  record_state state = record_state::pending;  // where it is in the queue (find_record, explain)
 };
 
 struct inbox_stats {
@@ -95,12 +96,19 @@ class inbox {
   // True when the notification id was stored (for tests and `explain`).
   virtual bool has_notification(const std::string& organization_id,
                                 const std::string& notification_id) = 0;
+
+  // Transactions committed by this instance since it opened: with group commit it grows
+  // slower than the number of requests (tests, metrics). Not pure, so fakes need not care.
+  virtual std::size_t commits_so_far() const { return 0; }
 };
 
 struct sqlite_options {
   std::string path;
   std::size_t max_batch_requests = 256;  // upper bound of requests per group commit
   int busy_timeout_ms = 5000;
+  // Test hook: caps the file at this many pages (PRAGMA max_page_count) so tests reach the
+  // real SQLITE_FULL path of a full disk. 0 = no cap.
+  std::int64_t max_page_count = 0;
 };
 
 // Opens (creating and migrating) the SQLite inbox. Throws std::runtime_error with the path

@@ -1,0 +1,631 @@
+// The SQLite inbox. One writer thread owns the writing connection and commits whatever
+// requests are waiting in one transaction (group commit: one fsync acknowledges many HTTP
+// requests). Reads use a second, read-only connection: WAL lets them run beside the writer.
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <filesystem>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+#include <variant>
+
+#include "connector/store/fields_json.hpp"
+#include "connector/store/inbox.hpp"
+#include "connector/store/sqlite.hpp"
+#include "sqlite_schema.hpp"
+
+namespace connector::store {
+namespace {
+
+using run = sqlite_statement::run;
+
+// merge_fields(stored, incoming) for the upsert below: JSON merge in C++, because SQLite's
+// json_patch() deletes keys whose new value is null, and a null means "field cleared".
+void merge_fields_function(sqlite3_context* context, int argc, sqlite3_value** argv) {
+  assert(argc == 2);
+  const auto text = [](sqlite3_value* value) {
+    const auto* data = reinterpret_cast<const char*>(sqlite3_value_text(value));
+    return data == nullptr
+               ? std::string_view{}
+               : std::string_view(data, static_cast<std::size_t>(sqlite3_value_bytes(value)));
+  };
+  try {
+    const std::string merged = merge_fields_json(text(argv[0]), text(argv[1]));
+    sqlite3_result_text64(context, merged.data(), merged.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  } catch (const std::bad_alloc&) {
+    sqlite3_result_error_nomem(context);
+  } catch (const std::exception& e) {
+    sqlite3_result_error(context, e.what(), -1);
+  }
+  (void)argc;
+}
+
+const char* state_name(record_state state) {
+  switch (state) {
+    case record_state::pending:
+      return "pending";
+    case record_state::retrying:
+      return "retrying";
+    case record_state::done:
+      return "done";
+    case record_state::dead:
+      return "dead";
+  }
+  assert(false && "unknown record_state");
+  return "pending";
+}
+
+record_state parse_state(const std::string& text) {
+  for (auto state :
+       {record_state::pending, record_state::retrying, record_state::done, record_state::dead}) {
+    if (text == state_name(state)) return state;
+  }
+  assert(false && "the CHECK constraint admits no other state");
+  return record_state::pending;
+}
+
+constexpr const char* record_columns =
+    "organization_id, record_id, object_type, fields_json, modstamp, version, attempts, "
+    "last_error, due_at, state";
+
+pending_record read_record(const run& row) {
+  pending_record record;
+  record.organization_id = row.text(0);
+  record.record_id = row.text(1);
+  record.object_type = row.text(2);
+  record.fields_json = row.text(3);
+  record.modstamp = row.optional_int64(4);
+  record.version = row.int64(5);
+  record.attempts = static_cast<int>(row.int64(6));
+  record.last_error = row.text(7);
+  record.due_at = row.int64(8);
+  record.state = parse_state(row.text(9));
+  return record;
+}
+
+// One statement, so the counts come from one read snapshot. The pending/retrying counts
+// repeat the partial index's condition so SQLite can answer them from that small index.
+constexpr const char* stats_sql = R"sql(
+SELECT
+  (SELECT value FROM counters WHERE name = 'notifications_received'),
+  (SELECT value FROM counters WHERE name = 'duplicates_ignored'),
+  (SELECT value FROM counters WHERE name = 'last_received_at'),
+  (SELECT count(*) FROM records
+    WHERE state IN ('pending', 'retrying') AND state = 'pending'),
+  (SELECT count(*) FROM records
+    WHERE state IN ('pending', 'retrying') AND state = 'retrying'),
+  (SELECT count(*) FROM records WHERE state = 'dead'))sql";
+
+inbox_stats query_stats(sqlite_statement& statement) {
+  run row(statement);
+  const bool found = row.step();
+  assert(found && "a SELECT without FROM always yields one row");
+  (void)found;
+  inbox_stats stats;
+  stats.notifications_received = row.optional_int64(0).value_or(0);
+  stats.duplicates_ignored = row.optional_int64(1).value_or(0);
+  stats.last_received_at = row.optional_int64(2);
+  stats.pending = row.int64(3);
+  stats.retrying = row.int64(4);
+  stats.dead_letters = row.int64(5);
+  return stats;
+}
+
+// Statements of the writing connection, prepared once and reused by every batch.
+struct write_statements {
+  explicit write_statements(const sqlite_connection& db)
+      : begin(db, "BEGIN IMMEDIATE", "begin transaction"),
+        commit(db, "COMMIT", "commit transaction"),
+        rollback(db, "ROLLBACK", "roll back transaction"),
+        insert_notification(db, R"sql(
+INSERT INTO notifications (organization_id, notification_id, record_id, source, received_at)
+VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT DO NOTHING)sql",
+                            "insert notification"),
+        // Salesforce redelivers out of order, so the newest SystemModstamp wins; an equal or
+        // unknown stamp cannot tell, so arrival order decides (the later arrival wins).
+        upsert_record(db, R"sql(
+INSERT INTO records (organization_id, record_id, object_type, fields_json, modstamp, version,
+                     state, attempts, last_error, due_at)
+VALUES (?1, ?2, ?3, ?4, ?5, 1, 'pending', 0, '', ?6)
+ON CONFLICT (organization_id, record_id) DO UPDATE SET
+  object_type = coalesce(nullif(excluded.object_type, ''), records.object_type),
+  fields_json = merge_fields(records.fields_json, excluded.fields_json),
+  modstamp = coalesce(excluded.modstamp, records.modstamp),
+  version = records.version + 1,
+  state = 'pending', attempts = 0, last_error = '', due_at = excluded.due_at
+WHERE excluded.modstamp IS NULL OR records.modstamp IS NULL
+   OR excluded.modstamp >= records.modstamp)sql",
+                      "upsert record"),
+        // Deleted before delivery: nothing to merge, but the worker must look at the record
+        // again, so it becomes pending with a new version.
+        upsert_deleted_record(db, R"sql(
+INSERT INTO records (organization_id, record_id, object_type, fields_json, modstamp, version,
+                     state, attempts, last_error, due_at)
+VALUES (?1, ?2, ?3, '{}', NULL, 1, 'pending', 0, '', ?4)
+ON CONFLICT (organization_id, record_id) DO UPDATE SET
+  version = records.version + 1,
+  state = 'pending', attempts = 0, last_error = '', due_at = excluded.due_at)sql",
+                              "upsert deleted record"),
+        add_counter(db, R"sql(
+INSERT INTO counters (name, value) VALUES (?1, ?2)
+ON CONFLICT (name) DO UPDATE SET value = value + excluded.value)sql",
+                    "add to counter"),
+        raise_last_received(db, R"sql(
+INSERT INTO counters (name, value) VALUES ('last_received_at', ?1)
+ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value))sql",
+                            "record last received time"),
+        // A version mismatch means a newer state arrived while the worker applied this one:
+        // the record stays pending for it.
+        finish_record(db, R"sql(
+UPDATE records SET state = 'done', attempts = 0, last_error = ''
+WHERE organization_id = ?1 AND record_id = ?2 AND version = ?3)sql",
+                      "mark record done"),
+        fail_record(db, R"sql(
+UPDATE records SET attempts = attempts + 1, last_error = ?4,
+  state = CASE WHEN ?5 THEN 'dead' ELSE 'retrying' END, due_at = ?6
+WHERE organization_id = ?1 AND record_id = ?2 AND version = ?3)sql",
+                    "mark record failed") {}
+
+  sqlite_statement begin, commit, rollback;
+  sqlite_statement insert_notification, upsert_record, upsert_deleted_record;
+  sqlite_statement add_counter, raise_last_received;
+  sqlite_statement finish_record, fail_record;
+};
+
+// Statements of the read-only connection.
+struct read_statements {
+  explicit read_statements(const sqlite_connection& db)
+      : take_due(db, std::string("SELECT ") + record_columns + R"sql( FROM records
+WHERE state IN ('pending', 'retrying') AND due_at <= ?1
+ORDER BY due_at LIMIT ?2)sql",
+                 "select due records"),
+        find_record(db,
+                    std::string("SELECT ") + record_columns +
+                        " FROM records WHERE organization_id = ?1 AND record_id = ?2",
+                    "select record"),
+        has_notification(
+            db, "SELECT 1 FROM notifications WHERE organization_id = ?1 AND notification_id = ?2",
+            "select notification"),
+        stats(db, stats_sql, "select stats") {}
+
+  sqlite_statement take_due, find_record, has_notification, stats;
+};
+
+class sqlite_inbox final : public inbox {
+ public:
+  explicit sqlite_inbox(const sqlite_options& options)
+      : max_batch_requests_(std::max<std::size_t>(options.max_batch_requests, 1)),
+        writer_db_(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) {
+    prepare_for_writing(writer_db_, options.busy_timeout_ms);
+    if (options.max_page_count > 0) {
+      writer_db_.query_int("PRAGMA max_page_count = " + std::to_string(options.max_page_count),
+                           "cap page count");
+    }
+    const int rc = sqlite3_create_function_v2(writer_db_.handle(), "merge_fields", 2,
+                                              SQLITE_UTF8 | SQLITE_DIRECTONLY, nullptr,
+                                              merge_fields_function, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) throw_sqlite_error(writer_db_.handle(), rc, "register merge_fields");
+    write_ = std::make_unique<write_statements>(writer_db_);
+
+    // Opened after the writer switched the file to WAL and migrated it.
+    reader_db_ = std::make_unique<sqlite_connection>(options.path, SQLITE_OPEN_READONLY);
+    sqlite3_busy_timeout(reader_db_->handle(), options.busy_timeout_ms);
+    read_ = std::make_unique<read_statements>(*reader_db_);
+
+    // Checkpoints copy the WAL back into the database file and fsync it. SQLite would run
+    // them inside the writer's COMMIT, in front of the acks; a second connection runs them
+    // beside the writer instead. synchronous=FULL there too: the WAL may only be reused
+    // once the copied pages are on disk.
+    checkpoint_db_ = std::make_unique<sqlite_connection>(options.path, SQLITE_OPEN_READWRITE);
+    checkpoint_db_->exec("PRAGMA synchronous = FULL", "set checkpoint connection pragmas");
+    sqlite3_wal_hook(writer_db_.handle(), &sqlite_inbox::on_wal_commit, this);
+
+    writer_ = std::thread([this] { write_loop(); });
+    checkpointer_ = std::thread([this] { checkpoint_loop(); });
+    // Named for `top -H` and for the benchmark, which reads the writer's CPU time.
+    pthread_setname_np(writer_.native_handle(), "inbox-writer");
+    pthread_setname_np(checkpointer_.native_handle(), "inbox-checkpoint");
+  }
+
+  // Graceful: the writer finishes every request accepted before this point.
+  ~sqlite_inbox() override {
+    {
+      std::lock_guard lock(queue_mutex_);
+      stopping_ = true;
+    }
+    queue_ready_.notify_one();
+    writer_.join();
+    {
+      std::lock_guard lock(checkpoint_mutex_);
+      checkpoint_stopping_ = true;
+    }
+    checkpoint_wanted_.notify_one();
+    checkpointer_.join();
+    // The other connections go first, so the writer's close can checkpoint the WAL and
+    // remove it.
+    read_.reset();
+    reader_db_.reset();
+    checkpoint_db_.reset();
+  }
+
+  sqlite_inbox(const sqlite_inbox&) = delete;
+  sqlite_inbox& operator=(const sqlite_inbox&) = delete;
+
+  void submit(intake_request request, std::function<void(intake_outcome)> done) override {
+    // Checked here, on the caller's thread, to keep the single writer busy with SQLite only.
+    for (auto& change : request.changes) {
+      if (change.has_data && !is_json_object(change.fields_json)) change.fields_json = "{}";
+    }
+    {
+      std::lock_guard lock(queue_mutex_);
+      if (!stopping_) {
+        queue_.emplace_back(intake_job{std::move(request), std::move(done), {}});
+        queue_ready_.notify_one();
+        return;
+      }
+    }
+    if (done) done(intake_outcome{false, 0, 0, "store: the inbox is shutting down"});
+  }
+
+  // Reads only: the single sync worker moves records on with mark_*, so taking them needs
+  // no claim here.
+  std::vector<pending_record> take_due(epoch_ms now, std::size_t limit) override {
+    std::vector<pending_record> due;
+    std::lock_guard lock(reader_mutex_);
+    run rows(read_->take_due);
+    rows.bind(1, now).bind(2, static_cast<std::int64_t>(std::min<std::size_t>(
+                                  limit, std::numeric_limits<std::int64_t>::max())));
+    while (rows.step()) due.push_back(read_record(rows));
+    return due;
+  }
+
+  // mark_* are writes, so they go through the writer's queue like intake: one writer means
+  // no SQLITE_BUSY between two connections of ours (a second writing connection would make
+  // intake wait on the worker's locks), and they ride along intake's group commits. No
+  // deadlock: the writer never waits for a caller (calling mark_* from a `done` callback
+  // would, so that asserts). They return once the change is durable and throw
+  // std::runtime_error when its transaction failed.
+  void mark_done(const std::string& organization_id, const std::string& record_id,
+                 std::int64_t version) override {
+    mark_job job;
+    job.organization_id = organization_id;
+    job.record_id = record_id;
+    job.version = version;
+    job.failed = false;
+    wait_for(std::move(job));
+  }
+
+  void mark_failed(const std::string& organization_id, const std::string& record_id,
+                   std::int64_t version, const std::string& error, epoch_ms retry_at,
+                   bool dead) override {
+    mark_job job;
+    job.organization_id = organization_id;
+    job.record_id = record_id;
+    job.version = version;
+    job.failed = true;
+    job.error = error;
+    job.retry_at = retry_at;
+    job.dead = dead;
+    wait_for(std::move(job));
+  }
+
+  std::optional<pending_record> find_record(const std::string& organization_id,
+                                            const std::string& record_id) override {
+    std::lock_guard lock(reader_mutex_);
+    run row(read_->find_record);
+    row.bind(1, organization_id).bind(2, record_id);
+    if (!row.step()) return std::nullopt;
+    return read_record(row);
+  }
+
+  inbox_stats stats() override {
+    std::lock_guard lock(reader_mutex_);
+    return query_stats(read_->stats);
+  }
+
+  bool has_notification(const std::string& organization_id,
+                        const std::string& notification_id) override {
+    std::lock_guard lock(reader_mutex_);
+    run row(read_->has_notification);
+    row.bind(1, organization_id).bind(2, notification_id);
+    return row.step();
+  }
+
+  std::size_t commits_so_far() const override { return commits_.load(std::memory_order_relaxed); }
+
+ private:
+  struct intake_job {
+    intake_request request;
+    std::function<void(intake_outcome)> done;
+    intake_outcome outcome;  // counts so far; reported only if the batch commits
+  };
+
+  struct mark_job {
+    std::string organization_id;
+    std::string record_id;
+    std::int64_t version = 0;
+    bool failed = false;
+    std::string error;
+    epoch_ms retry_at = 0;
+    bool dead = false;
+    std::promise<void> finished;
+  };
+
+  using write_job = std::variant<intake_job, mark_job>;
+
+  // What a batch adds to the persistent counters, written once per transaction.
+  struct batch_totals {
+    std::int64_t received = 0;
+    std::int64_t duplicates = 0;
+    std::optional<epoch_ms> last_received_at;
+  };
+
+  void wait_for(mark_job job) {
+    // The writer thread runs `done` callbacks; waiting for itself would never end.
+    assert(std::this_thread::get_id() != writer_.get_id() && "mark_* called from a callback");
+    auto finished = job.finished.get_future();
+    {
+      std::lock_guard lock(queue_mutex_);
+      if (stopping_) throw std::runtime_error("store: the inbox is shutting down");
+      queue_.emplace_back(std::move(job));
+      queue_ready_.notify_one();
+    }
+    finished.get();
+  }
+
+  void write_loop() {
+    std::vector<write_job> batch;
+    batch.reserve(max_batch_requests_);
+    for (;;) {
+      {
+        std::unique_lock lock(queue_mutex_);
+        queue_ready_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+        if (queue_.empty()) return;  // stopping, and every accepted request was answered
+        const auto count =
+            static_cast<std::ptrdiff_t>(std::min(queue_.size(), max_batch_requests_));
+        std::move(queue_.begin(), queue_.begin() + count, std::back_inserter(batch));
+        queue_.erase(queue_.begin(), queue_.begin() + count);
+      }
+      commit_batch(batch);
+      batch.clear();
+    }
+  }
+
+  // All of the batch or none of it: a failure rolls everything back and every request of
+  // the batch hears committed=false, so Salesforce retries and nothing is acked unstored.
+  void commit_batch(std::vector<write_job>& batch) {
+    std::string failure;
+    try {
+      run(write_->begin).execute();
+      batch_totals totals;
+      for (auto& job : batch) {
+        std::visit([&](auto& typed_job) { apply(typed_job, totals); }, job);
+      }
+      write_totals(totals);
+      run(write_->commit).execute();
+      commits_.fetch_add(1, std::memory_order_relaxed);
+    } catch (const sqlite_error& e) {
+      failure = e.what();
+    } catch (const std::exception& e) {
+      failure = std::string("store: batch failed: ") + e.what();
+    }
+    if (!failure.empty() && writer_db_.in_transaction()) {
+      // Some errors (SQLITE_FULL, SQLITE_IOERR) may already have rolled back; others leave
+      // the transaction open. A failing ROLLBACK changes nothing we report.
+      try {
+        run(write_->rollback).execute();
+      } catch (const sqlite_error&) {
+      }
+    }
+    for (auto& job : batch) {
+      std::visit([&](auto& typed_job) { finish(typed_job, failure); }, job);
+    }
+    // Under sustained intake the background checkpoint never catches up completely, and
+    // SQLite reuses the WAL only then; so past a hard size the writer checkpoints itself,
+    // between transactions and after the acks, which lets the next commit restart the WAL.
+    if (wal_frames_.load(std::memory_order_relaxed) >= writer_checkpoint_frames) {
+      sqlite3_wal_checkpoint_v2(writer_db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                nullptr);
+      wal_frames_.store(0, std::memory_order_relaxed);
+    }
+  }
+
+  // SQLite calls this in the writer thread after every commit, with the WAL's size in pages.
+  // Replacing the default hook turns off SQLite's own checkpoint-in-COMMIT.
+  static int on_wal_commit(void* self, sqlite3*, const char*, int frames) {
+    auto& inbox = *static_cast<sqlite_inbox*>(self);
+    inbox.wal_frames_.store(frames, std::memory_order_relaxed);
+    if (frames >= background_checkpoint_frames) {
+      {
+        std::lock_guard lock(inbox.checkpoint_mutex_);
+        inbox.checkpoint_pending_ = true;
+      }
+      inbox.checkpoint_wanted_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  void checkpoint_loop() {
+    for (;;) {
+      {
+        std::unique_lock lock(checkpoint_mutex_);
+        checkpoint_wanted_.wait(lock,
+                                [this] { return checkpoint_pending_ || checkpoint_stopping_; });
+        if (checkpoint_stopping_) return;
+        checkpoint_pending_ = false;
+      }
+      // PASSIVE never waits for the writer. A failure (I/O error) only leaves frames in the
+      // WAL for the next try: durability comes from the WAL, not from checkpoints.
+      sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                nullptr, nullptr);
+    }
+  }
+
+  void apply(intake_job& job, batch_totals& totals) {
+    const intake_request& request = job.request;
+    for (const incoming_change& change : request.changes) {
+      // Salesforce retries unacked (and sometimes acked) messages: a known id is acked again
+      // but not applied twice. An id-less change cannot be deduplicated, so it is applied.
+      if (!change.notification_id.empty()) {
+        run(write_->insert_notification)
+            .bind(1, request.organization_id)
+            .bind(2, change.notification_id)
+            .bind(3, change.record_id)
+            .bind(4, request.source)
+            .bind(5, request.received_at)
+            .execute();
+        if (sqlite3_changes(writer_db_.handle()) == 0) {
+          ++job.outcome.duplicates;
+          continue;
+        }
+      }
+      ++job.outcome.stored;
+      if (change.record_id.empty()) continue;  // nothing to sync, only the id to remember
+      if (change.has_data) {
+        run(write_->upsert_record)
+            .bind(1, request.organization_id)
+            .bind(2, change.record_id)
+            .bind(3, change.object_type)
+            .bind(4, change.fields_json)
+            .bind(5, change.modstamp)
+            .bind(6, request.received_at)
+            .execute();
+      } else {
+        run(write_->upsert_deleted_record)
+            .bind(1, request.organization_id)
+            .bind(2, change.record_id)
+            .bind(3, change.object_type)
+            .bind(4, request.received_at)
+            .execute();
+      }
+    }
+    totals.received += static_cast<std::int64_t>(job.outcome.stored);
+    totals.duplicates += static_cast<std::int64_t>(job.outcome.duplicates);
+    totals.last_received_at =
+        std::max(totals.last_received_at.value_or(request.received_at), request.received_at);
+  }
+
+  void apply(mark_job& job, batch_totals&) {
+    if (!job.failed) {
+      run(write_->finish_record)
+          .bind(1, job.organization_id)
+          .bind(2, job.record_id)
+          .bind(3, job.version)
+          .execute();
+      return;
+    }
+    run(write_->fail_record)
+        .bind(1, job.organization_id)
+        .bind(2, job.record_id)
+        .bind(3, job.version)
+        .bind(4, job.error)
+        .bind(5, std::int64_t{job.dead ? 1 : 0})
+        .bind(6, job.retry_at)
+        .execute();
+  }
+
+  void write_totals(const batch_totals& totals) {
+    if (totals.received != 0) {
+      run(write_->add_counter).bind(1, "notifications_received").bind(2, totals.received).execute();
+    }
+    if (totals.duplicates != 0) {
+      run(write_->add_counter).bind(1, "duplicates_ignored").bind(2, totals.duplicates).execute();
+    }
+    if (totals.last_received_at) {
+      run(write_->raise_last_received).bind(1, *totals.last_received_at).execute();
+    }
+  }
+
+  // `done` must not throw (inbox.hpp); this is noexcept so a throwing callback stops the
+  // process at the bug instead of leaving the rest of the batch unanswered.
+  static void finish(intake_job& job, const std::string& failure) noexcept {
+    if (!job.done) return;
+    if (failure.empty()) {
+      job.outcome.committed = true;
+      job.done(std::move(job.outcome));
+    } else {
+      job.done(intake_outcome{false, 0, 0, failure});
+    }
+  }
+
+  static void finish(mark_job& job, const std::string& failure) noexcept {
+    if (failure.empty()) {
+      job.finished.set_value();
+    } else {
+      job.finished.set_exception(std::make_exception_ptr(std::runtime_error(failure)));
+    }
+  }
+
+  const std::size_t max_batch_requests_;
+
+  // Writer side: used by writer_ only, once the constructor has started it.
+  sqlite_connection writer_db_;
+  std::unique_ptr<write_statements> write_;
+
+  // Reader side: take_due, find_record, stats, has_notification from any thread.
+  std::mutex reader_mutex_;
+  std::unique_ptr<sqlite_connection> reader_db_;
+  std::unique_ptr<read_statements> read_;
+
+  std::mutex queue_mutex_;
+  std::condition_variable queue_ready_;
+  std::deque<write_job> queue_;
+  bool stopping_ = false;
+  std::atomic<std::size_t> commits_{0};
+
+  // WAL pages (4 KiB) after which the checkpoint thread copies them back (SQLite's default
+  // auto-checkpoint size), and after which the writer does it itself.
+  static constexpr int background_checkpoint_frames = 1000;
+  static constexpr int writer_checkpoint_frames = 16000;
+  std::unique_ptr<sqlite_connection> checkpoint_db_;
+  std::atomic<int> wal_frames_{0};
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_wanted_;
+  bool checkpoint_pending_ = false;
+  bool checkpoint_stopping_ = false;
+
+  std::thread writer_;
+  std::thread checkpointer_;
+};
+
+}  // namespace
+
+std::unique_ptr<inbox> open_sqlite_inbox(const sqlite_options& options) {
+  try {
+    return std::make_unique<sqlite_inbox>(options);
+  } catch (const sqlite_error& e) {
+    // Per-batch errors leave the path out (they reach Salesforce in faults); here the
+    // operator needs it.
+    throw std::runtime_error("store: cannot open " + options.path + ": " + e.what());
+  }
+}
+
+inbox_stats read_sqlite_stats(const std::string& path) {
+  // Checked first: SQLite's "unable to open database file" does not say the file is missing.
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    throw std::runtime_error("store: no database at " + path +
+                             " (wrong store.sqlite_path, or the service never ran)");
+  }
+  try {
+    sqlite_connection db(path, SQLITE_OPEN_READONLY);
+    sqlite3_busy_timeout(db.handle(), 5000);
+    check_readable(db);
+    sqlite_statement statement(db, stats_sql, "select stats");
+    return query_stats(statement);
+  } catch (const sqlite_error& e) {
+    throw std::runtime_error("store: cannot read " + path + ": " + e.what());
+  }
+}
+
+}  // namespace connector::store

@@ -1,0 +1,120 @@
+#include "sqlite_schema.hpp"
+
+#include <array>
+#include <stdexcept>
+#include <string>
+
+namespace connector::store {
+namespace {
+
+// Append-only: a released step is never edited, a change is a new step. Step i (0-based)
+// takes the schema from version i to i + 1.
+constexpr std::array<const char*, 1> migrations = {
+    // 1: the durable inbox.
+    R"sql(
+-- Every notification id seen, so redeliveries are acked without being applied twice.
+CREATE TABLE notifications (
+  organization_id TEXT NOT NULL,
+  notification_id TEXT NOT NULL,
+  record_id       TEXT NOT NULL,
+  source          TEXT NOT NULL,
+  received_at     INTEGER NOT NULL,
+  PRIMARY KEY (organization_id, notification_id)
+) WITHOUT ROWID;
+
+-- The newest known state of each Salesforce record and its place in the sync queue.
+-- version grows with every newer state, so the worker can finish an older one safely.
+CREATE TABLE records (
+  organization_id TEXT NOT NULL,
+  record_id       TEXT NOT NULL,
+  object_type     TEXT NOT NULL,
+  fields_json     TEXT NOT NULL,
+  modstamp        INTEGER,
+  version         INTEGER NOT NULL,
+  -- ORs, not IN: SQLite evaluates a CHECK's IN list through a temporary table on every
+  -- write, which costs more than the rest of the upsert.
+  state           TEXT NOT NULL
+                  CHECK (state = 'pending' OR state = 'retrying' OR state = 'done' OR state = 'dead'),
+  attempts        INTEGER NOT NULL,
+  last_error      TEXT NOT NULL,
+  due_at          INTEGER NOT NULL,
+  PRIMARY KEY (organization_id, record_id)
+) WITHOUT ROWID;
+
+-- The worker's queue in due order. Partial, so the many done records cost nothing here.
+CREATE INDEX records_due ON records (due_at, state) WHERE state IN ('pending', 'retrying');
+CREATE INDEX records_dead ON records (state) WHERE state = 'dead';
+
+-- Totals kept across restarts: notifications_received, duplicates_ignored, last_received_at.
+CREATE TABLE counters (
+  name  TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
+};
+
+[[noreturn]] void throw_newer_schema(const std::string& path, std::int64_t found) {
+  throw std::runtime_error("store: " + path + " has schema version " + std::to_string(found) +
+                           " but this connector knows versions up to " +
+                           std::to_string(migrations.size()) +
+                           ": it was written by a newer connector; run that one (or restore a "
+                           "backup) instead of downgrading");
+}
+
+}  // namespace
+
+std::int64_t latest_schema_version() {
+  return static_cast<std::int64_t>(migrations.size());
+}
+
+void prepare_for_writing(sqlite_connection& connection, int busy_timeout_ms) {
+  sqlite3_busy_timeout(connection.handle(), busy_timeout_ms);
+  // WAL: readers (status, the worker) never block the writer, and a commit is one append
+  // plus one fsync. synchronous=FULL makes that fsync happen before COMMIT returns, which
+  // is what lets us acknowledge to Salesforce.
+  const std::string mode = connection.query_text("PRAGMA journal_mode = WAL", "set WAL mode");
+  if (mode != "wal") {
+    throw std::runtime_error("store: " + connection.path() +
+                             " cannot use write-ahead logging (journal_mode is " + mode + ")");
+  }
+  connection.exec(
+      "PRAGMA synchronous = FULL;"
+      "PRAGMA foreign_keys = ON;"
+      // The records and notifications B-trees are hit at random keys: a larger page
+      // cache keeps their inner pages in memory (32 MiB, writer connection only).
+      "PRAGMA cache_size = -32768;"
+      // A burst can grow the WAL; once it restarts, give the disk space back beyond 64 MiB.
+      "PRAGMA journal_size_limit = 67108864;",
+      "set connection pragmas");
+
+  connection.exec("BEGIN IMMEDIATE", "begin migration");
+  try {
+    const std::int64_t current = connection.query_int("PRAGMA user_version", "read schema version");
+    if (current > latest_schema_version()) throw_newer_schema(connection.path(), current);
+    for (auto step = current; step < latest_schema_version(); ++step) {
+      connection.exec(migrations[static_cast<std::size_t>(step)],
+                      "migrate schema to version " + std::to_string(step + 1));
+    }
+    if (current != latest_schema_version()) {
+      connection.exec("PRAGMA user_version = " + std::to_string(latest_schema_version()),
+                      "record schema version");
+    }
+    connection.exec("COMMIT", "commit migration");
+  } catch (...) {
+    if (connection.in_transaction())
+      sqlite3_exec(connection.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+void check_readable(sqlite_connection& connection) {
+  const std::int64_t current = connection.query_int("PRAGMA user_version", "read schema version");
+  if (current == 0) {
+    throw std::runtime_error("store: " + connection.path() +
+                             " holds no connector data (schema version 0); run `connector serve` "
+                             "once to create it");
+  }
+  if (current > latest_schema_version()) throw_newer_schema(connection.path(), current);
+}
+
+}  // namespace connector::store
