@@ -44,6 +44,12 @@ struct server_settings {
   std::string outbound_message_path = "/salesforce/outbound";
   std::string events_path = "/salesforce/events";
   std::vector<secret> events_signing_secrets;
+  // An unguessable extra path segment for the SOAP endpoint (at least 16 characters of
+  // A-Z a-z 0-9 - . _ ~, so it needs no escaping); the HTTP server decides where it goes.
+  std::optional<secret> secret_path_segment;
+  // Clients allowed on the public listener: addresses or CIDR blocks, as written in the
+  // file ("203.0.113.0/24", "2001:db8::/32", "198.51.100.7"). Empty: everyone.
+  std::vector<std::string> allowed_ips;
   std::size_t body_limit_bytes = 4 * 1024 * 1024;
   std::size_t header_limit_bytes = 16 * 1024;
   int handshake_timeout_ms = 10'000;
@@ -61,7 +67,8 @@ struct admin_settings {
 };
 
 struct store_settings {
-  std::string sqlite_path;
+  std::string sqlite_path;          // absolute; the file and its directory may not exist yet
+  int history_retention_days = 30;  // per-user history of changes and outcomes
 };
 
 struct salesforce_settings {
@@ -139,7 +146,8 @@ struct smtp_settings {
   std::string security = "starttls";  // starttls | tls | none (loopback only)
   std::string username;
   secret password;
-  std::string from;
+  std::string from;                        // defaults to username when that is an e-mail address
+  std::optional<std::string> tls_ca_file;  // an extra trusted CA, e.g. a local relay's
 };
 
 struct alerts_settings {

@@ -1,0 +1,765 @@
+// Loading the config file: the JSON document is read section by section through
+// object_reader, which names the full key of anything wrong. Defaults live in config.hpp;
+// this file only overwrites what the file sets and checks how the values fit together.
+#include "connector/config/config.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "network_address.hpp"
+#include "object_reader.hpp"
+
+namespace connector::config {
+namespace {
+
+using detail::child_key;
+using detail::element_key;
+using detail::fail;
+using detail::in_quotes;
+using detail::object_reader;
+using nlohmann::json;
+
+bool all_digits(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+bool all_alphanumeric(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isalnum(c); });
+}
+
+// --- the document ------------------------------------------------------------------------
+
+// nlohmann's messages quote the token last read, which may be a literal secret: keep the
+// position and the reason, drop the quote.
+std::string describe_parse_error(const json::parse_error& error) {
+  const std::string what = error.what();
+  const auto at = what.find("at line ");
+  const auto colon = what.find(": ", at == std::string::npos ? 0 : at);
+  const auto position = at != std::string::npos && colon != std::string::npos
+                            ? what.substr(at, colon - at) + " "
+                            : std::string();
+  auto reason = colon == std::string::npos ? what : what.substr(colon + 2);
+  const auto last_read = reason.find("; last read: '");
+  if (last_read != std::string::npos) {
+    const auto expected = reason.find("'; expected ", last_read);
+    reason.erase(last_read,
+                 expected == std::string::npos ? std::string::npos : expected + 1 - last_read);
+  }
+  return "invalid JSON " + position + "(byte " + std::to_string(error.byte) + "): " + reason;
+}
+
+// Parses the text and refuses a key given twice in one object: JSON parsers keep one of
+// the two silently, and an operator editing the first would wonder why nothing changes.
+json parse_document(const std::string& text) {
+  struct frame {
+    bool is_array = false;
+    std::string key;
+    std::set<std::string> names;
+    std::size_t next_index = 0;
+  };
+  std::vector<frame> stack;
+  std::string last_name;
+  std::optional<std::string> duplicate;
+  const auto position_key = [&] {
+    if (stack.empty()) return std::string();
+    const auto& parent = stack.back();
+    return parent.is_array ? element_key(parent.key, parent.next_index)
+                           : child_key(parent.key, last_name);
+  };
+  const auto element_done = [&] {
+    if (!stack.empty() && stack.back().is_array) ++stack.back().next_index;
+  };
+  const json::parser_callback_t track = [&](int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        stack.push_back({event == json::parse_event_t::array_start, position_key(), {}, 0});
+        break;
+      case json::parse_event_t::key:
+        last_name = parsed.get<std::string>();
+        if (!stack.back().names.insert(last_name).second && !duplicate) {
+          duplicate = child_key(stack.back().key, last_name);
+        }
+        break;
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        stack.pop_back();
+        element_done();
+        break;
+      case json::parse_event_t::value:
+        element_done();
+        break;
+    }
+    return true;
+  };
+  json document;
+  try {
+    document = json::parse(text, track);
+  } catch (const json::parse_error& error) {
+    fail("", describe_parse_error(error));
+  }
+  if (duplicate) fail(*duplicate, "duplicate key");
+  if (!document.is_object()) {
+    fail("", "expected a JSON object at the top level, got " + detail::json_type_name(document));
+  }
+  return document;
+}
+
+// --- shared value checks -----------------------------------------------------------------
+
+void read_endpoint(const object_reader& section, std::string_view name, endpoint& out) {
+  const auto* value = section.find(name);
+  if (value == nullptr) return;
+  const auto key = section.key_of(name);
+  const auto& text = detail::expect_string(*value, key, "a string \"host:port\"");
+  auto parsed = detail::parse_endpoint_explained(text);
+  if (!parsed) {
+    fail(key, "expected \"host:port\", got " + in_quotes(text) + " (" + parsed.error() + ")");
+  }
+  out = std::move(parsed).value();
+}
+
+std::optional<std::string> read_base_url(const object_reader& section, std::string_view name) {
+  auto text = section.text(name);
+  if (!text) return std::nullopt;
+  auto url = detail::normalize_base_url(*text);
+  if (!url) fail(section.key_of(name), url.error() + ", got " + in_quotes(*text));
+  return std::move(url).value();
+}
+
+// URL paths the public listener routes on.
+void read_route(const object_reader& section, std::string_view name, std::string& out) {
+  auto text = section.text(name);
+  if (!text) return;
+  const bool valid = text->front() == '/' && std::none_of(text->begin(), text->end(), [](char c) {
+                       return c == '?' || c == '#' || std::isspace(static_cast<unsigned char>(c)) ||
+                              std::iscntrl(static_cast<unsigned char>(c));
+                     });
+  if (!valid) {
+    fail(section.key_of(name),
+         "expected a URL path starting with '/', without spaces, '?' or '#', got " +
+             in_quotes(*text));
+  }
+  out = std::move(*text);
+}
+
+std::string required_file(const object_reader& section, std::string_view name) {
+  auto path = section.readable_file(name);
+  if (!path) fail(section.key_of(name), "required");
+  return *path;
+}
+
+// Salesforce API names ("Email", "iSpring_Groups__c") and relationship paths
+// ("Manager.Email"): they go into SOQL, so nothing else may pass.
+bool is_salesforce_field(std::string_view text) {
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = text.find('.', start);
+    const auto part = text.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (part.empty() || !std::isalpha(static_cast<unsigned char>(part.front())) ||
+        !std::all_of(part.begin(), part.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '_'; })) {
+      return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+std::string check_salesforce_field(const std::string& text, const std::string& key) {
+  if (text.empty()) fail(key, "must not be empty");
+  if (!is_salesforce_field(text)) {
+    fail(key,
+         "expected a Salesforce field API name such as \"Email\" or \"Custom_Field__c\", got " +
+             in_quotes(text));
+  }
+  return text;
+}
+
+void read_salesforce_field(const object_reader& section, std::string_view name, std::string& out) {
+  if (auto text = section.string(name)) out = check_salesforce_field(*text, section.key_of(name));
+}
+
+// "user@example.com" without spaces or header syntax: the value goes into SMTP commands.
+bool is_email_address(std::string_view text) {
+  const auto at = text.find('@');
+  return at != std::string_view::npos && at > 0 && at + 1 < text.size() &&
+         text.find('@', at + 1) == std::string_view::npos &&
+         std::none_of(text.begin(), text.end(), [](unsigned char c) {
+           return std::isspace(c) || std::iscntrl(c) || c == '<' || c == '>' || c == ',' ||
+                  c == ';' || c == '"';
+         });
+}
+
+// "HH:MM", 00:00 to 23:59.
+bool is_clock_time(std::string_view text) {
+  if (text.size() != 5 || text[2] != ':') return false;
+  const auto digit = [&](std::size_t i) {
+    return std::isdigit(static_cast<unsigned char>(text[i]));
+  };
+  if (!digit(0) || !digit(1) || !digit(3) || !digit(4)) return false;
+  const int hours = (text[0] - '0') * 10 + (text[1] - '0');
+  const int minutes = (text[3] - '0') * 10 + (text[4] - '0');
+  return hours < 24 && minutes < 60;
+}
+
+bool is_base64(std::string_view text) {
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  return !text.empty() && text.size() % 4 != 1 &&
+         std::all_of(text.begin(), text.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '/'; });
+}
+
+user_action to_user_action(const std::string& text) {
+  if (text == "ignore") return user_action::ignore;
+  if (text == "delete") return user_action::remove;
+  return user_action::deactivate;
+}
+
+// --- sections ----------------------------------------------------------------------------
+
+void read_tls(const object_reader& server, tls_server_settings& out) {
+  const auto tls =
+      server.object("tls", {"certificate", "private_key", "client_ca_file", "client_subjects"});
+  if (!tls) fail(child_key(server.key_of("tls"), "certificate"), "required");
+  out.certificate = required_file(*tls, "certificate");
+  out.private_key = required_file(*tls, "private_key");
+  out.client_ca_file = tls->readable_file("client_ca_file");
+  if (auto subjects = tls->text_list("client_subjects")) out.client_subjects = std::move(*subjects);
+  if (!out.client_subjects.empty() && !out.client_ca_file) {
+    fail(tls->key_of("client_subjects"),
+         "needs server.tls.client_ca_file: client certificates are checked only with mutual TLS");
+  }
+}
+
+void read_server(const object_reader& root, server_settings& out) {
+  const auto server =
+      root.object("server", {"listen", "tls", "outbound_message_path", "events_path",
+                             "events_signing_secrets", "secret_path_segment", "allowed_ips",
+                             "body_limit_bytes", "header_limit_bytes", "handshake_timeout_ms",
+                             "read_timeout_ms", "idle_timeout_ms", "max_connections", "threads"});
+  if (!server) fail("server.tls.certificate", "required");
+  read_endpoint(*server, "listen", out.listen);
+  read_tls(*server, out.tls);
+  read_route(*server, "outbound_message_path", out.outbound_message_path);
+  read_route(*server, "events_path", out.events_path);
+  if (out.events_path == out.outbound_message_path) {
+    fail(server->key_of("events_path"), "must differ from server.outbound_message_path");
+  }
+
+  if (const auto* secrets = server->find("events_signing_secrets")) {
+    const auto key = server->key_of("events_signing_secrets");
+    if (!secrets->is_array()) {
+      fail(key, "expected an array of secrets, got " + detail::json_type_name(*secrets));
+    }
+    for (std::size_t i = 0; i < secrets->size(); ++i) {
+      const auto item_key = element_key(key, i);
+      auto value = detail::resolve_secret(root.context(), (*secrets)[i], item_key);
+      const auto& text = value.reveal();
+      if (text.rfind("whsec_", 0) != 0 || !is_base64(std::string_view(text).substr(6))) {
+        fail(item_key, "expected a Standard Webhooks secret: \"whsec_\" followed by base64");
+      }
+      out.events_signing_secrets.push_back(std::move(value));
+    }
+  }
+
+  if (auto segment = server->secret_value("secret_path_segment")) {
+    const auto& text = segment->reveal();
+    const bool valid =
+        text.size() >= 16 && std::all_of(text.begin(), text.end(), [](unsigned char c) {
+          return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+        });
+    // The segment is the only thing keeping strangers off the endpoint, so it must be
+    // unguessable, and it must survive in a URL unescaped.
+    if (!valid) {
+      fail(server->key_of("secret_path_segment"),
+           "expected at least 16 characters of A-Z a-z 0-9 - . _ ~");
+    }
+    out.secret_path_segment = std::move(segment);
+  }
+
+  if (auto ips = server->text_list("allowed_ips")) {
+    for (std::size_t i = 0; i < ips->size(); ++i) {
+      if (!detail::is_valid_cidr((*ips)[i])) {
+        fail(element_key(server->key_of("allowed_ips"), i),
+             "expected an address or a CIDR block such as \"203.0.113.0/24\" or \"2001:db8::/32\", "
+             "got " +
+                 in_quotes((*ips)[i]));
+      }
+    }
+    out.allowed_ips = std::move(*ips);
+  }
+
+  server->read_integer("body_limit_bytes", out.body_limit_bytes, 1);
+  server->read_integer("header_limit_bytes", out.header_limit_bytes, 1);
+  server->read_integer("handshake_timeout_ms", out.handshake_timeout_ms, 1);
+  server->read_integer("read_timeout_ms", out.read_timeout_ms, 1);
+  server->read_integer("idle_timeout_ms", out.idle_timeout_ms, 1);
+  server->read_integer("max_connections", out.max_connections, 1);
+  server->read_integer("threads", out.threads, 0, 1024);
+}
+
+bool is_wildcard(const std::string& host) {
+  return host == "0.0.0.0" || host == "::";
+}
+
+void read_admin(const object_reader& root, const server_settings& server, admin_settings& out) {
+  const auto admin =
+      root.object("admin", {"listen", "token", "tls", "allow_unauthenticated_metrics"});
+  if (!admin) fail("admin.token", "required");
+  read_endpoint(*admin, "listen", out.listen);
+  auto token = admin->secret_value("token");
+  if (!token) fail(admin->key_of("token"), "required");
+  const auto& text = token->reveal();
+  // It travels in "Authorization: Bearer ..." and guards manual reconciles.
+  if (text.size() < 16 || !std::all_of(text.begin(), text.end(),
+                                       [](unsigned char c) { return c > 0x20 && c < 0x7f; })) {
+    fail(admin->key_of("token"),
+         "expected at least 16 printable characters without spaces (e.g. openssl rand -hex 32)");
+  }
+  out.token = std::move(*token);
+  admin->read_boolean("tls", out.tls);
+  admin->read_boolean("allow_unauthenticated_metrics", out.allow_unauthenticated_metrics);
+  const bool loopback = is_loopback(out.listen.host);
+  if (!out.tls && !loopback) {
+    fail(admin->key_of("tls"),
+         "false is allowed only when admin.listen is a loopback address, got " +
+             in_quotes(out.listen.host));
+  }
+  if (out.allow_unauthenticated_metrics && !loopback) {
+    fail(admin->key_of("allow_unauthenticated_metrics"),
+         "true is allowed only when admin.listen is a loopback address, got " +
+             in_quotes(out.listen.host));
+  }
+  const bool same_host = out.listen.host == server.listen.host || is_wildcard(out.listen.host) ||
+                         is_wildcard(server.listen.host);
+  if (out.listen.port != 0 && out.listen.port == server.listen.port && same_host) {
+    fail(admin->key_of("listen"), "uses the same port as server.listen");
+  }
+}
+
+void read_store(const object_reader& root, store_settings& out) {
+  const auto store = root.object("store", {"sqlite_path", "history_retention_days"});
+  if (!store) fail("store.sqlite_path", "required");
+  // Not checked for existence: the store creates the database on first start.
+  auto path = store->path("sqlite_path");
+  if (!path) fail(store->key_of("sqlite_path"), "required");
+  out.sqlite_path = std::move(*path);
+  store->read_integer("history_retention_days", out.history_retention_days, 1, 36'500);
+}
+
+void read_salesforce(const object_reader& root, salesforce_settings& out) {
+  const auto salesforce = root.object(
+      "salesforce", {"organization_ids", "source_object", "login_url", "client_id", "client_secret",
+                     "username", "private_key", "tls_ca_file", "api_version", "query_filter"});
+  if (!salesforce) fail("salesforce.organization_ids", "required");
+  const auto ids_key = salesforce->key_of("organization_ids");
+  auto ids = salesforce->text_list("organization_ids");
+  if (!ids) fail(ids_key, "required");
+  if (ids->empty()) fail(ids_key, "must list at least one organization id");
+  for (std::size_t i = 0; i < ids->size(); ++i) {
+    const auto& id = (*ids)[i];
+    if ((id.size() != 15 && id.size() != 18) || !all_alphanumeric(id)) {
+      fail(element_key(ids_key, i),
+           "expected a 15- or 18-character Salesforce organization id, got " + in_quotes(id));
+    }
+  }
+  out.organization_ids = std::move(*ids);
+
+  if (auto object = salesforce->choice("source_object", {"User", "Contact"})) {
+    out.source_object = std::move(*object);
+  }
+  if (auto url = read_base_url(*salesforce, "login_url")) out.login_url = std::move(*url);
+  salesforce->read_text("client_id", out.client_id);
+  out.client_secret = salesforce->secret_value("client_secret");
+  salesforce->read_text("username", out.username);
+  out.private_key = salesforce->secret_value("private_key");
+  if (out.private_key) {
+    const auto& pem = out.private_key->reveal();
+    if (pem.find("-----BEGIN") == std::string::npos ||
+        pem.find("PRIVATE KEY-----") == std::string::npos) {
+      fail(salesforce->key_of("private_key"),
+           "expected a PEM private key (use \"file:PATH\" to read it from a file)");
+    }
+  }
+  out.tls_ca_file = salesforce->readable_file("tls_ca_file");
+  if (auto version = salesforce->text("api_version")) {
+    const auto dot = version->find('.');
+    const bool valid = dot != std::string::npos && dot > 0 && dot + 1 < version->size() &&
+                       all_digits(std::string_view(*version).substr(0, dot)) &&
+                       all_digits(std::string_view(*version).substr(dot + 1));
+    if (!valid) {
+      fail(salesforce->key_of("api_version"),
+           "expected a version such as \"61.0\", got " + in_quotes(*version));
+    }
+    out.api_version = std::move(*version);
+  }
+  // "" is allowed: no filter at all.
+  if (auto filter = salesforce->string("query_filter")) out.query_filter = std::move(*filter);
+
+  // The REST client is optional (intake works without it), but half a flow is a mistake.
+  if (out.private_key && out.username.empty()) {
+    fail(salesforce->key_of("username"), "required with salesforce.private_key (JWT bearer flow)");
+  }
+  if ((out.private_key || out.client_secret) && out.client_id.empty()) {
+    fail(salesforce->key_of("client_id"), "required to sign in to Salesforce");
+  }
+  if (!out.client_id.empty() && !out.private_key && !out.client_secret) {
+    fail(salesforce->key_of("private_key"),
+         "salesforce.client_id needs salesforce.private_key (JWT bearer flow) or "
+         "salesforce.client_secret (client credentials)");
+  }
+}
+
+void read_ispring(const object_reader& root, std::optional<ispring_settings>& out) {
+  const auto ispring =
+      root.object("ispring", {"api_url", "auth", "client_id", "client_secret", "account_url",
+                              "login", "password", "tls_ca_file", "max_concurrency",
+                              "connect_timeout_ms", "request_timeout_ms"});
+  if (!ispring) return;
+  auto& s = out.emplace();
+  if (auto url = read_base_url(*ispring, "api_url")) s.api_url = std::move(*url);
+  if (auto auth = ispring->choice("auth", {"client_credentials", "password"})) {
+    s.auth = std::move(*auth);
+  }
+  ispring->read_text("client_id", s.client_id);
+  if (auto secret = ispring->secret_value("client_secret")) s.client_secret = std::move(*secret);
+  if (auto url = read_base_url(*ispring, "account_url")) s.account_url = std::move(*url);
+  ispring->read_text("login", s.login);
+  if (auto password = ispring->secret_value("password")) s.password = std::move(*password);
+  s.tls_ca_file = ispring->readable_file("tls_ca_file");
+  ispring->read_integer("max_concurrency", s.max_concurrency, 1, 64);
+  ispring->read_integer("connect_timeout_ms", s.connect_timeout_ms, 1);
+  ispring->read_integer("request_timeout_ms", s.request_timeout_ms, 1);
+
+  const auto require = [&](bool present, std::string_view name) {
+    if (!present) fail(ispring->key_of(name), "required when ispring.auth is " + in_quotes(s.auth));
+  };
+  if (s.auth == "client_credentials") {
+    require(!s.client_id.empty(), "client_id");
+    require(!s.client_secret.empty(), "client_secret");
+  } else {
+    require(!s.account_url.empty(), "account_url");
+    require(!s.login.empty(), "login");
+    require(!s.password.empty(), "password");
+  }
+}
+
+void read_mapping(const object_reader& root, mapping_settings& out) {
+  const auto mapping =
+      root.object("mapping", {"login", "email", "last_name", "department", "groups", "fields"});
+  if (!mapping) return;
+  read_salesforce_field(*mapping, "login", out.login);
+  read_salesforce_field(*mapping, "email", out.email);
+  read_salesforce_field(*mapping, "last_name", out.last_name);
+  read_salesforce_field(*mapping, "department", out.department);
+  read_salesforce_field(*mapping, "groups", out.groups);
+  const auto* fields = mapping->find("fields");
+  if (fields == nullptr) return;
+  const auto key = mapping->key_of("fields");
+  if (!fields->is_object()) {
+    fail(key, "expected an object of iSpring field id -> Salesforce field, got " +
+                  detail::json_type_name(*fields));
+  }
+  // A given map replaces the default one, so that a default field can be dropped.
+  out.fields.clear();
+  for (const auto& item : fields->items()) {
+    const auto item_key = child_key(key, item.key());
+    if (item.key().empty() ||
+        !std::all_of(item.key().begin(), item.key().end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '_'; })) {
+      fail(item_key, "expected an iSpring field id (letters, digits and _) as the key");
+    }
+    const auto lower = detail::lowercase(item.key());
+    if (lower == "login" || lower == "email" || lower == "last_name") {
+      fail(item_key, "mapped by mapping." + lower + "; set that key instead");
+    }
+    out.fields[item.key()] =
+        check_salesforce_field(detail::expect_string(item.value(), item_key), item_key);
+  }
+}
+
+void read_departments(const object_reader& sync, sync_settings& out) {
+  const auto* departments = sync.find("departments");
+  if (departments == nullptr) return;
+  const auto key = sync.key_of("departments");
+  if (!departments->is_object()) {
+    fail(key, "expected an object keyed by Salesforce department, got " +
+                  detail::json_type_name(*departments));
+  }
+  std::map<std::string, std::string> owner_of_name;  // iSpring name -> department key
+  for (const auto& item : departments->items()) {
+    const auto& name = item.key();
+    const auto department_key = child_key(key, name);
+    if (name.empty()) fail(department_key, "a department name must not be empty");
+    const object_reader reader(sync.context(), item.value(), department_key,
+                               {"sync_all_users", "ispring_name", "users"});
+    department_rule rule;
+    if (auto users = reader.text_list("users")) rule.users = std::move(*users);
+    // Listing users means "only these" unless sync_all_users says otherwise.
+    rule.sync_all_users = reader.boolean("sync_all_users").value_or(!reader.has("users"));
+    if (rule.sync_all_users && !rule.users.empty()) {
+      fail(reader.key_of("users"), "has no effect when sync_all_users is true");
+    }
+    rule.ispring_name = reader.text("ispring_name");
+    if (name == "*") {
+      // "*" stands for many departments; one iSpring name would merge them all.
+      if (rule.ispring_name) fail(reader.key_of("ispring_name"), "not allowed for \"*\"");
+    } else {
+      const auto ispring_name = rule.ispring_name.value_or(name);
+      const auto [it, inserted] = owner_of_name.emplace(ispring_name, department_key);
+      if (!inserted) {
+        fail(rule.ispring_name ? reader.key_of("ispring_name") : department_key,
+             "iSpring department " + in_quotes(ispring_name) + " is also the target of " +
+                 it->second);
+      }
+    }
+    out.departments.emplace(name, std::move(rule));
+  }
+}
+
+void read_max_deactivations(const object_reader& sync, sync_settings& out) {
+  const auto* value = sync.find("max_deactivations");
+  if (value == nullptr) return;
+  const auto key = sync.key_of("max_deactivations");
+  const std::string expected = "expected a count (25 or \"25\") or a share (\"10%\"), got ";
+  if (value->is_number_unsigned()) {
+    out.max_deactivations = std::to_string(value->get<std::uint64_t>());
+    return;
+  }
+  if (value->is_number()) fail(key, expected + value->dump());  // negative or fractional
+  if (!value->is_string()) fail(key, expected + detail::json_type_name(*value));
+  const auto& text = value->get_ref<const std::string&>();
+  const bool share = !text.empty() && text.back() == '%';
+  const auto digits = std::string_view(text).substr(0, text.size() - (share ? 1 : 0));
+  if (digits.empty() || digits.size() > 9 || !all_digits(digits)) {
+    fail(key, expected + in_quotes(text));
+  }
+  if (share && std::stoi(std::string(digits)) > 100) {
+    fail(key, "a share must be from 0% to 100%, got " + in_quotes(text));
+  }
+  out.max_deactivations = text;
+}
+
+void read_sync(const object_reader& root, sync_settings& out) {
+  const auto sync =
+      root.object("sync", {"departments", "groups", "parent_department", "inactive_users",
+                           "out_of_scope_users", "delete_empty_departments", "max_deactivations",
+                           "max_attempts", "retry_base_ms", "retry_max_ms"});
+  if (!sync) return;
+  read_departments(*sync, out);
+  if (const auto* groups = sync->find("groups")) {
+    const std::string expected = "expected \"all\" or an array of group names";
+    if (groups->is_string()) {
+      const auto& text = groups->get_ref<const std::string&>();
+      if (text != "all") fail(sync->key_of("groups"), expected + ", got " + in_quotes(text));
+    } else if (groups->is_array()) {
+      out.groups = sync->text_list("groups");
+    } else {
+      fail(sync->key_of("groups"), expected + ", got " + detail::json_type_name(*groups));
+    }
+  }
+  out.parent_department = sync->text("parent_department");
+  for (auto [name, field] : {std::pair{"inactive_users", &out.inactive_users},
+                             std::pair{"out_of_scope_users", &out.out_of_scope_users}}) {
+    if (auto action = sync->choice(name, {"deactivate", "ignore", "delete"})) {
+      *field = to_user_action(*action);
+    }
+  }
+  sync->read_boolean("delete_empty_departments", out.delete_empty_departments);
+  read_max_deactivations(*sync, out);
+  sync->read_integer("max_attempts", out.max_attempts, 1, 1000);
+  sync->read_integer("retry_base_ms", out.retry_base_ms, 1);
+  sync->read_integer("retry_max_ms", out.retry_max_ms, 1);
+  if (out.retry_max_ms < out.retry_base_ms) {
+    fail(sync->key_of("retry_max_ms"), "must not be less than sync.retry_base_ms");
+  }
+}
+
+// The IANA zone database the C library reads; TZDIR overrides it, as for the C library.
+std::filesystem::path zoneinfo_dir() {
+  const char* tzdir = std::getenv("TZDIR");
+  return tzdir != nullptr && *tzdir != '\0' ? tzdir : "/usr/share/zoneinfo";
+}
+
+void read_schedule(const object_reader& root, schedule_settings& out) {
+  const auto schedule = root.object(
+      "schedule", {"run_type", "run_interval_minutes", "start_work_time", "stop_work_time",
+                   "time_zone", "check_sync_status_after_seconds",
+                   "check_sync_status_duration_minutes", "interval_after_expire_duration_minutes"});
+  if (!schedule) return;
+  if (auto run_type = schedule->choice("run_type", {"interval", "daily", "manual"})) {
+    out.run_type = std::move(*run_type);
+  }
+  schedule->read_integer("run_interval_minutes", out.run_interval_minutes, 1, 7 * 24 * 60);
+  for (auto [name, field] : {std::pair{"start_work_time", &out.start_work_time},
+                             std::pair{"stop_work_time", &out.stop_work_time}}) {
+    *field = schedule->text(name);
+    if (*field && !is_clock_time(**field)) {
+      fail(schedule->key_of(name),
+           "expected \"HH:MM\" (00:00 to 23:59), got " + in_quotes(**field));
+    }
+  }
+  if (auto zone = schedule->text("time_zone")) {
+    // IANA names use only these characters; anything else (NUL, "..") could leave the
+    // zone database or match a file that is not the zone written.
+    const bool safe_name =
+        zone->front() != '/' && std::all_of(zone->begin(), zone->end(), [](unsigned char c) {
+          return std::isalnum(c) || c == '/' || c == '_' || c == '+' || c == '-';
+        });
+    const auto file = zoneinfo_dir() / *zone;
+    struct stat info {};
+    if (!safe_name || ::stat(file.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
+      fail(schedule->key_of("time_zone"), "unknown time zone " + in_quotes(*zone) + " (no " +
+                                              (safe_name ? file.string() : "such zone") + ")");
+    }
+    out.time_zone = std::move(*zone);
+  }
+  schedule->read_integer("check_sync_status_after_seconds", out.check_sync_status_after_seconds, 0);
+  schedule->read_integer("check_sync_status_duration_minutes",
+                         out.check_sync_status_duration_minutes, 1);
+  schedule->read_integer("interval_after_expire_duration_minutes",
+                         out.interval_after_expire_duration_minutes, 0);
+
+  if (out.stop_work_time && !out.start_work_time) {
+    fail(schedule->key_of("start_work_time"), "required with schedule.stop_work_time");
+  }
+  if (out.run_type == "daily" && !out.start_work_time) {
+    fail(schedule->key_of("start_work_time"),
+         "required when run_type is \"daily\" (the time of the run)");
+  }
+  if (out.run_type == "interval" && out.start_work_time && !out.stop_work_time) {
+    fail(schedule->key_of("stop_work_time"),
+         "required with schedule.start_work_time (the work window)");
+  }
+  if (out.start_work_time && out.stop_work_time && *out.start_work_time == *out.stop_work_time) {
+    fail(schedule->key_of("stop_work_time"),
+         "must differ from start_work_time (an empty work window)");
+  }
+}
+
+void read_alerts(const object_reader& root, std::optional<alerts_settings>& out) {
+  const auto alerts = root.object(
+      "alerts", {"email_to", "smtp", "min_interval_minutes", "pending_age_threshold_minutes"});
+  if (!alerts) return;
+  auto& s = out.emplace();
+  auto email_to = alerts->text_list("email_to");
+  if (!email_to || email_to->empty()) {
+    fail(alerts->key_of("email_to"), "required: at least one address");
+  }
+  for (std::size_t i = 0; i < email_to->size(); ++i) {
+    if (!is_email_address((*email_to)[i])) {
+      fail(element_key(alerts->key_of("email_to"), i),
+           "expected an e-mail address, got " + in_quotes((*email_to)[i]));
+    }
+  }
+  s.email_to = std::move(*email_to);
+
+  const auto smtp = alerts->object(
+      "smtp", {"host", "port", "security", "username", "password", "from", "tls_ca_file"});
+  if (!smtp) fail(child_key(alerts->key_of("smtp"), "host"), "required");
+  s.smtp.host = smtp->required_text("host");
+  if (!detail::is_valid_host(s.smtp.host)) {
+    fail(smtp->key_of("host"),
+         "expected a host name or an IP address, got " + in_quotes(s.smtp.host));
+  }
+  smtp->read_integer("port", s.smtp.port, 1, 65535);
+  if (auto security = smtp->choice("security", {"starttls", "tls", "none"})) {
+    s.smtp.security = std::move(*security);
+  }
+  if (s.smtp.security == "none" && !is_loopback(s.smtp.host)) {
+    // A password and alert contents would cross the network in clear text.
+    fail(smtp->key_of("security"),
+         "\"none\" is allowed only for a loopback host, got " + in_quotes(s.smtp.host));
+  }
+  smtp->read_text("username", s.smtp.username);
+  if (auto password = smtp->secret_value("password")) s.smtp.password = std::move(*password);
+  if (!s.smtp.username.empty() && s.smtp.password.empty()) {
+    fail(smtp->key_of("password"), "required with alerts.smtp.username");
+  }
+  if (s.smtp.username.empty() && !s.smtp.password.empty()) {
+    fail(smtp->key_of("username"), "required with alerts.smtp.password");
+  }
+  smtp->read_text("from", s.smtp.from);
+  if (s.smtp.from.empty() && is_email_address(s.smtp.username)) s.smtp.from = s.smtp.username;
+  if (s.smtp.from.empty()) {
+    fail(smtp->key_of("from"),
+         "required (alerts.smtp.username is not an e-mail address to send from)");
+  }
+  if (!is_email_address(s.smtp.from)) {
+    fail(smtp->key_of("from"), "expected an e-mail address, got " + in_quotes(s.smtp.from));
+  }
+  s.smtp.tls_ca_file = smtp->readable_file("tls_ca_file");
+  alerts->read_integer("min_interval_minutes", s.min_interval_minutes, 1);
+  alerts->read_integer("pending_age_threshold_minutes", s.pending_age_threshold_minutes, 1);
+}
+
+void read_logging(const object_reader& root, logging_settings& out) {
+  const auto logging = root.object("logging", {"level", "format"});
+  if (!logging) return;
+  if (auto level = logging->choice(
+          "level", {"trace", "debug", "info", "warn", "error", "critical", "off"})) {
+    out.level = std::move(*level);
+  }
+  if (auto format = logging->choice("format", {"json", "text"})) out.format = std::move(*format);
+}
+
+settings read_settings(const json& document, const detail::load_context& context) {
+  const object_reader root(context, document, "",
+                           {"server", "admin", "store", "salesforce", "ispring", "mapping", "sync",
+                            "schedule", "alerts", "logging"});
+  settings result;
+  read_server(root, result.server);
+  read_admin(root, result.server, result.admin);
+  read_store(root, result.store);
+  read_salesforce(root, result.salesforce);
+  read_ispring(root, result.ispring);
+  read_mapping(root, result.mapping);
+  read_sync(root, result.sync);
+  read_schedule(root, result.schedule);
+  read_alerts(root, result.alerts);
+  read_logging(root, result.logging);
+  return result;
+}
+
+std::filesystem::path absolute_path(const std::string& path) {
+  std::error_code ec;
+  auto absolute = std::filesystem::absolute(path.empty() ? "." : path, ec);
+  if (ec) fail("", "cannot resolve " + path + ": " + ec.message());
+  return absolute.lexically_normal();
+}
+
+settings load_settings(const std::string& text, const std::string& base_dir) {
+  return read_settings(parse_document(text), detail::load_context{absolute_path(base_dir)});
+}
+
+}  // namespace
+
+expected<settings, config_error> load_text(const std::string& text, const std::string& base_dir) {
+  try {
+    return load_settings(text, base_dir);
+  } catch (const detail::load_failure& failure) {
+    return unexpected{failure.error};
+  }
+}
+
+expected<settings, config_error> load_file(const std::string& path) {
+  try {
+    const auto absolute = absolute_path(path);
+    auto result = load_settings(detail::read_small_file(absolute.string(), "", "config file "),
+                                absolute.parent_path().string());
+    result.config_path = absolute.string();
+    return result;
+  } catch (const detail::load_failure& failure) {
+    return unexpected{failure.error};
+  }
+}
+
+}  // namespace connector::config
