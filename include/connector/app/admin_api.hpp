@@ -1,0 +1,19 @@
+#pragma once
+// The admin listener's routes: health, status, and (as they are built) metrics and manual
+// reconciliation. Every admin face needs `Authorization: Bearer <admin.token>`.
+#include <vector>
+
+#include "connector/app/outbound_intake.hpp"
+#include "connector/config/config.hpp"
+#include "connector/http/server.hpp"
+#include "connector/store/inbox.hpp"
+
+namespace connector::app {
+
+// True when the request carries the admin token; compared in constant time.
+bool has_admin_token(const http::request& req, const config::secret& token);
+
+std::vector<http::route> make_admin_routes(const config::settings& settings, store::inbox& inbox,
+                                           intake_counters& counters);
+
+}  // namespace connector::app

@@ -1,0 +1,27 @@
+#pragma once
+// The subcommands of the `connector` binary. main.cpp only parses the command line and
+// calls one of these.
+#include <optional>
+#include <string>
+
+#include "connector/config/config.hpp"
+
+namespace connector::app {
+
+struct serve_options {
+  std::optional<std::string> ready_file;  // written with the bound ports once listening
+};
+
+// Runs the service until SIGTERM or SIGINT; returns the process exit code.
+int serve(const config::settings& settings, const serve_options& options);
+
+// Prints what the inbox holds; `json` for scripts.
+int status(const config::settings& settings, bool json);
+
+// Verifies the configuration (and, as they are built, both sets of credentials).
+int check(const config::settings& settings);
+
+// The whole command line; returns the exit code.
+int run_cli(int argc, char** argv);
+
+}  // namespace connector::app

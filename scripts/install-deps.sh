@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build, the service and the tests need, by name, and
+# only those that are missing. Safe to run again.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build ccache pkg-config git
+  # libraries (README "Dependencies" says what each is for)
+  libboost1.81-dev libssl-dev libsqlite3-dev libpugixml-dev nlohmann-json3-dev
+  libspdlog-dev libcli11-dev
+  # tools: certificates for local runs, the database shell for operators
+  openssl sqlite3 ca-certificates
+  # tests: GoogleTest, and clang with its libFuzzer runtime for the fuzz targets
+  googletest libgtest-dev clang libclang-rt-14-dev
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

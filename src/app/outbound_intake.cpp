@@ -1,0 +1,104 @@
+#include "connector/app/outbound_intake.hpp"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+
+#include "connector/salesforce/change_order.hpp"
+#include "connector/salesforce/ids.hpp"
+#include "connector/salesforce/outbound_message.hpp"
+
+namespace connector::app {
+namespace {
+
+// Salesforce sends "text/xml; charset=UTF-8"; any charset spelling is fine, SOAP 1.2's
+// application/soap+xml is not what Salesforce speaks.
+bool is_xml_content_type(std::string_view value) {
+  std::string media(value.substr(0, value.find(';')));
+  while (!media.empty() && std::isspace(static_cast<unsigned char>(media.back()))) media.pop_back();
+  for (auto& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return media == "text/xml" || media == "application/xml";
+}
+
+http::response fault(int status, std::string_view code, std::string_view text) {
+  return http::response::xml(status, salesforce::build_fault(code, text));
+}
+
+}  // namespace
+
+store::intake_request to_intake_request(const salesforce::outbound_message& message,
+                                        epoch_ms received_at) {
+  store::intake_request request;
+  request.organization_id =
+      salesforce::to_18_char_id(message.organization_id).value_or(message.organization_id);
+  request.source = "outbound_message";
+  request.received_at = received_at;
+  request.changes.reserve(message.notifications.size());
+  for (const auto& n : message.notifications) {
+    store::incoming_change change;
+    change.notification_id = n.id;
+    change.record_id = n.record_id.empty()
+                           ? std::string()
+                           : salesforce::to_18_char_id(n.record_id).value_or(n.record_id);
+    change.object_type = n.object_type;
+    change.modstamp = salesforce::modstamp_ms(n);
+    change.has_data = n.has_data;
+    nlohmann::json fields = nlohmann::json::object();
+    for (const auto& field : n.fields) {
+      fields[field.name] = field.value ? nlohmann::json(*field.value) : nlohmann::json(nullptr);
+    }
+    // Replace, not throw: a stray invalid byte must not cost the whole message.
+    change.fields_json = fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    request.changes.push_back(std::move(change));
+  }
+  return request;
+}
+
+http::handler_fn make_outbound_intake_handler(store::inbox& inbox,
+                                              salesforce::acceptance_rules rules,
+                                              const clock& clock, intake_counters& counters) {
+  return [&inbox, rules = std::move(rules), &clock, &counters](http::request&& req,
+                                                               http::respond_fn respond) {
+    if (!is_xml_content_type(req.header("content-type"))) {
+      ++counters.rejected;
+      respond(fault(415, "soapenv:Client",
+                    "Content-Type must be text/xml (a SOAP 1.1 Outbound Message), got '" +
+                        std::string(req.header("content-type")) + "'"));
+      return;
+    }
+    auto parsed = salesforce::parse_outbound_message(req.body);
+    if (!parsed) {
+      ++counters.rejected;
+      spdlog::warn("refused outbound message from {}: {}", req.remote_address,
+                   parsed.error().message);
+      respond(fault(400, "soapenv:Client", parsed.error().message));
+      return;
+    }
+    if (auto refusal = salesforce::check_outbound_message(*parsed, rules)) {
+      ++counters.rejected;
+      spdlog::warn("refused outbound message from {}: {}", req.remote_address, *refusal);
+      respond(fault(403, "soapenv:Client", *refusal));
+      return;
+    }
+    inbox.submit(to_intake_request(*parsed, clock.now()),
+                 [respond = std::move(respond), &counters](store::intake_outcome outcome) {
+                   if (!outcome.committed) {
+                     // Not durable, so not acknowledged: Salesforce will deliver it again.
+                     ++counters.commit_failures;
+                     spdlog::error("could not store outbound message: {}", outcome.error);
+                     respond(fault(500, "soapenv:Server",
+                                   "The connector could not store this message durably; "
+                                   "Salesforce will retry it. Cause: " +
+                                       outcome.error));
+                     return;
+                   }
+                   ++counters.messages_acked;
+                   counters.notifications_stored += outcome.stored;
+                   counters.duplicates += outcome.duplicates;
+                   respond(http::response::xml(200, salesforce::build_ack(true)));
+                 });
+  };
+}
+
+}  // namespace connector::app

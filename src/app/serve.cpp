@@ -1,0 +1,148 @@
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "connector/app/admin_api.hpp"
+#include "connector/app/commands.hpp"
+#include "connector/app/outbound_intake.hpp"
+#include "connector/http/server.hpp"
+#include "connector/store/inbox.hpp"
+
+namespace connector::app {
+namespace {
+
+http::server_options public_server_options(const config::server_settings& s) {
+  http::server_options o;
+  o.host = s.listen.host;
+  o.port = s.listen.port;
+  o.tls = http::tls_options{s.tls.certificate, s.tls.private_key, s.tls.client_ca_file,
+                            s.tls.client_subjects};
+  o.body_limit_bytes = s.body_limit_bytes;
+  o.header_limit_bytes = s.header_limit_bytes;
+  o.handshake_timeout_ms = s.handshake_timeout_ms;
+  o.read_timeout_ms = s.read_timeout_ms;
+  o.idle_timeout_ms = s.idle_timeout_ms;
+  o.max_connections = s.max_connections;
+  o.allowed_networks = s.allowed_ips;
+  return o;
+}
+
+http::server_options admin_server_options(const config::settings& s) {
+  http::server_options o;
+  o.host = s.admin.listen.host;
+  o.port = s.admin.listen.port;
+  // The admin listener speaks TLS with the server's certificate (no client certificate);
+  // plain HTTP only on loopback, which the config loader enforces.
+  if (s.admin.tls) {
+    o.tls = http::tls_options{s.server.tls.certificate, s.server.tls.private_key, std::nullopt, {}};
+  }
+  o.max_connections = 64;
+  o.body_limit_bytes = 64 * 1024;
+  return o;
+}
+
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGUSR2);  // our own wake-up when the servers stop by themselves
+  return set;
+}
+
+// Waits for SIGTERM/SIGINT on a thread of its own. The signals must be blocked before any
+// other thread starts (threads inherit the mask), so that none of them is interrupted.
+class signal_waiter {
+ public:
+  template <class OnStop>
+  explicit signal_waiter(OnStop on_stop) : set_(stop_signals()) {
+    thread_ = std::thread([this, on_stop] {
+      int signal_number = 0;
+      sigwait(&set_, &signal_number);
+      if (signal_number != SIGUSR2) {
+        spdlog::info("received {}, finishing in-flight requests",
+                     signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+      }
+      on_stop();
+    });
+  }
+  ~signal_waiter() {
+    pthread_kill(thread_.native_handle(), SIGUSR2);
+    thread_.join();
+  }
+
+ private:
+  sigset_t set_{};
+  std::thread thread_;
+};
+
+}  // namespace
+
+int serve(const config::settings& settings, const serve_options& options) {
+  namespace fs = std::filesystem;
+  const sigset_t signals = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const fs::path db_path(settings.store.sqlite_path);
+  if (db_path.has_parent_path()) fs::create_directories(db_path.parent_path());
+
+  system_clock clock;
+  auto inbox = store::open_sqlite_inbox({settings.store.sqlite_path});
+  intake_counters counters;
+
+  salesforce::acceptance_rules rules{settings.salesforce.organization_ids,
+                                     settings.salesforce.source_object};
+  std::string outbound_path = settings.server.outbound_message_path;
+  if (settings.server.secret_path_segment) {
+    outbound_path += "/" + settings.server.secret_path_segment->reveal();
+  }
+  std::vector<http::route> public_routes{
+      {"GET", "/healthz",
+       [](http::request&&, http::respond_fn respond) {
+         respond(http::response::text(200, "ok\n"));
+       }},
+      {"POST", outbound_path, make_outbound_intake_handler(*inbox, rules, clock, counters)},
+  };
+
+  http::server public_server(public_server_options(settings.server), std::move(public_routes));
+  http::server admin_server(admin_server_options(settings),
+                            make_admin_routes(settings, *inbox, counters));
+
+  spdlog::info("listening on {}:{} (Salesforce outbound messages at {}), admin on {}:{}",
+               settings.server.listen.host, public_server.port(),
+               settings.server.outbound_message_path, settings.admin.listen.host,
+               admin_server.port());
+  if (options.ready_file) {
+    std::ofstream ready(*options.ready_file + ".tmp");
+    ready << nlohmann::json{{"public_port", public_server.port()},
+                            {"admin_port", admin_server.port()},
+                            {"pid", static_cast<long>(getpid())}}
+                 .dump()
+          << "\n";
+    ready.close();
+    fs::rename(*options.ready_file + ".tmp", *options.ready_file);
+  }
+
+  {
+    signal_waiter waiter([&] {
+      public_server.stop();
+      admin_server.stop();
+    });
+    const int threads = settings.server.threads > 0
+                            ? settings.server.threads
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    std::thread admin_thread([&] { admin_server.run(1); });
+    public_server.run(threads);
+    admin_server.stop();
+    admin_thread.join();
+  }
+  inbox.reset();  // commits whatever is queued before the process exits
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace connector::app

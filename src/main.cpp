@@ -1,0 +1,3 @@
+#include "connector/app/commands.hpp"
+
+int main(int argc, char** argv) { return connector::app::run_cli(argc, argv); }

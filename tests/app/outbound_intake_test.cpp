@@ -1,0 +1,114 @@
+// The intake handler's promise, with a store that fails on demand: no commit, no ack.
+#include "connector/app/outbound_intake.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/outbound_builder.hpp"
+#include "support/service.hpp"
+
+namespace connector::app {
+namespace {
+
+using testing::build_user_message;
+using testing::sample_user;
+using testing::test_org_id;
+
+// A store whose commits succeed or fail as the test says, answering at once.
+class scripted_inbox final : public store::inbox {
+ public:
+  bool fail = false;
+  std::vector<store::intake_request> committed;
+
+  void submit(store::intake_request request, std::function<void(store::intake_outcome)> done) override {
+    store::intake_outcome outcome;
+    if (fail) {
+      outcome.error = "disk I/O error";
+    } else {
+      outcome.committed = true;
+      outcome.stored = request.changes.size();
+      committed.push_back(std::move(request));
+    }
+    done(outcome);
+  }
+  std::vector<store::pending_record> take_due(epoch_ms, std::size_t) override { return {}; }
+  void mark_done(const std::string&, const std::string&, std::int64_t) override {}
+  void mark_failed(const std::string&, const std::string&, std::int64_t, const std::string&,
+                   epoch_ms, bool) override {}
+  std::optional<store::pending_record> find_record(const std::string&, const std::string&) override {
+    return std::nullopt;
+  }
+  store::inbox_stats stats() override { return {}; }
+  bool has_notification(const std::string&, const std::string&) override { return false; }
+};
+
+http::response call(const http::handler_fn& handler, std::string body,
+                    std::string content_type = "text/xml; charset=UTF-8") {
+  http::request req;
+  req.method = "POST";
+  req.path = "/salesforce/outbound";
+  req.headers.emplace_back("content-type", std::move(content_type));
+  req.body = std::move(body);
+  std::optional<http::response> answer;
+  handler(std::move(req), [&](http::response r) { answer = std::move(r); });
+  EXPECT_TRUE(answer.has_value()) << "the handler must answer exactly once";
+  return answer.value_or(http::response{});
+}
+
+class outbound_intake_handler : public ::testing::Test {
+ protected:
+  scripted_inbox inbox_;
+  manual_clock clock_{1'700'000'000'000};
+  intake_counters counters_;
+  http::handler_fn handler_ = make_outbound_intake_handler(
+      inbox_, salesforce::acceptance_rules{{test_org_id}, "User"}, clock_, counters_);
+};
+
+TEST_F(outbound_intake_handler, acks_after_the_store_commits) {
+  const auto r = call(handler_, build_user_message(test_org_id, {sample_user(1, 1)}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("<Ack>true</Ack>"), std::string::npos);
+  ASSERT_EQ(inbox_.committed.size(), 1u);
+  EXPECT_EQ(inbox_.committed[0].received_at, clock_.now());
+  EXPECT_EQ(counters_.messages_acked, 1u);
+}
+
+TEST_F(outbound_intake_handler, a_failed_commit_is_a_500_fault_never_an_ack) {
+  inbox_.fail = true;
+  const auto r = call(handler_, build_user_message(test_org_id, {sample_user(1, 1)}));
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body.find("<Ack>"), std::string::npos);
+  EXPECT_NE(r.body.find("soapenv:Server"), std::string::npos);
+  EXPECT_NE(r.body.find("disk I/O error"), std::string::npos);
+  EXPECT_EQ(counters_.commit_failures, 1u);
+  EXPECT_EQ(counters_.messages_acked, 0u);
+}
+
+TEST_F(outbound_intake_handler, normalises_ids_and_keeps_fields_as_json) {
+  auto user = sample_user(4, 9, "2026-11-03T08:00:00.000Z");
+  user.user_id = user.user_id.substr(0, 15);
+  call(handler_, build_user_message(std::string(test_org_id).substr(0, 15), {user}));
+  ASSERT_EQ(inbox_.committed.size(), 1u);
+  const auto& request = inbox_.committed[0];
+  EXPECT_EQ(request.organization_id, test_org_id);
+  EXPECT_EQ(request.source, "outbound_message");
+  ASSERT_EQ(request.changes.size(), 1u);
+  const auto& change = request.changes[0];
+  EXPECT_EQ(change.record_id, testing::make_id("005", 4));
+  EXPECT_EQ(change.object_type, "User");
+  EXPECT_EQ(change.modstamp, std::optional<epoch_ms>(1'793'692'800'000));  // 2026-11-03T08:00Z
+  const auto fields = nlohmann::json::parse(change.fields_json);
+  EXPECT_EQ(fields["Email"], "user4@acme.example");
+  EXPECT_FALSE(fields.contains("Id"));
+}
+
+TEST_F(outbound_intake_handler, refuses_a_message_for_another_org_before_storing) {
+  const auto r = call(handler_, build_user_message("00D000000000001AAA", {sample_user(1, 1)}));
+  EXPECT_EQ(r.status, 403);
+  EXPECT_TRUE(inbox_.committed.empty());
+  EXPECT_EQ(counters_.rejected, 1u);
+}
+
+}  // namespace
+}  // namespace connector::app
