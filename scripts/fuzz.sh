@@ -9,13 +9,17 @@ if ! command -v clang++ >/dev/null; then
   echo "fuzz: clang++ not installed, skipping" >&2
   exit 0
 fi
-CC=clang CXX=clang++ BUILD_DIR=build-fuzz scripts/build.sh -DCONNECTOR_FUZZ=ON \
-  -DCONNECTOR_BUILD_TESTS=ON -DCONNECTOR_BUILD_BENCH=OFF
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCONNECTOR_FUZZ=ON -DCONNECTOR_BUILD_TESTS=OFF >/dev/null
+# Only the fuzz targets: they link the pure parsers, not the whole service.
+targets=()
+for source in tests/fuzz/*.cpp; do targets+=("$(basename "$source" .cpp)"); done
+cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]}"
 mkdir -p build-fuzz/crashes
 status=0
-for target in build-fuzz/tests/fuzz_*; do
-  [ -x "$target" ] || continue
-  name=$(basename "$target")
+for name in "${targets[@]}"; do
+  target="build-fuzz/tests/$name"
   corpus="build-fuzz/corpus/$name"
   mkdir -p "$corpus"
   cp -r tests/fixtures/. "$corpus/" 2>/dev/null || true

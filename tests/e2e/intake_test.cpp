@@ -238,3 +238,27 @@ TEST(intake_config, an_unknown_key_stops_start_up_naming_it) {
 
 }  // namespace
 }  // namespace connector::testing
+
+namespace connector::testing {
+namespace {
+
+TEST(intake_logs, json_log_lines_stay_valid_json_whatever_the_message) {
+  temp_dir dir;
+  running_service service(dir.path(), {{"logging", {{"format", "json"}}}});
+  auto client = service.public_client();
+  client.request("POST", "/salesforce/outbound", "<\"quoted\"\n\\ broken",
+                 {{"Content-Type", "text/xml"}});
+  ASSERT_EQ(service.stop(), 0);
+  std::istringstream lines(service.process().stderr_text());
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    const auto entry = nlohmann::json::parse(line);  // throws, failing the test, if not JSON
+    EXPECT_TRUE(entry.contains("time") && entry.contains("level") && entry.contains("message"));
+    ++count;
+  }
+  EXPECT_GE(count, 3);  // listening, refused, stopped
+}
+
+}  // namespace
+}  // namespace connector::testing
