@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -75,7 +76,7 @@ record_state parse_state(const std::string& text) {
 
 constexpr const char* record_columns =
     "organization_id, record_id, object_type, fields_json, modstamp, version, attempts, "
-    "last_error, due_at, state";
+    "last_error, due_at, state, last_outcome";
 
 pending_record read_record(const run& row) {
   pending_record record;
@@ -89,6 +90,7 @@ pending_record read_record(const run& row) {
   record.last_error = row.text(7);
   record.due_at = row.int64(8);
   record.state = parse_state(row.text(9));
+  record.last_outcome = row.text(10);
   return record;
 }
 
@@ -103,7 +105,8 @@ SELECT
     WHERE state IN ('pending', 'retrying') AND state = 'pending'),
   (SELECT count(*) FROM records
     WHERE state IN ('pending', 'retrying') AND state = 'retrying'),
-  (SELECT count(*) FROM records WHERE state = 'dead'))sql";
+  (SELECT count(*) FROM records WHERE state = 'dead'),
+  (SELECT count(*) FROM records WHERE state = 'done' AND last_outcome LIKE 'skipped%'))sql";
 
 inbox_stats query_stats(sqlite_statement& statement) {
   run row(statement);
@@ -117,6 +120,7 @@ inbox_stats query_stats(sqlite_statement& statement) {
   stats.pending = row.int64(3);
   stats.retrying = row.int64(4);
   stats.dead_letters = row.int64(5);
+  stats.skipped = row.int64(6);
   return stats;
 }
 
@@ -167,19 +171,34 @@ ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value))sql",
         // A version mismatch means a newer state arrived while the worker applied this one:
         // the record stays pending for it.
         finish_record(db, R"sql(
-UPDATE records SET state = 'done', attempts = 0, last_error = ''
+UPDATE records SET state = 'done', attempts = 0, last_error = '', last_outcome = ?4
 WHERE organization_id = ?1 AND record_id = ?2 AND version = ?3)sql",
                       "mark record done"),
         fail_record(db, R"sql(
 UPDATE records SET attempts = attempts + 1, last_error = ?4,
   state = CASE WHEN ?5 THEN 'dead' ELSE 'retrying' END, due_at = ?6
 WHERE organization_id = ?1 AND record_id = ?2 AND version = ?3)sql",
-                    "mark record failed") {}
+                    "mark record failed"),
+        requeue_all_dead(db, R"sql(
+UPDATE records SET state = 'pending', attempts = 0, due_at = ?1 WHERE state = 'dead')sql",
+                         "re-queue dead letters"),
+        requeue_one_dead(db, R"sql(
+UPDATE records SET state = 'pending', attempts = 0, due_at = ?1
+WHERE state = 'dead' AND record_id = ?2)sql",
+                         "re-queue dead letter"),
+        upsert_link(db, R"sql(
+INSERT INTO links (organization_id, record_id, ispring_user_id, linked_at)
+VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT (organization_id, record_id) DO UPDATE SET
+  ispring_user_id = excluded.ispring_user_id, linked_at = excluded.linked_at
+WHERE links.ispring_user_id <> excluded.ispring_user_id)sql",
+                    "store link") {}
 
   sqlite_statement begin, commit, rollback;
   sqlite_statement insert_notification, upsert_record, upsert_deleted_record;
   sqlite_statement add_counter, raise_last_received;
   sqlite_statement finish_record, fail_record;
+  sqlite_statement requeue_all_dead, requeue_one_dead, upsert_link;
 };
 
 // Statements of the read-only connection.
@@ -196,9 +215,16 @@ ORDER BY due_at LIMIT ?2)sql",
         has_notification(
             db, "SELECT 1 FROM notifications WHERE organization_id = ?1 AND notification_id = ?2",
             "select notification"),
-        stats(db, stats_sql, "select stats") {}
+        stats(db, stats_sql, "select stats"),
+        list_records(db,
+                     std::string("SELECT ") + record_columns +
+                         " FROM records WHERE state = ?1 ORDER BY due_at DESC LIMIT ?2",
+                     "list records"),
+        find_link(db,
+                  "SELECT ispring_user_id FROM links WHERE organization_id = ?1 AND record_id = ?2",
+                  "select link") {}
 
-  sqlite_statement take_due, find_record, has_notification, stats;
+  sqlite_statement take_due, find_record, has_notification, stats, list_records, find_link;
 };
 
 class sqlite_inbox final : public inbox {
@@ -296,13 +322,62 @@ class sqlite_inbox final : public inbox {
   // would, so that asserts). They return once the change is durable and throw
   // std::runtime_error when its transaction failed.
   void mark_done(const std::string& organization_id, const std::string& record_id,
-                 std::int64_t version) override {
+                 std::int64_t version, const std::string& outcome) override {
     mark_job job;
     job.organization_id = organization_id;
     job.record_id = record_id;
     job.version = version;
     job.failed = false;
+    job.outcome = outcome;
     wait_for(std::move(job));
+  }
+
+  std::size_t requeue_dead(const std::string& record_id, epoch_ms now) override {
+    std::size_t changed = 0;
+    run_write([&] {
+      if (record_id.empty()) {
+        run(write_->requeue_all_dead).bind(1, now).execute();
+      } else {
+        run(write_->requeue_one_dead).bind(1, now).bind(2, record_id).execute();
+      }
+      changed = static_cast<std::size_t>(sqlite3_changes(writer_db_.handle()));
+    });
+    return changed;
+  }
+
+  std::vector<pending_record> list_records(record_state state, std::size_t limit) override {
+    std::vector<pending_record> records;
+    std::lock_guard lock(reader_mutex_);
+    run rows(read_->list_records);
+    rows.bind(1, std::string_view(state_name(state)))
+        .bind(2, static_cast<std::int64_t>(
+                     std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max())));
+    while (rows.step()) records.push_back(read_record(rows));
+    return records;
+  }
+
+  void set_link(const std::string& organization_id, const std::string& record_id,
+                const std::string& ispring_user_id) override {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    run_write([&] {
+      run(write_->upsert_link)
+          .bind(1, organization_id)
+          .bind(2, record_id)
+          .bind(3, ispring_user_id)
+          .bind(4, static_cast<std::int64_t>(now))
+          .execute();
+    });
+  }
+
+  std::optional<std::string> find_link(const std::string& organization_id,
+                                       const std::string& record_id) override {
+    std::lock_guard lock(reader_mutex_);
+    run row(read_->find_link);
+    row.bind(1, organization_id).bind(2, record_id);
+    if (!row.step()) return std::nullopt;
+    return row.text(0);
   }
 
   void mark_failed(const std::string& organization_id, const std::string& record_id,
@@ -358,10 +433,31 @@ class sqlite_inbox final : public inbox {
     std::string error;
     epoch_ms retry_at = 0;
     bool dead = false;
+    std::string outcome;
     std::promise<void> finished;
   };
 
-  using write_job = std::variant<intake_job, mark_job>;
+  // Any other write (links, re-queues): runs on the writer thread inside a group commit.
+  struct custom_job {
+    std::function<void()> apply;
+    std::promise<void> finished;
+  };
+
+  using write_job = std::variant<intake_job, mark_job, custom_job>;
+
+  // Runs `apply` on the writer thread in its next transaction; returns once durable.
+  void run_write(std::function<void()> apply) {
+    assert(std::this_thread::get_id() != writer_.get_id() && "write called from a callback");
+    custom_job job{std::move(apply), {}};
+    auto finished = job.finished.get_future();
+    {
+      std::lock_guard lock(queue_mutex_);
+      if (stopping_) throw std::runtime_error("store: the inbox is shutting down");
+      queue_.emplace_back(std::move(job));
+      queue_ready_.notify_one();
+    }
+    finished.get();
+  }
 
   // What a batch adds to the persistent counters, written once per transaction.
   struct batch_totals {
@@ -515,12 +611,15 @@ class sqlite_inbox final : public inbox {
         std::max(totals.last_received_at.value_or(request.received_at), request.received_at);
   }
 
+  void apply(custom_job& job, batch_totals&) { job.apply(); }
+
   void apply(mark_job& job, batch_totals&) {
     if (!job.failed) {
       run(write_->finish_record)
           .bind(1, job.organization_id)
           .bind(2, job.record_id)
           .bind(3, job.version)
+          .bind(4, job.outcome)
           .execute();
       return;
     }
@@ -555,6 +654,14 @@ class sqlite_inbox final : public inbox {
       job.done(std::move(job.outcome));
     } else {
       job.done(intake_outcome{false, 0, 0, failure});
+    }
+  }
+
+  static void finish(custom_job& job, const std::string& failure) noexcept {
+    if (failure.empty()) {
+      job.finished.set_value();
+    } else {
+      job.finished.set_exception(std::make_exception_ptr(std::runtime_error(failure)));
     }
   }
 

@@ -9,7 +9,7 @@ namespace {
 
 // Append-only: a released step is never edited, a change is a new step. Step i (0-based)
 // takes the schema from version i to i + 1.
-constexpr std::array<const char*, 1> migrations = {
+constexpr std::array<const char*, 2> migrations = {
     // 1: the durable inbox.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice.
@@ -50,6 +50,19 @@ CREATE TABLE counters (
   name  TEXT PRIMARY KEY,
   value INTEGER NOT NULL
 ) WITHOUT ROWID;
+)sql",
+    // 2: links to iSpring users, and what the worker last did with each record.
+    R"sql(
+CREATE TABLE links (
+  organization_id TEXT NOT NULL,
+  record_id       TEXT NOT NULL,
+  ispring_user_id TEXT NOT NULL,
+  linked_at       INTEGER NOT NULL,
+  PRIMARY KEY (organization_id, record_id)
+) WITHOUT ROWID;
+CREATE INDEX links_by_ispring_user ON links (ispring_user_id);
+
+ALTER TABLE records ADD COLUMN last_outcome TEXT NOT NULL DEFAULT '';
 )sql",
 };
 

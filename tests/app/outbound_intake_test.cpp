@@ -21,7 +21,8 @@ class scripted_inbox final : public store::inbox {
   bool fail = false;
   std::vector<store::intake_request> committed;
 
-  void submit(store::intake_request request, std::function<void(store::intake_outcome)> done) override {
+  void submit(store::intake_request request,
+              std::function<void(store::intake_outcome)> done) override {
     store::intake_outcome outcome;
     if (fail) {
       outcome.error = "disk I/O error";
@@ -33,10 +34,20 @@ class scripted_inbox final : public store::inbox {
     done(outcome);
   }
   std::vector<store::pending_record> take_due(epoch_ms, std::size_t) override { return {}; }
-  void mark_done(const std::string&, const std::string&, std::int64_t) override {}
+  void mark_done(const std::string&, const std::string&, std::int64_t,
+                 const std::string&) override {}
+  std::size_t requeue_dead(const std::string&, epoch_ms) override { return 0; }
+  std::vector<store::pending_record> list_records(store::record_state, std::size_t) override {
+    return {};
+  }
+  void set_link(const std::string&, const std::string&, const std::string&) override {}
+  std::optional<std::string> find_link(const std::string&, const std::string&) override {
+    return std::nullopt;
+  }
   void mark_failed(const std::string&, const std::string&, std::int64_t, const std::string&,
                    epoch_ms, bool) override {}
-  std::optional<store::pending_record> find_record(const std::string&, const std::string&) override {
+  std::optional<store::pending_record> find_record(const std::string&,
+                                                   const std::string&) override {
     return std::nullopt;
   }
   store::inbox_stats stats() override { return {}; }

@@ -120,12 +120,35 @@ class sqlite_inbox_test : public ::testing::Test {
 
 // --- schema and migrations ---------------------------------------------------------------
 
+TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) {
+  {
+    auto box = open();
+    ASSERT_TRUE(
+        box->submit_and_wait(request({change("n1", user_a, R"({"LastName":"A"})")})).committed);
+  }
+  {
+    // Back to what version 1 wrote.
+    raw_connection raw(db_path());
+    raw.exec(
+        "DROP TABLE links; ALTER TABLE records DROP COLUMN last_outcome; PRAGMA user_version = 1");
+  }
+  auto box = open();
+  const auto record = box->find_record(org, user_a);
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(record->last_outcome, "");
+  box->set_link(org, user_a, "u-1");
+  EXPECT_EQ(box->find_link(org, user_a), "u-1");
+  box.reset();
+  raw_connection raw(db_path());
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "2");
+}
+
 TEST_F(sqlite_inbox_test, creates_schema_in_wal_mode_with_a_version) {
   { auto box = open(); }
   raw_connection raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "1");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "2");
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
-  for (const char* table : {"notifications", "records", "counters"}) {
+  for (const char* table : {"notifications", "records", "counters", "links"}) {
     EXPECT_EQ(
         raw.text(std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"),
         "1")

@@ -18,12 +18,12 @@ namespace connector::store {
 
 // One notification as the store sees it: already checked and normalised by the caller.
 struct incoming_change {
-  std::string notification_id;  // dedupe key within the organization
-  std::string record_id;        // 18-character Salesforce id
-  std::string object_type;      // "User", "Contact"
+  std::string notification_id;       // dedupe key within the organization
+  std::string record_id;             // 18-character Salesforce id
+  std::string object_type;           // "User", "Contact"
   std::optional<epoch_ms> modstamp;  // SystemModstamp, else LastModifiedDate
-  std::string fields_json;      // JSON object of the fields sent, e.g. {"Email":"a@b.c","Title":null}
-  bool has_data = true;         // false: record deleted before delivery, nothing to apply
+  std::string fields_json;  // JSON object of the fields sent, e.g. {"Email":"a@b.c","Title":null}
+  bool has_data = true;     // false: record deleted before delivery, nothing to apply
 };
 
 // Everything one HTTP request delivered: stored in one transaction, or not at all.
@@ -35,10 +35,10 @@ struct intake_request {
 };
 
 struct intake_outcome {
-  bool committed = false;   // true only once the transaction is durable on disk
-  std::size_t stored = 0;   // new notifications
+  bool committed = false;      // true only once the transaction is durable on disk
+  std::size_t stored = 0;      // new notifications
   std::size_t duplicates = 0;  // notification ids seen before: acked, not applied again
-  std::string error;        // why the commit failed (disk full, locked, I/O error)
+  std::string error;           // why the commit failed (disk full, locked, I/O error)
 };
 
 // A record's state in the pending queue, as the sync worker takes it.
@@ -54,15 +54,17 @@ struct pending_record {
   int attempts = 0;
   std::string last_error;
   epoch_ms due_at = 0;
+  std::string last_outcome;                    // set by mark_done
   record_state state = record_state::pending;  // where it is in the queue (find_record, explain)
 };
 
 struct inbox_stats {
   std::int64_t notifications_received = 0;  // distinct notifications stored
   std::int64_t duplicates_ignored = 0;
-  std::int64_t pending = 0;     // records waiting for their first (or next fresh) attempt
-  std::int64_t retrying = 0;    // records backing off after a failure
+  std::int64_t pending = 0;   // records waiting for their first (or next fresh) attempt
+  std::int64_t retrying = 0;  // records backing off after a failure
   std::int64_t dead_letters = 0;
+  std::int64_t skipped = 0;  // applied as "nothing to do", e.g. users without a department
   std::optional<epoch_ms> last_received_at;
 };
 
@@ -83,12 +85,26 @@ class inbox {
   virtual std::vector<pending_record> take_due(epoch_ms now, std::size_t limit) = 0;
   // Applied: the record leaves the queue unless a newer state (higher version) arrived
   // meanwhile, in which case it stays pending.
+  // `outcome` is what the operator reads: "applied", "skipped: no department".
   virtual void mark_done(const std::string& organization_id, const std::string& record_id,
-                         std::int64_t version) = 0;
+                         std::int64_t version, const std::string& outcome = {}) = 0;
   // Failed: retried at `retry_at`, or dead-lettered when `dead` is true.
   virtual void mark_failed(const std::string& organization_id, const std::string& record_id,
                            std::int64_t version, const std::string& error, epoch_ms retry_at,
                            bool dead) = 0;
+
+  // Dead letters back into the queue, due now: every one (record_id empty) or one record.
+  // Returns how many were re-queued.
+  virtual std::size_t requeue_dead(const std::string& record_id, epoch_ms now) = 0;
+  // Records in one state, most recently due first (dead letters and retries for `status`).
+  virtual std::vector<pending_record> list_records(record_state state, std::size_t limit) = 0;
+
+  // The link between a Salesforce record and its iSpring user: matching by it first is what
+  // keeps a user from being created twice.
+  virtual void set_link(const std::string& organization_id, const std::string& record_id,
+                        const std::string& ispring_user_id) = 0;
+  virtual std::optional<std::string> find_link(const std::string& organization_id,
+                                               const std::string& record_id) = 0;
 
   virtual std::optional<pending_record> find_record(const std::string& organization_id,
                                                     const std::string& record_id) = 0;

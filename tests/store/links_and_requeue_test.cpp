@@ -1,0 +1,83 @@
+// What the sync worker keeps beside the queue: links to iSpring users, outcomes of applied
+// records, and dead letters an operator puts back into the queue.
+#include <gtest/gtest.h>
+
+#include "connector/store/inbox.hpp"
+#include "support/service.hpp"
+
+namespace connector::store {
+namespace {
+
+constexpr const char* org = "00D5g000004XyZaEAK";
+constexpr const char* user_a = "0055g00000AbCdEAAZ";
+constexpr const char* user_b = "0055g00000AbCdFAAZ";
+
+intake_request two_users(epoch_ms at) {
+  intake_request r;
+  r.organization_id = org;
+  r.source = "outbound_message";
+  r.received_at = at;
+  for (const char* id : {user_a, user_b}) {
+    incoming_change c;
+    c.notification_id = std::string("04l-") + id + "-" + std::to_string(at);
+    c.record_id = id;
+    c.object_type = "User";
+    c.fields_json = R"({"LastName":"X"})";
+    r.changes.push_back(c);
+  }
+  return r;
+}
+
+class links_and_requeue : public ::testing::Test {
+ protected:
+  testing::temp_dir dir_;
+  std::unique_ptr<inbox> inbox_ = open_sqlite_inbox({(dir_.path() / "c.db").string()});
+};
+
+TEST_F(links_and_requeue, a_link_is_stored_replaced_and_survives_reopening) {
+  EXPECT_FALSE(inbox_->find_link(org, user_a).has_value());
+  inbox_->set_link(org, user_a, "00000000-0000-1000-8000-000000000002");
+  EXPECT_EQ(inbox_->find_link(org, user_a), "00000000-0000-1000-8000-000000000002");
+  inbox_->set_link(org, user_a, "00000000-0000-1000-8000-000000000003");
+  inbox_.reset();
+  inbox_ = open_sqlite_inbox({(dir_.path() / "c.db").string()});
+  EXPECT_EQ(inbox_->find_link(org, user_a), "00000000-0000-1000-8000-000000000003");
+  EXPECT_FALSE(inbox_->find_link(org, user_b).has_value());
+}
+
+TEST_F(links_and_requeue, a_skipped_outcome_is_kept_and_counted) {
+  ASSERT_TRUE(inbox_->submit_and_wait(two_users(1000)).committed);
+  const auto due = inbox_->take_due(1000, 10);
+  ASSERT_EQ(due.size(), 2u);
+  inbox_->mark_done(org, user_a, due[0].version, "skipped: no department");
+  inbox_->mark_done(org, user_b, due[1].version, "applied");
+  EXPECT_EQ(inbox_->find_record(org, user_a)->last_outcome, "skipped: no department");
+  const auto stats = inbox_->stats();
+  EXPECT_EQ(stats.skipped, 1);
+  EXPECT_EQ(stats.pending, 0);
+}
+
+TEST_F(links_and_requeue, dead_letters_are_listed_and_requeued_one_or_all) {
+  ASSERT_TRUE(inbox_->submit_and_wait(two_users(1000)).committed);
+  for (const auto& r : inbox_->take_due(1000, 10)) {
+    inbox_->mark_failed(org, r.record_id, r.version, "400: invalid e-mail", 0, true);
+  }
+  const auto dead = inbox_->list_records(record_state::dead, 10);
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0].last_error, "400: invalid e-mail");
+  EXPECT_EQ(inbox_->stats().dead_letters, 2);
+
+  EXPECT_EQ(inbox_->requeue_dead(user_a, 5000), 1u);
+  EXPECT_EQ(inbox_->requeue_dead(user_a, 5000), 0u);  // not dead any more
+  auto due = inbox_->take_due(5000, 10);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].record_id, user_a);
+  EXPECT_EQ(due[0].attempts, 0);
+
+  EXPECT_EQ(inbox_->requeue_dead("", 6000), 1u);
+  EXPECT_EQ(inbox_->take_due(6000, 10).size(), 2u);
+  EXPECT_EQ(inbox_->stats().dead_letters, 0);
+}
+
+}  // namespace
+}  // namespace connector::store
