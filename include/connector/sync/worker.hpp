@@ -1,0 +1,95 @@
+#pragma once
+// The sync worker: takes due records from the store's pending queue, hands each to a
+// processor (mapping, scope rules, applier), and records the outcome. Nothing leaves the
+// queue until the processor reports it applied (or skipped, with the reason); failures
+// back off exponentially and, after the configured attempts, become dead letters.
+//
+// Per-record ordering comes from the store: it keeps only the newest state of a record and
+// a version, so two states of one record are never applied at once here (a record being
+// applied is not taken again) and an older apply never marks a newer state done.
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "connector/clock.hpp"
+#include "connector/store/inbox.hpp"
+
+namespace connector::sync {
+
+struct record_result {
+  enum class kind { applied, skipped, failed };
+  kind result = kind::failed;
+  std::string outcome;  // for applied/skipped: "applied", "skipped: no department"
+  std::optional<std::string> ispring_user_id;  // the link to remember
+  std::string error;                           // for failed: readable, never a secret
+  bool retryable = true;
+
+  static record_result applied(std::string outcome, std::optional<std::string> user_id);
+  static record_result skipped(std::string reason);
+  static record_result failed(std::string error, bool retryable);
+};
+
+// Applies one record; `link` is the iSpring user id stored for it, if any. Must not throw
+// (an exception is treated as a retryable failure).
+using record_processor = std::function<record_result(const store::pending_record& record,
+                                                     const std::optional<std::string>& link)>;
+
+struct worker_options {
+  int concurrency = 4;  // records applied at once
+  int max_attempts = 10;
+  int retry_base_ms = 1'000;
+  int retry_max_ms = 15 * 60'000;
+  std::size_t batch = 64;    // records read from the queue at a time
+  int idle_poll_ms = 1'000;  // look at the queue at least this often
+};
+
+// Exponential back-off with "equal jitter": half the delay fixed, half random, so retries
+// of many users spread out but never come back sooner than half the nominal delay.
+// `attempts` counts failures so far (1 after the first); `jitter` is in [0, 1).
+std::int64_t retry_delay_ms(int attempts, int base_ms, int max_ms, double jitter);
+
+class worker {
+ public:
+  worker(store::inbox& inbox, record_processor processor, const clock& clock,
+         worker_options options);
+  ~worker();
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+
+  void start();
+  // Finishes the records being applied, then returns.
+  void stop();
+  // Something was committed: look at the queue now instead of at the next poll.
+  void wake();
+
+  // Applies every record due now on the calling thread and returns how many were
+  // processed (CLI and tests; not while started).
+  std::size_t run_once();
+
+ private:
+  void thread_loop();
+  std::optional<store::pending_record> next_due_locked();
+  void process(const store::pending_record& record);
+
+  store::inbox& inbox_;
+  record_processor processor_;
+  const clock& clock_;
+  worker_options options_;
+
+  std::mutex mutex_;
+  std::condition_variable wakeup_;
+  bool stopping_ = false;
+  bool woken_ = false;
+  std::vector<store::pending_record> ready_;  // taken from the store, not yet started
+  std::set<std::string> in_flight_;           // record ids being applied
+  std::optional<epoch_ms> earliest_retry_;    // when a retry we scheduled falls due
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace connector::sync

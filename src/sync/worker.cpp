@@ -1,0 +1,174 @@
+#include "connector/sync/worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+namespace connector::sync {
+
+record_result record_result::applied(std::string outcome, std::optional<std::string> user_id) {
+  record_result r;
+  r.result = kind::applied;
+  r.outcome = std::move(outcome);
+  r.ispring_user_id = std::move(user_id);
+  return r;
+}
+
+record_result record_result::skipped(std::string reason) {
+  record_result r;
+  r.result = kind::skipped;
+  r.outcome = "skipped: " + reason;
+  return r;
+}
+
+record_result record_result::failed(std::string error, bool retryable) {
+  record_result r;
+  r.result = kind::failed;
+  r.error = std::move(error);
+  r.retryable = retryable;
+  return r;
+}
+
+std::int64_t retry_delay_ms(int attempts, int base_ms, int max_ms, double jitter) {
+  const int exponent = std::clamp(attempts - 1, 0, 30);
+  const double nominal =
+      std::min(static_cast<double>(max_ms), static_cast<double>(base_ms) * std::pow(2.0, exponent));
+  return static_cast<std::int64_t>(nominal / 2 + nominal / 2 * std::clamp(jitter, 0.0, 1.0));
+}
+
+worker::worker(store::inbox& inbox, record_processor processor, const clock& clock,
+               worker_options options)
+    : inbox_(inbox), processor_(std::move(processor)), clock_(clock), options_(options) {}
+
+worker::~worker() {
+  stop();
+}
+
+void worker::start() {
+  std::lock_guard lock(mutex_);
+  stopping_ = false;
+  for (int i = 0; i < std::max(1, options_.concurrency); ++i) {
+    threads_.emplace_back([this] { thread_loop(); });
+  }
+}
+
+void worker::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wakeup_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void worker::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wakeup_.notify_all();
+}
+
+// Under mutex_: the next record nobody is applying, refilling from the store when the
+// local list runs dry.
+std::optional<store::pending_record> worker::next_due_locked() {
+  for (int pass = 0; pass < 2; ++pass) {
+    while (!ready_.empty()) {
+      auto record = std::move(ready_.front());
+      ready_.erase(ready_.begin());
+      if (in_flight_.insert(record.record_id).second) return record;
+    }
+    if (pass == 0) {
+      const auto now = clock_.now();
+      if (earliest_retry_ && *earliest_retry_ <= now) earliest_retry_.reset();
+      ready_ = inbox_.take_due(now, options_.batch);
+    }
+  }
+  return std::nullopt;
+}
+
+void worker::thread_loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    woken_ = false;
+    auto record = next_due_locked();
+    if (!record) {
+      auto wait = std::chrono::milliseconds(options_.idle_poll_ms);
+      if (earliest_retry_) {
+        wait = std::min(wait, std::chrono::milliseconds(
+                                  std::max<std::int64_t>(0, *earliest_retry_ - clock_.now())));
+      }
+      wakeup_.wait_for(lock, wait, [this] { return stopping_ || woken_; });
+      continue;
+    }
+    lock.unlock();
+    process(*record);
+    lock.lock();
+    in_flight_.erase(record->record_id);
+    // Others may be waiting for this record's newer state.
+    wakeup_.notify_all();
+  }
+}
+
+std::size_t worker::run_once() {
+  std::size_t processed = 0;
+  for (;;) {
+    std::optional<store::pending_record> record;
+    {
+      std::lock_guard lock(mutex_);
+      record = next_due_locked();
+    }
+    if (!record) return processed;
+    process(*record);
+    {
+      std::lock_guard lock(mutex_);
+      in_flight_.erase(record->record_id);
+    }
+    ++processed;
+  }
+}
+
+void worker::process(const store::pending_record& record) {
+  record_result result;
+  try {
+    result = processor_(record, inbox_.find_link(record.organization_id, record.record_id));
+  } catch (const std::exception& e) {
+    result = record_result::failed(std::string("internal error: ") + e.what(), true);
+  }
+  try {
+    if (result.result != record_result::kind::failed) {
+      if (result.ispring_user_id) {
+        inbox_.set_link(record.organization_id, record.record_id, *result.ispring_user_id);
+      }
+      inbox_.mark_done(record.organization_id, record.record_id, record.version, result.outcome);
+      spdlog::info("user {}: {}", record.record_id, result.outcome);
+      return;
+    }
+    const int attempts = record.attempts + 1;
+    const bool dead = !result.retryable || attempts >= options_.max_attempts;
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    const auto delay = retry_delay_ms(attempts, options_.retry_base_ms, options_.retry_max_ms,
+                                      std::uniform_real_distribution<double>(0, 1)(random));
+    const auto retry_at = clock_.now() + delay;
+    inbox_.mark_failed(record.organization_id, record.record_id, record.version, result.error,
+                       retry_at, dead);
+    if (dead) {
+      spdlog::error("user {}: dead letter after {} attempt(s): {}", record.record_id, attempts,
+                    result.error);
+    } else {
+      spdlog::warn("user {}: attempt {} failed, retrying in {} ms: {}", record.record_id, attempts,
+                   delay, result.error);
+      std::lock_guard lock(mutex_);
+      earliest_retry_ = std::min(earliest_retry_.value_or(retry_at), retry_at);
+    }
+  } catch (const std::exception& e) {
+    // The store could not record the outcome (disk full…): the record stays as it was in
+    // the queue and comes back; nothing is lost, it may only be applied again.
+    spdlog::error("user {}: could not record the outcome: {}", record.record_id, e.what());
+  }
+}
+
+}  // namespace connector::sync
