@@ -157,6 +157,26 @@ TEST_F(intake, a_body_over_the_limit_is_refused_with_413) {
   EXPECT_EQ(status_json(service)["notifications_received"], 0);
 }
 
+TEST_F(intake, oversized_headers_are_refused_with_431) {
+  running_service service(dir_.path(), {{"server", {{"header_limit_bytes", 4096}}}});
+  auto client = service.public_client();
+  const auto reply = client.request("GET", "/healthz", "", {{"X-Padding", std::string(8000, 'a')}});
+  EXPECT_EQ(reply.status, 431);
+  auto next = service.public_client();
+  EXPECT_EQ(next.get("/healthz").status, 200);
+}
+
+TEST_F(intake, connections_over_the_cap_get_503_and_the_rest_are_served) {
+  running_service service(dir_.path(), {{"server", {{"max_connections", 2}}}});
+  auto first = service.public_client();
+  auto second = service.public_client();
+  ASSERT_EQ(first.get("/healthz").status, 200);
+  ASSERT_EQ(second.get("/healthz").status, 200);
+  auto third = service.public_client();
+  EXPECT_EQ(third.get("/healthz").status, 503);
+  EXPECT_EQ(first.get("/healthz").status, 200);
+}
+
 TEST_F(intake, unknown_paths_and_methods_get_404_and_405) {
   running_service service(dir_.path());
   auto client = service.public_client();
