@@ -9,7 +9,8 @@ namespace connector::app {
 bool has_admin_token(const http::request& req, const config::secret& token) {
   constexpr std::string_view scheme = "Bearer ";
   const auto header = req.header("authorization");
-  if (token.empty() || header.size() <= scheme.size() || header.substr(0, scheme.size()) != scheme) {
+  if (token.empty() || header.size() <= scheme.size() ||
+      header.substr(0, scheme.size()) != scheme) {
     return false;
   }
   const auto presented = header.substr(scheme.size());
@@ -35,7 +36,9 @@ std::vector<http::route> make_admin_routes(const config::settings& settings, sto
       {"GET", "/admin/status",
        [&inbox, token, unauthorized](http::request&& req, http::respond_fn respond) {
          if (!has_admin_token(req, token)) return respond(unauthorized());
-         respond(http::response::json(200, status_to_json(inbox.stats()).dump()));
+         status_snapshot status{inbox.stats(), inbox.list_records(store::record_state::dead, 50),
+                                inbox.list_records(store::record_state::retrying, 50)};
+         respond(http::response::json(200, status_to_json(status).dump()));
        }},
   };
 }

@@ -1,13 +1,14 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
+#include <CLI/CLI.hpp>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "connector/app/commands.hpp"
 #include "connector/app/status_report.hpp"
+#include "connector/salesforce/ids.hpp"
 #include "connector/store/inbox.hpp"
 
 namespace connector::app {
@@ -31,8 +32,8 @@ class json_message_flag final : public spdlog::custom_flag_formatter {
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
     const std::string_view text(msg.payload.data(), msg.payload.size());
-    const std::string quoted = nlohmann::json(std::string(text)).dump(
-        -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const std::string quoted = nlohmann::json(std::string(text))
+                                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     dest.append(quoted.data() + 1, quoted.data() + quoted.size() - 1);
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
@@ -58,11 +59,35 @@ void configure_logging(const std::string& level, const std::string& format) {
 
 int status(const config::settings& settings, bool json) {
   try {
-    const auto stats = store::read_sqlite_stats(settings.store.sqlite_path);
-    std::cout << (json ? status_to_json(stats).dump(2) + "\n" : status_to_text(stats));
+    const auto& path = settings.store.sqlite_path;
+    const status_snapshot snapshot{
+        store::read_sqlite_stats(path),
+        store::read_sqlite_records(path, store::record_state::dead, 50),
+        store::read_sqlite_records(path, store::record_state::retrying, 50)};
+    std::cout << (json ? status_to_json(snapshot).dump(2) + "\n" : status_to_text(snapshot));
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "connector status: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int retry(const config::settings& settings, const std::string& record_id) {
+  try {
+    auto inbox = store::open_sqlite_inbox({settings.store.sqlite_path});
+    // The store keeps 18-character ids; an operator may paste the 15-character form.
+    const std::string id =
+        record_id.empty() ? record_id : salesforce::to_18_char_id(record_id).value_or(record_id);
+    const auto requeued = inbox->requeue_dead(id, system_clock().now());
+    if (!record_id.empty() && requeued == 0) {
+      std::cerr << "connector retry: " << record_id << " is not a dead letter\n";
+      return 1;
+    }
+    std::cout << "re-queued " << requeued << " dead letter(s); the running service applies them "
+              << "within a second\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "connector retry: " << e.what() << "\n";
     return 1;
   }
 }
@@ -101,6 +126,19 @@ int run_cli(int argc, char** argv) {
   auto* check_cmd = cli.add_subcommand("check", "Validate the configuration and credentials");
   check_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
 
+  auto* retry_cmd = cli.add_subcommand("retry", "Put dead letters back into the sync queue");
+  std::string retry_record;
+  bool retry_all = false;
+  retry_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
+  auto* retry_id = retry_cmd->add_option("RECORD_ID", retry_record, "Salesforce record id");
+  auto* retry_every = retry_cmd->add_flag("--all", retry_all, "Every dead letter");
+  retry_id->excludes(retry_every);
+  retry_cmd->callback([&] {
+    if (!retry_all && retry_record.empty()) {
+      throw CLI::ValidationError("retry", "name a RECORD_ID or pass --all");
+    }
+  });
+
   CLI11_PARSE(cli, argc, argv);
 
   auto settings = load_or_explain(config_path);
@@ -119,6 +157,7 @@ int run_cli(int argc, char** argv) {
   }
   if (*status_cmd) return status(*settings, status_json);
   if (*check_cmd) return check(*settings);
+  if (*retry_cmd) return retry(*settings, retry_all ? std::string() : retry_record);
   return 2;
 }
 

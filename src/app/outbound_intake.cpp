@@ -1,7 +1,7 @@
 #include "connector/app/outbound_intake.hpp"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <cctype>
 

@@ -4,6 +4,16 @@
 #include <sstream>
 
 namespace connector::app {
+namespace {
+
+nlohmann::json record_to_json(const store::pending_record& r) {
+  return {{"record_id", r.record_id},
+          {"attempts", r.attempts},
+          {"last_error", r.last_error},
+          {"next_attempt_at", format_utc(r.due_at)}};
+}
+
+}  // namespace
 
 std::string format_utc(epoch_ms t) {
   const std::time_t seconds = static_cast<std::time_t>(t / 1000);
@@ -16,32 +26,54 @@ std::string format_utc(epoch_ms t) {
   return std::string(text, n) + millis;
 }
 
-nlohmann::json status_to_json(const store::inbox_stats& stats) {
+nlohmann::json status_to_json(const status_snapshot& status) {
+  const auto& stats = status.stats;
   nlohmann::json j;
   j["notifications_received"] = stats.notifications_received;
   j["duplicates_ignored"] = stats.duplicates_ignored;
   j["pending"] = stats.pending;
   j["retrying"] = stats.retrying;
   j["dead_letters"] = stats.dead_letters;
+  j["skipped"] = stats.skipped;
   j["last_received_at"] =
       stats.last_received_at ? nlohmann::json(format_utc(*stats.last_received_at)) : nullptr;
-  // Filled in by the reconciliation (issue "Full reconciliation…"); null until a first run.
+  // Filled in by the reconciliation once it runs; null until a first run.
   j["last_sync_start"] = nullptr;
   j["last_sync_status"] = nullptr;
+  j["dead_letter_records"] = nlohmann::json::array();
+  for (const auto& r : status.dead_letters) j["dead_letter_records"].push_back(record_to_json(r));
+  j["retrying_records"] = nlohmann::json::array();
+  for (const auto& r : status.retrying) j["retrying_records"].push_back(record_to_json(r));
   return j;
 }
 
-std::string status_to_text(const store::inbox_stats& stats) {
+std::string status_to_text(const status_snapshot& status) {
+  const auto& stats = status.stats;
   std::ostringstream out;
   out << "Notifications received: " << stats.notifications_received << "\n"
       << "Duplicates ignored:     " << stats.duplicates_ignored << "\n"
       << "Pending users:          " << stats.pending << "\n"
       << "Retrying users:         " << stats.retrying << "\n"
       << "Dead letters:           " << stats.dead_letters << "\n"
+      << "Skipped users:          " << stats.skipped << " (e.g. no department; see the logs)\n"
       << "Last received:          "
       << (stats.last_received_at ? format_utc(*stats.last_received_at) : "never") << "\n"
       << "Last sync start:        never\n"
       << "Last sync status:       none\n";
+  if (!status.dead_letters.empty()) {
+    out << "\nDead letters (re-queue with `connector retry RECORD_ID` or `--all`):\n";
+    for (const auto& r : status.dead_letters) {
+      out << "  " << r.record_id << "  after " << r.attempts << " attempt(s): " << r.last_error
+          << "\n";
+    }
+  }
+  if (!status.retrying.empty()) {
+    out << "\nRetrying:\n";
+    for (const auto& r : status.retrying) {
+      out << "  " << r.record_id << "  attempt " << r.attempts << ", next at "
+          << format_utc(r.due_at) << ": " << r.last_error << "\n";
+    }
+  }
   return out.str();
 }
 

@@ -717,7 +717,12 @@ std::unique_ptr<inbox> open_sqlite_inbox(const sqlite_options& options) {
   }
 }
 
-inbox_stats read_sqlite_stats(const std::string& path) {
+namespace {
+
+// Opens `path` read-only for one query; what the operator sees when that is impossible
+// names the file.
+template <class Query>
+auto read_only(const std::string& path, Query query) {
   // Checked first: SQLite's "unable to open database file" does not say the file is missing.
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
@@ -728,11 +733,33 @@ inbox_stats read_sqlite_stats(const std::string& path) {
     sqlite_connection db(path, SQLITE_OPEN_READONLY);
     sqlite3_busy_timeout(db.handle(), 5000);
     check_readable(db);
-    sqlite_statement statement(db, stats_sql, "select stats");
-    return query_stats(statement);
+    return query(db);
   } catch (const sqlite_error& e) {
     throw std::runtime_error("store: cannot read " + path + ": " + e.what());
   }
+}
+
+}  // namespace
+
+inbox_stats read_sqlite_stats(const std::string& path) {
+  return read_only(path, [](sqlite_connection& db) {
+    sqlite_statement statement(db, stats_sql, "select stats");
+    return query_stats(statement);
+  });
+}
+
+std::vector<pending_record> read_sqlite_records(const std::string& path, record_state state,
+                                                std::size_t limit) {
+  return read_only(path, [&](sqlite_connection& db) {
+    read_statements statements(db);
+    std::vector<pending_record> records;
+    run rows(statements.list_records);
+    rows.bind(1, std::string_view(state_name(state)))
+        .bind(2, static_cast<std::int64_t>(
+                     std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max())));
+    while (rows.step()) records.push_back(read_record(rows));
+    return records;
+  });
 }
 
 }  // namespace connector::store

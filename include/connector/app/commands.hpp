@@ -21,6 +21,9 @@ int status(const config::settings& settings, bool json);
 // Verifies the configuration (and, as they are built, both sets of credentials).
 int check(const config::settings& settings);
 
+// Re-queues one dead letter (record id) or, with an empty id, all of them.
+int retry(const config::settings& settings, const std::string& record_id);
+
 // The whole command line; returns the exit code.
 int run_cli(int argc, char** argv);
 

@@ -133,5 +133,7 @@ std::unique_ptr<inbox> open_sqlite_inbox(const sqlite_options& options);
 
 // Read-only access for `connector status` while the service runs (WAL allows it).
 inbox_stats read_sqlite_stats(const std::string& path);
+std::vector<pending_record> read_sqlite_records(const std::string& path, record_state state,
+                                                std::size_t limit);
 
 }  // namespace connector::store

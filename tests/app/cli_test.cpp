@@ -1,0 +1,82 @@
+// `connector status` and `connector retry` against a store with dead letters in it.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "connector/store/inbox.hpp"
+#include "support/outbound_builder.hpp"
+#include "support/service.hpp"
+
+namespace connector::testing {
+namespace {
+
+class cli_with_dead_letters : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    write_text(config_, test_config(dir_.path()).dump());
+    auto inbox = store::open_sqlite_inbox({(dir_.path() / "connector.db").string()});
+    store::intake_request request;
+    request.organization_id = test_org_id;
+    request.source = "outbound_message";
+    request.received_at = 1'000;
+    for (int i = 1; i <= 2; ++i) {
+      store::incoming_change c;
+      c.notification_id = make_id("04l", i);
+      c.record_id = make_id("005", i);
+      c.object_type = "User";
+      c.fields_json = R"({"Email":"not-an-email"})";
+      request.changes.push_back(c);
+    }
+    ASSERT_TRUE(inbox->submit_and_wait(request).committed);
+    for (const auto& r : inbox->take_due(1'000, 10)) {
+      inbox->mark_failed(test_org_id, r.record_id, r.version, "400: email is not valid", 0, true);
+    }
+  }
+
+  temp_dir dir_;
+  std::filesystem::path config_ = dir_.path() / "config.json";
+};
+
+TEST_F(cli_with_dead_letters, status_lists_them_with_their_reasons) {
+  const auto text = run_connector({"status", "--config", config_.string()});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("Dead letters:           2"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find(make_id("005", 1) + "  after 1 attempt(s): 400: email is not valid"),
+            std::string::npos)
+      << text.out;
+
+  const auto json = run_connector({"status", "--json", "--config", config_.string()});
+  const auto status = nlohmann::json::parse(json.out);
+  EXPECT_EQ(status["dead_letters"], 2);
+  ASSERT_EQ(status["dead_letter_records"].size(), 2u);
+  EXPECT_EQ(status["dead_letter_records"][0]["last_error"], "400: email is not valid");
+}
+
+TEST_F(cli_with_dead_letters, retry_requeues_one_by_its_15_character_id_then_all) {
+  const auto one =
+      run_connector({"retry", "--config", config_.string(), make_id("005", 1).substr(0, 15)});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_NE(one.out.find("re-queued 1 dead letter(s)"), std::string::npos);
+
+  const auto again = run_connector({"retry", "--config", config_.string(), make_id("005", 1)});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("is not a dead letter"), std::string::npos);
+
+  const auto all = run_connector({"retry", "--all", "--config", config_.string()});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_NE(all.out.find("re-queued 1 dead letter(s)"), std::string::npos);
+
+  const auto status =
+      nlohmann::json::parse(run_connector({"status", "--json", "--config", config_.string()}).out);
+  EXPECT_EQ(status["dead_letters"], 0);
+  EXPECT_EQ(status["pending"], 2);
+}
+
+TEST_F(cli_with_dead_letters, retry_without_an_id_or_all_is_a_usage_error) {
+  const auto result = run_connector({"retry", "--config", config_.string()});
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE(result.err.find("--all"), std::string::npos) << result.err;
+}
+
+}  // namespace
+}  // namespace connector::testing
