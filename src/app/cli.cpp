@@ -8,8 +8,10 @@
 
 #include "connector/app/commands.hpp"
 #include "connector/app/status_report.hpp"
+#include "connector/ispring/client.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/store/inbox.hpp"
+#include "connector/sync/user_sync.hpp"
 
 namespace connector::app {
 namespace {
@@ -92,6 +94,49 @@ int retry(const config::settings& settings, const std::string& record_id) {
   }
 }
 
+int sync_user(const config::settings& settings, const std::string& record_id) {
+  if (!settings.ispring) {
+    std::cerr << "connector sync-user: the configuration has no ispring section\n";
+    return 2;
+  }
+  try {
+    auto inbox = store::open_sqlite_inbox({settings.store.sqlite_path});
+    const std::string id = salesforce::to_18_char_id(record_id).value_or(record_id);
+    std::optional<store::pending_record> record;
+    for (const auto& org : settings.salesforce.organization_ids) {
+      const auto org18 = salesforce::to_18_char_id(org).value_or(org);
+      record = inbox->find_record(org18, id);
+      if (record) break;
+    }
+    if (!record) {
+      std::cerr << "connector sync-user: no notification about " << id
+                << " has been received yet, so there is nothing to apply\n";
+      return 1;
+    }
+    const auto link = inbox->find_link(record->organization_id, record->record_id);
+    ispring::https_api api(*settings.ispring);
+    sync::user_sync chain(settings, api);
+    const auto report = chain.run(*record, link);
+    std::cout << "user " << record->record_id << "\n  scope: " << report.scope_reason << "\n";
+    for (const auto& step : report.steps) std::cout << "  " << step.to_string() << "\n";
+    const auto& result = report.result;
+    if (result.result == sync::record_result::kind::failed) {
+      std::cout << "  FAILED: " << result.error << "\n";
+      return 1;
+    }
+    // Recorded like the worker would, so it does not apply the same state again.
+    if (result.ispring_user_id) {
+      inbox->set_link(record->organization_id, record->record_id, *result.ispring_user_id);
+    }
+    inbox->mark_done(record->organization_id, record->record_id, record->version, result.outcome);
+    std::cout << "  result: " << result.outcome << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "connector sync-user: " << e.what() << "\n";
+    return 1;
+  }
+}
+
 int check(const config::settings& settings) {
   std::cout << "configuration " << settings.config_path << ": OK\n";
   return 0;
@@ -139,6 +184,12 @@ int run_cli(int argc, char** argv) {
     }
   });
 
+  auto* sync_user_cmd = cli.add_subcommand(
+      "sync-user", "Apply one user to iSpring Learn now and print each step (provision on demand)");
+  std::string sync_record;
+  sync_user_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
+  sync_user_cmd->add_option("RECORD_ID", sync_record, "Salesforce record id")->required();
+
   CLI11_PARSE(cli, argc, argv);
 
   auto settings = load_or_explain(config_path);
@@ -157,6 +208,7 @@ int run_cli(int argc, char** argv) {
   }
   if (*status_cmd) return status(*settings, status_json);
   if (*check_cmd) return check(*settings);
+  if (*sync_user_cmd) return sync_user(*settings, sync_record);
   if (*retry_cmd) return retry(*settings, retry_all ? std::string() : retry_record);
   return 2;
 }

@@ -57,9 +57,10 @@ store::intake_request to_intake_request(const salesforce::outbound_message& mess
 
 http::handler_fn make_outbound_intake_handler(store::inbox& inbox,
                                               salesforce::acceptance_rules rules,
-                                              const clock& clock, intake_counters& counters) {
-  return [&inbox, rules = std::move(rules), &clock, &counters](http::request&& req,
-                                                               http::respond_fn respond) {
+                                              const clock& clock, intake_counters& counters,
+                                              std::function<void()> on_stored) {
+  return [&inbox, rules = std::move(rules), &clock, &counters, on_stored](
+             http::request&& req, http::respond_fn respond) {
     if (!is_xml_content_type(req.header("content-type"))) {
       ++counters.rejected;
       respond(fault(415, "soapenv:Client",
@@ -81,23 +82,25 @@ http::handler_fn make_outbound_intake_handler(store::inbox& inbox,
       respond(fault(403, "soapenv:Client", *refusal));
       return;
     }
-    inbox.submit(to_intake_request(*parsed, clock.now()),
-                 [respond = std::move(respond), &counters](store::intake_outcome outcome) {
-                   if (!outcome.committed) {
-                     // Not durable, so not acknowledged: Salesforce will deliver it again.
-                     ++counters.commit_failures;
-                     spdlog::error("could not store outbound message: {}", outcome.error);
-                     respond(fault(500, "soapenv:Server",
-                                   "The connector could not store this message durably; "
-                                   "Salesforce will retry it. Cause: " +
-                                       outcome.error));
-                     return;
-                   }
-                   ++counters.messages_acked;
-                   counters.notifications_stored += outcome.stored;
-                   counters.duplicates += outcome.duplicates;
-                   respond(http::response::xml(200, salesforce::build_ack(true)));
-                 });
+    inbox.submit(
+        to_intake_request(*parsed, clock.now()),
+        [respond = std::move(respond), &counters, on_stored](store::intake_outcome outcome) {
+          if (!outcome.committed) {
+            // Not durable, so not acknowledged: Salesforce will deliver it again.
+            ++counters.commit_failures;
+            spdlog::error("could not store outbound message: {}", outcome.error);
+            respond(fault(500, "soapenv:Server",
+                          "The connector could not store this message durably; "
+                          "Salesforce will retry it. Cause: " +
+                              outcome.error));
+            return;
+          }
+          ++counters.messages_acked;
+          counters.notifications_stored += outcome.stored;
+          counters.duplicates += outcome.duplicates;
+          respond(http::response::xml(200, salesforce::build_ack(true)));
+          if (outcome.stored > 0 && on_stored) on_stored();
+        });
   };
 }
 

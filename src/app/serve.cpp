@@ -11,7 +11,10 @@
 #include "connector/app/commands.hpp"
 #include "connector/app/outbound_intake.hpp"
 #include "connector/http/server.hpp"
+#include "connector/ispring/client.hpp"
 #include "connector/store/inbox.hpp"
+#include "connector/sync/user_sync.hpp"
+#include "connector/sync/worker.hpp"
 
 namespace connector::app {
 namespace {
@@ -94,6 +97,29 @@ int serve(const config::settings& settings, const serve_options& options) {
   auto inbox = store::open_sqlite_inbox({settings.store.sqlite_path});
   intake_counters counters;
 
+  // The sync worker runs when iSpring Learn is configured; without it the service only
+  // takes notifications in (they wait, durable, until it is).
+  std::unique_ptr<ispring::https_api> ispring_api;
+  std::unique_ptr<sync::user_sync> user_sync;
+  std::unique_ptr<sync::worker> worker;
+  if (settings.ispring) {
+    ispring_api = std::make_unique<ispring::https_api>(*settings.ispring);
+    user_sync = std::make_unique<sync::user_sync>(settings, *ispring_api);
+    sync::worker_options worker_options;
+    worker_options.concurrency = settings.ispring->max_concurrency;
+    worker_options.max_attempts = settings.sync.max_attempts;
+    worker_options.retry_base_ms = settings.sync.retry_base_ms;
+    worker_options.retry_max_ms = settings.sync.retry_max_ms;
+    worker = std::make_unique<sync::worker>(*inbox, user_sync->processor(), clock, worker_options);
+    worker->start();
+  } else {
+    spdlog::warn(
+        "no ispring section in the configuration: notifications are stored but not "
+        "pushed to iSpring Learn");
+  }
+  std::function<void()> wake_worker;
+  if (worker) wake_worker = [w = worker.get()] { w->wake(); };
+
   salesforce::acceptance_rules rules{settings.salesforce.organization_ids,
                                      settings.salesforce.source_object};
   std::string outbound_path = settings.server.outbound_message_path;
@@ -105,7 +131,8 @@ int serve(const config::settings& settings, const serve_options& options) {
        [](http::request&&, http::respond_fn respond) {
          respond(http::response::text(200, "ok\n"));
        }},
-      {"POST", outbound_path, make_outbound_intake_handler(*inbox, rules, clock, counters)},
+      {"POST", outbound_path,
+       make_outbound_intake_handler(*inbox, rules, clock, counters, wake_worker)},
   };
 
   http::server public_server(public_server_options(settings.server), std::move(public_routes));
@@ -140,6 +167,8 @@ int serve(const config::settings& settings, const serve_options& options) {
     admin_server.stop();
     admin_thread.join();
   }
+  if (worker) worker->stop();  // finishes the users being applied
+  worker.reset();
   inbox.reset();  // commits whatever is queued before the process exits
   spdlog::info("stopped cleanly");
   return 0;

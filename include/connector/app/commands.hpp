@@ -24,6 +24,9 @@ int check(const config::settings& settings);
 // Re-queues one dead letter (record id) or, with an empty id, all of them.
 int retry(const config::settings& settings, const std::string& record_id);
 
+// Applies one user now, printing each step (Entra's "provision on demand").
+int sync_user(const config::settings& settings, const std::string& record_id);
+
 // The whole command line; returns the exit code.
 int run_cli(int argc, char** argv);
 

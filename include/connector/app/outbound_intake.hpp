@@ -3,6 +3,7 @@
 // A SOAP request is acknowledged only after its notifications are durable (design.md).
 #include <atomic>
 #include <cstdint>
+#include <functional>
 
 #include "connector/clock.hpp"
 #include "connector/http/message.hpp"
@@ -24,8 +25,10 @@ struct intake_counters {
 store::intake_request to_intake_request(const salesforce::outbound_message& message,
                                         epoch_ms received_at);
 
+// `on_stored` runs after each commit that stored something new (it wakes the sync worker).
 http::handler_fn make_outbound_intake_handler(store::inbox& inbox,
                                               salesforce::acceptance_rules rules,
-                                              const clock& clock, intake_counters& counters);
+                                              const clock& clock, intake_counters& counters,
+                                              std::function<void()> on_stored = {});
 
 }  // namespace connector::app

@@ -1,0 +1,115 @@
+#pragma once
+// The applier: one desired user → the smallest set of iSpring calls that makes iSpring agree.
+// One applier serves the notification worker and the full reconciliation (design.md "The
+// way data flows"), so the two paths cannot drift apart.
+//
+// Every step is idempotent: the applier stops at the first failure and returns it, the caller
+// retries durably, and a retry converges because each step compares before it changes.
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "connector/ispring/api.hpp"
+#include "connector/sync/plan.hpp"
+
+namespace connector::sync {
+
+// The account's departments and groups, shared by every apply (and thread-safe): read once,
+// re-read on a miss before anything is created, so concurrent applies create a department
+// or group once, not once each.
+class directory {
+ public:
+  explicit directory(ispring::api& api);
+
+  // The current snapshot (read from iSpring on first use). Snapshots are immutable; a refresh
+  // or a creation publishes a new one.
+  ispring::result<std::shared_ptr<const directory_snapshot>> snapshot();
+  ispring::result<std::shared_ptr<const directory_snapshot>> refresh_groups();
+
+  struct ensured {
+    std::string id;
+    std::string name;       // as iSpring spells it
+    bool is_smart = false;  // groups only
+    // What was created, for the steps: "'Salesforce' under the root".
+    std::vector<std::string> created;
+  };
+  // The department `name` under `parent` (nullopt: the root; the parent itself sits under the
+  // root), created with its parent when missing.
+  ispring::result<ensured> ensure_department(const std::optional<std::string>& parent,
+                                             const std::string& name);
+  ispring::result<ensured> ensure_group(const std::string& name);
+
+  // Forgets the snapshot: the next use reads departments and groups again.
+  void invalidate();
+
+  // Group members are replaced as a whole (reference §6), so read-union-replace on one group
+  // is serialised within this process; hold the lock across get_group and set_group_members.
+  std::unique_lock<std::mutex> lock_group_members(const std::string& group_id);
+
+ private:
+  std::shared_ptr<const directory_snapshot> current();
+  void publish(std::shared_ptr<const directory_snapshot> snapshot);
+  ispring::result<std::shared_ptr<const directory_snapshot>> load_departments(
+      const std::shared_ptr<const directory_snapshot>& base);
+  ispring::result<std::shared_ptr<const directory_snapshot>> load_groups(
+      const std::shared_ptr<const directory_snapshot>& base);
+  // Under create_mutex_: the department `name` under `parent_id`, created when missing.
+  ispring::result<ensured> ensure_child_locked(const std::string& parent_id,
+                                               const std::string& parent_text,
+                                               const std::string& name);
+
+  ispring::api& api_;
+  std::mutex state_mutex_;   // guards snapshot_ and group_locks_; never held across a call
+  std::mutex create_mutex_;  // serialises loading and creating, which do call iSpring
+  std::shared_ptr<const directory_snapshot> snapshot_;
+  std::map<std::string, std::shared_ptr<std::mutex>> group_locks_;
+};
+
+enum class step_outcome {
+  unchanged,  // checked, nothing to do
+  changed,    // a call changed iSpring
+  failed,
+};
+
+struct apply_step {
+  std::string stage;  // match, scope, department, create, update, groups, status, delete
+  std::string text;   // "linked user 0000… by login 'jane@acme.com'"
+  step_outcome outcome = step_outcome::unchanged;
+  std::string to_string() const { return stage + ": " + text; }
+};
+
+struct apply_result {
+  bool ok = false;
+  // The iSpring user the record is linked to afterwards: the caller stores the link, also when
+  // ok is false (a failure after the create must not lead to a second user on retry). Empty
+  // when there is none (not found, or deleted); for an ignored user, the link passed in.
+  std::string ispring_user_id;
+  std::vector<apply_step> steps;
+  std::optional<ispring::failure> error;  // the first failure; its message names the step
+};
+
+class applier {
+ public:
+  // Both must outlive the applier. Thread-safe: applies may run concurrently (for different
+  // users; one user's applies are serialised by the caller).
+  applier(ispring::api& api, directory& directory);
+
+  // The notification path: match by the stored link (verified with get_user), else by login,
+  // else by e-mail — so an existing iSpring user is linked, never duplicated — then apply.
+  apply_result operator()(const desired_user& user,
+                          const std::optional<std::string>& linked_user_id) const;
+
+  // The reconciliation path: `actual` was matched by the caller from full lists.
+  apply_result apply_matched(const desired_user& user,
+                             const std::optional<ispring::user>& actual) const;
+
+ private:
+  struct run;  // one apply's state and steps
+  ispring::api& api_;
+  directory& directory_;
+};
+
+}  // namespace connector::sync

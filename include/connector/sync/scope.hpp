@@ -1,0 +1,54 @@
+#pragma once
+// Scope rules: is a mapped user synchronised, into which iSpring department, which of its
+// groups does the connector manage, and what happens to it — each decision with a reason an
+// administrator reads (`connector explain`, `sync-user`). Pure: values in, values out.
+//
+// Rules (design.md "Contracts" sync section, "Rules carried over from the seed"):
+// - IsActive = false → sync.inactive_users (deactivate by default).
+// - Users without a department are not synchronised → sync.out_of_scope_users.
+// - sync.departments empty: every department is in scope. Otherwise only listed departments
+//   (keyed by the Salesforce value; "*" stands for every unlisted one), and of a department
+//   with sync_all_users off only its listed users (Username or record id).
+// - ispring_name names the department in iSpring; the Salesforce value otherwise.
+// - sync.groups: nullopt ("all") manages every group; a list manages only those, and groups
+//   outside it are neither added nor removed.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "connector/config/config.hpp"
+#include "connector/sync/mapping.hpp"
+
+namespace connector::sync {
+
+enum class sync_action {
+  upsert,      // create or update, and make active when Salesforce says so
+  deactivate,  // iSpring status 3
+  remove,      // delete the iSpring user (only when configured as "delete")
+  ignore,      // leave iSpring alone
+};
+
+const char* to_string(sync_action action);
+
+struct scope_decision {
+  bool in_scope = false;
+  sync_action action = sync_action::ignore;
+  // Why, for an administrator: "department 'Sales' is selected", "no department",
+  // "department 'Engineering' is not selected", "IsActive = false", ….
+  std::string reason;
+  std::string department;  // the iSpring department name when in scope
+};
+
+scope_decision decide_scope(const mapped_user& user, const config::sync_settings& sync);
+
+// Does the connector manage membership of the group with this iSpring name? `managed_groups`
+// is sync.groups: nullopt ("all") manages every group.
+bool manages_group(const std::optional<std::vector<std::string>>& managed_groups,
+                   const std::string& group_name);
+
+// The managed groups the user belongs in (its group field filtered by sync.groups); nullopt
+// when the record does not carry the group field, so membership is left as it is.
+std::optional<std::vector<std::string>> desired_groups(const mapped_user& user,
+                                                       const config::sync_settings& sync);
+
+}  // namespace connector::sync
