@@ -139,10 +139,12 @@ void worker::process(const store::pending_record& record) {
     result = record_result::failed(std::string("internal error: ") + e.what(), true);
   }
   try {
+    // Linked whatever the outcome: a user created before a later step failed must be
+    // updated, not created again, on the retry.
+    if (result.ispring_user_id) {
+      inbox_.set_link(record.organization_id, record.record_id, *result.ispring_user_id);
+    }
     if (result.result != record_result::kind::failed) {
-      if (result.ispring_user_id) {
-        inbox_.set_link(record.organization_id, record.record_id, *result.ispring_user_id);
-      }
       inbox_.mark_done(record.organization_id, record.record_id, record.version, result.outcome);
       spdlog::info("user {}: {}", record.record_id, result.outcome);
       return;

@@ -189,7 +189,8 @@ TEST_F(sync_e2e, a_permanently_rejected_user_becomes_a_dead_letter_and_can_be_re
       << s.dump();
   EXPECT_FALSE(user(6).has_value());
 
-  const auto retried = run_connector({"retry", "--all", "--config", service_->config_path().string()});
+  const auto retried =
+      run_connector({"retry", "--all", "--config", service_->config_path().string()});
   ASSERT_EQ(retried.exit_code, 0) << retried.err;
   ASSERT_TRUE(eventually([&] { return user(6).has_value() && drained(); }));
   EXPECT_EQ(status()["dead_letters"], 0);
@@ -202,6 +203,58 @@ TEST_F(sync_e2e, a_user_without_a_department_is_not_synchronised_and_status_says
   post({no_department});
   ASSERT_TRUE(eventually([&] { return status()["skipped"] == 1; }));
   EXPECT_TRUE(sandbox().users().empty());
+}
+
+TEST_F(sync_e2e, check_verifies_credentials_and_the_mapping_against_the_account) {
+  const auto config_path = dir_.path() / "check.json";
+  write_text(config_path, [&] {
+    auto c = test_config(dir_.path(), config());
+    return c.dump();
+  }());
+  const auto good = run_connector({"check", "--config", config_path.string()});
+  EXPECT_EQ(good.exit_code, 0) << good.out << good.err;
+  EXPECT_NE(good.out.find("ok    ispring: signed in"), std::string::npos) << good.out;
+  EXPECT_NE(good.out.find("ok    mapping.fields.job_title"), std::string::npos) << good.out;
+
+  auto wrong = test_config(dir_.path(), config());
+  wrong["ispring"]["client_secret"] = "definitely-wrong-secret";
+  wrong["mapping"]["fields"]["NO_SUCH_FIELD"] = "Division";
+  write_text(config_path, wrong.dump());
+  const auto bad = run_connector({"check", "--config", config_path.string()});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("FAIL  ispring:"), std::string::npos) << bad.out;
+  EXPECT_EQ(bad.out.find("definitely-wrong-secret"), std::string::npos) << bad.out;
+
+  wrong["ispring"]["client_secret"] = "sandbox-client-secret";
+  write_text(config_path, wrong.dump());
+  const auto unmapped = run_connector({"check", "--config", config_path.string()});
+  EXPECT_EQ(unmapped.exit_code, 1);
+  EXPECT_NE(unmapped.out.find("FAIL  mapping.fields.NO_SUCH_FIELD"), std::string::npos)
+      << unmapped.out;
+}
+
+TEST_F(sync_e2e, sync_user_applies_one_user_now_and_prints_each_step) {
+  // Intake only (no ispring section), so the user waits in the queue.
+  service_ = std::make_unique<running_service>(dir_.path());
+  client_ = std::make_unique<https_client>(service_->public_client());
+  post({sample_user(8, 1)});
+  ASSERT_EQ(service_->stop(), 0);
+
+  const auto config_path = dir_.path() / "with-ispring.json";
+  write_text(config_path, test_config(dir_.path(), config()).dump());
+  const auto result =
+      run_connector({"sync-user", "--config", config_path.string(), make_id("005", 8)});
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_NE(result.out.find("scope:"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("create:"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("department:"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("result: applied"), std::string::npos) << result.out;
+  ASSERT_TRUE(user(8).has_value());
+
+  // Applied and recorded: the status shows nothing left to do.
+  const auto status = nlohmann::json::parse(
+      run_connector({"status", "--json", "--config", config_path.string()}).out);
+  EXPECT_EQ(status["pending"], 0);
 }
 
 }  // namespace

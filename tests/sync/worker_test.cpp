@@ -120,6 +120,21 @@ TEST_F(worker_test, a_retryable_failure_backs_off_then_dead_letters_after_max_at
   EXPECT_EQ(inbox_->stats().dead_letters, 1);
 }
 
+TEST_F(worker_test, a_user_created_before_a_failure_is_linked_for_the_retry) {
+  submit("005A", "n1");
+  worker w(
+      *inbox_,
+      [](const auto&, const auto&) {
+        auto r = record_result::failed("503 while adding to group 'Onboarding'", true);
+        r.ispring_user_id = "isp-9";
+        return r;
+      },
+      clock_, options_);
+  w.run_once();
+  EXPECT_EQ(inbox_->find_link(org, "005A"), "isp-9");
+  EXPECT_EQ(inbox_->find_record(org, "005A")->state, store::record_state::retrying);
+}
+
 TEST_F(worker_test, a_permanent_rejection_is_a_dead_letter_at_once) {
   submit("005A", "n1");
   worker w(
