@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# README command 1: install what is missing, build, make local certificates and an admin
-# token, and run the service on loopback with config/example.json.
+# README command 1: install what is missing, build, make local certificates and secrets,
+# start a local iSpring Learn sandbox, and run the service on loopback with
+# config/example.json. Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -11,5 +12,20 @@ if [ ! -s var/admin-token ]; then
   (umask 077; openssl rand -hex 24 > var/admin-token)
   echo "run: wrote a new admin token to var/admin-token"
 fi
+if [ ! -s var/ispring-client-secret ]; then
+  (umask 077; openssl rand -hex 24 > var/ispring-client-secret)
+fi
+
+# The sandbox stands in for iSpring Learn (https://localhost:9443) until you point
+# config/example.json's "ispring" section at your account.
+rm -f var/ispring-sandbox.ready
+build/tests/ispring_sandbox --listen 127.0.0.1:9443 --cert certs/server.crt --key certs/server.key \
+  --client-id local-sandbox --client-secret "$(cat var/ispring-client-secret)" \
+  --ready-file var/ispring-sandbox.ready >var/ispring-sandbox.log 2>&1 &
+sandbox_pid=$!
+trap 'kill "$sandbox_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do [ -s var/ispring-sandbox.ready ] && break; sleep 0.1; done
+echo "run: iSpring sandbox at https://localhost:9443 (state: GET /_sandbox/state)"
+
 echo "run: starting the connector (Ctrl-C stops it)"
-exec build/connector serve --config config/example.json "$@"
+build/connector serve --config config/example.json "$@"

@@ -260,7 +260,7 @@ class sqlite_inbox final : public inbox {
     checkpointer_ = std::thread([this] { checkpoint_loop(); });
     // Named for `top -H` and for the benchmark, which reads the writer's CPU time.
     pthread_setname_np(writer_.native_handle(), "inbox-writer");
-    pthread_setname_np(checkpointer_.native_handle(), "inbox-checkpoint");
+    pthread_setname_np(checkpointer_.native_handle(), "inbox-ckpt");
   }
 
   // Graceful: the writer finishes every request accepted before this point.

@@ -249,6 +249,8 @@ TEST_F(config_test, the_shipped_example_loads_in_a_fresh_checkout_layout) {
   const std::string text{std::istreambuf_iterator<char>(example), {}};
   tree_.write("config/example.json", text);
   tree_.write("var/admin-token", std::string(admin_token) + "\n");
+  tree_.write("var/ispring-client-secret", "local-sandbox-secret\n");
+  tree_.write("certs/ca.crt", "-----BEGIN CERTIFICATE-----\n");
 
   const auto result = load_file(at("config/example.json"));
   ASSERT_TRUE(result) << result.error().to_string();
@@ -259,7 +261,11 @@ TEST_F(config_test, the_shipped_example_loads_in_a_fresh_checkout_layout) {
   EXPECT_EQ(result->server.tls.certificate, at("certs/server.crt"));
   EXPECT_EQ(result->store.sqlite_path, at("var/connector.db"));
   EXPECT_EQ(result->mapping.groups, "iSpring_Groups__c");
-  EXPECT_FALSE(result->ispring);
+  // The local demo pushes into the iSpring sandbox scripts/run.sh starts beside it.
+  ASSERT_TRUE(result->ispring);
+  EXPECT_EQ(result->ispring->api_url, "https://localhost:9443");
+  EXPECT_EQ(result->ispring->client_secret.reveal(), "local-sandbox-secret");
+  EXPECT_EQ(result->ispring->tls_ca_file, at("certs/ca.crt"));
 }
 
 // --- secrets -----------------------------------------------------------------------------
