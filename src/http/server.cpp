@@ -99,7 +99,9 @@ struct server::impl {
   std::vector<network> allowed_;
   asio::io_context ioc_;
   std::optional<asio::ssl::context> ssl_;
-  tcp::acceptor acceptor_{ioc_};
+  // On a strand of its own: stop() closes it from another thread while an accept is
+  // pending.
+  tcp::acceptor acceptor_{asio::make_strand(ioc_)};
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> active_connections_{0};
 
@@ -333,7 +335,7 @@ struct server::impl {
 
   void stop() {
     if (stopping_.exchange(true)) return;
-    asio::post(ioc_, [this] {
+    asio::post(acceptor_.get_executor(), [this] {
       beast::error_code ignored;
       acceptor_.close(ignored);
     });
