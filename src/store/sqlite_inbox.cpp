@@ -446,18 +446,7 @@ class sqlite_inbox final : public inbox {
   using write_job = std::variant<intake_job, mark_job, custom_job>;
 
   // Runs `apply` on the writer thread in its next transaction; returns once durable.
-  void run_write(std::function<void()> apply) {
-    assert(std::this_thread::get_id() != writer_.get_id() && "write called from a callback");
-    custom_job job{std::move(apply), {}};
-    auto finished = job.finished.get_future();
-    {
-      std::lock_guard lock(queue_mutex_);
-      if (stopping_) throw std::runtime_error("store: the inbox is shutting down");
-      queue_.emplace_back(std::move(job));
-      queue_ready_.notify_one();
-    }
-    finished.get();
-  }
+  void run_write(std::function<void()> apply) { wait_for(custom_job{std::move(apply), {}}); }
 
   // What a batch adds to the persistent counters, written once per transaction.
   struct batch_totals {
@@ -466,9 +455,11 @@ class sqlite_inbox final : public inbox {
     std::optional<epoch_ms> last_received_at;
   };
 
-  void wait_for(mark_job job) {
+  // Queues a job that has a `finished` promise and waits until its transaction is durable.
+  template <class Job>
+  void wait_for(Job job) {
     // The writer thread runs `done` callbacks; waiting for itself would never end.
-    assert(std::this_thread::get_id() != writer_.get_id() && "mark_* called from a callback");
+    assert(std::this_thread::get_id() != writer_.get_id() && "store write called from a callback");
     auto finished = job.finished.get_future();
     {
       std::lock_guard lock(queue_mutex_);
@@ -657,15 +648,9 @@ class sqlite_inbox final : public inbox {
     }
   }
 
-  static void finish(custom_job& job, const std::string& failure) noexcept {
-    if (failure.empty()) {
-      job.finished.set_value();
-    } else {
-      job.finished.set_exception(std::make_exception_ptr(std::runtime_error(failure)));
-    }
-  }
-
-  static void finish(mark_job& job, const std::string& failure) noexcept {
+  // mark_* and custom jobs: their caller waits on the promise.
+  template <class Job>
+  static void finish(Job& job, const std::string& failure) noexcept {
     if (failure.empty()) {
       job.finished.set_value();
     } else {
