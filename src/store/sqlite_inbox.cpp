@@ -323,13 +323,29 @@ class sqlite_inbox final : public inbox {
   // std::runtime_error when its transaction failed.
   void mark_done(const std::string& organization_id, const std::string& record_id,
                  std::int64_t version, const std::string& outcome) override {
-    mark_job job;
-    job.organization_id = organization_id;
-    job.record_id = record_id;
-    job.version = version;
-    job.failed = false;
-    job.outcome = outcome;
-    wait_for(std::move(job));
+    run_write([&] {
+      run(write_->finish_record)
+          .bind(1, organization_id)
+          .bind(2, record_id)
+          .bind(3, version)
+          .bind(4, outcome)
+          .execute();
+    });
+  }
+
+  void mark_failed(const std::string& organization_id, const std::string& record_id,
+                   std::int64_t version, const std::string& error, epoch_ms retry_at,
+                   bool dead) override {
+    run_write([&] {
+      run(write_->fail_record)
+          .bind(1, organization_id)
+          .bind(2, record_id)
+          .bind(3, version)
+          .bind(4, error)
+          .bind(5, std::int64_t{dead ? 1 : 0})
+          .bind(6, retry_at)
+          .execute();
+    });
   }
 
   std::size_t requeue_dead(const std::string& record_id, epoch_ms now) override {
@@ -380,20 +396,6 @@ class sqlite_inbox final : public inbox {
     return row.text(0);
   }
 
-  void mark_failed(const std::string& organization_id, const std::string& record_id,
-                   std::int64_t version, const std::string& error, epoch_ms retry_at,
-                   bool dead) override {
-    mark_job job;
-    job.organization_id = organization_id;
-    job.record_id = record_id;
-    job.version = version;
-    job.failed = true;
-    job.error = error;
-    job.retry_at = retry_at;
-    job.dead = dead;
-    wait_for(std::move(job));
-  }
-
   std::optional<pending_record> find_record(const std::string& organization_id,
                                             const std::string& record_id) override {
     std::lock_guard lock(reader_mutex_);
@@ -425,25 +427,14 @@ class sqlite_inbox final : public inbox {
     intake_outcome outcome;  // counts so far; reported only if the batch commits
   };
 
-  struct mark_job {
-    std::string organization_id;
-    std::string record_id;
-    std::int64_t version = 0;
-    bool failed = false;
-    std::string error;
-    epoch_ms retry_at = 0;
-    bool dead = false;
-    std::string outcome;
-    std::promise<void> finished;
-  };
-
-  // Any other write (links, re-queues): runs on the writer thread inside a group commit.
+  // Any write besides intake (worker outcomes, links, re-queues): runs on the writer
+  // thread inside a group commit.
   struct custom_job {
     std::function<void()> apply;
     std::promise<void> finished;
   };
 
-  using write_job = std::variant<intake_job, mark_job, custom_job>;
+  using write_job = std::variant<intake_job, custom_job>;
 
   // Runs `apply` on the writer thread in its next transaction; returns once durable.
   void run_write(std::function<void()> apply) { wait_for(custom_job{std::move(apply), {}}); }
@@ -455,9 +446,8 @@ class sqlite_inbox final : public inbox {
     std::optional<epoch_ms> last_received_at;
   };
 
-  // Queues a job that has a `finished` promise and waits until its transaction is durable.
-  template <class Job>
-  void wait_for(Job job) {
+  // Queues a job and waits until its transaction is durable.
+  void wait_for(custom_job job) {
     // The writer thread runs `done` callbacks; waiting for itself would never end.
     assert(std::this_thread::get_id() != writer_.get_id() && "store write called from a callback");
     auto finished = job.finished.get_future();
@@ -604,26 +594,6 @@ class sqlite_inbox final : public inbox {
 
   void apply(custom_job& job, batch_totals&) { job.apply(); }
 
-  void apply(mark_job& job, batch_totals&) {
-    if (!job.failed) {
-      run(write_->finish_record)
-          .bind(1, job.organization_id)
-          .bind(2, job.record_id)
-          .bind(3, job.version)
-          .bind(4, job.outcome)
-          .execute();
-      return;
-    }
-    run(write_->fail_record)
-        .bind(1, job.organization_id)
-        .bind(2, job.record_id)
-        .bind(3, job.version)
-        .bind(4, job.error)
-        .bind(5, std::int64_t{job.dead ? 1 : 0})
-        .bind(6, job.retry_at)
-        .execute();
-  }
-
   void write_totals(const batch_totals& totals) {
     if (totals.received != 0) {
       run(write_->add_counter).bind(1, "notifications_received").bind(2, totals.received).execute();
@@ -648,9 +618,8 @@ class sqlite_inbox final : public inbox {
     }
   }
 
-  // mark_* and custom jobs: their caller waits on the promise.
-  template <class Job>
-  static void finish(Job& job, const std::string& failure) noexcept {
+  // Custom jobs: their caller waits on the promise.
+  static void finish(custom_job& job, const std::string& failure) noexcept {
     if (failure.empty()) {
       job.finished.set_value();
     } else {
