@@ -3,6 +3,7 @@
 #include "connector/sync/applier.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 #include <utility>
 
 #include "text.hpp"
@@ -191,6 +192,7 @@ struct applier::run {
   ispring::api& api;
   directory& dir;
   const desired_user& desired;
+  apply_options options{};
   apply_result result{};
 
   void step(const char* stage, std::string text, step_outcome outcome = step_outcome::unchanged) {
@@ -421,8 +423,14 @@ struct applier::run {
 
   bool groups(const user_plan& plan) {
     for (const auto& note : plan.notes) step("groups", note);
-    for (const auto& g : plan.add_groups)
-      if (!add_to_group(g.name)) return false;
+    for (const auto& g : plan.add_groups) {
+      if (options.defer_group_additions) {
+        result.deferred_group_additions.push_back(g.name);
+        step("groups", "to be added to " + quoted(g.name) + " with the other new members");
+      } else if (!add_to_group(g.name, {result.ispring_user_id})) {
+        return false;
+      }
+    }
     if (plan.remove_groups.empty()) return true;
     std::vector<std::string> ids;
     std::string names;
@@ -440,8 +448,7 @@ struct applier::run {
 
   // Members are replaced as a whole (§6): read, union, write back — never dropping the other
   // members. A group deleted since the cache was read is looked up (or created) once more.
-  bool add_to_group(const std::string& name) {
-    const std::string& user_id = result.ispring_user_id;
+  bool add_to_group(const std::string& name, const std::vector<std::string>& user_ids) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       auto ensured = dir.ensure_group(name);
       if (!ensured) {
@@ -477,16 +484,23 @@ struct applier::run {
         return false;
       }
       std::vector<std::string> members = std::move(*group->user_ids);
-      if (std::find(members.begin(), members.end(), user_id) != members.end()) {
+      const std::size_t before = members.size();
+      std::unordered_set<std::string> present(members.begin(), members.end());
+      for (const auto& id : user_ids)
+        if (present.insert(id).second) members.push_back(id);
+      const std::size_t added = members.size() - before;
+      const std::string who =
+          user_ids.size() == 1 ? std::string() : " " + std::to_string(added) + " users";
+      if (added == 0) {
         step("groups", "already in " + label);
         return true;
       }
-      members.push_back(user_id);
       if (auto r = api.set_group_members(ensured->id, members); !r) {
-        fail("groups", "add user to group " + label, r.error());
+        fail("groups", "add" + (who.empty() ? std::string(" user") : who) + " to group " + label,
+             r.error());
         return false;
       }
-      step("groups", "added to " + label, step_outcome::changed);
+      step("groups", "added" + who + " to " + label, step_outcome::changed);
       return true;
     }
     return true;  // not reached: the second attempt always returns
@@ -510,10 +524,19 @@ apply_result applier::operator()(const desired_user& user,
 }
 
 apply_result applier::apply_matched(const desired_user& user,
-                                    const std::optional<ispring::user>& actual) const {
-  run r{api_, directory_, user};
+                                    const std::optional<ispring::user>& actual,
+                                    apply_options options) const {
+  run r{api_, directory_, user, options};
   r.step("scope", user.reason + " → " + to_string(user.action));
   return r.apply(actual);
+}
+
+ispring::result<std::vector<apply_step>> applier::add_to_group(
+    const std::string& group_name, const std::vector<std::string>& user_ids) const {
+  const desired_user nobody;
+  run r{api_, directory_, nobody};
+  if (!r.add_to_group(group_name, user_ids)) return unexpected{*r.result.error};
+  return std::move(r.result.steps);
 }
 
 }  // namespace connector::sync

@@ -89,6 +89,13 @@ struct apply_result {
   std::string ispring_user_id;
   std::vector<apply_step> steps;
   std::optional<ispring::failure> error;  // the first failure; its message names the step
+  // With apply_options::defer_group_additions: the groups (iSpring names) the user still has
+  // to be added to; the caller adds many users to a group with one read and one replace.
+  std::vector<std::string> deferred_group_additions;
+};
+
+struct apply_options {
+  bool defer_group_additions = false;
 };
 
 class applier {
@@ -103,8 +110,13 @@ class applier {
                           const std::optional<std::string>& linked_user_id) const;
 
   // The reconciliation path: `actual` was matched by the caller from full lists.
-  apply_result apply_matched(const desired_user& user,
-                             const std::optional<ispring::user>& actual) const;
+  apply_result apply_matched(const desired_user& user, const std::optional<ispring::user>& actual,
+                             apply_options options = {}) const;
+
+  // Adds users to one group with one read and one replace of its members (reference §6):
+  // the reconciliation's deferred additions. Steps describe what happened.
+  ispring::result<std::vector<apply_step>> add_to_group(const std::string& group_name,
+                                                        const std::vector<std::string>& user_ids) const;
 
  private:
   struct run;  // one apply's state and steps

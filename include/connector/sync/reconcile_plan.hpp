@@ -1,0 +1,122 @@
+#pragma once
+// The full reconciliation's plan: every Salesforce user (desired) against every iSpring user,
+// department and group (actual), as the list of changes that makes iSpring agree. Pure:
+// values in, a plan out, so a dry run prints exactly what a real run would do.
+//
+// Rules (design.md "Contracts" sync section, "Rules carried over from the seed"):
+// - Matching: the stored link first (it survives login and e-mail changes), then login, then
+//   e-mail, ignoring case; an iSpring user is matched to one Salesforce user at most.
+//   iSpring users that match no Salesforce user are never touched.
+// - A linked iSpring user whose Salesforce record the query no longer returns is handled as
+//   out of scope (sync.out_of_scope_users) — only when the whole query was read.
+// - Renamed departments (sync.departments.*.ispring_name changed): when every matched user
+//   bound for a department that does not exist yet sits in one other department under the
+//   same parent, and no user is bound for that one, it is renamed instead of duplicated.
+// - sync.delete_empty_departments: a department left with no users is deleted when this
+//   plan empties it of synchronised users, or when it is an empty leaf under
+//   sync.parent_department (the connector's own subtree). Never the root or the parent.
+// - sync.max_deactivations: a plan that would deactivate or delete more users than the count
+//   (or the share of the synchronised users) is stopped before anything changes.
+// - Records with a notification in flight are left to the sync worker (it holds a newer
+//   state than a full read may), and are shown as deferred.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "connector/config/config.hpp"
+#include "connector/ispring/wire.hpp"
+#include "connector/sync/plan.hpp"
+
+namespace connector::sync {
+
+struct reconcile_input {
+  std::vector<desired_user> desired;  // every Salesforce user read, in query order
+  bool salesforce_complete = true;    // false: the read stopped early, retire nobody
+  std::vector<ispring::user> actual;  // every iSpring user
+  directory_snapshot directory;       // departments and groups
+  std::unordered_map<std::string, std::string> links;  // record id → iSpring user id
+  std::set<std::string> in_flight;                     // record ids the worker owns now
+};
+
+// What happens to one user, for counts and filters. A user may have several.
+enum class change_kind {
+  create,
+  update,  // profile fields
+  move,    // department
+  groups,
+  deactivate,
+  reactivate,
+  remove,
+  unchanged,
+  ignored,   // out of scope with "ignore", or nothing in iSpring to retire
+  deferred,  // a notification is in flight: the worker applies it
+  problem,   // cannot be carried out (no login to create, ambiguous match)
+};
+const char* to_string(change_kind kind);
+
+struct planned_user {
+  desired_user desired;
+  std::optional<std::size_t> actual;  // index into reconcile_input::actual
+  std::string matched_by;             // "link", "login", "e-mail", "" (none)
+  user_plan plan;
+  std::vector<change_kind> kinds;
+  bool should_apply() const;  // has changes, and is neither deferred nor a problem
+};
+
+struct department_rename {
+  std::string id;
+  std::string from;
+  std::string to;
+};
+
+struct department_deletion {
+  std::string id;
+  std::string name;
+  std::string reason;
+};
+
+struct safety_check {
+  std::size_t retirements = 0;   // deactivations and deletions planned
+  std::size_t synchronised = 0;  // iSpring users matched to Salesforce users
+  std::optional<std::size_t> limit;
+  bool exceeded = false;
+  std::string message;  // "would deactivate or delete 250 users; the limit is 10% of 1000 (100)"
+};
+
+struct reconcile_plan {
+  std::vector<planned_user> users;  // every Salesforce user read, then retired linked users
+  std::vector<department_rename> renames;
+  std::vector<std::string> departments_to_create;  // names, as users will need them
+  std::vector<department_deletion> deletions;
+  safety_check safety;
+  // Links found by login or e-mail (record id → iSpring user id), to remember even when
+  // nothing else changes.
+  std::vector<std::pair<std::string, std::string>> new_links;
+
+  // "salesforce_users", "ispring_users", "in_scope", "create", "update", "move", "groups",
+  // "deactivate", "reactivate", "delete", "unchanged", "ignored", "deferred", "problems",
+  // "departments_renamed", "departments_created", "departments_deleted", "to_apply".
+  std::map<std::string, std::int64_t> counts() const;
+  std::size_t to_apply() const;
+};
+
+// A share ("10%") or a count ("25"); nullopt when unset. The limit for `synchronised` users.
+std::optional<std::size_t> deactivation_limit(const std::optional<std::string>& setting,
+                                              std::size_t synchronised);
+
+reconcile_plan make_reconcile_plan(reconcile_input& input, const config::sync_settings& sync);
+
+// One row per user with changes (all rows with `all`), for `reconcile --dry-run --json` and
+// the admin API: {"record_id","login","ispring_user_id","matched_by","actions":[…],
+// "reason","changes":[…lines…]}, plus departments and safety.
+nlohmann::json plan_to_json(const reconcile_plan& plan, const reconcile_input& input, bool all);
+// The same as a table for a terminal.
+std::string plan_to_table(const reconcile_plan& plan, const reconcile_input& input, bool all);
+
+}  // namespace connector::sync

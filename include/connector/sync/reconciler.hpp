@@ -1,0 +1,77 @@
+#pragma once
+// The full reconciliation: read every Salesforce user (REST, paged) and every iSpring user,
+// department and group, plan the differences (reconcile_plan.hpp), and apply them with the
+// same applier as the notification worker, a few users at a time. A dry run stops after the
+// plan. The run can be asked to stop (work window closed, run expired, shutdown): it
+// finishes the users being applied and returns.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "connector/config/config.hpp"
+#include "connector/expected.hpp"
+#include "connector/ispring/api.hpp"
+#include "connector/store/inbox.hpp"
+
+namespace connector::sync {
+
+// Reads every Salesforce user in scope of the query, page by page; `on_page` returns false
+// to stop early. The app wires it to the Salesforce REST client; tests may feed records.
+using salesforce_reader = std::function<expected<std::size_t, std::string>(
+    const std::function<bool(std::vector<nlohmann::json>& records)>& on_page)>;
+
+// Read by other threads while a run goes on (the admin API, a terminal's progress line).
+struct reconcile_progress {
+  std::atomic<std::int64_t> salesforce_read{0};
+  std::atomic<std::int64_t> ispring_read{0};
+  std::atomic<std::int64_t> planned{0};
+  std::atomic<std::int64_t> to_apply{0};
+  std::atomic<std::int64_t> applied{0};
+  std::atomic<std::int64_t> failed{0};
+  std::atomic<int> phase{0};  // 0 reading, 1 planning, 2 applying, 3 finished
+
+  const char* phase_name() const;
+  std::map<std::string, std::int64_t> counts() const;
+};
+
+struct reconcile_options {
+  bool dry_run = false;
+  int concurrency = 4;          // users applied at once
+  std::string organization_id;  // the links' organization (18 characters)
+  // Checked between users and pages: true stops the run cleanly.
+  std::function<bool()> stop_requested;
+  bool plan_all_rows = false;   // dry run output: unchanged users too
+  int ispring_page_size = 1000;
+};
+
+struct reconcile_report {
+  // "succeeded", "failed", "stopped" (stop_requested), "stopped_by_safety_limit".
+  std::string status = "failed";
+  std::string message;
+  std::map<std::string, std::int64_t> counts;  // the plan's counts plus "applied", "failed"
+  nlohmann::json plan;      // dry runs and safety stops: plan_to_json; else null
+  std::string plan_table;   // dry runs and safety stops: plan_to_table
+  std::vector<std::string> failures;  // "0055…: update user …: HTTP 400 …" (the first 100)
+};
+
+class reconciler {
+ public:
+  // All must outlive the reconciler. One run at a time per reconciler.
+  reconciler(const config::settings& settings, ispring::api& api, store::inbox& store,
+             salesforce_reader read_salesforce);
+
+  reconcile_report run(const reconcile_options& options, reconcile_progress& progress);
+
+ private:
+  const config::settings& settings_;
+  ispring::api& api_;
+  store::inbox& store_;
+  salesforce_reader read_salesforce_;
+};
+
+}  // namespace connector::sync

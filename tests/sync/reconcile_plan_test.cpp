@@ -1,0 +1,399 @@
+// The full reconciliation's planner: every action, every seed rule, the safety limit. Pure:
+// Salesforce records and iSpring users in, a plan out.
+#include "connector/sync/reconcile_plan.hpp"
+
+#include <algorithm>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "connector/sync/mapping.hpp"
+
+namespace connector::sync {
+namespace {
+
+using nlohmann::json;
+using strings = std::vector<std::string>;
+
+// Valid 18-character ids are not needed by the planner: it compares record ids as given.
+json record(const std::string& id, const std::string& login, const std::string& department,
+            bool active = true, const std::string& groups = "") {
+  return {{"Id", id},
+          {"Username", login},
+          {"Email", login + ".mail"},
+          {"LastName", "Doe"},
+          {"FirstName", "Jo"},
+          {"Department", department},
+          {"IsActive", active},
+          {"Groups__c", groups}};
+}
+
+class ReconcilePlan : public ::testing::Test {
+ protected:
+  ReconcilePlan() {
+    mapping_.groups = "Groups__c";
+    mapping_.fields = {{"first_name", "FirstName"}};
+    input_.directory.departments = {{"root", "Company", std::nullopt, std::nullopt},
+                                    {"d-sales", "Sales", "root", std::nullopt},
+                                    {"d-support", "Support", "root", std::nullopt}};
+    input_.directory.groups = {{"g-onb", "Onboarding", false, std::nullopt},
+                               {"g-smart", "Smart", true, std::nullopt}};
+  }
+
+  void salesforce(const json& r) {
+    input_.desired.push_back(
+        make_desired_user(map_user(r, r["Id"].get<std::string>(), mapping_), sync_));
+  }
+
+  // An iSpring user that agrees with record(id, login, department).
+  ispring::user& ispring(const std::string& id, const std::string& login,
+                         const std::string& department_id, strings groups = {}) {
+    ispring::user u;
+    u.id = id;
+    u.login = login;
+    u.email = login + ".mail";
+    u.department_id = department_id;
+    u.fields = {{"login", login},
+                {"email", login + ".mail"},
+                {"last_name", "Doe"},
+                {"first_name", "Jo"}};
+    u.group_ids = std::move(groups);
+    input_.actual.push_back(std::move(u));
+    return input_.actual.back();
+  }
+
+  const reconcile_plan& plan() {
+    plan_ = make_reconcile_plan(input_, sync_);
+    return plan_;
+  }
+
+  const planned_user& user(const std::string& record_id) const {
+    const auto it = std::find_if(plan_.users.begin(), plan_.users.end(),
+                                 [&](const planned_user& u) { return u.desired.record_id == record_id; });
+    EXPECT_NE(it, plan_.users.end()) << record_id;
+    return *it;
+  }
+
+  static strings kinds(const planned_user& u) {
+    strings out;
+    for (const auto k : u.kinds) out.push_back(to_string(k));
+    return out;
+  }
+
+  config::mapping_settings mapping_;
+  config::sync_settings sync_;
+  reconcile_input input_;
+  reconcile_plan plan_;
+};
+
+TEST_F(ReconcilePlan, NewSalesforceUserIsCreated) {
+  salesforce(record("r1", "ann", "Sales", true, "Onboarding"));
+  plan();
+  const auto& u = user("r1");
+  EXPECT_EQ(kinds(u), (strings{"create", "groups"}));
+  EXPECT_TRUE(u.should_apply());
+  EXPECT_EQ(u.plan.department->id, "d-sales");
+  EXPECT_EQ(plan_.counts().at("create"), 1);
+  EXPECT_EQ(plan_.counts().at("to_apply"), 1);
+}
+
+TEST_F(ReconcilePlan, AUserThatAgreesIsUnchangedAndNotApplied) {
+  salesforce(record("r1", "ann", "Sales"));
+  ispring("u1", "ann", "d-sales");
+  input_.links = {{"r1", "u1"}};
+  plan();
+  EXPECT_EQ(kinds(user("r1")), strings{"unchanged"});
+  EXPECT_FALSE(user("r1").should_apply());
+  EXPECT_EQ(plan_.to_apply(), 0u);
+  EXPECT_TRUE(plan_.new_links.empty());
+}
+
+TEST_F(ReconcilePlan, OnlyTheFieldsThatDifferAreUpdated) {
+  auto r = record("r1", "ann", "Sales");
+  r["FirstName"] = "Anna";
+  salesforce(r);
+  ispring("u1", "ann", "d-sales");
+  plan();
+  const auto& u = user("r1");
+  EXPECT_EQ(kinds(u), strings{"update"});
+  ASSERT_EQ(u.plan.fields.size(), 1u);
+  EXPECT_EQ(u.plan.fields[0].field, "first_name");
+  EXPECT_EQ(u.plan.fields[0].from, "Jo");
+  EXPECT_EQ(u.plan.fields[0].to, "Anna");
+}
+
+TEST_F(ReconcilePlan, ADepartmentChangeIsAMove) {
+  salesforce(record("r1", "ann", "Support"));
+  ispring("u1", "ann", "d-sales");
+  plan();
+  const auto& u = user("r1");
+  EXPECT_EQ(kinds(u), strings{"move"});
+  EXPECT_EQ(u.plan.department->from_name, "Sales");
+  EXPECT_EQ(u.plan.department->id, "d-support");
+}
+
+TEST_F(ReconcilePlan, GroupsAreAddedAndRemovedButSmartGroupsLeftAlone) {
+  salesforce(record("r1", "ann", "Sales", true, "Smart"));
+  ispring("u1", "ann", "d-sales", {"g-onb"});
+  plan();
+  const auto& u = user("r1");
+  EXPECT_EQ(kinds(u), strings{"groups"});
+  ASSERT_EQ(u.plan.remove_groups.size(), 1u);
+  EXPECT_EQ(u.plan.remove_groups[0].name, "Onboarding");
+  EXPECT_TRUE(u.plan.add_groups.empty());
+}
+
+TEST_F(ReconcilePlan, InactiveUsersAreDeactivatedAndActiveOnesReactivated) {
+  salesforce(record("r1", "ann", "Sales", false));
+  salesforce(record("r2", "bob", "Sales", true));
+  ispring("u1", "ann", "d-sales");
+  ispring("u2", "bob", "d-sales").status = ispring::user_status_inactive;
+  plan();
+  EXPECT_EQ(kinds(user("r1")), strings{"deactivate"});
+  EXPECT_EQ(kinds(user("r2")), strings{"reactivate"});
+}
+
+TEST_F(ReconcilePlan, AnAlreadyInactiveUserIsUnchangedAndAMissingOneIgnored) {
+  salesforce(record("r1", "ann", "Sales", false));
+  salesforce(record("r2", "bob", "Sales", false));
+  ispring("u1", "ann", "d-sales").status = ispring::user_status_inactive;
+  plan();
+  EXPECT_EQ(kinds(user("r1")), strings{"unchanged"});
+  EXPECT_EQ(kinds(user("r2")), strings{"ignored"});
+}
+
+TEST_F(ReconcilePlan, DeleteOnlyWhenConfigured) {
+  sync_.inactive_users = config::user_action::remove;
+  salesforce(record("r1", "ann", "Sales", false));
+  ispring("u1", "ann", "d-sales");
+  plan();
+  EXPECT_EQ(kinds(user("r1")), strings{"delete"});
+  EXPECT_TRUE(user("r1").plan.remove);
+}
+
+TEST_F(ReconcilePlan, UsersWithoutADepartmentAreNotSynchronised) {
+  sync_.out_of_scope_users = config::user_action::ignore;
+  salesforce(record("r1", "ann", ""));
+  ispring("u1", "ann", "d-sales");
+  plan();
+  EXPECT_EQ(kinds(user("r1")), strings{"ignored"});
+  EXPECT_EQ(user("r1").desired.reason, "no department");
+}
+
+TEST_F(ReconcilePlan, UnselectedDepartmentsAreOutOfScopeWithTheirReason) {
+  sync_.departments = {{"Sales", {}}};
+  salesforce(record("r1", "ann", "Support"));
+  ispring("u1", "ann", "d-support");
+  plan();
+  EXPECT_EQ(kinds(user("r1")), strings{"deactivate"});
+  EXPECT_NE(user("r1").desired.reason.find("'Support' is not selected"), std::string::npos)
+      << user("r1").desired.reason;
+}
+
+TEST_F(ReconcilePlan, TheLinkWinsOverLoginAndMatchesByKeysAreRemembered) {
+  auto renamed = record("r1", "ann.new", "Sales");
+  salesforce(renamed);
+  salesforce(record("r2", "bob", "Sales"));
+  salesforce(record("r3", "cy", "Sales"));
+  ispring("u1", "ann.old", "d-sales");
+  ispring("u2", "bob", "d-sales");
+  auto& by_mail = ispring("u3", "cy-other", "d-sales");
+  by_mail.email = "cy.mail";
+  input_.links = {{"r1", "u1"}};
+  plan();
+  EXPECT_EQ(user("r1").matched_by, "link");
+  EXPECT_EQ(kinds(user("r1")), strings{"update"});  // login and e-mail follow Salesforce
+  EXPECT_EQ(user("r2").matched_by, "login");
+  EXPECT_EQ(user("r3").matched_by, "e-mail");
+  using link = std::pair<std::string, std::string>;
+  EXPECT_EQ(plan_.new_links, (std::vector<link>{{"r2", "u2"}, {"r3", "u3"}}));
+}
+
+TEST_F(ReconcilePlan, LoginsMatchIgnoringCase) {
+  salesforce(record("r1", "Ann@Acme", "Sales"));
+  ispring("u1", "ann@acme", "d-sales").email = "ann@acme.mail";
+  plan();
+  EXPECT_EQ(user("r1").matched_by, "login");
+  EXPECT_FALSE(user("r1").plan.create);
+}
+
+TEST_F(ReconcilePlan, OneIspringUserIsNeverMatchedTwice) {
+  salesforce(record("r1", "ann", "Sales"));
+  auto second = record("r2", "ann-2", "Sales");
+  second["Email"] = "ann.mail";  // same e-mail as r1's iSpring user
+  salesforce(second);
+  ispring("u1", "ann", "d-sales");
+  plan();
+  EXPECT_EQ(user("r1").matched_by, "login");
+  EXPECT_EQ(kinds(user("r2")), strings{"problem"});
+  EXPECT_NE(user("r2").plan.problem.find("already matched to Salesforce user r1"),
+            std::string::npos);
+  EXPECT_FALSE(user("r2").should_apply());
+}
+
+TEST_F(ReconcilePlan, IspringUsersMatchingNoSalesforceUserAreNeverTouched) {
+  salesforce(record("r1", "ann", "Sales"));
+  ispring("u1", "ann", "d-sales");
+  ispring("u9", "manual.admin", "d-sales");
+  plan();
+  ASSERT_EQ(plan_.users.size(), 1u);
+  EXPECT_EQ(plan_.counts().at("deactivate"), 0);
+}
+
+TEST_F(ReconcilePlan, LinkedUsersTheQueryNoLongerReturnsAreRetired) {
+  salesforce(record("r1", "ann", "Sales"));
+  ispring("u1", "ann", "d-sales");
+  ispring("u2", "gone", "d-sales");
+  input_.links = {{"r1", "u1"}, {"r2", "u2"}};
+  plan();
+  const auto& gone = user("r2");
+  EXPECT_EQ(kinds(gone), strings{"deactivate"});
+  EXPECT_EQ(gone.desired.reason, "the Salesforce query no longer returns this user");
+  EXPECT_EQ(plan_.counts().at("salesforce_users"), 1);
+}
+
+TEST_F(ReconcilePlan, AnIncompleteReadRetiresNobody) {
+  input_.salesforce_complete = false;
+  salesforce(record("r1", "ann", "Sales"));
+  ispring("u1", "ann", "d-sales");
+  ispring("u2", "gone", "d-sales");
+  input_.links = {{"r1", "u1"}, {"r2", "u2"}};
+  plan();
+  EXPECT_EQ(plan_.users.size(), 1u);
+}
+
+TEST_F(ReconcilePlan, RecordsInFlightAreLeftToTheWorker) {
+  auto r = record("r1", "ann", "Sales");
+  r["FirstName"] = "Anna";
+  salesforce(r);
+  ispring("u1", "ann", "d-sales");
+  input_.in_flight = {"r1"};
+  plan();
+  EXPECT_EQ(kinds(user("r1")), strings{"deferred"});
+  EXPECT_FALSE(user("r1").should_apply());
+  EXPECT_EQ(plan_.counts().at("deferred"), 1);
+}
+
+TEST_F(ReconcilePlan, ARenamedDepartmentIsRenamedNotDuplicated) {
+  sync_.departments = {{"Sales", {true, "Sales EMEA", {}}}};
+  salesforce(record("r1", "ann", "Sales"));
+  salesforce(record("r2", "bob", "Sales"));
+  ispring("u1", "ann", "d-sales");
+  ispring("u2", "bob", "d-sales");
+  plan();
+  ASSERT_EQ(plan_.renames.size(), 1u);
+  EXPECT_EQ(plan_.renames[0].id, "d-sales");
+  EXPECT_EQ(plan_.renames[0].from, "Sales");
+  EXPECT_EQ(plan_.renames[0].to, "Sales EMEA");
+  EXPECT_EQ(kinds(user("r1")), strings{"unchanged"});  // no move: the department follows
+  EXPECT_TRUE(plan_.departments_to_create.empty());
+  EXPECT_TRUE(plan_.deletions.empty());
+}
+
+TEST_F(ReconcilePlan, NoRenameWhenTheUsersComeFromSeveralDepartments) {
+  sync_.departments = {{"Sales", {true, "All Staff", {}}}, {"Support", {true, "All Staff", {}}}};
+  salesforce(record("r1", "ann", "Sales"));
+  salesforce(record("r2", "bob", "Support"));
+  ispring("u1", "ann", "d-sales");
+  ispring("u2", "bob", "d-support");
+  plan();
+  EXPECT_TRUE(plan_.renames.empty());
+  EXPECT_EQ(plan_.departments_to_create, strings{"All Staff"});
+  EXPECT_EQ(kinds(user("r1")), strings{"move"});
+}
+
+TEST_F(ReconcilePlan, ADepartmentLeftWithNoSynchronisedUsersIsDeleted) {
+  salesforce(record("r1", "ann", "Sales"));
+  ispring("u1", "ann", "d-support");  // moves to Sales, Support is left empty
+  plan();
+  ASSERT_EQ(plan_.deletions.size(), 1u);
+  EXPECT_EQ(plan_.deletions[0].id, "d-support");
+  EXPECT_EQ(plan_.deletions[0].reason, "left with no synchronised users");
+}
+
+TEST_F(ReconcilePlan, ADepartmentWithOtherUsersIsKept) {
+  salesforce(record("r1", "ann", "Sales"));
+  ispring("u1", "ann", "d-support");
+  ispring("u9", "manual", "d-support");
+  plan();
+  EXPECT_TRUE(plan_.deletions.empty());
+}
+
+TEST_F(ReconcilePlan, EmptyDepartmentsAreKeptWhenConfigured) {
+  sync_.delete_empty_departments = false;
+  salesforce(record("r1", "ann", "Sales"));
+  ispring("u1", "ann", "d-support");
+  plan();
+  EXPECT_TRUE(plan_.deletions.empty());
+}
+
+TEST_F(ReconcilePlan, EmptyLeavesUnderTheParentDepartmentAreDeletedButNeverTheRootOrParent) {
+  sync_.parent_department = "Salesforce";
+  input_.directory.departments.push_back({"d-sf", "Salesforce", "root", std::nullopt});
+  input_.directory.departments.push_back({"d-sf-sales", "Sales", "d-sf", std::nullopt});
+  input_.directory.departments.push_back({"d-sf-old", "Old", "d-sf", std::nullopt});
+  salesforce(record("r1", "ann", "Sales"));
+  ispring("u1", "ann", "d-sf-sales");
+  plan();
+  ASSERT_EQ(plan_.deletions.size(), 1u);
+  EXPECT_EQ(plan_.deletions[0].id, "d-sf-old");
+  // Sales and Support under the root were never the connector's: they stay.
+}
+
+TEST_F(ReconcilePlan, TheSafetyLimitStopsTooManyDeactivations) {
+  sync_.max_deactivations = "1";
+  salesforce(record("r1", "ann", "Sales", false));
+  salesforce(record("r2", "bob", "Sales", false));
+  ispring("u1", "ann", "d-sales");
+  ispring("u2", "bob", "d-sales");
+  plan();
+  EXPECT_TRUE(plan_.safety.exceeded);
+  EXPECT_EQ(plan_.safety.retirements, 2u);
+  EXPECT_EQ(plan_.safety.limit, 1u);
+  EXPECT_NE(plan_.safety.message.find("would deactivate or delete 2 users"), std::string::npos)
+      << plan_.safety.message;
+}
+
+TEST_F(ReconcilePlan, TheSafetyLimitAllowsExactlyItsCount) {
+  sync_.max_deactivations = "50%";
+  salesforce(record("r1", "ann", "Sales", false));
+  salesforce(record("r2", "bob", "Sales", true));
+  ispring("u1", "ann", "d-sales");
+  ispring("u2", "bob", "d-sales");
+  plan();
+  EXPECT_EQ(plan_.safety.limit, 1u);
+  EXPECT_FALSE(plan_.safety.exceeded);
+}
+
+TEST(DeactivationLimit, CountsSharesAndNonsense) {
+  EXPECT_EQ(deactivation_limit(std::nullopt, 100), std::nullopt);
+  EXPECT_EQ(deactivation_limit("25", 100), 25u);
+  EXPECT_EQ(deactivation_limit("10%", 1000), 100u);
+  EXPECT_EQ(deactivation_limit("10%", 5), 0u);  // a share of few users rounds down
+  EXPECT_EQ(deactivation_limit("2.5%", 1000), 25u);
+  EXPECT_EQ(deactivation_limit("ten", 100), std::nullopt);
+}
+
+TEST_F(ReconcilePlan, JsonAndTableShowTheChangedUsers) {
+  auto r = record("r1", "ann", "Sales");
+  r["FirstName"] = "Anna";
+  salesforce(r);
+  salesforce(record("r2", "bob", "Sales"));
+  ispring("u1", "ann", "d-sales");
+  ispring("u2", "bob", "d-sales");
+  plan();
+  const json j = plan_to_json(plan_, input_, false);
+  ASSERT_EQ(j["users"].size(), 1u);
+  EXPECT_EQ(j["users"][0]["record_id"], "r1");
+  EXPECT_EQ(j["users"][0]["actions"], json::array({"update"}));
+  EXPECT_EQ(j["users"][0]["changes"][0], "set first_name 'Jo' → 'Anna'");
+  EXPECT_EQ(j["counts"]["update"], 1);
+  EXPECT_EQ(plan_to_json(plan_, input_, true)["users"].size(), 2u);
+  const std::string table = plan_to_table(plan_, input_, false);
+  EXPECT_NE(table.find("update"), std::string::npos) << table;
+  EXPECT_NE(table.find("set first_name 'Jo' → 'Anna'"), std::string::npos) << table;
+  EXPECT_EQ(table.find("bob"), std::string::npos) << table;
+}
+
+}  // namespace
+}  // namespace connector::sync
