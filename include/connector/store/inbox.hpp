@@ -142,9 +142,9 @@ class inbox {
   virtual void update_run_counts(std::int64_t id,
                                  const std::map<std::string, std::int64_t>& counts) = 0;
   // queued/running → `status` (one of finished_run_statuses, else std::invalid_argument).
-  // `plan_json` is kept for the newest dry runs only (sqlite_options::plans_kept), and the
-  // oldest runs beyond sqlite_options::runs_kept are pruned. Throws std::runtime_error when
-  // the run is unknown or already finished.
+  // Only the newest plans are kept (sqlite_options::plans_kept), and finished runs beyond
+  // the newest sqlite_options::runs_kept are pruned. Throws std::runtime_error when the
+  // run is unknown or already finished.
   virtual void finish_run(std::int64_t id, const std::string& status, epoch_ms now,
                           const std::map<std::string, std::int64_t>& counts,
                           const std::string& message, const std::string& plan_json = {}) = 0;
@@ -174,9 +174,9 @@ struct sqlite_options {
   // Test hook: caps the file at this many pages (PRAGMA max_page_count) so tests reach the
   // real SQLITE_FULL path of a full disk. 0 = no cap.
   std::int64_t max_page_count = 0;
-  // Run history kept: finishing a run prunes runs older than the newest `runs_kept`, and
-  // the plans (several MB each for 100k users) of dry runs older than the newest
-  // `plans_kept`.
+  // Run history kept: finishing a run prunes the finished runs older than the newest
+  // `runs_kept` (at least 1), and the plans (several MB each for 100k users) older than
+  // the newest `plans_kept`.
   std::size_t runs_kept = 1000;
   std::size_t plans_kept = 50;
 };
