@@ -37,7 +37,8 @@ std::vector<http::route> make_admin_routes(const config::settings& settings, sto
        [&inbox, token, unauthorized](http::request&& req, http::respond_fn respond) {
          if (!has_admin_token(req, token)) return respond(unauthorized());
          status_snapshot status{inbox.stats(), inbox.list_records(store::record_state::dead, 50),
-                                inbox.list_records(store::record_state::retrying, 50)};
+                                inbox.list_records(store::record_state::retrying, 50),
+                                inbox.last_sync()};
          respond(http::response::json(200, status_to_json(status).dump()));
        }},
   };

@@ -95,6 +95,13 @@ int serve(const config::settings& settings, const serve_options& options) {
 
   system_clock clock;
   auto inbox = store::open_sqlite_inbox({settings.store.sqlite_path});
+  // A run a crashed or killed process left queued or running would otherwise show as
+  // running forever in status and in GET /admin/runs/{id}.
+  if (const auto interrupted = inbox->fail_interrupted_runs(clock.now()); interrupted != 0) {
+    spdlog::warn(
+        "{} reconciliation run(s) were interrupted when the service stopped; marked failed",
+        interrupted);
+  }
   intake_counters counters;
 
   // The sync worker runs when iSpring Learn is configured; without it the service only

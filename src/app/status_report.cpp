@@ -13,6 +13,18 @@ nlohmann::json record_to_json(const store::pending_record& r) {
           {"next_attempt_at", format_utc(r.due_at)}};
 }
 
+std::string last_sync_start(const std::optional<store::run_record>& sync) {
+  return sync && sync->started_at ? format_utc(*sync->started_at) : "never";
+}
+
+// "failed (run 12): Salesforce login failed: invalid_grant"
+std::string last_sync_status(const std::optional<store::run_record>& sync) {
+  if (!sync) return "none";
+  std::string text = sync->status + " (run " + std::to_string(sync->id) + ")";
+  if (!sync->message.empty()) text += ": " + sync->message;
+  return text;
+}
+
 }  // namespace
 
 std::string format_utc(epoch_ms t) {
@@ -37,9 +49,13 @@ nlohmann::json status_to_json(const status_snapshot& status) {
   j["skipped"] = stats.skipped;
   j["last_received_at"] =
       stats.last_received_at ? nlohmann::json(format_utc(*stats.last_received_at)) : nullptr;
-  // Filled in by the reconciliation once it runs; null until a first run.
-  j["last_sync_start"] = nullptr;
-  j["last_sync_status"] = nullptr;
+  const auto& sync = status.last_sync;
+  // A run in last_sync has started (inbox::last_sync), so started_at is there.
+  j["last_sync_start"] =
+      sync && sync->started_at ? nlohmann::json(format_utc(*sync->started_at)) : nullptr;
+  j["last_sync_status"] = sync ? nlohmann::json(sync->status) : nullptr;
+  j["last_sync_message"] = sync ? nlohmann::json(sync->message) : nullptr;
+  j["last_run_id"] = sync ? nlohmann::json(sync->id) : nullptr;
   j["dead_letter_records"] = nlohmann::json::array();
   for (const auto& r : status.dead_letters) j["dead_letter_records"].push_back(record_to_json(r));
   j["retrying_records"] = nlohmann::json::array();
@@ -58,8 +74,8 @@ std::string status_to_text(const status_snapshot& status) {
       << "Skipped users:          " << stats.skipped << " (e.g. no department; see the logs)\n"
       << "Last received:          "
       << (stats.last_received_at ? format_utc(*stats.last_received_at) : "never") << "\n"
-      << "Last sync start:        never\n"
-      << "Last sync status:       none\n";
+      << "Last sync start:        " << last_sync_start(status.last_sync) << "\n"
+      << "Last sync status:       " << last_sync_status(status.last_sync) << "\n";
   if (!status.dead_letters.empty()) {
     out << "\nDead letters (re-queue with `connector retry RECORD_ID` or `--all`):\n";
     for (const auto& r : status.dead_letters) {

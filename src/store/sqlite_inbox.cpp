@@ -6,22 +6,25 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
-#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
 #include <filesystem>
 #include <future>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <utility>
 #include <variant>
 
+#include <nlohmann/json.hpp>
+
 #include "connector/store/fields_json.hpp"
 #include "connector/store/inbox.hpp"
 #include "connector/store/sqlite.hpp"
+#include "run_owner.hpp"
 #include "sqlite_schema.hpp"
 
 namespace connector::store {
@@ -92,6 +95,52 @@ pending_record read_record(const run& row) {
   record.state = parse_state(row.text(9));
   record.last_outcome = row.text(10);
   return record;
+}
+
+std::int64_t as_limit(std::size_t limit) {
+  return static_cast<std::int64_t>(
+      std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+}
+
+std::string counts_to_json(const std::map<std::string, std::int64_t>& counts) {
+  return nlohmann::json(counts).dump();
+}
+
+// Written by counts_to_json only; anything else in the column reads as no counts.
+std::map<std::string, std::int64_t> counts_from_json(const std::string& text) {
+  std::map<std::string, std::int64_t> counts;
+  const auto parsed = nlohmann::json::parse(text, nullptr, false);
+  if (!parsed.is_object()) return counts;
+  for (const auto& [key, value] : parsed.items()) {
+    if (value.is_number_integer()) counts[key] = value.get<std::int64_t>();
+  }
+  return counts;
+}
+
+constexpr const char* run_columns =
+    "id, triggered_by, dry_run, status, queued_at, started_at, ended_at, counts_json, message, "
+    "owner_pid, owner_instance";
+
+struct stored_run {
+  run_record record;
+  process_identity owner;
+};
+
+stored_run read_run(const run& row) {
+  stored_run stored;
+  run_record& r = stored.record;
+  r.id = row.int64(0);
+  r.trigger = row.text(1);
+  r.dry_run = row.int64(2) != 0;
+  r.status = row.text(3);
+  r.queued_at = row.int64(4);
+  r.started_at = row.optional_int64(5);
+  r.ended_at = row.optional_int64(6);
+  r.counts = counts_from_json(row.text(7));
+  r.message = row.text(8);
+  stored.owner.pid = row.int64(9);
+  stored.owner.instance = row.text(10);
+  return stored;
 }
 
 // One statement, so the counts come from one read snapshot. The pending/retrying counts
@@ -192,13 +241,53 @@ VALUES (?1, ?2, ?3, ?4)
 ON CONFLICT (organization_id, record_id) DO UPDATE SET
   ispring_user_id = excluded.ispring_user_id, linked_at = excluded.linked_at
 WHERE links.ispring_user_id <> excluded.ispring_user_id)sql",
-                    "store link") {}
+                    "store link"),
+        delete_link(db, "DELETE FROM links WHERE organization_id = ?1 AND record_id = ?2",
+                    "remove link"),
+        insert_run(db, R"sql(
+INSERT INTO runs (triggered_by, dry_run, status, queued_at, owner_pid, owner_instance)
+VALUES (?1, ?2, 'queued', ?3, ?4, ?5))sql",
+                   "create run"),
+        // The process that starts a run owns it from then on.
+        start_run(db, R"sql(
+UPDATE runs SET status = 'running', started_at = ?2, owner_pid = ?3, owner_instance = ?4
+WHERE id = ?1 AND status = 'queued')sql",
+                  "start run"),
+        update_run_counts(db, R"sql(
+UPDATE runs SET counts_json = ?2 WHERE id = ?1 AND status IN ('queued', 'running'))sql",
+                          "update run counts"),
+        finish_run(db, R"sql(
+UPDATE runs SET status = ?2, ended_at = ?3, counts_json = ?4, message = ?5
+WHERE id = ?1 AND status IN ('queued', 'running'))sql",
+                   "finish run"),
+        insert_run_plan(db, "INSERT OR REPLACE INTO run_plans (run_id, plan_json) VALUES (?1, ?2)",
+                        "store run plan"),
+        // Older than the ?1 newest, and finished: a run still going is never pruned. Their
+        // plans go with them (ON DELETE CASCADE).
+        prune_runs(db, R"sql(
+DELETE FROM runs WHERE status NOT IN ('queued', 'running')
+  AND id <= (SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?1))sql",
+                   "prune runs"),
+        prune_run_plans(db, R"sql(
+DELETE FROM run_plans
+WHERE run_id <= (SELECT run_id FROM run_plans ORDER BY run_id DESC LIMIT 1 OFFSET ?1))sql",
+                        "prune run plans"),
+        select_unfinished_runs(db,
+                               std::string("SELECT ") + run_columns +
+                                   " FROM runs WHERE status IN ('queued', 'running')",
+                               "select unfinished runs"),
+        fail_run(db, R"sql(
+UPDATE runs SET status = 'failed', ended_at = ?2, message = ?3
+WHERE id = ?1 AND status IN ('queued', 'running'))sql",
+                 "fail interrupted run") {}
 
   sqlite_statement begin, commit, rollback;
   sqlite_statement insert_notification, upsert_record, upsert_deleted_record;
   sqlite_statement add_counter, raise_last_received;
   sqlite_statement finish_record, fail_record;
-  sqlite_statement requeue_all_dead, requeue_one_dead, upsert_link;
+  sqlite_statement requeue_all_dead, requeue_one_dead, upsert_link, delete_link;
+  sqlite_statement insert_run, start_run, update_run_counts, finish_run, insert_run_plan;
+  sqlite_statement prune_runs, prune_run_plans, select_unfinished_runs, fail_run;
 };
 
 // Statements of the read-only connection.
@@ -222,15 +311,86 @@ ORDER BY due_at LIMIT ?2)sql",
                      "list records"),
         find_link(db,
                   "SELECT ispring_user_id FROM links WHERE organization_id = ?1 AND record_id = ?2",
-                  "select link") {}
+                  "select link"),
+        list_links(db, "SELECT record_id, ispring_user_id FROM links WHERE organization_id = ?1",
+                   "list links"),
+        // Through the small partial index of the queue: left to itself, SQLite prefers the
+        // primary key's organization prefix, which with one organization reads every record.
+        records_in_flight(db, std::string("SELECT ") + record_columns + R"sql(
+FROM records INDEXED BY records_due
+WHERE state IN ('pending', 'retrying') AND organization_id = ?1)sql",
+                          "select records in flight") {}
 
   sqlite_statement take_due, find_record, has_notification, stats, list_records, find_link;
+  sqlite_statement list_links, records_in_flight;
+};
+
+// Reads of the run history, apart from read_statements: a file that predates it (schema
+// version 2) has no runs table to prepare them against.
+struct run_read_statements {
+  explicit run_read_statements(const sqlite_connection& db)
+      : find_run(db, std::string("SELECT ") + run_columns + " FROM runs WHERE id = ?1",
+                 "select run"),
+        find_plan(db, "SELECT plan_json FROM run_plans WHERE run_id = ?1", "select run plan"),
+        list_runs(db,
+                  std::string("SELECT ") + run_columns +
+                      " FROM runs WHERE ?2 OR dry_run = 0 ORDER BY id DESC LIMIT ?1",
+                  "list runs"),
+        last_sync(db, std::string("SELECT ") + run_columns + R"sql( FROM runs
+WHERE dry_run = 0 AND started_at IS NOT NULL ORDER BY started_at DESC, id DESC LIMIT 1)sql",
+                  "select last sync"),
+        unfinished_runs(db, std::string("SELECT ") + run_columns + R"sql( FROM runs
+WHERE status IN ('queued', 'running') ORDER BY status = 'running' DESC, id)sql",
+                        "select unfinished runs") {}
+
+  std::optional<run_record> find(std::int64_t id, bool with_plan) {
+    std::optional<run_record> found;
+    {
+      run row(find_run);
+      row.bind(1, id);
+      if (!row.step()) return std::nullopt;
+      found = read_run(row).record;
+    }
+    if (with_plan) {
+      run row(find_plan);
+      row.bind(1, id);
+      if (row.step()) found->plan_json = row.text(0);
+    }
+    return found;
+  }
+
+  std::vector<run_record> list(std::size_t limit, bool include_dry_runs) {
+    std::vector<run_record> runs;
+    run rows(list_runs);
+    rows.bind(1, as_limit(limit)).bind(2, std::int64_t{include_dry_runs ? 1 : 0});
+    while (rows.step()) runs.push_back(read_run(rows).record);
+    return runs;
+  }
+
+  std::optional<run_record> last() {
+    run row(last_sync);
+    if (!row.step()) return std::nullopt;
+    return read_run(row).record;
+  }
+
+  std::optional<run_record> first_of_live_owner() {
+    run rows(unfinished_runs);
+    while (rows.step()) {
+      auto stored = read_run(rows);
+      if (process_is_alive(stored.owner)) return std::move(stored.record);
+    }
+    return std::nullopt;
+  }
+
+  sqlite_statement find_run, find_plan, list_runs, last_sync, unfinished_runs;
 };
 
 class sqlite_inbox final : public inbox {
  public:
   explicit sqlite_inbox(const sqlite_options& options)
       : max_batch_requests_(std::max<std::size_t>(options.max_batch_requests, 1)),
+        runs_kept_(as_limit(std::max<std::size_t>(options.runs_kept, 1))),
+        plans_kept_(as_limit(options.plans_kept)),
         writer_db_(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) {
     prepare_for_writing(writer_db_, options.busy_timeout_ms);
     if (options.max_page_count > 0) {
@@ -247,6 +407,7 @@ class sqlite_inbox final : public inbox {
     reader_db_ = std::make_unique<sqlite_connection>(options.path, SQLITE_OPEN_READONLY);
     sqlite3_busy_timeout(reader_db_->handle(), options.busy_timeout_ms);
     read_ = std::make_unique<read_statements>(*reader_db_);
+    run_read_ = std::make_unique<run_read_statements>(*reader_db_);
 
     // Checkpoints copy the WAL back into the database file and fsync it. SQLite would run
     // them inside the writer's COMMIT, in front of the acks; a second connection runs them
@@ -279,6 +440,7 @@ class sqlite_inbox final : public inbox {
     checkpointer_.join();
     // The other connections go first, so the writer's close can checkpoint the WAL and
     // remove it.
+    run_read_.reset();
     read_.reset();
     reader_db_.reset();
     checkpoint_db_.reset();
@@ -309,8 +471,7 @@ class sqlite_inbox final : public inbox {
     std::vector<pending_record> due;
     std::lock_guard lock(reader_mutex_);
     run rows(read_->take_due);
-    rows.bind(1, now).bind(2, static_cast<std::int64_t>(std::min<std::size_t>(
-                                  limit, std::numeric_limits<std::int64_t>::max())));
+    rows.bind(1, now).bind(2, as_limit(limit));
     while (rows.step()) due.push_back(read_record(rows));
     return due;
   }
@@ -365,26 +526,54 @@ class sqlite_inbox final : public inbox {
     std::vector<pending_record> records;
     std::lock_guard lock(reader_mutex_);
     run rows(read_->list_records);
-    rows.bind(1, std::string_view(state_name(state)))
-        .bind(2, static_cast<std::int64_t>(
-                     std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max())));
+    rows.bind(1, std::string_view(state_name(state))).bind(2, as_limit(limit));
     while (rows.step()) records.push_back(read_record(rows));
     return records;
   }
 
   void set_link(const std::string& organization_id, const std::string& record_id,
                 const std::string& ispring_user_id) override {
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    set_links(organization_id, {{record_id, ispring_user_id}});
+  }
+
+  void set_links(const std::string& organization_id,
+                 const std::vector<std::pair<std::string, std::string>>& links) override {
+    if (links.empty()) return;
+    const epoch_ms now = system_clock().now();
     run_write([&] {
-      run(write_->upsert_link)
-          .bind(1, organization_id)
-          .bind(2, record_id)
-          .bind(3, ispring_user_id)
-          .bind(4, static_cast<std::int64_t>(now))
-          .execute();
+      for (const auto& [record_id, ispring_user_id] : links) {
+        run(write_->upsert_link)
+            .bind(1, organization_id)
+            .bind(2, record_id)
+            .bind(3, ispring_user_id)
+            .bind(4, now)
+            .execute();
+      }
     });
+  }
+
+  void remove_link(const std::string& organization_id, const std::string& record_id) override {
+    run_write(
+        [&] { run(write_->delete_link).bind(1, organization_id).bind(2, record_id).execute(); });
+  }
+
+  std::vector<std::pair<std::string, std::string>> list_links(
+      const std::string& organization_id) override {
+    std::vector<std::pair<std::string, std::string>> links;
+    std::lock_guard lock(reader_mutex_);
+    run rows(read_->list_links);
+    rows.bind(1, organization_id);
+    while (rows.step()) links.emplace_back(rows.text(0), rows.text(1));
+    return links;
+  }
+
+  std::vector<pending_record> records_in_flight(const std::string& organization_id) override {
+    std::vector<pending_record> records;
+    std::lock_guard lock(reader_mutex_);
+    run rows(read_->records_in_flight);
+    rows.bind(1, organization_id);
+    while (rows.step()) records.push_back(read_record(rows));
+    return records;
   }
 
   std::optional<std::string> find_link(const std::string& organization_id,
@@ -418,6 +607,130 @@ class sqlite_inbox final : public inbox {
     return row.step();
   }
 
+  std::int64_t create_run(const std::string& trigger, bool dry_run, epoch_ms now) override {
+    std::int64_t id = 0;
+    run_write([&] {
+      const auto owner = current_process();
+      run(write_->insert_run)
+          .bind(1, trigger)
+          .bind(2, std::int64_t{dry_run ? 1 : 0})
+          .bind(3, now)
+          .bind(4, owner.pid)
+          .bind(5, owner.instance)
+          .execute();
+      id = sqlite3_last_insert_rowid(writer_db_.handle());
+    });
+    return id;
+  }
+
+  void start_run(std::int64_t id, epoch_ms now) override {
+    bool started = false;
+    run_write([&] {
+      const auto owner = current_process();
+      run(write_->start_run)
+          .bind(1, id)
+          .bind(2, now)
+          .bind(3, owner.pid)
+          .bind(4, owner.instance)
+          .execute();
+      started = sqlite3_changes(writer_db_.handle()) != 0;
+    });
+    if (!started) {
+      throw std::runtime_error("store: run " + std::to_string(id) +
+                               " cannot start: it is unknown or no longer queued");
+    }
+  }
+
+  // Not waited for: the newest counts of each run wait in progress_ for the writer, and
+  // one queued job per run writes whatever is newest when its turn comes.
+  void update_run_counts(std::int64_t id,
+                         const std::map<std::string, std::int64_t>& counts) override {
+    {
+      std::lock_guard lock(progress_mutex_);
+      auto& progress = progress_[id];
+      progress.counts = counts;
+      if (progress.write_queued) return;
+      progress.write_queued = true;
+    }
+    std::lock_guard lock(queue_mutex_);
+    if (stopping_) return;  // finish_run, or fail_interrupted_runs after restart, settles it
+    queue_.emplace_back(progress_job{id});
+    queue_ready_.notify_one();
+  }
+
+  void finish_run(std::int64_t id, const std::string& status, epoch_ms now,
+                  const std::map<std::string, std::int64_t>& counts, const std::string& message,
+                  const std::string& plan_json) override {
+    // Checked here: a bad status failing the CHECK constraint would roll back the whole
+    // group commit, intake included.
+    if (!is_finished_run_status(status)) {
+      throw std::invalid_argument("store: \"" + status + "\" is not a status a run ends with");
+    }
+    const std::string counts_json = counts_to_json(counts);
+    bool finished = false;
+    run_write([&] {
+      // Progress jobs queued before this one have run; a later one must not find counts.
+      forget_progress(id);
+      run(write_->finish_run)
+          .bind(1, id)
+          .bind(2, status)
+          .bind(3, now)
+          .bind(4, counts_json)
+          .bind(5, message)
+          .execute();
+      finished = sqlite3_changes(writer_db_.handle()) != 0;
+      if (!finished) return;
+      if (!plan_json.empty()) run(write_->insert_run_plan).bind(1, id).bind(2, plan_json).execute();
+      run(write_->prune_runs).bind(1, runs_kept_).execute();
+      run(write_->prune_run_plans).bind(1, plans_kept_).execute();
+    });
+    if (!finished) {
+      throw std::runtime_error("store: run " + std::to_string(id) +
+                               " cannot finish: it is unknown or already finished");
+    }
+  }
+
+  std::optional<run_record> find_run(std::int64_t id, bool with_plan) override {
+    std::lock_guard lock(reader_mutex_);
+    return run_read_->find(id, with_plan);
+  }
+
+  std::vector<run_record> list_runs(std::size_t limit, bool include_dry_runs) override {
+    std::lock_guard lock(reader_mutex_);
+    return run_read_->list(limit, include_dry_runs);
+  }
+
+  std::optional<run_record> last_sync() override {
+    std::lock_guard lock(reader_mutex_);
+    return run_read_->last();
+  }
+
+  std::optional<run_record> running_run() override {
+    std::lock_guard lock(reader_mutex_);
+    return run_read_->first_of_live_owner();
+  }
+
+  // Decided inside the write transaction, so no run starts or finishes between the look
+  // and the update.
+  std::size_t fail_interrupted_runs(epoch_ms now) override {
+    std::size_t failed = 0;
+    run_write([&] {
+      std::vector<std::int64_t> orphans;
+      {
+        run rows(write_->select_unfinished_runs);
+        while (rows.step()) {
+          const auto stored = read_run(rows);
+          if (!process_is_alive(stored.owner)) orphans.push_back(stored.record.id);
+        }
+      }
+      for (const auto id : orphans) {
+        run(write_->fail_run).bind(1, id).bind(2, now).bind(3, interrupted_run_message).execute();
+      }
+      failed = orphans.size();
+    });
+    return failed;
+  }
+
   std::size_t commits_so_far() const override { return commits_.load(std::memory_order_relaxed); }
 
  private:
@@ -434,7 +747,12 @@ class sqlite_inbox final : public inbox {
     std::promise<void> finished;
   };
 
-  using write_job = std::variant<intake_job, custom_job>;
+  // A run's progress counts: nobody waits for them (update_run_counts).
+  struct progress_job {
+    std::int64_t run_id;
+  };
+
+  using write_job = std::variant<intake_job, custom_job, progress_job>;
 
   // Runs `apply` on the writer thread in its next transaction; returns once durable.
   void run_write(std::function<void()> apply) { wait_for(custom_job{std::move(apply), {}}); }
@@ -594,6 +912,30 @@ class sqlite_inbox final : public inbox {
 
   void apply(custom_job& job, batch_totals&) { job.apply(); }
 
+  void apply(progress_job& job, batch_totals&) {
+    std::string counts_json;
+    {
+      std::lock_guard lock(progress_mutex_);
+      const auto progress = progress_.find(job.run_id);
+      if (progress == progress_.end()) return;  // finished meanwhile
+      counts_json = counts_to_json(progress->second.counts);
+      // Newer counts from here on need a job of their own.
+      progress->second.write_queued = false;
+    }
+    run(write_->update_run_counts).bind(1, job.run_id).bind(2, counts_json).execute();
+    if (sqlite3_changes(writer_db_.handle()) == 0) {
+      // Unknown or finished (by another process, or after finish_run): nothing to keep.
+      std::lock_guard lock(progress_mutex_);
+      const auto progress = progress_.find(job.run_id);
+      if (progress != progress_.end() && !progress->second.write_queued) progress_.erase(progress);
+    }
+  }
+
+  void forget_progress(std::int64_t id) {
+    std::lock_guard lock(progress_mutex_);
+    progress_.erase(id);
+  }
+
   void write_totals(const batch_totals& totals) {
     if (totals.received != 0) {
       run(write_->add_counter).bind(1, "notifications_received").bind(2, totals.received).execute();
@@ -618,6 +960,9 @@ class sqlite_inbox final : public inbox {
     }
   }
 
+  // Nobody waits; if the batch failed, the next update or finish_run writes the counts.
+  static void finish(progress_job&, const std::string&) noexcept {}
+
   // Custom jobs: their caller waits on the promise.
   static void finish(custom_job& job, const std::string& failure) noexcept {
     if (failure.empty()) {
@@ -628,6 +973,8 @@ class sqlite_inbox final : public inbox {
   }
 
   const std::size_t max_batch_requests_;
+  const std::int64_t runs_kept_;
+  const std::int64_t plans_kept_;
 
   // Writer side: used by writer_ only, once the constructor has started it.
   sqlite_connection writer_db_;
@@ -637,6 +984,15 @@ class sqlite_inbox final : public inbox {
   std::mutex reader_mutex_;
   std::unique_ptr<sqlite_connection> reader_db_;
   std::unique_ptr<read_statements> read_;
+  std::unique_ptr<run_read_statements> run_read_;
+
+  // The newest progress counts per run, until the writer takes them (update_run_counts).
+  struct run_progress {
+    std::map<std::string, std::int64_t> counts;
+    bool write_queued = false;
+  };
+  std::mutex progress_mutex_;
+  std::map<std::int64_t, run_progress> progress_;
 
   std::mutex queue_mutex_;
   std::condition_variable queue_ready_;
@@ -708,12 +1064,42 @@ std::vector<pending_record> read_sqlite_records(const std::string& path, record_
     read_statements statements(db);
     std::vector<pending_record> records;
     run rows(statements.list_records);
-    rows.bind(1, std::string_view(state_name(state)))
-        .bind(2, static_cast<std::int64_t>(
-                     std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max())));
+    rows.bind(1, std::string_view(state_name(state))).bind(2, as_limit(limit));
     while (rows.step()) records.push_back(read_record(rows));
     return records;
   });
+}
+
+namespace {
+
+// A service older than run history may still be the one writing the file: then there are
+// no runs to show, which is no error.
+template <class Query>
+auto read_runs(const std::string& path, Query query) {
+  return read_only(path, [&](sqlite_connection& db) {
+    using result = decltype(query(std::declval<run_read_statements&>()));
+    if (db.query_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'runs'",
+                     "look for run history") == 0) {
+      return result{};
+    }
+    run_read_statements statements(db);
+    return query(statements);
+  });
+}
+
+}  // namespace
+
+std::vector<run_record> read_sqlite_runs(const std::string& path, std::size_t limit) {
+  return read_runs(path, [&](run_read_statements& runs) { return runs.list(limit, true); });
+}
+
+std::optional<run_record> read_sqlite_run(const std::string& path, std::int64_t id,
+                                          bool with_plan) {
+  return read_runs(path, [&](run_read_statements& runs) { return runs.find(id, with_plan); });
+}
+
+std::optional<run_record> read_sqlite_last_sync(const std::string& path) {
+  return read_runs(path, [](run_read_statements& runs) { return runs.last(); });
 }
 
 }  // namespace connector::store

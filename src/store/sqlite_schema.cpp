@@ -9,7 +9,7 @@ namespace {
 
 // Append-only: a released step is never edited, a change is a new step. Step i (0-based)
 // takes the schema from version i to i + 1.
-constexpr std::array<const char*, 2> migrations = {
+constexpr std::array<const char*, 3> migrations = {
     // 1: the durable inbox.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice.
@@ -63,6 +63,35 @@ CREATE TABLE links (
 CREATE INDEX links_by_ispring_user ON links (ispring_user_id);
 
 ALTER TABLE records ADD COLUMN last_outcome TEXT NOT NULL DEFAULT '';
+)sql",
+    // 3: run history of the full reconciliation.
+    R"sql(
+-- AUTOINCREMENT: an id an operator was given (GET /admin/runs/{id}) never names another
+-- run, even after pruning. Pruning keeps the table small, so it needs no other index.
+CREATE TABLE runs (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  triggered_by   TEXT NOT NULL,
+  dry_run        INTEGER NOT NULL,
+  status         TEXT NOT NULL
+                 CHECK (status = 'queued' OR status = 'running' OR status = 'succeeded'
+                        OR status = 'failed' OR status = 'expired' OR status = 'stopped'
+                        OR status = 'stopped_by_safety_limit'),
+  queued_at      INTEGER NOT NULL,
+  started_at     INTEGER,
+  ended_at       INTEGER,
+  counts_json    TEXT NOT NULL DEFAULT '{}',
+  message        TEXT NOT NULL DEFAULT '',
+  -- The owning process: its pid and a marker of that process's start (boot id and start
+  -- time), so a reused pid is not mistaken for the owner.
+  owner_pid      INTEGER NOT NULL,
+  owner_instance TEXT NOT NULL
+);
+
+-- Dry-run plans apart from the runs, so listing runs never reads megabytes of plan.
+CREATE TABLE run_plans (
+  run_id    INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+  plan_json TEXT NOT NULL
+);
 )sql",
 };
 

@@ -72,6 +72,33 @@ TEST_F(cli_with_dead_letters, retry_requeues_one_by_its_15_character_id_then_all
   EXPECT_EQ(status["pending"], 2);
 }
 
+TEST_F(cli_with_dead_letters, status_shows_the_last_sync_run) {
+  auto json =
+      nlohmann::json::parse(run_connector({"status", "--json", "--config", config_.string()}).out);
+  EXPECT_TRUE(json["last_sync_start"].is_null());
+  EXPECT_TRUE(json["last_sync_status"].is_null());
+  EXPECT_TRUE(json["last_run_id"].is_null());
+  {
+    auto inbox = store::open_sqlite_inbox({(dir_.path() / "connector.db").string()});
+    const auto id = inbox->create_run("scheduled", false, 1'764'383'000'000);
+    inbox->start_run(id, 1'764'383'017'123);  // 2025-11-29T02:23:37.123Z
+    inbox->finish_run(id, "failed", 1'764'383'020'000, {{"read", 0}},
+                      "Salesforce login failed: invalid_grant");
+  }
+  json =
+      nlohmann::json::parse(run_connector({"status", "--json", "--config", config_.string()}).out);
+  EXPECT_EQ(json["last_sync_start"], "2025-11-29T02:23:37.123Z");
+  EXPECT_EQ(json["last_sync_status"], "failed");
+  EXPECT_EQ(json["last_run_id"], 1);
+  const auto text = run_connector({"status", "--config", config_.string()});
+  EXPECT_NE(text.out.find("Last sync start:        2025-11-29T02:23:37.123Z"), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find(
+                "Last sync status:       failed (run 1): Salesforce login failed: invalid_grant"),
+            std::string::npos)
+      << text.out;
+}
+
 TEST_F(cli_with_dead_letters, retry_without_an_id_or_all_is_a_usage_error) {
   const auto result = run_connector({"retry", "--config", config_.string()});
   EXPECT_NE(result.exit_code, 0);

@@ -130,7 +130,8 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
     // Back to what version 1 wrote.
     raw_connection raw(db_path());
     raw.exec(
-        "DROP TABLE links; ALTER TABLE records DROP COLUMN last_outcome; PRAGMA user_version = 1");
+        "DROP TABLE run_plans; DROP TABLE runs; DROP TABLE links; "
+        "ALTER TABLE records DROP COLUMN last_outcome; PRAGMA user_version = 1");
   }
   auto box = open();
   const auto record = box->find_record(org, user_a);
@@ -140,15 +141,15 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
   EXPECT_EQ(box->find_link(org, user_a), "u-1");
   box.reset();
   raw_connection raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "2");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "3");
 }
 
 TEST_F(sqlite_inbox_test, creates_schema_in_wal_mode_with_a_version) {
   { auto box = open(); }
   raw_connection raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "2");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "3");
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
-  for (const char* table : {"notifications", "records", "counters", "links"}) {
+  for (const char* table : {"notifications", "records", "counters", "links", "runs", "run_plans"}) {
     EXPECT_EQ(
         raw.text(std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"),
         "1")

@@ -1,6 +1,7 @@
 #pragma once
 // What `connector status` and `GET /admin/status` report, in one place so the two agree.
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,10 +13,13 @@ struct status_snapshot {
   store::inbox_stats stats;
   std::vector<store::pending_record> dead_letters;  // newest first, a bounded number
   std::vector<store::pending_record> retrying;
+  std::optional<store::run_record> last_sync;  // inbox::last_sync(); none before a first run
 };
 
 // Keys are a contract (design.md): pending, retrying, dead_letters (counts),
 // last_sync_start, last_sync_status, plus the intake counts and the records behind them.
+// last_run_id and last_sync_message belong to the same run as last_sync_start (null
+// before a first run), so `GET /admin/runs/{id}` can tell more.
 nlohmann::json status_to_json(const status_snapshot& status);
 std::string status_to_text(const status_snapshot& status);
 

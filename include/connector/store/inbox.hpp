@@ -7,12 +7,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "connector/clock.hpp"
+#include "connector/store/runs.hpp"
 
 namespace connector::store {
 
@@ -105,6 +108,18 @@ class inbox {
                         const std::string& ispring_user_id) = 0;
   virtual std::optional<std::string> find_link(const std::string& organization_id,
                                                const std::string& record_id) = 0;
+  // Every link of the organization, record id → iSpring user id, in one query (the full
+  // reconciliation matches all users at once).
+  virtual std::vector<std::pair<std::string, std::string>> list_links(
+      const std::string& organization_id) = 0;
+  // Stores or replaces many links in one transaction.
+  virtual void set_links(const std::string& organization_id,
+                         const std::vector<std::pair<std::string, std::string>>& links) = 0;
+  // Forgets a link (its iSpring user was deleted). Unknown records are no error.
+  virtual void remove_link(const std::string& organization_id, const std::string& record_id) = 0;
+  // The organization's records the worker has yet to apply (pending or retrying): the full
+  // reconciliation leaves them to the worker, which holds a newer state than its read.
+  virtual std::vector<pending_record> records_in_flight(const std::string& organization_id) = 0;
 
   virtual std::optional<pending_record> find_record(const std::string& organization_id,
                                                     const std::string& record_id) = 0;
@@ -112,6 +127,40 @@ class inbox {
   // True when the notification id was stored (for tests and `explain`).
   virtual bool has_notification(const std::string& organization_id,
                                 const std::string& notification_id) = 0;
+
+  // Run history (runs.hpp). A run belongs to the process that created it: its pid and a
+  // marker of that process's start are stored, so another process (the CLI beside the
+  // service) can tell a run of a live process from one left behind by a dead one.
+  //
+  // Queues a new run; returns its id (ids are never reused).
+  virtual std::int64_t create_run(const std::string& trigger, bool dry_run, epoch_ms now) = 0;
+  // queued → running. Throws std::runtime_error when the run is unknown or not queued.
+  virtual void start_run(std::int64_t id, epoch_ms now) = 0;
+  // Progress, cheap enough to call per page or per user: returns at once, and calls that
+  // come faster than the writer commits collapse into one write of the newest counts.
+  // Ignored once the run has finished.
+  virtual void update_run_counts(std::int64_t id,
+                                 const std::map<std::string, std::int64_t>& counts) = 0;
+  // queued/running → `status` (one of finished_run_statuses, else std::invalid_argument).
+  // Only the newest plans are kept (sqlite_options::plans_kept), and finished runs beyond
+  // the newest sqlite_options::runs_kept are pruned. Throws std::runtime_error when the
+  // run is unknown or already finished.
+  virtual void finish_run(std::int64_t id, const std::string& status, epoch_ms now,
+                          const std::map<std::string, std::int64_t>& counts,
+                          const std::string& message, const std::string& plan_json = {}) = 0;
+  virtual std::optional<run_record> find_run(std::int64_t id, bool with_plan = false) = 0;
+  // Newest first, without plan_json.
+  virtual std::vector<run_record> list_runs(std::size_t limit, bool include_dry_runs = true) = 0;
+  // The last run that started and is not a dry run (last_sync_start, last_sync_status).
+  virtual std::optional<run_record> last_sync() = 0;
+  // The queued or running run of a live process (running before queued, then oldest), if
+  // any: callers refuse to start a second reconciliation beside it, across processes.
+  virtual std::optional<run_record> running_run() = 0;
+  // Runs left queued or running by a process that is gone (crashed, killed, rebooted)
+  // become "failed" with interrupted_run_message. Runs of live processes, this one
+  // included, are left alone, so the CLI may call it while the service runs. Returns how
+  // many were failed.
+  virtual std::size_t fail_interrupted_runs(epoch_ms now) = 0;
 
   // Transactions committed by this instance since it opened: with group commit it grows
   // slower than the number of requests (tests, metrics). Not pure, so fakes need not care.
@@ -125,6 +174,11 @@ struct sqlite_options {
   // Test hook: caps the file at this many pages (PRAGMA max_page_count) so tests reach the
   // real SQLITE_FULL path of a full disk. 0 = no cap.
   std::int64_t max_page_count = 0;
+  // Run history kept: finishing a run prunes the finished runs older than the newest
+  // `runs_kept` (at least 1), and the plans (several MB each for 100k users) older than
+  // the newest `plans_kept`.
+  std::size_t runs_kept = 1000;
+  std::size_t plans_kept = 50;
 };
 
 // Opens (creating and migrating) the SQLite inbox. Throws std::runtime_error with the path
@@ -135,5 +189,9 @@ std::unique_ptr<inbox> open_sqlite_inbox(const sqlite_options& options);
 inbox_stats read_sqlite_stats(const std::string& path);
 std::vector<pending_record> read_sqlite_records(const std::string& path, record_state state,
                                                 std::size_t limit);
+// Run history, read-only; empty while the file predates run history (an older service).
+std::vector<run_record> read_sqlite_runs(const std::string& path, std::size_t limit);
+std::optional<run_record> read_sqlite_run(const std::string& path, std::int64_t id, bool with_plan);
+std::optional<run_record> read_sqlite_last_sync(const std::string& path);
 
 }  // namespace connector::store
