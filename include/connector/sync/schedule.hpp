@@ -44,7 +44,7 @@ enum class run_end { succeeded, failed, expired, stopped, stopped_by_safety_limi
 
 struct previous_run {
   epoch_ms started_at = 0;
-  std::optional<epoch_ms> ended_at;  // nullopt: still running, or given up on unrecorded
+  std::optional<epoch_ms> ended_at;  // nullopt: still running, or expired with no end recorded
   run_end end = run_end::succeeded;  // read only once ended, or when expired
 };
 
