@@ -3,16 +3,14 @@
 // this file only overwrites what the file sets and checks how the values fit together.
 #include "connector/config/config.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <filesystem>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "connector/config/schedule_check.hpp"
 #include "network_address.hpp"
 #include "object_reader.hpp"
 
@@ -196,18 +194,6 @@ bool is_email_address(std::string_view text) {
            return std::isspace(c) || std::iscntrl(c) || c == '<' || c == '>' || c == ',' ||
                   c == ';' || c == '"';
          });
-}
-
-// "HH:MM", 00:00 to 23:59.
-bool is_clock_time(std::string_view text) {
-  if (text.size() != 5 || text[2] != ':') return false;
-  const auto digit = [&](std::size_t i) {
-    return std::isdigit(static_cast<unsigned char>(text[i]));
-  };
-  if (!digit(0) || !digit(1) || !digit(3) || !digit(4)) return false;
-  const int hours = (text[0] - '0') * 10 + (text[1] - '0');
-  const int minutes = (text[3] - '0') * 10 + (text[4] - '0');
-  return hours < 24 && minutes < 60;
 }
 
 bool is_base64(std::string_view text) {
@@ -583,66 +569,26 @@ void read_sync(const object_reader& root, sync_settings& out) {
   }
 }
 
-// The IANA zone database the C library reads; TZDIR overrides it, as for the C library.
-std::filesystem::path zoneinfo_dir() {
-  const char* tzdir = std::getenv("TZDIR");
-  return tzdir != nullptr && *tzdir != '\0' ? tzdir : "/usr/share/zoneinfo";
-}
-
 void read_schedule(const object_reader& root, schedule_settings& out) {
   const auto schedule = root.object(
       "schedule", {"run_type", "run_interval_minutes", "start_work_time", "stop_work_time",
                    "time_zone", "check_sync_status_after_seconds",
                    "check_sync_status_duration_minutes", "interval_after_expire_duration_minutes"});
   if (!schedule) return;
-  if (auto run_type = schedule->choice("run_type", {"interval", "daily", "manual"})) {
-    out.run_type = std::move(*run_type);
-  }
-  schedule->read_integer("run_interval_minutes", out.run_interval_minutes, 1, 7 * 24 * 60);
-  for (auto [name, field] : {std::pair{"start_work_time", &out.start_work_time},
-                             std::pair{"stop_work_time", &out.stop_work_time}}) {
-    *field = schedule->text(name);
-    if (*field && !is_clock_time(**field)) {
-      fail(schedule->key_of(name),
-           "expected \"HH:MM\" (00:00 to 23:59), got " + in_quotes(**field));
-    }
-  }
-  if (auto zone = schedule->text("time_zone")) {
-    // IANA names use only these characters; anything else (NUL, "..") could leave the
-    // zone database or match a file that is not the zone written.
-    const bool safe_name =
-        zone->front() != '/' && std::all_of(zone->begin(), zone->end(), [](unsigned char c) {
-          return std::isalnum(c) || c == '/' || c == '_' || c == '+' || c == '-';
-        });
-    const auto file = zoneinfo_dir() / *zone;
-    struct stat info {};
-    if (!safe_name || ::stat(file.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
-      fail(schedule->key_of("time_zone"), "unknown time zone " + in_quotes(*zone) + " (no " +
-                                              (safe_name ? file.string() : "such zone") + ")");
-    }
-    out.time_zone = std::move(*zone);
-  }
-  schedule->read_integer("check_sync_status_after_seconds", out.check_sync_status_after_seconds, 0);
+  // Types here; values and how they fit together in check_schedule, which
+  // sync::schedule::make applies too.
+  schedule->read_text("run_type", out.run_type);
+  schedule->read_integer("run_interval_minutes", out.run_interval_minutes, 1,
+                         max_run_interval_minutes);
+  out.start_work_time = schedule->text("start_work_time");
+  out.stop_work_time = schedule->text("stop_work_time");
+  schedule->read_text("time_zone", out.time_zone);
+  schedule->read_integer("check_sync_status_after_seconds", out.check_sync_status_after_seconds, 1);
   schedule->read_integer("check_sync_status_duration_minutes",
                          out.check_sync_status_duration_minutes, 1);
   schedule->read_integer("interval_after_expire_duration_minutes",
-                         out.interval_after_expire_duration_minutes, 0);
-
-  if (out.stop_work_time && !out.start_work_time) {
-    fail(schedule->key_of("start_work_time"), "required with schedule.stop_work_time");
-  }
-  if (out.run_type == "daily" && !out.start_work_time) {
-    fail(schedule->key_of("start_work_time"),
-         "required when run_type is \"daily\" (the time of the run)");
-  }
-  if (out.run_type == "interval" && out.start_work_time && !out.stop_work_time) {
-    fail(schedule->key_of("stop_work_time"),
-         "required with schedule.start_work_time (the work window)");
-  }
-  if (out.start_work_time && out.stop_work_time && *out.start_work_time == *out.stop_work_time) {
-    fail(schedule->key_of("stop_work_time"),
-         "must differ from start_work_time (an empty work window)");
-  }
+                         out.interval_after_expire_duration_minutes, 1);
+  if (auto error = check_schedule(out)) fail(std::move(error->key), std::move(error->message));
 }
 
 void read_alerts(const object_reader& root, std::optional<alerts_settings>& out) {

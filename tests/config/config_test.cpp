@@ -903,7 +903,7 @@ INSTANTIATE_TEST_SUITE_P(
         {"zero_run_interval", set("/schedule", {{"run_interval_minutes", 0}}),
          "schedule.run_interval_minutes", "from 1 to 10080"},
         {"negative_status_check", set("/schedule", {{"check_sync_status_after_seconds", -1}}),
-         "schedule.check_sync_status_after_seconds", "must be at least 0"},
+         "schedule.check_sync_status_after_seconds", "must be at least 1"},
         {"daily_without_start_time", set("/schedule", {{"run_type", "daily"}}),
          "schedule.start_work_time", "required when run_type is \"daily\""},
         {"stop_without_start", set("/schedule", {{"stop_work_time", "21:00"}}),
