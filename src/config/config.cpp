@@ -342,9 +342,10 @@ void read_store(const object_reader& root, store_settings& out) {
 }
 
 void read_salesforce(const object_reader& root, salesforce_settings& out) {
-  const auto salesforce = root.object(
-      "salesforce", {"organization_ids", "source_object", "login_url", "client_id", "client_secret",
-                     "username", "private_key", "tls_ca_file", "api_version", "query_filter"});
+  const auto salesforce =
+      root.object("salesforce", {"organization_ids", "source_object", "login_url", "client_id",
+                                 "client_secret", "username", "private_key", "tls_ca_file",
+                                 "api_version", "query_filter", "query_batch_size"});
   if (!salesforce) fail("salesforce.organization_ids", "required");
   const auto ids_key = salesforce->key_of("organization_ids");
   auto ids = salesforce->text_list("organization_ids");
@@ -389,6 +390,8 @@ void read_salesforce(const object_reader& root, salesforce_settings& out) {
   }
   // "" is allowed: no filter at all.
   if (auto filter = salesforce->string("query_filter")) out.query_filter = std::move(*filter);
+  // Salesforce's own bounds for a query batch (salesforce.md §D.2).
+  salesforce->read_integer("query_batch_size", out.query_batch_size, 200, 2000);
 
   // The REST client is optional (intake works without it), but half a flow is a mistake.
   if (out.private_key && out.username.empty()) {

@@ -160,6 +160,7 @@ TEST_F(config_test, minimal_file_gets_the_documented_defaults) {
   EXPECT_EQ(s.salesforce.login_url, "https://login.salesforce.com");
   EXPECT_EQ(s.salesforce.api_version, "61.0");
   EXPECT_EQ(s.salesforce.query_filter, "UserType = 'Standard'");
+  EXPECT_EQ(s.salesforce.query_batch_size, 2000);
   EXPECT_FALSE(s.salesforce.private_key);
 
   EXPECT_FALSE(s.ispring) << "the intake works without iSpring";
@@ -566,7 +567,8 @@ TEST_F(config_test, every_documented_extra_key_is_accepted) {
     "store": { "history_retention_days": 90 },
     "salesforce": {
       "source_object": "Contact", "client_id": "3MVG9", "client_secret": "s",
-      "api_version": "62.0", "query_filter": "", "login_url": "https://test.salesforce.com/"
+      "api_version": "62.0", "query_filter": "", "login_url": "https://test.salesforce.com/",
+      "query_batch_size": 500
     },
     "ispring": {
       "api_url": "http://127.0.0.1:9081", "auth": "password",
@@ -602,6 +604,7 @@ TEST_F(config_test, every_documented_extra_key_is_accepted) {
   EXPECT_EQ(s.salesforce.source_object, "Contact");
   EXPECT_EQ(s.salesforce.query_filter, "") << "an empty filter means no filter";
   EXPECT_EQ(s.salesforce.login_url, "https://test.salesforce.com") << "without the trailing /";
+  EXPECT_EQ(s.salesforce.query_batch_size, 500);
   EXPECT_EQ(s.ispring->auth, "password");
   EXPECT_EQ(s.ispring->api_url, "http://127.0.0.1:9081") << "plain http on loopback is fine";
   EXPECT_EQ(s.ispring->tls_ca_file, at("certs/ca.crt"));
@@ -794,6 +797,8 @@ INSTANTIATE_TEST_SUITE_P(
          "salesforce.login_url", "credentials"},
         {"bad_api_version", set("/salesforce/api_version", "v61"), "salesforce.api_version",
          "such as \"61.0\""},
+        {"query_batch_size_below_salesforces_minimum", set("/salesforce/query_batch_size", 100),
+         "salesforce.query_batch_size", "from 200 to 2000"},
         {"private_key_not_pem",
          both(set("/salesforce/client_id", "3MVG9"),
               both(set("/salesforce/username", "u@example.com"),

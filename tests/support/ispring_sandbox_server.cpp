@@ -1,7 +1,6 @@
 #include "support/ispring_sandbox_server.hpp"
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -10,71 +9,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/delayed_replies.hpp"
 #include "support/service.hpp"
 
 namespace connector::testing {
 namespace {
 
 using nlohmann::json;
-using steady = std::chrono::steady_clock;
-
-// Sends replies later without holding a server thread: the sandbox's latency must look
-// like a slow service, not like a server that stops reading.
-class delayed_replies {
- public:
-  delayed_replies() : thread_([this] { loop(); }) {}
-  ~delayed_replies() {
-    flush();
-    thread_.join();
-  }
-
-  void after(std::chrono::milliseconds delay, std::function<void()> reply) {
-    {
-      std::lock_guard lock(mutex_);
-      if (!flushing_) {
-        queue_.emplace(steady::now() + delay, std::move(reply));
-        wake_.notify_all();
-        return;
-      }
-    }
-    reply();
-  }
-
-  // From now on every reply goes out at once (shutting down).
-  void flush() {
-    std::lock_guard lock(mutex_);
-    flushing_ = true;
-    wake_.notify_all();
-  }
-
- private:
-  void loop() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      if (queue_.empty()) {
-        if (flushing_) return;
-        wake_.wait(lock);
-        continue;
-      }
-      const auto next = queue_.begin();
-      if (!flushing_ && steady::now() < next->first) {
-        wake_.wait_until(lock, next->first);
-        continue;
-      }
-      auto reply = std::move(next->second);
-      queue_.erase(next);
-      lock.unlock();
-      reply();
-      lock.lock();
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::multimap<steady::time_point, std::function<void()>> queue_;
-  bool flushing_ = false;
-  std::thread thread_;  // last: starts once the rest exists
-};
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

@@ -43,7 +43,7 @@ const test_certs& test_certs::get() {
     certs.dir = std::filesystem::path("/tmp") / ("connector-certs-" + std::to_string(getpid()));
     const auto result = run_command(
         {"/bin/bash", std::string(CONNECTOR_SOURCE_DIR) + "/certs/generate.sh", certs.dir.string(),
-         "--force"});
+         "--force", "--no-jwt-key"});  // JWT keys: support/rsa_keys.hpp, in-process
     if (result.exit_code != 0) {
       throw std::runtime_error("certs/generate.sh failed: " + result.err);
     }

@@ -82,6 +82,7 @@ struct salesforce_settings {
   std::optional<std::string> tls_ca_file;
   std::string api_version = "61.0";
   std::string query_filter = "UserType = 'Standard'";
+  int query_batch_size = 2000;  // Sforce-Query-Options batchSize, 200..2000
 };
 
 struct ispring_settings {

@@ -1,0 +1,101 @@
+#pragma once
+// Salesforce REST wire formats (reference salesforce.md §D): the OAuth token response, query
+// pages, error bodies, and the SOQL text we send. Pure functions over bytes and values: no
+// sockets, no clock, so they are unit-tested and fuzzed (tests/fuzz/fuzz_salesforce_rest.cpp).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "connector/config/config.hpp"
+#include "connector/expected.hpp"
+
+namespace connector::salesforce {
+
+template <class T>
+using wire_result = expected<T, std::string>;  // the error says what is wrong with the body
+
+// POST /services/oauth2/token → 200 (§D.1).
+struct oauth_token {
+  std::string access_token;
+  std::string instance_url;  // where every API call goes
+  std::string identity_url;  // "id": "https://login.salesforce.com/id/<orgId>/<userId>"; may be ""
+  std::string token_type;    // "Bearer" when given
+  std::string issued_at;     // epoch milliseconds as text, when given
+};
+
+// GET …/query and nextRecordsUrl → 200 (§D.2).
+struct query_page {
+  std::int64_t total_size = 0;
+  bool done = true;
+  std::string next_records_url;  // a path; empty when done
+  // Fields only: "attributes" removed at every level; relationship fields stay nested
+  // ({"Manager": {"Email": …}}) or null, as Salesforce returns them.
+  std::vector<nlohmann::json> records;
+};
+
+// Any non-2xx body (§D.3): a JSON array [{message, errorCode, fields?}], an OAuth object
+// {error, error_description}, or something else (an HTML page from a proxy).
+struct rest_error {
+  std::string error_code;  // errorCode or OAuth "error"; "" when the body has none
+  std::string message;     // printable, bounded; never empty
+  std::vector<std::string> fields;
+};
+
+// The two ids in an identity URL, both in their 18-character form.
+struct identity {
+  std::string organization_id;
+  std::string user_id;
+};
+
+// --- Response parsers: never throw, never trust the input. ------------------------------
+
+wire_result<oauth_token> parse_token_response(std::string_view body);
+wire_result<query_page> parse_query_page(std::string_view body);
+// Always a value: an unreadable body becomes the message ("HTTP 502 with an empty body").
+rest_error parse_error_body(int http_status, std::string_view body);
+// ".../id/<orgId>/<userId>" with valid Salesforce ids (15 or 18 characters).
+wire_result<identity> parse_identity_url(std::string_view url);
+// nextRecordsUrl must be a plain path under /services/data/ (it is sent with our token, so
+// never a URL to another host): no scheme, "..", backslash, whitespace or control characters.
+bool is_safe_records_path(std::string_view path);
+
+// Remote text made safe for logs and the operator: valid UTF-8, no control characters,
+// whitespace collapsed, at most `max_chars` code points ("..." appended when cut).
+std::string printable_text(std::string_view text, std::size_t max_chars = 300);
+
+// --- Requests ---------------------------------------------------------------------------
+
+// SOQL and form values: everything but RFC 3986 unreserved characters is %XX-encoded.
+std::string percent_encode(std::string_view text);
+// application/x-www-form-urlencoded body from (name, value) pairs, in order.
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
+
+// A SOQL field API name or relationship path ("Email", "Custom__c", "Manager.Email"): each
+// dot-separated part a letter then letters, digits or '_'. Anything else could change the
+// query, so the builders refuse it.
+bool is_soql_field_path(std::string_view text);
+
+// Most ids build_query_for_ids puts into one query: keeps the GET URL far below the REST
+// URI limit (an id costs 27 bytes encoded). Callers split longer lists.
+inline constexpr std::size_t max_ids_per_query = 300;
+
+// SELECT <fields, each once (case-insensitive, first spelling kept), in the given order>
+// FROM <settings.source_object> [WHERE <settings.query_filter>] ORDER BY Id.
+// Throws std::invalid_argument (naming the value) on an empty field list or a field or
+// object name that is not a plain identifier path: configuration is validated at load, so
+// reaching this is a bug, not an input error.
+std::string build_query(const config::salesforce_settings& settings,
+                        const std::vector<std::string>& fields);
+// Same with Id IN ('…','…') ANDed with the filter (in parentheses, so an OR in the filter
+// stays inside it). Ids must pass is_valid_id (15 or 18 characters, checksum) — they are
+// quoted into the query — and there must be 1..max_ids_per_query of them; otherwise
+// std::invalid_argument.
+std::string build_query_for_ids(const config::salesforce_settings& settings,
+                                const std::vector<std::string>& fields,
+                                const std::vector<std::string>& ids);
+
+}  // namespace connector::salesforce

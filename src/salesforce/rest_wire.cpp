@@ -1,0 +1,398 @@
+// Salesforce REST wire formats; section numbers (§) refer to reference/salesforce.md.
+#include "connector/salesforce/rest_wire.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <stdexcept>
+#include <utility>
+
+#include "connector/salesforce/ids.hpp"
+
+namespace connector::salesforce {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::size_t max_records_path_length = 2048;
+constexpr std::size_t max_error_code_chars = 100;
+constexpr std::size_t max_message_chars = 500;
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+char ascii_lower(char c) {
+  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return ascii_lower(x) == ascii_lower(y);
+         });
+}
+
+// Length of the valid UTF-8 sequence at s[i] and its code point; 0 if invalid.
+std::size_t utf8_sequence(std::string_view s, std::size_t i, std::uint32_t& cp) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char b0 = byte(i);
+  if (b0 < 0x80) {
+    cp = b0;
+    return 1;
+  }
+  std::size_t len = 0;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2;
+    cp = b0 & 0x1Fu;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3;
+    cp = b0 & 0x0Fu;
+    if (b0 == 0xE0) lo = 0xA0;  // overlong
+    if (b0 == 0xED) hi = 0x9F;  // surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4;
+    cp = b0 & 0x07u;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    const unsigned char b = byte(i + k);
+    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return 0;
+    cp = (cp << 6) | (b & 0x3Fu);
+  }
+  return len;
+}
+
+// Code points that would let a remote body forge log lines or reorder displayed text.
+bool is_unsafe_code_point(std::uint32_t cp) {
+  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+         (cp >= 0x200E && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+         (cp >= 0x2066 && cp <= 0x2069);
+}
+
+std::string text_member(const json& object, const char* name) {
+  const auto it = object.find(name);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// "attributes" is metadata (type, url), not a field: removed at every level, so a
+// relationship ({"Manager": {"attributes": …, "Email": …}}) holds only its fields too.
+void strip_attributes(json& value) {
+  if (value.is_object()) {
+    value.erase("attributes");
+    for (auto& [key, member] : value.items()) strip_attributes(member);
+  } else if (value.is_array()) {
+    for (auto& item : value) strip_attributes(item);
+  }
+}
+
+// An access token goes into a header: visible ASCII only, so a hostile or broken token
+// response cannot inject header lines.
+bool is_header_safe_token(std::string_view token) {
+  return !token.empty() && token.size() <= 4096 &&
+         std::all_of(token.begin(), token.end(), [](char c) { return c > 0x20 && c < 0x7F; });
+}
+
+std::string in_quotes(std::string_view text) {
+  return "'" + printable_text(text, 80) + "'";
+}
+
+}  // namespace
+
+std::string printable_text(std::string_view in, std::size_t max_chars) {
+  std::string out;
+  std::size_t chars = 0;
+  bool pending_space = false;
+  const auto put = [&](std::string_view piece) {
+    if (pending_space && !out.empty()) {
+      out += ' ';
+      ++chars;
+    }
+    pending_space = false;
+    out += piece;
+    ++chars;
+  };
+  std::size_t i = 0;
+  while (i < in.size() && chars < max_chars) {
+    std::uint32_t cp = 0;
+    const std::size_t len = utf8_sequence(in, i, cp);
+    if (len == 0) {
+      put("?");
+      ++i;
+      continue;
+    }
+    if (is_space(in[i])) {
+      pending_space = true;
+    } else if (is_unsafe_code_point(cp)) {
+      put("?");
+    } else {
+      put(in.substr(i, len));
+    }
+    i += len;
+  }
+  if (i < in.size()) out += "...";
+  return out;
+}
+
+wire_result<oauth_token> parse_token_response(std::string_view body) {
+  const json parsed = json::parse(body.begin(), body.end(), nullptr, false);
+  if (parsed.is_discarded()) return unexpected{std::string("token response is not JSON")};
+  if (!parsed.is_object()) return unexpected{std::string("token response is not a JSON object")};
+  oauth_token token;
+  token.access_token = text_member(parsed, "access_token");
+  if (token.access_token.empty()) {
+    return unexpected{std::string("token response has no access_token")};
+  }
+  if (!is_header_safe_token(token.access_token)) {
+    return unexpected{std::string("token response has an access_token with unusable characters")};
+  }
+  token.instance_url = text_member(parsed, "instance_url");
+  if (token.instance_url.empty()) {
+    return unexpected{std::string("token response has no instance_url")};
+  }
+  token.identity_url = text_member(parsed, "id");
+  token.token_type = text_member(parsed, "token_type");
+  if (!token.token_type.empty() && !iequals(token.token_type, "Bearer")) {
+    return unexpected{"token response has token_type " + in_quotes(token.token_type) +
+                      ", expected Bearer"};
+  }
+  if (const auto it = parsed.find("issued_at"); it != parsed.end()) {
+    if (it->is_string()) {
+      token.issued_at = it->get<std::string>();
+    } else if (it->is_number_integer()) {
+      token.issued_at = it->dump();
+    }
+  }
+  return token;
+}
+
+wire_result<query_page> parse_query_page(std::string_view body) {
+  json parsed = json::parse(body.begin(), body.end(), nullptr, false);
+  if (parsed.is_discarded()) return unexpected{std::string("query response is not JSON")};
+  if (!parsed.is_object()) return unexpected{std::string("query response is not a JSON object")};
+  query_page page;
+  const auto total = parsed.find("totalSize");
+  if (total == parsed.end() || !total->is_number_integer() || total->get<std::int64_t>() < 0) {
+    return unexpected{std::string("query response has no totalSize (a count of records)")};
+  }
+  page.total_size = total->get<std::int64_t>();
+  const auto done = parsed.find("done");
+  if (done == parsed.end() || !done->is_boolean()) {
+    return unexpected{std::string("query response has no done flag")};
+  }
+  page.done = done->get<bool>();
+  if (!page.done) {
+    page.next_records_url = text_member(parsed, "nextRecordsUrl");
+    if (page.next_records_url.empty()) {
+      return unexpected{std::string("query response is not done but has no nextRecordsUrl")};
+    }
+    if (!is_safe_records_path(page.next_records_url)) {
+      return unexpected{"query response has a nextRecordsUrl that is not a /services/data/ path: " +
+                        in_quotes(page.next_records_url)};
+    }
+  }
+  const auto records = parsed.find("records");
+  if (records == parsed.end() || !records->is_array()) {
+    return unexpected{std::string("query response has no records array")};
+  }
+  page.records.reserve(records->size());
+  for (auto& record : *records) {
+    if (!record.is_object()) {
+      return unexpected{std::string("query response has a record that is not a JSON object")};
+    }
+    strip_attributes(record);
+    page.records.push_back(std::move(record));
+  }
+  return page;
+}
+
+rest_error parse_error_body(int http_status, std::string_view body) {
+  rest_error error;
+  const json parsed = json::parse(body.begin(), body.end(), nullptr, false);
+  const auto take = [&error](const json& object, const char* code_key, const char* message_key) {
+    error.error_code = printable_text(text_member(object, code_key), max_error_code_chars);
+    error.message = printable_text(text_member(object, message_key), max_message_chars);
+  };
+  if (parsed.is_array() && !parsed.empty() && parsed.front().is_object()) {
+    // [{message, errorCode, fields?}, …]: the first names the cause; others are rare.
+    const json& first = parsed.front();
+    take(first, "errorCode", "message");
+    if (const auto fields = first.find("fields"); fields != first.end() && fields->is_array()) {
+      for (const auto& field : *fields) {
+        if (field.is_string()) error.fields.push_back(printable_text(field.get<std::string>(), 80));
+      }
+    }
+    if (parsed.size() > 1) {
+      error.message += " (and " + std::to_string(parsed.size() - 1) + " more errors)";
+    }
+  } else if (parsed.is_object() && parsed.contains("error")) {
+    take(parsed, "error", "error_description");  // OAuth (§D.1)
+  } else if (parsed.is_object() && parsed.contains("errorCode")) {
+    take(parsed, "errorCode", "message");
+  } else if (!parsed.is_discarded() ||
+             body.find_first_not_of(" \t\r\n") != std::string_view::npos) {
+    if (parsed.is_discarded()) {
+      error.message = "unexpected non-JSON body: " + printable_text(body, 200);
+    } else {
+      error.message = "unexpected error body: " + printable_text(body, 200);
+    }
+  }
+  if (error.message.empty()) {
+    error.message = error.error_code.empty()
+                        ? "HTTP " + std::to_string(http_status) + " with an empty body"
+                        : error.error_code;
+  }
+  return error;
+}
+
+wire_result<identity> parse_identity_url(std::string_view url) {
+  const auto at = url.rfind("/id/");
+  if (at == std::string_view::npos) {
+    return unexpected{"identity URL " + in_quotes(url) + " has no /id/<orgId>/<userId> part"};
+  }
+  const std::string_view ids = url.substr(at + 4);
+  const auto slash = ids.find('/');
+  if (slash == std::string_view::npos) {
+    return unexpected{"identity URL " + in_quotes(url) +
+                      " has no user id after the organization id"};
+  }
+  const std::string_view org = ids.substr(0, slash);
+  const std::string_view user = ids.substr(slash + 1);
+  const auto org18 = to_18_char_id(org);
+  const auto user18 = to_18_char_id(user);
+  if (!is_valid_id(org) || !org18 || org18->compare(0, 3, "00D") != 0) {
+    return unexpected{"identity URL " + in_quotes(url) + " has no valid organization id"};
+  }
+  if (!is_valid_id(user) || !user18 || user18->compare(0, 3, "005") != 0) {
+    return unexpected{"identity URL " + in_quotes(url) + " has no valid user id"};
+  }
+  return identity{*org18, *user18};
+}
+
+bool is_safe_records_path(std::string_view path) {
+  constexpr std::string_view prefix = "/services/data/";
+  if (path.size() <= prefix.size() || path.size() > max_records_path_length ||
+      path.substr(0, prefix.size()) != prefix) {
+    return false;
+  }
+  if (path.find("..") != std::string_view::npos || path.find("//") != std::string_view::npos) {
+    return false;
+  }
+  constexpr std::string_view allowed_punctuation = "-._~!$&'()*+,;=:@/%?";
+  return std::all_of(path.begin(), path.end(), [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           allowed_punctuation.find(c) != std::string_view::npos;
+  });
+}
+
+std::string percent_encode(std::string_view text) {
+  constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size() * 3);
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += hex[byte >> 4];
+      out += hex[byte & 0x0F];
+    }
+  }
+  return out;
+}
+
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out;
+  for (const auto& [name, value] : fields) {
+    if (!out.empty()) out += '&';
+    out += percent_encode(name);
+    out += '=';
+    out += percent_encode(value);
+  }
+  return out;
+}
+
+bool is_soql_field_path(std::string_view text) {
+  if (text.empty() || text.size() > 255) return false;
+  std::size_t start = 0;
+  for (;;) {
+    const auto dot = text.find('.', start);
+    const auto part = text.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (part.empty() || !std::isalpha(static_cast<unsigned char>(part.front())) ||
+        !std::all_of(part.begin(), part.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '_'; })) {
+      return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+namespace {
+
+std::string select_from(const config::salesforce_settings& settings,
+                        const std::vector<std::string>& fields) {
+  if (fields.empty()) throw std::invalid_argument("a SOQL query needs at least one field");
+  const std::string& object = settings.source_object;
+  if (!is_soql_field_path(object) || object.find('.') != std::string::npos) {
+    throw std::invalid_argument("refusing to query object " + in_quotes(object) +
+                                ": not a plain Salesforce object name");
+  }
+  std::string soql = "SELECT ";
+  std::vector<std::string_view> selected;
+  for (const auto& field : fields) {
+    if (!is_soql_field_path(field)) {
+      throw std::invalid_argument("refusing to query field " + in_quotes(field) +
+                                  ": not a Salesforce field name or relationship path");
+    }
+    // Salesforce refuses a field selected twice ("duplicate field selected"), in any case.
+    const bool seen = std::any_of(selected.begin(), selected.end(),
+                                  [&](std::string_view s) { return iequals(s, field); });
+    if (seen) continue;
+    if (!selected.empty()) soql += ", ";
+    soql += field;
+    selected.push_back(field);
+  }
+  soql += " FROM " + object;
+  return soql;
+}
+
+}  // namespace
+
+std::string build_query(const config::salesforce_settings& settings,
+                        const std::vector<std::string>& fields) {
+  std::string soql = select_from(settings, fields);
+  if (!settings.query_filter.empty()) soql += " WHERE " + settings.query_filter;
+  return soql + " ORDER BY Id";
+}
+
+std::string build_query_for_ids(const config::salesforce_settings& settings,
+                                const std::vector<std::string>& fields,
+                                const std::vector<std::string>& ids) {
+  if (ids.empty()) throw std::invalid_argument("a query by ids needs at least one id");
+  if (ids.size() > max_ids_per_query) {
+    throw std::invalid_argument("a query by ids takes at most " +
+                                std::to_string(max_ids_per_query) + " ids, got " +
+                                std::to_string(ids.size()));
+  }
+  std::string in_list;
+  for (const auto& id : ids) {
+    // Only [A-Za-z0-9] passes, so quoting needs no escaping.
+    if (!is_valid_id(id)) {
+      throw std::invalid_argument("refusing to query id " + in_quotes(id) +
+                                  ": not a valid Salesforce record id");
+    }
+    if (!in_list.empty()) in_list += ",";
+    in_list += "'" + id + "'";
+  }
+  std::string soql = select_from(settings, fields) + " WHERE ";
+  if (!settings.query_filter.empty()) soql += "(" + settings.query_filter + ") AND ";
+  return soql + "Id IN (" + in_list + ") ORDER BY Id";
+}
+
+}  // namespace connector::salesforce

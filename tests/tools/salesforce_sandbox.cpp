@@ -1,0 +1,116 @@
+// A local stand-in for a Salesforce org, for the README demo and the benchmarks:
+//   salesforce_sandbox --listen 127.0.0.1:9444 --cert server.crt --key server.key \
+//                      --client-id X --username integration@example.com \
+//                      --public-key certs/salesforce-jwt.pub [--client-secret S] \
+//                      [--org-id 00D…] [--seed users.json] [--generate 1000] [--ready-file F]
+// Serves the OAuth token endpoint and SOQL queries (reference/salesforce.md §D) plus the
+// /_sandbox/ control endpoints (support/salesforce_sandbox_server.hpp) until SIGTERM or
+// SIGINT. The seed file is a /_sandbox/seed body: {"users":[{…}], "generate":n}.
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "connector/config/config.hpp"
+#include "support/salesforce_sandbox_server.hpp"
+#include "support/service.hpp"
+
+int main(int argc, char** argv) {
+  using namespace connector;
+  CLI::App app{"Salesforce sandbox: an in-memory org (OAuth + SOQL query) over HTTPS"};
+  std::string listen = "127.0.0.1:9444";
+  std::string cert, key, ready_file, public_key_file, seed_file;
+  std::size_t generate = 0;
+  testing::salesforce_sandbox_options sandbox;
+  int threads = 2;
+  app.add_option("--listen", listen, "host:port to listen on (port 0: any free port)")
+      ->capture_default_str();
+  app.add_option("--cert", cert, "PEM certificate chain (default: generated test certificates)");
+  app.add_option("--key", key, "PEM private key (with --cert)");
+  app.add_option("--client-id", sandbox.client_id, "the connected app's consumer key")
+      ->capture_default_str();
+  app.add_option("--client-secret", sandbox.client_secret,
+                 "consumer secret for the client credentials flow (\"\" turns it off)")
+      ->capture_default_str();
+  app.add_option("--username", sandbox.username, "the integration user (JWT sub)")
+      ->capture_default_str();
+  app.add_option("--public-key", public_key_file,
+                 "PEM public key or certificate that verifies JWT assertions (none: JWT refused)");
+  app.add_option("--audience", sandbox.audience, "accepted JWT aud (default: this server's URL)");
+  app.add_option("--org-id", sandbox.org_id, "organization id")->capture_default_str();
+  app.add_option("--session-timeout", sandbox.session_timeout_s,
+                 "session inactivity timeout in seconds")
+      ->capture_default_str();
+  app.add_option("--seed", seed_file, "JSON file: {\"users\":[{…}], \"generate\":n}");
+  app.add_option("--generate", generate, "synthetic users to add")->capture_default_str();
+  app.add_option("--threads", threads, "server threads")->capture_default_str();
+  app.add_option("--ready-file", ready_file, "written once listening: {\"url\",\"port\",\"pid\"}");
+  CLI11_PARSE(app, argc, argv);
+
+  if (cert.empty() != key.empty()) {
+    std::cerr << "salesforce_sandbox: give both --cert and --key, or neither\n";
+    return 2;
+  }
+  const auto endpoint = config::parse_endpoint(listen);
+  if (!endpoint) {
+    std::cerr << "salesforce_sandbox: --listen: expected host:port, got '" << listen << "'\n";
+    return 2;
+  }
+
+  // Block the signals before any thread starts, so only sigwait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  try {
+    if (!public_key_file.empty()) sandbox.public_key_pem = testing::read_text(public_key_file);
+    nlohmann::json seed = nlohmann::json::object();
+    if (!seed_file.empty()) {
+      seed = nlohmann::json::parse(testing::read_text(seed_file));
+      if (!seed.is_object()) throw std::invalid_argument(seed_file + ": expected a JSON object");
+    }
+    testing::salesforce_sandbox_server server(
+        std::move(sandbox), testing::salesforce_sandbox_server_options{
+                                endpoint->host, endpoint->port, cert, key, threads});
+    std::vector<nlohmann::json> users;
+    for (const auto& user : seed.value("users", nlohmann::json::array())) users.push_back(user);
+    server.sandbox().add_users(users);
+    server.sandbox().add_generated_users(seed.value("generate", std::size_t{0}) + generate,
+                                         seed.value("generate_fields", nlohmann::json::object()));
+
+    const std::string url = server.base_url();
+    std::cout << "Salesforce sandbox listening on " << url << " (org "
+              << server.sandbox().organization_id() << ", " << server.sandbox().user_count()
+              << " users)" << std::endl;
+    if (cert.empty()) {
+      std::cout << "trust " << testing::test_certs::get().ca_crt.string()
+                << " (salesforce.tls_ca_file, curl --cacert)" << std::endl;
+    }
+    if (!ready_file.empty()) {
+      {
+        std::ofstream ready(ready_file + ".tmp");
+        ready << nlohmann::json{{"url", url},
+                                {"port", server.port()},
+                                {"pid", static_cast<long>(getpid())}}
+                     .dump()
+              << "\n";
+      }
+      std::filesystem::rename(ready_file + ".tmp", ready_file);
+    }
+    int received = 0;
+    sigwait(&signals, &received);
+    std::cout << "stopping (signal " << received << ")" << std::endl;
+    server.stop();
+  } catch (const std::exception& e) {
+    std::cerr << "salesforce_sandbox: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
