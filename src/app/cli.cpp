@@ -2,15 +2,27 @@
 #include <spdlog/spdlog.h>
 
 #include <spdlog/pattern_formatter.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <condition_variable>
+#include <iomanip>
 #include <iostream>
+#include <mutex>
+#include <sstream>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "connector/app/commands.hpp"
+#include "connector/app/reconcile_runs.hpp"
 #include "connector/app/status_report.hpp"
 #include "connector/ispring/client.hpp"
 #include "connector/salesforce/ids.hpp"
+#include "connector/salesforce/rest_client.hpp"
 #include "connector/store/inbox.hpp"
+#include "connector/sync/mapping.hpp"
 #include "connector/sync/mapping_check.hpp"
 #include "connector/sync/user_sync.hpp"
 
@@ -139,6 +151,161 @@ int sync_user(const config::settings& settings, const std::string& record_id) {
   }
 }
 
+namespace {
+
+std::atomic<bool> interrupted{false};
+extern "C" void on_interrupt(int) { interrupted = true; }
+
+// One line, rewritten in place, while a run goes on at a terminal.
+class progress_line {
+ public:
+  explicit progress_line(const sync::reconcile_progress& progress) : progress_(progress) {
+    if (!isatty(STDERR_FILENO)) return;
+    thread_ = std::thread([this] {
+      std::unique_lock lock(mutex_);
+      while (!done_) {
+        draw();
+        done_cv_.wait_for(lock, std::chrono::milliseconds(200));
+      }
+      draw();
+      std::cerr << "\n";
+    });
+  }
+  ~progress_line() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void draw() const {
+    const auto c = progress_.counts();
+    std::cerr << "\r\033[K" << progress_.phase_name() << ": Salesforce users read "
+              << c.at("salesforce_read") << ", iSpring users read " << c.at("ispring_read")
+              << " | planned " << c.at("planned") << " | applied " << c.at("applied") << " of "
+              << c.at("to_apply") << ", failed " << c.at("failed") << std::flush;
+  }
+
+  const sync::reconcile_progress& progress_;
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+int reconcile(const config::settings& settings, const reconcile_cli_options& options) {
+  if (!settings.ispring) {
+    std::cerr << "connector reconcile: the configuration has no ispring section\n";
+    return 2;
+  }
+  system_clock clock;
+  auto salesforce = make_salesforce_access(settings, clock);
+  if (!salesforce) {
+    std::cerr << "connector reconcile: " << salesforce.error() << "\n";
+    return 2;
+  }
+  try {
+    auto inbox = store::open_sqlite_inbox({settings.store.sqlite_path});
+    inbox->fail_interrupted_runs(clock.now());
+    // One run at a time, also across processes: the service may be running one.
+    if (const auto running = inbox->running_run()) {
+      std::cerr << "connector reconcile: run " << running->id << " (" << running->trigger
+                << ") is " << running->status
+                << "; wait for it to end, or ask the service with POST /admin/reconcile, which "
+                   "queues runs\n";
+      return 1;
+    }
+    ispring::https_api ispring_api(*settings.ispring);
+    run_environment env;
+    env.settings = &settings;
+    env.store = inbox.get();
+    env.ispring = &ispring_api;
+    env.read_salesforce = salesforce->read_users;
+    env.organization_id = salesforce->organization_id;
+    env.time = &clock;
+    const auto id = inbox->create_run("cli", options.dry_run, clock.now());
+
+    // Ctrl-C stops cleanly: the users being applied finish, the run is recorded as stopped.
+    struct sigaction action {};
+    action.sa_handler = on_interrupt;
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+    sync::reconcile_progress progress;
+    sync::reconcile_report report;
+    {
+      std::optional<progress_line> line;
+      if (!options.json) line.emplace(progress);
+      report = execute_run(env, id, options.dry_run, progress, [] {
+        return interrupted ? std::optional<stop_request>(
+                                 stop_request{"stopped", "interrupted by the operator"})
+                           : std::nullopt;
+      });
+    }
+    const auto run = inbox->find_run(id, false);
+    if (options.json) {
+      nlohmann::json out = run ? run_to_json(*run) : nlohmann::json::object();
+      if (!report.plan.is_null()) out["plan"] = report.plan;
+      out["failures"] = report.failures;
+      std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    } else {
+      if (!report.plan_table.empty()) std::cout << report.plan_table << "\n";
+      std::cout << "run " << id << (options.dry_run ? " (dry run)" : "") << ": " << report.status
+                << " — " << report.message << "\n";
+      for (const auto& failure : report.failures) std::cout << "  failed: " << failure << "\n";
+    }
+    return report.status == "succeeded" ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "connector reconcile: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int runs(const config::settings& settings, std::size_t limit, bool json) {
+  try {
+    const auto list = store::read_sqlite_runs(settings.store.sqlite_path, limit);
+    if (json) {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& run : list) out.push_back(run_to_json(run));
+      std::cout << nlohmann::json{{"runs", out}}.dump(2) << "\n";
+      return 0;
+    }
+    if (list.empty()) {
+      std::cout << "no reconciliation has run yet\n";
+      return 0;
+    }
+    std::cout << "ID     STARTED                   STATUS                   TRIGGER    DURATION  "
+                 "CHANGES\n";
+    for (const auto& run : list) {
+      const auto count = [&](const char* key) {
+        const auto it = run.counts.find(key);
+        return it == run.counts.end() ? std::int64_t{0} : it->second;
+      };
+      std::string status = run.status + (run.dry_run ? " (dry)" : "");
+      std::string duration =
+          run.started_at && run.ended_at
+              ? std::to_string((*run.ended_at - *run.started_at + 500) / 1000) + " s"
+              : "-";
+      std::ostringstream line;
+      line << std::left << std::setw(7) << run.id << std::setw(26)
+           << (run.started_at ? format_utc(*run.started_at) : std::string("-")) << std::setw(25)
+           << status << std::setw(11) << run.trigger << std::setw(10) << duration << "create "
+           << count("create") << ", update " << count("update") << ", move " << count("move")
+           << ", deactivate " << count("deactivate") << ", failed " << count("failed");
+      std::cout << line.str() << "\n";
+      if (!run.message.empty()) std::cout << "       " << run.message << "\n";
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "connector runs: " << e.what() << "\n";
+    return 1;
+  }
+}
+
 int check(const config::settings& settings) {
   // The seed's "Verify and Register Integration": every finding on its own line, so the
   // operator sees everything that is wrong at once.
@@ -164,9 +331,30 @@ int check(const config::settings& settings) {
       }
     }
   }
-  // Salesforce REST credentials are used by the full reconciliation, which is not built
-  // yet; say so rather than claim they were checked.
-  std::cout << "  skip  salesforce: REST credentials are checked once reconciliation exists\n";
+  // Salesforce REST credentials: the full reconciliation reads users with them.
+  system_clock clock;
+  if (auto access = make_salesforce_access(settings, clock); !access) {
+    say(false, "salesforce: " + access.error());
+  } else if (auto org = access->organization_id(); !org) {
+    say(false, "salesforce: " + settings.salesforce.login_url + ": " + org.error());
+  } else {
+    std::size_t count = 0;
+    const auto fields = sync::required_salesforce_fields(settings.mapping);
+    auto read = access->api->query(
+        salesforce::build_query(settings.salesforce, fields),
+        [&](std::vector<nlohmann::json>& records) {
+          count += records.size();
+          return false;
+        });
+    if (!read)
+      say(false, "salesforce: signed in to organization " + *org +
+                     ", but the user query failed: " + read.error().to_string());
+    else
+      say(true, "salesforce: signed in to organization " + *org + " and read the " +
+                    std::to_string(fields.size()) + " mapped fields of " +
+                    settings.salesforce.source_object + " (" + std::to_string(count) +
+                    " records on the first page)");
+  }
   std::cout << (all_ok ? "all checks passed\n" : "some checks failed\n");
   return all_ok ? 0 : 1;
 }
@@ -213,6 +401,22 @@ int run_cli(int argc, char** argv) {
     }
   });
 
+  auto* reconcile_cmd = cli.add_subcommand(
+      "reconcile",
+      "Run the full reconciliation now (Salesforce users → iSpring Learn); --dry-run prints the "
+      "plan and changes nothing");
+  reconcile_cli_options reconcile_opts;
+  reconcile_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
+  reconcile_cmd->add_flag("--dry-run", reconcile_opts.dry_run, "Print the plan; change nothing");
+  reconcile_cmd->add_flag("--json", reconcile_opts.json, "One JSON object, for scripts");
+
+  auto* runs_cmd = cli.add_subcommand("runs", "List recent reconciliation runs");
+  std::size_t runs_limit = 20;
+  bool runs_json = false;
+  runs_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
+  runs_cmd->add_option("--limit", runs_limit, "How many, newest first")->capture_default_str();
+  runs_cmd->add_flag("--json", runs_json, "One JSON object, for scripts");
+
   auto* sync_user_cmd = cli.add_subcommand(
       "sync-user", "Apply one user to iSpring Learn now and print each step (provision on demand)");
   std::string sync_record;
@@ -237,6 +441,8 @@ int run_cli(int argc, char** argv) {
   }
   if (*status_cmd) return status(*settings, status_json);
   if (*check_cmd) return check(*settings);
+  if (*reconcile_cmd) return reconcile(*settings, reconcile_opts);
+  if (*runs_cmd) return runs(*settings, runs_limit, runs_json);
   if (*sync_user_cmd) return sync_user(*settings, sync_record);
   if (*retry_cmd) return retry(*settings, retry_all ? std::string() : retry_record);
   return 2;

@@ -10,9 +10,11 @@
 #include "connector/app/admin_api.hpp"
 #include "connector/app/commands.hpp"
 #include "connector/app/outbound_intake.hpp"
+#include "connector/app/reconcile_runs.hpp"
 #include "connector/http/server.hpp"
 #include "connector/ispring/client.hpp"
 #include "connector/store/inbox.hpp"
+#include "connector/sync/schedule.hpp"
 #include "connector/sync/user_sync.hpp"
 #include "connector/sync/worker.hpp"
 
@@ -55,18 +57,23 @@ sigset_t stop_signals() {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGUSR2);  // our own wake-up when the servers stop by themselves
+  sigaddset(&set, SIGHUP);   // reload the schedule
   return set;
 }
 
-// Waits for SIGTERM/SIGINT on a thread of its own. The signals must be blocked before any
-// other thread starts (threads inherit the mask), so that none of them is interrupted.
+// Waits for SIGTERM/SIGINT (and SIGHUP, to reload) on a thread of its own. The signals must
+// be blocked before any other thread starts (threads inherit the mask), so that none of
+// them is interrupted.
 class signal_waiter {
  public:
-  template <class OnStop>
-  explicit signal_waiter(OnStop on_stop) : set_(stop_signals()) {
-    thread_ = std::thread([this, on_stop] {
+  template <class OnStop, class OnReload>
+  signal_waiter(OnStop on_stop, OnReload on_reload) : set_(stop_signals()) {
+    thread_ = std::thread([this, on_stop, on_reload] {
       int signal_number = 0;
-      sigwait(&set_, &signal_number);
+      do {
+        sigwait(&set_, &signal_number);
+        if (signal_number == SIGHUP) on_reload();
+      } while (signal_number == SIGHUP);
       if (signal_number != SIGUSR2) {
         spdlog::info("received {}, finishing in-flight requests",
                      signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -124,6 +131,35 @@ int serve(const config::settings& settings, const serve_options& options) {
         "no ispring section in the configuration: notifications are stored but not "
         "pushed to iSpring Learn");
   }
+  // The full reconciliation needs iSpring and Salesforce REST credentials; without them the
+  // admin API says why it cannot run one.
+  std::unique_ptr<run_coordinator> runs;
+  std::string runs_unavailable;
+  std::optional<salesforce_access> salesforce;
+  if (!settings.ispring) {
+    runs_unavailable = "the reconciliation needs the ispring section in the configuration";
+  } else if (auto access = make_salesforce_access(settings, clock); !access) {
+    runs_unavailable = access.error();
+  } else {
+    salesforce = std::move(*access);
+  }
+  if (salesforce) {
+    auto schedule = sync::schedule::make(settings.schedule);
+    if (!schedule) throw std::runtime_error(schedule.error());  // load_file checked it already
+    run_environment env;
+    env.settings = &settings;
+    env.store = inbox.get();
+    env.ispring = ispring_api.get();
+    env.read_salesforce = salesforce->read_users;
+    env.organization_id = salesforce->organization_id;
+    env.time = &clock;
+    spdlog::info("reconciliation schedule: {}", schedule->describe());
+    runs = std::make_unique<run_coordinator>(std::move(env), std::move(*schedule));
+    runs->start();
+  } else {
+    spdlog::warn("full reconciliation unavailable: {}", runs_unavailable);
+  }
+
   std::function<void()> wake_worker;
   if (worker) wake_worker = [w = worker.get()] { w->wake(); };
 
@@ -144,7 +180,8 @@ int serve(const config::settings& settings, const serve_options& options) {
 
   http::server public_server(public_server_options(settings.server), std::move(public_routes));
   http::server admin_server(admin_server_options(settings),
-                            make_admin_routes(settings, *inbox, counters));
+                            make_admin_routes(settings, *inbox, counters, runs.get(),
+                                              runs_unavailable));
 
   spdlog::info("listening on {}:{} (Salesforce outbound messages at {}), admin on {}:{}",
                settings.server.listen.host, public_server.port(),
@@ -162,10 +199,33 @@ int serve(const config::settings& settings, const serve_options& options) {
   }
 
   {
-    signal_waiter waiter([&] {
-      public_server.stop();
-      admin_server.stop();
-    });
+    // SIGHUP applies a changed schedule without a restart (the seed's "Change Schedule Job");
+    // other settings need one, and a broken file changes nothing.
+    const auto reload = [&] {
+      auto reloaded = config::load_file(settings.config_path);
+      if (!reloaded) {
+        spdlog::error("SIGHUP: configuration not reloaded: {}", reloaded.error().to_string());
+        return;
+      }
+      auto schedule = sync::schedule::make(reloaded->schedule);
+      if (!schedule) {
+        spdlog::error("SIGHUP: configuration not reloaded: {}", schedule.error());
+        return;
+      }
+      if (!runs) {
+        spdlog::warn("SIGHUP: reloaded, but the reconciliation is unavailable: {}",
+                     runs_unavailable);
+        return;
+      }
+      spdlog::info("SIGHUP: reconciliation schedule is now: {}", schedule->describe());
+      runs->set_schedule(std::move(*schedule));
+    };
+    signal_waiter waiter(
+        [&] {
+          public_server.stop();
+          admin_server.stop();
+        },
+        reload);
     const int threads = settings.server.threads > 0
                             ? settings.server.threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -174,8 +234,10 @@ int serve(const config::settings& settings, const serve_options& options) {
     admin_server.stop();
     admin_thread.join();
   }
+  if (runs) runs->stop();      // finishes the users being applied, records the run
   if (worker) worker->stop();  // finishes the users being applied
   worker.reset();
+  runs.reset();
   inbox.reset();  // commits whatever is queued before the process exits
   spdlog::info("stopped cleanly");
   return 0;

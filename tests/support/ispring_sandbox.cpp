@@ -3,6 +3,7 @@
 #include "support/ispring_sandbox.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -1253,6 +1254,43 @@ std::string ispring_sandbox::add_user(const std::string& login, const std::strin
   u.added_date = iso_date(now_ms());
   users_[u.id] = u;
   return u.id;
+}
+
+std::vector<std::string> ispring_sandbox::add_users(const std::vector<seed_user>& users) {
+  std::lock_guard lock(mutex_);
+  std::unordered_set<std::string> logins, emails;
+  for (const auto& [id, u] : users_) {
+    logins.insert(lower(u.login()));
+    if (!u.email().empty()) emails.insert(lower(u.email()));
+  }
+  std::vector<std::string> ids;
+  ids.reserve(users.size());
+  for (const auto& seed : users) {
+    sandbox_user u;
+    u.department_id = seed.department_id.empty() ? root_id_ : seed.department_id;
+    if (!departments_.contains(u.department_id))
+      throw std::invalid_argument("add_users: unknown department " + u.department_id);
+    if (seed.status != 1 && seed.status != 3 && seed.status != 5)
+      throw std::invalid_argument("add_users: status must be 1, 3 or 5");
+    if (seed.login.empty()) throw std::invalid_argument("add_users: Field login is required");
+    if (!seed.email.empty() && !valid_email(seed.email))
+      throw std::invalid_argument("add_users: Invalid value for field email");
+    u.fields = seed.fields;
+    u.fields["login"] = seed.login;
+    if (!seed.email.empty()) u.fields["email"] = seed.email;
+    for (const auto& [key, value] : u.fields)
+      if (!is_known_field(key)) throw std::invalid_argument("add_users: unknown field " + key);
+    if (!logins.insert(lower(seed.login)).second)
+      throw std::invalid_argument("add_users: login " + seed.login + " is taken");
+    if (!seed.email.empty() && !emails.insert(lower(seed.email)).second)
+      throw std::invalid_argument("add_users: e-mail " + seed.email + " is taken");
+    u.id = next_id();
+    u.status = seed.status;
+    u.added_date = iso_date(now_ms());
+    ids.push_back(u.id);
+    users_[u.id] = std::move(u);
+  }
+  return ids;
 }
 
 std::string ispring_sandbox::add_group(const std::string& name,

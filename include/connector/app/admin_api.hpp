@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "connector/app/outbound_intake.hpp"
+#include "connector/app/reconcile_runs.hpp"
 #include "connector/config/config.hpp"
 #include "connector/http/server.hpp"
 #include "connector/store/inbox.hpp"
@@ -13,7 +14,10 @@ namespace connector::app {
 // True when the request carries the admin token; compared in constant time.
 bool has_admin_token(const http::request& req, const config::secret& token);
 
+// `runs` is null when the reconciliation cannot run (no ispring section, or no Salesforce
+// credentials): its routes then answer 409 with the reason.
 std::vector<http::route> make_admin_routes(const config::settings& settings, store::inbox& inbox,
-                                           intake_counters& counters);
+                                           intake_counters& counters, run_coordinator* runs,
+                                           std::string runs_unavailable = {});
 
 }  // namespace connector::app

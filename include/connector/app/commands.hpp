@@ -1,6 +1,7 @@
 #pragma once
 // The subcommands of the `connector` binary. main.cpp only parses the command line and
 // calls one of these.
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -20,6 +21,18 @@ int status(const config::settings& settings, bool json);
 
 // Verifies the configuration (and, as they are built, both sets of credentials).
 int check(const config::settings& settings);
+
+struct reconcile_cli_options {
+  bool dry_run = false;
+  bool json = false;
+};
+
+// Runs the full reconciliation in this process (one at a time, also with the service); a
+// progress line on a terminal; the plan as a table (or JSON) for a dry run.
+int reconcile(const config::settings& settings, const reconcile_cli_options& options);
+
+// Recent reconciliation runs, newest first.
+int runs(const config::settings& settings, std::size_t limit, bool json);
 
 // Re-queues one dead letter (record id) or, with an empty id, all of them.
 int retry(const config::settings& settings, const std::string& record_id);

@@ -1,0 +1,117 @@
+#pragma once
+// Reconciliation runs as the operator sees them: recorded in the store from queued to their
+// end (succeeded, failed, expired, stopped, stopped_by_safety_limit), one at a time, in the
+// order they were asked for — by the schedule, `POST /admin/reconcile` or the CLI.
+//
+// The coordinator owns one thread: it starts queued runs, asks the schedule when the next
+// one is due, and supervises the running one the seed's way (check its status after
+// schedule.check_sync_status_after_seconds, expire it after
+// check_sync_status_duration_minutes; a scheduled run also stops when the work window
+// closes). A stopped run finishes the users being applied first.
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "connector/clock.hpp"
+#include "connector/config/config.hpp"
+#include "connector/expected.hpp"
+#include "connector/ispring/api.hpp"
+#include "connector/store/inbox.hpp"
+#include "connector/sync/reconciler.hpp"
+#include "connector/sync/schedule.hpp"
+
+namespace connector::salesforce {
+class rest_api;
+}
+
+namespace connector::app {
+
+struct run_environment {
+  const config::settings* settings = nullptr;
+  store::inbox* store = nullptr;
+  ispring::api* ispring = nullptr;
+  sync::salesforce_reader read_salesforce;
+  // The organization the links belong to (asked of Salesforce once per run).
+  std::function<expected<std::string, std::string>()> organization_id;
+  const clock* time = nullptr;
+};
+
+// Salesforce REST access for runs, from the salesforce section; the error names the keys
+// missing. `time` must outlive it.
+struct salesforce_access {
+  std::shared_ptr<salesforce::rest_api> api;
+  sync::salesforce_reader read_users;
+  std::function<expected<std::string, std::string>()> organization_id;
+};
+expected<salesforce_access, std::string> make_salesforce_access(const config::settings& settings,
+                                                                clock& time);
+
+// Why a run is asked to stop: the status it ends with and the operator's sentence.
+struct stop_request {
+  std::string status;  // "expired" or "stopped"
+  std::string message;
+};
+using stop_check = std::function<std::optional<stop_request>()>;
+
+// Runs the recorded run `run_id` (created by the caller) from start to end and records its
+// outcome. `should_stop` is polled between pages and users.
+sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_id, bool dry_run,
+                                   sync::reconcile_progress& progress,
+                                   const stop_check& should_stop);
+
+// A run as JSON for the admin API and `connector runs --json`: id, trigger, dry_run,
+// status, queued_at, started_at, ended_at, duration_ms, counts, message (+ plan on request).
+nlohmann::json run_to_json(const store::run_record& run);
+
+class run_coordinator {
+ public:
+  run_coordinator(run_environment env, std::optional<sync::schedule> schedule);
+  ~run_coordinator();
+  run_coordinator(const run_coordinator&) = delete;
+  run_coordinator& operator=(const run_coordinator&) = delete;
+
+  void start();
+  // Stops the running run cleanly (after its current users) and the thread; runs still
+  // queued are recorded as stopped. Idempotent.
+  void stop();
+
+  // Queues a run and returns its id at once.
+  std::int64_t request(const std::string& trigger, bool dry_run);
+
+  // The run's record, with live progress while it runs; nullopt when unknown.
+  std::optional<nlohmann::json> describe(std::int64_t id, bool with_plan);
+
+  // SIGHUP: a new schedule applies from now on (the seed's "Change Schedule Job").
+  void set_schedule(std::optional<sync::schedule> schedule);
+  std::optional<epoch_ms> next_scheduled_run();
+
+ private:
+  void loop();
+  void run_one(std::int64_t id, bool dry_run, bool scheduled);
+  std::optional<sync::previous_run> last_run();
+
+  run_environment env_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::optional<sync::schedule> schedule_;
+  struct queued_run {
+    std::int64_t id = 0;
+    bool dry_run = false;
+    bool scheduled = false;
+  };
+  std::deque<queued_run> queue_;
+  bool stopping_ = false;
+  std::int64_t current_id_ = 0;
+  std::shared_ptr<sync::reconcile_progress> progress_;
+  std::thread thread_;
+};
+
+}  // namespace connector::app

@@ -1,0 +1,272 @@
+#include "connector/app/reconcile_runs.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "connector/app/status_report.hpp"
+#include "connector/salesforce/ids.hpp"
+#include "connector/salesforce/rest_client.hpp"
+#include "connector/sync/mapping.hpp"
+
+namespace connector::app {
+namespace {
+
+sync::run_end end_of(const std::string& status) {
+  if (status == "succeeded") return sync::run_end::succeeded;
+  if (status == "expired") return sync::run_end::expired;
+  if (status == "stopped") return sync::run_end::stopped;
+  if (status == "stopped_by_safety_limit") return sync::run_end::stopped_by_safety_limit;
+  return sync::run_end::failed;
+}
+
+bool finished(const std::string& status) { return status != "queued" && status != "running"; }
+
+}  // namespace
+
+expected<salesforce_access, std::string> make_salesforce_access(const config::settings& settings,
+                                                                clock& time) {
+  const auto& sf = settings.salesforce;
+  const bool jwt = sf.private_key && !sf.username.empty();
+  if (sf.client_id.empty() || (!jwt && !sf.client_secret))
+    return unexpected{std::string(
+        "reading Salesforce users needs salesforce.client_id with either salesforce.username and "
+        "salesforce.private_key (JWT bearer flow) or salesforce.client_secret (client "
+        "credentials flow)")};
+  salesforce::rest_client_options options;
+  options.batch_size = sf.query_batch_size;
+  auto api = std::make_shared<salesforce::rest_client>(sf, time, options);
+  salesforce_access access;
+  access.api = api;
+  const std::string query = salesforce::build_query(sf, sync::required_salesforce_fields(settings.mapping));
+  access.read_users = [api, query](const auto& on_page) -> expected<std::size_t, std::string> {
+    auto read = api->query(query, on_page);
+    if (!read) return unexpected{read.error().to_string()};
+    return *read;
+  };
+  std::vector<std::string> allowed;
+  for (const auto& id : sf.organization_ids)
+    allowed.push_back(salesforce::to_18_char_id(id).value_or(id));
+  access.organization_id = [api, allowed]() -> expected<std::string, std::string> {
+    auto org = api->organization_id();
+    if (!org) return unexpected{"signing in to Salesforce failed: " + org.error().to_string()};
+    const std::string id = salesforce::to_18_char_id(*org).value_or(*org);
+    // Links and notifications are kept per organization: reading another org's users would
+    // match them against this one's iSpring users.
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), id) == allowed.end())
+      return unexpected{"the Salesforce credentials belong to organization " + id +
+                        ", which is not in salesforce.organization_ids"};
+    return id;
+  };
+  return access;
+}
+
+sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_id, bool dry_run,
+                                   sync::reconcile_progress& progress,
+                                   const stop_check& should_stop) {
+  auto& store = *env.store;
+  store.start_run(run_id, env.time->now());
+  sync::reconcile_report report;
+  try {
+    auto organization = env.organization_id();
+    if (!organization) {
+      report.status = "failed";
+      report.message = organization.error();
+    } else {
+      std::optional<stop_request> stop;
+      sync::reconcile_options options;
+      options.dry_run = dry_run;
+      options.organization_id = *organization;
+      options.concurrency = env.settings->ispring ? env.settings->ispring->max_concurrency : 4;
+      options.stop_requested = [&] {
+        if (!stop) stop = should_stop ? should_stop() : std::nullopt;
+        return stop.has_value();
+      };
+      sync::reconciler reconciler(*env.settings, *env.ispring, store, env.read_salesforce);
+      report = reconciler.run(options, progress);
+      if (report.status == "stopped" && stop) {
+        report.status = stop->status;
+        report.message = stop->message + "; " + report.message;
+      }
+    }
+  } catch (const std::exception& e) {
+    // A broken invariant or the store failing: the run ends failed, the service goes on.
+    report.status = "failed";
+    report.message = std::string("internal error: ") + e.what();
+  }
+  auto counts = report.counts;
+  for (const auto& [key, value] : progress.counts())
+    if (!counts.contains(key)) counts[key] = value;
+  const std::string plan = report.plan.is_null() ? std::string() : report.plan.dump();
+  store.finish_run(run_id, report.status, env.time->now(), counts, report.message, plan);
+  const auto level = report.status == "succeeded" ? spdlog::level::info : spdlog::level::warn;
+  spdlog::log(level, "reconciliation run {} {}: {}", run_id, report.status, report.message);
+  return report;
+}
+
+nlohmann::json run_to_json(const store::run_record& run) {
+  nlohmann::json j = {{"id", run.id},
+                      {"trigger", run.trigger},
+                      {"dry_run", run.dry_run},
+                      {"status", run.status},
+                      {"queued_at", format_utc(run.queued_at)},
+                      {"started_at", run.started_at ? nlohmann::json(format_utc(*run.started_at))
+                                                    : nlohmann::json()},
+                      {"ended_at", run.ended_at ? nlohmann::json(format_utc(*run.ended_at))
+                                                : nlohmann::json()},
+                      {"counts", run.counts},
+                      {"message", run.message}};
+  j["duration_ms"] = run.started_at && run.ended_at ? nlohmann::json(*run.ended_at - *run.started_at)
+                                                    : nlohmann::json();
+  if (!run.plan_json.empty()) {
+    auto plan = nlohmann::json::parse(run.plan_json, nullptr, false);
+    if (!plan.is_discarded()) j["plan"] = std::move(plan);
+  }
+  return j;
+}
+
+// --- run_coordinator -----------------------------------------------------------------------
+
+run_coordinator::run_coordinator(run_environment env, std::optional<sync::schedule> schedule)
+    : env_(std::move(env)), schedule_(std::move(schedule)) {}
+
+run_coordinator::~run_coordinator() { stop(); }
+
+void run_coordinator::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void run_coordinator::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mutex_);
+  for (const auto& q : queue_)
+    env_.store->finish_run(q.id, "stopped", env_.time->now(), {},
+                           "the service stopped before the run started");
+  queue_.clear();
+}
+
+std::int64_t run_coordinator::request(const std::string& trigger, bool dry_run) {
+  const auto id = env_.store->create_run(trigger, dry_run, env_.time->now());
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back({id, dry_run, trigger == "scheduled"});
+  }
+  wake_.notify_all();
+  return id;
+}
+
+std::optional<nlohmann::json> run_coordinator::describe(std::int64_t id, bool with_plan) {
+  auto record = env_.store->find_run(id, with_plan);
+  if (!record) return std::nullopt;
+  auto j = run_to_json(*record);
+  std::lock_guard lock(mutex_);
+  if (id == current_id_ && progress_ && !finished(record->status)) {
+    j["phase"] = progress_->phase_name();
+    j["progress"] = progress_->counts();
+  }
+  return j;
+}
+
+void run_coordinator::set_schedule(std::optional<sync::schedule> schedule) {
+  {
+    std::lock_guard lock(mutex_);
+    schedule_ = std::move(schedule);
+  }
+  wake_.notify_all();
+}
+
+std::optional<sync::previous_run> run_coordinator::last_run() {
+  const auto last = env_.store->last_sync();
+  if (!last || !last->started_at) return std::nullopt;
+  return sync::previous_run{*last->started_at, last->ended_at, end_of(last->status)};
+}
+
+std::optional<epoch_ms> run_coordinator::next_scheduled_run() {
+  std::optional<sync::schedule> schedule;
+  {
+    std::lock_guard lock(mutex_);
+    schedule = schedule_;
+  }
+  if (!schedule || schedule->manual_only()) return std::nullopt;
+  return schedule->next_run(env_.time->now(), last_run());
+}
+
+void run_coordinator::loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    if (!queue_.empty()) {
+      const auto next = queue_.front();
+      queue_.pop_front();
+      lock.unlock();
+      run_one(next.id, next.dry_run, next.scheduled);
+      lock.lock();
+      continue;
+    }
+    // Is a scheduled run due? Never while another process runs one (the CLI).
+    std::optional<epoch_ms> due;
+    if (schedule_ && !schedule_->manual_only()) {
+      auto schedule = *schedule_;
+      lock.unlock();
+      due = schedule.next_run(env_.time->now(), last_run());
+      const bool busy = env_.store->running_run().has_value();
+      if (due && *due <= env_.time->now() && !busy) {
+        lock.lock();
+        if (stopping_) break;
+        const auto id = env_.store->create_run("scheduled", false, env_.time->now());
+        queue_.push_back({id, false, true});
+        continue;
+      }
+      lock.lock();
+    }
+    // Wake at least once a second: the clock may be moved by tests, and the CLI may finish
+    // a run in another process.
+    wake_.wait_for(lock, std::chrono::seconds(1));
+  }
+}
+
+void run_coordinator::run_one(std::int64_t id, bool dry_run, bool scheduled) {
+  auto progress = std::make_shared<sync::reconcile_progress>();
+  std::optional<sync::schedule> schedule;
+  {
+    std::lock_guard lock(mutex_);
+    current_id_ = id;
+    progress_ = progress;
+    schedule = schedule_;
+  }
+  const epoch_ms started = env_.time->now();
+  std::optional<epoch_ms> next_check;
+  if (schedule) next_check = schedule->first_status_check(started);
+  const stop_check should_stop = [&]() -> std::optional<stop_request> {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return stop_request{"stopped", "the service is stopping"};
+    }
+    if (!schedule) return std::nullopt;
+    const epoch_ms now = env_.time->now();
+    if (scheduled && !schedule->manual_only() && !schedule->in_window(now))
+      return stop_request{"stopped", "the work window closed"};
+    // The seed's status check: look after check_sync_status_after_seconds, then as often;
+    // a run still going after check_sync_status_duration_minutes has expired.
+    if (next_check && now >= *next_check) {
+      if (schedule->expired(started, now))
+        return stop_request{"expired", "still running after " +
+                                           std::to_string((now - started) / 60'000) +
+                                           " minutes (schedule.check_sync_status_duration_minutes)"};
+      while (*next_check <= now) next_check = schedule->next_status_check(*next_check);
+    }
+    return std::nullopt;
+  };
+  execute_run(env_, id, dry_run, *progress, should_stop);
+  std::lock_guard lock(mutex_);
+  current_id_ = 0;
+  progress_.reset();
+}
+
+}  // namespace connector::app

@@ -1,0 +1,268 @@
+#include "connector/sync/reconciler.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "connector/salesforce/ids.hpp"
+#include "connector/sync/applier.hpp"
+#include "connector/sync/mapping.hpp"
+#include "connector/sync/reconcile_plan.hpp"
+
+namespace connector::sync {
+namespace {
+
+constexpr std::size_t max_failures_kept = 100;
+
+bool stopping(const reconcile_options& options) {
+  return options.stop_requested && options.stop_requested();
+}
+
+struct ispring_state {
+  std::vector<ispring::user> users;
+  std::shared_ptr<const directory_snapshot> directory;
+  std::optional<ispring::failure> error;
+  bool stopped = false;
+};
+
+// Every iSpring user (paged) and the departments and groups.
+void read_ispring(ispring::api& api, directory& dir, const reconcile_options& options,
+                  reconcile_progress& progress, ispring_state& out) {
+  auto snapshot = dir.snapshot();
+  if (!snapshot) {
+    out.error = snapshot.error();
+    return;
+  }
+  out.directory = *snapshot;
+  std::string token;
+  do {
+    if (stopping(options)) {
+      out.stopped = true;
+      return;
+    }
+    auto page = api.list_users_page(token, options.ispring_page_size);
+    if (!page) {
+      out.error = page.error();
+      return;
+    }
+    progress.ispring_read += static_cast<std::int64_t>(page->items.size());
+    for (auto& u : page->items) out.users.push_back(std::move(u));
+    token = std::move(page->next_page_token);
+  } while (!token.empty());
+}
+
+}  // namespace
+
+const char* reconcile_progress::phase_name() const {
+  switch (phase.load()) {
+    case 0: return "reading";
+    case 1: return "planning";
+    case 2: return "applying";
+    default: return "finished";
+  }
+}
+
+std::map<std::string, std::int64_t> reconcile_progress::counts() const {
+  return {{"salesforce_read", salesforce_read.load()}, {"ispring_read", ispring_read.load()},
+          {"planned", planned.load()},                 {"to_apply", to_apply.load()},
+          {"applied", applied.load()},                 {"failed", failed.load()}};
+}
+
+reconciler::reconciler(const config::settings& settings, ispring::api& api, store::inbox& store,
+                       salesforce_reader read_salesforce)
+    : settings_(settings), api_(api), store_(store), read_salesforce_(std::move(read_salesforce)) {}
+
+reconcile_report reconciler::run(const reconcile_options& options, reconcile_progress& progress) {
+  reconcile_report report;
+  progress.phase = 0;
+  directory dir(api_);
+
+  // Both sides are read at once: each is mostly waiting on the network.
+  ispring_state ispring;
+  std::thread ispring_reader(
+      [&] { read_ispring(api_, dir, options, progress, ispring); });
+
+  reconcile_input input;
+  bool salesforce_stopped = false;
+  std::string bad_records;
+  std::size_t skipped_records = 0;
+  auto read = read_salesforce_([&](std::vector<nlohmann::json>& records) {
+    for (auto& record : records) {
+      const auto id_field = record.find("Id");
+      std::optional<std::string> id;
+      if (id_field != record.end() && id_field->is_string())
+        id = salesforce::to_18_char_id(id_field->get_ref<const std::string&>());
+      if (!id) {
+        ++skipped_records;
+        continue;
+      }
+      input.desired.push_back(
+          make_desired_user(map_user(record, *id, settings_.mapping), settings_.sync));
+    }
+    progress.salesforce_read += static_cast<std::int64_t>(records.size());
+    records.clear();
+    if (stopping(options)) {
+      salesforce_stopped = true;
+      return false;
+    }
+    return true;
+  });
+  ispring_reader.join();
+
+  if (!read) {
+    report.message = "reading Salesforce users failed: " + read.error();
+    return report;
+  }
+  if (ispring.error) {
+    report.message = "reading iSpring users failed: " + ispring.error->to_string();
+    return report;
+  }
+  if (salesforce_stopped || ispring.stopped) {
+    report.status = "stopped";
+    report.message = "stopped while reading, before any change";
+    return report;
+  }
+
+  progress.phase = 1;
+  input.actual = std::move(ispring.users);
+  input.directory = *ispring.directory;
+  for (auto& [record, user_id] : store_.list_links(options.organization_id))
+    input.links.emplace(std::move(record), std::move(user_id));
+  for (const auto& r : store_.records_in_flight(options.organization_id))
+    input.in_flight.insert(r.record_id);
+
+  reconcile_plan plan = make_reconcile_plan(input, settings_.sync);
+  report.counts = plan.counts();
+  report.counts["ispring_users"] = static_cast<std::int64_t>(input.actual.size());
+  if (skipped_records > 0)
+    report.counts["unreadable_records"] = static_cast<std::int64_t>(skipped_records);
+  progress.planned = static_cast<std::int64_t>(plan.users.size());
+  progress.to_apply = static_cast<std::int64_t>(plan.to_apply());
+
+  if (options.dry_run || plan.safety.exceeded) {
+    report.plan = plan_to_json(plan, input, options.plan_all_rows);
+    report.plan_table = plan_to_table(plan, input, options.plan_all_rows);
+    progress.phase = 3;
+    if (plan.safety.exceeded) {
+      report.status = "stopped_by_safety_limit";
+      report.message = "nothing changed: " + plan.safety.message;
+    } else {
+      report.status = "succeeded";
+      report.message = "dry run: " + std::to_string(plan.to_apply()) +
+                       " users would change; nothing was changed";
+    }
+    return report;
+  }
+
+  progress.phase = 2;
+  std::mutex report_mutex;
+  std::int64_t failed = 0, applied = 0;
+  const auto record_failure = [&](const std::string& who, const std::string& what) {
+    std::lock_guard lock(report_mutex);
+    ++failed;
+    ++progress.failed;
+    if (report.failures.size() < max_failures_kept) report.failures.push_back(who + ": " + what);
+  };
+
+  // Links found by login or e-mail are remembered first: a crash later must not lose them.
+  if (!plan.new_links.empty()) store_.set_links(options.organization_id, plan.new_links);
+
+  for (const auto& rename : plan.renames) {
+    if (auto r = api_.rename_department(rename.id, rename.to); !r)
+      record_failure("department " + rename.from,
+                     "rename to '" + rename.to + "': " + r.error().to_string());
+  }
+  if (!plan.renames.empty()) dir.invalidate();
+
+  // Users, a few at a time.
+  applier apply(api_, dir);
+  std::vector<std::size_t> work;
+  for (std::size_t i = 0; i < plan.users.size(); ++i)
+    if (plan.users[i].should_apply()) work.push_back(i);
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> stopped{false};
+  std::vector<std::pair<std::string, std::string>> links;
+  std::vector<std::string> unlinks;
+  std::map<std::string, std::vector<std::string>> group_additions;  // group → user ids
+  const auto apply_some = [&] {
+    for (;;) {
+      if (stopping(options)) {
+        stopped = true;
+        return;
+      }
+      const std::size_t n = next++;
+      if (n >= work.size()) return;
+      const planned_user& u = plan.users[work[n]];
+      const std::optional<ispring::user> actual =
+          u.actual ? std::optional<ispring::user>(input.actual[*u.actual]) : std::nullopt;
+      apply_result result = apply.apply_matched(u.desired, actual, {.defer_group_additions = true});
+      std::lock_guard lock(report_mutex);
+      const std::string before = actual ? actual->id : std::string();
+      if (result.ispring_user_id != before) {
+        if (result.ispring_user_id.empty())
+          unlinks.push_back(u.desired.record_id);
+        else
+          links.emplace_back(u.desired.record_id, result.ispring_user_id);
+      }
+      for (auto& g : result.deferred_group_additions)
+        group_additions[g].push_back(result.ispring_user_id);
+      if (result.ok) {
+        ++applied;
+        ++progress.applied;
+      } else {
+        ++failed;
+        ++progress.failed;
+        if (report.failures.size() < max_failures_kept)
+          report.failures.push_back(u.desired.record_id + ": " +
+                                    (result.error ? result.error->to_string() : "failed"));
+      }
+    }
+  };
+  const int threads = std::max(1, std::min<int>(options.concurrency, static_cast<int>(work.size())));
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back(apply_some);
+  apply_some();
+  for (auto& t : pool) t.join();
+
+  if (!links.empty()) store_.set_links(options.organization_id, links);
+  for (const auto& record : unlinks) store_.remove_link(options.organization_id, record);
+
+  // Group members are replaced as a whole: one read and one write per group for everyone.
+  for (const auto& [group, user_ids] : group_additions) {
+    if (auto r = apply.add_to_group(group, user_ids); !r)
+      for (const auto& id : user_ids) record_failure(id, r.error().to_string());
+  }
+
+  std::int64_t departments_deleted = 0;
+  if (!stopped && failed == 0) {
+    for (const auto& d : plan.deletions) {
+      auto r = api_.delete_department(d.id);
+      if (r || r.error().kind == ispring::failure_kind::not_found)
+        ++departments_deleted;
+      else
+        record_failure("department '" + d.name + "'", "delete: " + r.error().to_string());
+    }
+  }
+
+  progress.phase = 3;
+  report.counts["applied"] = applied;
+  report.counts["failed"] = failed;
+  report.counts["departments_deleted"] = departments_deleted;
+  if (stopped) {
+    report.status = "stopped";
+    report.message = "stopped after " + std::to_string(applied + failed) + " of " +
+                     std::to_string(work.size()) + " users";
+  } else if (failed > 0) {
+    report.status = "failed";
+    report.message = std::to_string(failed) + " of " + std::to_string(work.size()) +
+                     " changes failed; first: " + report.failures.front();
+  } else {
+    report.status = "succeeded";
+    report.message = std::to_string(applied) + " users changed";
+  }
+  return report;
+}
+
+}  // namespace connector::sync

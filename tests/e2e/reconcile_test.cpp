@@ -1,0 +1,312 @@
+// End to end: the full reconciliation through the real binary, reading the Salesforce sandbox
+// (JWT bearer flow, SOQL paging) and writing the iSpring Learn sandbox, over real TLS, with
+// the run history in a real SQLite file.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "support/ispring_sandbox_server.hpp"
+#include "support/rsa_keys.hpp"
+#include "support/salesforce_sandbox_server.hpp"
+#include "support/service.hpp"
+
+namespace connector::testing {
+namespace {
+
+using nlohmann::json;
+
+// Waits for something the service does on its own, not for time to pass.
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::seconds limit = std::chrono::seconds(60)) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
+
+salesforce_sandbox_options salesforce_options() {
+  salesforce_sandbox_options o;
+  o.public_key_pem = test_rsa_key(0).public_key_pem;
+  o.org_id = test_org_id;
+  return o;
+}
+
+class reconcile_e2e : public ::testing::Test {
+ protected:
+  reconcile_e2e() : salesforce_(salesforce_options()) {}
+
+  json config(const json& overrides = json::object()) const {
+    json c = {{"ispring",
+               {{"api_url", ispring_.base_url()},
+                {"client_id", "sandbox-client-id"},
+                {"client_secret", "sandbox-client-secret"},
+                {"tls_ca_file", test_certs::get().ca_crt.string()}}},
+              {"salesforce",
+               {{"login_url", salesforce_.base_url()},
+                {"client_id", "sandbox-consumer-key"},
+                {"username", "integration@example.com"},
+                {"private_key", "file:" + test_rsa_key(0).private_key_file.string()},
+                {"tls_ca_file", test_certs::get().ca_crt.string()},
+                {"query_batch_size", 200}}},
+              {"mapping",
+               {{"groups", "iSpring_Groups__c"},
+                {"fields", {{"first_name", "FirstName"}, {"job_title", "Title"}}}}}};
+    c.merge_patch(overrides);
+    return test_config(dir_.path(), c);
+  }
+
+  std::filesystem::path write_config(const json& overrides = json::object()) {
+    const auto path = dir_.path() / "config.json";
+    write_text(path, config(overrides).dump(2));
+    return path;
+  }
+
+  command_result connector(std::vector<std::string> args, const json& overrides = json::object()) {
+    args.push_back("--config");
+    args.push_back(write_config(overrides).string());
+    return run_connector(args);
+  }
+
+  std::string add_salesforce_user(const std::string& name, const std::string& department,
+                                  bool active = true, const std::string& groups = "") {
+    return salesforce_.sandbox().add_user({{"Username", name + "@acme.example.prod"},
+                                           {"Email", name + "@acme.example"},
+                                           {"FirstName", name},
+                                           {"LastName", "Tester"},
+                                           {"Title", "Engineer"},
+                                           {"Department", department},
+                                           {"IsActive", active},
+                                           {"iSpring_Groups__c", groups}});
+  }
+
+  std::optional<sandbox_user> ispring_user(const std::string& name) {
+    return ispring_.sandbox().find_user_by_login(name + "@acme.example.prod");
+  }
+  std::string department_of(const sandbox_user& u) {
+    for (const auto& d : ispring_.sandbox().departments())
+      if (d.id == u.department_id) return d.name;
+    return {};
+  }
+  // Requests that change something in iSpring.
+  int ispring_writes() {
+    int writes = 0;
+    for (const auto& entry : ispring_.sandbox().request_log())
+      if (entry.method != "GET" && entry.endpoint.find("token") == std::string::npos) ++writes;
+    return writes;
+  }
+
+  temp_dir dir_;
+  ispring_sandbox_server ispring_;
+  salesforce_sandbox_server salesforce_;
+};
+
+TEST_F(reconcile_e2e, DryRunThenRunThenOnlyTheDifferences) {
+  const auto ann = add_salesforce_user("ann", "Sales", true, "Onboarding");
+  add_salesforce_user("bob", "Support");
+  add_salesforce_user("cy", "Sales", false);
+  // Bob exists in iSpring already: he is linked by login, not created twice.
+  const auto bob_id = ispring_.sandbox().add_user("bob@acme.example.prod", "bob@acme.example", {},
+                                                  {{"first_name", "Robert"}, {"last_name", "Tester"}});
+
+  // 1. The dry run prints the plan and changes nothing anywhere.
+  const auto dry = connector({"reconcile", "--dry-run", "--json"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.out << dry.err;
+  const json plan = json::parse(dry.out);
+  EXPECT_EQ(plan["status"], "succeeded");
+  EXPECT_TRUE(plan["dry_run"].get<bool>());
+  EXPECT_EQ(plan["plan"]["counts"]["create"], 1);
+  EXPECT_EQ(plan["plan"]["counts"]["update"], 1);  // bob's first name
+  EXPECT_EQ(plan["plan"]["counts"]["ignored"], 1);  // cy is inactive and not in iSpring
+  EXPECT_EQ(ispring_writes(), 0);
+  EXPECT_EQ(ispring_.sandbox().users().size(), 1u);
+  const auto table = connector({"reconcile", "--dry-run"});
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("create 'ann@acme.example.prod' in 'Sales'"), std::string::npos)
+      << table.out;
+  EXPECT_NE(table.out.find("set first_name 'Robert' → 'bob'"), std::string::npos) << table.out;
+
+  // 2. The run makes iSpring match.
+  const auto run = connector({"reconcile", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_EQ(json::parse(run.out)["status"], "succeeded");
+  const auto ann_user = ispring_user("ann");
+  ASSERT_TRUE(ann_user);
+  EXPECT_EQ(department_of(*ann_user), "Sales");
+  EXPECT_EQ(ann_user->fields.at("job_title"), "Engineer");
+  const auto onboarding = ispring_.sandbox().find_group_by_name("Onboarding");
+  ASSERT_TRUE(onboarding);
+  EXPECT_EQ(onboarding->user_ids, std::vector<std::string>{ann_user->id});
+  const auto bob_user = ispring_user("bob");
+  ASSERT_TRUE(bob_user);
+  EXPECT_EQ(bob_user->id, bob_id);
+  EXPECT_EQ(bob_user->fields.at("first_name"), "bob");
+  EXPECT_EQ(department_of(*bob_user), "Support");
+  EXPECT_FALSE(ispring_user("cy"));
+  EXPECT_EQ(ispring_.sandbox().users().size(), 2u);
+
+  // 3. A second run with nothing changed writes nothing.
+  int writes = ispring_writes();
+  const auto again = connector({"reconcile", "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_EQ(json::parse(again.out)["counts"]["to_apply"], 0);
+  EXPECT_EQ(ispring_writes(), writes);
+
+  // 4. Both sides change: only the differences are applied.
+  salesforce_.sandbox().update_user(ann, {{"Department", "Support"}});
+  writes = ispring_writes();
+  const auto third = connector({"reconcile", "--json"});
+  ASSERT_EQ(third.exit_code, 0) << third.out << third.err;
+  const json counts = json::parse(third.out)["counts"];
+  EXPECT_EQ(counts["move"], 1);
+  EXPECT_EQ(counts["update"], 0);
+  EXPECT_EQ(counts["create"], 0);
+  EXPECT_EQ(department_of(*ispring_user("ann")), "Support");
+  // Sales is left with no synchronised users: deleted (the seed's rule).
+  EXPECT_FALSE(ispring_.sandbox().find_department_by_name("Sales"));
+  EXPECT_EQ(counts["departments_deleted"], 1);
+  EXPECT_EQ(ispring_writes() - writes, 2);  // the move and the department deletion
+
+  // The history: four runs, the dry ones marked, and status shows the last sync.
+  const auto runs = connector({"runs", "--json"});
+  ASSERT_EQ(runs.exit_code, 0) << runs.err;
+  const json list = json::parse(runs.out)["runs"];
+  ASSERT_EQ(list.size(), 5u);
+  EXPECT_TRUE(list[4]["dry_run"].get<bool>());
+  EXPECT_EQ(list[0]["status"], "succeeded");
+  EXPECT_EQ(list[0]["trigger"], "cli");
+  const auto status = connector({"status", "--json"});
+  const json s = json::parse(status.out);
+  EXPECT_EQ(s["last_sync_status"], "succeeded");
+  EXPECT_TRUE(s["last_sync_start"].is_string());
+}
+
+TEST_F(reconcile_e2e, TheSafetyLimitStopsARunBeforeAnyChange) {
+  for (const char* name : {"dan", "eve", "fay"}) {
+    add_salesforce_user(name, "Sales", false);
+    ispring_.sandbox().add_user(std::string(name) + "@acme.example.prod",
+                                std::string(name) + "@acme.example");
+  }
+  const auto run = connector({"reconcile", "--json"}, {{"sync", {{"max_deactivations", "2"}}}});
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  const json out = json::parse(run.out);
+  EXPECT_EQ(out["status"], "stopped_by_safety_limit");
+  EXPECT_NE(out["message"].get<std::string>().find("would deactivate or delete 3 users"),
+            std::string::npos)
+      << out["message"];
+  EXPECT_EQ(ispring_writes(), 0);
+  for (const auto& u : ispring_.sandbox().users()) EXPECT_EQ(u.status, 1);
+}
+
+TEST_F(reconcile_e2e, ASalesforceFailureFailsTheRunWithTheReason) {
+  add_salesforce_user("gus", "Sales");
+  salesforce_.sandbox().set_outage(true);
+  const auto run = connector({"reconcile"});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.out.find("failed"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("503"), std::string::npos) << run.out;
+  EXPECT_EQ(ispring_writes(), 0);
+  const json list = json::parse(connector({"runs", "--json"}).out)["runs"];
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["status"], "failed");
+}
+
+TEST_F(reconcile_e2e, WrongCredentialsAreNamedByCheckAndByTheRun) {
+  const json wrong_key = {
+      {"salesforce", {{"private_key", "file:" + test_rsa_key(1).private_key_file.string()}}}};
+  const auto check = connector({"check"}, wrong_key);
+  EXPECT_NE(check.exit_code, 0);
+  EXPECT_NE(check.out.find("FAIL  salesforce"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("invalid_grant"), std::string::npos) << check.out;
+  EXPECT_EQ(check.out.find("PRIVATE KEY"), std::string::npos);
+  const auto run = connector({"reconcile"}, wrong_key);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.out.find("invalid_grant"), std::string::npos) << run.out;
+}
+
+class reconcile_service_e2e : public reconcile_e2e {
+ protected:
+  void start(const json& overrides = json::object()) {
+    service_ = std::make_unique<running_service>(dir_.path(), config(overrides));
+  }
+  http_reply admin(const std::string& method, const std::string& target,
+                   const std::string& token = test_admin_token) {
+    auto client = service_->admin_client();
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    return client.request(method, target, {}, headers);
+  }
+  json run_status(std::int64_t id) {
+    const auto reply = admin("GET", "/admin/runs/" + std::to_string(id));
+    return reply.status == 200 ? json::parse(reply.body) : json::object();
+  }
+  bool ended(std::int64_t id) {
+    const auto s = run_status(id).value("status", "");
+    return !s.empty() && s != "queued" && s != "running";
+  }
+
+  std::unique_ptr<running_service> service_;
+};
+
+TEST_F(reconcile_service_e2e, AScheduledRunHappensOnItsOwn) {
+  add_salesforce_user("hal", "Sales");
+  start({{"schedule", {{"run_type", "interval"}, {"run_interval_minutes", 60}}}});
+  ASSERT_TRUE(eventually([&] { return ispring_user("hal").has_value(); }));
+  ASSERT_TRUE(eventually([&] { return ended(1); }));
+  const json run = run_status(1);
+  EXPECT_EQ(run["trigger"], "scheduled");
+  EXPECT_EQ(run["status"], "succeeded");
+  EXPECT_EQ(run["counts"]["create"], 1);
+  // Not again before the interval is over.
+  const auto list = json::parse(admin("GET", "/admin/runs").body)["runs"];
+  EXPECT_EQ(list.size(), 1u);
+}
+
+TEST_F(reconcile_service_e2e, AdminReconcileNeedsTheTokenAndQueuesRuns) {
+  add_salesforce_user("ida", "Sales");
+  start();
+  EXPECT_EQ(admin("POST", "/admin/reconcile", "").status, 401);
+  EXPECT_EQ(admin("POST", "/admin/reconcile", "wrong-token-wrong-token-00").status, 401);
+  EXPECT_EQ(admin("GET", "/admin/runs/1", "").status, 401);
+  EXPECT_EQ(json::parse(admin("GET", "/admin/runs").body)["runs"].size(), 0u);
+  EXPECT_FALSE(ispring_user("ida"));
+
+  const auto preview = admin("POST", "/admin/reconcile?dry_run=true");
+  ASSERT_EQ(preview.status, 202) << preview.body;
+  const auto preview_id = json::parse(preview.body)["id"].get<std::int64_t>();
+  const auto real = admin("POST", "/admin/reconcile");
+  ASSERT_EQ(real.status, 202) << real.body;
+  const auto real_id = json::parse(real.body)["id"].get<std::int64_t>();
+  EXPECT_GT(real_id, preview_id);
+
+  ASSERT_TRUE(eventually([&] { return ended(real_id); }));
+  const json dry = run_status(preview_id);
+  EXPECT_EQ(dry["status"], "succeeded");
+  EXPECT_EQ(dry["plan"]["users"][0]["actions"], json::array({"create"}));
+  const json done = run_status(real_id);
+  EXPECT_EQ(done["status"], "succeeded") << done.dump();
+  EXPECT_EQ(done["trigger"], "admin");
+  EXPECT_EQ(done["counts"]["applied"], 1);
+  // The dry run started before the real one and ended before it started: never side by side.
+  EXPECT_LE(dry["ended_at"].get<std::string>(), done["started_at"].get<std::string>());
+  EXPECT_TRUE(ispring_user("ida"));
+  EXPECT_EQ(admin("GET", "/admin/runs/999").status, 404);
+  EXPECT_EQ(admin("GET", "/admin/runs/abc").status, 404);
+}
+
+TEST_F(reconcile_service_e2e, SighupAppliesANewSchedule) {
+  add_salesforce_user("jo", "Sales");
+  start();  // manual only
+  EXPECT_EQ(json::parse(admin("GET", "/admin/runs").body)["runs"].size(), 0u);
+  write_config({{"schedule", {{"run_type", "interval"}, {"run_interval_minutes", 5}}}});
+  ::kill(service_->process().pid(), SIGHUP);
+  ASSERT_TRUE(eventually([&] { return ispring_user("jo").has_value(); }));
+  ASSERT_TRUE(eventually([&] { return ended(1); }));
+  EXPECT_EQ(run_status(1)["trigger"], "scheduled");
+}
+
+}  // namespace
+}  // namespace connector::testing
