@@ -321,6 +321,21 @@ query_error malformed(std::string_view soql, std::size_t column, const std::stri
               "^\nERROR at Row:1:Column:" + std::to_string(column) + "\n" + what};
 }
 
+std::optional<soql_token::kind_t> punctuation(char c) {
+  switch (c) {
+    case ',':
+      return soql_token::comma;
+    case '(':
+      return soql_token::open;
+    case ')':
+      return soql_token::close;
+    case '=':
+      return soql_token::equals;
+    default:
+      return std::nullopt;
+  }
+}
+
 query_result<std::vector<soql_token>> tokenize(std::string_view soql) {
   std::vector<soql_token> out;
   std::size_t i = 0;
@@ -387,17 +402,8 @@ query_result<std::vector<soql_token>> tokenize(std::string_view soql) {
         return unexpected{malformed(
             soql, column, "unexpected token: '" + std::string(soql.substr(column - 1)) + "'")};
       out.push_back({soql_token::string, std::move(text), column});
-    } else if (c == ',') {
-      out.push_back({soql_token::comma, ",", column});
-      ++i;
-    } else if (c == '(') {
-      out.push_back({soql_token::open, "(", column});
-      ++i;
-    } else if (c == ')') {
-      out.push_back({soql_token::close, ")", column});
-      ++i;
-    } else if (c == '=') {
-      out.push_back({soql_token::equals, "=", column});
+    } else if (const auto kind = punctuation(c)) {
+      out.push_back({*kind, std::string(1, c), column});
       ++i;
     } else if ((c == '!' && i + 1 < soql.size() && soql[i + 1] == '=') ||
                (c == '<' && i + 1 < soql.size() && soql[i + 1] == '>')) {
