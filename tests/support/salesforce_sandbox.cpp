@@ -321,6 +321,76 @@ query_error malformed(std::string_view soql, std::size_t column, const std::stri
               "^\nERROR at Row:1:Column:" + std::to_string(column) + "\n" + what};
 }
 
+// A 'quoted' literal starting at soql[i], decoded; i ends after the closing quote.
+query_result<std::string> string_literal(std::string_view soql, std::size_t& i) {
+  const std::size_t column = i + 1;
+  std::string text;
+  bool closed = false;
+  for (++i; i < soql.size(); ++i) {
+    if (soql[i] == '\'') {
+      closed = true;
+      ++i;
+      break;
+    }
+    if (soql[i] != '\\') {
+      text += soql[i];
+      continue;
+    }
+    if (++i >= soql.size()) break;
+    switch (soql[i]) {  // SOQL's escape sequences
+      case 'n':
+        text += '\n';
+        break;
+      case 'r':
+        text += '\r';
+        break;
+      case 't':
+        text += '\t';
+        break;
+      case 'b':
+        text += '\b';
+        break;
+      case 'f':
+        text += '\f';
+        break;
+      case '\'':
+      case '"':
+      case '\\':
+        text += soql[i];
+        break;
+      case '_':
+      case '%':
+        text += '\\';
+        text += soql[i];
+        break;  // LIKE escapes stay
+      default:
+        return unexpected{malformed(soql, i,
+                                    "Invalid string literal '\\" + std::string(1, soql[i]) +
+                                        "'. Illegal character sequence '\\" +
+                                        std::string(1, soql[i]) + "' in string literal.")};
+    }
+  }
+  if (!closed)
+    return unexpected{malformed(
+        soql, column, "unexpected token: '" + std::string(soql.substr(column - 1)) + "'")};
+  return text;
+}
+
+std::optional<soql_token::kind_t> punctuation(char c) {
+  switch (c) {
+    case ',':
+      return soql_token::comma;
+    case '(':
+      return soql_token::open;
+    case ')':
+      return soql_token::close;
+    case '=':
+      return soql_token::equals;
+    default:
+      return std::nullopt;
+  }
+}
+
 query_result<std::vector<soql_token>> tokenize(std::string_view soql) {
   std::vector<soql_token> out;
   std::size_t i = 0;
@@ -337,67 +407,11 @@ query_result<std::vector<soql_token>> tokenize(std::string_view soql) {
       }
       out.push_back({soql_token::word, std::string(soql.substr(start, i - start)), column});
     } else if (c == '\'') {
-      std::string text;
-      bool closed = false;
-      for (++i; i < soql.size(); ++i) {
-        if (soql[i] == '\'') {
-          closed = true;
-          ++i;
-          break;
-        }
-        if (soql[i] != '\\') {
-          text += soql[i];
-          continue;
-        }
-        if (++i >= soql.size()) break;
-        switch (soql[i]) {  // SOQL's escape sequences
-          case 'n':
-            text += '\n';
-            break;
-          case 'r':
-            text += '\r';
-            break;
-          case 't':
-            text += '\t';
-            break;
-          case 'b':
-            text += '\b';
-            break;
-          case 'f':
-            text += '\f';
-            break;
-          case '\'':
-          case '"':
-          case '\\':
-            text += soql[i];
-            break;
-          case '_':
-          case '%':
-            text += '\\';
-            text += soql[i];
-            break;  // LIKE escapes stay
-          default:
-            return unexpected{malformed(soql, i,
-                                        "Invalid string literal '\\" + std::string(1, soql[i]) +
-                                            "'. Illegal character sequence '\\" +
-                                            std::string(1, soql[i]) + "' in string literal.")};
-        }
-      }
-      if (!closed)
-        return unexpected{malformed(
-            soql, column, "unexpected token: '" + std::string(soql.substr(column - 1)) + "'")};
-      out.push_back({soql_token::string, std::move(text), column});
-    } else if (c == ',') {
-      out.push_back({soql_token::comma, ",", column});
-      ++i;
-    } else if (c == '(') {
-      out.push_back({soql_token::open, "(", column});
-      ++i;
-    } else if (c == ')') {
-      out.push_back({soql_token::close, ")", column});
-      ++i;
-    } else if (c == '=') {
-      out.push_back({soql_token::equals, "=", column});
+      auto text = string_literal(soql, i);
+      if (!text) return unexpected{text.error()};
+      out.push_back({soql_token::string, std::move(*text), column});
+    } else if (const auto kind = punctuation(c)) {
+      out.push_back({*kind, std::string(1, c), column});
       ++i;
     } else if ((c == '!' && i + 1 < soql.size() && soql[i + 1] == '=') ||
                (c == '<' && i + 1 < soql.size() && soql[i + 1] == '>')) {

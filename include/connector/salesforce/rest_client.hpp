@@ -35,7 +35,7 @@ struct rest_failure {
   int http_status = 0;
   std::string error_code;  // Salesforce errorCode / OAuth "error", e.g. INVALID_SESSION_ID
   std::string message;     // readable, never a secret or a token
-  std::string operation = "request";  // what failed: "query", "sign-in"
+  std::string operation = "request";  // what failed: "query", "sign-in (JWT bearer)", …
 
   bool retryable() const;  // network, rate_limited, server
   // "Salesforce query failed: HTTP 400 INVALID_FIELD: No such column 'Foo' on entity 'User'…"
@@ -53,7 +53,7 @@ class rest_api {
   // Runs a SOQL query and follows nextRecordsUrl until done. on_page receives each page's
   // records as JSON objects (fields only; the "attributes" member removed; relationship
   // fields stay nested as Salesforce returns them) and returns false to stop early.
-  // Returns the number of records delivered.
+  // Returns the number of records delivered. A page without records is not delivered.
   virtual rest_result<std::size_t> query(
       const std::string& soql,
       const std::function<bool(std::vector<nlohmann::json>& records)>& on_page) = 0;
