@@ -19,7 +19,7 @@ bool has_kind(const planned_user& u, change_kind k) {
 struct actual_index {
   std::unordered_map<std::string, std::size_t> by_id, by_login, by_email;
 
-  explicit actual_index(const std::vector<ispring::user>& users) {
+  explicit actual_index(const std::deque<ispring::user>& users) {
     by_id.reserve(users.size());
     by_login.reserve(users.size());
     by_email.reserve(users.size());
@@ -106,7 +106,7 @@ std::optional<std::string> target_parent_id(const directory_snapshot& dir,
 }
 
 // Departments renamed in the config: see the header's rule.
-std::vector<department_rename> infer_renames(const std::vector<planned_user>& users,
+std::vector<department_rename> infer_renames(const std::deque<planned_user>& users,
                                              const reconcile_input& input,
                                              const config::sync_settings& sync) {
   std::vector<department_rename> renames;
@@ -137,7 +137,7 @@ std::vector<department_rename> infer_renames(const std::vector<planned_user>& us
   return renames;
 }
 
-std::vector<department_deletion> plan_deletions(const std::vector<planned_user>& users,
+std::vector<department_deletion> plan_deletions(const std::deque<planned_user>& users,
                                                 const reconcile_input& input,
                                                 const directory_snapshot& dir,
                                                 const config::sync_settings& sync) {
@@ -252,17 +252,17 @@ reconcile_plan make_reconcile_plan(reconcile_input& input, const config::sync_se
   std::unordered_map<std::size_t, std::string> claimed;
   claimed.reserve(input.desired.size());
 
-  plan.users.reserve(input.desired.size());
   std::unordered_set<std::string> seen;
   seen.reserve(input.desired.size());
-  for (auto& d : input.desired) {
-    seen.insert(d.record_id);
+  // Each desired user moves into its plan and leaves the input at once: never both copies.
+  while (!input.desired.empty()) {
     planned_user u;
-    u.desired = std::move(d);
+    u.desired = std::move(input.desired.front());
+    input.desired.pop_front();
+    seen.insert(u.desired.record_id);
     if (u.desired.action != sync_action::ignore) match_user(u, input, index, claimed);
     plan.users.push_back(std::move(u));
   }
-  input.desired.clear();
 
   // Linked iSpring users whose record the query no longer returns.
   if (input.salesforce_complete) {

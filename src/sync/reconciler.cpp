@@ -1,6 +1,11 @@
 #include "connector/sync/reconciler.hpp"
 
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <chrono>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -16,12 +21,19 @@ namespace {
 
 constexpr std::size_t max_failures_kept = 100;
 
+// The process's peak resident memory so far, in MB, for the phase logs.
+long peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024;
+}
+
 bool stopping(const reconcile_options& options) {
   return options.stop_requested && options.stop_requested();
 }
 
 struct ispring_state {
-  std::vector<ispring::user> users;
+  std::deque<ispring::user> users;
   std::shared_ptr<const directory_snapshot> directory;
   std::optional<ispring::failure> error;
   bool stopped = false;
@@ -78,6 +90,11 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
   reconcile_report report;
   progress.phase = 0;
   directory dir(api_);
+  using steady = std::chrono::steady_clock;
+  const auto started = steady::now();
+  const auto seconds_since = [](steady::time_point t) {
+    return std::chrono::duration<double>(steady::now() - t).count();
+  };
 
   // Both sides are read at once: each is mostly waiting on the network.
   ispring_state ispring;
@@ -125,6 +142,9 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
     return report;
   }
 
+  spdlog::info("reconciliation read {} Salesforce and {} iSpring users in {:.2f} s (peak RSS {} MB)",
+               input.desired.size(), ispring.users.size(), seconds_since(started), peak_rss_mb());
+  const auto planning = steady::now();
   progress.phase = 1;
   input.actual = std::move(ispring.users);
   input.directory = *ispring.directory;
@@ -139,6 +159,8 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
   if (skipped_records > 0)
     report.counts["unreadable_records"] = static_cast<std::int64_t>(skipped_records);
   progress.planned = static_cast<std::int64_t>(plan.users.size());
+  spdlog::info("reconciliation planned {} changes for {} users in {:.2f} s (peak RSS {} MB)",
+               plan.to_apply(), plan.users.size(), seconds_since(planning), peak_rss_mb());
   progress.to_apply = static_cast<std::int64_t>(plan.to_apply());
 
   if (options.dry_run || plan.safety.exceeded) {
@@ -157,6 +179,7 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
   }
 
   progress.phase = 2;
+  const auto applying = steady::now();
   std::mutex report_mutex;
   std::int64_t failed = 0, applied = 0;
   const auto record_failure = [&](const std::string& who, const std::string& what) {
@@ -247,6 +270,8 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
   }
 
   progress.phase = 3;
+  spdlog::info("reconciliation applied {} and failed {} of {} users in {:.2f} s", applied, failed,
+               work.size(), seconds_since(applying));
   report.counts["applied"] = applied;
   report.counts["failed"] = failed;
   report.counts["departments_deleted"] = departments_deleted;

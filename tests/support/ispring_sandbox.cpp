@@ -3,7 +3,6 @@
 #include "support/ispring_sandbox.hpp"
 
 #include <algorithm>
-#include <unordered_set>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -283,6 +282,8 @@ void ispring_sandbox::reset_locked() {
   id_counter_ = 0;
   token_counter_ = 0;
   users_.clear();
+  login_index_.clear();
+  email_index_.clear();
   departments_.clear();
   groups_.clear();
   tokens_.clear();
@@ -530,16 +531,24 @@ std::string ispring_sandbox::check_user_fields(const std::map<std::string, std::
   if (!email.empty() && !valid_email(email)) return "Invalid value for field email";
 
   // Login and e-mail are unique across the account, case-insensitively (§8, S15).
+  const auto taken = [&](const std::unordered_map<std::string, std::string>& index,
+                         const std::string& value) {
+    const auto it = index.find(lower(value));
+    return it != index.end() && it->second != self_id;
+  };
+  if (taken(login_index_, value_of("login"))) {
+    status = options_.duplicate_status;
+    return "User with the same login is already registered";
+  }
+  if (!email.empty() && taken(email_index_, email)) {
+    status = options_.duplicate_status;
+    return "User with the same email is already registered";
+  }
+  const bool unique_custom = std::any_of(options_.custom_fields.begin(), options_.custom_fields.end(),
+                                         [](const sandbox_profile_field& f) { return f.is_unique; });
   for (const auto& [id, other] : users_) {
+    if (!unique_custom) break;
     if (id == self_id) continue;
-    if (iequals(other.login(), value_of("login"))) {
-      status = options_.duplicate_status;
-      return "User with the same login is already registered";
-    }
-    if (!email.empty() && iequals(other.email(), email)) {
-      status = options_.duplicate_status;
-      return "User with the same email is already registered";
-    }
     for (const auto& custom : options_.custom_fields) {
       const auto mine = fields.find(custom.id);
       const auto theirs = other.fields.find(custom.id);
@@ -769,6 +778,7 @@ sandbox_response ispring_sandbox::create_user(const call& c) {
   if (const auto it = b.find("role"); it != b.end()) u.role = it->get<std::string>();
   u.added_date = iso_date(now_ms());
   users_[u.id] = u;
+  index_user(u);
   return created(u.id);
 }
 
@@ -812,7 +822,9 @@ sandbox_response ispring_sandbox::update_user(const call& c) {
     new_groups = std::move(*ids);
   }
   if (const auto it = b.find("role"); it != b.end()) updated.role = it->get<std::string>();
+  unindex_user(found->second);
   found->second = updated;
+  index_user(updated);
   if (has_group_ids) {
     for (auto& [id, g] : groups_) {
       auto& members = g.user_ids;
@@ -843,6 +855,7 @@ sandbox_response ispring_sandbox::delete_user(const call& c) {
   const auto found = users_.find(c.params.at(0));
   if (found == users_.end()) return error(404, "User not found");
   for (auto& [id, g] : groups_) std::erase(g.user_ids, found->first);
+  unindex_user(found->second);
   users_.erase(found);
   return empty(204);
 }
@@ -1253,16 +1266,22 @@ std::string ispring_sandbox::add_user(const std::string& login, const std::strin
   u.status = status;
   u.added_date = iso_date(now_ms());
   users_[u.id] = u;
+  index_user(u);
   return u.id;
+}
+
+void ispring_sandbox::index_user(const sandbox_user& user) {
+  login_index_[lower(user.login())] = user.id;
+  if (!user.email().empty()) email_index_[lower(user.email())] = user.id;
+}
+
+void ispring_sandbox::unindex_user(const sandbox_user& user) {
+  login_index_.erase(lower(user.login()));
+  if (!user.email().empty()) email_index_.erase(lower(user.email()));
 }
 
 std::vector<std::string> ispring_sandbox::add_users(const std::vector<seed_user>& users) {
   std::lock_guard lock(mutex_);
-  std::unordered_set<std::string> logins, emails;
-  for (const auto& [id, u] : users_) {
-    logins.insert(lower(u.login()));
-    if (!u.email().empty()) emails.insert(lower(u.email()));
-  }
   std::vector<std::string> ids;
   ids.reserve(users.size());
   for (const auto& seed : users) {
@@ -1280,14 +1299,15 @@ std::vector<std::string> ispring_sandbox::add_users(const std::vector<seed_user>
     if (!seed.email.empty()) u.fields["email"] = seed.email;
     for (const auto& [key, value] : u.fields)
       if (!is_known_field(key)) throw std::invalid_argument("add_users: unknown field " + key);
-    if (!logins.insert(lower(seed.login)).second)
+    if (login_index_.contains(lower(seed.login)))
       throw std::invalid_argument("add_users: login " + seed.login + " is taken");
-    if (!seed.email.empty() && !emails.insert(lower(seed.email)).second)
+    if (!seed.email.empty() && email_index_.contains(lower(seed.email)))
       throw std::invalid_argument("add_users: e-mail " + seed.email + " is taken");
     u.id = next_id();
     u.status = seed.status;
     u.added_date = iso_date(now_ms());
     ids.push_back(u.id);
+    index_user(u);
     users_[u.id] = std::move(u);
   }
   return ids;

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <unordered_map>
 #include <vector>
 
 namespace connector::testing {
@@ -222,6 +223,10 @@ class ispring_sandbox {
   std::string root_id_;
   // Keyed by id; ids grow with a counter, so map order is creation order (keyset paging).
   std::map<std::string, sandbox_user> users_;
+  // Lower-case login and e-mail → user id: uniqueness checks stay cheap with 100,000 users.
+  std::unordered_map<std::string, std::string> login_index_, email_index_;
+  void index_user(const sandbox_user& user);
+  void unindex_user(const sandbox_user& user);
   std::map<std::string, sandbox_department> departments_;
   std::map<std::string, sandbox_group> groups_;
   std::map<std::string, std::int64_t> tokens_;  // token → expiry (epoch ms)

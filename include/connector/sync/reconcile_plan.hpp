@@ -20,6 +20,7 @@
 // - Records with a notification in flight are left to the sync worker (it holds a newer
 //   state than a full read may), and are shown as deferred.
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -35,10 +36,12 @@
 
 namespace connector::sync {
 
+// Deques, not vectors: 100,000 users grow without a reallocation holding two copies at once,
+// and the planner hands each desired user over to its plan as it goes.
 struct reconcile_input {
-  std::vector<desired_user> desired;  // every Salesforce user read, in query order
-  bool salesforce_complete = true;    // false: the read stopped early, retire nobody
-  std::vector<ispring::user> actual;  // every iSpring user
+  std::deque<desired_user> desired;  // every Salesforce user read, in query order
+  bool salesforce_complete = true;   // false: the read stopped early, retire nobody
+  std::deque<ispring::user> actual;  // every iSpring user
   directory_snapshot directory;       // departments and groups
   std::unordered_map<std::string, std::string> links;  // record id → iSpring user id
   std::set<std::string> in_flight;                     // record ids the worker owns now
@@ -90,7 +93,7 @@ struct safety_check {
 };
 
 struct reconcile_plan {
-  std::vector<planned_user> users;  // every Salesforce user read, then retired linked users
+  std::deque<planned_user> users;  // every Salesforce user read, then retired linked users
   std::vector<department_rename> renames;
   std::vector<std::string> departments_to_create;  // names, as users will need them
   std::vector<department_deletion> deletions;
