@@ -152,6 +152,11 @@ void run_coordinator::stop() {
   queue_.clear();
 }
 
+bool run_coordinator::stopping() {
+  std::lock_guard lock(mutex_);
+  return stopping_;
+}
+
 std::int64_t run_coordinator::request(const std::string& trigger, bool dry_run) {
   const auto id = env_.store->create_run(trigger, dry_run, env_.time->now());
   {

@@ -83,6 +83,9 @@ class run_coordinator {
   // queued are recorded as stopped. Idempotent.
   void stop();
 
+  // True once stop() was called.
+  bool stopping();
+
   // Queues a run and returns its id at once.
   std::int64_t request(const std::string& trigger, bool dry_run);
 

@@ -28,7 +28,7 @@
 //   instant after the gap (Europe/Berlin 02:30 on 29 March 2026 → 03:00 CEST); one that
 //   occurs twice (fall back) means its first occurrence, so a daily run happens once and a
 //   window closes at the first of the two times. The interval counts real minutes.
-// - A run is not cut off when the window closes; window_closes() says when it does.
+// - Stopping a scheduled run when the window closes is the scheduler's job (in_window()).
 #include <memory>
 #include <optional>
 #include <string>
