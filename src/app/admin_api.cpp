@@ -34,8 +34,8 @@ bool query_flag(const std::string& query, std::string_view name) {
     const std::string_view part(query.data() + at, end - at);
     if (part.substr(0, name.size()) == name &&
         (part.size() == name.size() || part[name.size()] == '=')) {
-      const auto value = part.size() == name.size() ? std::string_view("true")
-                                                    : part.substr(name.size() + 1);
+      const auto value =
+          part.size() == name.size() ? std::string_view("true") : part.substr(name.size() + 1);
       return value == "true" || value == "1" || value == "yes";
     }
     at = end + 1;
@@ -90,19 +90,20 @@ std::vector<http::route> make_admin_routes(const config::settings& settings, sto
          if (!runs) return respond(json_error(409, runs_unavailable));
          const bool dry_run = query_flag(req.query, "dry_run");
          const auto id = runs->request("admin", dry_run);
-         auto r = http::response::json(
-             202, nlohmann::json{{"id", id},
-                                 {"status", "queued"},
-                                 {"dry_run", dry_run},
-                                 {"url", "/admin/runs/" + std::to_string(id)}}
-                      .dump());
+         auto r =
+             http::response::json(202, nlohmann::json{{"id", id},
+                                                      {"status", "queued"},
+                                                      {"dry_run", dry_run},
+                                                      {"url", "/admin/runs/" + std::to_string(id)}}
+                                           .dump());
          r.headers.emplace_back("Location", "/admin/runs/" + std::to_string(id));
          respond(std::move(r));
        }},
       {"GET", "/admin/runs",
        [&inbox, token, unauthorized](http::request&& req, http::respond_fn respond) {
          if (!has_admin_token(req, token)) return respond(unauthorized());
-         const auto limit = std::min<std::size_t>(query_number(req.query, "limit").value_or(20), 1000);
+         const auto limit =
+             std::min<std::size_t>(query_number(req.query, "limit").value_or(20), 1000);
          nlohmann::json list = nlohmann::json::array();
          for (const auto& run : inbox.list_runs(limit, true)) list.push_back(run_to_json(run));
          respond(http::response::json(200, nlohmann::json{{"runs", std::move(list)}}.dump()));
@@ -113,7 +114,8 @@ std::vector<http::route> make_admin_routes(const config::settings& settings, sto
          const std::string_view prefix = "/admin/runs/";
          const std::string_view id_text = std::string_view(req.path).substr(prefix.size());
          std::int64_t id = 0;
-         const auto [ptr, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+         const auto [ptr, ec] =
+             std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
          if (ec != std::errc() || ptr != id_text.data() + id_text.size() || id <= 0)
            return respond(json_error(404, "no such run"));
          // A dry run's plan is part of its answer; ?plan=false leaves it out.
@@ -125,8 +127,8 @@ std::vector<http::route> make_admin_routes(const config::settings& settings, sto
            run = run_to_json(*record);
          }
          if (!run) return respond(json_error(404, "no such run"));
-         respond(http::response::json(200, run->dump(-1, ' ', false,
-                                                      nlohmann::json::error_handler_t::replace)));
+         respond(http::response::json(
+             200, run->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
        }},
   };
 }

@@ -1,8 +1,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <spdlog/pattern_formatter.h>
 #include <signal.h>
+#include <spdlog/pattern_formatter.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -11,9 +11,9 @@
 #include <iomanip>
 #include <iostream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
-#include <nlohmann/json.hpp>
 
 #include "connector/app/commands.hpp"
 #include "connector/app/reconcile_runs.hpp"
@@ -154,7 +154,9 @@ int sync_user(const config::settings& settings, const std::string& record_id) {
 namespace {
 
 std::atomic<bool> interrupted{false};
-extern "C" void on_interrupt(int) { interrupted = true; }
+extern "C" void on_interrupt(int) {
+  interrupted = true;
+}
 
 // One line, rewritten in place, while a run goes on at a terminal.
 class progress_line {
@@ -214,8 +216,8 @@ int reconcile(const config::settings& settings, const reconcile_cli_options& opt
     inbox->fail_interrupted_runs(clock.now());
     // One run at a time, also across processes: the service may be running one.
     if (const auto running = inbox->running_run()) {
-      std::cerr << "connector reconcile: run " << running->id << " (" << running->trigger
-                << ") is " << running->status
+      std::cerr << "connector reconcile: run " << running->id << " (" << running->trigger << ") is "
+                << running->status
                 << "; wait for it to end, or ask the service with POST /admin/reconcile, which "
                    "queues runs\n";
       return 1;
@@ -344,12 +346,11 @@ int check(const config::settings& settings) {
   } else {
     std::size_t count = 0;
     const auto fields = sync::required_salesforce_fields(settings.mapping);
-    auto read = access->api->query(
-        salesforce::build_query(settings.salesforce, fields),
-        [&](std::vector<nlohmann::json>& records) {
-          count += records.size();
-          return false;
-        });
+    auto read = access->api->query(salesforce::build_query(settings.salesforce, fields),
+                                   [&](std::vector<nlohmann::json>& records) {
+                                     count += records.size();
+                                     return false;
+                                   });
     if (!read)
       say(false, "salesforce: signed in to organization " + *org +
                      ", but the user query failed: " + read.error().to_string());

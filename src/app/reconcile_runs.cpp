@@ -21,7 +21,9 @@ sync::run_end end_of(const std::string& status) {
   return sync::run_end::failed;
 }
 
-bool finished(const std::string& status) { return status != "queued" && status != "running"; }
+bool finished(const std::string& status) {
+  return status != "queued" && status != "running";
+}
 
 }  // namespace
 
@@ -39,7 +41,8 @@ expected<salesforce_access, std::string> make_salesforce_access(const config::se
   auto api = std::make_shared<salesforce::rest_client>(sf, time, options);
   salesforce_access access;
   access.api = api;
-  const std::string query = salesforce::build_query(sf, sync::required_salesforce_fields(settings.mapping));
+  const std::string query =
+      salesforce::build_query(sf, sync::required_salesforce_fields(settings.mapping));
   access.read_users = [api, query](const auto& on_page) -> expected<std::size_t, std::string> {
     auto read = api->query(query, on_page);
     if (!read) return unexpected{read.error().to_string()};
@@ -106,19 +109,20 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
 }
 
 nlohmann::json run_to_json(const store::run_record& run) {
-  nlohmann::json j = {{"id", run.id},
-                      {"trigger", run.trigger},
-                      {"dry_run", run.dry_run},
-                      {"status", run.status},
-                      {"queued_at", format_utc(run.queued_at)},
-                      {"started_at", run.started_at ? nlohmann::json(format_utc(*run.started_at))
-                                                    : nlohmann::json()},
-                      {"ended_at", run.ended_at ? nlohmann::json(format_utc(*run.ended_at))
-                                                : nlohmann::json()},
-                      {"counts", run.counts},
-                      {"message", run.message}};
-  j["duration_ms"] = run.started_at && run.ended_at ? nlohmann::json(*run.ended_at - *run.started_at)
-                                                    : nlohmann::json();
+  nlohmann::json j = {
+      {"id", run.id},
+      {"trigger", run.trigger},
+      {"dry_run", run.dry_run},
+      {"status", run.status},
+      {"queued_at", format_utc(run.queued_at)},
+      {"started_at",
+       run.started_at ? nlohmann::json(format_utc(*run.started_at)) : nlohmann::json()},
+      {"ended_at", run.ended_at ? nlohmann::json(format_utc(*run.ended_at)) : nlohmann::json()},
+      {"counts", run.counts},
+      {"message", run.message}};
+  j["duration_ms"] = run.started_at && run.ended_at
+                         ? nlohmann::json(*run.ended_at - *run.started_at)
+                         : nlohmann::json();
   if (!run.plan_json.empty()) {
     auto plan = nlohmann::json::parse(run.plan_json, nullptr, false);
     if (!plan.is_discarded()) j["plan"] = std::move(plan);
@@ -131,7 +135,9 @@ nlohmann::json run_to_json(const store::run_record& run) {
 run_coordinator::run_coordinator(run_environment env, std::optional<sync::schedule> schedule)
     : env_(std::move(env)), schedule_(std::move(schedule)) {}
 
-run_coordinator::~run_coordinator() { stop(); }
+run_coordinator::~run_coordinator() {
+  stop();
+}
 
 void run_coordinator::start() {
   thread_ = std::thread([this] { loop(); });
@@ -261,9 +267,9 @@ void run_coordinator::run_one(std::int64_t id, bool dry_run, bool scheduled) {
     // a run still going after check_sync_status_duration_minutes has expired.
     if (next_check && now >= *next_check) {
       if (schedule->expired(started, now))
-        return stop_request{"expired", "still running after " +
-                                           std::to_string((now - started) / 60'000) +
-                                           " minutes (schedule.check_sync_status_duration_minutes)"};
+        return stop_request{"expired",
+                            "still running after " + std::to_string((now - started) / 60'000) +
+                                " minutes (schedule.check_sync_status_duration_minutes)"};
       while (*next_check <= now) next_check = schedule->next_status_check(*next_check);
     }
     return std::nullopt;

@@ -149,7 +149,8 @@ std::vector<department_deletion> plan_deletions(const std::deque<planned_user>& 
   std::unordered_set<std::string> targets;
   for (const auto& u : users) {
     if (u.actual) had_synced.insert(input.actual[*u.actual].department_id);
-    if (u.desired.action == sync_action::upsert && u.plan.department && !u.plan.department->id.empty())
+    if (u.desired.action == sync_action::upsert && u.plan.department &&
+        !u.plan.department->id.empty())
       targets.insert(u.plan.department->id);
     if (u.desired.action == sync_action::upsert && u.actual && !u.plan.department)
       targets.insert(input.actual[*u.actual].department_id);
@@ -182,17 +183,28 @@ std::vector<department_deletion> plan_deletions(const std::deque<planned_user>& 
 
 const char* to_string(change_kind kind) {
   switch (kind) {
-    case change_kind::create: return "create";
-    case change_kind::update: return "update";
-    case change_kind::move: return "move";
-    case change_kind::groups: return "groups";
-    case change_kind::deactivate: return "deactivate";
-    case change_kind::reactivate: return "reactivate";
-    case change_kind::remove: return "delete";
-    case change_kind::unchanged: return "unchanged";
-    case change_kind::ignored: return "ignored";
-    case change_kind::deferred: return "deferred";
-    case change_kind::problem: return "problem";
+    case change_kind::create:
+      return "create";
+    case change_kind::update:
+      return "update";
+    case change_kind::move:
+      return "move";
+    case change_kind::groups:
+      return "groups";
+    case change_kind::deactivate:
+      return "deactivate";
+    case change_kind::reactivate:
+      return "reactivate";
+    case change_kind::remove:
+      return "delete";
+    case change_kind::unchanged:
+      return "unchanged";
+    case change_kind::ignored:
+      return "ignored";
+    case change_kind::deferred:
+      return "deferred";
+    case change_kind::problem:
+      return "problem";
   }
   return "unknown";
 }
@@ -242,8 +254,8 @@ std::map<std::string, std::int64_t> reconcile_plan::counts() const {
 }
 
 std::size_t reconcile_plan::to_apply() const {
-  return static_cast<std::size_t>(
-      std::count_if(users.begin(), users.end(), [](const planned_user& u) { return u.should_apply(); }));
+  return static_cast<std::size_t>(std::count_if(
+      users.begin(), users.end(), [](const planned_user& u) { return u.should_apply(); }));
 }
 
 reconcile_plan make_reconcile_plan(reconcile_input& input, const config::sync_settings& sync) {
@@ -279,9 +291,15 @@ reconcile_plan make_reconcile_plan(reconcile_input& input, const config::sync_se
       u.desired.login = input.actual[at].login;
       u.desired.email = input.actual[at].email;
       switch (sync.out_of_scope_users) {
-        case config::user_action::deactivate: u.desired.action = sync_action::deactivate; break;
-        case config::user_action::remove: u.desired.action = sync_action::remove; break;
-        case config::user_action::ignore: u.desired.action = sync_action::ignore; break;
+        case config::user_action::deactivate:
+          u.desired.action = sync_action::deactivate;
+          break;
+        case config::user_action::remove:
+          u.desired.action = sync_action::remove;
+          break;
+        case config::user_action::ignore:
+          u.desired.action = sync_action::ignore;
+          break;
       }
       u.desired.reason = "the Salesforce query no longer returns this user";
       u.actual = at;
@@ -327,8 +345,8 @@ reconcile_plan make_reconcile_plan(reconcile_input& input, const config::sync_se
     safety.exceeded = true;
     safety.message = "the plan would deactivate or delete " + std::to_string(safety.retirements) +
                      " users; sync.max_deactivations allows " + std::to_string(*safety.limit) +
-                     " (" + *sync.max_deactivations + " of " +
-                     std::to_string(safety.synchronised) + " synchronised users)";
+                     " (" + *sync.max_deactivations + " of " + std::to_string(safety.synchronised) +
+                     " synchronised users)";
   }
   return plan;
 }
@@ -339,7 +357,8 @@ namespace {
 
 bool shown(const planned_user& u, bool all) {
   if (all) return true;
-  return u.should_apply() || has_kind(u, change_kind::problem) || has_kind(u, change_kind::deferred);
+  return u.should_apply() || has_kind(u, change_kind::problem) ||
+         has_kind(u, change_kind::deferred);
 }
 
 std::string actions_text(const planned_user& u) {
@@ -381,7 +400,8 @@ nlohmann::json plan_to_json(const reconcile_plan& plan, const reconcile_input& i
     users.push_back(std::move(row));
   }
   nlohmann::json renames = nlohmann::json::array();
-  for (const auto& r : plan.renames) renames.push_back({{"id", r.id}, {"from", r.from}, {"to", r.to}});
+  for (const auto& r : plan.renames)
+    renames.push_back({{"id", r.id}, {"from", r.from}, {"to", r.to}});
   nlohmann::json deletions = nlohmann::json::array();
   for (const auto& d : plan.deletions)
     deletions.push_back({{"id", d.id}, {"name", d.name}, {"reason", d.reason}});
@@ -438,8 +458,8 @@ std::string plan_to_table(const reconcile_plan& plan, const reconcile_input& inp
     out << "delete department " << quoted(d.name) << " (" << d.reason << ")\n";
   if (plan.safety.exceeded) out << "SAFETY LIMIT: " << plan.safety.message << '\n';
   const auto counts = plan.counts();
-  out << "\nSalesforce users " << counts.at("salesforce_users") << ", iSpring users " << input.actual.size()
-      << "; to apply " << counts.at("to_apply") << ":";
+  out << "\nSalesforce users " << counts.at("salesforce_users") << ", iSpring users "
+      << input.actual.size() << "; to apply " << counts.at("to_apply") << ":";
   for (const char* key : {"create", "update", "move", "groups", "deactivate", "reactivate",
                           "delete", "unchanged", "ignored", "deferred", "problems"})
     out << ' ' << key << ' ' << counts.at(key);

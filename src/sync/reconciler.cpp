@@ -69,17 +69,24 @@ void read_ispring(ispring::api& api, directory& dir, const reconcile_options& op
 
 const char* reconcile_progress::phase_name() const {
   switch (phase.load()) {
-    case 0: return "reading";
-    case 1: return "planning";
-    case 2: return "applying";
-    default: return "finished";
+    case 0:
+      return "reading";
+    case 1:
+      return "planning";
+    case 2:
+      return "applying";
+    default:
+      return "finished";
   }
 }
 
 std::map<std::string, std::int64_t> reconcile_progress::counts() const {
-  return {{"salesforce_read", salesforce_read.load()}, {"ispring_read", ispring_read.load()},
-          {"planned", planned.load()},                 {"to_apply", to_apply.load()},
-          {"applied", applied.load()},                 {"failed", failed.load()}};
+  return {{"salesforce_read", salesforce_read.load()},
+          {"ispring_read", ispring_read.load()},
+          {"planned", planned.load()},
+          {"to_apply", to_apply.load()},
+          {"applied", applied.load()},
+          {"failed", failed.load()}};
 }
 
 reconciler::reconciler(const config::settings& settings, ispring::api& api, store::inbox& store,
@@ -98,8 +105,7 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
 
   // Both sides are read at once: each is mostly waiting on the network.
   ispring_state ispring;
-  std::thread ispring_reader(
-      [&] { read_ispring(api_, dir, options, progress, ispring); });
+  std::thread ispring_reader([&] { read_ispring(api_, dir, options, progress, ispring); });
 
   reconcile_input input;
   bool salesforce_stopped = false;
@@ -142,8 +148,9 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
     return report;
   }
 
-  spdlog::info("reconciliation read {} Salesforce and {} iSpring users in {:.2f} s (peak RSS {} MB)",
-               input.desired.size(), ispring.users.size(), seconds_since(started), peak_rss_mb());
+  spdlog::info(
+      "reconciliation read {} Salesforce and {} iSpring users in {:.2f} s (peak RSS {} MB)",
+      input.desired.size(), ispring.users.size(), seconds_since(started), peak_rss_mb());
   const auto planning = steady::now();
   progress.phase = 1;
   input.actual = std::move(ispring.users);
@@ -243,7 +250,8 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
       }
     }
   };
-  const int threads = std::max(1, std::min<int>(options.concurrency, static_cast<int>(work.size())));
+  const int threads =
+      std::max(1, std::min<int>(options.concurrency, static_cast<int>(work.size())));
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i) pool.emplace_back(apply_some);
   apply_some();

@@ -27,12 +27,13 @@ constexpr epoch_ms minute = 60'000;
 
 json salesforce_user(int n) {
   const std::string name = "user" + std::to_string(n);
-  return {{"Id", "005000000000" + std::string(3 - std::to_string(n).size(), '0') + std::to_string(n)},
-          {"Username", name + "@acme.example"},
-          {"Email", name + "@acme.example"},
-          {"LastName", "Tester"},
-          {"Department", "Sales"},
-          {"IsActive", true}};
+  return {
+      {"Id", "005000000000" + std::string(3 - std::to_string(n).size(), '0') + std::to_string(n)},
+      {"Username", name + "@acme.example"},
+      {"Email", name + "@acme.example"},
+      {"LastName", "Tester"},
+      {"Department", "Sales"},
+      {"IsActive", true}};
 }
 
 class RunCoordinator : public ::testing::Test {
@@ -88,7 +89,8 @@ class RunCoordinator : public ::testing::Test {
   }
   void wait_for_a_page() {
     std::unique_lock lock(mutex_);
-    ASSERT_TRUE(changed_.wait_for(lock, std::chrono::seconds(30), [this] { return pages_waiting_ > 0; }));
+    ASSERT_TRUE(
+        changed_.wait_for(lock, std::chrono::seconds(30), [this] { return pages_waiting_ > 0; }));
   }
 
   std::string status(std::int64_t id) {
@@ -168,8 +170,7 @@ TEST_F(RunCoordinator, ARunStillGoingAfterTheCheckDurationExpires) {
   ASSERT_TRUE(ends(id));
   const auto run = store_->find_run(id);
   EXPECT_EQ(run->status, "expired");
-  EXPECT_NE(run->message.find("still running after 31 minutes"), std::string::npos)
-      << run->message;
+  EXPECT_NE(run->message.find("still running after 31 minutes"), std::string::npos) << run->message;
   EXPECT_TRUE(sandbox_.users().empty());  // stopped while reading: nothing applied
 }
 

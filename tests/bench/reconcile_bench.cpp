@@ -51,11 +51,16 @@ options parse(int argc, char** argv) {
   options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
-    if (key == "--users") o.users = std::stoul(value);
-    else if (key == "--change-percent") o.change_percent = std::stod(value);
-    else if (key == "--latency-ms") o.latency_ms = std::stoi(value);
-    else if (key == "--concurrency") o.concurrency = std::stoi(value);
-    else throw std::invalid_argument("unknown option " + key);
+    if (key == "--users")
+      o.users = std::stoul(value);
+    else if (key == "--change-percent")
+      o.change_percent = std::stod(value);
+    else if (key == "--latency-ms")
+      o.latency_ms = std::stoi(value);
+    else if (key == "--concurrency")
+      o.concurrency = std::stoi(value);
+    else
+      throw std::invalid_argument("unknown option " + key);
   }
   return o;
 }
@@ -70,7 +75,8 @@ struct measured {
 
 // Runs `connector reconcile --json --config PATH`, timing it and reading its peak RSS.
 measured run_reconcile(const std::string& config_path, const std::string& out_path) {
-  std::vector<std::string> args = {CONNECTOR_BINARY, "reconcile", "--json", "--config", config_path};
+  std::vector<std::string> args = {CONNECTOR_BINARY, "reconcile", "--json", "--config",
+                                   config_path};
   // RECONCILE_BENCH_WRAP="heaptrack -o /tmp/h" profiles the connector (the figures then
   // measure the wrapper too).
   if (const char* wrap = std::getenv("RECONCILE_BENCH_WRAP")) {
@@ -84,7 +90,8 @@ measured run_reconcile(const std::string& config_path, const std::string& out_pa
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
   const auto start = std::chrono::steady_clock::now();
   pid_t pid = 0;
   if (posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0)
@@ -105,12 +112,14 @@ measured run_reconcile(const std::string& config_path, const std::string& out_pa
 
 void print(const char* name, const measured& m, const char* target) {
   const auto& counts = m.report.is_object() ? m.report.value("counts", json::object()) : json();
-  std::printf("%-28s %6.2f s (cpu %5.2f s)  peak RSS %6.1f MB  %-10s applied %5lld failed %lld  %s\n",
-              name, m.seconds, m.cpu_s, m.peak_rss_mb,
-              m.report.is_object() ? m.report.value("status", "?").c_str() : "?",
-              static_cast<long long>(counts.value("applied", 0)),
-              static_cast<long long>(counts.value("failed", 0)), target);
-  if (m.exit_code != 0) std::printf("    exit %d: %s\n", m.exit_code, m.report.dump().substr(0, 400).c_str());
+  std::printf(
+      "%-28s %6.2f s (cpu %5.2f s)  peak RSS %6.1f MB  %-10s applied %5lld failed %lld  %s\n", name,
+      m.seconds, m.cpu_s, m.peak_rss_mb,
+      m.report.is_object() ? m.report.value("status", "?").c_str() : "?",
+      static_cast<long long>(counts.value("applied", 0)),
+      static_cast<long long>(counts.value("failed", 0)), target);
+  if (m.exit_code != 0)
+    std::printf("    exit %d: %s\n", m.exit_code, m.report.dump().substr(0, 400).c_str());
 }
 
 }  // namespace
@@ -134,7 +143,9 @@ int main(int argc, char** argv) try {
   seeds.reserve(o.users);
   for (std::size_t n = 0; n < o.users; ++n) {
     const std::string name = "user" + std::to_string(n) + "@sandbox.example.com";
-    seeds.push_back({name, name, departments[n % 10],
+    seeds.push_back({name,
+                     name,
+                     departments[n % 10],
                      {{"first_name", "User"}, {"last_name", "Number " + std::to_string(n)}}});
   }
   ispring.sandbox().add_users(seeds);
@@ -142,20 +153,19 @@ int main(int argc, char** argv) try {
               std::chrono::duration<double>(std::chrono::steady_clock::now() - seed_start).count());
 
   const json config = test_config(
-      dir.path(),
-      {{"ispring",
-        {{"api_url", ispring.base_url()},
-         {"client_id", "sandbox-client-id"},
-         {"client_secret", "sandbox-client-secret"},
-         {"tls_ca_file", test_certs::get().ca_crt.string()},
-         {"max_concurrency", o.concurrency}}},
-       {"salesforce",
-        {{"login_url", salesforce.base_url()},
-         {"client_id", "sandbox-consumer-key"},
-         {"username", "integration@example.com"},
-         {"private_key", "file:" + test_rsa_key(0).private_key_file.string()},
-         {"tls_ca_file", test_certs::get().ca_crt.string()}}},
-       {"logging", {{"level", "info"}}}});
+      dir.path(), {{"ispring",
+                    {{"api_url", ispring.base_url()},
+                     {"client_id", "sandbox-client-id"},
+                     {"client_secret", "sandbox-client-secret"},
+                     {"tls_ca_file", test_certs::get().ca_crt.string()},
+                     {"max_concurrency", o.concurrency}}},
+                   {"salesforce",
+                    {{"login_url", salesforce.base_url()},
+                     {"client_id", "sandbox-consumer-key"},
+                     {"username", "integration@example.com"},
+                     {"private_key", "file:" + test_rsa_key(0).private_key_file.string()},
+                     {"tls_ca_file", test_certs::get().ca_crt.string()}}},
+                   {"logging", {{"level", "info"}}}});
   const auto config_path = (dir.path() / "config.json").string();
   write_text(config_path, config.dump(2));
   const auto out_path = (dir.path() / "out.json").string();
@@ -172,7 +182,8 @@ int main(int argc, char** argv) try {
   std::snprintf(label, sizeof label, "3. no change, %d ms", o.latency_ms);
   print(label, no_change_latency, "(target <= 5 s, <= 300 MB)");
 
-  const auto changed = static_cast<std::size_t>(static_cast<double>(o.users) * o.change_percent / 100);
+  const auto changed =
+      static_cast<std::size_t>(static_cast<double>(o.users) * o.change_percent / 100);
   std::set<std::size_t> changed_users;
   for (std::size_t i = 0; i < changed; ++i) {
     const std::size_t n = i * (o.users / std::max<std::size_t>(changed, 1));

@@ -109,8 +109,9 @@ TEST_F(reconcile_e2e, DryRunThenRunThenOnlyTheDifferences) {
   add_salesforce_user("bob", "Support");
   add_salesforce_user("cy", "Sales", false);
   // Bob exists in iSpring already: he is linked by login, not created twice.
-  const auto bob_id = ispring_.sandbox().add_user("bob@acme.example.prod", "bob@acme.example", {},
-                                                  {{"first_name", "Robert"}, {"last_name", "Tester"}});
+  const auto bob_id =
+      ispring_.sandbox().add_user("bob@acme.example.prod", "bob@acme.example", {},
+                                  {{"first_name", "Robert"}, {"last_name", "Tester"}});
 
   // 1. The dry run prints the plan and changes nothing anywhere.
   const auto dry = connector({"reconcile", "--dry-run", "--json"});
@@ -119,7 +120,7 @@ TEST_F(reconcile_e2e, DryRunThenRunThenOnlyTheDifferences) {
   EXPECT_EQ(plan["status"], "succeeded");
   EXPECT_TRUE(plan["dry_run"].get<bool>());
   EXPECT_EQ(plan["plan"]["counts"]["create"], 1);
-  EXPECT_EQ(plan["plan"]["counts"]["update"], 1);  // bob's first name
+  EXPECT_EQ(plan["plan"]["counts"]["update"], 1);   // bob's first name
   EXPECT_EQ(plan["plan"]["counts"]["ignored"], 1);  // cy is inactive and not in iSpring
   EXPECT_EQ(ispring_writes(), 0);
   EXPECT_EQ(ispring_.sandbox().users().size(), 1u);

@@ -544,8 +544,9 @@ std::string ispring_sandbox::check_user_fields(const std::map<std::string, std::
     status = options_.duplicate_status;
     return "User with the same email is already registered";
   }
-  const bool unique_custom = std::any_of(options_.custom_fields.begin(), options_.custom_fields.end(),
-                                         [](const sandbox_profile_field& f) { return f.is_unique; });
+  const bool unique_custom =
+      std::any_of(options_.custom_fields.begin(), options_.custom_fields.end(),
+                  [](const sandbox_profile_field& f) { return f.is_unique; });
   for (const auto& [id, other] : users_) {
     if (!unique_custom) break;
     if (id == self_id) continue;

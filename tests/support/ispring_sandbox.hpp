@@ -19,8 +19,8 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace connector::testing {

@@ -18,14 +18,9 @@ using strings = std::vector<std::string>;
 // Valid 18-character ids are not needed by the planner: it compares record ids as given.
 json record(const std::string& id, const std::string& login, const std::string& department,
             bool active = true, const std::string& groups = "") {
-  return {{"Id", id},
-          {"Username", login},
-          {"Email", login + ".mail"},
-          {"LastName", "Doe"},
-          {"FirstName", "Jo"},
-          {"Department", department},
-          {"IsActive", active},
-          {"Groups__c", groups}};
+  return {{"Id", id},           {"Username", login},  {"Email", login + ".mail"},
+          {"LastName", "Doe"},  {"FirstName", "Jo"},  {"Department", department},
+          {"IsActive", active}, {"Groups__c", groups}};
 }
 
 class ReconcilePlan : public ::testing::Test {
@@ -53,10 +48,8 @@ class ReconcilePlan : public ::testing::Test {
     u.login = login;
     u.email = login + ".mail";
     u.department_id = department_id;
-    u.fields = {{"login", login},
-                {"email", login + ".mail"},
-                {"last_name", "Doe"},
-                {"first_name", "Jo"}};
+    u.fields = {
+        {"login", login}, {"email", login + ".mail"}, {"last_name", "Doe"}, {"first_name", "Jo"}};
     u.group_ids = std::move(groups);
     input_.actual.push_back(std::move(u));
     return input_.actual.back();
@@ -68,8 +61,9 @@ class ReconcilePlan : public ::testing::Test {
   }
 
   const planned_user& user(const std::string& record_id) const {
-    const auto it = std::find_if(plan_.users.begin(), plan_.users.end(),
-                                 [&](const planned_user& u) { return u.desired.record_id == record_id; });
+    const auto it =
+        std::find_if(plan_.users.begin(), plan_.users.end(),
+                     [&](const planned_user& u) { return u.desired.record_id == record_id; });
     EXPECT_NE(it, plan_.users.end()) << record_id;
     return *it;
   }

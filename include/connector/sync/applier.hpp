@@ -115,8 +115,8 @@ class applier {
 
   // Adds users to one group with one read and one replace of its members (reference §6):
   // the reconciliation's deferred additions. Steps describe what happened.
-  ispring::result<std::vector<apply_step>> add_to_group(const std::string& group_name,
-                                                        const std::vector<std::string>& user_ids) const;
+  ispring::result<std::vector<apply_step>> add_to_group(
+      const std::string& group_name, const std::vector<std::string>& user_ids) const;
 
  private:
   struct run;  // one apply's state and steps

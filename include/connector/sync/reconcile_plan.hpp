@@ -42,7 +42,7 @@ struct reconcile_input {
   std::deque<desired_user> desired;  // every Salesforce user read, in query order
   bool salesforce_complete = true;   // false: the read stopped early, retire nobody
   std::deque<ispring::user> actual;  // every iSpring user
-  directory_snapshot directory;       // departments and groups
+  directory_snapshot directory;      // departments and groups
   std::unordered_map<std::string, std::string> links;  // record id → iSpring user id
   std::set<std::string> in_flight;                     // record ids the worker owns now
 };

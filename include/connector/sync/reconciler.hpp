@@ -45,7 +45,7 @@ struct reconcile_options {
   std::string organization_id;  // the links' organization (18 characters)
   // Checked between users and pages: true stops the run cleanly.
   std::function<bool()> stop_requested;
-  bool plan_all_rows = false;   // dry run output: unchanged users too
+  bool plan_all_rows = false;  // dry run output: unchanged users too
   int ispring_page_size = 1000;
 };
 
@@ -54,8 +54,8 @@ struct reconcile_report {
   std::string status = "failed";
   std::string message;
   std::map<std::string, std::int64_t> counts;  // the plan's counts plus "applied", "failed"
-  nlohmann::json plan;      // dry runs and safety stops: plan_to_json; else null
-  std::string plan_table;   // dry runs and safety stops: plan_to_table
+  nlohmann::json plan;                         // dry runs and safety stops: plan_to_json; else null
+  std::string plan_table;                      // dry runs and safety stops: plan_to_table
   std::vector<std::string> failures;  // "0055…: update user …: HTTP 400 …" (the first 100)
 };
 
