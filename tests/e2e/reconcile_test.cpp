@@ -7,6 +7,7 @@
 #include <functional>
 #include <thread>
 
+#include "support/eventually.hpp"
 #include "support/ispring_sandbox_server.hpp"
 #include "support/rsa_keys.hpp"
 #include "support/salesforce_sandbox_server.hpp"
@@ -16,17 +17,6 @@ namespace connector::testing {
 namespace {
 
 using nlohmann::json;
-
-// Waits for something the service does on its own, not for time to pass.
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::seconds limit = std::chrono::seconds(60)) {
-  const auto give_up = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < give_up) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return condition();
-}
 
 salesforce_sandbox_options salesforce_options() {
   salesforce_sandbox_options o;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <thread>
 
+#include "support/eventually.hpp"
 #include "support/ispring_sandbox_server.hpp"
 #include "support/outbound_builder.hpp"
 #include "support/service.hpp"
@@ -14,18 +15,6 @@ namespace connector::testing {
 namespace {
 
 const std::string outbound_path = "/salesforce/outbound";
-
-// Waits for something the service does on its own (its worker), not for time to pass:
-// polls the condition and gives up after a generous bound.
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::seconds limit = std::chrono::seconds(60)) {
-  const auto give_up = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < give_up) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return condition();
-}
 
 class sync_e2e : public ::testing::Test {
  protected:
