@@ -34,7 +34,7 @@ std::string value_of(const ispring::user& user, const std::string& field) {
   return it == user.fields.end() ? std::string() : it->second;
 }
 
-void plan_groups(const desired_user& desired, const std::optional<ispring::user>& actual,
+void plan_groups(const desired_user& desired, const ispring::user* actual,
                  const directory_snapshot& directory, user_plan& plan) {
   if (!desired.groups) return;
   static const std::vector<std::string> none;
@@ -162,6 +162,11 @@ std::vector<std::string> user_plan::describe() const {
 
 user_plan plan_user(const desired_user& desired, const std::optional<ispring::user>& actual,
                     const directory_snapshot& directory) {
+  return plan_user(desired, actual ? &*actual : nullptr, directory);
+}
+
+user_plan plan_user(const desired_user& desired, const ispring::user* actual,
+                    const directory_snapshot& directory) {
   user_plan plan;
   plan.action = desired.action;
   plan.reason = desired.reason;
@@ -176,7 +181,7 @@ user_plan plan_user(const desired_user& desired, const std::optional<ispring::us
         plan.status = ispring::user_status_inactive;
       return plan;
     case sync_action::remove:
-      plan.remove = actual.has_value();
+      plan.remove = actual != nullptr;
       return plan;
     case sync_action::upsert:
       break;

@@ -318,9 +318,7 @@ reconcile_plan make_reconcile_plan(reconcile_input& input, const config::sync_se
   std::set<std::string> to_create;
   for (auto& u : plan.users) {
     const std::string problem = u.plan.problem;
-    const std::optional<ispring::user> actual =
-        u.actual ? std::optional<ispring::user>(input.actual[*u.actual]) : std::nullopt;
-    u.plan = plan_user(u.desired, actual, after);
+    u.plan = plan_user(u.desired, u.actual ? &input.actual[*u.actual] : nullptr, after);
     if (!problem.empty()) u.plan.problem = problem;
     classify(u, input.in_flight.contains(u.desired.record_id));
     if (u.should_apply() && u.plan.department && u.plan.department->id.empty())

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -109,22 +110,46 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
 
   reconcile_input input;
   bool salesforce_stopped = false;
-  std::string bad_records;
   std::size_t skipped_records = 0;
-  auto read = read_salesforce_([&](std::vector<nlohmann::json>& records) {
-    for (auto& record : records) {
-      const auto id_field = record.find("Id");
-      std::optional<std::string> id;
-      if (id_field != record.end() && id_field->is_string())
-        id = salesforce::to_18_char_id(id_field->get_ref<const std::string&>());
-      if (!id) {
-        ++skipped_records;
-        continue;
+  // Pages are mapped on a thread of their own, so the next page is already on its way while
+  // one is mapped (two pages at most wait: the memory stays bounded).
+  std::mutex pages_mutex;
+  std::condition_variable pages_changed;
+  std::deque<std::vector<nlohmann::json>> pages;
+  bool pages_done = false;
+  std::thread mapper([&] {
+    for (;;) {
+      std::vector<nlohmann::json> records;
+      {
+        std::unique_lock lock(pages_mutex);
+        pages_changed.wait(lock, [&] { return !pages.empty() || pages_done; });
+        if (pages.empty()) return;
+        records = std::move(pages.front());
+        pages.pop_front();
       }
-      input.desired.push_back(
-          make_desired_user(map_user(record, *id, settings_.mapping), settings_.sync));
+      pages_changed.notify_all();
+      for (auto& record : records) {
+        const auto id_field = record.find("Id");
+        std::optional<std::string> id;
+        if (id_field != record.end() && id_field->is_string())
+          id = salesforce::to_18_char_id(id_field->get_ref<const std::string&>());
+        if (!id) {
+          ++skipped_records;
+          continue;
+        }
+        input.desired.push_back(
+            make_desired_user(map_user(record, *id, settings_.mapping), settings_.sync));
+      }
+      progress.salesforce_read += static_cast<std::int64_t>(records.size());
     }
-    progress.salesforce_read += static_cast<std::int64_t>(records.size());
+  });
+  auto read = read_salesforce_([&](std::vector<nlohmann::json>& records) {
+    {
+      std::unique_lock lock(pages_mutex);
+      pages_changed.wait(lock, [&] { return pages.size() < 2; });
+      pages.push_back(std::move(records));
+    }
+    pages_changed.notify_all();
     records.clear();
     if (stopping(options)) {
       salesforce_stopped = true;
@@ -132,6 +157,12 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
     }
     return true;
   });
+  {
+    std::lock_guard lock(pages_mutex);
+    pages_done = true;
+  }
+  pages_changed.notify_all();
+  mapper.join();
   ispring_reader.join();
 
   if (!read) {

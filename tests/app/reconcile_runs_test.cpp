@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "support/eventually.hpp"
 #include "support/in_process_ispring.hpp"
 #include "support/ispring_sandbox.hpp"
 #include "support/service.hpp"
@@ -128,10 +129,13 @@ TEST_F(RunCoordinator, RunsNeverOverlapAndRunInTheOrderAskedFor) {
   const auto second = runs_->request("admin", true);
   EXPECT_EQ(status(first), "running");
   EXPECT_EQ(status(second), "queued");
-  const auto live = runs_->describe(first, false);
-  ASSERT_TRUE(live);
+  // The first page is mapped on the reconciler's own thread: wait for it to show.
+  std::optional<json> live;
+  ASSERT_TRUE(testing::eventually([&] {
+    live = runs_->describe(first, false);
+    return live && live->contains("progress") && (*live)["progress"]["salesforce_read"] == 2;
+  })) << (live ? live->dump() : "");
   EXPECT_EQ((*live)["phase"], "reading");
-  EXPECT_EQ((*live)["progress"]["salesforce_read"], 2);
   release();
   ASSERT_TRUE(ends(second));
   const auto a = store_->find_run(first);

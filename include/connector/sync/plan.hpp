@@ -97,5 +97,8 @@ struct user_plan {
 // are left alone (refresh the snapshot first to manage them).
 user_plan plan_user(const desired_user& desired, const std::optional<ispring::user>& actual,
                     const directory_snapshot& directory);
+// The same without a copy of the user (null: none), for the reconciliation's 100,000.
+user_plan plan_user(const desired_user& desired, const ispring::user* actual,
+                    const directory_snapshot& directory);
 
 }  // namespace connector::sync
