@@ -11,6 +11,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "connector/salesforce/ids.hpp"
 #include "connector/sync/applier.hpp"
@@ -40,7 +41,11 @@ struct ispring_state {
   bool stopped = false;
 };
 
-// Every iSpring user (paged) and the departments and groups.
+// Every iSpring user and the departments and groups. Users are read one department at a
+// time, a few departments at once: the pages of one list follow each other (keyset tokens),
+// so one list of 100,000 users is 100 round trips in a row. Every user is in exactly one
+// department; one moved during the read may show twice (kept once) or not at all (then it
+// looks new, and the create is refused as a duplicate and linked instead).
 void read_ispring(ispring::api& api, directory& dir, const reconcile_options& options,
                   reconcile_progress& progress, ispring_state& out) {
   auto snapshot = dir.snapshot();
@@ -49,21 +54,59 @@ void read_ispring(ispring::api& api, directory& dir, const reconcile_options& op
     return;
   }
   out.directory = *snapshot;
-  std::string token;
-  do {
-    if (stopping(options)) {
-      out.stopped = true;
-      return;
+  const auto& departments = out.directory->departments;
+  const std::size_t readers = std::min<std::size_t>(
+      static_cast<std::size_t>(std::max(options.concurrency, 1)), departments.size());
+  if (readers <= 1) {
+    std::string token;
+    do {
+      if (stopping(options)) {
+        out.stopped = true;
+        return;
+      }
+      auto page = api.list_users_page(token, options.ispring_page_size);
+      if (!page) {
+        out.error = page.error();
+        return;
+      }
+      progress.ispring_read += static_cast<std::int64_t>(page->items.size());
+      for (auto& u : page->items) out.users.push_back(std::move(u));
+      token = std::move(page->next_page_token);
+    } while (!token.empty());
+    return;
+  }
+  std::mutex mutex;
+  std::atomic<std::size_t> next{0};
+  std::unordered_set<std::string> seen;
+  const auto read_departments = [&] {
+    for (;;) {
+      {
+        std::lock_guard lock(mutex);
+        if (out.error || out.stopped) return;
+        if (stopping(options)) {
+          out.stopped = true;
+          return;
+        }
+      }
+      const std::size_t i = next++;
+      if (i >= departments.size()) return;
+      ispring::user_filter filter;
+      filter.department_ids = {departments[i].id};
+      auto users = api.list_users(filter);
+      std::lock_guard lock(mutex);
+      if (!users) {
+        if (!out.error) out.error = users.error();
+        return;
+      }
+      progress.ispring_read += static_cast<std::int64_t>(users->size());
+      for (auto& u : *users)
+        if (seen.insert(u.id).second) out.users.push_back(std::move(u));
     }
-    auto page = api.list_users_page(token, options.ispring_page_size);
-    if (!page) {
-      out.error = page.error();
-      return;
-    }
-    progress.ispring_read += static_cast<std::int64_t>(page->items.size());
-    for (auto& u : page->items) out.users.push_back(std::move(u));
-    token = std::move(page->next_page_token);
-  } while (!token.empty());
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t t = 1; t < readers; ++t) threads.emplace_back(read_departments);
+  read_departments();
+  for (auto& t : threads) t.join();
 }
 
 }  // namespace
