@@ -163,6 +163,14 @@ bool run_coordinator::stopping() {
   return stopping_;
 }
 
+void run_coordinator::request_soon(const std::string& trigger) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!soon_) soon_ = trigger;
+  }
+  wake_.notify_all();
+}
+
 std::int64_t run_coordinator::request(const std::string& trigger, bool dry_run) {
   const auto id = env_.store->create_run(trigger, dry_run, env_.time->now());
   {
@@ -212,6 +220,15 @@ std::optional<epoch_ms> run_coordinator::next_scheduled_run() {
 void run_coordinator::loop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
+    if (soon_) {
+      const std::string trigger = std::move(*soon_);
+      soon_.reset();
+      lock.unlock();
+      const auto id = env_.store->create_run(trigger, false, env_.time->now());
+      lock.lock();
+      queue_.push_back({id, false, false});
+      continue;
+    }
     if (!queue_.empty()) {
       const auto next = queue_.front();
       queue_.pop_front();

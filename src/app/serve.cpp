@@ -9,6 +9,7 @@
 
 #include "connector/app/admin_api.hpp"
 #include "connector/app/commands.hpp"
+#include "connector/app/event_intake.hpp"
 #include "connector/app/outbound_intake.hpp"
 #include "connector/app/reconcile_runs.hpp"
 #include "connector/http/server.hpp"
@@ -177,6 +178,31 @@ int serve(const config::settings& settings, const serve_options& options) {
       {"POST", outbound_path,
        make_outbound_intake_handler(*inbox, rules, clock, counters, wake_worker)},
   };
+
+  // JSON change events: only signed ones, so only with server.events_signing_secrets.
+  if (auto events = make_event_intake_settings(settings); !events) {
+    spdlog::info("events endpoint {} is off: {}", settings.server.events_path, events.error());
+  } else {
+    // GAP_* events carry no data: the full reconciliation reads those users again.
+    std::function<void(const std::vector<std::string>&)> on_gap;
+    if (runs) {
+      on_gap = [r = runs.get()](const std::vector<std::string>& records) {
+        spdlog::warn("{} change event(s) without data (GAP): a reconciliation run is queued",
+                     records.size());
+        r->request_soon("gap_event");
+      };
+    } else {
+      on_gap = [](const std::vector<std::string>& records) {
+        spdlog::error(
+            "{} change event(s) without data (GAP), and no reconciliation to read them again: "
+            "run `connector reconcile` once Salesforce REST credentials are configured",
+            records.size());
+      };
+    }
+    public_routes.push_back({"POST", settings.server.events_path,
+                             make_event_intake_handler(*inbox, std::move(*events), clock, counters,
+                                                       wake_worker, on_gap)});
+  }
 
   http::server public_server(public_server_options(settings.server), std::move(public_routes));
   http::server admin_server(

@@ -7,6 +7,7 @@
 #include <functional>
 #include <thread>
 
+#include "connector/salesforce/webhook_signature.hpp"
 #include "support/eventually.hpp"
 #include "support/ispring_sandbox_server.hpp"
 #include "support/rsa_keys.hpp"
@@ -297,6 +298,39 @@ TEST_F(reconcile_service_e2e, SighupAppliesANewSchedule) {
   ASSERT_TRUE(eventually([&] { return ispring_user("jo").has_value(); }));
   ASSERT_TRUE(eventually([&] { return ended(1); }));
   EXPECT_EQ(run_status(1)["trigger"], "scheduled");
+}
+
+TEST_F(reconcile_service_e2e, AGapEventQueuesAReconciliation) {
+  add_salesforce_user("kim", "Sales");
+  const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  start({{"server", {{"events_signing_secrets", {secret}}}}});
+  // Salesforce could not send the data of this change: the user must be read again.
+  const std::string body = json{{"ChangeEventHeader",
+                                 {{"entityName", "User"},
+                                  {"recordIds", {"005000000000009AAA"}},
+                                  {"changeType", "GAP_UPDATE"},
+                                  {"transactionKey", "tx-gap"},
+                                  {"sequenceNumber", 1},
+                                  {"commitTimestamp", 1'764'000'000'000},
+                                  {"commitUser", "005000000000001AAA"}}}}
+                               .dump();
+  const auto key = *salesforce::parse_webhook_key(secret);
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const auto headers = salesforce::sign_webhook_headers(std::span(&key, 1), "msg_gap", now, body);
+  auto client = service_->public_client();
+  const auto reply = client.request("POST", "/salesforce/events", body,
+                                    {{"Content-Type", "application/json"},
+                                     {"webhook-id", headers.id},
+                                     {"webhook-timestamp", headers.timestamp},
+                                     {"webhook-signature", headers.signature}});
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(json::parse(reply.body)["rereads"], 1);
+  ASSERT_TRUE(eventually([&] { return ended(1); }));
+  EXPECT_EQ(run_status(1)["trigger"], "gap_event");
+  EXPECT_EQ(run_status(1)["status"], "succeeded");
+  EXPECT_TRUE(ispring_user("kim"));
 }
 
 }  // namespace

@@ -86,6 +86,11 @@ class run_coordinator {
   // True once stop() was called.
   bool stopping();
 
+  // Asks for a run without waiting (safe on the store's writer thread, where request()
+  // would wait on itself): the coordinator's thread records and queues it. Requests made
+  // while one is pending are folded into it.
+  void request_soon(const std::string& trigger);
+
   // Queues a run and returns its id at once.
   std::int64_t request(const std::string& trigger, bool dry_run);
 
@@ -111,6 +116,7 @@ class run_coordinator {
     bool scheduled = false;
   };
   std::deque<queued_run> queue_;
+  std::optional<std::string> soon_;  // request_soon's trigger, until the thread queues it
   bool stopping_ = false;
   std::int64_t current_id_ = 0;
   std::shared_ptr<sync::reconcile_progress> progress_;

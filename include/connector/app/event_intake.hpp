@@ -1,0 +1,39 @@
+#pragma once
+// The HTTP face of JSON change events (server.events_path): Standard Webhooks signature,
+// then parse, then commit, then answer — the same commit-then-answer rule as the SOAP
+// intake. Unsigned, badly signed, stale or replayed requests store nothing.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "connector/app/outbound_intake.hpp"
+#include "connector/clock.hpp"
+#include "connector/config/config.hpp"
+#include "connector/expected.hpp"
+#include "connector/http/message.hpp"
+#include "connector/salesforce/change_events.hpp"
+#include "connector/salesforce/webhook_signature.hpp"
+#include "connector/store/inbox.hpp"
+
+namespace connector::app {
+
+struct event_intake_settings {
+  std::vector<salesforce::webhook_key> keys;  // server.events_signing_secrets, decoded
+  salesforce::event_parse_options parse;
+  // Events name no organization: they belong to the first of salesforce.organization_ids.
+  std::string organization_id;
+};
+
+// The settings, or why the endpoint cannot be offered (no secrets, no organization, a
+// secret that does not decode); the message names the key and never quotes a secret.
+expected<event_intake_settings, std::string> make_event_intake_settings(
+    const config::settings& settings);
+
+// `on_stored` runs after a commit that stored something new (it wakes the worker);
+// `on_gap` gets the record ids of GAP_* events, whose data Salesforce could not send.
+http::handler_fn make_event_intake_handler(
+    store::inbox& inbox, event_intake_settings settings, const clock& clock,
+    intake_counters& counters, std::function<void()> on_stored = {},
+    std::function<void(const std::vector<std::string>&)> on_gap = {});
+
+}  // namespace connector::app

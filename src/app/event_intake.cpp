@@ -1,0 +1,137 @@
+#include "connector/app/event_intake.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+#include <nlohmann/json.hpp>
+
+#include "connector/salesforce/ids.hpp"
+
+namespace connector::app {
+namespace {
+
+constexpr std::size_t max_webhook_id_length = 256;
+
+bool is_json_content_type(std::string_view value) {
+  std::string media(value.substr(0, value.find(';')));
+  while (!media.empty() && std::isspace(static_cast<unsigned char>(media.back()))) media.pop_back();
+  for (auto& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return media == "application/json";
+}
+
+http::response json_answer(int status, const nlohmann::json& body) {
+  return http::response::json(status,
+                              body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+}  // namespace
+
+expected<event_intake_settings, std::string> make_event_intake_settings(
+    const config::settings& settings) {
+  event_intake_settings out;
+  if (settings.server.events_signing_secrets.empty())
+    return unexpected{
+        std::string("server.events_signing_secrets is empty: unsigned events are never accepted")};
+  if (settings.salesforce.organization_ids.empty())
+    return unexpected{std::string(
+        "salesforce.organization_ids is empty: events name no organization, so they belong "
+        "to the first one listed")};
+  for (std::size_t i = 0; i < settings.server.events_signing_secrets.size(); ++i) {
+    auto key = salesforce::parse_webhook_key(settings.server.events_signing_secrets[i].reveal());
+    if (!key)
+      return unexpected{"server.events_signing_secrets[" + std::to_string(i) + "]: " + key.error()};
+    out.keys.push_back(std::move(*key));
+  }
+  const auto& org = settings.salesforce.organization_ids.front();
+  out.organization_id = salesforce::to_18_char_id(org).value_or(org);
+  out.parse.source_object = settings.salesforce.source_object;
+  return out;
+}
+
+http::handler_fn make_event_intake_handler(
+    store::inbox& inbox, event_intake_settings settings, const clock& clock,
+    intake_counters& counters, std::function<void()> on_stored,
+    std::function<void(const std::vector<std::string>&)> on_gap) {
+  return [&inbox, settings = std::move(settings), &clock, &counters, on_stored, on_gap](
+             http::request&& req, http::respond_fn respond) {
+    if (!is_json_content_type(req.header("content-type"))) {
+      ++counters.rejected;
+      respond(json_answer(415, {{"error", "Content-Type must be application/json"}}));
+      return;
+    }
+    // The signature first: nothing from an unverified sender is parsed, let alone stored.
+    const epoch_ms now = clock.now();
+    auto verified =
+        salesforce::verify_webhook({req.header("webhook-id"), req.header("webhook-timestamp"),
+                                    req.header("webhook-signature")},
+                                   req.body, settings.keys, now / 1000);
+    if (!verified) {
+      ++counters.rejected;
+      spdlog::warn("refused event from {}: {}", req.remote_address, verified.error().message);
+      auto r = json_answer(401, {{"error", verified.error().message}});
+      respond(std::move(r));
+      return;
+    }
+    if (verified->id.size() > max_webhook_id_length) {
+      ++counters.rejected;
+      respond(json_answer(400, {{"error", "webhook-id is longer than 256 characters"}}));
+      return;
+    }
+    // A redelivery (same webhook-id) is answered as done and not stored again.
+    const std::string marker = "webhook:" + verified->id;
+    if (inbox.has_notification(settings.organization_id, marker)) {
+      ++counters.duplicates;
+      respond(json_answer(200, {{"status", "duplicate"}, {"webhook_id", verified->id}}));
+      return;
+    }
+    auto events = salesforce::parse_change_events(req.body, settings.parse);
+    if (!events) {
+      ++counters.rejected;
+      spdlog::warn("refused event {} from {}: {}", verified->id, req.remote_address,
+                   events.error().message);
+      respond(json_answer(400, {{"error", events.error().message}}));
+      return;
+    }
+    store::intake_request request;
+    request.organization_id = settings.organization_id;
+    request.source = "event";
+    request.received_at = now;
+    std::vector<std::string> gaps;
+    for (const auto& event : *events) {
+      request.changes.push_back(salesforce::to_incoming_change(event));
+      if (event.needs_reread) gaps.push_back(event.record_id);
+    }
+    // The webhook id itself, remembered with the events (no record, nothing to sync).
+    store::incoming_change seen;
+    seen.notification_id = marker;
+    seen.object_type = settings.parse.source_object;
+    seen.fields_json = "{}";
+    seen.has_data = false;
+    request.changes.push_back(std::move(seen));
+    inbox.submit(std::move(request), [respond = std::move(respond), &counters, on_stored, on_gap,
+                                      gaps = std::move(gaps)](store::intake_outcome outcome) {
+      if (!outcome.committed) {
+        ++counters.commit_failures;
+        spdlog::error("could not store events: {}", outcome.error);
+        respond(json_answer(500, {{"error",
+                                   "the connector could not store the events durably; "
+                                   "send them again. Cause: " +
+                                       outcome.error}}));
+        return;
+      }
+      ++counters.messages_acked;
+      // The marker is one of the stored notifications; it is not an event.
+      const std::size_t stored = outcome.stored > 0 ? outcome.stored - 1 : 0;
+      counters.notifications_stored += stored;
+      counters.duplicates += outcome.duplicates;
+      respond(json_answer(200, {{"status", "stored"},
+                                {"stored", stored},
+                                {"duplicates", outcome.duplicates},
+                                {"rereads", gaps.size()}}));
+      if (stored > 0 && on_stored) on_stored();
+      if (!gaps.empty() && on_gap) on_gap(gaps);
+    });
+  };
+}
+
+}  // namespace connector::app
