@@ -16,35 +16,22 @@
 #include "connector/salesforce/change_order.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/store/inbox.hpp"
+#include "quoted_input.hpp"
 
 namespace connector::salesforce {
 namespace {
 
 using json = nlohmann::json;
 
-constexpr std::size_t max_quoted_bytes = 80;
 constexpr std::size_t max_envelope_depth = 3;  // EventBridge → CometD-style payload → event
 constexpr std::size_t max_token_bytes = 255;   // channel, transactionKey, replayId, names
 // Year 9999: beyond it a "timestamp" is garbage, and sums stay far from overflow.
 constexpr std::int64_t max_timestamp_ms = 253402300799999;
 
-std::string quote_text(std::string_view text) {
-  std::string out = "\"";
-  if (text.size() <= max_quoted_bytes) {
-    out.append(text);
-  } else {
-    std::size_t cut = max_quoted_bytes;
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-    out.append(text.substr(0, cut)).append("...");
-  }
-  out += '"';
-  return out;
-}
-
 std::string describe(const json& value) {
-  if (value.is_string()) return quote_text(value.get_ref<const std::string&>());
+  if (value.is_string()) return detail::quote_input(value.get_ref<const std::string&>());
   if (value.is_object() || value.is_array()) return std::string("an ") + value.type_name();
-  return quote_text(value.dump());
+  return detail::quote_input(value.dump());
 }
 
 // --- strict JSON ------------------------------------------------------------------------
@@ -63,7 +50,7 @@ class strict_dom_builder {
   bool number_float(json::number_float_t value, const json::string_t& text) {
     if (!std::isfinite(value) || text.find_first_of(".eE") == json::string_t::npos) {
       return fail(event_errc::number_out_of_range,
-                  "the number " + quote_text(text) + " does not fit in 64 bits");
+                  "the number " + detail::quote_input(text) + " does not fit in 64 bits");
     }
     return put(value) != nullptr;
   }
@@ -78,7 +65,7 @@ class strict_dom_builder {
   bool key(json::string_t& name) {
     if (stack_.back()->contains(name)) {
       return fail(event_errc::duplicate_key,
-                  "the key " + quote_text(name) + " appears twice in one object");
+                  "the key " + detail::quote_input(name) + " appears twice in one object");
     }
     key_ = std::move(name);
     return true;
@@ -209,9 +196,9 @@ class event_reader {
       return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7F;
     });
     if (text.empty() || text.size() > max_token_bytes || !printable) {
-      note_error(
-          event_errc::bad_header,
-          std::string(key) + " must be 1 to 255 printable characters, got " + quote_text(text));
+      note_error(event_errc::bad_header, std::string(key) +
+                                             " must be 1 to 255 printable characters, got " +
+                                             detail::quote_input(text));
       return false;
     }
     out = std::move(text);
@@ -341,22 +328,23 @@ class event_reader {
     for (const auto& [name, value] : payload.items()) {
       if (name == "ChangeEventHeader" || name == "attributes") continue;
       if (!is_field_name(name)) {
-        note_error(event_errc::bad_field, quote_text(name) + " is not a field name");
+        note_error(event_errc::bad_field, detail::quote_input(name) + " is not a field name");
         return false;
       }
       if (value.is_object()) {
         for (const auto& [component, part] : value.items()) {
           if (!is_field_name(component) || part.is_structured()) {
-            note_error(event_errc::bad_field, "the compound field " + quote_text(name) + " holds " +
-                                                  quote_text(component) + " = " + describe(part) +
+            note_error(event_errc::bad_field, "the compound field " + detail::quote_input(name) +
+                                                  " holds " + detail::quote_input(component) +
+                                                  " = " + describe(part) +
                                                   "; expected named scalar components");
             return false;
           }
           out[component_field(name, component)] = part;
         }
       } else if (value.is_array()) {
-        note_error(event_errc::bad_field,
-                   "the field " + quote_text(name) + " holds an array; record fields are scalars");
+        note_error(event_errc::bad_field, "the field " + detail::quote_input(name) +
+                                              " holds an array; record fields are scalars");
         return false;
       } else {
         out[name] = value;
@@ -380,9 +368,9 @@ class event_reader {
     }
     base.object_type = entity->get<std::string>();
     if (base.object_type != options_.source_object) {
-      return fail(event_errc::wrong_entity, "entityName " + quote_text(base.object_type) +
+      return fail(event_errc::wrong_entity, "entityName " + detail::quote_input(base.object_type) +
                                                 " is not the synced object " +
-                                                quote_text(options_.source_object));
+                                                detail::quote_input(options_.source_object));
     }
     base.event_name = base.object_type + "ChangeEvent";
 
@@ -550,18 +538,19 @@ class event_reader {
       return fail(event_errc::not_an_event,
                   "no ChangeEventHeader, and no platform event name (…__e) in the CometD channel, "
                   "EventBridge detail-type or attributes.type" +
-                      (name.empty() ? std::string() : "; got " + quote_text(name)));
+                      (name.empty() ? std::string() : "; got " + detail::quote_input(name)));
     }
     if (options_.platform_event_record_id_field.empty()) {
-      return fail(
-          event_errc::platform_event_not_configured,
-          "platform event " + quote_text(name) + " arrived, but no record id field is configured");
+      return fail(event_errc::platform_event_not_configured,
+                  "platform event " + detail::quote_input(name) +
+                      " arrived, but no record id field is configured");
     }
     if (!options_.platform_event_names.empty() &&
         std::find(options_.platform_event_names.begin(), options_.platform_event_names.end(),
                   name) == options_.platform_event_names.end()) {
-      return fail(event_errc::platform_event_not_configured,
-                  "platform event " + quote_text(name) + " is not one of the configured events");
+      return fail(
+          event_errc::platform_event_not_configured,
+          "platform event " + detail::quote_input(name) + " is not one of the configured events");
     }
     parsed_event base;
     base.event_index = index_;
@@ -574,15 +563,15 @@ class event_reader {
     const auto id_field = payload.find(options_.platform_event_record_id_field);
     if (id_field == payload.end()) {
       return fail(event_errc::bad_record_id,
-                  "platform event " + quote_text(name) + " has no " +
-                      quote_text(options_.platform_event_record_id_field) + " field");
+                  "platform event " + detail::quote_input(name) + " has no " +
+                      detail::quote_input(options_.platform_event_record_id_field) + " field");
     }
     std::optional<std::string> id;
     if (id_field->is_string()) id = to_18_char_id(id_field->get_ref<const std::string&>());
     if (!id) {
-      return fail(event_errc::bad_record_id, quote_text(options_.platform_event_record_id_field) +
-                                                 " holds " + describe(*id_field) +
-                                                 ", not a Salesforce record id");
+      return fail(event_errc::bad_record_id,
+                  detail::quote_input(options_.platform_event_record_id_field) + " holds " +
+                      describe(*id_field) + ", not a Salesforce record id");
     }
     if (const auto created = payload.find("CreatedDate"); created != payload.end()) {
       base.commit_timestamp_ms = read_timestamp(*created, "CreatedDate");
@@ -593,8 +582,8 @@ class event_reader {
       const auto value = payload.find(event_field);
       if (value == payload.end()) continue;
       if (value->is_structured()) {
-        return fail(event_errc::bad_field, "the field " + quote_text(event_field) + " holds " +
-                                               describe(*value) +
+        return fail(event_errc::bad_field, "the field " + detail::quote_input(event_field) +
+                                               " holds " + describe(*value) +
                                                "; mapped fields must be scalars");
       }
       fields[record_field] = *value;

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "quoted_input.hpp"
+
 namespace connector::salesforce {
 namespace {
 
@@ -33,23 +35,9 @@ constexpr unsigned parse_options =
     pugi::parse_default | pugi::parse_doctype | pugi::parse_ws_pcdata_single;
 
 // Error messages quote document content, which may be hostile or huge: keep them short.
-constexpr std::size_t max_quoted_bytes = 80;
 
 unexpected<parse_error> fail(parse_errc code, std::string message) {
   return unexpected{parse_error{code, std::move(message)}};
-}
-
-std::string quoted(std::string_view text) {
-  std::string out = "\"";
-  if (text.size() <= max_quoted_bytes) {
-    out.append(text);
-  } else {
-    std::size_t cut = max_quoted_bytes;
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-    out.append(text.substr(0, cut)).append("...");
-  }
-  out += '"';
-  return out;
 }
 
 constexpr bool is_xml_space(char c) {
@@ -233,10 +221,10 @@ bool has_name(const namespace_context& context, pugi::xml_node element, std::str
 std::string describe_name(const namespace_context& context, pugi::xml_node element) {
   const qname name = split_qname(element.name());
   const auto ns = context.resolve(name.prefix);
-  std::string out = quoted(element.name());
-  if (!ns) return out + " (its prefix " + quoted(name.prefix) + " is not declared)";
+  std::string out = detail::quote_input(element.name());
+  if (!ns) return out + " (its prefix " + detail::quote_input(name.prefix) + " is not declared)";
   if (ns->empty()) return out + " in no namespace";
-  return out + " in namespace " + quoted(*ns);
+  return out + " in namespace " + detail::quote_input(*ns);
 }
 
 // The first child element of `parent` with the given expanded name.
@@ -319,9 +307,9 @@ std::optional<parse_error> read_notification(namespace_context& context, pugi::x
 
   const pugi::xml_node sobject = find_child(context, element, outbound_ns, "sObject");
   if (!sobject) {
-    return parse_error{
-        parse_errc::missing_sobject,
-        notification_label(number) + " (Id " + quoted(out.id) + ") has no sObject element"};
+    return parse_error{parse_errc::missing_sobject, notification_label(number) + " (Id " +
+                                                        detail::quote_input(out.id) +
+                                                        ") has no sObject element"};
   }
   const scope sobject_scope(context, sobject);
 
@@ -338,18 +326,21 @@ std::optional<parse_error> read_notification(namespace_context& context, pugi::x
   const auto type_ns = context.resolve(type_name.prefix);
   if (!type_ns) {
     return parse_error{parse_errc::missing_object_type,
-                       where() + " has xsi:type " + quoted(type_text) + " whose prefix " +
-                           quoted(type_name.prefix) + " is not declared"};
+                       where() + " has xsi:type " + detail::quote_input(type_text) +
+                           " whose prefix " + detail::quote_input(type_name.prefix) +
+                           " is not declared"};
   }
   if (*type_ns != sobject_ns) {
     return parse_error{parse_errc::missing_object_type,
-                       where() + " has xsi:type " + quoted(type_text) + " in namespace " +
-                           quoted(*type_ns) + "; Salesforce objects are in namespace " +
-                           quoted(sobject_ns)};
+                       where() + " has xsi:type " + detail::quote_input(type_text) +
+                           " in namespace " + detail::quote_input(*type_ns) +
+                           "; Salesforce objects are in namespace " +
+                           detail::quote_input(sobject_ns)};
   }
   if (type_name.local.empty()) {
-    return parse_error{parse_errc::missing_object_type,
-                       where() + " has xsi:type " + quoted(type_text) + " without an object name"};
+    return parse_error{
+        parse_errc::missing_object_type,
+        where() + " has xsi:type " + detail::quote_input(type_text) + " without an object name"};
   }
   out.object_type = type_name.local;
 
@@ -445,13 +436,15 @@ expected<outbound_message, parse_error> parse_outbound_message(std::string_view 
   if (!has_name(context, envelope, soap11_ns, "Envelope")) {
     if (has_name(context, envelope, soap12_ns, "Envelope")) {
       return fail(parse_errc::not_soap11_envelope,
-                  "The message is a SOAP 1.2 envelope (namespace " + quoted(soap12_ns) +
+                  "The message is a SOAP 1.2 envelope (namespace " +
+                      detail::quote_input(soap12_ns) +
                       "); Salesforce Outbound Messages are SOAP 1.1 (namespace " +
-                      quoted(soap11_ns) + ")");
+                      detail::quote_input(soap11_ns) + ")");
     }
     return fail(parse_errc::not_soap11_envelope,
                 "The root element is " + describe_name(context, envelope) +
-                    "; expected a SOAP 1.1 Envelope in namespace " + quoted(soap11_ns));
+                    "; expected a SOAP 1.1 Envelope in namespace " +
+                    detail::quote_input(soap11_ns));
   }
 
   const pugi::xml_node soap_body = find_child(context, envelope, soap11_ns, "Body");
@@ -463,7 +456,8 @@ expected<outbound_message, parse_error> parse_outbound_message(std::string_view 
   const pugi::xml_node notifications = find_child(context, soap_body, outbound_ns, "notifications");
   if (!notifications) {
     return fail(parse_errc::missing_notifications,
-                "The SOAP Body has no notifications element in namespace " + quoted(outbound_ns));
+                "The SOAP Body has no notifications element in namespace " +
+                    detail::quote_input(outbound_ns));
   }
   const scope notifications_scope(context, notifications);
 
@@ -504,8 +498,9 @@ expected<outbound_message, parse_error> parse_outbound_message(std::string_view 
       const notification& first = message.notifications.front();
       if (current.object_type != first.object_type) {
         return fail(parse_errc::mixed_object_types,
-                    notification_label(number) + " is a " + quoted(current.object_type) +
-                        " but notification 1 is a " + quoted(first.object_type) +
+                    notification_label(number) + " is a " +
+                        detail::quote_input(current.object_type) + " but notification 1 is a " +
+                        detail::quote_input(first.object_type) +
                         "; an Outbound Message carries a single object type");
       }
     } else if (local == "OrganizationId") {
