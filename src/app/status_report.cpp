@@ -49,6 +49,9 @@ nlohmann::json status_to_json(const status_snapshot& status) {
   j["skipped"] = stats.skipped;
   j["last_received_at"] =
       stats.last_received_at ? nlohmann::json(format_utc(*stats.last_received_at)) : nullptr;
+  j["oldest_waiting_since"] = stats.oldest_waiting_since
+                                  ? nlohmann::json(format_utc(*stats.oldest_waiting_since))
+                                  : nullptr;
   const auto& sync = status.last_sync;
   // A run in last_sync has started (inbox::last_sync), so started_at is there.
   j["last_sync_start"] =
@@ -74,6 +77,9 @@ std::string status_to_text(const status_snapshot& status) {
       << "Skipped users:          " << stats.skipped << " (e.g. no department; see the logs)\n"
       << "Last received:          "
       << (stats.last_received_at ? format_utc(*stats.last_received_at) : "never") << "\n"
+      << "Oldest waiting since:   "
+      << (stats.oldest_waiting_since ? format_utc(*stats.oldest_waiting_since) : "nothing waits")
+      << "\n"
       << "Last sync start:        " << last_sync_start(status.last_sync) << "\n"
       << "Last sync status:       " << last_sync_status(status.last_sync) << "\n";
   if (!status.dead_letters.empty()) {

@@ -155,7 +155,8 @@ SELECT
   (SELECT count(*) FROM records
     WHERE state IN ('pending', 'retrying') AND state = 'retrying'),
   (SELECT count(*) FROM records WHERE state = 'dead'),
-  (SELECT count(*) FROM records WHERE state = 'done' AND last_outcome LIKE 'skipped%'))sql";
+  (SELECT count(*) FROM records WHERE state = 'done' AND last_outcome LIKE 'skipped%'),
+  (SELECT min(waiting_since) FROM records WHERE state IN ('pending', 'retrying')))sql";
 
 inbox_stats query_stats(sqlite_statement& statement) {
   run row(statement);
@@ -170,6 +171,7 @@ inbox_stats query_stats(sqlite_statement& statement) {
   stats.retrying = row.int64(4);
   stats.dead_letters = row.int64(5);
   stats.skipped = row.int64(6);
+  stats.oldest_waiting_since = row.optional_int64(7);
   return stats;
 }
 
@@ -188,14 +190,17 @@ ON CONFLICT DO NOTHING)sql",
         // unknown stamp cannot tell, so arrival order decides (the later arrival wins).
         upsert_record(db, R"sql(
 INSERT INTO records (organization_id, record_id, object_type, fields_json, modstamp, version,
-                     state, attempts, last_error, due_at)
-VALUES (?1, ?2, ?3, ?4, ?5, 1, 'pending', 0, '', ?6)
+                     state, attempts, last_error, due_at, waiting_since)
+VALUES (?1, ?2, ?3, ?4, ?5, 1, 'pending', 0, '', ?6, ?6)
 ON CONFLICT (organization_id, record_id) DO UPDATE SET
   object_type = coalesce(nullif(excluded.object_type, ''), records.object_type),
   fields_json = merge_fields(records.fields_json, excluded.fields_json),
   modstamp = coalesce(excluded.modstamp, records.modstamp),
   version = records.version + 1,
-  state = 'pending', attempts = 0, last_error = '', due_at = excluded.due_at
+  state = 'pending', attempts = 0, last_error = '', due_at = excluded.due_at,
+  waiting_since = CASE WHEN records.state IN ('pending', 'retrying')
+                       THEN coalesce(records.waiting_since, excluded.due_at)
+                       ELSE excluded.due_at END
 WHERE excluded.modstamp IS NULL OR records.modstamp IS NULL
    OR excluded.modstamp >= records.modstamp)sql",
                       "upsert record"),
@@ -203,11 +208,14 @@ WHERE excluded.modstamp IS NULL OR records.modstamp IS NULL
         // again, so it becomes pending with a new version.
         upsert_deleted_record(db, R"sql(
 INSERT INTO records (organization_id, record_id, object_type, fields_json, modstamp, version,
-                     state, attempts, last_error, due_at)
-VALUES (?1, ?2, ?3, '{}', NULL, 1, 'pending', 0, '', ?4)
+                     state, attempts, last_error, due_at, waiting_since)
+VALUES (?1, ?2, ?3, '{}', NULL, 1, 'pending', 0, '', ?4, ?4)
 ON CONFLICT (organization_id, record_id) DO UPDATE SET
   version = records.version + 1,
-  state = 'pending', attempts = 0, last_error = '', due_at = excluded.due_at)sql",
+  state = 'pending', attempts = 0, last_error = '', due_at = excluded.due_at,
+  waiting_since = CASE WHEN records.state IN ('pending', 'retrying')
+                       THEN coalesce(records.waiting_since, excluded.due_at)
+                       ELSE excluded.due_at END)sql",
                               "upsert deleted record"),
         add_counter(db, R"sql(
 INSERT INTO counters (name, value) VALUES (?1, ?2)
@@ -229,10 +237,11 @@ UPDATE records SET attempts = attempts + 1, last_error = ?4,
 WHERE organization_id = ?1 AND record_id = ?2 AND version = ?3)sql",
                     "mark record failed"),
         requeue_all_dead(db, R"sql(
-UPDATE records SET state = 'pending', attempts = 0, due_at = ?1 WHERE state = 'dead')sql",
+UPDATE records SET state = 'pending', attempts = 0, due_at = ?1, waiting_since = ?1
+WHERE state = 'dead')sql",
                          "re-queue dead letters"),
         requeue_one_dead(db, R"sql(
-UPDATE records SET state = 'pending', attempts = 0, due_at = ?1
+UPDATE records SET state = 'pending', attempts = 0, due_at = ?1, waiting_since = ?1
 WHERE state = 'dead' AND record_id = ?2)sql",
                          "re-queue dead letter"),
         upsert_link(db, R"sql(

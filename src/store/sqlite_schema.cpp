@@ -9,7 +9,7 @@ namespace {
 
 // Append-only: a released step is never edited, a change is a new step. Step i (0-based)
 // takes the schema from version i to i + 1.
-constexpr std::array<const char*, 3> migrations = {
+constexpr std::array<const char*, 4> migrations = {
     // 1: the durable inbox.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice.
@@ -92,6 +92,12 @@ CREATE TABLE run_plans (
   run_id    INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
   plan_json TEXT NOT NULL
 );
+)sql",
+    // 4: since when a record has waited for the worker (pending or retrying), so the age of
+    // the oldest waiting change can be told (metrics, alerts) however often it was retried.
+    R"sql(
+ALTER TABLE records ADD COLUMN waiting_since INTEGER;
+UPDATE records SET waiting_since = due_at WHERE state IN ('pending', 'retrying');
 )sql",
 };
 

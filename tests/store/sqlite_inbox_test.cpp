@@ -131,7 +131,8 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
     raw_connection raw(db_path());
     raw.exec(
         "DROP TABLE run_plans; DROP TABLE runs; DROP TABLE links; "
-        "ALTER TABLE records DROP COLUMN last_outcome; PRAGMA user_version = 1");
+        "ALTER TABLE records DROP COLUMN last_outcome; "
+        "ALTER TABLE records DROP COLUMN waiting_since; PRAGMA user_version = 1");
   }
   auto box = open();
   const auto record = box->find_record(org, user_a);
@@ -139,15 +140,17 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
   EXPECT_EQ(record->last_outcome, "");
   box->set_link(org, user_a, "u-1");
   EXPECT_EQ(box->find_link(org, user_a), "u-1");
+  // The record left pending by version 1 waits since its due time.
+  EXPECT_EQ(box->stats().oldest_waiting_since, 1000);
   box.reset();
   raw_connection raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "3");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "4");
 }
 
 TEST_F(sqlite_inbox_test, creates_schema_in_wal_mode_with_a_version) {
   { auto box = open(); }
   raw_connection raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "3");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "4");
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
   for (const char* table : {"notifications", "records", "counters", "links", "runs", "run_plans"}) {
     EXPECT_EQ(
@@ -601,6 +604,35 @@ TEST_F(sqlite_inbox_test, stats_count_every_kind) {
   EXPECT_EQ(stats.retrying, 1);
   EXPECT_EQ(stats.dead_letters, 1);
   EXPECT_EQ(stats.last_received_at, 4000);
+}
+
+TEST_F(sqlite_inbox_test, oldest_waiting_since_survives_retries_and_newer_states) {
+  auto box = open();
+  EXPECT_EQ(box->stats().oldest_waiting_since, std::nullopt);
+
+  box->submit_and_wait(request({change("n1", user_a, R"({"LastName":"A"})")}, 1000));
+  box->submit_and_wait(request({change("n2", user_b, R"({"LastName":"B"})")}, 2000));
+  EXPECT_EQ(box->stats().oldest_waiting_since, 1000);
+
+  // A retry moves due_at forward, not the time the change began to wait.
+  box->mark_failed(org, user_a, 1, "iSpring answered 503", 60'000, false);
+  EXPECT_EQ(box->stats().oldest_waiting_since, 1000);
+  // Nor does a newer state of the same waiting record.
+  box->submit_and_wait(request({change("n3", user_a, R"({"LastName":"A2"})")}, 3000));
+  EXPECT_EQ(box->stats().oldest_waiting_since, 1000);
+
+  box->mark_done(org, user_a, 2);
+  EXPECT_EQ(box->stats().oldest_waiting_since, 2000);
+  // A dead letter waits for the operator, not for the worker.
+  box->mark_failed(org, user_b, 1, "gave up", 0, true);
+  EXPECT_EQ(box->stats().oldest_waiting_since, std::nullopt);
+
+  // Done, then changed again: it waits from the new change on; re-queued dead letters
+  // wait from the re-queue.
+  box->submit_and_wait(request({change("n4", user_a, R"({"LastName":"A3"})")}, 7000));
+  EXPECT_EQ(box->stats().oldest_waiting_since, 7000);
+  box->requeue_dead(user_b, 5000);
+  EXPECT_EQ(box->stats().oldest_waiting_since, 5000);
 }
 
 TEST_F(sqlite_inbox_test, read_sqlite_stats_works_while_the_service_has_the_file_open) {

@@ -69,6 +69,10 @@ struct inbox_stats {
   std::int64_t dead_letters = 0;
   std::int64_t skipped = 0;  // applied as "nothing to do", e.g. users without a department
   std::optional<epoch_ms> last_received_at;
+  // When the change that has waited longest for the worker (pending or retrying) arrived;
+  // none when nothing waits. Retries don't reset it, a newer state of a waiting record
+  // doesn't either.
+  std::optional<epoch_ms> oldest_waiting_since;
 };
 
 class inbox {
