@@ -341,11 +341,53 @@ void read_store(const object_reader& root, store_settings& out) {
   store->read_integer("history_retention_days", out.history_retention_days, 1, 36'500);
 }
 
+// salesforce.platform_events: which `…__e` events the events endpoint takes, the field that
+// names the record, and which event fields become which record fields.
+void read_platform_events(const object_reader& salesforce, salesforce_settings& out) {
+  const auto events = salesforce.object("platform_events", {"names", "record_id_field", "fields"});
+  if (!events) return;
+  platform_event_settings settings;
+  if (auto names = events->text_list("names")) {
+    for (std::size_t i = 0; i < names->size(); ++i) {
+      const auto& name = (*names)[i];
+      if (!name.ends_with("__e") || !is_salesforce_field(name)) {
+        fail(element_key(events->key_of("names"), i),
+             "expected a platform event API name ending in \"__e\", such as "
+             "\"Employee_Changed__e\", got " +
+                 in_quotes(name));
+      }
+    }
+    settings.names = std::move(*names);
+  }
+  const auto id_key = events->key_of("record_id_field");
+  if (!events->has("record_id_field")) fail(id_key, "required: the event field that holds the record id");
+  read_salesforce_field(*events, "record_id_field", settings.record_id_field);
+
+  const auto* fields = events->find("fields");
+  const auto fields_key = events->key_of("fields");
+  if (fields == nullptr) fail(fields_key, "required: event field -> Salesforce record field");
+  if (!fields->is_object() || fields->empty()) {
+    fail(fields_key, "expected a non-empty object of event field -> record field, such as "
+                     "{\"Email__c\": \"Email\"}");
+  }
+  for (const auto& item : fields->items()) {
+    const auto item_key = child_key(fields_key, item.key());
+    check_salesforce_field(item.key(), item_key);
+    if (item.key() == settings.record_id_field) {
+      fail(item_key, "is the record id field; it names the record and is not copied into it");
+    }
+    settings.fields[item.key()] =
+        check_salesforce_field(detail::expect_string(item.value(), item_key), item_key);
+  }
+  out.platform_events = std::move(settings);
+}
+
 void read_salesforce(const object_reader& root, salesforce_settings& out) {
   const auto salesforce =
       root.object("salesforce", {"organization_ids", "source_object", "login_url", "client_id",
                                  "client_secret", "username", "private_key", "tls_ca_file",
-                                 "api_version", "query_filter", "query_batch_size"});
+                                 "api_version", "query_filter", "query_batch_size",
+                                 "platform_events"});
   if (!salesforce) fail("salesforce.organization_ids", "required");
   const auto ids_key = salesforce->key_of("organization_ids");
   auto ids = salesforce->text_list("organization_ids");
@@ -392,6 +434,7 @@ void read_salesforce(const object_reader& root, salesforce_settings& out) {
   if (auto filter = salesforce->string("query_filter")) out.query_filter = std::move(*filter);
   // Salesforce's own bounds for a query batch (salesforce.md §D.2).
   salesforce->read_integer("query_batch_size", out.query_batch_size, 200, 2000);
+  read_platform_events(*salesforce, out);
 
   // The REST client is optional (intake works without it), but half a flow is a mistake.
   if (out.private_key && out.username.empty()) {

@@ -162,6 +162,7 @@ TEST_F(config_test, minimal_file_gets_the_documented_defaults) {
   EXPECT_EQ(s.salesforce.query_filter, "UserType = 'Standard'");
   EXPECT_EQ(s.salesforce.query_batch_size, 2000);
   EXPECT_FALSE(s.salesforce.private_key);
+  EXPECT_FALSE(s.salesforce.platform_events) << "platform events are refused unless configured";
 
   EXPECT_FALSE(s.ispring) << "the intake works without iSpring";
 
@@ -568,7 +569,9 @@ TEST_F(config_test, every_documented_extra_key_is_accepted) {
     "salesforce": {
       "source_object": "Contact", "client_id": "3MVG9", "client_secret": "s",
       "api_version": "62.0", "query_filter": "", "login_url": "https://test.salesforce.com/",
-      "query_batch_size": 500
+      "query_batch_size": 500,
+      "platform_events": { "names": ["Employee_Changed__e"], "record_id_field": "User_Id__c",
+                           "fields": { "Email__c": "Email", "Title__c": "Title" } }
     },
     "ispring": {
       "api_url": "http://127.0.0.1:9081", "auth": "password",
@@ -605,6 +608,12 @@ TEST_F(config_test, every_documented_extra_key_is_accepted) {
   EXPECT_EQ(s.salesforce.query_filter, "") << "an empty filter means no filter";
   EXPECT_EQ(s.salesforce.login_url, "https://test.salesforce.com") << "without the trailing /";
   EXPECT_EQ(s.salesforce.query_batch_size, 500);
+  ASSERT_TRUE(s.salesforce.platform_events);
+  EXPECT_EQ(s.salesforce.platform_events->names,
+            (std::vector<std::string>{"Employee_Changed__e"}));
+  EXPECT_EQ(s.salesforce.platform_events->record_id_field, "User_Id__c");
+  EXPECT_EQ(s.salesforce.platform_events->fields,
+            (std::map<std::string, std::string>{{"Email__c", "Email"}, {"Title__c", "Title"}}));
   EXPECT_EQ(s.ispring->auth, "password");
   EXPECT_EQ(s.ispring->api_url, "http://127.0.0.1:9081") << "plain http on loopback is fine";
   EXPECT_EQ(s.ispring->tls_ca_file, at("certs/ca.crt"));
@@ -799,6 +808,34 @@ INSTANTIATE_TEST_SUITE_P(
          "such as \"61.0\""},
         {"query_batch_size_below_salesforces_minimum", set("/salesforce/query_batch_size", 100),
          "salesforce.query_batch_size", "from 200 to 2000"},
+        {"platform_events_without_record_id_field",
+         set("/salesforce/platform_events", {{"fields", {{"Email__c", "Email"}}}}),
+         "salesforce.platform_events.record_id_field", "required"},
+        {"platform_events_without_fields",
+         set("/salesforce/platform_events", {{"record_id_field", "UserId__c"}}),
+         "salesforce.platform_events.fields", "required"},
+        {"platform_events_with_empty_fields",
+         set("/salesforce/platform_events",
+             {{"record_id_field", "UserId__c"}, {"fields", json::object()}}),
+         "salesforce.platform_events.fields", "non-empty object"},
+        {"platform_event_name_without_suffix",
+         set("/salesforce/platform_events", {{"names", {"Employee_Changed__c"}},
+                                             {"record_id_field", "UserId__c"},
+                                             {"fields", {{"Email__c", "Email"}}}}),
+         "salesforce.platform_events.names[0]", "ending in \"__e\""},
+        {"platform_event_field_not_an_api_name",
+         set("/salesforce/platform_events",
+             {{"record_id_field", "UserId__c"}, {"fields", {{"Email__c", "E-mail"}}}}),
+         "salesforce.platform_events.fields.Email__c", "Salesforce field API name"},
+        {"platform_event_maps_its_record_id_field",
+         set("/salesforce/platform_events",
+             {{"record_id_field", "UserId__c"}, {"fields", {{"UserId__c", "Id"}}}}),
+         "salesforce.platform_events.fields.UserId__c", "is the record id field"},
+        {"platform_events_unknown_key",
+         set("/salesforce/platform_events", {{"record_id_field", "UserId__c"},
+                                             {"fields", {{"Email__c", "Email"}}},
+                                             {"name", "X__e"}}),
+         "salesforce.platform_events.name", "unknown key"},
         {"private_key_not_pem",
          both(set("/salesforce/client_id", "3MVG9"),
               both(set("/salesforce/username", "u@example.com"),

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "connector/salesforce/webhook_signature.hpp"
+#include "connector/store/inbox.hpp"
 #include "support/service.hpp"
 
 namespace connector::testing {
@@ -105,6 +106,70 @@ TEST_F(events_e2e, ASignedEventIsStoredOnceAndRefusalsStoreNothing) {
   const auto s = status();
   EXPECT_EQ(s["pending"], 1);
   EXPECT_EQ(s["notifications_received"], 2);  // the event and its webhook-id
+}
+
+// A platform event (`…__e`) is refused until salesforce.platform_events maps it; mapped,
+// it is stored under the record it names with the configured fields only.
+class platform_events_e2e : public events_e2e {};
+
+std::string employee_changed(const std::string& event_name, const std::string& record_id) {
+  return json{{"channel", "/event/" + event_name},
+              {"data",
+               {{"event", {{"replayId", 11}, {"EventUuid", "0b6b0d6e-1c4e-4c4e-9e5e-7d3b2f1a"}}},
+                {"payload",
+                 {{"CreatedDate", "2026-11-29T09:00:00.000Z"},
+                  {"CreatedById", "005000000000001AAA"},
+                  {"User_Id__c", record_id},
+                  {"Work_Email__c", "ada@example.com"},
+                  {"Job__c", "Chief Engineer"},
+                  {"Salary__c", 100000}}}}}}
+      .dump();
+}
+
+TEST_F(events_e2e, APlatformEventIsRefusedWhenNoneIsConfigured) {
+  const auto reply =
+      post(employee_changed("Employee_Changed__e", "005000000000002AAA"), "pe_1", now_seconds());
+  EXPECT_EQ(reply.status, 400) << reply.body;
+  EXPECT_NE(reply.body.find("no record id field is configured"), std::string::npos) << reply.body;
+  EXPECT_EQ(status()["notifications_received"], 0);
+}
+
+TEST(platform_events_config_e2e, AMappedPlatformEventIsStoredWithTheMappedFieldsOnly) {
+  temp_dir dir;
+  running_service service(
+      dir.path(), {{"server", {{"events_signing_secrets", {secret}}}},
+                   {"salesforce",
+                    {{"platform_events",
+                      {{"names", {"Employee_Changed__e"}},
+                       {"record_id_field", "User_Id__c"},
+                       {"fields", {{"Work_Email__c", "Email"}, {"Job__c", "Title"}}}}}}}});
+  auto client = service.public_client();
+  auto post = [&](const std::string& body, const std::string& id) {
+    const auto k = *salesforce::parse_webhook_key(secret);
+    const auto headers = salesforce::sign_webhook_headers(std::span(&k, 1), id, now_seconds(), body);
+    return client.request("POST", events_path, body,
+                          {{"Content-Type", "application/json"},
+                           {"webhook-id", headers.id},
+                           {"webhook-timestamp", headers.timestamp},
+                           {"webhook-signature", headers.signature}});
+  };
+
+  // Another event name than the configured one: refused, nothing stored.
+  const auto other = post(employee_changed("Payroll_Changed__e", "005000000000002AAA"), "pe_0");
+  EXPECT_EQ(other.status, 400) << other.body;
+  EXPECT_NE(other.body.find("not one of the configured events"), std::string::npos) << other.body;
+
+  const auto reply = post(employee_changed("Employee_Changed__e", "005000000000002"), "pe_1");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(json::parse(reply.body)["stored"], 1);
+
+  const auto records = store::read_sqlite_records(service.db_path().string(),
+                                                  store::record_state::pending, 10);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].record_id, "005000000000002AAA") << "the 15-character id, widened";
+  EXPECT_EQ(json::parse(records[0].fields_json),
+            (json{{"Email", "ada@example.com"}, {"Title", "Chief Engineer"}}))
+      << "Salary__c is not mapped, so it never reaches the store";
 }
 
 }  // namespace

@@ -71,6 +71,14 @@ struct store_settings {
   int history_retention_days = 30;  // per-user history of changes and outcomes
 };
 
+// Custom platform events (`…__e`) on the events endpoint, mapped onto the source object's
+// fields. Without this section platform events are refused.
+struct platform_event_settings {
+  std::vector<std::string> names;             // accepted event names; empty: any `…__e`
+  std::string record_id_field;                // the event field holding the record id
+  std::map<std::string, std::string> fields;  // event field -> record field ("Email")
+};
+
 struct salesforce_settings {
   std::vector<std::string> organization_ids;  // 15 or 18 chars, as configured
   std::string source_object = "User";         // or "Contact"
@@ -83,6 +91,7 @@ struct salesforce_settings {
   std::string api_version = "61.0";
   std::string query_filter = "UserType = 'Standard'";
   int query_batch_size = 2000;  // Sforce-Query-Options batchSize, 200..2000
+  std::optional<platform_event_settings> platform_events;
 };
 
 struct ispring_settings {
