@@ -45,6 +45,11 @@ expected<event_intake_settings, std::string> make_event_intake_settings(
   const auto& org = settings.salesforce.organization_ids.front();
   out.organization_id = salesforce::to_18_char_id(org).value_or(org);
   out.parse.source_object = settings.salesforce.source_object;
+  if (const auto& events = settings.salesforce.platform_events) {
+    out.parse.platform_event_names = events->names;
+    out.parse.platform_event_record_id_field = events->record_id_field;
+    out.parse.platform_event_fields = events->fields;
+  }
   return out;
 }
 
@@ -96,10 +101,14 @@ http::handler_fn make_event_intake_handler(
     request.organization_id = settings.organization_id;
     request.source = "event";
     request.received_at = now;
-    std::vector<std::string> gaps;
+    std::vector<std::string> gaps;  // wildcards: a full reconciliation
+    std::size_t rereads = 0;        // GAP events: read over REST by the worker or a run
     for (const auto& event : *events) {
+      if (event.needs_reread) ++rereads;
       request.changes.push_back(salesforce::to_incoming_change(event));
-      if (event.needs_reread) gaps.push_back(event.record_id);
+      // One record is re-read by the worker; a wildcard needs a full reconciliation.
+      if (event.needs_reread && salesforce::is_wildcard_record(event.record_id))
+        gaps.push_back(event.record_id);
     }
     // The webhook id itself, remembered with the events (no record, nothing to sync).
     store::incoming_change seen;
@@ -109,7 +118,8 @@ http::handler_fn make_event_intake_handler(
     seen.has_data = false;
     request.changes.push_back(std::move(seen));
     inbox.submit(std::move(request), [respond = std::move(respond), &counters, on_stored, on_gap,
-                                      gaps = std::move(gaps)](store::intake_outcome outcome) {
+                                      gaps = std::move(gaps),
+                                      rereads](store::intake_outcome outcome) {
       if (!outcome.committed) {
         ++counters.commit_failures;
         spdlog::error("could not store events: {}", outcome.error);
@@ -127,7 +137,8 @@ http::handler_fn make_event_intake_handler(
       respond(json_answer(200, {{"status", "stored"},
                                 {"stored", stored},
                                 {"duplicates", outcome.duplicates},
-                                {"rereads", gaps.size()}}));
+                                {"rereads", rereads},
+                                {"full_reconciliation", !gaps.empty()}}));
       if (stored > 0 && on_stored) on_stored();
       if (!gaps.empty() && on_gap) on_gap(gaps);
     });

@@ -48,6 +48,18 @@ expected<salesforce_access, std::string> make_salesforce_access(const config::se
     if (!read) return unexpected{read.error().to_string()};
     return *read;
   };
+  access.read_user = [api, sf, fields = sync::required_salesforce_fields(settings.mapping)](
+                         const std::string& record_id)
+      -> expected<std::optional<nlohmann::json>, std::string> {
+    std::optional<nlohmann::json> found;
+    auto read = api->query(salesforce::build_query_for_ids(sf, fields, {record_id}),
+                           [&found](std::vector<nlohmann::json>& records) {
+                             if (!records.empty()) found = std::move(records.front());
+                             return false;
+                           });
+    if (!read) return unexpected{read.error().to_string()};
+    return found;
+  };
   std::vector<std::string> allowed;
   for (const auto& id : sf.organization_ids)
     allowed.push_back(salesforce::to_18_char_id(id).value_or(id));

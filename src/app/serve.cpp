@@ -114,12 +114,23 @@ int serve(const config::settings& settings, const serve_options& options) {
 
   // The sync worker runs when iSpring Learn is configured; without it the service only
   // takes notifications in (they wait, durable, until it is).
+  // Salesforce REST serves the full reconciliation and the re-read of users Salesforce
+  // sent without data; without credentials neither is available.
+  std::optional<salesforce_access> salesforce;
+  std::string salesforce_unavailable;
+  if (auto access = make_salesforce_access(settings, clock); !access) {
+    salesforce_unavailable = access.error();
+  } else {
+    salesforce = std::move(*access);
+  }
+
   std::unique_ptr<ispring::https_api> ispring_api;
   std::unique_ptr<sync::user_sync> user_sync;
   std::unique_ptr<sync::worker> worker;
   if (settings.ispring) {
     ispring_api = std::make_unique<ispring::https_api>(*settings.ispring);
-    user_sync = std::make_unique<sync::user_sync>(settings, *ispring_api);
+    user_sync = std::make_unique<sync::user_sync>(
+        settings, *ispring_api, salesforce ? salesforce->read_user : sync::record_reader{});
     sync::worker_options worker_options;
     worker_options.concurrency = settings.ispring->max_concurrency;
     worker_options.max_attempts = settings.sync.max_attempts;
@@ -136,15 +147,12 @@ int serve(const config::settings& settings, const serve_options& options) {
   // admin API says why it cannot run one.
   std::unique_ptr<run_coordinator> runs;
   std::string runs_unavailable;
-  std::optional<salesforce_access> salesforce;
   if (!settings.ispring) {
     runs_unavailable = "the reconciliation needs the ispring section in the configuration";
-  } else if (auto access = make_salesforce_access(settings, clock); !access) {
-    runs_unavailable = access.error();
-  } else {
-    salesforce = std::move(*access);
+  } else if (!salesforce) {
+    runs_unavailable = salesforce_unavailable;
   }
-  if (salesforce) {
+  if (settings.ispring && salesforce) {
     auto schedule = sync::schedule::make(settings.schedule);
     if (!schedule) throw std::runtime_error(schedule.error());  // load_file checked it already
     run_environment env;
@@ -183,20 +191,21 @@ int serve(const config::settings& settings, const serve_options& options) {
   if (auto events = make_event_intake_settings(settings); !events) {
     spdlog::info("events endpoint {} is off: {}", settings.server.events_path, events.error());
   } else {
-    // GAP_* events carry no data: the full reconciliation reads those users again.
+    // GAP_* events carry no data. One record is read again by the worker; a wildcard
+    // ("005*": every user) needs the full reconciliation.
     std::function<void(const std::vector<std::string>&)> on_gap;
     if (runs) {
       on_gap = [r = runs.get()](const std::vector<std::string>& records) {
-        spdlog::warn("{} change event(s) without data (GAP): a reconciliation run is queued",
-                     records.size());
+        spdlog::warn("GAP change event for every record ({}): a reconciliation run is queued",
+                     records.front());
         r->request_soon("gap_event");
       };
     } else {
       on_gap = [](const std::vector<std::string>& records) {
         spdlog::error(
-            "{} change event(s) without data (GAP), and no reconciliation to read them again: "
+            "GAP change event for every record ({}), and no reconciliation to read them again: "
             "run `connector reconcile` once Salesforce REST credentials are configured",
-            records.size());
+            records.front());
       };
     }
     public_routes.push_back({"POST", settings.server.events_path,

@@ -414,11 +414,11 @@ class event_reader {
     read_token(header, "commitUser", base.commit_user);
     if (!error_.empty()) return unexpected{event_error{error_code_, error_}};
 
-    auto record_ids = read_record_ids(header, "recordIds", "recordId");
+    const bool gap = base.type >= change_type::gap_create && base.type <= change_type::gap_overflow;
+    auto record_ids = read_record_ids(header, "recordIds", "recordId", gap);
     if (!record_ids) return unexpected{record_ids.error()};
 
     json fields = json::object();
-    const bool gap = base.type >= change_type::gap_create && base.type <= change_type::gap_overflow;
     if (gap) {
       base.has_data = false;
       base.needs_reread = true;
@@ -465,9 +465,18 @@ class event_reader {
     return true;
   }
 
+  static bool is_wildcard_id(const json& item) {
+    if (!item.is_string()) return false;
+    const auto& text = item.get_ref<const std::string&>();
+    return text.size() == 4 && text[3] == '*' &&
+           std::all_of(text.begin(), text.begin() + 3,
+                       [](unsigned char c) { return std::isalnum(c) != 0; });
+  }
+
   expected<std::vector<std::string>, event_error> read_record_ids(const json& holder,
                                                                   const char* list_key,
-                                                                  const char* single_key) {
+                                                                  const char* single_key,
+                                                                  bool wildcard_allowed = false) {
     std::vector<std::string> ids;
     std::vector<const json*> raw;
     if (const auto list = holder.find(list_key); list != holder.end()) {
@@ -483,8 +492,10 @@ class event_reader {
     for (const json* item : raw) {
       std::optional<std::string> id;
       if (item->is_string()) id = to_18_char_id(item->get_ref<const std::string&>());
+      // Wildcards ("005*") name every record of a kind: only a full reconciliation helps, so
+      // they are taken from gap events (which ask for a re-read) and refused elsewhere.
+      if (!id && wildcard_allowed && is_wildcard_id(*item)) id = item->get<std::string>();
       if (!id) {
-        // Wildcards ("005*") name every record of a kind: only a full reconciliation helps.
         return fail(event_errc::bad_record_id,
                     describe(*item) + " is not a Salesforce record id (15 or 18 characters)");
       }
@@ -635,6 +646,10 @@ expected<std::vector<parsed_event>, event_error> parse_change_events(
   return out;
 }
 
+bool is_wildcard_record(std::string_view record_id) {
+  return record_id.size() == 4 && record_id.back() == '*';
+}
+
 store::incoming_change to_incoming_change(const parsed_event& event) {
   store::incoming_change change;
   change.notification_id = event.notification_id;
@@ -642,8 +657,14 @@ store::incoming_change to_incoming_change(const parsed_event& event) {
   change.modstamp = event.commit_timestamp_ms;
   change.has_data = event.has_data;
   if (event.needs_reread) {
-    change.has_data = false;  // record_id stays empty: remembered, never synced from here
+    change.has_data = false;
     change.fields_json = "{}";
+    // One record: queued for a read over REST. A wildcard: remembered only, the caller
+    // asks for a full reconciliation.
+    if (!is_wildcard_record(event.record_id)) {
+      change.record_id = event.record_id;
+      change.reread = true;
+    }
     return change;
   }
   change.record_id = event.record_id;

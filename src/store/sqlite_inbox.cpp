@@ -79,7 +79,7 @@ record_state parse_state(const std::string& text) {
 
 constexpr const char* record_columns =
     "organization_id, record_id, object_type, fields_json, modstamp, version, attempts, "
-    "last_error, due_at, state, last_outcome";
+    "last_error, due_at, state, last_outcome, needs_reread";
 
 pending_record read_record(const run& row) {
   pending_record record;
@@ -94,6 +94,7 @@ pending_record read_record(const run& row) {
   record.due_at = row.int64(8);
   record.state = parse_state(row.text(9));
   record.last_outcome = row.text(10);
+  record.needs_reread = row.int64(11) != 0;
   return record;
 }
 
@@ -217,6 +218,23 @@ ON CONFLICT (organization_id, record_id) DO UPDATE SET
                        THEN coalesce(records.waiting_since, excluded.due_at)
                        ELSE excluded.due_at END)sql",
                               "upsert deleted record"),
+        // A GAP event: the record waits, like a deleted one, for a read over REST.
+        upsert_reread_record(db, R"sql(
+INSERT INTO records (organization_id, record_id, object_type, fields_json, modstamp, version,
+                     state, attempts, last_error, due_at, waiting_since, needs_reread)
+VALUES (?1, ?2, ?3, '{}', NULL, 1, 'pending', 0, '', ?4, ?4, 1)
+ON CONFLICT (organization_id, record_id) DO UPDATE SET
+  version = records.version + 1, needs_reread = 1,
+  state = 'pending', attempts = 0, last_error = '', due_at = excluded.due_at,
+  waiting_since = CASE WHEN records.state IN ('pending', 'retrying')
+                       THEN coalesce(records.waiting_since, excluded.due_at)
+                       ELSE excluded.due_at END)sql",
+                             "upsert record to re-read"),
+        save_reread(db, R"sql(
+UPDATE records SET fields_json = merge_fields(fields_json, ?4),
+  modstamp = max(coalesce(modstamp, ?5), coalesce(?5, modstamp)), needs_reread = 0
+WHERE organization_id = ?1 AND record_id = ?2 AND version = ?3)sql",
+                    "save re-read record"),
         add_counter(db, R"sql(
 INSERT INTO counters (name, value) VALUES (?1, ?2)
 ON CONFLICT (name) DO UPDATE SET value = value + excluded.value)sql",
@@ -291,7 +309,8 @@ WHERE id = ?1 AND status IN ('queued', 'running'))sql",
                  "fail interrupted run") {}
 
   sqlite_statement begin, commit, rollback;
-  sqlite_statement insert_notification, upsert_record, upsert_deleted_record;
+  sqlite_statement insert_notification, upsert_record, upsert_deleted_record,
+      upsert_reread_record, save_reread;
   sqlite_statement add_counter, raise_last_received;
   sqlite_statement finish_record, fail_record;
   sqlite_statement requeue_all_dead, requeue_one_dead, upsert_link, delete_link;
@@ -514,6 +533,20 @@ class sqlite_inbox final : public inbox {
           .bind(4, error)
           .bind(5, std::int64_t{dead ? 1 : 0})
           .bind(6, retry_at)
+          .execute();
+    });
+  }
+
+  void save_reread(const std::string& organization_id, const std::string& record_id,
+                   std::int64_t version, const std::string& fields_json,
+                   std::optional<epoch_ms> modstamp) override {
+    run_write([&] {
+      run(write_->save_reread)
+          .bind(1, organization_id)
+          .bind(2, record_id)
+          .bind(3, version)
+          .bind(4, fields_json)
+          .bind(5, modstamp)
           .execute();
     });
   }
@@ -895,7 +928,14 @@ class sqlite_inbox final : public inbox {
       }
       ++job.outcome.stored;
       if (change.record_id.empty()) continue;  // nothing to sync, only the id to remember
-      if (change.has_data) {
+      if (change.reread) {
+        run(write_->upsert_reread_record)
+            .bind(1, request.organization_id)
+            .bind(2, change.record_id)
+            .bind(3, change.object_type)
+            .bind(4, request.received_at)
+            .execute();
+      } else if (change.has_data) {
         run(write_->upsert_record)
             .bind(1, request.organization_id)
             .bind(2, change.record_id)

@@ -9,7 +9,7 @@ namespace {
 
 // Append-only: a released step is never edited, a change is a new step. Step i (0-based)
 // takes the schema from version i to i + 1.
-constexpr std::array<const char*, 4> migrations = {
+constexpr std::array<const char*, 5> migrations = {
     // 1: the durable inbox.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice.
@@ -98,6 +98,11 @@ CREATE TABLE run_plans (
     R"sql(
 ALTER TABLE records ADD COLUMN waiting_since INTEGER;
 UPDATE records SET waiting_since = due_at WHERE state IN ('pending', 'retrying');
+)sql",
+    // 5: Salesforce could not send a record's data (a GAP change event): the worker reads the
+    // record over REST before applying it.
+    R"sql(
+ALTER TABLE records ADD COLUMN needs_reread INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 

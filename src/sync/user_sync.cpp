@@ -1,15 +1,18 @@
 #include "connector/sync/user_sync.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <nlohmann/json.hpp>
 
+#include "connector/salesforce/change_order.hpp"
 #include "connector/sync/mapping.hpp"
 #include "connector/sync/plan.hpp"
 #include "connector/sync/scope.hpp"
 
 namespace connector::sync {
 
-user_sync::user_sync(const config::settings& settings, ispring::api& api)
-    : settings_(settings), directory_(api), applier_(api, directory_) {}
+user_sync::user_sync(const config::settings& settings, ispring::api& api, record_reader reread)
+    : settings_(settings), reread_(std::move(reread)), directory_(api), applier_(api, directory_) {}
 
 user_sync_report user_sync::run(const store::pending_record& record,
                                 const std::optional<std::string>& link) {
@@ -18,6 +21,47 @@ user_sync_report user_sync::run(const store::pending_record& record,
   // known), never as a crash.
   auto fields = nlohmann::json::parse(record.fields_json, nullptr, false);
   if (!fields.is_object()) fields = nlohmann::json::object();
+  std::optional<record_result::reread_data> reread;
+  if (record.needs_reread && !reread_) {
+    spdlog::warn(
+        "user {}: Salesforce sent a change without data (GAP event) and no Salesforce REST "
+        "credentials are configured to read it; applying the last state received",
+        record.record_id);
+  }
+  if (record.needs_reread && reread_) {
+    auto read = reread_(record.record_id);
+    if (!read) {
+      report.result = record_result::failed(
+          "Salesforce sent this change without data (GAP event), and reading the user over "
+          "REST failed: " + read.error(),
+          true);
+      return report;
+    }
+    if (!*read) {
+      // Saved as read, so the record no longer waits for a re-read.
+      report.result = record_result::skipped(
+          "Salesforce sent this change without data (GAP event), and the user query "
+          "no longer returns the record (deleted, or outside salesforce.query_filter)");
+      report.result.reread = record_result::reread_data{"{}", std::nullopt};
+      return report;
+    }
+    for (const auto& [name, value] : (*read)->items()) fields[name] = value;
+    std::optional<epoch_ms> modstamp;
+    if (const auto stamp = (*read)->find("SystemModstamp");
+        stamp != (*read)->end() && stamp->is_string()) {
+      modstamp = salesforce::parse_datetime_ms(stamp->get_ref<const std::string&>());
+    }
+    reread = record_result::reread_data{(*read)->dump(), modstamp};
+  }
+  report = run_with_fields(record, fields, link);
+  report.result.reread = std::move(reread);
+  return report;
+}
+
+user_sync_report user_sync::run_with_fields(const store::pending_record& record,
+                                            const nlohmann::json& fields,
+                                            const std::optional<std::string>& link) {
+  user_sync_report report;
   const auto mapped = map_user(fields, record.record_id, settings_.mapping);
   const auto desired = make_desired_user(mapped, settings_.sync);
   report.scope_reason = desired.reason;

@@ -144,6 +144,10 @@ void worker::process(const store::pending_record& record) {
     if (result.ispring_user_id) {
       inbox_.set_link(record.organization_id, record.record_id, *result.ispring_user_id);
     }
+    if (result.reread) {
+      inbox_.save_reread(record.organization_id, record.record_id, record.version,
+                         result.reread->fields_json, result.reread->modstamp);
+    }
     if (result.result != record_result::kind::failed) {
       inbox_.mark_done(record.organization_id, record.record_id, record.version, result.outcome);
       spdlog::info("user {}: {}", record.record_id, result.outcome);

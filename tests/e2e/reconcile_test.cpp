@@ -300,33 +300,92 @@ TEST_F(reconcile_service_e2e, SighupAppliesANewSchedule) {
   EXPECT_EQ(run_status(1)["trigger"], "scheduled");
 }
 
-TEST_F(reconcile_service_e2e, AGapEventQueuesAReconciliation) {
-  add_salesforce_user("kim", "Sales");
-  const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-  start({{"server", {{"events_signing_secrets", {secret}}}}});
-  // Salesforce could not send the data of this change: the user must be read again.
-  const std::string body = json{{"ChangeEventHeader",
-                                 {{"entityName", "User"},
-                                  {"recordIds", {"005000000000009AAA"}},
-                                  {"changeType", "GAP_UPDATE"},
-                                  {"transactionKey", "tx-gap"},
-                                  {"sequenceNumber", 1},
-                                  {"commitTimestamp", 1'764'000'000'000},
-                                  {"commitUser", "005000000000001AAA"}}}}
-                               .dump();
-  const auto key = *salesforce::parse_webhook_key(secret);
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  const auto headers = salesforce::sign_webhook_headers(std::span(&key, 1), "msg_gap", now, body);
-  auto client = service_->public_client();
-  const auto reply = client.request("POST", "/salesforce/events", body,
-                                    {{"Content-Type", "application/json"},
-                                     {"webhook-id", headers.id},
-                                     {"webhook-timestamp", headers.timestamp},
-                                     {"webhook-signature", headers.signature}});
+// Salesforce could not send the data of a change (GAP events): the worker reads that user
+// over REST and applies what it reads; a wildcard GAP ("005*": every user) queues a full
+// reconciliation instead.
+class gap_events_e2e : public reconcile_service_e2e {
+ protected:
+  static constexpr const char* secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+  void start_with_events() { start({{"server", {{"events_signing_secrets", {secret}}}}}); }
+
+  http_reply send_gap(const std::string& record_id, const std::string& type,
+                      const std::string& webhook_id, std::int64_t commit_ms) {
+    const std::string body = json{{"ChangeEventHeader",
+                                   {{"entityName", "User"},
+                                    {"recordIds", {record_id}},
+                                    {"changeType", type},
+                                    {"transactionKey", "tx-" + webhook_id},
+                                    {"sequenceNumber", 1},
+                                    {"commitTimestamp", commit_ms},
+                                    {"commitUser", "005000000000001AAA"}}}}
+                                 .dump();
+    const auto key = *salesforce::parse_webhook_key(secret);
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    const auto headers =
+        salesforce::sign_webhook_headers(std::span(&key, 1), webhook_id, now, body);
+    auto client = service_->public_client();
+    return client.request("POST", "/salesforce/events", body,
+                          {{"Content-Type", "application/json"},
+                           {"webhook-id", headers.id},
+                           {"webhook-timestamp", headers.timestamp},
+                           {"webhook-signature", headers.signature}});
+  }
+
+  std::size_t runs_so_far() {
+    return json::parse(admin("GET", "/admin/runs").body)["runs"].size();
+  }
+};
+
+TEST_F(gap_events_e2e, AGapEventRereadsThatUserOnly) {
+  const auto kim = add_salesforce_user("kim", "Sales");
+  add_salesforce_user("lee", "Sales");  // no event names lee: lee stays where he is
+  start_with_events();
+
+  const auto reply = send_gap(kim, "GAP_CREATE", "msg_gap_1", 1'764'000'000'000);
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_EQ(json::parse(reply.body)["rereads"], 1);
+  EXPECT_FALSE(json::parse(reply.body)["full_reconciliation"].get<bool>());
+  ASSERT_TRUE(eventually([&] { return ispring_user("kim").has_value(); }));
+  EXPECT_EQ(ispring_user("kim")->fields.at("job_title"), "Engineer") << "read from Salesforce";
+  EXPECT_FALSE(ispring_user("lee")) << "only the named user is read";
+  EXPECT_EQ(runs_so_far(), 0u) << "no full reconciliation for one user";
+
+  // A later change Salesforce again sent without data: read again, the new title applied.
+  salesforce_.sandbox().update_user(kim, {{"Title", "Staff Engineer"}});
+  ASSERT_EQ(send_gap(kim, "GAP_UPDATE", "msg_gap_2", 1'764'000'001'000).status, 200);
+  ASSERT_TRUE(eventually(
+      [&] { return ispring_user("kim") && ispring_user("kim")->fields.at("job_title") == "Staff Engineer"; }));
+  const auto status = json::parse(connector({"status", "--json"}).out);
+  EXPECT_EQ(status["pending"], 0);
+  EXPECT_EQ(status["dead_letters"], 0);
+}
+
+TEST_F(gap_events_e2e, AFailedRereadIsRetriedNotDropped) {
+  const auto kim = add_salesforce_user("kim", "Sales");
+  start_with_events();
+  salesforce_.sandbox().set_outage(true);
+  ASSERT_EQ(send_gap(kim, "GAP_UPDATE", "msg_gap_1", 1'764'000'000'000).status, 200);
+  ASSERT_TRUE(eventually([&] {
+    return json::parse(connector({"status", "--json"}).out)["retrying"].get<int>() == 1;
+  }));
+  const auto status = json::parse(connector({"status", "--json"}).out);
+  const std::string error = status["retrying_records"][0]["last_error"];
+  EXPECT_NE(error.find("reading the user over REST failed"), std::string::npos) << error;
+  EXPECT_FALSE(ispring_user("kim"));
+
+  salesforce_.sandbox().set_outage(false);
+  ASSERT_TRUE(eventually([&] { return ispring_user("kim").has_value(); }));
+}
+
+TEST_F(gap_events_e2e, AWildcardGapQueuesAFullReconciliation) {
+  add_salesforce_user("kim", "Sales");
+  start_with_events();
+  const auto reply = send_gap("005*", "GAP_OVERFLOW", "msg_overflow", 1'764'000'000'000);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_TRUE(json::parse(reply.body)["full_reconciliation"].get<bool>());
   ASSERT_TRUE(eventually([&] { return ended(1); }));
   EXPECT_EQ(run_status(1)["trigger"], "gap_event");
   EXPECT_EQ(run_status(1)["status"], "succeeded");

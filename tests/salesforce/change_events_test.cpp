@@ -191,8 +191,37 @@ TEST(ChangeEvents, GapEventsAskForReread) {
     EXPECT_EQ(events[0].record_id, user_a);
     EXPECT_EQ(events[0].fields_json, "{}");
     const auto change = to_incoming_change(events[0]);
-    EXPECT_TRUE(change.record_id.empty());  // remembered for dedupe, never synced
+    // Queued for a read over REST, under the event's own notification id (dedupe).
+    EXPECT_EQ(change.record_id, user_a);
+    EXPECT_TRUE(change.reread);
+    EXPECT_FALSE(change.has_data);
+    EXPECT_EQ(change.fields_json, "{}");
     EXPECT_EQ(change.notification_id, events[0].notification_id);
+  }
+}
+
+TEST(ChangeEvents, AWildcardGapAsksForEveryRecordAndIsOnlyRemembered) {
+  json event = user_event("GAP_OVERFLOW");
+  event["ChangeEventHeader"]["recordIds"] = {"005*"};
+  const auto events = parse_ok(event.dump());
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(events[0].needs_reread);
+  EXPECT_TRUE(is_wildcard_record(events[0].record_id));
+  const auto change = to_incoming_change(events[0]);
+  EXPECT_TRUE(change.record_id.empty()) << "a full reconciliation reads them, not the worker";
+  EXPECT_FALSE(change.reread);
+  EXPECT_FALSE(change.notification_id.empty());
+}
+
+TEST(ChangeEvents, WildcardsAreRefusedOutsideGapEvents) {
+  json event = user_event("UPDATE", {{"Title", "x"}});
+  event["ChangeEventHeader"]["recordIds"] = {"005*"};
+  EXPECT_EQ(parse_error(event.dump()).code, event_errc::bad_record_id);
+  for (const char* bad : {"*", "05*", "0055*", "00!*"}) {
+    SCOPED_TRACE(bad);
+    json gap = user_event("GAP_OVERFLOW");
+    gap["ChangeEventHeader"]["recordIds"] = {bad};
+    EXPECT_EQ(parse_error(gap.dump()).code, event_errc::bad_record_id);
   }
 }
 

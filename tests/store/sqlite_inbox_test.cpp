@@ -132,7 +132,8 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
     raw.exec(
         "DROP TABLE run_plans; DROP TABLE runs; DROP TABLE links; "
         "ALTER TABLE records DROP COLUMN last_outcome; "
-        "ALTER TABLE records DROP COLUMN waiting_since; PRAGMA user_version = 1");
+        "ALTER TABLE records DROP COLUMN waiting_since; "
+        "ALTER TABLE records DROP COLUMN needs_reread; PRAGMA user_version = 1");
   }
   auto box = open();
   const auto record = box->find_record(org, user_a);
@@ -144,13 +145,13 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
   EXPECT_EQ(box->stats().oldest_waiting_since, 1000);
   box.reset();
   raw_connection raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "4");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "5");
 }
 
 TEST_F(sqlite_inbox_test, creates_schema_in_wal_mode_with_a_version) {
   { auto box = open(); }
   raw_connection raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "4");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "5");
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
   for (const char* table : {"notifications", "records", "counters", "links", "runs", "run_plans"}) {
     EXPECT_EQ(
@@ -633,6 +634,45 @@ TEST_F(sqlite_inbox_test, oldest_waiting_since_survives_retries_and_newer_states
   EXPECT_EQ(box->stats().oldest_waiting_since, 7000);
   box->requeue_dead(user_b, 5000);
   EXPECT_EQ(box->stats().oldest_waiting_since, 5000);
+}
+
+TEST_F(sqlite_inbox_test, a_gap_change_queues_the_record_for_a_reread_until_saved) {
+  auto box = open();
+  box->submit_and_wait(
+      request({change("n1", user_a, R"({"LastName":"A","Title":"Old"})", 1000)}, 1000));
+  box->mark_done(org, user_a, 1);
+
+  incoming_change gap = change("gap-1", user_a, "{}");
+  gap.has_data = false;
+  gap.reread = true;
+  ASSERT_TRUE(box->submit_and_wait(request({gap}, 2000)).committed);
+  auto record = box->find_record(org, user_a);
+  ASSERT_TRUE(record);
+  EXPECT_TRUE(record->needs_reread);
+  EXPECT_EQ(record->state, record_state::pending);
+  EXPECT_EQ(record->version, 2);
+  EXPECT_EQ(nlohmann::json::parse(record->fields_json)["Title"], "Old") << "kept until read";
+  // The same event again is a duplicate, not a second re-read.
+  EXPECT_EQ(box->submit_and_wait(request({gap}, 2100)).duplicates, 1u);
+
+  // The worker read it while a newer state arrived: saved for nothing, the flag stays.
+  box->submit_and_wait(request({change("n2", user_a, R"({"Department":"Sales"})", 3000)}, 3000));
+  box->save_reread(org, user_a, 2, R"({"Title":"Stale read"})", 2500);
+  record = box->find_record(org, user_a);
+  EXPECT_TRUE(record->needs_reread);
+  EXPECT_EQ(nlohmann::json::parse(record->fields_json)["Title"], "Old");
+
+  // Read for the current version: merged, the flag cleared, the newer modstamp kept.
+  box->save_reread(org, user_a, 3, R"({"Title":"New","SystemModstamp":"x"})", 4000);
+  record = box->find_record(org, user_a);
+  EXPECT_FALSE(record->needs_reread);
+  const auto fields = nlohmann::json::parse(record->fields_json);
+  EXPECT_EQ(fields["Title"], "New");
+  EXPECT_EQ(fields["Department"], "Sales");
+  EXPECT_EQ(fields["LastName"], "A");
+  EXPECT_EQ(record->modstamp, 4000);
+  box->mark_done(org, user_a, 3);
+  EXPECT_EQ(box->find_record(org, user_a)->state, record_state::done);
 }
 
 TEST_F(sqlite_inbox_test, read_sqlite_stats_works_while_the_service_has_the_file_open) {

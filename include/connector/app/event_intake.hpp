@@ -30,7 +30,9 @@ expected<event_intake_settings, std::string> make_event_intake_settings(
     const config::settings& settings);
 
 // `on_stored` runs after a commit that stored something new (it wakes the worker);
-// `on_gap` gets the record ids of GAP_* events, whose data Salesforce could not send.
+// GAP_* events for one record queue it for a read over REST by the worker; `on_gap` gets
+// the wildcard ids ("005*") of GAP events that name every record of a kind, which only a
+// full reconciliation can read again.
 http::handler_fn make_event_intake_handler(
     store::inbox& inbox, event_intake_settings settings, const clock& clock,
     intake_counters& counters, std::function<void()> on_stored = {},

@@ -27,6 +27,7 @@
 #include "connector/store/inbox.hpp"
 #include "connector/sync/reconciler.hpp"
 #include "connector/sync/schedule.hpp"
+#include "connector/sync/user_sync.hpp"
 
 namespace connector::salesforce {
 class rest_api;
@@ -50,6 +51,8 @@ struct salesforce_access {
   std::shared_ptr<salesforce::rest_api> api;
   sync::salesforce_reader read_users;
   std::function<expected<std::string, std::string>()> organization_id;
+  // One user by record id, for changes Salesforce sent without data (GAP events).
+  sync::record_reader read_user;
 };
 expected<salesforce_access, std::string> make_salesforce_access(const config::settings& settings,
                                                                 clock& time);

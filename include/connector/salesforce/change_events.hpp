@@ -66,8 +66,12 @@ struct parsed_event {
   // MailingAddress.City → MailingCity); null means cleared in Salesforce. "{}" without data.
   std::string fields_json = "{}";
   bool has_data = true;       // false for DELETE and every GAP_* event
-  bool needs_reread = false;  // GAP_*: the caller re-reads the record over REST
+  // GAP_*: the record must be read over REST. record_id may then be a wildcard ("005*",
+  // every record of a kind; is_wildcard_record), which only a full reconciliation serves.
+  bool needs_reread = false;
 };
+
+bool is_wildcard_record(std::string_view record_id);
 
 enum class event_errc {
   empty_body,
@@ -99,9 +103,10 @@ struct event_error {
 expected<std::vector<parsed_event>, event_error> parse_change_events(
     std::string_view body, const event_parse_options& options);
 
-// The store's view of one change. GAP_* events become a notification with an empty
-// record_id: the store remembers the id (redeliveries stay duplicates) and syncs nothing;
-// the caller queues the re-read from parsed_event::record_id itself.
+// The store's view of one change. A GAP_* event for one record queues that record for a
+// read over REST (incoming_change::reread). A wildcard GAP becomes a notification with an
+// empty record_id: the store remembers the id (redeliveries stay duplicates) and syncs
+// nothing; the caller asks for a full reconciliation.
 store::incoming_change to_incoming_change(const parsed_event& event);
 
 const char* to_string(change_type type);  // "UPDATE", "GAP_OVERFLOW", "PLATFORM_EVENT"

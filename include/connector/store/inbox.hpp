@@ -27,6 +27,9 @@ struct incoming_change {
   std::optional<epoch_ms> modstamp;  // SystemModstamp, else LastModifiedDate
   std::string fields_json;  // JSON object of the fields sent, e.g. {"Email":"a@b.c","Title":null}
   bool has_data = true;     // false: record deleted before delivery, nothing to apply
+  // Salesforce could not send the data (a GAP change event): the record is queued, and the
+  // worker reads it over REST before applying it. Implies has_data = false.
+  bool reread = false;
 };
 
 // Everything one HTTP request delivered: stored in one transaction, or not at all.
@@ -59,6 +62,7 @@ struct pending_record {
   epoch_ms due_at = 0;
   std::string last_outcome;                    // set by mark_done
   record_state state = record_state::pending;  // where it is in the queue (find_record, explain)
+  bool needs_reread = false;  // a GAP event: read the record from Salesforce before applying
 };
 
 struct inbox_stats {
@@ -99,6 +103,13 @@ class inbox {
   virtual void mark_failed(const std::string& organization_id, const std::string& record_id,
                            std::int64_t version, const std::string& error, epoch_ms retry_at,
                            bool dead) = 0;
+
+  // What the worker read over REST for a record that needs_reread: merged into the stored
+  // fields (newest wins per field, like a notification) and the flag cleared, unless a newer
+  // state arrived meanwhile (version differs), which keeps the flag for the next attempt.
+  virtual void save_reread(const std::string& organization_id, const std::string& record_id,
+                           std::int64_t version, const std::string& fields_json,
+                           std::optional<epoch_ms> modstamp) = 0;
 
   // Dead letters back into the queue, due now: every one (record_id empty) or one record.
   // Returns how many were re-queued.

@@ -29,6 +29,13 @@ struct record_result {
   std::optional<std::string> ispring_user_id;  // the link to remember
   std::string error;                           // for failed: readable, never a secret
   bool retryable = true;
+  // What the processor read from Salesforce for a record that needs_reread (a GAP event):
+  // saved with the record whatever the outcome, so a retry does not read it again.
+  struct reread_data {
+    std::string fields_json;  // JSON object, merged into the stored fields
+    std::optional<epoch_ms> modstamp;
+  };
+  std::optional<reread_data> reread;
 
   static record_result applied(std::string outcome, std::optional<std::string> user_id);
   static record_result skipped(std::string reason);
