@@ -11,4 +11,6 @@ export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" "$@" >/dev/null
-cmake --build "$build_dir" -j "$jobs"
+# TARGETS (space-separated) builds only those, e.g. TARGETS="connector connector_tests".
+# shellcheck disable=SC2086
+cmake --build "$build_dir" -j "$jobs" ${TARGETS:+--target $TARGETS}
