@@ -1,8 +1,6 @@
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <signal.h>
-#include <spdlog/pattern_formatter.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +14,7 @@
 #include <thread>
 
 #include "connector/app/commands.hpp"
+#include "connector/log.hpp"
 #include "connector/app/reconcile_runs.hpp"
 #include "connector/app/status_report.hpp"
 #include "connector/ispring/client.hpp"
@@ -38,36 +37,6 @@ std::optional<config::settings> load_or_explain(const std::string& path) {
     return std::nullopt;
   }
   return std::move(loaded).value();
-}
-
-// `%*` in a pattern: the message as the inside of a JSON string, so a quote or a newline
-// in a message (an error text from a remote service) cannot break the line's JSON.
-class json_message_flag final : public spdlog::custom_flag_formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&,
-              spdlog::memory_buf_t& dest) override {
-    const std::string_view text(msg.payload.data(), msg.payload.size());
-    const std::string quoted = nlohmann::json(std::string(text))
-                                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    dest.append(quoted.data() + 1, quoted.data() + quoted.size() - 1);
-  }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<json_message_flag>();
-  }
-};
-
-void configure_logging(const std::string& level, const std::string& format) {
-  auto logger = spdlog::stderr_color_mt("connector");
-  spdlog::set_default_logger(logger);
-  if (format == "json") {
-    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-    formatter->add_flag<json_message_flag>('*').set_pattern(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":"%*"})");
-    spdlog::set_formatter(std::move(formatter));
-  } else {
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
-  }
-  spdlog::set_level(spdlog::level::from_str(level));
 }
 
 }  // namespace
@@ -432,8 +401,8 @@ int run_cli(int argc, char** argv) {
 
   auto settings = load_or_explain(config_path);
   if (!settings) return 2;
-  configure_logging(log_level.empty() ? settings->logging.level : log_level,
-                    log_format.empty() ? settings->logging.format : log_format);
+  log::configure(log_level.empty() ? settings->logging.level : log_level,
+                 log_format.empty() ? settings->logging.format : log_format);
 
   if (*serve_cmd) {
     if (!ready_file.empty()) serve_opts.ready_file = ready_file;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "connector/salesforce/ids.hpp"
+#include "connector/log.hpp"
 
 namespace connector::app {
 namespace {
@@ -72,7 +73,7 @@ http::handler_fn make_event_intake_handler(
                                    req.body, settings.keys, now / 1000);
     if (!verified) {
       ++counters.rejected;
-      spdlog::warn("refused event from {}: {}", req.remote_address, verified.error().message);
+      log::warn("intake.refused", "refused event from {}: {}", req.remote_address, verified.error().message);
       auto r = json_answer(401, {{"error", verified.error().message}});
       respond(std::move(r));
       return;
@@ -92,7 +93,7 @@ http::handler_fn make_event_intake_handler(
     auto events = salesforce::parse_change_events(req.body, settings.parse);
     if (!events) {
       ++counters.rejected;
-      spdlog::warn("refused event {} from {}: {}", verified->id, req.remote_address,
+      log::warn("intake.refused", "refused event {} from {}: {}", verified->id, req.remote_address,
                    events.error().message);
       respond(json_answer(400, {{"error", events.error().message}}));
       return;
@@ -122,7 +123,7 @@ http::handler_fn make_event_intake_handler(
                                       rereads](store::intake_outcome outcome) {
       if (!outcome.committed) {
         ++counters.commit_failures;
-        spdlog::error("could not store events: {}", outcome.error);
+        log::error("intake.store_failed", "could not store events: {}", outcome.error);
         respond(json_answer(500, {{"error",
                                    "the connector could not store the events durably; "
                                    "send them again. Cause: " +

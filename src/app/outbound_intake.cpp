@@ -8,6 +8,7 @@
 #include "connector/salesforce/change_order.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/salesforce/outbound_message.hpp"
+#include "connector/log.hpp"
 
 namespace connector::app {
 namespace {
@@ -71,14 +72,15 @@ http::handler_fn make_outbound_intake_handler(store::inbox& inbox,
     auto parsed = salesforce::parse_outbound_message(req.body);
     if (!parsed) {
       ++counters.rejected;
-      spdlog::warn("refused outbound message from {}: {}", req.remote_address,
+      log::warn("intake.refused", "refused outbound message from {}: {}", req.remote_address,
                    parsed.error().message);
       respond(fault(400, "soapenv:Client", parsed.error().message));
       return;
     }
     if (auto refusal = salesforce::check_outbound_message(*parsed, rules)) {
       ++counters.rejected;
-      spdlog::warn("refused outbound message from {}: {}", req.remote_address, *refusal);
+      log::warn("intake.refused", "refused outbound message from {}: {}", req.remote_address,
+                *refusal);
       respond(fault(403, "soapenv:Client", *refusal));
       return;
     }
@@ -88,7 +90,7 @@ http::handler_fn make_outbound_intake_handler(store::inbox& inbox,
           if (!outcome.committed) {
             // Not durable, so not acknowledged: Salesforce will deliver it again.
             ++counters.commit_failures;
-            spdlog::error("could not store outbound message: {}", outcome.error);
+            log::error("intake.store_failed", "could not store outbound message: {}", outcome.error);
             respond(fault(500, "soapenv:Server",
                           "The connector could not store this message durably; "
                           "Salesforce will retry it. Cause: " +

@@ -9,6 +9,7 @@
 #include "connector/salesforce/ids.hpp"
 #include "connector/salesforce/rest_client.hpp"
 #include "connector/sync/mapping.hpp"
+#include "connector/log.hpp"
 
 namespace connector::app {
 namespace {
@@ -80,6 +81,7 @@ expected<salesforce_access, std::string> make_salesforce_access(const config::se
 sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_id, bool dry_run,
                                    sync::reconcile_progress& progress,
                                    const stop_check& should_stop) {
+  const log::scope run("run_id", std::to_string(run_id));
   auto& store = *env.store;
   store.start_run(run_id, env.time->now());
   sync::reconcile_report report;
@@ -116,7 +118,7 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
   const std::string plan = report.plan.is_null() ? std::string() : report.plan.dump();
   store.finish_run(run_id, report.status, env.time->now(), counts, report.message, plan);
   const auto level = report.status == "succeeded" ? spdlog::level::info : spdlog::level::warn;
-  spdlog::log(level, "reconciliation run {} {}: {}", run_id, report.status, report.message);
+  log::write(level, "run.finished", "reconciliation run {} {}: {}", run_id, report.status, report.message);
   return report;
 }
 

@@ -18,6 +18,7 @@
 #include "connector/sync/schedule.hpp"
 #include "connector/sync/user_sync.hpp"
 #include "connector/sync/worker.hpp"
+#include "connector/log.hpp"
 
 namespace connector::app {
 namespace {
@@ -76,7 +77,7 @@ class signal_waiter {
         if (signal_number == SIGHUP) on_reload();
       } while (signal_number == SIGHUP);
       if (signal_number != SIGUSR2) {
-        spdlog::info("received {}, finishing in-flight requests",
+        log::info("service.stopping", "received {}, finishing in-flight requests",
                      signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
       }
       on_stop();
@@ -196,7 +197,7 @@ int serve(const config::settings& settings, const serve_options& options) {
     std::function<void(const std::vector<std::string>&)> on_gap;
     if (runs) {
       on_gap = [r = runs.get()](const std::vector<std::string>& records) {
-        spdlog::warn("GAP change event for every record ({}): a reconciliation run is queued",
+        log::warn("intake.gap_all", "GAP change event for every record ({}): a reconciliation run is queued",
                      records.front());
         r->request_soon("gap_event");
       };
@@ -218,7 +219,7 @@ int serve(const config::settings& settings, const serve_options& options) {
       admin_server_options(settings),
       make_admin_routes(settings, *inbox, counters, runs.get(), runs_unavailable));
 
-  spdlog::info("listening on {}:{} (Salesforce outbound messages at {}), admin on {}:{}",
+  log::info("service.listening", "listening on {}:{} (Salesforce outbound messages at {}), admin on {}:{}",
                settings.server.listen.host, public_server.port(),
                settings.server.outbound_message_path, settings.admin.listen.host,
                admin_server.port());
@@ -239,12 +240,12 @@ int serve(const config::settings& settings, const serve_options& options) {
     const auto reload = [&] {
       auto reloaded = config::load_file(settings.config_path);
       if (!reloaded) {
-        spdlog::error("SIGHUP: configuration not reloaded: {}", reloaded.error().to_string());
+        log::error("service.reload_failed", "SIGHUP: configuration not reloaded: {}", reloaded.error().to_string());
         return;
       }
       auto schedule = sync::schedule::make(reloaded->schedule);
       if (!schedule) {
-        spdlog::error("SIGHUP: configuration not reloaded: {}", schedule.error());
+        log::error("service.reload_failed", "SIGHUP: configuration not reloaded: {}", schedule.error());
         return;
       }
       if (!runs) {
@@ -252,7 +253,7 @@ int serve(const config::settings& settings, const serve_options& options) {
                      runs_unavailable);
         return;
       }
-      spdlog::info("SIGHUP: reconciliation schedule is now: {}", schedule->describe());
+      log::info("service.reloaded", "SIGHUP: reconciliation schedule is now: {}", schedule->describe());
       runs->set_schedule(std::move(*schedule));
     };
     signal_waiter waiter(
@@ -274,7 +275,7 @@ int serve(const config::settings& settings, const serve_options& options) {
   worker.reset();
   runs.reset();
   inbox.reset();  // commits whatever is queued before the process exits
-  spdlog::info("stopped cleanly");
+  log::info("service.stopped", "stopped cleanly");
   return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "connector/sync/applier.hpp"
 #include "connector/sync/mapping.hpp"
 #include "connector/sync/reconcile_plan.hpp"
+#include "connector/log.hpp"
 
 namespace connector::sync {
 namespace {
@@ -222,8 +223,8 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
     return report;
   }
 
-  spdlog::info(
-      "reconciliation read {} Salesforce and {} iSpring users in {:.2f} s (peak RSS {} MB)",
+  log::info(
+      "run.read", "reconciliation read {} Salesforce and {} iSpring users in {:.2f} s (peak RSS {} MB)",
       input.desired.size(), ispring.users.size(), seconds_since(started), peak_rss_mb());
   const auto planning = steady::now();
   progress.phase = 1;
@@ -240,7 +241,7 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
   if (skipped_records > 0)
     report.counts["unreadable_records"] = static_cast<std::int64_t>(skipped_records);
   progress.planned = static_cast<std::int64_t>(plan.users.size());
-  spdlog::info("reconciliation planned {} changes for {} users in {:.2f} s (peak RSS {} MB)",
+  log::info("run.planned", "reconciliation planned {} changes for {} users in {:.2f} s (peak RSS {} MB)",
                plan.to_apply(), plan.users.size(), seconds_since(planning), peak_rss_mb());
   progress.to_apply = static_cast<std::int64_t>(plan.to_apply());
 
@@ -352,7 +353,7 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
   }
 
   progress.phase = 3;
-  spdlog::info("reconciliation applied {} and failed {} of {} users in {:.2f} s", applied, failed,
+  log::info("run.applied", "reconciliation applied {} and failed {} of {} users in {:.2f} s", applied, failed,
                work.size(), seconds_since(applying));
   report.counts["applied"] = applied;
   report.counts["failed"] = failed;

@@ -8,6 +8,7 @@
 #include "connector/sync/mapping.hpp"
 #include "connector/sync/plan.hpp"
 #include "connector/sync/scope.hpp"
+#include "connector/log.hpp"
 
 namespace connector::sync {
 
@@ -23,7 +24,8 @@ user_sync_report user_sync::run(const store::pending_record& record,
   if (!fields.is_object()) fields = nlohmann::json::object();
   std::optional<record_result::reread_data> reread;
   if (record.needs_reread && !reread_) {
-    spdlog::warn(
+    log::warn(
+        "user.gap_without_rest",
         "user {}: Salesforce sent a change without data (GAP event) and no Salesforce REST "
         "credentials are configured to read it; applying the last state received",
         record.record_id);

@@ -1,4 +1,5 @@
 #include "connector/sync/worker.hpp"
+#include "connector/log.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -132,6 +133,7 @@ std::size_t worker::run_once() {
 }
 
 void worker::process(const store::pending_record& record) {
+  const log::scope user("record_id", record.record_id);
   record_result result;
   try {
     result = processor_(record, inbox_.find_link(record.organization_id, record.record_id));
@@ -150,7 +152,7 @@ void worker::process(const store::pending_record& record) {
     }
     if (result.result != record_result::kind::failed) {
       inbox_.mark_done(record.organization_id, record.record_id, record.version, result.outcome);
-      spdlog::info("user {}: {}", record.record_id, result.outcome);
+      log::info("user.applied", "user {}: {}", record.record_id, result.outcome);
       return;
     }
     const int attempts = record.attempts + 1;
@@ -162,10 +164,10 @@ void worker::process(const store::pending_record& record) {
     inbox_.mark_failed(record.organization_id, record.record_id, record.version, result.error,
                        retry_at, dead);
     if (dead) {
-      spdlog::error("user {}: dead letter after {} attempt(s): {}", record.record_id, attempts,
+      log::error("user.dead_letter", "user {}: dead letter after {} attempt(s): {}", record.record_id, attempts,
                     result.error);
     } else {
-      spdlog::warn("user {}: attempt {} failed, retrying in {} ms: {}", record.record_id, attempts,
+      log::warn("user.retry", "user {}: attempt {} failed, retrying in {} ms: {}", record.record_id, attempts,
                    delay, result.error);
       std::lock_guard lock(mutex_);
       earliest_retry_ = std::min(earliest_retry_.value_or(retry_at), retry_at);
@@ -173,7 +175,7 @@ void worker::process(const store::pending_record& record) {
   } catch (const std::exception& e) {
     // The store could not record the outcome (disk full…): the record stays as it was in
     // the queue and comes back; nothing is lost, it may only be applied again.
-    spdlog::error("user {}: could not record the outcome: {}", record.record_id, e.what());
+    log::error("user.store_failed", "user {}: could not record the outcome: {}", record.record_id, e.what());
   }
 }
 

@@ -272,12 +272,19 @@ TEST(intake_logs, json_log_lines_stay_valid_json_whatever_the_message) {
   std::istringstream lines(service.process().stderr_text());
   std::string line;
   int count = 0;
+  std::vector<std::string> events;
   while (std::getline(lines, line)) {
     const auto entry = nlohmann::json::parse(line);  // throws, failing the test, if not JSON
-    EXPECT_TRUE(entry.contains("time") && entry.contains("level") && entry.contains("message"));
+    EXPECT_TRUE(entry.contains("time") && entry.contains("level") && entry.contains("message") &&
+                entry.contains("event"))
+        << line;
+    events.push_back(entry.value("event", ""));
     ++count;
   }
   EXPECT_GE(count, 3);  // listening, refused, stopped
+  for (const char* expected : {"service.listening", "intake.refused", "service.stopped"}) {
+    EXPECT_NE(std::find(events.begin(), events.end(), expected), events.end()) << expected;
+  }
 }
 
 }  // namespace

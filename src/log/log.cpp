@@ -1,0 +1,147 @@
+#include "connector/log.hpp"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace connector::log {
+namespace {
+
+struct thread_context {
+  std::vector<std::pair<std::string, std::string>> fields;  // outermost first
+  std::string event;
+};
+
+thread_context& context() {
+  thread_local thread_context c;
+  return c;
+}
+
+// The inside of a JSON string: a quote or a newline in a message (an error text from a
+// remote service) cannot break the line's JSON.
+void append_json_string(std::string_view text, spdlog::memory_buf_t& dest) {
+  const std::string quoted = nlohmann::json(std::string(text))
+                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  dest.append(quoted.data() + 1, quoted.data() + quoted.size() - 1);
+}
+
+// The innermost value of each key, in the order the keys were first set.
+std::vector<std::pair<std::string_view, std::string_view>> visible_fields() {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  for (const auto& [key, value] : context().fields) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& f) { return f.first == key; });
+    if (it == out.end()) {
+      out.emplace_back(key, value);
+    } else {
+      it->second = value;
+    }
+  }
+  return out;
+}
+
+std::string_view current_event() {
+  const auto& event = context().event;
+  return event.empty() ? std::string_view("log") : std::string_view(event);
+}
+
+// `%*`: the message, JSON-escaped.
+class json_message_flag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    append_json_string(std::string_view(msg.payload.data(), msg.payload.size()), dest);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<json_message_flag>();
+  }
+};
+
+// `%&`: `"event":"…"` and the scope's fields as JSON members, each followed by a comma.
+class json_context_flag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    append("event", current_event(), dest);
+    for (const auto& [key, value] : visible_fields()) append(key, value, dest);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<json_context_flag>();
+  }
+
+ private:
+  static void append(std::string_view key, std::string_view value, spdlog::memory_buf_t& dest) {
+    dest.push_back('"');
+    append_json_string(key, dest);
+    dest.append(std::string_view("\":\""));
+    append_json_string(value, dest);
+    dest.append(std::string_view("\","));
+  }
+};
+
+// `%&` in text: " [event]" for named events, then " key=value" per field at the end.
+class text_event_flag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    if (context().event.empty()) return;
+    dest.append(std::string_view(" ["));
+    dest.append(std::string_view(context().event));
+    dest.push_back(']');
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<text_event_flag>();
+  }
+};
+
+class text_fields_flag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    for (const auto& [key, value] : visible_fields()) {
+      dest.push_back(' ');
+      dest.append(key);
+      dest.push_back('=');
+      dest.append(value);
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<text_fields_flag>();
+  }
+};
+
+}  // namespace
+
+scope::scope(std::string key, std::string value) {
+  context().fields.emplace_back(std::move(key), std::move(value));
+}
+
+scope::~scope() { context().fields.pop_back(); }
+
+namespace detail {
+event_name::event_name(std::string_view name) { context().event.assign(name); }
+event_name::~event_name() { context().event.clear(); }
+}  // namespace detail
+
+void configure(const std::string& level, const std::string& format,
+               std::shared_ptr<spdlog::sinks::sink> sink) {
+  if (!sink) sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  spdlog::drop("connector");
+  auto logger = std::make_shared<spdlog::logger>("connector", std::move(sink));
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  if (format == "json") {
+    formatter->add_flag<json_message_flag>('*')
+        .add_flag<json_context_flag>('&')
+        .set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%&"message":"%*"})");
+  } else {
+    formatter->add_flag<text_event_flag>('&')
+        .add_flag<text_fields_flag>('~')
+        .set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l%& %v%~");
+  }
+  logger->set_formatter(std::move(formatter));
+  logger->set_level(spdlog::level::from_str(level));
+  spdlog::set_default_logger(std::move(logger));
+}
+
+}  // namespace connector::log
