@@ -44,9 +44,13 @@ void service_notifier::stopping(std::string_view status) {
   send_("STOPPING=1\nSTATUS=" + one_line(status));
 }
 
-void service_notifier::status(std::string_view status) { send_("STATUS=" + one_line(status)); }
+void service_notifier::status(std::string_view status) {
+  send_("STATUS=" + one_line(status));
+}
 
-void service_notifier::watchdog() { send_("WATCHDOG=1"); }
+void service_notifier::watchdog() {
+  send_("WATCHDOG=1");
+}
 
 std::optional<std::chrono::microseconds> watchdog_ping_interval() {
   std::uint64_t usec = 0;
@@ -107,9 +111,9 @@ void watchdog_pinger::loop() {
     if (state_->answered) {
       state_->answered = false;
       lock.unlock();
-      notifier_.watchdog();
       if (paused) notifier_.status(healthy_status_);
       paused = false;
+      notifier_.watchdog();
       lock.lock();
       // At most one ping per interval, however fast the probe answers.
       state_->changed.wait_until(lock, deadline, [this] { return state_->stopping; });
