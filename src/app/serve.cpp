@@ -244,8 +244,8 @@ int serve(const config::settings& settings, const serve_options& options) {
 
   {
     // SIGHUP applies a changed schedule without a restart (the seed's "Change Schedule Job");
-    // other settings need one, and a broken file changes nothing.
-    // Returns the outcome for systemctl status.
+    // other settings need one, and a broken file changes nothing. Returns the outcome for
+    // systemctl status.
     const auto reload_schedule = [&]() -> std::string {
       auto reloaded = config::load_file(settings.config_path);
       if (!reloaded) {
@@ -262,8 +262,8 @@ int serve(const config::settings& settings, const serve_options& options) {
                      runs_unavailable);
         return "reloaded; reconciliation unavailable";
       }
-      spdlog::info("SIGHUP: reconciliation schedule is now: {}", schedule->describe());
       auto described = schedule->describe();
+      spdlog::info("SIGHUP: reconciliation schedule is now: {}", described);
       runs->set_schedule(std::move(*schedule));
       return "reloaded; schedule: " + described;
     };
