@@ -291,7 +291,7 @@ int serve(const config::settings& settings, const serve_options& options) {
   worker.reset();
   runs.reset();
   pinger.reset();  // it probes the store
-  inbox.reset();  // commits whatever is queued before the process exits
+  inbox.reset();   // commits whatever is queued before the process exits
   spdlog::info("stopped cleanly");
   return 0;
 }
