@@ -12,6 +12,7 @@
 #include "connector/app/event_intake.hpp"
 #include "connector/app/outbound_intake.hpp"
 #include "connector/app/reconcile_runs.hpp"
+#include "connector/app/service_notifier.hpp"
 #include "connector/http/server.hpp"
 #include "connector/ispring/client.hpp"
 #include "connector/store/inbox.hpp"
@@ -233,31 +234,58 @@ int serve(const config::settings& settings, const serve_options& options) {
     ready.close();
     fs::rename(*options.ready_file + ".tmp", *options.ready_file);
   }
+  service_notifier notifier;  // systemd's Type=notify; silent when systemd did not start us
+  const std::string serving_status =
+      fmt::format("listening on {}:{}, admin on {}:{}", settings.server.listen.host,
+                  public_server.port(), settings.admin.listen.host, admin_server.port());
+  notifier.ready(serving_status);
+  std::unique_ptr<watchdog_pinger> pinger;
+  if (const auto interval = watchdog_ping_interval()) {
+    // Every acknowledgment waits for the store's single writer: an empty intake goes through
+    // its queue and an empty transaction, so it answers only while the writer is not stuck.
+    pinger = std::make_unique<watchdog_pinger>(
+        notifier, *interval,
+        [store = inbox.get()](std::function<void()> answered) {
+          store->submit(store::intake_request{},
+                        [answered](const store::intake_outcome&) { answered(); });
+        },
+        "the store writer", serving_status);
+  }
 
   {
     // SIGHUP applies a changed schedule without a restart (the seed's "Change Schedule Job");
-    // other settings need one, and a broken file changes nothing.
-    const auto reload = [&] {
+    // other settings need one, and a broken file changes nothing. Returns the outcome for
+    // systemctl status.
+    const auto reload_schedule = [&]() -> std::string {
       auto reloaded = config::load_file(settings.config_path);
       if (!reloaded) {
-        log::error("service.reload_failed", "SIGHUP: configuration not reloaded: {}", reloaded.error().to_string());
-        return;
+        log::error("service.reload_failed", "SIGHUP: configuration not reloaded: {}",
+                   reloaded.error().to_string());
+        return "configuration not reloaded: " + reloaded.error().to_string();
       }
       auto schedule = sync::schedule::make(reloaded->schedule);
       if (!schedule) {
-        log::error("service.reload_failed", "SIGHUP: configuration not reloaded: {}", schedule.error());
-        return;
+        log::error("service.reload_failed", "SIGHUP: configuration not reloaded: {}",
+                   schedule.error());
+        return "configuration not reloaded: " + schedule.error();
       }
       if (!runs) {
         spdlog::warn("SIGHUP: reloaded, but the reconciliation is unavailable: {}",
                      runs_unavailable);
-        return;
+        return "reloaded; reconciliation unavailable";
       }
-      log::info("service.reloaded", "SIGHUP: reconciliation schedule is now: {}", schedule->describe());
+      auto described = schedule->describe();
+      log::info("service.reloaded", "SIGHUP: reconciliation schedule is now: {}", described);
       runs->set_schedule(std::move(*schedule));
+      return "reloaded; schedule: " + described;
+    };
+    const auto reload = [&] {
+      notifier.reloading("reloading the configuration");
+      notifier.ready(serving_status + "; " + reload_schedule());
     };
     signal_waiter waiter(
         [&] {
+          notifier.stopping("finishing in-flight requests");
           public_server.stop();
           admin_server.stop();
         },
@@ -274,7 +302,8 @@ int serve(const config::settings& settings, const serve_options& options) {
   if (worker) worker->stop();  // finishes the users being applied
   worker.reset();
   runs.reset();
-  inbox.reset();  // commits whatever is queued before the process exits
+  pinger.reset();  // it probes the store
+  inbox.reset();   // commits whatever is queued before the process exits
   log::info("service.stopped", "stopped cleanly");
   return 0;
 }

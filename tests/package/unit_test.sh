@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The installed layout, without a package manager (ctest `package_unit`): `cmake --install`
+# into a DESTDIR; `systemd-analyze verify` passes on the unit there and `systemd-analyze
+# security` rates it at most 2.0; the config and the unit agree on the credentials; and the
+# shipped config loads once an admin replaced its placeholders and put the files in place.
+# Usage: tests/package/unit_test.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+build_dir="$(cd "$1" && pwd)"
+source_dir="$(cd "$2" && pwd)"
+work="$(mktemp -d /tmp/connector-package-unit-XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+stage="$work/root"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+DESTDIR="$stage" cmake --install "$build_dir" >/dev/null
+unit="$(find "$stage" -name connector.service -path '*/systemd/system/*')"
+[ -n "$unit" ] || fail "no connector.service installed"
+unit_dir="${unit#"$stage"}"; unit_dir="${unit_dir%/connector.service}"
+exec_start="$(sed -n 's/^ExecStart=//p' "$unit")"
+binary="${exec_start%% *}"
+config="$(sed -n 's/.* --config \([^ ]*\).*/\1/p' <<<"$exec_start")"
+[ -x "$stage$binary" ] || fail "ExecStart names $binary, not installed there"
+[ -f "$stage$config" ] || fail "ExecStart reads $config, not installed there"
+[ -f "$stage$(dirname "$config")/README" ] || fail "no README beside the config"
+
+# verify resolves the unit's dependencies (sysinit.target, …) and ExecReload's /bin/kill
+# under --root: the host's own units and kill stand in for the rest of the system.
+cp -rn /lib/systemd/system/. "$stage$unit_dir/"
+mkdir -p "$stage/bin" && cp /bin/kill "$stage/bin/kill"
+systemd-analyze verify --root="$stage" --man=no connector.service ||
+  fail "systemd-analyze verify"
+security="$(systemd-analyze security --offline=true --root="$stage" --threshold=20 \
+  connector.service)" || { echo "$security"; fail "systemd-analyze security above 2.0"; }
+echo "${security##*$'\n'}"
+
+# Every secret the config reads from $CREDENTIALS_DIRECTORY is loaded by the unit, and
+# every credential the unit loads is read by the config.
+credentials_dir=/run/credentials/connector.service
+from_config="$(grep -o "$credentials_dir/[a-z0-9-]*" "$stage$config" | sed "s|$credentials_dir/||" | sort -u)"
+from_unit="$(sed -n 's/^LoadCredential=\([^:]*\):.*/\1/p' "$unit" | sort -u)"
+[ "$from_config" = "$from_unit" ] ||
+  fail "config reads credentials [$from_config], unit loads [$from_unit]"
+
+# The shipped config refuses to start until the admin supplied what it names: first the
+# certificate, then (with the files in place) the organization id.
+connector="$stage$binary"
+if out="$("$connector" status --config "$stage$config" 2>&1)"; then
+  fail "the config loaded without a certificate"
+fi
+grep -q "server.tls.certificate" <<<"$out" || fail "no certificate: $out"
+
+# The files in place as README.etc says (under $work instead of /etc, /run and /var/lib).
+bash "$source_dir/certs/generate.sh" "$work/certs" --force --no-jwt-key >/dev/null
+mkdir -p "$work/credentials" "$work/state" "$work/tls"
+cp "$work/certs/server.crt" "$work/tls/server.crt"
+cp "$work/certs/server.key" "$work/credentials/tls-key"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/credentials/salesforce-jwt-key" 2>/dev/null
+openssl rand -hex 32 >"$work/credentials/admin-token"
+echo "ispring-secret" >"$work/credentials/ispring-client-secret"
+config_dir="$(dirname "$config")"
+sed -e "s|$credentials_dir|$work/credentials|g" -e "s|$config_dir/tls|$work/tls|g" \
+    -e "s|/var/lib/connector|$work/state|g" "$stage$config" >"$work/connector.json"
+if out="$("$connector" status --config "$work/connector.json" 2>&1)"; then
+  fail "the config loaded with placeholders"
+fi
+grep -q "salesforce.organization_ids" <<<"$out" || fail "placeholders: $out"
+sed -i "s|REPLACE-WITH-YOUR-ORGANIZATION-ID|00D5g000004XyZaEAK|" "$work/connector.json"
+# It serves: on loopback port 0 and with a manual schedule, so nothing leaves this machine.
+sed -i -e 's|"0.0.0.0:8443"|"127.0.0.1:0"|' -e 's|"127.0.0.1:8444"|"127.0.0.1:0"|' \
+    -e 's|"run_type": "interval"|"run_type": "manual"|' "$work/connector.json"
+"$connector" serve --config "$work/connector.json" --ready-file "$work/ready.json" \
+  >"$work/serve.log" 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+  [ -s "$work/ready.json" ] || ! kill -0 "$pid" 2>/dev/null && break
+  sleep 0.1
+done
+[ -s "$work/ready.json" ] || { cat "$work/serve.log"; fail "the edited config does not serve"; }
+kill -TERM "$pid"
+wait "$pid" || { cat "$work/serve.log"; fail "serve did not stop cleanly"; }
+[ -f "$work/state/connector.db" ] || fail "no database in the state directory"
+echo "package unit: ok"
