@@ -11,6 +11,7 @@
 #include "connector/config/config.hpp"
 #include "connector/expected.hpp"
 #include "connector/http/message.hpp"
+#include "connector/metrics/registry.hpp"
 #include "connector/salesforce/change_events.hpp"
 #include "connector/salesforce/webhook_signature.hpp"
 #include "connector/store/inbox.hpp"
@@ -31,9 +32,11 @@ expected<event_intake_settings, std::string> make_event_intake_settings(
 
 // `on_stored` runs after a commit that stored something new (it wakes the worker);
 // `on_gap` gets the record ids of GAP_* events, whose data Salesforce could not send.
+// `metrics` (optional) receives intake_metrics.hpp's counts for source "event".
 http::handler_fn make_event_intake_handler(
     store::inbox& inbox, event_intake_settings settings, const clock& clock,
     intake_counters& counters, std::function<void()> on_stored = {},
-    std::function<void(const std::vector<std::string>&)> on_gap = {});
+    std::function<void(const std::vector<std::string>&)> on_gap = {},
+    metrics::registry* metrics = nullptr);
 
 }  // namespace connector::app
