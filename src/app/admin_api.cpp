@@ -134,21 +134,20 @@ std::vector<http::route> make_admin_routes(const config::settings& settings, sto
   };
   if (metrics) {
     const bool open = settings.admin.allow_unauthenticated_metrics;
-    routes.push_back({"GET", "/metrics",
-                      [metrics, open, token, unauthorized](http::request&& req,
-                                                           http::respond_fn respond) {
-                        if (!open && !has_admin_token(req, token)) return respond(unauthorized());
-                        std::string text;
-                        try {
-                          text = metrics->render();  // reads the store's counts
-                        } catch (const std::exception& e) {
-                          return respond(
-                              http::response::text(503, std::string("metrics: ") + e.what()));
-                        }
-                        auto r = http::response::text(200, std::move(text));
-                        r.content_type = std::string(metrics::exposition_content_type);
-                        respond(std::move(r));
-                      }});
+    routes.push_back(
+        {"GET", "/metrics",
+         [metrics, open, token, unauthorized](http::request&& req, http::respond_fn respond) {
+           if (!open && !has_admin_token(req, token)) return respond(unauthorized());
+           std::string text;
+           try {
+             text = metrics->render();  // reads the store's counts
+           } catch (const std::exception& e) {
+             return respond(http::response::text(503, std::string("metrics: ") + e.what()));
+           }
+           auto r = http::response::text(200, std::move(text));
+           r.content_type = std::string(metrics::exposition_content_type);
+           respond(std::move(r));
+         }});
   }
   return routes;
 }

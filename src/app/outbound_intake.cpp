@@ -6,7 +6,6 @@
 #include <cctype>
 
 #include "connector/app/intake_metrics.hpp"
-
 #include "connector/salesforce/change_order.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/salesforce/outbound_message.hpp"

@@ -37,8 +37,7 @@ run_families declare_run_metrics(metrics::registry& registry) {
                            "(succeeded, failed, expired, stopped, stopped_by_safety_limit)",
                            {"status", "dry_run"}),
           registry.histogram("connector_reconciliation_duration_seconds",
-                             "Time from a reconciliation run's start to its end",
-                             {"dry_run"},
+                             "Time from a reconciliation run's start to its end", {"dry_run"},
                              {1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400})};
 }
 

@@ -1,9 +1,9 @@
 #include "connector/ispring/client.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <mutex>
 #include <random>
 #include <semaphore>

@@ -2,8 +2,8 @@
 #include "connector/salesforce/rest_client.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <set>

@@ -1,5 +1,6 @@
 #pragma once
-// The admin listener's routes: health, status, metrics and manual reconciliation. Every admin face needs `Authorization: Bearer <admin.token>`.
+// The admin listener's routes: health, status, metrics and manual reconciliation. Every
+// admin face needs `Authorization: Bearer <admin.token>`.
 #include <vector>
 
 #include "connector/app/outbound_intake.hpp"
