@@ -11,8 +11,9 @@ packages=(
   libspdlog-dev libcli11-dev libhowardhinnant-date-dev libsystemd-dev tzdata
   # tools: certificates for local runs, the database shell for operators
   openssl sqlite3 ca-certificates
-  # tests: GoogleTest, and clang with its libFuzzer runtime for the fuzz targets
-  googletest libgtest-dev clang libclang-rt-14-dev
+  # tests: GoogleTest, clang with its libFuzzer runtime for the fuzz targets, and
+  # promtool (in prometheus) to check what GET /metrics says
+  googletest libgtest-dev clang libclang-rt-14-dev prometheus
   # packaging: the .deb's library dependencies, the unit checks, a clean root to install into
   dpkg-dev systemd debootstrap
 )

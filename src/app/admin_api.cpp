@@ -62,14 +62,15 @@ http::response json_error(int status, const std::string& message) {
 
 std::vector<http::route> make_admin_routes(const config::settings& settings, store::inbox& inbox,
                                            intake_counters& /*counters*/, run_coordinator* runs,
-                                           std::string runs_unavailable) {
+                                           std::string runs_unavailable,
+                                           const metrics::registry* metrics) {
   const config::secret token = settings.admin.token;
   auto unauthorized = [] {
     auto r = http::response::json(401, R"({"error":"missing or wrong admin token"})");
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return r;
   };
-  return {
+  std::vector<http::route> routes{
       {"GET", "/healthz",
        [](http::request&&, http::respond_fn respond) {
          respond(http::response::text(200, "ok\n"));
@@ -131,6 +132,24 @@ std::vector<http::route> make_admin_routes(const config::settings& settings, sto
              200, run->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
        }},
   };
+  if (metrics) {
+    const bool open = settings.admin.allow_unauthenticated_metrics;
+    routes.push_back(
+        {"GET", "/metrics",
+         [metrics, open, token, unauthorized](http::request&& req, http::respond_fn respond) {
+           if (!open && !has_admin_token(req, token)) return respond(unauthorized());
+           std::string text;
+           try {
+             text = metrics->render();  // reads the store's counts
+           } catch (const std::exception& e) {
+             return respond(http::response::text(503, std::string("metrics: ") + e.what()));
+           }
+           auto r = http::response::text(200, std::move(text));
+           r.content_type = std::string(metrics::exposition_content_type);
+           respond(std::move(r));
+         }});
+  }
+  return routes;
 }
 
 }  // namespace connector::app

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "connector/app/intake_metrics.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/log.hpp"
 
@@ -57,11 +58,14 @@ expected<event_intake_settings, std::string> make_event_intake_settings(
 http::handler_fn make_event_intake_handler(
     store::inbox& inbox, event_intake_settings settings, const clock& clock,
     intake_counters& counters, std::function<void()> on_stored,
-    std::function<void(const std::vector<std::string>&)> on_gap) {
-  return [&inbox, settings = std::move(settings), &clock, &counters, on_stored, on_gap](
-             http::request&& req, http::respond_fn respond) {
+    std::function<void(const std::vector<std::string>&)> on_gap, metrics::registry* metrics) {
+  return [&inbox, settings = std::move(settings), &clock, &counters, on_stored, on_gap,
+          recorded = intake_metrics(metrics, "event")](http::request&& req,
+                                                       http::respond_fn respond) {
+    const auto received = std::chrono::steady_clock::now();
     if (!is_json_content_type(req.header("content-type"))) {
       ++counters.rejected;
+      recorded.refused(intake_refusal::media_type);
       respond(json_answer(415, {{"error", "Content-Type must be application/json"}}));
       return;
     }
@@ -73,6 +77,7 @@ http::handler_fn make_event_intake_handler(
                                    req.body, settings.keys, now / 1000);
     if (!verified) {
       ++counters.rejected;
+      recorded.refused(intake_refusal::signature);
       log::warn("intake.refused", "refused event from {}: {}", req.remote_address, verified.error().message);
       auto r = json_answer(401, {{"error", verified.error().message}});
       respond(std::move(r));
@@ -80,6 +85,7 @@ http::handler_fn make_event_intake_handler(
     }
     if (verified->id.size() > max_webhook_id_length) {
       ++counters.rejected;
+      recorded.refused(intake_refusal::malformed);
       respond(json_answer(400, {{"error", "webhook-id is longer than 256 characters"}}));
       return;
     }
@@ -88,11 +94,13 @@ http::handler_fn make_event_intake_handler(
     if (inbox.has_notification(settings.organization_id, marker)) {
       ++counters.duplicates;
       respond(json_answer(200, {{"status", "duplicate"}, {"webhook_id", verified->id}}));
+      recorded.acked(0, 1, received);  // the whole delivery, counted as one
       return;
     }
     auto events = salesforce::parse_change_events(req.body, settings.parse);
     if (!events) {
       ++counters.rejected;
+      recorded.refused(intake_refusal::malformed);
       log::warn("intake.refused", "refused event {} from {}: {}", verified->id, req.remote_address,
                    events.error().message);
       respond(json_answer(400, {{"error", events.error().message}}));
@@ -118,11 +126,13 @@ http::handler_fn make_event_intake_handler(
     seen.fields_json = "{}";
     seen.has_data = false;
     request.changes.push_back(std::move(seen));
+    const std::size_t notifications = events->size();
     inbox.submit(std::move(request), [respond = std::move(respond), &counters, on_stored, on_gap,
-                                      gaps = std::move(gaps),
-                                      rereads](store::intake_outcome outcome) {
+                                      gaps = std::move(gaps), rereads, recorded, received,
+                                      notifications](store::intake_outcome outcome) {
       if (!outcome.committed) {
         ++counters.commit_failures;
+        recorded.failed(notifications);
         log::error("intake.store_failed", "could not store events: {}", outcome.error);
         respond(json_answer(500, {{"error",
                                    "the connector could not store the events durably; "
@@ -140,6 +150,7 @@ http::handler_fn make_event_intake_handler(
                                 {"duplicates", outcome.duplicates},
                                 {"rereads", rereads},
                                 {"full_reconciliation", !gaps.empty()}}));
+      recorded.acked(stored, outcome.duplicates, received);
       if (stored > 0 && on_stored) on_stored();
       if (!gaps.empty() && on_gap) on_gap(gaps);
     });

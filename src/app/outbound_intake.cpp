@@ -5,6 +5,7 @@
 
 #include <cctype>
 
+#include "connector/app/intake_metrics.hpp"
 #include "connector/salesforce/change_order.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/salesforce/outbound_message.hpp"
@@ -59,11 +60,15 @@ store::intake_request to_intake_request(const salesforce::outbound_message& mess
 http::handler_fn make_outbound_intake_handler(store::inbox& inbox,
                                               salesforce::acceptance_rules rules,
                                               const clock& clock, intake_counters& counters,
-                                              std::function<void()> on_stored) {
-  return [&inbox, rules = std::move(rules), &clock, &counters, on_stored](
-             http::request&& req, http::respond_fn respond) {
+                                              std::function<void()> on_stored,
+                                              metrics::registry* metrics) {
+  return [&inbox, rules = std::move(rules), &clock, &counters, on_stored,
+          recorded = intake_metrics(metrics, "outbound_message")](http::request&& req,
+                                                                  http::respond_fn respond) {
+    const auto received = std::chrono::steady_clock::now();
     if (!is_xml_content_type(req.header("content-type"))) {
       ++counters.rejected;
+      recorded.refused(intake_refusal::media_type);
       respond(fault(415, "soapenv:Client",
                     "Content-Type must be text/xml (a SOAP 1.1 Outbound Message), got '" +
                         std::string(req.header("content-type")) + "'"));
@@ -72,6 +77,7 @@ http::handler_fn make_outbound_intake_handler(store::inbox& inbox,
     auto parsed = salesforce::parse_outbound_message(req.body);
     if (!parsed) {
       ++counters.rejected;
+      recorded.refused(intake_refusal::malformed);
       log::warn("intake.refused", "refused outbound message from {}: {}", req.remote_address,
                    parsed.error().message);
       respond(fault(400, "soapenv:Client", parsed.error().message));
@@ -79,17 +85,21 @@ http::handler_fn make_outbound_intake_handler(store::inbox& inbox,
     }
     if (auto refusal = salesforce::check_outbound_message(*parsed, rules)) {
       ++counters.rejected;
+      recorded.refused(intake_refusal::not_allowed);
       log::warn("intake.refused", "refused outbound message from {}: {}", req.remote_address,
                 *refusal);
       respond(fault(403, "soapenv:Client", *refusal));
       return;
     }
+    const std::size_t notifications = parsed->notifications.size();
     inbox.submit(
         to_intake_request(*parsed, clock.now()),
-        [respond = std::move(respond), &counters, on_stored](store::intake_outcome outcome) {
+        [respond = std::move(respond), &counters, on_stored, recorded, received,
+         notifications](store::intake_outcome outcome) {
           if (!outcome.committed) {
             // Not durable, so not acknowledged: Salesforce will deliver it again.
             ++counters.commit_failures;
+            recorded.failed(notifications);
             log::error("intake.store_failed", "could not store outbound message: {}", outcome.error);
             respond(fault(500, "soapenv:Server",
                           "The connector could not store this message durably; "
@@ -101,6 +111,7 @@ http::handler_fn make_outbound_intake_handler(store::inbox& inbox,
           counters.notifications_stored += outcome.stored;
           counters.duplicates += outcome.duplicates;
           respond(http::response::xml(200, salesforce::build_ack(true)));
+          recorded.acked(outcome.stored, outcome.duplicates, received);
           if (outcome.stored > 0 && on_stored) on_stored();
         });
   };

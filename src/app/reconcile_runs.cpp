@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 
 #include "connector/app/status_report.hpp"
@@ -26,10 +27,43 @@ bool finished(const std::string& status) {
   return status != "queued" && status != "running";
 }
 
+struct run_families {
+  metrics::counter_family& runs;
+  metrics::histogram_family& durations;
+};
+
+run_families declare_run_metrics(metrics::registry& registry) {
+  return {registry.counter("connector_reconciliation_runs_total",
+                           "Full reconciliation runs this process finished, by status "
+                           "(succeeded, failed, expired, stopped, stopped_by_safety_limit)",
+                           {"status", "dry_run"}),
+          registry.histogram("connector_reconciliation_duration_seconds",
+                             "Time from a reconciliation run's start to its end", {"dry_run"},
+                             {1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400})};
+}
+
+void record_run(metrics::registry& registry, const std::string& status, bool dry_run,
+                epoch_ms took_ms) {
+  const auto families = declare_run_metrics(registry);
+  const char* dry = dry_run ? "true" : "false";
+  families.runs.with({status, dry}).inc();
+  families.durations.with({dry}).observe(static_cast<double>(took_ms) / 1000.0);
+}
+
+// The end of the newest successful run that is not a dry run among `runs`, in seconds.
+std::optional<double> last_success_seconds(const std::vector<store::run_record>& runs) {
+  for (const auto& run : runs) {
+    if (run.status == "succeeded" && !run.dry_run && run.ended_at)
+      return static_cast<double>(*run.ended_at) / 1000.0;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 expected<salesforce_access, std::string> make_salesforce_access(const config::settings& settings,
-                                                                clock& time) {
+                                                                clock& time,
+                                                                metrics::registry* metrics) {
   const auto& sf = settings.salesforce;
   const bool jwt = sf.private_key && !sf.username.empty();
   if (sf.client_id.empty() || (!jwt && !sf.client_secret))
@@ -39,7 +73,7 @@ expected<salesforce_access, std::string> make_salesforce_access(const config::se
         "credentials flow)")};
   salesforce::rest_client_options options;
   options.batch_size = sf.query_batch_size;
-  auto api = std::make_shared<salesforce::rest_client>(sf, time, options);
+  auto api = std::make_shared<salesforce::rest_client>(sf, time, options, metrics);
   salesforce_access access;
   access.api = api;
   const std::string query =
@@ -83,7 +117,8 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
                                    const stop_check& should_stop) {
   const log::scope run("run_id", std::to_string(run_id));
   auto& store = *env.store;
-  store.start_run(run_id, env.time->now());
+  const epoch_ms started = env.time->now();
+  store.start_run(run_id, started);
   sync::reconcile_report report;
   try {
     auto organization = env.organization_id();
@@ -116,10 +151,31 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
   for (const auto& [key, value] : progress.counts())
     if (!counts.contains(key)) counts[key] = value;
   const std::string plan = report.plan.is_null() ? std::string() : report.plan.dump();
-  store.finish_run(run_id, report.status, env.time->now(), counts, report.message, plan);
+  const epoch_ms ended = env.time->now();
+  store.finish_run(run_id, report.status, ended, counts, report.message, plan);
+  if (env.metrics) record_run(*env.metrics, report.status, dry_run, ended - started);
   const auto level = report.status == "succeeded" ? spdlog::level::info : spdlog::level::warn;
   log::write(level, "run.finished", "reconciliation run {} {}: {}", run_id, report.status, report.message);
   return report;
+}
+
+void add_reconciliation_metrics(metrics::registry& registry, store::inbox& store) {
+  const auto families = declare_run_metrics(registry);
+  // Zeros from the start for what dashboards look at first.
+  families.runs.with({"succeeded", "false"});
+  families.runs.with({"failed", "false"});
+  families.durations.with({"false"});
+  // The newest success may lie further back than the few runs read per scrape.
+  auto last = std::make_shared<std::atomic<double>>(
+      last_success_seconds(store.list_runs(1000, false)).value_or(0));
+  registry.add_collector([&store, last](metrics::scrape_writer& out) {
+    if (const auto newest = last_success_seconds(store.list_runs(20, false)))
+      last->store(std::max(last->load(), *newest));
+    out.gauge("connector_reconciliation_last_success_timestamp_seconds",
+              "When the last successful reconciliation run (not a dry run) ended, in seconds "
+              "since the epoch; 0 before the first",
+              last->load());
+  });
 }
 
 nlohmann::json run_to_json(const store::run_record& run) {

@@ -13,8 +13,11 @@
 #include "connector/app/outbound_intake.hpp"
 #include "connector/app/reconcile_runs.hpp"
 #include "connector/app/service_notifier.hpp"
+#include "connector/app/store_metrics.hpp"
 #include "connector/http/server.hpp"
 #include "connector/ispring/client.hpp"
+#include "connector/metrics/process.hpp"
+#include "connector/metrics/registry.hpp"
 #include "connector/store/inbox.hpp"
 #include "connector/sync/schedule.hpp"
 #include "connector/sync/user_sync.hpp"
@@ -104,7 +107,14 @@ int serve(const config::settings& settings, const serve_options& options) {
   if (db_path.has_parent_path()) fs::create_directories(db_path.parent_path());
 
   system_clock clock;
-  auto inbox = store::open_sqlite_inbox({settings.store.sqlite_path});
+  // One registry for the process: each part that records gets a pointer and keeps its
+  // handles; GET /metrics on the admin listener renders it.
+  metrics::registry metrics;
+  metrics::add_process_metrics(metrics);
+  store::sqlite_options store_options{settings.store.sqlite_path};
+  store_options.on_commit = commit_group_observer(metrics);
+  auto inbox = store::open_sqlite_inbox(store_options);
+  add_store_metrics(metrics, *inbox, clock);
   // A run a crashed or killed process left queued or running would otherwise show as
   // running forever in status and in GET /admin/runs/{id}.
   if (const auto interrupted = inbox->fail_interrupted_runs(clock.now()); interrupted != 0) {
@@ -120,7 +130,7 @@ int serve(const config::settings& settings, const serve_options& options) {
   // sent without data; without credentials neither is available.
   std::optional<salesforce_access> salesforce;
   std::string salesforce_unavailable;
-  if (auto access = make_salesforce_access(settings, clock); !access) {
+  if (auto access = make_salesforce_access(settings, clock, &metrics); !access) {
     salesforce_unavailable = access.error();
   } else {
     salesforce = std::move(*access);
@@ -130,7 +140,9 @@ int serve(const config::settings& settings, const serve_options& options) {
   std::unique_ptr<sync::user_sync> user_sync;
   std::unique_ptr<sync::worker> worker;
   if (settings.ispring) {
-    ispring_api = std::make_unique<ispring::https_api>(*settings.ispring);
+    ispring_api = std::make_unique<ispring::https_api>(*settings.ispring, ispring::retry_policy{},
+                                                       ispring::sleep_for_real,
+                                                       ispring::wall_clock(), &metrics);
     user_sync = std::make_unique<sync::user_sync>(
         settings, *ispring_api, salesforce ? salesforce->read_user : sync::record_reader{});
     sync::worker_options worker_options;
@@ -138,6 +150,7 @@ int serve(const config::settings& settings, const serve_options& options) {
     worker_options.max_attempts = settings.sync.max_attempts;
     worker_options.retry_base_ms = settings.sync.retry_base_ms;
     worker_options.retry_max_ms = settings.sync.retry_max_ms;
+    worker_options.metrics = &metrics;
     worker = std::make_unique<sync::worker>(*inbox, user_sync->processor(), clock, worker_options);
     worker->start();
   } else {
@@ -164,6 +177,8 @@ int serve(const config::settings& settings, const serve_options& options) {
     env.read_salesforce = salesforce->read_users;
     env.organization_id = salesforce->organization_id;
     env.time = &clock;
+    env.metrics = &metrics;
+    add_reconciliation_metrics(metrics, *inbox);
     spdlog::info("reconciliation schedule: {}", schedule->describe());
     runs = std::make_unique<run_coordinator>(std::move(env), std::move(*schedule));
     runs->start();
@@ -186,7 +201,7 @@ int serve(const config::settings& settings, const serve_options& options) {
          respond(http::response::text(200, "ok\n"));
        }},
       {"POST", outbound_path,
-       make_outbound_intake_handler(*inbox, rules, clock, counters, wake_worker)},
+       make_outbound_intake_handler(*inbox, rules, clock, counters, wake_worker, &metrics)},
   };
 
   // JSON change events: only signed ones, so only with server.events_signing_secrets.
@@ -212,13 +227,13 @@ int serve(const config::settings& settings, const serve_options& options) {
     }
     public_routes.push_back({"POST", settings.server.events_path,
                              make_event_intake_handler(*inbox, std::move(*events), clock, counters,
-                                                       wake_worker, on_gap)});
+                                                       wake_worker, on_gap, &metrics)});
   }
 
   http::server public_server(public_server_options(settings.server), std::move(public_routes));
   http::server admin_server(
       admin_server_options(settings),
-      make_admin_routes(settings, *inbox, counters, runs.get(), runs_unavailable));
+      make_admin_routes(settings, *inbox, counters, runs.get(), runs_unavailable, &metrics));
 
   log::info("service.listening", "listening on {}:{} (Salesforce outbound messages at {}), admin on {}:{}",
                settings.server.listen.host, public_server.port(),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <mutex>
 #include <random>
 #include <semaphore>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "connector/http/client.hpp"
+#include "connector/metrics/remote_api.hpp"
 
 namespace connector::ispring {
 namespace {
@@ -144,12 +146,13 @@ struct https_api::impl {
 
   mutable std::mutex stats_mutex_;
   api_stats stats_;
+  std::optional<metrics::remote_api_metrics> metrics_;
 
   std::mutex random_mutex_;
   std::mt19937_64 random_{std::random_device{}()};
 
   impl(config::ispring_settings settings, retry_policy retry, sleep_fn sleep,
-       const connector::clock& clock)
+       const connector::clock& clock, metrics::registry* registry)
       : settings_(std::move(settings)),
         retry_(retry),
         sleep_(sleep ? std::move(sleep) : sleep_fn(sleep_for_real)),
@@ -165,6 +168,7 @@ struct https_api::impl {
                                   "' (expected client_credentials or password)");
     }
     if (retry_.max_attempts < 1) retry_.max_attempts = 1;
+    if (registry) metrics_.emplace(*registry, "connector_ispring", "iSpring Learn");
   }
 
   // Secrets never reach a message, even if a server echoes them back.
@@ -226,10 +230,15 @@ struct https_api::impl {
       explicit slot(std::counting_semaphore<>& s) : slots(s) { slots.acquire(); }
       ~slot() { slots.release(); }
     };
+    std::chrono::steady_clock::duration took{};
     auto response = [&] {
       const slot held(slots_);
-      return http_.send(request);
+      const auto sent = std::chrono::steady_clock::now();  // waiting for a slot is not latency
+      auto answer = http_.send(request);
+      took = std::chrono::steady_clock::now() - sent;
+      return answer;
     }();
+    if (metrics_) metrics_->request(c.endpoint, response ? response->status : 0, took);
     if (!response) {
       count(c.endpoint, 0);
       return unexpected{failure{failure_kind::network, 0, redact(response.error()), std::nullopt}};
@@ -313,6 +322,7 @@ struct https_api::impl {
                  call_kind::other,
                  "application/x-www-form-urlencoded"};
     auto response = send(c, false);
+    if (!response && metrics_) metrics_->token(false);
     if (!response) {
       failure f = std::move(response.error());
       if (f.kind == failure_kind::auth || f.kind == failure_kind::rejected ||
@@ -328,6 +338,7 @@ struct https_api::impl {
       return unexpected{std::move(f)};
     }
     auto parsed = read_body(*response, parse_token(response->body), "token response");
+    if (metrics_) metrics_->token(parsed.has_value());
     if (!parsed) return unexpected{parsed.error()};
     token_ = parsed->access_token;
     // Renew a minute early (reference §1.2), so a token never expires mid-request.
@@ -381,8 +392,8 @@ struct https_api::impl {
 };
 
 https_api::https_api(config::ispring_settings settings, retry_policy retry, sleep_fn sleep,
-                     const connector::clock& clock)
-    : impl_(std::make_unique<impl>(std::move(settings), retry, std::move(sleep), clock)) {}
+                     const connector::clock& clock, metrics::registry* metrics)
+    : impl_(std::make_unique<impl>(std::move(settings), retry, std::move(sleep), clock, metrics)) {}
 
 https_api::~https_api() = default;
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -12,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "connector/http/client.hpp"
+#include "connector/metrics/remote_api.hpp"
 #include "connector/salesforce/jwt.hpp"
 
 namespace connector::salesforce {
@@ -24,6 +26,11 @@ constexpr std::int64_t assertion_lifetime_s = 180;
 constexpr const char* token_path = "/services/oauth2/token";
 
 const char* jwt_grant_type = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+// Route templates for metrics: never a query text or a query locator.
+constexpr const char* token_endpoint = "POST /services/oauth2/token";
+constexpr const char* query_endpoint = "GET /services/data/{version}/query";
+constexpr const char* next_page_endpoint = "GET /services/data/{version}/query/{locator}";
 
 const char* kind_name(rest_failure_kind kind) {
   switch (kind) {
@@ -129,9 +136,10 @@ struct rest_client::impl {
   std::string last_token_;
 
   std::atomic<std::int64_t> requests_{0}, token_requests_{0}, token_renewals_{0}, failures_{0};
+  std::optional<metrics::remote_api_metrics> metrics_;
 
   impl(const config::salesforce_settings& settings, const connector::clock& clock,
-       rest_client_options options)
+       rest_client_options options, metrics::registry* registry)
       : settings_(settings),
         clock_(clock),
         options_(options),
@@ -139,6 +147,7 @@ struct rest_client::impl {
         login_(http::client_options{settings.login_url, settings.tls_ca_file,
                                     options.connect_timeout_ms, options.request_timeout_ms, 2,
                                     "connector/0.1"}) {
+    if (registry) metrics_.emplace(*registry, "connector_salesforce", "Salesforce");
     if (jwt_flow_) {
       auto signer = jwt_signer::from_pem(settings_.private_key->reveal());
       if (signer) {
@@ -243,8 +252,26 @@ struct rest_client::impl {
                         operation});
   }
 
-  // Needs session_mutex_ held.
+  // Sends `request` with `client`, timed for the metrics.
+  expected<http::client_response, std::string> timed_send(http::client& client,
+                                                          const http::client_request& request,
+                                                          const char* endpoint) {
+    const auto sent = std::chrono::steady_clock::now();
+    auto response = client.send(request);
+    if (metrics_)
+      metrics_->request(endpoint, response ? response->status : 0,
+                        std::chrono::steady_clock::now() - sent);
+    return response;
+  }
+
+  // Needs session_mutex_ held (both).
   rest_result<session> sign_in_locked() {
+    auto signed_in = sign_in_attempt_locked();
+    if (metrics_) metrics_->token(signed_in.has_value());
+    return signed_in;
+  }
+
+  rest_result<session> sign_in_attempt_locked() {
     auto form = token_form_locked();
     if (!form) return unexpected{form.error()};
     const std::string operation = std::string("sign-in (") + flow_name() + ")";
@@ -254,7 +281,7 @@ struct rest_client::impl {
         {{"Accept", "application/json"}, {"Content-Type", "application/x-www-form-urlencoded"}},
         std::move(*form)};
     ++token_requests_;
-    auto response = login_.send(request);
+    auto response = timed_send(login_, request, token_endpoint);
     if (!response) {
       return fail_locked({rest_failure_kind::network, 0, {}, response.error(), operation});
     }
@@ -304,7 +331,9 @@ struct rest_client::impl {
   }
 
   // GET on the instance; a 401 renews the token once and repeats the request once (§D.3).
-  rest_result<http::client_response> get(const std::string& target, const char* operation) {
+  // `endpoint` is the route template the metrics count it under.
+  rest_result<http::client_response> get(const std::string& target, const char* endpoint,
+                                         const char* operation) {
     const int batch = std::clamp(options_.batch_size, min_batch_size, max_batch_size);
     for (bool renewed = false;;) {
       auto current = current_session();
@@ -317,7 +346,7 @@ struct rest_client::impl {
            {"Sforce-Query-Options", "batchSize=" + std::to_string(batch)}},
           {}};
       ++requests_;
-      auto response = current->api->send(request);
+      auto response = timed_send(*current->api, request, endpoint);
       if (!response) {
         return fail({rest_failure_kind::network, 0, {}, response.error(), operation});
       }
@@ -336,8 +365,8 @@ struct rest_client::impl {
 };
 
 rest_client::rest_client(const config::salesforce_settings& settings, const connector::clock& clock,
-                         rest_client_options options)
-    : impl_(std::make_unique<impl>(settings, clock, options)) {}
+                         rest_client_options options, metrics::registry* metrics)
+    : impl_(std::make_unique<impl>(settings, clock, options, metrics)) {}
 
 rest_client::~rest_client() = default;
 
@@ -348,8 +377,8 @@ rest_result<std::size_t> rest_client::query(
       "/services/data/v" + impl_->settings_.api_version + "/query?q=" + percent_encode(soql);
   std::set<std::string> followed;
   std::size_t delivered = 0;
-  for (;;) {
-    auto response = impl_->get(target, "query");
+  for (const char* endpoint = query_endpoint;; endpoint = next_page_endpoint) {
+    auto response = impl_->get(target, endpoint, "query");
     if (!response) return unexpected{response.error()};
     auto page = parse_query_page(response->body);
     if (!page) {

@@ -417,6 +417,7 @@ class sqlite_inbox final : public inbox {
  public:
   explicit sqlite_inbox(const sqlite_options& options)
       : max_batch_requests_(std::max<std::size_t>(options.max_batch_requests, 1)),
+        on_commit_(options.on_commit),
         runs_kept_(as_limit(std::max<std::size_t>(options.runs_kept, 1))),
         plans_kept_(as_limit(options.plans_kept)),
         writer_db_(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) {
@@ -867,6 +868,7 @@ class sqlite_inbox final : public inbox {
     for (auto& job : batch) {
       std::visit([&](auto& typed_job) { finish(typed_job, failure); }, job);
     }
+    if (failure.empty() && on_commit_) on_commit_(batch.size());
     // Under sustained intake the background checkpoint never catches up completely, and
     // SQLite reuses the WAL only then; so past a hard size the writer checkpoints itself,
     // between transactions and after the acks, which lets the next commit restart the WAL.
@@ -1022,6 +1024,7 @@ class sqlite_inbox final : public inbox {
   }
 
   const std::size_t max_batch_requests_;
+  const std::function<void(std::size_t)> on_commit_;
   const std::int64_t runs_kept_;
   const std::int64_t plans_kept_;
 

@@ -41,7 +41,19 @@ std::int64_t retry_delay_ms(int attempts, int base_ms, int max_ms, double jitter
 
 worker::worker(store::inbox& inbox, record_processor processor, const clock& clock,
                worker_options options)
-    : inbox_(inbox), processor_(std::move(processor)), clock_(clock), options_(options) {}
+    : inbox_(inbox), processor_(std::move(processor)), clock_(clock), options_(options) {
+  if (options_.metrics) {
+    auto& applies = options_.metrics->counter(
+        "connector_worker_applies_total",
+        "Records the sync worker finished an attempt at, by result: applied, skipped (nothing "
+        "to do, with a reason), failed (will be retried) or dead (dead-lettered)",
+        {"result"});
+    applied_ = &applies.with({"applied"});
+    skipped_ = &applies.with({"skipped"});
+    failed_ = &applies.with({"failed"});
+    dead_ = &applies.with({"dead"});
+  }
+}
 
 worker::~worker() {
   stop();
@@ -153,6 +165,7 @@ void worker::process(const store::pending_record& record) {
     if (result.result != record_result::kind::failed) {
       inbox_.mark_done(record.organization_id, record.record_id, record.version, result.outcome);
       log::info("user.applied", "user {}: {}", record.record_id, result.outcome);
+      if (applied_) (result.result == record_result::kind::applied ? applied_ : skipped_)->inc();
       return;
     }
     const int attempts = record.attempts + 1;
@@ -163,6 +176,7 @@ void worker::process(const store::pending_record& record) {
     const auto retry_at = clock_.now() + delay;
     inbox_.mark_failed(record.organization_id, record.record_id, record.version, result.error,
                        retry_at, dead);
+    if (applied_) (dead ? dead_ : failed_)->inc();
     if (dead) {
       log::error("user.dead_letter", "user {}: dead letter after {} attempt(s): {}", record.record_id, attempts,
                     result.error);

@@ -141,5 +141,40 @@ TEST_F(outbound_intake_handler, refuses_a_message_for_another_org_before_storing
   EXPECT_EQ(counters_.rejected, 1u);
 }
 
+// The metrics the intake records, read back from its registry's exposition.
+class outbound_intake_metrics : public outbound_intake_handler {
+ protected:
+  bool has(const std::string& line) {
+    return registry_.render().find(line + "\n") != std::string::npos;
+  }
+
+  metrics::registry registry_;
+  http::handler_fn measured_ =
+      make_outbound_intake_handler(inbox_, salesforce::acceptance_rules{{test_org_id}, "User"},
+                                   clock_, counters_, {}, &registry_);
+};
+
+TEST_F(outbound_intake_metrics, counts_notifications_requests_and_ack_latency_by_result) {
+  call(measured_, build_user_message(test_org_id, {sample_user(1, 1), sample_user(2, 1)}));
+  call(measured_, build_user_message(test_org_id, {sample_user(3, 1)}));
+  inbox_.fail = true;
+  call(measured_, build_user_message(test_org_id, {sample_user(4, 1), sample_user(5, 1)}));
+  call(measured_, "<not soap/>");
+  call(measured_, build_user_message("00D000000000001AAA", {sample_user(1, 1)}));
+  call(measured_, "{}", "application/json");
+  const std::string n = "connector_notifications_received_total{source=\"outbound_message\",";
+  EXPECT_TRUE(has(n + "result=\"stored\"} 3")) << registry_.render();
+  EXPECT_TRUE(has(n + "result=\"duplicate\"} 0"));
+  EXPECT_TRUE(has(n + "result=\"failed\"} 2"));
+  const std::string r = "connector_intake_requests_total{source=\"outbound_message\",";
+  EXPECT_TRUE(has(r + "result=\"acked\"} 2"));
+  EXPECT_TRUE(has(r + "result=\"failed\"} 1"));
+  EXPECT_TRUE(has(r + "result=\"refused_malformed\"} 1"));
+  EXPECT_TRUE(has(r + "result=\"refused_not_allowed\"} 1"));
+  EXPECT_TRUE(has(r + "result=\"refused_media_type\"} 1"));
+  // Only acknowledgements are timed.
+  EXPECT_TRUE(has("connector_intake_ack_duration_seconds_count{source=\"outbound_message\"} 2"));
+}
+
 }  // namespace
 }  // namespace connector::app

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -712,6 +713,8 @@ TEST_F(sqlite_inbox_test, a_full_disk_fails_the_whole_batch_and_stores_nothing) 
   { auto box = open(); }  // the schema itself fits
   auto o = options();
   o.max_page_count = 1;  // SQLite raises it to the current size: no room to grow
+  std::atomic<int> reported_commits{0};
+  o.on_commit = [&](std::size_t) { ++reported_commits; };
   auto box = open_sqlite_inbox(o);
   std::vector<incoming_change> many;
   many.reserve(200);
@@ -733,6 +736,7 @@ TEST_F(sqlite_inbox_test, a_full_disk_fails_the_whole_batch_and_stores_nothing) 
   EXPECT_EQ(box->commits_so_far(), 0u);
   // Nothing half-written survives a reopen either.
   box.reset();
+  EXPECT_EQ(reported_commits, 0);  // a failed commit is no group commit
   EXPECT_EQ(read_sqlite_stats(db_path()).notifications_received, 0);
   EXPECT_FALSE(open()->has_notification(org, "n0"));
 }
@@ -829,6 +833,30 @@ TEST_F(sqlite_inbox_test, max_batch_requests_bounds_a_group_commit) {
   ASSERT_TRUE(box->submit_and_wait(request({})).committed);
   EXPECT_EQ(answered, 10);
   EXPECT_GE(box->commits_so_far(), 6u);  // 11 requests, at most 2 per commit
+}
+
+TEST_F(sqlite_inbox_test, on_commit_reports_each_group_commit_with_its_size) {
+  std::mutex mutex;
+  std::vector<std::size_t> sizes;
+  auto o = options();
+  o.on_commit = [&](std::size_t writes) {
+    std::lock_guard lock(mutex);
+    sizes.push_back(writes);
+  };
+  auto box = open_sqlite_inbox(o);
+  auto intruder = std::make_unique<raw_connection>(db_path());
+  intruder->exec("BEGIN IMMEDIATE");
+  for (int i = 0; i < 10; ++i)
+    box->submit(request({change("n" + std::to_string(i), user_a, "{}")}), [](auto) {});
+  intruder->exec("ROLLBACK");
+  intruder.reset();
+  box->mark_done(org, user_a, 1);  // a worker outcome is a write of the group too
+  box.reset();                     // the writer has finished, and reported, everything
+  std::size_t total = 0;
+  for (const auto n : sizes) total += n;
+  EXPECT_EQ(total, 11u);
+  // The requests piled up behind the lock were committed together.
+  EXPECT_GT(*std::max_element(sizes.begin(), sizes.end()), 1u);
 }
 
 TEST_F(sqlite_inbox_test, closing_commits_everything_already_accepted) {

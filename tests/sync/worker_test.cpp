@@ -120,6 +120,36 @@ TEST_F(worker_test, a_retryable_failure_backs_off_then_dead_letters_after_max_at
   EXPECT_EQ(inbox_->stats().dead_letters, 1);
 }
 
+TEST_F(worker_test, counts_applies_by_result_in_the_metrics) {
+  metrics::registry registry;
+  options_.metrics = &registry;
+  submit("005A", "n1");
+  submit("005B", "n2");
+  submit("005C", "n3");
+  int failures = 0;
+  worker w(
+      *inbox_,
+      [&](const store::pending_record& r, const auto&) {
+        if (r.record_id == "005A") return record_result::applied("applied", "u1");
+        if (r.record_id == "005B") return record_result::skipped("no department");
+        ++failures;
+        return record_result::failed("503", true);
+      },
+      clock_, options_);
+  w.run_once();  // applied, skipped, failed
+  clock_.advance(1000);
+  w.run_once();  // failed again
+  clock_.advance(2000);
+  w.run_once();  // third attempt: dead
+  EXPECT_EQ(failures, 3);
+  const auto text = registry.render();
+  const std::string family = "connector_worker_applies_total{result=";
+  for (const auto& line : {family + "\"applied\"} 1\n", family + "\"skipped\"} 1\n",
+                           family + "\"failed\"} 2\n", family + "\"dead\"} 1\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  }
+}
+
 TEST_F(worker_test, a_user_created_before_a_failure_is_linked_for_the_retry) {
   submit("005A", "n1");
   worker w(

@@ -7,6 +7,7 @@
 
 #include "connector/clock.hpp"
 #include "connector/http/message.hpp"
+#include "connector/metrics/registry.hpp"
 #include "connector/salesforce/acceptance.hpp"
 #include "connector/store/inbox.hpp"
 
@@ -26,9 +27,11 @@ store::intake_request to_intake_request(const salesforce::outbound_message& mess
                                         epoch_ms received_at);
 
 // `on_stored` runs after each commit that stored something new (it wakes the sync worker).
+// `metrics` (optional) receives intake_metrics.hpp's counts for source "outbound_message".
 http::handler_fn make_outbound_intake_handler(store::inbox& inbox,
                                               salesforce::acceptance_rules rules,
                                               const clock& clock, intake_counters& counters,
-                                              std::function<void()> on_stored = {});
+                                              std::function<void()> on_stored = {},
+                                              metrics::registry* metrics = nullptr);
 
 }  // namespace connector::app

@@ -24,6 +24,7 @@
 #include "connector/config/config.hpp"
 #include "connector/expected.hpp"
 #include "connector/ispring/api.hpp"
+#include "connector/metrics/registry.hpp"
 #include "connector/store/inbox.hpp"
 #include "connector/sync/reconciler.hpp"
 #include "connector/sync/schedule.hpp"
@@ -43,6 +44,7 @@ struct run_environment {
   // The organization the links belong to (asked of Salesforce once per run).
   std::function<expected<std::string, std::string>()> organization_id;
   const clock* time = nullptr;
+  metrics::registry* metrics = nullptr;  // runs by status and their duration; may be null
 };
 
 // Salesforce REST access for runs, from the salesforce section; the error names the keys
@@ -54,8 +56,16 @@ struct salesforce_access {
   // One user by record id, for changes Salesforce sent without data (GAP events).
   sync::record_reader read_user;
 };
-expected<salesforce_access, std::string> make_salesforce_access(const config::settings& settings,
-                                                                clock& time);
+// `metrics` (optional) receives the REST client's connector_salesforce_* metrics.
+expected<salesforce_access, std::string> make_salesforce_access(
+    const config::settings& settings, clock& time, metrics::registry* metrics = nullptr);
+
+// Declares connector_reconciliation_runs_total{status,dry_run} and
+// connector_reconciliation_duration_seconds{dry_run} (recorded by execute_run when
+// run_environment::metrics is set), and connector_reconciliation_last_success_timestamp_seconds,
+// read from the run history at scrape time so runs of the CLI count too. `store` must
+// outlive every scrape.
+void add_reconciliation_metrics(metrics::registry& registry, store::inbox& store);
 
 // Why a run is asked to stop: the status it ends with and the operator's sentence.
 struct stop_request {

@@ -15,6 +15,7 @@
 #include "connector/clock.hpp"
 #include "connector/config/config.hpp"
 #include "connector/ispring/api.hpp"
+#include "connector/metrics/registry.hpp"
 
 namespace connector::ispring {
 
@@ -45,9 +46,11 @@ class https_api final : public api {
  public:
   // Throws std::invalid_argument on an unusable api_url and std::runtime_error on an
   // unreadable tls_ca_file (configuration mistakes, found at start-up). No request is made
-  // here: the first call fetches the token.
+  // here: the first call fetches the token. `metrics` (optional) receives
+  // connector_ispring_* (metrics/remote_api.hpp).
   explicit https_api(config::ispring_settings settings, retry_policy retry = {},
-                     sleep_fn sleep = sleep_for_real, const connector::clock& clock = wall_clock());
+                     sleep_fn sleep = sleep_for_real, const connector::clock& clock = wall_clock(),
+                     metrics::registry* metrics = nullptr);
   ~https_api() override;
   https_api(const https_api&) = delete;
   https_api& operator=(const https_api&) = delete;

@@ -17,6 +17,7 @@
 #include "connector/clock.hpp"
 #include "connector/config/config.hpp"
 #include "connector/expected.hpp"
+#include "connector/metrics/registry.hpp"
 #include "connector/salesforce/rest_wire.hpp"  // build_query, build_query_for_ids
 
 namespace connector::salesforce {
@@ -77,8 +78,9 @@ class rest_client final : public rest_api {
   // Throws std::invalid_argument on an unusable login_url and std::runtime_error on an
   // unreadable tls_ca_file (configuration mistakes, found at start-up). No request is made
   // here; an unreadable private key is reported by the first call, as an auth failure.
+  // `metrics` (optional) receives connector_salesforce_* (metrics/remote_api.hpp).
   rest_client(const config::salesforce_settings& settings, const connector::clock& clock,
-              rest_client_options options = {});
+              rest_client_options options = {}, metrics::registry* metrics = nullptr);
   ~rest_client() override;
   rest_client(const rest_client&) = delete;
   rest_client& operator=(const rest_client&) = delete;

@@ -194,6 +194,10 @@ struct sqlite_options {
   // the newest `plans_kept`.
   std::size_t runs_kept = 1000;
   std::size_t plans_kept = 50;
+  // Runs on the writer thread after each successful group commit, with the number of
+  // writes (intake requests, worker outcomes, …) it made durable together (metrics).
+  // Must be quick and must not throw.
+  std::function<void(std::size_t writes)> on_commit;
 };
 
 // Opens (creating and migrating) the SQLite inbox. Throws std::runtime_error with the path

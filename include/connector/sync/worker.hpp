@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "connector/clock.hpp"
+#include "connector/metrics/registry.hpp"
 #include "connector/store/inbox.hpp"
 
 namespace connector::sync {
@@ -54,6 +55,8 @@ struct worker_options {
   int retry_max_ms = 15 * 60'000;
   std::size_t batch = 64;    // records read from the queue at a time
   int idle_poll_ms = 1'000;  // look at the queue at least this often
+  // Receives connector_worker_applies_total{result}; null records nothing.
+  metrics::registry* metrics = nullptr;
 };
 
 // Exponential back-off with "equal jitter": half the delay fixed, half random, so retries
@@ -97,6 +100,11 @@ class worker {
   std::set<std::string> in_flight_;           // record ids being applied
   std::optional<epoch_ms> earliest_retry_;    // when a retry we scheduled falls due
   std::vector<std::thread> threads_;
+  // connector_worker_applies_total by result: applied, skipped, failed (to retry), dead.
+  metrics::counter* applied_ = nullptr;
+  metrics::counter* skipped_ = nullptr;
+  metrics::counter* failed_ = nullptr;
+  metrics::counter* dead_ = nullptr;
 };
 
 }  // namespace connector::sync
