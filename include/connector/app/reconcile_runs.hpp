@@ -22,6 +22,7 @@
 
 #include "connector/clock.hpp"
 #include "connector/config/config.hpp"
+#include "connector/credentials_state.hpp"
 #include "connector/expected.hpp"
 #include "connector/ispring/api.hpp"
 #include "connector/store/inbox.hpp"
@@ -50,6 +51,7 @@ struct salesforce_access {
   std::shared_ptr<salesforce::rest_api> api;
   sync::salesforce_reader read_users;
   std::function<expected<std::string, std::string>()> organization_id;
+  const credentials_state* credentials = nullptr;  // owned by `api`: whether they work (alerts)
 };
 expected<salesforce_access, std::string> make_salesforce_access(const config::settings& settings,
                                                                 clock& time);
