@@ -8,11 +8,13 @@ packages=(
   g++ cmake ninja-build ccache pkg-config git
   # libraries (README "Dependencies" says what each is for)
   libboost1.81-dev libssl-dev libsqlite3-dev libpugixml-dev nlohmann-json3-dev
-  libspdlog-dev libcli11-dev libhowardhinnant-date-dev tzdata
+  libspdlog-dev libcli11-dev libhowardhinnant-date-dev tzdata libcurl4-openssl-dev
   # tools: certificates for local runs, the database shell for operators
   openssl sqlite3 ca-certificates
   # tests: GoogleTest, and clang with its libFuzzer runtime for the fuzz targets
   googletest libgtest-dev clang libclang-rt-14-dev
+  # tests: a real SMTP server (STARTTLS, AUTH) that receives the alert e-mails
+  python3 python3-aiosmtpd
 )
 
 missing=()
