@@ -16,8 +16,8 @@ class credentials_state {
   enum class verdict { unknown, accepted, refused };
   struct snapshot {
     verdict state = verdict::unknown;
-    std::string reason;  // why they were last refused, as the client said (never a secret)
-    epoch_ms since = 0;  // when the verdict last changed
+    std::string reason;          // why they were last refused, as the client said (never a secret)
+    epoch_ms since = 0;          // when the verdict last changed
     std::uint64_t refusals = 0;  // ever: a refusal cleared before anyone looked still counts
   };
 

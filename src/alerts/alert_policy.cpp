@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-
 namespace connector::alerts {
 namespace {
 
@@ -147,7 +146,8 @@ email alert_policy::problem_email(alert_kind kind, const kind_state& s, epoch_ms
 
   std::string body = std::string(text.meaning) + "\n\n";
   body += digest ? "What happened since the last e-mail (UTC):\n" : "What happened (UTC):\n";
-  for (const auto& event : s.waiting) body += "  " + utc_clock_time(event.at) + "  " + event.text + "\n";
+  for (const auto& event : s.waiting)
+    body += "  " + utc_clock_time(event.at) + "  " + event.text + "\n";
   if (s.not_kept > 0) body += "  … and " + std::to_string(s.not_kept) + " more.\n";
   body += "\n";
   if (s.problem_now) {

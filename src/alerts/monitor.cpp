@@ -15,7 +15,8 @@ constexpr std::size_t dead_letter_examples = 3;
 std::optional<std::string> problem_of(const store::run_record& run) {
   if (run.status == "failed") return std::string("failed");
   if (run.status == "expired") return std::string("expired");
-  if (run.status == "stopped_by_safety_limit") return std::string("was stopped by the safety limit");
+  if (run.status == "stopped_by_safety_limit")
+    return std::string("was stopped by the safety limit");
   return std::nullopt;
 }
 
@@ -102,8 +103,8 @@ void condition_tracker::look_at_dead_letters(const service_readings& readings, e
 // An event when the credentials are refused (also if they were accepted again before this
 // look), and a problem for as long as the last call was refused.
 void condition_tracker::look_at_credentials(
-    const std::optional<credentials_state::snapshot>& snapshot, const char* service,
-    epoch_ms now, credentials_seen& before, kind_observation& out) {
+    const std::optional<credentials_state::snapshot>& snapshot, const char* service, epoch_ms now,
+    credentials_seen& before, kind_observation& out) {
   if (!snapshot) return;
   const bool refused = snapshot->state == credentials_state::verdict::refused;
   if (snapshot->refusals > before.refusals && !before.refused) {
@@ -122,8 +123,8 @@ void condition_tracker::look_at_credentials(
 void condition_tracker::look_at_pending_age(const service_readings& readings, epoch_ms now,
                                             kind_observation& out) {
   const auto& stats = readings.stats;
-  const auto counts = std::to_string(stats.pending) + " pending, " +
-                      std::to_string(stats.retrying) + " retrying";
+  const auto counts =
+      std::to_string(stats.pending) + " pending, " + std::to_string(stats.retrying) + " retrying";
   const auto age = stats.oldest_waiting_since ? now - *stats.oldest_waiting_since : 0;
   const bool too_long = stats.oldest_waiting_since && age > pending_age_threshold_.count();
   if (too_long && !waiting_too_long_) {
@@ -134,10 +135,9 @@ void condition_tracker::look_at_pending_age(const service_readings& readings, ep
   }
   waiting_too_long_ = too_long;
   out.problem_now = too_long;
-  out.recovery_text = stats.oldest_waiting_since
-                          ? "The oldest waiting change is " + minutes_text(age) + " old (" +
-                                counts + ")."
-                          : "Nothing waits for iSpring Learn any more.";
+  out.recovery_text = stats.oldest_waiting_since ? "The oldest waiting change is " +
+                                                       minutes_text(age) + " old (" + counts + ")."
+                                                 : "Nothing waits for iSpring Learn any more.";
 }
 
 alert_policy_options policy_options(const config::alerts_settings& settings) {
@@ -162,7 +162,9 @@ alert_monitor::alert_monitor(const config::alerts_settings& settings, monitor_so
       policy_(policy_options(settings), *mailer_),
       tracker_(pending_age_threshold(settings)) {}
 
-alert_monitor::~alert_monitor() { stop(); }
+alert_monitor::~alert_monitor() {
+  stop();
+}
 
 void alert_monitor::start() {
   thread_ = std::thread([this] { run(); });

@@ -94,8 +94,8 @@ std::string smtp_mailer::describe() const {
 send_result smtp_mailer::send(const email& message) {
   const auto& smtp = settings_.smtp;
   const epoch_ms now = clock_.now();
-  const std::string text = format_message(message, {smtp.from, settings_.email_to}, now,
-                                          message_id(now, smtp.from));
+  const std::string text =
+      format_message(message, {smtp.from, settings_.email_to}, now, message_id(now, smtp.from));
   easy_handle handle;
   if (!handle.curl) return unexpected{std::string("libcurl could not start a transfer")};
   CURL* curl = handle.curl;
@@ -148,8 +148,8 @@ send_result smtp_mailer::send(const email& message) {
   std::string why = curl_easy_strerror(code);
   if (error_buffer[0] != '\0' && why != error_buffer) why += ": " + std::string(error_buffer);
   if (reply != 0) why += " (last SMTP reply " + std::to_string(reply) + ")";
-  return unexpected{scrubbed("sending e-mail via " + describe() + " failed: " + why,
-                             smtp.password.reveal())};
+  return unexpected{
+      scrubbed("sending e-mail via " + describe() + " failed: " + why, smtp.password.reveal())};
 }
 
 }  // namespace connector::alerts

@@ -595,9 +595,9 @@ void read_schedule(const object_reader& root, schedule_settings& out) {
 }
 
 void read_alerts(const object_reader& root, std::optional<alerts_settings>& out) {
-  const auto alerts = root.object(
-      "alerts", {"email_to", "smtp", "min_interval_minutes", "min_interval_seconds",
-                 "pending_age_threshold_minutes", "check_interval_seconds"});
+  const auto alerts =
+      root.object("alerts", {"email_to", "smtp", "min_interval_minutes", "min_interval_seconds",
+                             "pending_age_threshold_minutes", "check_interval_seconds"});
   if (!alerts) return;
   auto& s = out.emplace();
   auto email_to = alerts->text_list("email_to");

@@ -400,7 +400,9 @@ https_api::https_api(config::ispring_settings settings, retry_policy retry, slee
 
 https_api::~https_api() = default;
 
-const credentials_state& https_api::credentials() const { return impl_->credentials_; }
+const credentials_state& https_api::credentials() const {
+  return impl_->credentials_;
+}
 
 api_stats https_api::stats() const {
   std::lock_guard lock(impl_->stats_mutex_);

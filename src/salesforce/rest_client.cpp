@@ -398,7 +398,9 @@ rest_result<std::string> rest_client::organization_id() {
   return ids->organization_id;
 }
 
-const credentials_state& rest_client::credentials() const { return impl_->credentials_; }
+const credentials_state& rest_client::credentials() const {
+  return impl_->credentials_;
+}
 
 rest_client::stats_snapshot rest_client::stats() const {
   return {impl_->requests_.load(), impl_->token_requests_.load(), impl_->token_renewals_.load(),

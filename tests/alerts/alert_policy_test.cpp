@@ -44,8 +44,8 @@ class alert_policy_test : public ::testing::Test {
   alert_policy_test() : policy_({60min, 50, "connector on test-host"}, mail_) {}
 
   // One look in which `kind` had these events and is (or is not) a problem now.
-  std::size_t look(epoch_ms now, alert_kind kind, std::vector<std::string> events,
-                   bool problem_now, std::string recovery = {}) {
+  std::size_t look(epoch_ms now, alert_kind kind, std::vector<std::string> events, bool problem_now,
+                   std::string recovery = {}) {
     observation found;
     for (auto& text : events) found[kind].events.push_back({now, std::move(text)});
     found[kind].problem_now = problem_now;

@@ -41,9 +41,9 @@ TEST(condition_tracker, EachRunThatDidNotSucceedIsOneEventInTheOrderTheyEnded) {
   condition_tracker tracker(30min);
   service_readings r;
   tracker.look(t0, r);
-  r.runs = runs({run(1, "failed", "signing in to Salesforce failed: invalid_grant"),
-                 run(2, "expired"), run(3, "stopped_by_safety_limit", "40 deactivations > 25"),
-                 run(4, "running")});
+  r.runs =
+      runs({run(1, "failed", "signing in to Salesforce failed: invalid_grant"), run(2, "expired"),
+            run(3, "stopped_by_safety_limit", "40 deactivations > 25"), run(4, "running")});
   auto found = tracker.look(t0 + 10'000, r);
   const auto& events = found[alert_kind::reconciliation].events;
   ASSERT_EQ(events.size(), 3u);
@@ -120,8 +120,8 @@ TEST(condition_tracker, RefusedCredentialsAreOneEventUntilAcceptedAgain) {
   EXPECT_TRUE(found[alert_kind::ispring_credentials].events.empty());
   EXPECT_TRUE(found[alert_kind::ispring_credentials].problem_now);
 
-  r.ispring = {credentials_state::verdict::accepted, "authentication failed (HTTP 401)",
-               t0 + 2500, 1};
+  r.ispring = {credentials_state::verdict::accepted, "authentication failed (HTTP 401)", t0 + 2500,
+               1};
   found = tracker.look(t0 + 3000, r);
   EXPECT_FALSE(found[alert_kind::ispring_credentials].problem_now);
   EXPECT_EQ(found[alert_kind::ispring_credentials].recovery_text,

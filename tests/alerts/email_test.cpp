@@ -25,7 +25,11 @@ std::string base64_decode(const std::string& text) {
 bool valid_utf8(const std::string& text) {
   for (std::size_t i = 0; i < text.size();) {
     const auto c = static_cast<unsigned char>(text[i]);
-    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    const std::size_t n = c < 0x80         ? 1
+                          : (c >> 5) == 6  ? 2
+                          : (c >> 4) == 14 ? 3
+                          : (c >> 3) == 30 ? 4
+                                           : 0;
     if (n == 0 || i + n > text.size()) return false;
     for (std::size_t k = 1; k < n; ++k)
       if ((static_cast<unsigned char>(text[i + k]) >> 6) != 2) return false;
@@ -76,9 +80,11 @@ TEST(email, NonAsciiSubjectsBecomeEncodedWordsThatNeverSplitACharacter) {
 }
 
 TEST(email, TheMessageHasTheHeadersABase64BodyAndOnlyCrlfLineEnds) {
-  email message{"[connector] Test", "Hello,\nline two: Grüße\n.\nend", {{"X-Connector-Alert", "test"}}};
-  const auto text = format_message(message, {"from@example.com", {"a@example.com", "b@example.com"}},
-                                   1'772'532'005'000, "123.abc@example.com");
+  email message{
+      "[connector] Test", "Hello,\nline two: Grüße\n.\nend", {{"X-Connector-Alert", "test"}}};
+  const auto text =
+      format_message(message, {"from@example.com", {"a@example.com", "b@example.com"}},
+                     1'772'532'005'000, "123.abc@example.com");
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '\n') {
       ASSERT_GT(i, 0u);

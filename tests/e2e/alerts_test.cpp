@@ -65,9 +65,10 @@ TEST_F(alerts_e2e, CheckSendsATestEmailOverStartTlsWithLogin) {
   smtp_sink sink(dir_.path());
   const auto result = check(sink);
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
-  EXPECT_TRUE(contains(result.out, "ok    alerts: test e-mail sent to admin@example.com, "
-                                   "second-admin@example.com via smtp://127.0.0.1:" +
-                                       std::to_string(sink.port()) + " (STARTTLS)"))
+  EXPECT_TRUE(contains(result.out,
+                       "ok    alerts: test e-mail sent to admin@example.com, "
+                       "second-admin@example.com via smtp://127.0.0.1:" +
+                           std::to_string(sink.port()) + " (STARTTLS)"))
       << result.out;
 
   const auto received = sink.messages();
@@ -96,8 +97,8 @@ TEST_F(alerts_e2e, CheckSendsOverImplicitTls) {
   smtp_sink sink(dir_.path(), {"tls", "alerts@example.com", "sink-password-123"});
   const auto result = check(sink);
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
-  EXPECT_TRUE(contains(result.out, "via smtps://127.0.0.1:" + std::to_string(sink.port()) +
-                                       " (implicit TLS)"))
+  EXPECT_TRUE(contains(result.out,
+                       "via smtps://127.0.0.1:" + std::to_string(sink.port()) + " (implicit TLS)"))
       << result.out;
   ASSERT_EQ(sink.messages().size(), 1u);
   EXPECT_TRUE(sink.messages()[0]["authenticated"].get<bool>());
@@ -107,11 +108,13 @@ TEST_F(alerts_e2e, CheckNamesTheSmtpErrorWithoutThePassword) {
   smtp_sink sink(dir_.path());
   const std::string wrong_password = "wrong-password-456";
   write_text(dir_.path() / "wrong-password", wrong_password);
-  auto result = check(sink, {{"alerts",
-                              {{"smtp", {{"password", "file:" + (dir_.path() / "wrong-password").string()}}}}}});
+  auto result = check(
+      sink, {{"alerts",
+              {{"smtp", {{"password", "file:" + (dir_.path() / "wrong-password").string()}}}}}});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_TRUE(contains(result.out, "FAIL  alerts: sending e-mail via smtp://127.0.0.1:" +
-                                       std::to_string(sink.port()) + " (STARTTLS) failed: Login denied"))
+                                       std::to_string(sink.port()) +
+                                       " (STARTTLS) failed: Login denied"))
       << result.out;
   EXPECT_TRUE(contains(result.out, "535")) << result.out;
   EXPECT_FALSE(contains(result.out + result.err, wrong_password));
@@ -132,15 +135,17 @@ class alerts_service_e2e : public alerts_e2e {
   }
   std::int64_t reconcile() {
     auto client = service_->admin_client();
-    const auto reply = client.request("POST", "/admin/reconcile", {},
-                                      {{"Authorization", std::string("Bearer ") + test_admin_token}});
+    const auto reply =
+        client.request("POST", "/admin/reconcile", {},
+                       {{"Authorization", std::string("Bearer ") + test_admin_token}});
     EXPECT_EQ(reply.status, 202) << reply.body;
     return json::parse(reply.body)["id"].get<std::int64_t>();
   }
   std::string run_status(std::int64_t id) {
     auto client = service_->admin_client();
-    const auto reply = client.request("GET", "/admin/runs/" + std::to_string(id), {},
-                                      {{"Authorization", std::string("Bearer ") + test_admin_token}});
+    const auto reply =
+        client.request("GET", "/admin/runs/" + std::to_string(id), {},
+                       {{"Authorization", std::string("Bearer ") + test_admin_token}});
     return reply.status == 200 ? json::parse(reply.body).value("status", "") : "";
   }
   // The e-mails received about `kind`, oldest first.
@@ -181,7 +186,8 @@ TEST_F(alerts_service_e2e, ABurstOfFailedRunsIsOneEmailThenADigestThenARecovery)
   ASSERT_TRUE(eventually([&] { return about(sink, "reconciliation").size() == 2; }));
   auto mails = about(sink, "reconciliation");
   EXPECT_EQ(type(mails[0]), "problem");
-  EXPECT_TRUE(contains(mails[0]["subject"], "Reconciliation did not succeed")) << mails[0]["subject"];
+  EXPECT_TRUE(contains(mails[0]["subject"], "Reconciliation did not succeed"))
+      << mails[0]["subject"];
   EXPECT_TRUE(contains(body(mails[0]), "run " + std::to_string(first) + " (admin) failed: "))
       << body(mails[0]);
   EXPECT_TRUE(contains(body(mails[0]), "invalid_grant")) << body(mails[0]);
@@ -242,9 +248,10 @@ TEST_F(alerts_service_e2e, RefusedIspringCredentialsAreMailedOnceAndTheirRecover
   ASSERT_TRUE(eventually([&] {
     const auto id = reconcile();
     return eventually([&] {
-      const auto s = run_status(id);
-      return !s.empty() && s != "queued" && s != "running";
-    }) && run_status(id) == "succeeded";
+             const auto s = run_status(id);
+             return !s.empty() && s != "queued" && s != "running";
+           }) &&
+           run_status(id) == "succeeded";
   }));
   ASSERT_TRUE(eventually([&] { return about(sink, "ispring_credentials").size() == 2; }));
   EXPECT_EQ(type(about(sink, "ispring_credentials")[1]), "recovery");

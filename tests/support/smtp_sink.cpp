@@ -14,19 +14,24 @@ smtp_sink::smtp_sink(const std::filesystem::path& dir, smtp_sink_options options
   const auto& certs = test_certs::get();
   std::vector<std::string> argv = {"/usr/bin/python3",
                                    std::string(CONNECTOR_SOURCE_DIR) + "/tests/tools/smtp_sink.py",
-                                   "--out-dir", out_dir_.string(),
-                                   "--ready-file", ready.string(),
-                                   "--cert", certs.server_crt.string(),
-                                   "--key", certs.server_key.string(),
-                                   "--security", options_.security};
+                                   "--out-dir",
+                                   out_dir_.string(),
+                                   "--ready-file",
+                                   ready.string(),
+                                   "--cert",
+                                   certs.server_crt.string(),
+                                   "--key",
+                                   certs.server_key.string(),
+                                   "--security",
+                                   options_.security};
   if (!options_.username.empty()) {
     argv.push_back("--username");
     argv.push_back(options_.username);
   }
   std::filesystem::create_directories(dir / "smtp-sink-logs");
-  process_ = std::make_unique<child_process>(argv, dir / "smtp-sink-logs",
-                                             std::map<std::string, std::string>{
-                                                 {"SMTP_SINK_PASSWORD", options_.password}});
+  process_ = std::make_unique<child_process>(
+      argv, dir / "smtp-sink-logs",
+      std::map<std::string, std::string>{{"SMTP_SINK_PASSWORD", options_.password}});
   if (!wait_for_file(ready, *process_)) {
     throw std::runtime_error("the SMTP sink did not start: " + process_->stderr_text());
   }

@@ -15,7 +15,7 @@
 namespace connector::testing {
 
 struct smtp_sink_options {
-  std::string security = "starttls";  // or "tls" (implicit)
+  std::string security = "starttls";            // or "tls" (implicit)
   std::string username = "alerts@example.com";  // empty: no AUTH
   std::string password = "sink-password-123";
 };

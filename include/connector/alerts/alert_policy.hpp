@@ -55,7 +55,7 @@ struct observation {
 
 struct alert_policy_options {
   std::chrono::milliseconds min_interval{std::chrono::minutes(60)};
-  std::size_t max_events_listed = 50;  // per e-mail; the rest are counted
+  std::size_t max_events_listed = 50;      // per e-mail; the rest are counted
   std::string service_name = "connector";  // names the sender in subjects and bodies
 };
 
@@ -81,9 +81,7 @@ class alert_policy {
     std::string recovery_text;
   };
   kind_state& state(alert_kind kind) { return states_[static_cast<std::size_t>(kind)]; }
-  const kind_state& state(alert_kind kind) const {
-    return states_[static_cast<std::size_t>(kind)];
-  }
+  const kind_state& state(alert_kind kind) const { return states_[static_cast<std::size_t>(kind)]; }
   bool send(alert_kind kind, const email& message);
   email problem_email(alert_kind kind, const kind_state& s, epoch_ms now) const;
   email recovery_email(alert_kind kind, const kind_state& s) const;

@@ -26,8 +26,8 @@ namespace connector::alerts {
 // What one look reads from the service.
 struct service_readings {
   store::inbox_stats stats;
-  std::vector<store::run_record> runs;             // newest first, dry runs left out
-  std::vector<store::pending_record> newest_dead;  // a few dead letters, as examples
+  std::vector<store::run_record> runs;                    // newest first, dry runs left out
+  std::vector<store::pending_record> newest_dead;         // a few dead letters, as examples
   std::optional<credentials_state::snapshot> ispring;     // none: not configured
   std::optional<credentials_state::snapshot> salesforce;  // none: not configured
 };
