@@ -1,6 +1,5 @@
-#include <unistd.h>
-
 #include "connector/alerts/mailer.hpp"
+#include "connector/alerts/monitor.hpp"
 
 namespace connector::alerts {
 
@@ -17,12 +16,11 @@ std::optional<alerts_check> check_alerts(const config::settings& settings, bool 
     return alerts_check{true, "alerts: e-mail to " + to + " via " + out.describe() +
                                   " (--send-test-email sends one)"};
   }
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
+  const auto sender = policy_options(*settings.alerts).service_name;  // as alerts name it
   email test;
-  test.subject = "[connector] Test e-mail";
+  test.subject = "[" + sender + "] Test e-mail";
   test.headers = {{"X-Connector-Alert", "test"}, {"X-Connector-Alert-Type", "test"}};
-  test.body = "This is a test e-mail from the connector on " + std::string(host) +
+  test.body = "This is a test e-mail from " + sender +
               " (connector check --send-test-email, configuration " + settings.config_path +
               ").\n\nAlerts about failed reconciliations, dead letters, refused credentials and "
               "changes waiting too long will come the same way.\n";

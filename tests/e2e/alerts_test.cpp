@@ -79,11 +79,13 @@ TEST_F(alerts_e2e, CheckSendsATestEmailOverStartTlsWithLogin) {
   EXPECT_EQ(m["login"], "alerts@example.com");
   EXPECT_EQ(m["mail_from"], "connector@example.com");
   EXPECT_EQ(m["rcpt_tos"], json::array({"admin@example.com", "second-admin@example.com"}));
-  EXPECT_EQ(m["subject"], "[connector] Test e-mail");
+  const auto subject = m["subject"].get<std::string>();
+  EXPECT_EQ(subject.rfind("[connector", 0), 0u) << subject;  // "[connector on <host>]"
+  EXPECT_TRUE(subject.ends_with("] Test e-mail")) << subject;
   EXPECT_EQ(m["content_type"], "text/plain");
   EXPECT_EQ(m["charset"], "utf-8");
   EXPECT_EQ(m["defects"], json::array()) << m["raw"];
-  EXPECT_TRUE(contains(m["body"].get<std::string>(), "This is a test e-mail from the connector"))
+  EXPECT_TRUE(contains(m["body"].get<std::string>(), "This is a test e-mail from connector"))
       << m["body"];
   EXPECT_EQ(smtp_sink::header(m, "X-Connector-Alert"), "test");
   EXPECT_TRUE(contains(smtp_sink::header(m, "Date"), "+0000"));
