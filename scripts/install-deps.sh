@@ -8,12 +8,15 @@ packages=(
   g++ cmake ninja-build ccache pkg-config git
   # libraries (README "Dependencies" says what each is for)
   libboost1.81-dev libssl-dev libsqlite3-dev libpugixml-dev nlohmann-json3-dev
-  libspdlog-dev libcli11-dev libhowardhinnant-date-dev libsystemd-dev tzdata
+  libspdlog-dev libcli11-dev libhowardhinnant-date-dev libsystemd-dev libcurl4-openssl-dev
+  tzdata
   # tools: certificates for local runs, the database shell for operators
   openssl sqlite3 ca-certificates
   # tests: GoogleTest, clang with its libFuzzer runtime for the fuzz targets, and
   # promtool (in prometheus) to check what GET /metrics says
   googletest libgtest-dev clang libclang-rt-14-dev prometheus
+  # tests: a real SMTP server (STARTTLS, AUTH) that receives the alert e-mails
+  python3 python3-aiosmtpd
   # packaging: the .deb's library dependencies, the unit checks, a clean root to install into
   dpkg-dev systemd debootstrap
 )

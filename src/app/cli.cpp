@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "connector/alerts/mailer.hpp"
 #include "connector/app/commands.hpp"
 #include "connector/log.hpp"
 #include "connector/app/reconcile_runs.hpp"
@@ -277,7 +278,7 @@ int runs(const config::settings& settings, std::size_t limit, bool json) {
   }
 }
 
-int check(const config::settings& settings) {
+int check(const config::settings& settings, bool send_test_email) {
   // The seed's "Verify and Register Integration": every finding on its own line, so the
   // operator sees everything that is wrong at once.
   bool all_ok = true;
@@ -329,6 +330,9 @@ int check(const config::settings& settings) {
                     settings.salesforce.source_object + " (" + std::to_string(count) +
                     " records on the first page)");
   }
+  if (auto alerts = alerts::check_alerts(settings, send_test_email, clock)) {
+    say(alerts->ok, alerts->text);
+  }
   std::cout << (all_ok ? "all checks passed\n" : "some checks failed\n");
   return all_ok ? 0 : 1;
 }
@@ -361,6 +365,9 @@ int run_cli(int argc, char** argv) {
 
   auto* check_cmd = cli.add_subcommand("check", "Validate the configuration and credentials");
   check_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
+  bool send_test_email = false;
+  check_cmd->add_flag("--send-test-email", send_test_email,
+                      "Send one e-mail with the alerts settings, to prove them");
 
   auto* retry_cmd = cli.add_subcommand("retry", "Put dead letters back into the sync queue");
   std::string retry_record;
@@ -414,7 +421,7 @@ int run_cli(int argc, char** argv) {
     }
   }
   if (*status_cmd) return status(*settings, status_json);
-  if (*check_cmd) return check(*settings);
+  if (*check_cmd) return check(*settings, send_test_email);
   if (*reconcile_cmd) return reconcile(*settings, reconcile_opts);
   if (*runs_cmd) return runs(*settings, runs_limit, runs_json);
   if (*sync_user_cmd) return sync_user(*settings, sync_record);

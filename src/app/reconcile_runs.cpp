@@ -76,6 +76,7 @@ expected<salesforce_access, std::string> make_salesforce_access(const config::se
   auto api = std::make_shared<salesforce::rest_client>(sf, time, options, metrics);
   salesforce_access access;
   access.api = api;
+  access.credentials = &api->credentials();
   const std::string query =
       salesforce::build_query(sf, sync::required_salesforce_fields(settings.mapping));
   access.read_users = [api, query](const auto& on_page) -> expected<std::size_t, std::string> {

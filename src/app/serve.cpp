@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "connector/alerts/monitor.hpp"
 #include "connector/app/admin_api.hpp"
 #include "connector/app/commands.hpp"
 #include "connector/app/event_intake.hpp"
@@ -186,6 +187,11 @@ int serve(const config::settings& settings, const serve_options& options) {
     spdlog::warn("full reconciliation unavailable: {}", runs_unavailable);
   }
 
+  // E-mail to the administrator, from a thread of its own (alerts.*).
+  auto alert_monitor = alerts::start_alert_monitor(
+      settings, {inbox.get(), ispring_api ? &ispring_api->credentials() : nullptr,
+                 salesforce ? salesforce->credentials : nullptr, &clock});
+
   std::function<void()> wake_worker;
   if (worker) wake_worker = [w = worker.get()] { w->wake(); };
 
@@ -313,6 +319,7 @@ int serve(const config::settings& settings, const serve_options& options) {
     admin_server.stop();
     admin_thread.join();
   }
+  alert_monitor.reset();       // reads the store, so it stops first
   if (runs) runs->stop();      // finishes the users being applied, records the run
   if (worker) worker->stop();  // finishes the users being applied
   worker.reset();

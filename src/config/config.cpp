@@ -638,8 +638,9 @@ void read_schedule(const object_reader& root, schedule_settings& out) {
 }
 
 void read_alerts(const object_reader& root, std::optional<alerts_settings>& out) {
-  const auto alerts = root.object(
-      "alerts", {"email_to", "smtp", "min_interval_minutes", "pending_age_threshold_minutes"});
+  const auto alerts =
+      root.object("alerts", {"email_to", "smtp", "min_interval_minutes", "min_interval_seconds",
+                             "pending_age_threshold_minutes", "check_interval_seconds"});
   if (!alerts) return;
   auto& s = out.emplace();
   auto email_to = alerts->text_list("email_to");
@@ -690,7 +691,14 @@ void read_alerts(const object_reader& root, std::optional<alerts_settings>& out)
   }
   s.smtp.tls_ca_file = smtp->readable_file("tls_ca_file");
   alerts->read_integer("min_interval_minutes", s.min_interval_minutes, 1);
+  if (alerts->has("min_interval_seconds")) {
+    if (alerts->has("min_interval_minutes")) {
+      fail(alerts->key_of("min_interval_seconds"), "set either this or min_interval_minutes");
+    }
+    alerts->read_integer("min_interval_seconds", s.min_interval_seconds.emplace(), 1);
+  }
   alerts->read_integer("pending_age_threshold_minutes", s.pending_age_threshold_minutes, 1);
+  alerts->read_integer("check_interval_seconds", s.check_interval_seconds, 1, 3600);
 }
 
 void read_logging(const object_reader& root, logging_settings& out) {

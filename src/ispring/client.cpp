@@ -147,6 +147,7 @@ struct https_api::impl {
   mutable std::mutex stats_mutex_;
   api_stats stats_;
   std::optional<metrics::remote_api_metrics> metrics_;
+  credentials_state credentials_;
 
   std::mutex random_mutex_;
   std::mt19937_64 random_{std::random_device{}()};
@@ -268,9 +269,22 @@ struct https_api::impl {
             {"X-Auth-Password", settings_.password.reveal()}};
   }
 
+  // Sends `c` (see send_with_retries) and notes what an authenticated call tells about the
+  // credentials, for the alerts.
+  result<http::client_response> send(const call& c, bool authenticated = true) {
+    auto response = send_with_retries(c, authenticated);
+    if (!authenticated) return response;
+    if (response) {
+      credentials_.accepted(clock_.now());
+    } else if (response.error().kind == failure_kind::auth) {
+      credentials_.refused(response.error().to_string(), clock_.now());
+    }
+    return response;
+  }
+
   // Sends `c`, retrying 429, 5xx and network failures; `authenticated` adds the credentials
   // and renews a rejected token once.
-  result<http::client_response> send(const call& c, bool authenticated = true) {
+  result<http::client_response> send_with_retries(const call& c, bool authenticated) {
     bool renewed = false;
     for (int attempt = 1;;) {
       header_list auth;
@@ -396,6 +410,10 @@ https_api::https_api(config::ispring_settings settings, retry_policy retry, slee
     : impl_(std::make_unique<impl>(std::move(settings), retry, std::move(sleep), clock, metrics)) {}
 
 https_api::~https_api() = default;
+
+const credentials_state& https_api::credentials() const {
+  return impl_->credentials_;
+}
 
 api_stats https_api::stats() const {
   std::lock_guard lock(impl_->stats_mutex_);

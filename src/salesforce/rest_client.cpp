@@ -137,6 +137,7 @@ struct rest_client::impl {
 
   std::atomic<std::int64_t> requests_{0}, token_requests_{0}, token_renewals_{0}, failures_{0};
   std::optional<metrics::remote_api_metrics> metrics_;
+  credentials_state credentials_;  // for the alerts: refused by the last auth failure
 
   impl(const config::salesforce_settings& settings, const connector::clock& clock,
        rest_client_options options, metrics::registry* registry)
@@ -179,6 +180,7 @@ struct rest_client::impl {
   unexpected<rest_failure> fail_locked(rest_failure f) {
     ++failures_;
     f.message = scrub_locked(std::move(f.message));
+    if (f.kind == rest_failure_kind::auth) credentials_.refused(f.to_string(), clock_.now());
     return unexpected{std::move(f)};
   }
   unexpected<rest_failure> fail(rest_failure f) {
@@ -314,6 +316,7 @@ struct rest_client::impl {
     }
     last_token_ = token->access_token;
     session_ = session{std::move(token->access_token), std::move(token->identity_url), api_};
+    credentials_.accepted(clock_.now());
     spdlog::debug("Salesforce: signed in ({}) at {}", flow_name(), instance_url_);
     return *session_;
   }
@@ -350,7 +353,10 @@ struct rest_client::impl {
       if (!response) {
         return fail({rest_failure_kind::network, 0, {}, response.error(), operation});
       }
-      if (response->status >= 200 && response->status <= 299) return std::move(*response);
+      if (response->status >= 200 && response->status <= 299) {
+        credentials_.accepted(clock_.now());
+        return std::move(*response);
+      }
       if (response->status == 401 && !renewed) {
         renewed = true;
         ++token_renewals_;
@@ -419,6 +425,10 @@ rest_result<std::string> rest_client::organization_id() {
   auto ids = parse_identity_url(current->identity_url);
   if (!ids) return impl_->fail({rest_failure_kind::bad_response, 200, {}, ids.error(), "sign-in"});
   return ids->organization_id;
+}
+
+const credentials_state& rest_client::credentials() const {
+  return impl_->credentials_;
 }
 
 rest_client::stats_snapshot rest_client::stats() const {

@@ -652,6 +652,21 @@ TEST_F(config_test, smtp_from_defaults_to_an_address_username) {
   EXPECT_EQ(s.alerts->smtp.port, 587);
 }
 
+TEST_F(config_test, alert_intervals_default_to_an_hour_and_take_seconds_for_tests) {
+  auto document = minimal_config();
+  document["alerts"] = {{"email_to", {"ops@example.com"}},
+                        {"smtp", {{"host", "smtp.example.com"}, {"from", "c@example.com"}}}};
+  const auto defaults = load_ok(document);
+  EXPECT_EQ(defaults.alerts->min_interval_minutes, 60);
+  EXPECT_FALSE(defaults.alerts->min_interval_seconds);
+  EXPECT_EQ(defaults.alerts->check_interval_seconds, 30);
+  document["alerts"]["min_interval_seconds"] = 5;
+  document["alerts"]["check_interval_seconds"] = 1;
+  const auto fast = load_ok(document);
+  EXPECT_EQ(fast.alerts->min_interval_seconds, 5);
+  EXPECT_EQ(fast.alerts->check_interval_seconds, 1);
+}
+
 TEST_F(config_test, max_deactivations_takes_a_count_or_a_share) {
   for (const auto& [given, stored] : std::vector<std::pair<json, std::string>>{
            {json("25"), "25"}, {json(25), "25"}, {json("0"), "0"}, {json("100%"), "100%"}}) {
@@ -979,6 +994,27 @@ INSTANTIATE_TEST_SUITE_P(
          "alerts.smtp.password", "required with alerts.smtp.username"},
         {"smtp_without_sender", both(set("/alerts", smtp_alerts), erase("/alerts/smtp", "from")),
          "alerts.smtp.from", "required"},
+        {"alert_interval_in_minutes_and_seconds",
+         both(set("/alerts", smtp_alerts),
+              both(set("/alerts/min_interval_minutes", 5), set("/alerts/min_interval_seconds", 30))),
+         "alerts.min_interval_seconds", "either this or min_interval_minutes"},
+        {"alert_interval_of_zero_seconds",
+         both(set("/alerts", smtp_alerts), set("/alerts/min_interval_seconds", 0)),
+         "alerts.min_interval_seconds", "at least 1"},
+        {"alert_checks_never",
+         both(set("/alerts", smtp_alerts), set("/alerts/check_interval_seconds", 0)),
+         "alerts.check_interval_seconds", "from 1 to 3600"},
+        {"smtp_password_from_an_unset_variable",
+         both(set("/alerts", smtp_alerts),
+              both(set("/alerts/smtp/username", "alerts"),
+                   set("/alerts/smtp/password", "env:CONFIG_TEST_UNSET_SMTP_PASSWORD"))),
+         "alerts.smtp.password", "environment variable CONFIG_TEST_UNSET_SMTP_PASSWORD is not set"},
+        {"smtp_tls_ca_file_missing",
+         both(set("/alerts", smtp_alerts), set("/alerts/smtp/tls_ca_file", "no-such-ca.crt")),
+         "alerts.smtp.tls_ca_file", ""},
+        {"alerts_unknown_key",
+         both(set("/alerts", smtp_alerts), set("/alerts/email_from", "c@example.com")),
+         "alerts.email_from", ""},
         // logging
         {"unknown_log_level", set("/logging", {{"level", "verbose"}}), "logging.level",
          "got \"verbose\""},

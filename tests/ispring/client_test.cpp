@@ -508,3 +508,47 @@ TEST_F(IspringClient, ControlEndpointsDriveTheSandbox) {
 
 }  // namespace
 }  // namespace connector::ispring
+
+namespace connector::ispring {
+namespace {
+
+// The alerts read this: refused by an auth failure, accepted again by the next success,
+// untouched by failures that say nothing about the credentials.
+TEST_F(IspringClient, CredentialsStateFollowsWhatTheCallsLearn) {
+  start();
+  auto api = make_api();
+  EXPECT_EQ(api->credentials().current().state, credentials_state::verdict::unknown);
+  ASSERT_TRUE(api->list_users({}));
+  EXPECT_EQ(api->credentials().current().state, credentials_state::verdict::accepted);
+
+  sandbox().fail_next(2, 401);  // the call and its repeat after a fresh token
+  client_clock_.advance(1000);
+  ASSERT_FALSE(api->list_users({}));
+  auto state = api->credentials().current();
+  EXPECT_EQ(state.state, credentials_state::verdict::refused);
+  EXPECT_EQ(state.since, start_ms + 1000);
+  EXPECT_EQ(state.refusals, 1u);
+  EXPECT_TRUE(contains(state.reason, "401")) << state.reason;
+
+  sandbox().fail_next(4, 503);  // an outage (every attempt) is no verdict on the credentials
+  ASSERT_FALSE(api->list_users({}));
+  EXPECT_EQ(api->credentials().current().state, credentials_state::verdict::refused);
+
+  ASSERT_TRUE(api->list_users({}));
+  EXPECT_EQ(api->credentials().current().state, credentials_state::verdict::accepted);
+}
+
+TEST_F(IspringClient, ARefusedTokenRefusesTheCredentialsWithoutTheSecret) {
+  start();
+  auto s = settings();
+  s.client_secret = config::secret("wrong-but-secret-Sup3rS3cr3t");
+  auto api = make_api(s);
+  ASSERT_FALSE(api->list_users({}));
+  const auto state = api->credentials().current();
+  EXPECT_EQ(state.state, credentials_state::verdict::refused);
+  EXPECT_TRUE(contains(state.reason, "iSpring refused the client credentials")) << state.reason;
+  EXPECT_FALSE(contains(state.reason, "Sup3rS3cr3t"));
+}
+
+}  // namespace
+}  // namespace connector::ispring

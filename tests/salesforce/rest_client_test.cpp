@@ -512,3 +512,37 @@ TEST_F(RestClient, BuiltQueriesRunAgainstTheSandbox) {
 
 }  // namespace
 }  // namespace connector::salesforce
+
+namespace connector::salesforce {
+namespace {
+
+// The alerts read this: a refused sign-in or a persistent 401 refuses the credentials, the
+// next sign-in or answer accepts them again; a server error says nothing about them.
+TEST_F(RestClient, CredentialsStateFollowsSignInsAndAnswers) {
+  start();
+  auto api = make(jwt_settings());
+  EXPECT_EQ(api->credentials().current().state, credentials_state::verdict::unknown);
+  sandbox().fail_next(1, 400, "invalid_grant", "authentication failure",
+                      salesforce_fault_target::token);
+  ASSERT_FALSE(api->verify());
+  auto state = api->credentials().current();
+  EXPECT_EQ(state.state, credentials_state::verdict::refused);
+  EXPECT_TRUE(contains(state.reason, "invalid_grant")) << state.reason;
+  EXPECT_FALSE(contains(state.reason, "eyJ")) << state.reason;
+
+  ASSERT_TRUE(api->verify());
+  EXPECT_EQ(api->credentials().current().state, credentials_state::verdict::accepted);
+
+  sandbox().fail_next(1, 503, "SERVER_UNAVAILABLE", "down");
+  ASSERT_FALSE(read_all(*api, "SELECT Id FROM User"));
+  EXPECT_EQ(api->credentials().current().state, credentials_state::verdict::accepted);
+
+  sandbox().fail_next(2, 401, "INVALID_SESSION_ID", "Session expired or invalid");
+  ASSERT_FALSE(read_all(*api, "SELECT Id FROM User"));
+  state = api->credentials().current();
+  EXPECT_EQ(state.state, credentials_state::verdict::refused);
+  EXPECT_EQ(state.refusals, 2u);
+}
+
+}  // namespace
+}  // namespace connector::salesforce

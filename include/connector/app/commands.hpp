@@ -19,8 +19,9 @@ int serve(const config::settings& settings, const serve_options& options);
 // Prints what the inbox holds; `json` for scripts.
 int status(const config::settings& settings, bool json);
 
-// Verifies the configuration (and, as they are built, both sets of credentials).
-int check(const config::settings& settings);
+// Verifies the configuration (and, as they are built, both sets of credentials);
+// `send_test_email` also sends one alert e-mail.
+int check(const config::settings& settings, bool send_test_email = false);
 
 struct reconcile_cli_options {
   bool dry_run = false;

@@ -22,6 +22,7 @@
 
 #include "connector/clock.hpp"
 #include "connector/config/config.hpp"
+#include "connector/credentials_state.hpp"
 #include "connector/expected.hpp"
 #include "connector/ispring/api.hpp"
 #include "connector/metrics/registry.hpp"
@@ -55,6 +56,7 @@ struct salesforce_access {
   std::function<expected<std::string, std::string>()> organization_id;
   // One user by record id, for changes Salesforce sent without data (GAP events).
   sync::record_reader read_user;
+  const credentials_state* credentials = nullptr;  // owned by `api`: whether they work (alerts)
 };
 // `metrics` (optional) receives the REST client's connector_salesforce_* metrics.
 expected<salesforce_access, std::string> make_salesforce_access(

@@ -163,8 +163,10 @@ struct smtp_settings {
 struct alerts_settings {
   std::vector<std::string> email_to;
   smtp_settings smtp;
-  int min_interval_minutes = 60;
+  int min_interval_minutes = 60;            // per kind of problem
+  std::optional<int> min_interval_seconds;  // the same, finer (tests); excludes the minutes
   int pending_age_threshold_minutes = 30;
+  int check_interval_seconds = 30;  // how often the service's state is looked at
 };
 
 struct logging_settings {

@@ -14,6 +14,7 @@
 
 #include "connector/clock.hpp"
 #include "connector/config/config.hpp"
+#include "connector/credentials_state.hpp"
 #include "connector/ispring/api.hpp"
 #include "connector/metrics/registry.hpp"
 
@@ -83,6 +84,8 @@ class https_api final : public api {
   result<std::vector<profile_field>> profile_fields() override;
 
   api_stats stats() const;
+  // Whether iSpring accepted the credentials on the last authenticated call (alerts).
+  const credentials_state& credentials() const;
 
  private:
   struct impl;

@@ -16,6 +16,7 @@
 
 #include "connector/clock.hpp"
 #include "connector/config/config.hpp"
+#include "connector/credentials_state.hpp"
 #include "connector/expected.hpp"
 #include "connector/metrics/registry.hpp"
 #include "connector/salesforce/rest_wire.hpp"  // build_query, build_query_for_ids
@@ -98,6 +99,8 @@ class rest_client final : public rest_api {
     std::int64_t failures;        // calls that returned a rest_failure
   };
   stats_snapshot stats() const;
+  // Whether Salesforce accepted the credentials at the last sign-in or API call (alerts).
+  const credentials_state& credentials() const;
 
  private:
   struct impl;
