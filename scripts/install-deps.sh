@@ -13,6 +13,8 @@ packages=(
   openssl sqlite3 ca-certificates
   # tests: GoogleTest, and clang with its libFuzzer runtime for the fuzz targets
   googletest libgtest-dev clang libclang-rt-14-dev
+  # tests: the admin page in a real headless browser (tests/browser/)
+  chromium chromium-driver python3-selenium
   # packaging: the .deb's library dependencies, the unit checks, a clean root to install into
   dpkg-dev systemd debootstrap
 )
