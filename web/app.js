@@ -185,21 +185,30 @@
 
   // --- overview --------------------------------------------------------------------------
 
+  // Last sync start and status, on the overview and (as in the seed) the schedule tab.
+  function renderLastSync(status) {
+    for (const id of ["last-sync-start", "schedule-last-start"]) {
+      $(id).textContent = status.last_sync_start ? localTime(status.last_sync_start) : "never";
+    }
+    for (const id of ["last-sync-status", "schedule-last-status"]) {
+      const last = $(id);
+      last.replaceChildren();
+      if (status.last_sync_status) {
+        last.append(statusText(status.last_sync_status), " (run " + status.last_run_id + ")");
+        if (status.last_sync_message) last.append(": " + status.last_sync_message);
+      } else {
+        last.textContent = "no sync yet";
+      }
+    }
+  }
+
   async function loadOverview() {
     const status = await api("/admin/status");
     $("count-pending").textContent = show(status.pending);
     $("count-retrying").textContent = show(status.retrying);
     $("count-dead").textContent = show(status.dead_letters);
     $("oldest-waiting").textContent = status.oldest_waiting_since ? localTime(status.oldest_waiting_since) : "nothing waits";
-    $("last-sync-start").textContent = status.last_sync_start ? localTime(status.last_sync_start) : "never";
-    const last = $("last-sync-status");
-    last.replaceChildren();
-    if (status.last_sync_status) {
-      last.append(statusText(status.last_sync_status), " (run " + status.last_run_id + ")");
-      if (status.last_sync_message) last.append(": " + status.last_sync_message);
-    } else {
-      last.textContent = "no sync yet";
-    }
+    renderLastSync(status);
     $("notifications-received").textContent = show(status.notifications_received);
     renderDeadLetters(status.dead_letter_records || []);
 
@@ -263,6 +272,9 @@
 
   // --- configuration tabs (read-only) ----------------------------------------------------
 
+  // The seed shows Last Sync Start and Last Sync Status on its Schedule tab too.
+  onShow["tab-schedule"] = async () => renderLastSync(await api("/admin/status"));
+
   function renderConfig() {
     const c = config;
     const i = c.ispring;
@@ -303,8 +315,6 @@
       ["Check sync status after (seconds)", sc.check_sync_status_after_seconds],
       ["Check sync status duration (minutes)", sc.check_sync_status_duration_minutes],
       ["Interval after expire duration (minutes)", sc.interval_after_expire_duration_minutes],
-      ["Last sync start", $("last-sync-start").textContent],
-      ["Last sync status", $("last-sync-status").textContent],
     ]);
 
     const y = c.sync;

@@ -261,23 +261,38 @@ def check_users_unavailable(page):
 
 
 def check_users(page):
-    """Needs GET /admin/users and GET /admin/users/{id} (per-user history); run with --users."""
+    """Needs GET /admin/users and GET /admin/users/{id} (per-user history); run with --users.
+
+    Eve's story, from the dead-letter step: a notification, a refusal that made her a dead
+    letter, the operator's retry, and her creation in iSpring."""
     page.tab("users")
     query = page.find("#user-query")
     query.clear()
-    query.send_keys("ann.lee")
+    query.send_keys("eve.web")
     page.find("#user-search button").click()
     page.wait_text("#users-status", "found")
+    expect("eve.web@acme.example" in page.text("#user-results"), page.text("#user-results"))
     page.wait.until(lambda d: d.find_element(By.ID, "user-detail").is_displayed(),
                     "the user's details")
-    expect("ann.lee@acme.example" in page.text("#user-facts"), page.text("#user-facts"))
+    facts = page.text("#user-facts")
+    expect("eve.web@acme.example" in facts, facts)
+    expect("iSpring link" in facts and "none yet" not in facts, facts)
     timeline = page.text("#user-timeline")
-    expect("reconciliation run" in timeline, timeline)
+    for event in ("notification received", "dead letter", "re-queued"):
+        expect(event in timeline, f"'{event}' not in the timeline: {timeline}")
     page.shoot("laptop-users-timeline")
+
+
+STARTED = time.monotonic()
+
+
+def step(name):
+    print(f"{time.monotonic() - STARTED:6.1f} s  {name}", flush=True)
 
 
 def scenario(harness, page, with_users):
     driver = page.driver
+    step("browser started")
     driver.get(harness.admin + "/")
     page.wait.until(lambda d: d.find_element(By.ID, "token").is_displayed(), "the sign-in form")
     expect(not page.find("#console").is_displayed(), "the console shows before signing in")
@@ -302,6 +317,7 @@ def scenario(harness, page, with_users):
            == ADMIN_TOKEN, "the token is not in sessionStorage")
     expect(driver.get_cookies() == [], "cookies were set")
 
+    step("signed in")
     # Keyboard: the focused tab moves with the arrows, Home and End, and wraps around.
     focused = lambda: driver.switch_to.active_element.get_attribute("id")
     selected = lambda: [t.get_attribute("id") for t in driver.find_elements(
@@ -324,6 +340,7 @@ def scenario(harness, page, with_users):
     expect([t.get_attribute("tabindex") for t in driver.find_elements(By.CSS_SELECTOR, '[role="tab"]')]
            == ["0"] + ["-1"] * (len(TABS) - 1), "roving tabindex")
 
+    step("keyboard")
     # Authorization: both connections, no secret, and Verify runs the checks.
     page.tab("authorization")
     page.wait_text("#ispring-settings", harness.ispring_url)
@@ -349,6 +366,7 @@ def scenario(harness, page, with_users):
            str(page.rows("#departments-table")))
     expect("Onboarding, Compliance" in page.text("#groups"), page.text("#groups"))
 
+    step("configuration tabs")
     # Preview: a dry run's plan, read as a table and filtered by action.
     page.tab("runs")
     page.find("#preview").click()
@@ -367,6 +385,7 @@ def scenario(harness, page, with_users):
     status = harness.status()
     expect(status["last_sync_start"] is None, "a preview counted as a sync")
 
+    step("preview read")
     # Run now: watch it finish; the overview then shows it as the last sync.
     page.find("#run-now").click()
     page.wait.until(lambda d: "succeeded" in d.find_element(By.ID, "run-progress").text
@@ -379,7 +398,10 @@ def scenario(harness, page, with_users):
     expect(len(runs) == 2 and "succeeded" in runs[0][2] and "(preview)" in runs[1][0], str(runs))
     _, state = harness.request(harness.ispring_url + "/_sandbox/state")
     expect("ann.lee@acme.example.prod" in state, "the run created no iSpring user")
+    page.tab("schedule")
+    page.wait_text("#schedule-last-status", "succeeded")
 
+    step("run finished")
     # A dead letter: iSpring refuses the next call for good (400); retried from the page.
     harness.request(harness.ispring_url + "/_sandbox/fail", "POST",
                     json.dumps({"count": 1, "status": 400}), {"Content-Type": "application/json"})
@@ -392,6 +414,7 @@ def scenario(harness, page, with_users):
          "iSpring_Groups__c": "Onboarding", "SystemModstamp": stamp, "LastModifiedDate": stamp}),
         {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
     eventually("a dead letter", lambda: harness.status()["dead_letters"] == 1)
+    page.tab("overview")
     page.find("#refresh-overview").click()
     page.wait_text("#count-dead", "1")
     page.tab("dead")
@@ -408,11 +431,13 @@ def scenario(harness, page, with_users):
     page.tab("overview")
     page.wait_text("#count-dead", "0")
 
+    step("dead letter retried")
     if with_users:
         check_users(page)
     else:
         check_users_unavailable(page)
 
+    step("users tab")
     # Every tab at laptop and phone widths, to look at.
     screenshots(page, "laptop")
     driver.set_window_size(*PHONE)
@@ -421,6 +446,7 @@ def scenario(harness, page, with_users):
     width = driver.execute_script("return document.documentElement.scrollWidth")
     expect(width <= PHONE[0], f"the page is {width}px wide on a {PHONE[0]}px phone")
 
+    step("screenshots")
     page.find("#sign-out").click()
     page.wait.until(lambda d: d.find_element(By.ID, "token").is_displayed(), "signed out")
     expect(driver.execute_script("return sessionStorage.getItem('connector-admin-token')") is None,
@@ -455,6 +481,7 @@ def main():
     ok = False
     try:
         harness.launch()
+        step("service and sandboxes ready")
         options = webdriver.ChromeOptions()
         options.binary_location = chromium
         for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
