@@ -498,6 +498,7 @@
         pairs.push(["iSpring now", is.checked ? "no such user" : "not read: " + (is.error || is.reason || "–")]);
       }
       if (now.scope) pairs.push(["Scope", `${now.scope.in_scope ? "in scope" : "out of scope"}: ${now.scope.reason} → ${now.scope.action}`]);
+      if (now.queue) pairs.push(["Queue now", now.queue]);
       if (now.summary) pairs.push(["What would happen", now.summary]);
       if (now.plan && now.plan.length) pairs.push(["Plan", now.plan]);
       if (now.problem) pairs.push(["Cannot be applied", now.problem]);
