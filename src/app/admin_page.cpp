@@ -141,30 +141,30 @@ std::string endpoint_text(const config::endpoint& e) {
          std::to_string(e.port);
 }
 
-// Finished runs' plans do not change, and a 100k-user plan is several MB of JSON: the page
-// reads it a page at a time, so the newest one parsed is kept.
+// A finished run's plan does not change: the newest one paged through is kept indexed, so
+// turning its pages costs no reparse (a 100k-user plan takes about a second to index).
 class plan_cache {
  public:
-  std::shared_ptr<const nlohmann::json> get(store::inbox& inbox, std::int64_t id) {
+  std::shared_ptr<const indexed_plan> get(store::inbox& inbox, std::int64_t id) {
     {
       std::lock_guard lock(mutex_);
       if (id == id_ && plan_) return plan_;
     }
     const auto run = inbox.find_run(id, true);
     if (!run || run->plan_json.empty()) return nullptr;
-    auto parsed = nlohmann::json::parse(run->plan_json, nullptr, false);
-    if (parsed.is_discarded()) return nullptr;
-    auto plan = std::make_shared<const nlohmann::json>(std::move(parsed));
+    auto plan = index_plan(run->plan_json);
     std::lock_guard lock(mutex_);
-    id_ = id;
-    plan_ = plan;
+    if (plan) {
+      id_ = id;
+      plan_ = plan;
+    }
     return plan;
   }
 
  private:
   std::mutex mutex_;
   std::int64_t id_ = 0;
-  std::shared_ptr<const nlohmann::json> plan_;
+  std::shared_ptr<const indexed_plan> plan_;
 };
 
 const web_asset* find_asset(std::string_view name) {
@@ -289,30 +289,56 @@ nlohmann::json config_to_json(const config::settings& s) {
   };
 }
 
-nlohmann::json plan_page(const nlohmann::json& plan, const std::string& action, std::size_t offset,
+std::shared_ptr<const indexed_plan> index_plan(std::string_view plan_json) {
+  // A 100k-user plan is tens of MB as JSON and several times that as a parsed tree: each
+  // user is kept as its own text and dropped from the tree as soon as it is parsed.
+  using event = nlohmann::json::parse_event_t;
+  auto index = std::make_shared<indexed_plan>();
+  bool in_users = false;
+  const auto take_users_out = [&](int depth, event e, nlohmann::json& parsed) {
+    if (depth == 1 && e == event::key) in_users = parsed == "users";
+    if (!in_users || depth != 2 || e != event::object_end) return true;
+    indexed_plan::user user;
+    if (const auto actions = parsed.find("actions"); actions != parsed.end() && actions->is_array())
+      for (const auto& a : *actions)
+        if (a.is_string()) user.actions.push_back(a.get<std::string>());
+    user.json = parsed.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    index->users.push_back(std::move(user));
+    return false;
+  };
+  auto plan = nlohmann::json::parse(plan_json, take_users_out, false);
+  if (plan.is_discarded() || !plan.is_object()) return nullptr;
+  index->summary = {{"counts", plan.value("counts", nlohmann::json::object())},
+                    {"departments", plan.value("departments", nlohmann::json::object())},
+                    {"safety", plan.value("safety", nlohmann::json::object())}};
+  return index;
+}
+
+nlohmann::json plan_page(const indexed_plan& plan, const std::string& action, std::size_t offset,
                          std::size_t limit) {
   nlohmann::json users = nlohmann::json::array();
   std::size_t matching = 0;
-  if (const auto all = plan.find("users"); all != plan.end() && all->is_array()) {
-    for (const auto& user : *all) {
-      if (!action.empty()) {
-        const auto actions = user.find("actions");
-        if (actions == user.end() || !actions->is_array() ||
-            std::find(actions->begin(), actions->end(), action) == actions->end())
-          continue;
-      }
-      if (matching >= offset && users.size() < limit) users.push_back(user);
-      ++matching;
-    }
+  for (const auto& user : plan.users) {
+    if (!action.empty() &&
+        std::find(user.actions.begin(), user.actions.end(), action) == user.actions.end())
+      continue;
+    if (matching >= offset && users.size() < limit)
+      users.push_back(nlohmann::json::parse(user.json));
+    ++matching;
   }
-  return {{"action", action},
-          {"offset", offset},
-          {"limit", limit},
-          {"total", matching},
-          {"counts", plan.value("counts", nlohmann::json::object())},
-          {"departments", plan.value("departments", nlohmann::json::object())},
-          {"safety", plan.value("safety", nlohmann::json::object())},
-          {"users", std::move(users)}};
+  auto page = plan.summary;
+  page["action"] = action;
+  page["offset"] = offset;
+  page["limit"] = limit;
+  page["total"] = matching;
+  page["users"] = std::move(users);
+  return page;
+}
+
+nlohmann::json plan_page(std::string_view plan_json, const std::string& action, std::size_t offset,
+                         std::size_t limit) {
+  const auto plan = index_plan(plan_json);
+  return plan ? plan_page(*plan, action, offset, limit) : nlohmann::json();
 }
 
 std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
@@ -322,8 +348,8 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
   const clock& time = *context.time;
   run_coordinator* runs = context.runs;
   const config::secret token = settings.admin.token;
-  auto plans = std::make_shared<plan_cache>();
   auto check_running = std::make_shared<std::atomic<bool>>(false);
+  auto plans = std::make_shared<plan_cache>();
 
   std::vector<http::route> routes{
       {"GET", "/",

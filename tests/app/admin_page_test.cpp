@@ -319,5 +319,23 @@ TEST_F(admin_page, a_stored_plan_is_read_a_page_at_a_time_filtered_by_action) {
             "succeeded");
 }
 
+TEST(plan_page, keeps_only_the_page_and_counts_every_match) {
+  const std::string plan = R"({"counts":{"create":2,"update":1},
+    "users":[{"record_id":"a","actions":["create"]},{"record_id":"b","actions":["update"]},
+             {"record_id":"c","actions":["create","groups"],"changes":[{"nested":{"users":[]}}]}],
+    "departments":{"create":[],"rename":[],"delete":[]},"safety":{"exceeded":false}})";
+  auto page = plan_page(plan, "create", 1, 5);
+  EXPECT_EQ(page["total"], 2);
+  ASSERT_EQ(page["users"].size(), 1u);
+  EXPECT_EQ(page["users"][0]["record_id"], "c");
+  EXPECT_EQ(page["users"][0]["changes"][0]["nested"]["users"].size(), 0u);
+  page = plan_page(plan, "", 0, 2);
+  EXPECT_EQ(page["total"], 3);
+  ASSERT_EQ(page["users"].size(), 2u);
+  EXPECT_EQ(page["users"][1]["record_id"], "b");
+  EXPECT_TRUE(plan_page("not json", "", 0, 10).is_null());
+  EXPECT_TRUE(plan_page("", "", 0, 10).is_null());
+}
+
 }  // namespace
 }  // namespace connector::app

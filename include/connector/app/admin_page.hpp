@@ -15,7 +15,9 @@
 // Every admin answer (these and the admin API's) carries a strict Content-Security-Policy
 // and the usual security headers; data answers are never cached.
 #include <functional>
+#include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -54,9 +56,24 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
 // when unset), never their values.
 nlohmann::json config_to_json(const config::settings& settings);
 
-// One page of a plan (plan_to_json's shape): users whose actions include `action` (all when
-// empty), from `offset`, at most `limit`; with the plan's counts, departments and safety.
-nlohmann::json plan_page(const nlohmann::json& plan, const std::string& action, std::size_t offset,
+// A stored plan (plan_to_json's shape, as text) ready for paging: each user's JSON text and
+// actions, and the rest (counts, departments, safety). Null when the text is no plan.
+struct indexed_plan {
+  struct user {
+    std::vector<std::string> actions;
+    std::string json;
+  };
+  std::vector<user> users;
+  nlohmann::json summary;
+};
+std::shared_ptr<const indexed_plan> index_plan(std::string_view plan_json);
+
+// One page: users whose actions include `action` (all when empty), from `offset`, at most
+// `limit`, and `total` matching; with the plan's counts, departments and safety.
+nlohmann::json plan_page(const indexed_plan& plan, const std::string& action, std::size_t offset,
+                         std::size_t limit);
+// The same from the text; null when it is no plan.
+nlohmann::json plan_page(std::string_view plan_json, const std::string& action, std::size_t offset,
                          std::size_t limit);
 
 }  // namespace connector::app
