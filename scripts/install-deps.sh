@@ -17,6 +17,8 @@ packages=(
   googletest libgtest-dev clang libclang-rt-14-dev prometheus
   # tests: a real SMTP server (STARTTLS, AUTH) that receives the alert e-mails
   python3 python3-aiosmtpd
+  # tests: the admin page in a real headless browser (tests/browser/)
+  chromium chromium-driver python3-selenium
   # packaging: the .deb's library dependencies, the unit checks, a clean root to install into
   dpkg-dev systemd debootstrap
 )

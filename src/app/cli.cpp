@@ -13,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-#include "connector/alerts/mailer.hpp"
+#include "connector/app/checks.hpp"
 #include "connector/app/commands.hpp"
 #include "connector/log.hpp"
 #include "connector/app/reconcile_runs.hpp"
@@ -23,7 +23,6 @@
 #include "connector/salesforce/rest_client.hpp"
 #include "connector/store/inbox.hpp"
 #include "connector/sync/mapping.hpp"
-#include "connector/sync/mapping_check.hpp"
 #include "connector/sync/user_sync.hpp"
 
 namespace connector::app {
@@ -281,57 +280,15 @@ int runs(const config::settings& settings, std::size_t limit, bool json) {
 int check(const config::settings& settings, bool send_test_email) {
   // The seed's "Verify and Register Integration": every finding on its own line, so the
   // operator sees everything that is wrong at once.
-  bool all_ok = true;
-  const auto say = [&](bool ok, const std::string& text) {
-    std::cout << (ok ? "  ok    " : "  FAIL  ") << text << "\n";
-    all_ok = all_ok && ok;
-  };
   std::cout << "configuration " << settings.config_path << "\n";
-  say(true, "configuration is valid");
-  if (!settings.ispring) {
-    say(false, "ispring: no section, so nothing is pushed to iSpring Learn");
-  } else {
-    ispring::https_api api(*settings.ispring);
-    auto fields = api.profile_fields();
-    if (!fields) {
-      say(false, "ispring: " + settings.ispring->api_url + ": " + fields.error().to_string());
-    } else {
-      say(true, "ispring: signed in to " + settings.ispring->api_url + " and read " +
-                    std::to_string(fields->size()) + " profile fields");
-      for (const auto& finding : sync::check_mapping(settings.mapping, *fields)) {
-        say(finding.ok, finding.text);
-      }
-    }
-  }
-  // Salesforce REST credentials: the full reconciliation reads users with them.
   system_clock clock;
-  if (settings.salesforce.client_id.empty()) {
-    // Notifications still flow without them; only the safety net is missing.
-    std::cout << "  warn  salesforce: no REST credentials (salesforce.client_id), so the full "
-                 "reconciliation cannot run\n";
-  } else if (auto access = make_salesforce_access(settings, clock); !access) {
-    say(false, "salesforce: " + access.error());
-  } else if (auto org = access->organization_id(); !org) {
-    say(false, "salesforce: " + settings.salesforce.login_url + ": " + org.error());
-  } else {
-    std::size_t count = 0;
-    const auto fields = sync::required_salesforce_fields(settings.mapping);
-    auto read = access->api->query(salesforce::build_query(settings.salesforce, fields),
-                                   [&](std::vector<nlohmann::json>& records) {
-                                     count += records.size();
-                                     return false;
-                                   });
-    if (!read)
-      say(false, "salesforce: signed in to organization " + *org +
-                     ", but the user query failed: " + read.error().to_string());
-    else
-      say(true, "salesforce: signed in to organization " + *org + " and read the " +
-                    std::to_string(fields.size()) + " mapped fields of " +
-                    settings.salesforce.source_object + " (" + std::to_string(count) +
-                    " records on the first page)");
-  }
-  if (auto alerts = alerts::check_alerts(settings, send_test_email, clock)) {
-    say(alerts->ok, alerts->text);
+  bool all_ok = true;
+  for (const auto& finding : run_checks(settings, clock, send_test_email)) {
+    const char* mark = finding.level == check_level::ok     ? "  ok    "
+                       : finding.level == check_level::warn ? "  warn  "
+                                                            : "  FAIL  ";
+    std::cout << mark << finding.message << "\n";
+    all_ok = all_ok && finding.ok();
   }
   std::cout << (all_ok ? "all checks passed\n" : "some checks failed\n");
   return all_ok ? 0 : 1;

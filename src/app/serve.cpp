@@ -9,6 +9,7 @@
 
 #include "connector/alerts/monitor.hpp"
 #include "connector/app/admin_api.hpp"
+#include "connector/app/admin_page.hpp"
 #include "connector/app/commands.hpp"
 #include "connector/app/event_intake.hpp"
 #include "connector/app/outbound_intake.hpp"
@@ -239,7 +240,9 @@ int serve(const config::settings& settings, const serve_options& options) {
   http::server public_server(public_server_options(settings.server), std::move(public_routes));
   http::server admin_server(
       admin_server_options(settings),
-      make_admin_routes(settings, *inbox, counters, runs.get(), runs_unavailable, &metrics));
+      with_admin_page(
+          make_admin_routes(settings, *inbox, counters, runs.get(), runs_unavailable, &metrics),
+          {&settings, inbox.get(), runs.get(), &clock, wake_worker}));
 
   log::info("service.listening", "listening on {}:{} (Salesforce outbound messages at {}), admin on {}:{}",
                settings.server.listen.host, public_server.port(),
