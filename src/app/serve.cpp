@@ -102,7 +102,7 @@ int serve(const config::settings& settings, const serve_options& options) {
   if (db_path.has_parent_path()) fs::create_directories(db_path.parent_path());
 
   system_clock clock;
-  auto inbox = store::open_sqlite_inbox({settings.store.sqlite_path});
+  auto inbox = store::open_sqlite_inbox(sqlite_options_for(settings));
   // A run a crashed or killed process left queued or running would otherwise show as
   // running forever in status and in GET /admin/runs/{id}.
   if (const auto interrupted = inbox->fail_interrupted_runs(clock.now()); interrupted != 0) {
@@ -207,7 +207,8 @@ int serve(const config::settings& settings, const serve_options& options) {
   http::server public_server(public_server_options(settings.server), std::move(public_routes));
   http::server admin_server(
       admin_server_options(settings),
-      make_admin_routes(settings, *inbox, counters, runs.get(), runs_unavailable));
+      make_admin_routes(settings, *inbox, counters, runs.get(), runs_unavailable,
+                        ispring_api.get()));
 
   spdlog::info("listening on {}:{} (Salesforce outbound messages at {}), admin on {}:{}",
                settings.server.listen.host, public_server.port(),

@@ -9,7 +9,7 @@ namespace {
 
 // Append-only: a released step is never edited, a change is a new step. Step i (0-based)
 // takes the schema from version i to i + 1.
-constexpr std::array<const char*, 4> migrations = {
+constexpr std::array<const char*, 5> migrations = {
     // 1: the durable inbox.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice.
@@ -98,6 +98,20 @@ CREATE TABLE run_plans (
     R"sql(
 ALTER TABLE records ADD COLUMN waiting_since INTEGER;
 UPDATE records SET waiting_since = due_at WHERE state IN ('pending', 'retrying');
+)sql",
+    // 5: each Salesforce user's history (`connector explain`).
+    R"sql(
+-- A rowid table: rows are appended in time order, so pruning by age deletes from the
+-- front; the index serves one user's timeline, newest first (the rowid breaks ties).
+CREATE TABLE user_history (
+  id              INTEGER PRIMARY KEY,
+  organization_id TEXT NOT NULL,
+  record_id       TEXT NOT NULL,
+  time            INTEGER NOT NULL,
+  kind            TEXT NOT NULL,
+  details         TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX user_history_by_user ON user_history (organization_id, record_id, time);
 )sql",
 };
 

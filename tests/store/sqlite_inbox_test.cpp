@@ -130,7 +130,7 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
     // Back to what version 1 wrote.
     raw_connection raw(db_path());
     raw.exec(
-        "DROP TABLE run_plans; DROP TABLE runs; DROP TABLE links; "
+        "DROP TABLE user_history; DROP TABLE run_plans; DROP TABLE runs; DROP TABLE links; "
         "ALTER TABLE records DROP COLUMN last_outcome; "
         "ALTER TABLE records DROP COLUMN waiting_since; PRAGMA user_version = 1");
   }
@@ -144,15 +144,16 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
   EXPECT_EQ(box->stats().oldest_waiting_since, 1000);
   box.reset();
   raw_connection raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "4");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "5");
 }
 
 TEST_F(sqlite_inbox_test, creates_schema_in_wal_mode_with_a_version) {
   { auto box = open(); }
   raw_connection raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "4");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "5");
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
-  for (const char* table : {"notifications", "records", "counters", "links", "runs", "run_plans"}) {
+  for (const char* table :
+       {"notifications", "records", "counters", "links", "runs", "run_plans", "user_history"}) {
     EXPECT_EQ(
         raw.text(std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"),
         "1")

@@ -7,6 +7,7 @@
 #include "connector/app/reconcile_runs.hpp"
 #include "connector/config/config.hpp"
 #include "connector/http/server.hpp"
+#include "connector/ispring/api.hpp"
 #include "connector/store/inbox.hpp"
 
 namespace connector::app {
@@ -15,9 +16,11 @@ namespace connector::app {
 bool has_admin_token(const http::request& req, const config::secret& token);
 
 // `runs` is null when the reconciliation cannot run (no ispring section, or no Salesforce
-// credentials): its routes then answer 409 with the reason.
+// credentials): its routes then answer 409 with the reason. `ispring` (null: none) is read
+// live by GET /admin/users/{id}.
 std::vector<http::route> make_admin_routes(const config::settings& settings, store::inbox& inbox,
                                            intake_counters& counters, run_coordinator* runs,
-                                           std::string runs_unavailable = {});
+                                           std::string runs_unavailable = {},
+                                           ispring::api* ispring = nullptr);
 
 }  // namespace connector::app

@@ -69,6 +69,7 @@ struct admin_settings {
 struct store_settings {
   std::string sqlite_path;          // absolute; the file and its directory may not exist yet
   int history_retention_days = 30;  // per-user history of changes and outcomes
+  std::size_t history_max_events_per_user = 0;  // 0: no cap, only the retention
 };
 
 struct salesforce_settings {

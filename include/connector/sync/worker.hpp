@@ -29,6 +29,9 @@ struct record_result {
   std::optional<std::string> ispring_user_id;  // the link to remember
   std::string error;                           // for failed: readable, never a secret
   bool retryable = true;
+  // What led here, for the user's history (mapped, scope, iSpring calls); the worker stamps
+  // the record and the time and adds the outcome.
+  std::vector<store::history_event> history;
 
   static record_result applied(std::string outcome, std::optional<std::string> user_id);
   static record_result skipped(std::string reason);
