@@ -134,7 +134,10 @@ std::string lookup_expression(const std::string& field) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
   });
   if (!plain) throw std::invalid_argument("store: \"" + field + "\" is not a Salesforce field name");
-  return "lower(json_extract(fields_json, '$.\"" + field + "\"'))";
+  // Guarded by json_valid: a malformed fields_json (a damaged file) must read as "no value",
+  // not fail every write of the record, which would fail intake's whole group commit.
+  return "lower(CASE WHEN json_valid(fields_json) THEN json_extract(fields_json, '$.\"" + field +
+         "\"') END)";
 }
 
 // The upper bound of a look-up: every text that starts with `text` (prefix) sorts below
@@ -395,7 +398,8 @@ WHERE +organization_id IN (SELECT value FROM json_each(?1))
 
   static std::string value_of(const std::string& field) {
     lookup_expression(field);  // checks the name
-    return "coalesce(json_extract(fields_json, '$.\"" + field + "\"'), '')";
+    return "coalesce(CASE WHEN json_valid(fields_json) THEN json_extract(fields_json, '$.\"" +
+           field + "\"') END, '')";
   }
 
   std::vector<history_event> history(const std::string& organization_id,

@@ -288,8 +288,10 @@ TEST_F(history_test, the_search_uses_the_lookup_indexes) {
   const std::string sql = R"(EXPLAIN QUERY PLAN SELECT record_id FROM records
 WHERE +organization_id IN (SELECT value FROM json_each('["a"]'))
   AND ((organization_id IN (SELECT value FROM json_each('["a"]')) AND record_id >= 'x' AND record_id < 'y')
-    OR (lower(json_extract(fields_json, '$."Username"')) >= 'j' AND lower(json_extract(fields_json, '$."Username"')) < 'k')
-    OR (lower(json_extract(fields_json, '$."Email"')) >= 'j' AND lower(json_extract(fields_json, '$."Email"')) < 'k'))
+    OR (lower(CASE WHEN json_valid(fields_json) THEN json_extract(fields_json, '$."Username"') END) >= 'j'
+        AND lower(CASE WHEN json_valid(fields_json) THEN json_extract(fields_json, '$."Username"') END) < 'k')
+    OR (lower(CASE WHEN json_valid(fields_json) THEN json_extract(fields_json, '$."Email"') END) >= 'j'
+        AND lower(CASE WHEN json_valid(fields_json) THEN json_extract(fields_json, '$."Email"') END) < 'k'))
 ORDER BY record_id LIMIT 10)";
   std::string plan;
   sqlite3_exec(
