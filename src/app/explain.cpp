@@ -201,7 +201,9 @@ user_facts facts_of(store::inbox& inbox) {
 
 user_facts facts_of_file(const store::sqlite_options& options) {
   user_facts f;
-  f.search = [options](const store::user_query& q) { return store::read_sqlite_users(options, q); };
+  f.search = [path = options.path](const store::user_query& q) {
+    return store::read_sqlite_users(path, q);
+  };
   f.linked_record = [path = options.path](const std::string& id) {
     return store::read_sqlite_linked_record(path, id);
   };

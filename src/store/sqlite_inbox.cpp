@@ -126,19 +126,22 @@ void append_json_string(std::string& out, std::string_view text) {
   out += '"';
 }
 
-// The indexed expression that finds a record by a field of its newest state, ignoring case.
-// Field names are Salesforce API names (the config checks them); anything else would need
-// quoting inside a JSON path inside SQL, so it is refused.
-std::string lookup_expression(const std::string& field) {
+// A field of a record's newest state, as SQL over fields_json ('' when absent). Field names
+// are Salesforce API names (the config checks them); anything else would need quoting inside
+// a JSON path inside SQL, so it is refused. Guarded by json_valid: a damaged fields_json reads
+// as no value instead of failing the statement.
+std::string field_expression(const std::string& field) {
   const bool plain = !field.empty() && std::all_of(field.begin(), field.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
   });
   if (!plain) throw std::invalid_argument("store: \"" + field + "\" is not a Salesforce field name");
-  // Guarded by json_valid: a malformed fields_json (a damaged file) must read as "no value",
-  // not fail every write of the record, which would fail intake's whole group commit.
-  return "lower(CASE WHEN json_valid(fields_json) THEN json_extract(fields_json, '$.\"" + field +
-         "\"') END)";
+  return "coalesce(CASE WHEN json_valid(fields_json) THEN json_extract(fields_json, '$.\"" +
+         field + "\"') END, '')";
 }
+
+// Intake's events wait in the record's row (recent_events) until the worker's outcome moves
+// them to user_history; a record nobody applies moves them once they pass this size.
+constexpr std::int64_t recent_events_spill_bytes = 16 * 1024;
 
 // The upper bound of a look-up: every text that starts with `text` (prefix) sorts below
 // text + U+10FFFF, the largest code point; only `text` itself sorts below text + NUL.
@@ -226,7 +229,8 @@ inbox_stats query_stats(sqlite_statement& statement) {
 
 // Statements of the writing connection, prepared once and reused by every batch.
 struct write_statements {
-  explicit write_statements(const sqlite_connection& db)
+  write_statements(const sqlite_connection& db, const std::string& login_field,
+                   const std::string& email_field)
       : begin(db, "BEGIN IMMEDIATE", "begin transaction"),
         commit(db, "COMMIT", "commit transaction"),
         rollback(db, "ROLLBACK", "roll back transaction"),
@@ -237,11 +241,18 @@ ON CONFLICT DO NOTHING)sql",
                             "insert notification"),
         // Salesforce redelivers out of order, so the newest SystemModstamp wins; an equal or
         // unknown stamp cannot tell, so arrival order decides (the later arrival wins).
+        // ?7 is the history line of this notification, without its closing braces: joining
+        // a waiting state adds since when it waited.
         upsert_record(db, R"sql(
 INSERT INTO records (organization_id, record_id, object_type, fields_json, modstamp, version,
-                     state, attempts, last_error, due_at, waiting_since)
-VALUES (?1, ?2, ?3, ?4, ?5, 1, 'pending', 0, '', ?6, ?6)
+                     state, attempts, last_error, due_at, waiting_since, recent_events)
+VALUES (?1, ?2, ?3, ?4, ?5, 1, 'pending', 0, '', ?6, ?6, ?7 || '}}' || char(10))
 ON CONFLICT (organization_id, record_id) DO UPDATE SET
+  recent_events = records.recent_events || ?7
+    || CASE WHEN records.state IN ('pending', 'retrying')
+            THEN ',"coalesced_since":' || coalesce(records.waiting_since, excluded.due_at)
+            ELSE '' END
+    || '}}' || char(10),
   object_type = coalesce(nullif(excluded.object_type, ''), records.object_type),
   fields_json = merge_fields(records.fields_json, excluded.fields_json),
   modstamp = coalesce(excluded.modstamp, records.modstamp),
@@ -252,21 +263,26 @@ ON CONFLICT (organization_id, record_id) DO UPDATE SET
                        ELSE excluded.due_at END
 WHERE excluded.modstamp IS NULL OR records.modstamp IS NULL
    OR excluded.modstamp >= records.modstamp
-RETURNING waiting_since)sql",
+RETURNING length(recent_events))sql",
                       "upsert record"),
         // Deleted before delivery: nothing to merge, but the worker must look at the record
         // again, so it becomes pending with a new version.
         upsert_deleted_record(db, R"sql(
 INSERT INTO records (organization_id, record_id, object_type, fields_json, modstamp, version,
-                     state, attempts, last_error, due_at, waiting_since)
-VALUES (?1, ?2, ?3, '{}', NULL, 1, 'pending', 0, '', ?4, ?4)
+                     state, attempts, last_error, due_at, waiting_since, recent_events)
+VALUES (?1, ?2, ?3, '{}', NULL, 1, 'pending', 0, '', ?4, ?4, ?5 || '}}' || char(10))
 ON CONFLICT (organization_id, record_id) DO UPDATE SET
+  recent_events = records.recent_events || ?5
+    || CASE WHEN records.state IN ('pending', 'retrying')
+            THEN ',"coalesced_since":' || coalesce(records.waiting_since, excluded.due_at)
+            ELSE '' END
+    || '}}' || char(10),
   version = records.version + 1,
   state = 'pending', attempts = 0, last_error = '', due_at = excluded.due_at,
   waiting_since = CASE WHEN records.state IN ('pending', 'retrying')
                        THEN coalesce(records.waiting_since, excluded.due_at)
                        ELSE excluded.due_at END
-RETURNING waiting_since)sql",
+RETURNING length(recent_events))sql",
                               "upsert deleted record"),
         add_counter(db, R"sql(
 INSERT INTO counters (name, value) VALUES (?1, ?2)
@@ -356,7 +372,33 @@ DELETE FROM user_history WHERE id IN (
 DELETE FROM user_history WHERE id IN (
   SELECT id FROM user_history WHERE organization_id = ?1 AND record_id = ?2
   ORDER BY time DESC, id DESC LIMIT ?4 OFFSET ?3))sql",
-                           "prune a user's history") {}
+                           "prune a user's history"),
+        append_recent_event(db, R"sql(
+UPDATE records SET recent_events = recent_events || ?3
+WHERE organization_id = ?1 AND record_id = ?2)sql",
+                            "append recent event"),
+        select_recent_events(
+            db, "SELECT recent_events FROM records WHERE organization_id = ?1 AND record_id = ?2",
+            "select recent events"),
+        clear_recent_events(db, R"sql(
+UPDATE records SET recent_events = ''
+WHERE organization_id = ?1 AND record_id = ?2 AND recent_events <> '')sql",
+                            "clear recent events"),
+        // Written when the worker is done with a record, and only when they changed, so the
+        // lookup indexes cost intake nothing.
+        upsert_keys(db,
+                    "INSERT INTO user_keys (organization_id, record_id, login_key, email_key, "
+                    "login, email)\nSELECT organization_id, record_id, lower(login), lower(email), "
+                    "login, email FROM (SELECT organization_id, record_id, " +
+                        field_expression(login_field) + " AS login, " +
+                        field_expression(email_field) + R"sql( AS email
+  FROM records WHERE organization_id = ?1 AND record_id = ?2)
+WHERE true
+ON CONFLICT (organization_id, record_id) DO UPDATE SET
+  login_key = excluded.login_key, email_key = excluded.email_key,
+  login = excluded.login, email = excluded.email
+WHERE login <> excluded.login OR email <> excluded.email)sql",
+                    "store user keys") {}
 
   sqlite_statement begin, commit, rollback;
   sqlite_statement insert_notification, upsert_record, upsert_deleted_record;
@@ -366,45 +408,74 @@ DELETE FROM user_history WHERE id IN (
   sqlite_statement insert_run, start_run, update_run_counts, finish_run, insert_run_plan;
   sqlite_statement prune_runs, prune_run_plans, select_unfinished_runs, fail_run;
   sqlite_statement insert_history, prune_old_history, prune_user_history;
+  sqlite_statement append_recent_event, select_recent_events, clear_recent_events, upsert_keys;
 };
+
+// The lines of records.recent_events as events, oldest first; a damaged line is skipped.
+std::vector<history_event> parse_recent_events(const std::string& organization_id,
+                                               const std::string& record_id,
+                                               const std::string& lines) {
+  std::vector<history_event> events;
+  std::size_t at = 0;
+  while (at < lines.size()) {
+    const auto end = std::min(lines.find('\n', at), lines.size());
+    const auto line = nlohmann::json::parse(lines.begin() + static_cast<std::ptrdiff_t>(at),
+                                            lines.begin() + static_cast<std::ptrdiff_t>(end),
+                                            nullptr, false);
+    at = end + 1;
+    if (!line.is_object() || !line.contains("time") || !line["time"].is_number_integer() ||
+        !line.contains("kind") || !line["kind"].is_string())
+      continue;
+    history_event e;
+    e.organization_id = organization_id;
+    e.record_id = record_id;
+    e.time = line["time"].get<epoch_ms>();
+    e.kind = line["kind"].get<std::string>();
+    const auto details = line.find("details");
+    e.details_json = details != line.end() && details->is_object() ? details->dump() : "{}";
+    events.push_back(std::move(e));
+  }
+  return events;
+}
 
 // Reads of the per-user history and the look-ups, apart from read_statements: a file that
 // predates them (schema version 4) has no user_history table to prepare them against.
 struct history_read_statements {
-  history_read_statements(const sqlite_connection& db, const std::string& login_field,
-                          const std::string& email_field)
+  explicit history_read_statements(const sqlite_connection& db)
       : read_history(db, R"sql(
 SELECT id, organization_id, record_id, time, kind, details FROM user_history
 WHERE organization_id = ?1 AND record_id = ?2 ORDER BY time DESC, id DESC LIMIT ?3)sql",
                      "read history"),
-        // Each OR term has an index (the primary key, the two lookup indexes), so SQLite
-        // answers with a union of three index ranges instead of a scan; the unary + keeps
-        // the outer organization filter from steering it to the primary key alone.
-        search_users(db,
-                     "SELECT organization_id, record_id, " + value_of(login_field) + ", " +
-                         value_of(email_field) + R"sql(, state FROM records
-WHERE +organization_id IN (SELECT value FROM json_each(?1))
-  AND ((organization_id IN (SELECT value FROM json_each(?1))
-        AND record_id >= ?2 AND record_id < ?3)
-    OR ()sql" + lookup_expression(login_field) +
-                         " >= ?4 AND " + lookup_expression(login_field) + " < ?5)\n    OR (" +
-                         lookup_expression(email_field) + " >= ?4 AND " +
-                         lookup_expression(email_field) +
-                         " < ?5))\nORDER BY record_id, organization_id LIMIT ?6 OFFSET ?7",
+        read_recent_events(
+            db, "SELECT recent_events FROM records WHERE organization_id = ?1 AND record_id = ?2",
+            "read recent events"),
+        // Each OR term has an index (the primary key, the two key indexes), so SQLite answers
+        // with a union of index ranges instead of a scan; the unary + keeps the outer
+        // organization filter from steering it to the primary key alone.
+        search_users(db, R"sql(
+SELECT k.organization_id, k.record_id, k.login, k.email, r.state
+FROM user_keys AS k LEFT JOIN records AS r USING (organization_id, record_id)
+WHERE +k.organization_id IN (SELECT value FROM json_each(?1))
+  AND ((k.organization_id IN (SELECT value FROM json_each(?1))
+        AND k.record_id >= ?2 AND k.record_id < ?3)
+    OR (k.login_key >= ?4 AND k.login_key < ?5)
+    OR (k.email_key >= ?4 AND k.email_key < ?5))
+ORDER BY k.record_id, k.organization_id LIMIT ?6 OFFSET ?7)sql",
                      "search users"),
         find_linked_record(
             db, "SELECT organization_id, record_id FROM links WHERE ispring_user_id = ?1 LIMIT 1",
             "select linked record") {}
 
-  static std::string value_of(const std::string& field) {
-    lookup_expression(field);  // checks the name
-    return "coalesce(CASE WHEN json_valid(fields_json) THEN json_extract(fields_json, '$.\"" +
-           field + "\"') END, '')";
-  }
-
+  // The events still waiting in the record's row come first: they are the newest.
   std::vector<history_event> history(const std::string& organization_id,
                                      const std::string& record_id, std::size_t limit) {
     std::vector<history_event> events;
+    {
+      run row(read_recent_events);
+      row.bind(1, organization_id).bind(2, record_id);
+      if (row.step()) events = parse_recent_events(organization_id, record_id, row.text(0));
+    }
+    std::reverse(events.begin(), events.end());
     run rows(read_history);
     rows.bind(1, organization_id).bind(2, record_id).bind(3, as_limit(limit));
     while (rows.step()) {
@@ -417,6 +488,9 @@ WHERE +organization_id IN (SELECT value FROM json_each(?1))
       e.details_json = rows.text(5);
       events.push_back(std::move(e));
     }
+    std::stable_sort(events.begin(), events.end(),
+                     [](const history_event& a, const history_event& b) { return a.time > b.time; });
+    if (events.size() > limit) events.resize(limit);
     return events;
   }
 
@@ -442,7 +516,7 @@ WHERE +organization_id IN (SELECT value FROM json_each(?1))
       m.record_id = rows.text(1);
       m.login = rows.text(2);
       m.email = rows.text(3);
-      m.state = parse_state(rows.text(4));
+      m.state = rows.is_null(4) ? record_state::done : parse_state(rows.text(4));
       found.push_back(std::move(m));
     }
     return found;
@@ -456,7 +530,7 @@ WHERE +organization_id IN (SELECT value FROM json_each(?1))
     return std::make_pair(row.text(0), row.text(1));
   }
 
-  sqlite_statement read_history, search_users, find_linked_record;
+  sqlite_statement read_history, read_recent_events, search_users, find_linked_record;
 };
 
 // Statements of the read-only connection.
@@ -567,8 +641,6 @@ class sqlite_inbox final : public inbox {
         time_(options.time ? *options.time : own_clock_),
         writer_db_(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) {
     prepare_for_writing(writer_db_, options.busy_timeout_ms);
-    ensure_lookup_index(writer_db_, "records_by_login", options.login_field);
-    ensure_lookup_index(writer_db_, "records_by_email", options.email_field);
     if (options.max_page_count > 0) {
       writer_db_.query_int("PRAGMA max_page_count = " + std::to_string(options.max_page_count),
                            "cap page count");
@@ -577,15 +649,15 @@ class sqlite_inbox final : public inbox {
                                               SQLITE_UTF8 | SQLITE_DIRECTONLY, nullptr,
                                               merge_fields_function, nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) throw_sqlite_error(writer_db_.handle(), rc, "register merge_fields");
-    write_ = std::make_unique<write_statements>(writer_db_);
+    write_ = std::make_unique<write_statements>(writer_db_, options.login_field,
+                                                options.email_field);
 
     // Opened after the writer switched the file to WAL and migrated it.
     reader_db_ = std::make_unique<sqlite_connection>(options.path, SQLITE_OPEN_READONLY);
     sqlite3_busy_timeout(reader_db_->handle(), options.busy_timeout_ms);
     read_ = std::make_unique<read_statements>(*reader_db_);
     run_read_ = std::make_unique<run_read_statements>(*reader_db_);
-    history_read_ = std::make_unique<history_read_statements>(*reader_db_, options.login_field,
-                                                              options.email_field);
+    history_read_ = std::make_unique<history_read_statements>(*reader_db_);
 
     // Checkpoints copy the WAL back into the database file and fsync it. SQLite would run
     // them inside the writer's COMMIT, in front of the acks; a second connection runs them
@@ -670,7 +742,7 @@ class sqlite_inbox final : public inbox {
           .bind(3, version)
           .bind(4, outcome)
           .execute();
-      note_superseded(organization_id, record_id, version);
+      after_apply(organization_id, record_id, version);
     });
   }
 
@@ -686,7 +758,7 @@ class sqlite_inbox final : public inbox {
           .bind(5, std::int64_t{dead ? 1 : 0})
           .bind(6, retry_at)
           .execute();
-      note_superseded(organization_id, record_id, version);
+      after_apply(organization_id, record_id, version);
     });
   }
 
@@ -953,25 +1025,6 @@ class sqlite_inbox final : public inbox {
   std::size_t commits_so_far() const override { return commits_.load(std::memory_order_relaxed); }
 
  private:
-  // Index names are fixed; the expression follows the mapping, so a changed mapping.login
-  // or mapping.email rebuilds its index once, at start-up.
-  static void ensure_lookup_index(sqlite_connection& db, const std::string& name,
-                                  const std::string& field) {
-    const std::string wanted =
-        "CREATE INDEX " + name + " ON records (" + lookup_expression(field) + ")";
-    std::string existing;
-    {
-      sqlite_statement find(db, "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1",
-                            "look for lookup index");
-      run row(find);
-      row.bind(1, name);
-      if (row.step()) existing = row.text(0);
-    }
-    if (existing == wanted) return;
-    if (!existing.empty()) db.exec("DROP INDEX " + name, "drop lookup index");
-    db.exec(wanted, "create lookup index");
-  }
-
   void insert_history(const std::string& organization_id, const std::string& record_id,
                       epoch_ms time, const char* kind, std::string_view details) {
     run(write_->insert_history)
@@ -984,13 +1037,33 @@ class sqlite_inbox final : public inbox {
     if (history_cap_ > 0) touched_.emplace(organization_id, record_id);
   }
 
-  // After mark_done/mark_failed: no row changed means a newer state arrived while the worker
-  // applied this one; it stays pending and is applied next.
-  void note_superseded(const std::string& organization_id, const std::string& record_id,
-                       std::int64_t version) {
-    if (sqlite3_changes(writer_db_.handle()) != 0) return;
-    insert_history(organization_id, record_id, time_.now(), history_kinds::superseded,
-                   R"({"applied_version":)" + std::to_string(version) + "}");
+  // After mark_done/mark_failed, in their transaction (right after the finishing UPDATE):
+  // intake's waiting events join the worker's in user_history, the lookup keys follow the
+  // record, and no row changed means a newer state arrived while the worker applied this one
+  // (it stays pending and is applied next).
+  void after_apply(const std::string& organization_id, const std::string& record_id,
+                   std::int64_t version) {
+    const bool superseded = sqlite3_changes(writer_db_.handle()) == 0;
+    spill_recent_events(organization_id, record_id);
+    run(write_->upsert_keys).bind(1, organization_id).bind(2, record_id).execute();
+    if (superseded) {
+      insert_history(organization_id, record_id, time_.now(), history_kinds::superseded,
+                     R"({"applied_version":)" + std::to_string(version) + "}");
+    }
+  }
+
+  void spill_recent_events(const std::string& organization_id, const std::string& record_id) {
+    std::string lines;
+    {
+      run row(write_->select_recent_events);
+      row.bind(1, organization_id).bind(2, record_id);
+      if (!row.step()) return;
+      lines = row.text(0);
+    }
+    if (lines.empty()) return;
+    for (const auto& e : parse_recent_events(organization_id, record_id, lines))
+      insert_history(organization_id, record_id, e.time, e.kind.c_str(), e.details_json);
+    run(write_->clear_recent_events).bind(1, organization_id).bind(2, record_id).execute();
   }
 
   // On the writer thread, inside a transaction.
@@ -1196,17 +1269,19 @@ class sqlite_inbox final : public inbox {
 
   void apply(intake_job& job, batch_totals& totals) {
     const intake_request& request = job.request;
-    std::string details;
+    std::string& line = intake_line_;
     for (const incoming_change& change : request.changes) {
-      // What the user's history tells about this notification (built only when needed).
-      const auto describe = [&] {
-        details = R"({"source":)";
-        append_json_string(details, request.source);
+      // The history line of this notification, without its closing braces: intake's events
+      // wait in the record's row (see recent_events), built by hand to keep the writer lean.
+      const auto begin_line = [&](const char* kind) {
+        line = R"({"time":)" + std::to_string(request.received_at) + R"(,"kind":")" + kind +
+               R"(","details":{"source":)";
+        append_json_string(line, request.source);
         if (!change.notification_id.empty()) {
-          details += R"(,"notification_id":)";
-          append_json_string(details, change.notification_id);
+          line += R"(,"notification_id":)";
+          append_json_string(line, change.notification_id);
         }
-        if (change.modstamp) details += R"(,"modstamp":)" + std::to_string(*change.modstamp);
+        if (change.modstamp) line += R"(,"modstamp":)" + std::to_string(*change.modstamp);
       };
       // Salesforce retries unacked (and sometimes acked) messages: a known id is acked again
       // but not applied twice. An id-less change cannot be deduplicated, so it is applied.
@@ -1221,20 +1296,19 @@ class sqlite_inbox final : public inbox {
         if (sqlite3_changes(writer_db_.handle()) == 0) {
           ++job.outcome.duplicates;
           if (!change.record_id.empty()) {
-            describe();
-            details += '}';
-            insert_history(request.organization_id, change.record_id, request.received_at,
-                           history_kinds::duplicate, details);
+            begin_line(history_kinds::duplicate);
+            note_in_record(request.organization_id, change.record_id, request.received_at);
           }
           continue;
         }
       }
       ++job.outcome.stored;
       if (change.record_id.empty()) continue;  // nothing to sync, only the id to remember
-      // The upsert returns the record's waiting_since, unless the change was older than the
-      // state held (no row): earlier than this arrival means it joined a waiting state.
-      std::optional<epoch_ms> waiting_since;
-      bool upserted = false;
+      begin_line(history_kinds::received);
+      if (!change.has_data) line += R"(,"no_data":true)";
+      // Returns the length of the record's waiting events, or no row when the change was
+      // older than the state held.
+      std::optional<std::int64_t> waiting_bytes;
       if (change.has_data) {
         run row(write_->upsert_record);
         row.bind(1, request.organization_id)
@@ -1242,23 +1316,24 @@ class sqlite_inbox final : public inbox {
             .bind(3, change.object_type)
             .bind(4, change.fields_json)
             .bind(5, change.modstamp)
-            .bind(6, request.received_at);
-        if ((upserted = row.step())) waiting_since = row.optional_int64(0);
+            .bind(6, request.received_at)
+            .bind(7, line);
+        if (row.step()) waiting_bytes = row.int64(0);
       } else {
         run row(write_->upsert_deleted_record);
         row.bind(1, request.organization_id)
             .bind(2, change.record_id)
             .bind(3, change.object_type)
-            .bind(4, request.received_at);
-        if ((upserted = row.step())) waiting_since = row.optional_int64(0);
+            .bind(4, request.received_at)
+            .bind(5, line);
+        if (row.step()) waiting_bytes = row.int64(0);
       }
-      describe();
-      if (!change.has_data) details += R"(,"no_data":true)";
-      if (waiting_since && *waiting_since < request.received_at)
-        details += R"(,"coalesced_since":)" + std::to_string(*waiting_since);
-      details += '}';
-      insert_history(request.organization_id, change.record_id, request.received_at,
-                     upserted ? history_kinds::received : history_kinds::stale, details);
+      if (!waiting_bytes) {
+        begin_line(history_kinds::stale);
+        note_in_record(request.organization_id, change.record_id, request.received_at);
+      } else if (*waiting_bytes > recent_events_spill_bytes) {
+        spill_recent_events(request.organization_id, change.record_id);
+      }
     }
     totals.received += static_cast<std::int64_t>(job.outcome.stored);
     totals.duplicates += static_cast<std::int64_t>(job.outcome.duplicates);
@@ -1266,11 +1341,37 @@ class sqlite_inbox final : public inbox {
         std::max(totals.last_received_at.value_or(request.received_at), request.received_at);
   }
 
+  // A duplicate or stale notification (`line` begun by the caller) joins the record's waiting
+  // events; without a record it goes straight to user_history.
+  void note_in_record(const std::string& organization_id, const std::string& record_id,
+                      epoch_ms time) {
+    const std::string line = intake_line_ + "}}\n";
+    run(write_->append_recent_event)
+        .bind(1, organization_id)
+        .bind(2, record_id)
+        .bind(3, line)
+        .execute();
+    if (sqlite3_changes(writer_db_.handle()) != 0) return;
+    const auto parsed = nlohmann::json::parse(line, nullptr, false);
+    const auto kind = parsed.is_object() ? parsed.value("kind", std::string()) : std::string();
+    insert_history(organization_id, record_id, time,
+                   kind == history_kinds::duplicate ? history_kinds::duplicate
+                                                    : history_kinds::stale,
+                   parsed.is_object() ? parsed["details"].dump() : std::string("{}"));
+  }
+
   void apply(custom_job& job, batch_totals&) { job.apply(); }
 
   void apply(history_job& job, batch_totals&) {
-    for (const auto& e : job.events)
+    const history_event* previous = nullptr;
+    for (const auto& e : job.events) {
+      // What intake noted before these events goes first, so the timeline keeps its order.
+      if (!previous || previous->record_id != e.record_id ||
+          previous->organization_id != e.organization_id)
+        spill_recent_events(e.organization_id, e.record_id);
+      previous = &e;
       insert_history(e.organization_id, e.record_id, e.time, e.kind.c_str(), e.details_json);
+    }
   }
 
   void apply(progress_job& job, batch_totals&) {
@@ -1373,6 +1474,7 @@ class sqlite_inbox final : public inbox {
   // Writer thread only: users whose history grew since pruning last looked at them (only
   // with a per-user cap), and when it last ran.
   std::set<std::pair<std::string, std::string>> touched_;
+  std::string intake_line_;  // reused for each notification's history line
   std::chrono::steady_clock::time_point last_prune_ = std::chrono::steady_clock::now();
   bool prune_backlog_ = false;
 
@@ -1482,23 +1584,17 @@ namespace {
 
 // Like read_runs: a service older than the history may still be the one writing the file.
 template <class Query>
-auto read_history_tables(const sqlite_options& options, Query query) {
-  return read_only(options.path, [&](sqlite_connection& db) {
+auto read_history_tables(const std::string& path, Query query) {
+  return read_only(path, [&](sqlite_connection& db) {
     using result = decltype(query(std::declval<history_read_statements&>()));
     if (db.query_int(
             "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'user_history'",
             "look for user history") == 0) {
       return result{};
     }
-    history_read_statements statements(db, options.login_field, options.email_field);
+    history_read_statements statements(db);
     return query(statements);
   });
-}
-
-sqlite_options at_path(const std::string& path) {
-  sqlite_options options;
-  options.path = path;
-  return options;
 }
 
 }  // namespace
@@ -1506,13 +1602,13 @@ sqlite_options at_path(const std::string& path) {
 std::vector<history_event> read_sqlite_history(const std::string& path,
                                                const std::string& organization_id,
                                                const std::string& record_id, std::size_t limit) {
-  return read_history_tables(at_path(path), [&](history_read_statements& history) {
+  return read_history_tables(path, [&](history_read_statements& history) {
     return history.history(organization_id, record_id, limit);
   });
 }
 
-std::vector<user_match> read_sqlite_users(const sqlite_options& options, const user_query& query) {
-  return read_history_tables(options,
+std::vector<user_match> read_sqlite_users(const std::string& path, const user_query& query) {
+  return read_history_tables(path,
                              [&](history_read_statements& history) { return history.users(query); });
 }
 
@@ -1542,7 +1638,7 @@ std::optional<std::string> read_sqlite_link(const std::string& path,
 
 std::optional<std::pair<std::string, std::string>> read_sqlite_linked_record(
     const std::string& path, const std::string& ispring_user_id) {
-  return read_history_tables(at_path(path), [&](history_read_statements& history) {
+  return read_history_tables(path, [&](history_read_statements& history) {
     return history.linked_record(ispring_user_id);
   });
 }

@@ -99,7 +99,7 @@ CREATE TABLE run_plans (
 ALTER TABLE records ADD COLUMN waiting_since INTEGER;
 UPDATE records SET waiting_since = due_at WHERE state IN ('pending', 'retrying');
 )sql",
-    // 5: each Salesforce user's history (`connector explain`).
+    // 5: each Salesforce user's history (`connector explain`), and the keys to find a user by.
     R"sql(
 -- A rowid table: rows are appended in time order, so pruning by age deletes from the
 -- front; the index serves one user's timeline, newest first (the rowid breaks ties).
@@ -112,6 +112,25 @@ CREATE TABLE user_history (
   details         TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX user_history_by_user ON user_history (organization_id, record_id, time);
+
+-- Intake's events wait in the record's own row (one line of JSON each), which the upsert
+-- rewrites anyway: a row in user_history per notification would cost intake a random index
+-- page. The worker's outcome moves them into user_history, beside its own events.
+ALTER TABLE records ADD COLUMN recent_events TEXT NOT NULL DEFAULT '';
+
+-- The mapping's login and e-mail of each user the worker applied, lower-cased, to find a user
+-- among 100k by them; written only when they change, off intake's path.
+CREATE TABLE user_keys (
+  organization_id TEXT NOT NULL,
+  record_id       TEXT NOT NULL,
+  login_key       TEXT NOT NULL,
+  email_key       TEXT NOT NULL,
+  login           TEXT NOT NULL,
+  email           TEXT NOT NULL,
+  PRIMARY KEY (organization_id, record_id)
+) WITHOUT ROWID;
+CREATE INDEX user_keys_by_login ON user_keys (login_key);
+CREATE INDEX user_keys_by_email ON user_keys (email_key);
 )sql",
 };
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -203,8 +204,9 @@ TEST_F(history_test, pruning_keeps_the_newest_events_of_each_user_within_the_cap
   for (int i = 0; i < 6; ++i) events.push_back(event(user_a, now - 100 + i, "applied"));
   events.push_back(event(user_b, now - 50, "skipped"));
   box->record_history(std::move(events));
-  // Intake counts towards the cap too.
+  // Intake's events count towards the cap too, once the worker's outcome moved them over.
   ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_a, "{}")}, now)).committed);
+  box->mark_done(org, user_a, 1, "applied");
   EXPECT_EQ(box->prune_history(now, 100), 4u);
   const auto kept = box->read_history(org, user_a, 100);
   ASSERT_EQ(kept.size(), 3u);
@@ -237,6 +239,13 @@ TEST_F(history_test, users_are_found_by_id_login_or_email_ignoring_case_and_by_p
                               change("n2", user_b, user_fields("john@acme.com.prod", "JOHN@acme.com"))},
                              1'000))
                   .committed);
+  user_query before;
+  before.organization_ids = {org};
+  before.text = "jane@acme.com";
+  // The keys are the worker's: a record waiting for its first apply is found by id only.
+  EXPECT_TRUE(box->search_users(before).empty());
+  for (const auto& r : box->take_due(1'000, 10))
+    box->mark_done(org, r.record_id, r.version, "applied");
   user_query q;
   q.organization_ids = {org};
   const auto find = [&](const std::string& text, bool prefix) {
@@ -265,34 +274,45 @@ TEST_F(history_test, users_are_found_by_id_login_or_email_ignoring_case_and_by_p
 
   q.organization_ids = {org};
   q.text = "jane@acme.com";
+  q.prefix = false;
   const auto found = box->search_users(q);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].login, "Jane@Acme.com.prod");
   EXPECT_EQ(found[0].email, "jane@acme.com");
-  EXPECT_EQ(found[0].state, record_state::pending);
+  EXPECT_EQ(found[0].state, record_state::done);
 
   // The same read-only, beside the writer.
-  auto o = options();
-  EXPECT_EQ(read_sqlite_users(o, q).size(), 1u);
+  EXPECT_EQ(read_sqlite_users(db_path(), q).size(), 1u);
+
+  // A changed e-mail moves the key with the next apply.
+  ASSERT_TRUE(box->submit_and_wait(request({change("n3", user_a, R"({"Email":"jd@acme.com"})")},
+                                           2'000))
+                  .committed);
+  EXPECT_EQ(box->search_users(q).size(), 1u);
+  box->mark_done(org, user_a, 2, "applied");
+  EXPECT_TRUE(box->search_users(q).empty());
+  q.text = "JD@acme.com";
+  EXPECT_EQ(box->search_users(q).size(), 1u);
   box->set_link(org, user_a, "isp-1");
   EXPECT_EQ(box->find_linked_record("isp-1"), std::make_pair(std::string(org), std::string(user_a)));
   EXPECT_EQ(read_sqlite_linked_record(db_path(), "isp-1")->second, user_a);
   EXPECT_FALSE(box->find_linked_record("isp-2"));
 }
 
-// The look-up must use the expression indexes, or a search reads every one of 100k records.
-TEST_F(history_test, the_search_uses_the_lookup_indexes) {
+// The look-up must use the key indexes, or a search reads every one of 100k users.
+TEST_F(history_test, the_search_uses_the_key_indexes) {
   { auto box = open_sqlite_inbox(options()); }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open_v2(db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  const std::string sql = R"(EXPLAIN QUERY PLAN SELECT record_id FROM records
-WHERE +organization_id IN (SELECT value FROM json_each('["a"]'))
-  AND ((organization_id IN (SELECT value FROM json_each('["a"]')) AND record_id >= 'x' AND record_id < 'y')
-    OR (lower(CASE WHEN json_valid(fields_json) THEN json_extract(fields_json, '$."Username"') END) >= 'j'
-        AND lower(CASE WHEN json_valid(fields_json) THEN json_extract(fields_json, '$."Username"') END) < 'k')
-    OR (lower(CASE WHEN json_valid(fields_json) THEN json_extract(fields_json, '$."Email"') END) >= 'j'
-        AND lower(CASE WHEN json_valid(fields_json) THEN json_extract(fields_json, '$."Email"') END) < 'k'))
-ORDER BY record_id LIMIT 10)";
+  const std::string sql = R"(EXPLAIN QUERY PLAN
+SELECT k.organization_id, k.record_id, k.login, k.email, r.state
+FROM user_keys AS k LEFT JOIN records AS r USING (organization_id, record_id)
+WHERE +k.organization_id IN (SELECT value FROM json_each('["a"]'))
+  AND ((k.organization_id IN (SELECT value FROM json_each('["a"]'))
+        AND k.record_id >= 'x' AND k.record_id < 'y')
+    OR (k.login_key >= 'j' AND k.login_key < 'k')
+    OR (k.email_key >= 'j' AND k.email_key < 'k'))
+ORDER BY k.record_id, k.organization_id LIMIT 10)";
   std::string plan;
   sqlite3_exec(
       db, sql.c_str(),
@@ -302,13 +322,12 @@ ORDER BY record_id LIMIT 10)";
       },
       &plan, nullptr);
   sqlite3_close(db);
-  EXPECT_NE(plan.find("records_by_login"), std::string::npos) << plan;
-  EXPECT_NE(plan.find("records_by_email"), std::string::npos) << plan;
-  EXPECT_EQ(plan.find("SCAN records"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("user_keys_by_login"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("user_keys_by_email"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("SCAN k"), std::string::npos) << plan;
 }
 
-TEST_F(history_test, a_changed_login_field_rebuilds_its_index) {
-  { auto box = open_sqlite_inbox(options()); }
+TEST_F(history_test, the_keys_follow_the_mappings_login_field) {
   auto o = options();
   o.login_field = "FederationIdentifier";
   auto box = open_sqlite_inbox(o);
@@ -316,13 +335,35 @@ TEST_F(history_test, a_changed_login_field_rebuilds_its_index) {
                                                    R"({"FederationIdentifier":"JD-7"})")},
                                            1'000))
                   .committed);
+  box->mark_done(org, user_a, 1, "applied");
   user_query q;
   q.organization_ids = {org};
   q.text = "jd-7";
   ASSERT_EQ(box->search_users(q).size(), 1u);
   EXPECT_EQ(box->search_users(q)[0].login, "JD-7");
+  box.reset();
   o.login_field = "bad'field";
   EXPECT_THROW(open_sqlite_inbox(o), std::exception);
+}
+
+TEST_F(history_test, intake_events_wait_in_the_record_and_move_to_the_history_when_applied) {
+  auto box = open_sqlite_inbox(options());
+  ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_a, "{}")}, 1'000)).committed);
+  EXPECT_EQ(box->read_history(org, user_a, 10).front().id, 0);  // still in the record's row
+  box->mark_failed(org, user_a, 1, "HTTP 503", 5'000, false);
+  const auto moved = box->read_history(org, user_a, 10);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_NE(moved.front().id, 0);
+  EXPECT_EQ(details_of(moved.front())["notification_id"], "n1");
+  // A record nobody applies moves them itself once they pile up.
+  for (int i = 0; i < 200; ++i)
+    ASSERT_TRUE(box->submit_and_wait(
+                       request({change("m" + std::to_string(i), user_b, "{}")}, 2'000 + i))
+                    .committed);
+  const auto piled = box->read_history(org, user_b, 1000);
+  EXPECT_EQ(piled.size(), 200u);
+  EXPECT_TRUE(std::any_of(piled.begin(), piled.end(), [](const auto& e) { return e.id != 0; }));
+  EXPECT_EQ(piled.front().time, 2'199);
 }
 
 }  // namespace

@@ -130,8 +130,8 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
     // Back to what version 1 wrote.
     raw_connection raw(db_path());
     raw.exec(
-        "DROP TABLE user_history; DROP TABLE run_plans; DROP TABLE runs; DROP TABLE links; "
-        "ALTER TABLE records DROP COLUMN last_outcome; "
+        "DROP TABLE user_keys; DROP TABLE user_history; DROP TABLE run_plans; DROP TABLE runs; DROP TABLE links; "
+        "ALTER TABLE records DROP COLUMN last_outcome; ALTER TABLE records DROP COLUMN recent_events; "
         "ALTER TABLE records DROP COLUMN waiting_since; PRAGMA user_version = 1");
   }
   auto box = open();

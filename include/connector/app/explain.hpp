@@ -34,7 +34,7 @@ struct user_facts {
 };
 
 user_facts facts_of(store::inbox& inbox);
-// Options give the path and the lookup fields (sqlite_options_for, commands.hpp).
+// Only options.path is read.
 user_facts facts_of_file(const store::sqlite_options& options);
 
 struct explain_options {

@@ -239,7 +239,7 @@ class inbox {
     (void)now, (void)max_rows;
     return 0;
   }
-  // Records by id, login or e-mail (see user_query), ordered by record id.
+  // Records the worker has applied, by id, login or e-mail (see user_query), by record id.
   virtual std::vector<user_match> search_users(const user_query& query) {
     (void)query;
     return {};
@@ -277,7 +277,8 @@ struct sqlite_options {
   int history_prune_interval_ms = 1000;
   std::size_t history_prune_batch = 500;
   // The Salesforce fields the mapping reads login and e-mail from (mapping.login,
-  // mapping.email): expression indexes over them let search_users find a user among 100k.
+  // mapping.email): when the worker is done with a record (mark_done, mark_failed) their
+  // values become the indexed keys search_users finds a user by among 100k.
   std::string login_field = "Username";
   std::string email_field = "Email";
   // The clock of history times the store stamps itself (superseded, re-queued) and of
@@ -298,11 +299,11 @@ std::vector<run_record> read_sqlite_runs(const std::string& path, std::size_t li
 std::optional<run_record> read_sqlite_run(const std::string& path, std::int64_t id, bool with_plan);
 std::optional<run_record> read_sqlite_last_sync(const std::string& path);
 // Per-user history and look-ups, read-only (`connector explain` beside the service); empty
-// while the file predates history (an older service). `options` gives the lookup fields.
+// while the file predates history (an older service).
 std::vector<history_event> read_sqlite_history(const std::string& path,
                                                const std::string& organization_id,
                                                const std::string& record_id, std::size_t limit);
-std::vector<user_match> read_sqlite_users(const sqlite_options& options, const user_query& query);
+std::vector<user_match> read_sqlite_users(const std::string& path, const user_query& query);
 std::optional<pending_record> read_sqlite_record(const std::string& path,
                                                  const std::string& organization_id,
                                                  const std::string& record_id);
