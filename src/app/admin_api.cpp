@@ -140,13 +140,14 @@ std::vector<http::route> make_admin_routes(const config::settings& settings, sto
       // `connector explain` over HTTP: the same JSON; ?offline=true leaves iSpring unasked.
       {"GET", "/admin/users/*",
        [&inbox, &settings, ispring, token, unauthorized](http::request&& req,
-                                                        http::respond_fn respond) {
+                                                         http::respond_fn respond) {
          if (!has_admin_token(req, token)) return respond(unauthorized());
-         const auto user =
-             percent_decoded(std::string_view(req.path).substr(std::string_view("/admin/users/").size()));
+         const auto user = percent_decoded(
+             std::string_view(req.path).substr(std::string_view("/admin/users/").size()));
          if (!user || user->empty())
-           return respond(json_error(404, "name a user: /admin/users/{record id, username, "
-                                          "e-mail or iSpring user id}"));
+           return respond(json_error(404,
+                                     "name a user: /admin/users/{record id, username, "
+                                     "e-mail or iSpring user id}"));
          explain_options options;
          options.limit = std::min<std::size_t>(query_number(req.query, "limit").value_or(50), 1000);
          auto answer = explain_user(*user, settings, facts_of(inbox),
@@ -174,8 +175,8 @@ std::vector<http::route> make_admin_routes(const config::settings& settings, sto
          query.prefix = true;
          query.limit = std::min<std::size_t>(query_number(req.query, "limit").value_or(20), 200);
          query.offset = query_number(req.query, "offset").value_or(0);
-         const auto matches = query.text.empty() ? std::vector<store::user_match>{}
-                                                 : inbox.search_users(query);
+         const auto matches =
+             query.text.empty() ? std::vector<store::user_match>{} : inbox.search_users(query);
          respond(http::response::json(
              200, nlohmann::json{{"q", query.text},
                                  {"limit", query.limit},

@@ -187,10 +187,9 @@ int explain(const config::settings& settings, const std::string& user,
     if (!settings.ispring && !options.offline)
       (*answer)["ispring"] = {{"checked", false},
                               {"reason", "no ispring section in the configuration"}};
-    std::cout << (options.json ? answer->dump(2, ' ', false,
-                                              nlohmann::json::error_handler_t::replace) +
-                                     "\n"
-                               : explain_to_text(*answer));
+    std::cout << (options.json
+                      ? answer->dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"
+                      : explain_to_text(*answer));
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "connector explain: " << e.what() << "\n";

@@ -82,9 +82,8 @@ expected<std::pair<std::string, std::string>, explain_error> resolve(
   if (found.size() > 1) {
     std::string ids;
     for (const auto& [org, id] : found) ids += (ids.empty() ? "" : ", ") + id;
-    return unexpected{
-        explain_error{409, "'" + user + "' matches several Salesforce users: " + ids +
-                               "; name one by its record id"}};
+    return unexpected{explain_error{409, "'" + user + "' matches several Salesforce users: " + ids +
+                                             "; name one by its record id"}};
   }
   return found.front();
 }
@@ -132,7 +131,8 @@ void read_ispring(ispring::api& api, const std::optional<std::string>& link,
       ispring::user_filter filter;
       (by_login ? filter.logins : filter.emails) = {*key};
       auto users = api.list_users(filter);
-      if (!users) return fail(by_login ? "find user by login" : "find user by e-mail", users.error());
+      if (!users)
+        return fail(by_login ? "find user by login" : "find user by e-mail", users.error());
       if (!users->empty()) {
         actual = std::move(users->front());
         matched_by = by_login ? "login" : "e-mail";
@@ -222,8 +222,7 @@ user_facts facts_of_file(const store::sqlite_options& options) {
 
 expected<nlohmann::json, explain_error> explain_user(const std::string& user,
                                                      const config::settings& settings,
-                                                     const user_facts& facts,
-                                                     ispring::api* ispring,
+                                                     const user_facts& facts, ispring::api* ispring,
                                                      const explain_options& options) {
   auto target = resolve(user, settings, facts);
   if (!target) return unexpected{target.error()};
@@ -271,8 +270,7 @@ expected<nlohmann::json, explain_error> explain_user(const std::string& user,
     }
   } else {
     answer["salesforce"] = nullptr;
-    now["note"] =
-        "no notification about this user was stored; only reconciliation runs touched it";
+    now["note"] = "no notification about this user was stored; only reconciliation runs touched it";
   }
 
   if (ispring) {
@@ -333,7 +331,8 @@ std::string describe_event(const store::history_event& event) {
     if (d.contains("active")) parts.push_back(d["active"].get<bool>() ? "active" : "inactive");
     if (d.contains("groups") && d["groups"].is_array()) {
       std::string groups;
-      for (const auto& g : d["groups"]) groups += (groups.empty() ? "" : ", ") + quoted(g.get<std::string>());
+      for (const auto& g : d["groups"])
+        groups += (groups.empty() ? "" : ", ") + quoted(g.get<std::string>());
       parts.push_back("groups " + (groups.empty() ? std::string("none") : groups));
     }
     text = "mapped:";
@@ -388,7 +387,8 @@ std::string explain_to_text(const nlohmann::json& a) {
           << "\n";
     const auto& q = sf["queue"];
     out << "  queue: " << q.value("state", "") << ", version " << q.value("version", 0);
-    if (const auto e = q.value("last_error", std::string()); !e.empty()) out << ", last error: " << e;
+    if (const auto e = q.value("last_error", std::string()); !e.empty())
+      out << ", last error: " << e;
     if (const auto o = q.value("last_outcome", std::string()); !o.empty())
       out << ", last outcome: " << o;
     out << "\n";
@@ -404,14 +404,15 @@ std::string explain_to_text(const nlohmann::json& a) {
         << "\n";
   } else {
     const auto& u = is["user"];
-    out << "  user " << u.value("id", "") << " (matched by " << is.value("matched_by", "")
-        << "), " << u.value("status", "") << ", department "
+    out << "  user " << u.value("id", "") << " (matched by " << is.value("matched_by", "") << "), "
+        << u.value("status", "") << ", department "
         << u.value("department", u.value("department_id", "")) << "\n";
     for (const auto& [key, value] : u["fields"].items())
       out << "  " << key << ": " << value.get<std::string>() << "\n";
     if (u.contains("groups")) {
       std::string groups;
-      for (const auto& g : u["groups"]) groups += (groups.empty() ? "" : ", ") + g.get<std::string>();
+      for (const auto& g : u["groups"])
+        groups += (groups.empty() ? "" : ", ") + g.get<std::string>();
       out << "  groups: " << (groups.empty() ? "none" : groups) << "\n";
     }
   }

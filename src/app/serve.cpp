@@ -205,10 +205,9 @@ int serve(const config::settings& settings, const serve_options& options) {
   }
 
   http::server public_server(public_server_options(settings.server), std::move(public_routes));
-  http::server admin_server(
-      admin_server_options(settings),
-      make_admin_routes(settings, *inbox, counters, runs.get(), runs_unavailable,
-                        ispring_api.get()));
+  http::server admin_server(admin_server_options(settings),
+                            make_admin_routes(settings, *inbox, counters, runs.get(),
+                                              runs_unavailable, ispring_api.get()));
 
   spdlog::info("listening on {}:{} (Salesforce outbound messages at {}), admin on {}:{}",
                settings.server.listen.host, public_server.port(),

@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <cctype>
 #include <chrono>
-#include <cassert>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -134,14 +134,11 @@ std::string field_expression(const std::string& field) {
   const bool plain = !field.empty() && std::all_of(field.begin(), field.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
   });
-  if (!plain) throw std::invalid_argument("store: \"" + field + "\" is not a Salesforce field name");
-  return "coalesce(CASE WHEN json_valid(fields_json) THEN json_extract(fields_json, '$.\"" +
-         field + "\"') END, '')";
+  if (!plain)
+    throw std::invalid_argument("store: \"" + field + "\" is not a Salesforce field name");
+  return "coalesce(CASE WHEN json_valid(fields_json) THEN json_extract(fields_json, '$.\"" + field +
+         "\"') END, '')";
 }
-
-// Intake's events wait in the record's row (recent_events) until the worker's outcome moves
-// them to user_history; a record nobody applies moves them once they pass this size.
-constexpr std::int64_t recent_events_spill_bytes = 16 * 1024;
 
 // The upper bound of a look-up: every text that starts with `text` (prefix) sorts below
 // text + U+10FFFF, the largest code point; only `text` itself sorts below text + NUL.
@@ -241,18 +238,11 @@ ON CONFLICT DO NOTHING)sql",
                             "insert notification"),
         // Salesforce redelivers out of order, so the newest SystemModstamp wins; an equal or
         // unknown stamp cannot tell, so arrival order decides (the later arrival wins).
-        // ?7 is the history line of this notification, without its closing braces: joining
-        // a waiting state adds since when it waited.
         upsert_record(db, R"sql(
 INSERT INTO records (organization_id, record_id, object_type, fields_json, modstamp, version,
-                     state, attempts, last_error, due_at, waiting_since, recent_events)
-VALUES (?1, ?2, ?3, ?4, ?5, 1, 'pending', 0, '', ?6, ?6, ?7 || '}}' || char(10))
+                     state, attempts, last_error, due_at, waiting_since)
+VALUES (?1, ?2, ?3, ?4, ?5, 1, 'pending', 0, '', ?6, ?6)
 ON CONFLICT (organization_id, record_id) DO UPDATE SET
-  recent_events = records.recent_events || ?7
-    || CASE WHEN records.state IN ('pending', 'retrying')
-            THEN ',"coalesced_since":' || coalesce(records.waiting_since, excluded.due_at)
-            ELSE '' END
-    || '}}' || char(10),
   object_type = coalesce(nullif(excluded.object_type, ''), records.object_type),
   fields_json = merge_fields(records.fields_json, excluded.fields_json),
   modstamp = coalesce(excluded.modstamp, records.modstamp),
@@ -263,26 +253,21 @@ ON CONFLICT (organization_id, record_id) DO UPDATE SET
                        ELSE excluded.due_at END
 WHERE excluded.modstamp IS NULL OR records.modstamp IS NULL
    OR excluded.modstamp >= records.modstamp
-RETURNING length(recent_events))sql",
+RETURNING waiting_since)sql",
                       "upsert record"),
         // Deleted before delivery: nothing to merge, but the worker must look at the record
         // again, so it becomes pending with a new version.
         upsert_deleted_record(db, R"sql(
 INSERT INTO records (organization_id, record_id, object_type, fields_json, modstamp, version,
-                     state, attempts, last_error, due_at, waiting_since, recent_events)
-VALUES (?1, ?2, ?3, '{}', NULL, 1, 'pending', 0, '', ?4, ?4, ?5 || '}}' || char(10))
+                     state, attempts, last_error, due_at, waiting_since)
+VALUES (?1, ?2, ?3, '{}', NULL, 1, 'pending', 0, '', ?4, ?4)
 ON CONFLICT (organization_id, record_id) DO UPDATE SET
-  recent_events = records.recent_events || ?5
-    || CASE WHEN records.state IN ('pending', 'retrying')
-            THEN ',"coalesced_since":' || coalesce(records.waiting_since, excluded.due_at)
-            ELSE '' END
-    || '}}' || char(10),
   version = records.version + 1,
   state = 'pending', attempts = 0, last_error = '', due_at = excluded.due_at,
   waiting_since = CASE WHEN records.state IN ('pending', 'retrying')
                        THEN coalesce(records.waiting_since, excluded.due_at)
                        ELSE excluded.due_at END
-RETURNING length(recent_events))sql",
+RETURNING waiting_since)sql",
                               "upsert deleted record"),
         add_counter(db, R"sql(
 INSERT INTO counters (name, value) VALUES (?1, ?2)
@@ -359,8 +344,8 @@ UPDATE runs SET status = 'failed', ended_at = ?2, message = ?3
 WHERE id = ?1 AND status IN ('queued', 'running'))sql",
                  "fail interrupted run"),
         insert_history(db, R"sql(
-INSERT INTO user_history (organization_id, record_id, time, kind, details)
-VALUES (?1, ?2, ?3, ?4, ?5))sql",
+INSERT INTO user_history (id, organization_id, record_id, time, kind, details)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql",
                        "record history"),
         // From the front of the table (oldest first): the rows older than the retention are
         // there, so this reads little more than it deletes.
@@ -373,17 +358,26 @@ DELETE FROM user_history WHERE id IN (
   SELECT id FROM user_history WHERE organization_id = ?1 AND record_id = ?2
   ORDER BY time DESC, id DESC LIMIT ?4 OFFSET ?3))sql",
                            "prune a user's history"),
-        append_recent_event(db, R"sql(
-UPDATE records SET recent_events = recent_events || ?3
-WHERE organization_id = ?1 AND record_id = ?2)sql",
-                            "append recent event"),
-        select_recent_events(
-            db, "SELECT recent_events FROM records WHERE organization_id = ?1 AND record_id = ?2",
-            "select recent events"),
-        clear_recent_events(db, R"sql(
-UPDATE records SET recent_events = ''
-WHERE organization_id = ?1 AND record_id = ?2 AND recent_events <> '')sql",
-                            "clear recent events"),
+        insert_new_history(db, R"sql(
+INSERT INTO user_history_new (id, organization_id, record_id, time, kind, details)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql",
+                           "record intake history"),
+        last_new_history(db, R"sql(
+SELECT max(id) FROM (SELECT id FROM user_history_new ORDER BY id LIMIT ?1))sql",
+                         "select intake history to move"),
+        // Keeps the ids: one sequence for both tables, so the timeline's order holds.
+        move_new_history(db, R"sql(
+INSERT INTO user_history (id, organization_id, record_id, time, kind, details)
+SELECT id, organization_id, record_id, time, kind, details FROM user_history_new
+WHERE id <= ?1
+RETURNING organization_id, record_id)sql",
+                         "move intake history"),
+        delete_new_history(db, "DELETE FROM user_history_new WHERE id <= ?1",
+                           "remove moved intake history"),
+        max_history_id(db, R"sql(
+SELECT max(coalesce((SELECT max(id) FROM user_history), 0),
+           coalesce((SELECT max(id) FROM user_history_new), 0)))sql",
+                       "read history sequence"),
         // Written when the worker is done with a record, and only when they changed, so the
         // lookup indexes cost intake nothing.
         upsert_keys(db,
@@ -408,35 +402,9 @@ WHERE login <> excluded.login OR email <> excluded.email)sql",
   sqlite_statement insert_run, start_run, update_run_counts, finish_run, insert_run_plan;
   sqlite_statement prune_runs, prune_run_plans, select_unfinished_runs, fail_run;
   sqlite_statement insert_history, prune_old_history, prune_user_history;
-  sqlite_statement append_recent_event, select_recent_events, clear_recent_events, upsert_keys;
+  sqlite_statement insert_new_history, last_new_history, move_new_history, delete_new_history;
+  sqlite_statement max_history_id, upsert_keys;
 };
-
-// The lines of records.recent_events as events, oldest first; a damaged line is skipped.
-std::vector<history_event> parse_recent_events(const std::string& organization_id,
-                                               const std::string& record_id,
-                                               const std::string& lines) {
-  std::vector<history_event> events;
-  std::size_t at = 0;
-  while (at < lines.size()) {
-    const auto end = std::min(lines.find('\n', at), lines.size());
-    const auto line = nlohmann::json::parse(lines.begin() + static_cast<std::ptrdiff_t>(at),
-                                            lines.begin() + static_cast<std::ptrdiff_t>(end),
-                                            nullptr, false);
-    at = end + 1;
-    if (!line.is_object() || !line.contains("time") || !line["time"].is_number_integer() ||
-        !line.contains("kind") || !line["kind"].is_string())
-      continue;
-    history_event e;
-    e.organization_id = organization_id;
-    e.record_id = record_id;
-    e.time = line["time"].get<epoch_ms>();
-    e.kind = line["kind"].get<std::string>();
-    const auto details = line.find("details");
-    e.details_json = details != line.end() && details->is_object() ? details->dump() : "{}";
-    events.push_back(std::move(e));
-  }
-  return events;
-}
 
 // Reads of the per-user history and the look-ups, apart from read_statements: a file that
 // predates them (schema version 4) has no user_history table to prepare them against.
@@ -446,9 +414,11 @@ struct history_read_statements {
 SELECT id, organization_id, record_id, time, kind, details FROM user_history
 WHERE organization_id = ?1 AND record_id = ?2 ORDER BY time DESC, id DESC LIMIT ?3)sql",
                      "read history"),
-        read_recent_events(
-            db, "SELECT recent_events FROM records WHERE organization_id = ?1 AND record_id = ?2",
-            "read recent events"),
+        // Not indexed (see user_history_new): small, as the writer moves it on.
+        read_new_history(db, R"sql(
+SELECT id, organization_id, record_id, time, kind, details FROM user_history_new
+WHERE organization_id = ?1 AND record_id = ?2)sql",
+                         "read intake history"),
         // Each OR term has an index (the primary key, the two key indexes), so SQLite answers
         // with a union of index ranges instead of a scan; the unary + keeps the outer
         // organization filter from steering it to the primary key alone.
@@ -466,30 +436,28 @@ ORDER BY k.record_id, k.organization_id LIMIT ?6 OFFSET ?7)sql",
             db, "SELECT organization_id, record_id FROM links WHERE ispring_user_id = ?1 LIMIT 1",
             "select linked record") {}
 
-  // The events still waiting in the record's row come first: they are the newest.
+  // Both tables, newest first (ids break ties: one sequence for both).
   std::vector<history_event> history(const std::string& organization_id,
                                      const std::string& record_id, std::size_t limit) {
     std::vector<history_event> events;
-    {
-      run row(read_recent_events);
-      row.bind(1, organization_id).bind(2, record_id);
-      if (row.step()) events = parse_recent_events(organization_id, record_id, row.text(0));
+    for (auto* statement : {&read_new_history, &read_history}) {
+      run rows(*statement);
+      rows.bind(1, organization_id).bind(2, record_id);
+      if (statement == &read_history) rows.bind(3, as_limit(limit));
+      while (rows.step()) {
+        history_event e;
+        e.id = rows.int64(0);
+        e.organization_id = rows.text(1);
+        e.record_id = rows.text(2);
+        e.time = rows.int64(3);
+        e.kind = rows.text(4);
+        e.details_json = rows.text(5);
+        events.push_back(std::move(e));
+      }
     }
-    std::reverse(events.begin(), events.end());
-    run rows(read_history);
-    rows.bind(1, organization_id).bind(2, record_id).bind(3, as_limit(limit));
-    while (rows.step()) {
-      history_event e;
-      e.id = rows.int64(0);
-      e.organization_id = rows.text(1);
-      e.record_id = rows.text(2);
-      e.time = rows.int64(3);
-      e.kind = rows.text(4);
-      e.details_json = rows.text(5);
-      events.push_back(std::move(e));
-    }
-    std::stable_sort(events.begin(), events.end(),
-                     [](const history_event& a, const history_event& b) { return a.time > b.time; });
+    std::sort(events.begin(), events.end(), [](const history_event& a, const history_event& b) {
+      return a.time != b.time ? a.time > b.time : a.id > b.id;
+    });
     if (events.size() > limit) events.resize(limit);
     return events;
   }
@@ -530,7 +498,7 @@ ORDER BY k.record_id, k.organization_id LIMIT ?6 OFFSET ?7)sql",
     return std::make_pair(row.text(0), row.text(1));
   }
 
-  sqlite_statement read_history, read_recent_events, search_users, find_linked_record;
+  sqlite_statement read_history, read_new_history, search_users, find_linked_record;
 };
 
 // Statements of the read-only connection.
@@ -649,8 +617,12 @@ class sqlite_inbox final : public inbox {
                                               SQLITE_UTF8 | SQLITE_DIRECTONLY, nullptr,
                                               merge_fields_function, nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) throw_sqlite_error(writer_db_.handle(), rc, "register merge_fields");
-    write_ = std::make_unique<write_statements>(writer_db_, options.login_field,
-                                                options.email_field);
+    write_ =
+        std::make_unique<write_statements>(writer_db_, options.login_field, options.email_field);
+    {
+      run row(write_->max_history_id);
+      if (row.step()) next_history_id_ = row.int64(0) + 1;
+    }
 
     // Opened after the writer switched the file to WAL and migrated it.
     reader_db_ = std::make_unique<sqlite_connection>(options.path, SQLITE_OPEN_READONLY);
@@ -1007,7 +979,10 @@ class sqlite_inbox final : public inbox {
 
   std::size_t prune_history(epoch_ms now, std::size_t max_rows) override {
     std::size_t removed = 0;
-    run_write([&] { removed = prune_history_locked(now, max_rows); });
+    run_write([&] {
+      move_new_history(max_rows);
+      removed = prune_history_locked(now, max_rows);
+    });
     return removed;
   }
 
@@ -1025,26 +1000,27 @@ class sqlite_inbox final : public inbox {
   std::size_t commits_so_far() const override { return commits_.load(std::memory_order_relaxed); }
 
  private:
+  // `staged`: intake's events, into user_history_new (see the schema).
   void insert_history(const std::string& organization_id, const std::string& record_id,
-                      epoch_ms time, const char* kind, std::string_view details) {
-    run(write_->insert_history)
-        .bind(1, organization_id)
-        .bind(2, record_id)
-        .bind(3, time)
-        .bind(4, std::string_view(kind))
-        .bind(5, details)
+                      epoch_ms time, const char* kind, std::string_view details,
+                      bool staged = false) {
+    run(staged ? write_->insert_new_history : write_->insert_history)
+        .bind(1, next_history_id_++)
+        .bind(2, organization_id)
+        .bind(3, record_id)
+        .bind(4, time)
+        .bind(5, std::string_view(kind))
+        .bind(6, details)
         .execute();
-    if (history_cap_ > 0) touched_.emplace(organization_id, record_id);
+    if (history_cap_ > 0 && !staged) touched_.emplace(organization_id, record_id);
   }
 
-  // After mark_done/mark_failed, in their transaction (right after the finishing UPDATE):
-  // intake's waiting events join the worker's in user_history, the lookup keys follow the
-  // record, and no row changed means a newer state arrived while the worker applied this one
-  // (it stays pending and is applied next).
+  // After mark_done/mark_failed, in their transaction (right after the finishing UPDATE): the
+  // lookup keys follow the record, and no row changed means a newer state arrived while the worker
+  // applied this one (it stays pending and is applied next).
   void after_apply(const std::string& organization_id, const std::string& record_id,
                    std::int64_t version) {
     const bool superseded = sqlite3_changes(writer_db_.handle()) == 0;
-    spill_recent_events(organization_id, record_id);
     run(write_->upsert_keys).bind(1, organization_id).bind(2, record_id).execute();
     if (superseded) {
       insert_history(organization_id, record_id, time_.now(), history_kinds::superseded,
@@ -1052,18 +1028,26 @@ class sqlite_inbox final : public inbox {
     }
   }
 
-  void spill_recent_events(const std::string& organization_id, const std::string& record_id) {
-    std::string lines;
+  // Moves at most `max_rows` of intake's events into user_history; returns how many.
+  std::size_t move_new_history(std::size_t max_rows) {
+    std::optional<std::int64_t> last;
     {
-      run row(write_->select_recent_events);
-      row.bind(1, organization_id).bind(2, record_id);
-      if (!row.step()) return;
-      lines = row.text(0);
+      run row(write_->last_new_history);
+      row.bind(1, as_limit(max_rows));
+      if (row.step()) last = row.optional_int64(0);
     }
-    if (lines.empty()) return;
-    for (const auto& e : parse_recent_events(organization_id, record_id, lines))
-      insert_history(organization_id, record_id, e.time, e.kind.c_str(), e.details_json);
-    run(write_->clear_recent_events).bind(1, organization_id).bind(2, record_id).execute();
+    if (!last) return 0;
+    std::size_t moved = 0;
+    {
+      run rows(write_->move_new_history);
+      rows.bind(1, *last);
+      while (rows.step()) {
+        ++moved;
+        if (history_cap_ > 0) touched_.emplace(rows.text(0), rows.text(1));
+      }
+    }
+    run(write_->delete_new_history).bind(1, *last).execute();
+    return moved;
   }
 
   // On the writer thread, inside a transaction.
@@ -1078,8 +1062,8 @@ class sqlite_inbox final : public inbox {
     }
     // Users who gained events since the last look, a bounded number per step.
     constexpr std::size_t users_per_step = 200;
-    for (std::size_t looked = 0;
-         looked < users_per_step && removed < max_rows && !touched_.empty(); ++looked) {
+    for (std::size_t looked = 0; looked < users_per_step && removed < max_rows && !touched_.empty();
+         ++looked) {
       const auto user = touched_.extract(touched_.begin()).value();
       run(write_->prune_user_history)
           .bind(1, user.first)
@@ -1092,14 +1076,19 @@ class sqlite_inbox final : public inbox {
     return removed;
   }
 
-  // One small pruning transaction of its own, after the acks: a failure here never fails
+  // Intake's events moved per step: about 2000 random index pages a second at most while busy.
+  static constexpr std::size_t history_move_batch = 2000;
+
+  // One small transaction of its own, after the acks, that moves intake's events into
+  // user_history and prunes: a failure here never fails
   // intake, and intake waits at most for one batch. More to do keeps the writer at it while
   // it has nothing else to do.
   void prune_step() {
     last_prune_ = std::chrono::steady_clock::now();
-    std::size_t removed = 0;
+    std::size_t moved = 0, removed = 0;
     try {
       run(write_->begin).execute();
+      moved = move_new_history(history_move_batch);
       removed = prune_history_locked(time_.now(), history_prune_batch_);
       run(write_->commit).execute();
     } catch (const std::exception&) {
@@ -1113,7 +1102,8 @@ class sqlite_inbox final : public inbox {
       prune_backlog_ = false;
       return;
     }
-    prune_backlog_ = removed >= history_prune_batch_ || !touched_.empty();
+    prune_backlog_ =
+        moved >= history_move_batch || removed >= history_prune_batch_ || !touched_.empty();
   }
 
   bool prune_due() const {
@@ -1269,19 +1259,18 @@ class sqlite_inbox final : public inbox {
 
   void apply(intake_job& job, batch_totals& totals) {
     const intake_request& request = job.request;
-    std::string& line = intake_line_;
+    std::string& details = intake_details_;
     for (const incoming_change& change : request.changes) {
-      // The history line of this notification, without its closing braces: intake's events
-      // wait in the record's row (see recent_events), built by hand to keep the writer lean.
-      const auto begin_line = [&](const char* kind) {
-        line = R"({"time":)" + std::to_string(request.received_at) + R"(,"kind":")" + kind +
-               R"(","details":{"source":)";
-        append_json_string(line, request.source);
+      // What the user's history tells about this notification, built by hand to keep the
+      // writer lean (closed by the caller).
+      const auto describe = [&] {
+        details = R"({"source":)";
+        append_json_string(details, request.source);
         if (!change.notification_id.empty()) {
-          line += R"(,"notification_id":)";
-          append_json_string(line, change.notification_id);
+          details += R"(,"notification_id":)";
+          append_json_string(details, change.notification_id);
         }
-        if (change.modstamp) line += R"(,"modstamp":)" + std::to_string(*change.modstamp);
+        if (change.modstamp) details += R"(,"modstamp":)" + std::to_string(*change.modstamp);
       };
       // Salesforce retries unacked (and sometimes acked) messages: a known id is acked again
       // but not applied twice. An id-less change cannot be deduplicated, so it is applied.
@@ -1296,19 +1285,20 @@ class sqlite_inbox final : public inbox {
         if (sqlite3_changes(writer_db_.handle()) == 0) {
           ++job.outcome.duplicates;
           if (!change.record_id.empty()) {
-            begin_line(history_kinds::duplicate);
-            note_in_record(request.organization_id, change.record_id, request.received_at);
+            describe();
+            details += '}';
+            insert_history(request.organization_id, change.record_id, request.received_at,
+                           history_kinds::duplicate, details, true);
           }
           continue;
         }
       }
       ++job.outcome.stored;
       if (change.record_id.empty()) continue;  // nothing to sync, only the id to remember
-      begin_line(history_kinds::received);
-      if (!change.has_data) line += R"(,"no_data":true)";
-      // Returns the length of the record's waiting events, or no row when the change was
-      // older than the state held.
-      std::optional<std::int64_t> waiting_bytes;
+      // The upsert returns the record's waiting_since, unless the change was older than the
+      // state held (no row): earlier than this arrival means it joined a waiting state.
+      std::optional<epoch_ms> waiting_since;
+      bool upserted = false;
       if (change.has_data) {
         run row(write_->upsert_record);
         row.bind(1, request.organization_id)
@@ -1316,24 +1306,23 @@ class sqlite_inbox final : public inbox {
             .bind(3, change.object_type)
             .bind(4, change.fields_json)
             .bind(5, change.modstamp)
-            .bind(6, request.received_at)
-            .bind(7, line);
-        if (row.step()) waiting_bytes = row.int64(0);
+            .bind(6, request.received_at);
+        if ((upserted = row.step())) waiting_since = row.optional_int64(0);
       } else {
         run row(write_->upsert_deleted_record);
         row.bind(1, request.organization_id)
             .bind(2, change.record_id)
             .bind(3, change.object_type)
-            .bind(4, request.received_at)
-            .bind(5, line);
-        if (row.step()) waiting_bytes = row.int64(0);
+            .bind(4, request.received_at);
+        if ((upserted = row.step())) waiting_since = row.optional_int64(0);
       }
-      if (!waiting_bytes) {
-        begin_line(history_kinds::stale);
-        note_in_record(request.organization_id, change.record_id, request.received_at);
-      } else if (*waiting_bytes > recent_events_spill_bytes) {
-        spill_recent_events(request.organization_id, change.record_id);
-      }
+      describe();
+      if (!change.has_data) details += R"(,"no_data":true)";
+      if (waiting_since && *waiting_since < request.received_at)
+        details += R"(,"coalesced_since":)" + std::to_string(*waiting_since);
+      details += '}';
+      insert_history(request.organization_id, change.record_id, request.received_at,
+                     upserted ? history_kinds::received : history_kinds::stale, details, true);
     }
     totals.received += static_cast<std::int64_t>(job.outcome.stored);
     totals.duplicates += static_cast<std::int64_t>(job.outcome.duplicates);
@@ -1341,37 +1330,11 @@ class sqlite_inbox final : public inbox {
         std::max(totals.last_received_at.value_or(request.received_at), request.received_at);
   }
 
-  // A duplicate or stale notification (`line` begun by the caller) joins the record's waiting
-  // events; without a record it goes straight to user_history.
-  void note_in_record(const std::string& organization_id, const std::string& record_id,
-                      epoch_ms time) {
-    const std::string line = intake_line_ + "}}\n";
-    run(write_->append_recent_event)
-        .bind(1, organization_id)
-        .bind(2, record_id)
-        .bind(3, line)
-        .execute();
-    if (sqlite3_changes(writer_db_.handle()) != 0) return;
-    const auto parsed = nlohmann::json::parse(line, nullptr, false);
-    const auto kind = parsed.is_object() ? parsed.value("kind", std::string()) : std::string();
-    insert_history(organization_id, record_id, time,
-                   kind == history_kinds::duplicate ? history_kinds::duplicate
-                                                    : history_kinds::stale,
-                   parsed.is_object() ? parsed["details"].dump() : std::string("{}"));
-  }
-
   void apply(custom_job& job, batch_totals&) { job.apply(); }
 
   void apply(history_job& job, batch_totals&) {
-    const history_event* previous = nullptr;
-    for (const auto& e : job.events) {
-      // What intake noted before these events goes first, so the timeline keeps its order.
-      if (!previous || previous->record_id != e.record_id ||
-          previous->organization_id != e.organization_id)
-        spill_recent_events(e.organization_id, e.record_id);
-      previous = &e;
+    for (const auto& e : job.events)
       insert_history(e.organization_id, e.record_id, e.time, e.kind.c_str(), e.details_json);
-    }
   }
 
   void apply(progress_job& job, batch_totals&) {
@@ -1474,7 +1437,8 @@ class sqlite_inbox final : public inbox {
   // Writer thread only: users whose history grew since pruning last looked at them (only
   // with a per-user cap), and when it last ran.
   std::set<std::pair<std::string, std::string>> touched_;
-  std::string intake_line_;  // reused for each notification's history line
+  std::string intake_details_;        // reused for each notification's history details
+  std::int64_t next_history_id_ = 1;  // one sequence for user_history and user_history_new
   std::chrono::steady_clock::time_point last_prune_ = std::chrono::steady_clock::now();
   bool prune_backlog_ = false;
 
@@ -1608,8 +1572,8 @@ std::vector<history_event> read_sqlite_history(const std::string& path,
 }
 
 std::vector<user_match> read_sqlite_users(const std::string& path, const user_query& query) {
-  return read_history_tables(path,
-                             [&](history_read_statements& history) { return history.users(query); });
+  return read_history_tables(
+      path, [&](history_read_statements& history) { return history.users(query); });
 }
 
 std::optional<pending_record> read_sqlite_record(const std::string& path,

@@ -113,10 +113,18 @@ CREATE TABLE user_history (
 );
 CREATE INDEX user_history_by_user ON user_history (organization_id, record_id, time);
 
--- Intake's events wait in the record's own row (one line of JSON each), which the upsert
--- rewrites anyway: a row in user_history per notification would cost intake a random index
--- page. The worker's outcome moves them into user_history, beside its own events.
-ALTER TABLE records ADD COLUMN recent_events TEXT NOT NULL DEFAULT '';
+-- Intake's events land here first: appending to a table without a secondary index costs
+-- the group commit a page per few dozen events, where the index above would cost a random
+-- page per notification. The writer moves them into user_history off the hot path (when idle,
+-- else a small batch per second); both tables share one id sequence, so order is kept.
+CREATE TABLE user_history_new (
+  id              INTEGER PRIMARY KEY,
+  organization_id TEXT NOT NULL,
+  record_id       TEXT NOT NULL,
+  time            INTEGER NOT NULL,
+  kind            TEXT NOT NULL,
+  details         TEXT NOT NULL DEFAULT '{}'
+);
 
 -- The mapping's login and e-mail of each user the worker applied, lower-cased, to find a user
 -- among 100k by them; written only when they change, off intake's path.

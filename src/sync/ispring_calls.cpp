@@ -101,8 +101,7 @@ ispring::result<std::string> call_recorder::create_group(const std::string& name
 
 ispring::result<ispring::ok> call_recorder::set_group_members(
     const std::string& group_id, const std::vector<std::string>& user_ids) {
-  return note("POST /group/" + group_id + "/members",
-              inner_.set_group_members(group_id, user_ids));
+  return note("POST /group/" + group_id + "/members", inner_.set_group_members(group_id, user_ids));
 }
 
 ispring::result<std::vector<ispring::profile_field>> call_recorder::profile_fields() {

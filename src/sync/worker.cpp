@@ -137,8 +137,8 @@ namespace {
 
 // The outcome as the user's history keeps it, after what led to it (result.history).
 std::vector<store::history_event> history_of(const store::pending_record& record,
-                                             record_result& result, epoch_ms now,
-                                             const char* kind, nlohmann::json details) {
+                                             record_result& result, epoch_ms now, const char* kind,
+                                             nlohmann::json details) {
   auto events = std::move(result.history);
   store::history_event outcome;
   outcome.kind = kind;
@@ -186,8 +186,10 @@ void worker::process(const store::pending_record& record) {
     const auto delay = retry_delay_ms(attempts, options_.retry_base_ms, options_.retry_max_ms,
                                       std::uniform_real_distribution<double>(0, 1)(random));
     const auto retry_at = now + delay;
-    nlohmann::json details = {{"attempt", attempts}, {"error", result.error},
-                              {"retryable", result.retryable}, {"version", record.version}};
+    nlohmann::json details = {{"attempt", attempts},
+                              {"error", result.error},
+                              {"retryable", result.retryable},
+                              {"version", record.version}};
     if (!dead) details["next_attempt_at"] = retry_at;
     inbox_.record_history(history_of(
         record, result, now,

@@ -52,8 +52,11 @@ class explain_test : public ::testing::Test {
 
   static json person(const std::string& login, const std::string& email,
                      const std::string& department) {
-    return {{"Username", login}, {"Email", email}, {"LastName", "Doe"},
-            {"Department", department}, {"IsActive", "true"}};
+    return {{"Username", login},
+            {"Email", email},
+            {"LastName", "Doe"},
+            {"Department", department},
+            {"IsActive", "true"}};
   }
 
   expected<json, explain_error> explain(const std::string& who, ispring::api* api = nullptr) {
@@ -180,9 +183,9 @@ TEST(describe_event, says_each_kind_in_words) {
                                               {"coalesced_since", 0}})),
             "notification received (outbound message n2); merged into the change waiting since "
             "1970-01-01T00:00:00.000Z");
-  EXPECT_EQ(describe_event(event("stale", {{"source", "outbound_message"},
-                                           {"notification_id", "n0"}})),
-            "notification ignored (outbound message n0): older than the state already held");
+  EXPECT_EQ(
+      describe_event(event("stale", {{"source", "outbound_message"}, {"notification_id", "n0"}})),
+      "notification ignored (outbound message n0): older than the state already held");
   EXPECT_EQ(describe_event(event("superseded", {{"applied_version", 3}})),
             "a newer state arrived while version 3 was applied; the newer one is applied next");
   EXPECT_EQ(describe_event(event("mapped", {{"login", "j@a"},
@@ -191,9 +194,9 @@ TEST(describe_event, says_each_kind_in_words) {
                                             {"active", false},
                                             {"groups", {"A", "B"}}})),
             "mapped: login 'j@a', e-mail 'j@a.com', no department, inactive, groups 'A', 'B'");
-  EXPECT_EQ(describe_event(event("scope", {{"in_scope", false},
-                                           {"action", "deactivate"},
-                                           {"reason", "IsActive = false"}})),
+  EXPECT_EQ(describe_event(event(
+                "scope",
+                {{"in_scope", false}, {"action", "deactivate"}, {"reason", "IsActive = false"}})),
             "out of scope: IsActive = false → deactivate");
   EXPECT_EQ(describe_event(event("ispring_call", {{"call", "POST /user"}, {"ok", true}})),
             "iSpring POST /user: ok");
@@ -210,9 +213,9 @@ TEST(describe_event, says_each_kind_in_words) {
                                             {"error", "server (HTTP 503): down"},
                                             {"next_attempt_at", 60'000}})),
             "attempt 2 failed: server (HTTP 503): down; next attempt at 1970-01-01T00:01:00.000Z");
-  EXPECT_EQ(describe_event(event("dead_letter", {{"attempt", 1},
-                                                 {"error", "rejected (HTTP 400): no"},
-                                                 {"retryable", false}})),
+  EXPECT_EQ(describe_event(event(
+                "dead_letter",
+                {{"attempt", 1}, {"error", "rejected (HTTP 400): no"}, {"retryable", false}})),
             "dead letter after attempt 1: rejected (HTTP 400): no (not worth retrying)");
   EXPECT_EQ(describe_event(event("requeued", json::object())),
             "dead letter re-queued by the operator");

@@ -51,9 +51,7 @@ class explain_e2e : public ::testing::Test {
     const auto s = status();
     return s["pending"] == 0 && s["retrying"] == 0;
   }
-  std::optional<sandbox_user> user() {
-    return sandbox_server_.sandbox().find_user_by_login(login);
-  }
+  std::optional<sandbox_user> user() { return sandbox_server_.sandbox().find_user_by_login(login); }
   command_result explain(const std::vector<std::string>& extra) {
     std::vector<std::string> args{"explain", "--config", service_->config_path().string()};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -62,7 +60,8 @@ class explain_e2e : public ::testing::Test {
   http_reply admin_get(const std::string& target, bool with_token = true) {
     auto client = service_->admin_client();
     std::vector<std::pair<std::string, std::string>> headers;
-    if (with_token) headers.emplace_back("Authorization", std::string("Bearer ") + test_admin_token);
+    if (with_token)
+      headers.emplace_back("Authorization", std::string("Bearer ") + test_admin_token);
     return client.get(target, headers);
   }
 
@@ -96,8 +95,8 @@ TEST_F(explain_e2e, explain_tells_created_updated_out_of_scope_and_dead_lettered
   auto updated = sample_user(21, 2, "2026-11-02T10:00:00.000Z");
   updated.fields["Title"] = "Lead Engineer";
   post(updated);
-  ASSERT_TRUE(eventually(
-      [&] { return user()->fields.at("job_title") == "Lead Engineer" && drained(); }));
+  ASSERT_TRUE(
+      eventually([&] { return user()->fields.at("job_title") == "Lead Engineer" && drained(); }));
   // Moved out of scope: deactivated.
   auto moved = updated;
   moved.notification_id = make_id("04l", 3);
@@ -147,8 +146,7 @@ TEST_F(explain_e2e, explain_tells_created_updated_out_of_scope_and_dead_lettered
       << all;
   EXPECT_TRUE(has_text(texts, "iSpring POST /user: ok")) << all;  // the create
   EXPECT_TRUE(has_text(texts, "job_title 'Engineer' → 'Lead Engineer'")) << all;
-  EXPECT_TRUE(
-      has_text(texts, "out of scope: department 'Marketing' is not selected → deactivate"))
+  EXPECT_TRUE(has_text(texts, "out of scope: department 'Marketing' is not selected → deactivate"))
       << all;
   EXPECT_TRUE(has_text(texts, "status: deactivated")) << all;
   EXPECT_TRUE(has_text(texts, "in scope: department 'Engineering' is selected → upsert")) << all;

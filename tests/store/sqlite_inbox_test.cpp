@@ -130,8 +130,9 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
     // Back to what version 1 wrote.
     raw_connection raw(db_path());
     raw.exec(
-        "DROP TABLE user_keys; DROP TABLE user_history; DROP TABLE run_plans; DROP TABLE runs; DROP TABLE links; "
-        "ALTER TABLE records DROP COLUMN last_outcome; ALTER TABLE records DROP COLUMN recent_events; "
+        "DROP TABLE user_keys; DROP TABLE user_history; DROP TABLE user_history_new; "
+        "DROP TABLE run_plans; DROP TABLE runs; DROP TABLE links; "
+        "ALTER TABLE records DROP COLUMN last_outcome; "
         "ALTER TABLE records DROP COLUMN waiting_since; PRAGMA user_version = 1");
   }
   auto box = open();
@@ -279,7 +280,7 @@ TEST_F(sqlite_inbox_test, duplicate_across_requests_and_reopen_is_acked_not_appl
   }
   auto box = open();
   auto after_reopen = box->submit_and_wait(request({change("n1", user_a, R"({"Title":"C"})")}));
-  EXPECT_TRUE(after_reopen.committed);
+  EXPECT_TRUE(after_reopen.committed) << after_reopen.error;
   EXPECT_EQ(after_reopen.duplicates, 1u);
   auto record = box->find_record(org, user_a);
   EXPECT_EQ(record->fields_json, R"({"Title":"A"})");

@@ -48,9 +48,12 @@ class user_history : public ::testing::Test {
   }
 
   static json jane_in(const std::string& department, bool active = true) {
-    return {{"Username", "jane@acme.com.prod"}, {"Email", "jane@acme.com"},
-            {"LastName", "Doe"},                {"FirstName", "Jane"},
-            {"Department", department},         {"IsActive", active ? "true" : "false"}};
+    return {{"Username", "jane@acme.com.prod"},
+            {"Email", "jane@acme.com"},
+            {"LastName", "Doe"},
+            {"FirstName", "Jane"},
+            {"Department", department},
+            {"IsActive", active ? "true" : "false"}};
   }
 
   // Events since the last call, oldest first, as (kind, details).
@@ -98,11 +101,10 @@ TEST_F(user_history, a_created_user_has_mapping_scope_each_call_and_the_outcome)
   EXPECT_EQ(events[1].second["department"], "Sales");
   EXPECT_EQ(events[1].second["active"], true);
   EXPECT_EQ(events[2].first, "scope");
-  EXPECT_EQ(events[2].second,
-            (json{{"in_scope", true},
-                  {"action", "upsert"},
-                  {"reason", "department 'Sales' is selected"},
-                  {"department", "Sales"}}));
+  EXPECT_EQ(events[2].second, (json{{"in_scope", true},
+                                    {"action", "upsert"},
+                                    {"reason", "department 'Sales' is selected"},
+                                    {"department", "Sales"}}));
   std::vector<std::string> calls;
   for (const auto& [kind, details] : events)
     if (kind == "ispring_call") {

@@ -50,8 +50,7 @@ struct explain_error {
 // login and e-mail fields, ignoring case), or an iSpring user id. `ispring` null: offline.
 expected<nlohmann::json, explain_error> explain_user(const std::string& user,
                                                      const config::settings& settings,
-                                                     const user_facts& facts,
-                                                     ispring::api* ispring,
+                                                     const user_facts& facts, ispring::api* ispring,
                                                      const explain_options& options);
 
 // The answer for a terminal: sections, then the timeline one event a line.

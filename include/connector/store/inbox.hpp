@@ -222,19 +222,20 @@ class inbox {
   // the writer's next group commit, so nobody waits for an fsync on their account, and a
   // failed commit loses them (the history tells what happened; the queue is the truth).
   // Intake and the store's own moves (superseded applies, re-queued dead letters) are
-  // recorded by the store inside their own transactions. A store without history (a test
+  // recorded by the store inside their own transactions; intake's into an unindexed table
+  // that the writer empties into the indexed one off the hot path. A store without history (a test
   // fake) records nothing and reads nothing.
   virtual void record_history(std::vector<history_event> events) { (void)events; }
   // One user's events, newest first.
   virtual std::vector<history_event> read_history(const std::string& organization_id,
-                                                  const std::string& record_id,
-                                                  std::size_t limit) {
+                                                  const std::string& record_id, std::size_t limit) {
     (void)organization_id, (void)record_id, (void)limit;
     return {};
   }
   // Removes at most `max_rows` events: those older than the retention, then those beyond the
-  // per-user cap (sqlite_options). The writer calls it in small batches on its own; tests
-  // and `connector` tools may call it with their clock. Returns how many were removed.
+  // per-user cap (sqlite_options), after moving up to `max_rows` of intake's newest events to
+  // where the cap sees them. The writer does the same in small batches on its own; tests and
+  // `connector` tools may call it with their clock. Returns how many were removed.
   virtual std::size_t prune_history(epoch_ms now, std::size_t max_rows) {
     (void)now, (void)max_rows;
     return 0;
