@@ -362,16 +362,9 @@ DELETE FROM user_history WHERE id IN (
 INSERT INTO user_history_new (id, organization_id, record_id, time, kind, details)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql",
                            "record intake history"),
-        last_new_history(db, R"sql(
-SELECT max(id) FROM (SELECT id FROM user_history_new ORDER BY id LIMIT ?1))sql",
-                         "select intake history to move"),
-        // Keeps the ids: one sequence for both tables, so the timeline's order holds.
-        move_new_history(db, R"sql(
-INSERT INTO user_history (id, organization_id, record_id, time, kind, details)
-SELECT id, organization_id, record_id, time, kind, details FROM user_history_new
-WHERE id <= ?1
-RETURNING organization_id, record_id)sql",
-                         "move intake history"),
+        select_new_history(db, R"sql(
+SELECT id, organization_id, time, details FROM user_history_new ORDER BY id LIMIT ?1)sql",
+                           "select intake history to move"),
         delete_new_history(db, "DELETE FROM user_history_new WHERE id <= ?1",
                            "remove moved intake history"),
         max_history_id(db, R"sql(
@@ -402,9 +395,35 @@ WHERE login <> excluded.login OR email <> excluded.email)sql",
   sqlite_statement insert_run, start_run, update_run_counts, finish_run, insert_run_plan;
   sqlite_statement prune_runs, prune_run_plans, select_unfinished_runs, fail_run;
   sqlite_statement insert_history, prune_old_history, prune_user_history;
-  sqlite_statement insert_new_history, last_new_history, move_new_history, delete_new_history;
+  sqlite_statement insert_new_history, select_new_history, delete_new_history;
   sqlite_statement max_history_id, upsert_keys;
 };
+
+// The events of one user_history_new row (see the schema) as history events; `record_id`
+// empty: every user's.
+std::vector<history_event> staged_events(std::int64_t first_id, const std::string& organization_id,
+                                         epoch_ms time, const std::string& details,
+                                         const std::string& record_id = {}) {
+  std::vector<history_event> events;
+  const auto list = nlohmann::json::parse(details, nullptr, false);
+  if (!list.is_array()) return events;
+  std::int64_t id = first_id;
+  for (const auto& item : list) {
+    const std::int64_t this_id = id++;
+    if (!item.is_object()) continue;
+    history_event e;
+    e.id = this_id;
+    e.organization_id = organization_id;
+    e.record_id = item.value("record_id", std::string());
+    if (e.record_id.empty() || (!record_id.empty() && e.record_id != record_id)) continue;
+    e.time = time;
+    e.kind = item.value("kind", std::string());
+    const auto d = item.find("details");
+    e.details_json = d != item.end() && d->is_object() ? d->dump() : "{}";
+    events.push_back(std::move(e));
+  }
+  return events;
+}
 
 // Reads of the per-user history and the look-ups, apart from read_statements: a file that
 // predates them (schema version 4) has no user_history table to prepare them against.
@@ -416,8 +435,8 @@ WHERE organization_id = ?1 AND record_id = ?2 ORDER BY time DESC, id DESC LIMIT 
                      "read history"),
         // Not indexed (see user_history_new): small, as the writer moves it on.
         read_new_history(db, R"sql(
-SELECT id, organization_id, record_id, time, kind, details FROM user_history_new
-WHERE organization_id = ?1 AND record_id = ?2)sql",
+SELECT id, organization_id, time, details FROM user_history_new
+WHERE organization_id = ?1 AND instr(details, ?2) > 0)sql",
                          "read intake history"),
         // Each OR term has an index (the primary key, the two key indexes), so SQLite answers
         // with a union of index ranges instead of a scan; the unary + keeps the outer
@@ -440,10 +459,18 @@ ORDER BY k.record_id, k.organization_id LIMIT ?6 OFFSET ?7)sql",
   std::vector<history_event> history(const std::string& organization_id,
                                      const std::string& record_id, std::size_t limit) {
     std::vector<history_event> events;
-    for (auto* statement : {&read_new_history, &read_history}) {
-      run rows(*statement);
+    {
+      run rows(read_new_history);
       rows.bind(1, organization_id).bind(2, record_id);
-      if (statement == &read_history) rows.bind(3, as_limit(limit));
+      while (rows.step()) {
+        for (auto& e :
+             staged_events(rows.int64(0), rows.text(1), rows.int64(2), rows.text(3), record_id))
+          events.push_back(std::move(e));
+      }
+    }
+    {
+      run rows(read_history);
+      rows.bind(1, organization_id).bind(2, record_id).bind(3, as_limit(limit));
       while (rows.step()) {
         history_event e;
         e.id = rows.int64(0);
@@ -1000,11 +1027,9 @@ class sqlite_inbox final : public inbox {
   std::size_t commits_so_far() const override { return commits_.load(std::memory_order_relaxed); }
 
  private:
-  // `staged`: intake's events, into user_history_new (see the schema).
   void insert_history(const std::string& organization_id, const std::string& record_id,
-                      epoch_ms time, const char* kind, std::string_view details,
-                      bool staged = false) {
-    run(staged ? write_->insert_new_history : write_->insert_history)
+                      epoch_ms time, const char* kind, std::string_view details) {
+    run(write_->insert_history)
         .bind(1, next_history_id_++)
         .bind(2, organization_id)
         .bind(3, record_id)
@@ -1012,7 +1037,7 @@ class sqlite_inbox final : public inbox {
         .bind(5, std::string_view(kind))
         .bind(6, details)
         .execute();
-    if (history_cap_ > 0 && !staged) touched_.emplace(organization_id, record_id);
+    if (history_cap_ > 0) touched_.emplace(organization_id, record_id);
   }
 
   // After mark_done/mark_failed, in their transaction (right after the finishing UPDATE): the
@@ -1028,26 +1053,36 @@ class sqlite_inbox final : public inbox {
     }
   }
 
-  // Moves at most `max_rows` of intake's events into user_history; returns how many.
-  std::size_t move_new_history(std::size_t max_rows) {
+  // Moves at most `max_requests` requests' worth of intake's events into user_history;
+  // returns how many requests.
+  std::size_t move_new_history(std::size_t max_requests) {
+    std::vector<history_event> events;
     std::optional<std::int64_t> last;
+    std::size_t requests = 0;
     {
-      run row(write_->last_new_history);
-      row.bind(1, as_limit(max_rows));
-      if (row.step()) last = row.optional_int64(0);
-    }
-    if (!last) return 0;
-    std::size_t moved = 0;
-    {
-      run rows(write_->move_new_history);
-      rows.bind(1, *last);
+      run rows(write_->select_new_history);
+      rows.bind(1, as_limit(max_requests));
       while (rows.step()) {
-        ++moved;
-        if (history_cap_ > 0) touched_.emplace(rows.text(0), rows.text(1));
+        ++requests;
+        last = rows.int64(0);
+        for (auto& e : staged_events(rows.int64(0), rows.text(1), rows.int64(2), rows.text(3)))
+          events.push_back(std::move(e));
       }
     }
+    if (!last) return 0;
+    for (const auto& e : events) {
+      run(write_->insert_history)
+          .bind(1, e.id)
+          .bind(2, e.organization_id)
+          .bind(3, e.record_id)
+          .bind(4, e.time)
+          .bind(5, e.kind)
+          .bind(6, e.details_json)
+          .execute();
+      if (history_cap_ > 0) touched_.emplace(e.organization_id, e.record_id);
+    }
     run(write_->delete_new_history).bind(1, *last).execute();
-    return moved;
+    return requests;
   }
 
   // On the writer thread, inside a transaction.
@@ -1076,19 +1111,22 @@ class sqlite_inbox final : public inbox {
     return removed;
   }
 
-  // Intake's events moved per step: about 2000 random index pages a second at most while busy.
-  static constexpr std::size_t history_move_batch = 2000;
+  // Intake's requests moved per step: while idle, batch after batch; while busy, a couple a
+  // second (a few hundred random index pages at most; the rest waits for a quiet moment).
+  static constexpr std::size_t history_move_batch = 50;  // requests, each up to ~100 events
+  static constexpr std::size_t history_move_batch_busy = 2;
+  static constexpr std::chrono::milliseconds idle_grace{50};
 
   // One small transaction of its own, after the acks, that moves intake's events into
   // user_history and prunes: a failure here never fails
   // intake, and intake waits at most for one batch. More to do keeps the writer at it while
   // it has nothing else to do.
-  void prune_step() {
+  void prune_step(bool idle) {
     last_prune_ = std::chrono::steady_clock::now();
     std::size_t moved = 0, removed = 0;
     try {
       run(write_->begin).execute();
-      moved = move_new_history(history_move_batch);
+      moved = move_new_history(idle ? history_move_batch : history_move_batch_busy);
       removed = prune_history_locked(time_.now(), history_prune_batch_);
       run(write_->commit).execute();
     } catch (const std::exception&) {
@@ -1102,8 +1140,8 @@ class sqlite_inbox final : public inbox {
       prune_backlog_ = false;
       return;
     }
-    prune_backlog_ =
-        moved >= history_move_batch || removed >= history_prune_batch_ || !touched_.empty();
+    prune_backlog_ = moved >= (idle ? history_move_batch : history_move_batch_busy) ||
+                     removed >= history_prune_batch_ || !touched_.empty();
   }
 
   bool prune_due() const {
@@ -1166,11 +1204,10 @@ class sqlite_inbox final : public inbox {
       {
         std::unique_lock lock(queue_mutex_);
         // Idle, the writer waits at most one pruning interval, so old history goes even
-        // when nothing arrives; with a pruning backlog it does not wait at all.
-        if (!prune_backlog_) {
-          queue_ready_.wait_for(lock, history_prune_interval_,
-                                [this] { return !queue_.empty() || stopping_; });
-        }
+        // when nothing arrives. With work left over it waits only a moment: idle means that
+        // nothing arrived for a while, not the gap between an ack and the next request.
+        queue_ready_.wait_for(lock, prune_backlog_ ? idle_grace : history_prune_interval_,
+                              [this] { return !queue_.empty() || stopping_; });
         if (queue_.empty() && stopping_) return;  // every accepted request was answered
         const auto count =
             static_cast<std::ptrdiff_t>(std::min(queue_.size(), max_batch_requests_));
@@ -1183,7 +1220,7 @@ class sqlite_inbox final : public inbox {
         batch.clear();
       }
       // Busy, at most once per interval; idle, also while there is a backlog.
-      if (prune_due() || (idle && prune_backlog_)) prune_step();
+      if (prune_due() || (idle && prune_backlog_)) prune_step(idle);
     }
   }
 
@@ -1257,6 +1294,17 @@ class sqlite_inbox final : public inbox {
     }
   }
 
+  // Adds one event (details in intake_details_, still open) to the request's row.
+  void stage(const std::string& record_id, const char* kind) {
+    staged_ += staged_count_++ == 0 ? R"([{"record_id":)" : R"(,{"record_id":)";
+    append_json_string(staged_, record_id);
+    staged_ += R"(,"kind":")";
+    staged_ += kind;
+    staged_ += R"(","details":)";
+    staged_ += intake_details_;
+    staged_ += "}}";
+  }
+
   void apply(intake_job& job, batch_totals& totals) {
     const intake_request& request = job.request;
     std::string& details = intake_details_;
@@ -1286,9 +1334,7 @@ class sqlite_inbox final : public inbox {
           ++job.outcome.duplicates;
           if (!change.record_id.empty()) {
             describe();
-            details += '}';
-            insert_history(request.organization_id, change.record_id, request.received_at,
-                           history_kinds::duplicate, details, true);
+            stage(change.record_id, history_kinds::duplicate);
           }
           continue;
         }
@@ -1320,9 +1366,22 @@ class sqlite_inbox final : public inbox {
       if (!change.has_data) details += R"(,"no_data":true)";
       if (waiting_since && *waiting_since < request.received_at)
         details += R"(,"coalesced_since":)" + std::to_string(*waiting_since);
-      details += '}';
-      insert_history(request.organization_id, change.record_id, request.received_at,
-                     upserted ? history_kinds::received : history_kinds::stale, details, true);
+      stage(change.record_id, upserted ? history_kinds::received : history_kinds::stale);
+    }
+    // One row for the request's events (see user_history_new).
+    if (staged_count_ > 0) {
+      staged_ += ']';
+      run(write_->insert_new_history)
+          .bind(1, next_history_id_)
+          .bind(2, request.organization_id)
+          .bind(3, std::string_view(""))  // several users: see the events
+          .bind(4, request.received_at)
+          .bind(5, std::string_view("intake"))
+          .bind(6, staged_)
+          .execute();
+      next_history_id_ += staged_count_;
+      staged_.clear();
+      staged_count_ = 0;
     }
     totals.received += static_cast<std::int64_t>(job.outcome.stored);
     totals.duplicates += static_cast<std::int64_t>(job.outcome.duplicates);
@@ -1437,7 +1496,9 @@ class sqlite_inbox final : public inbox {
   // Writer thread only: users whose history grew since pruning last looked at them (only
   // with a per-user cap), and when it last ran.
   std::set<std::pair<std::string, std::string>> touched_;
-  std::string intake_details_;        // reused for each notification's history details
+  std::string intake_details_;  // reused for each notification's history details
+  std::string staged_;          // the current request's events (stage)
+  std::int64_t staged_count_ = 0;
   std::int64_t next_history_id_ = 1;  // one sequence for user_history and user_history_new
   std::chrono::steady_clock::time_point last_prune_ = std::chrono::steady_clock::now();
   bool prune_backlog_ = false;

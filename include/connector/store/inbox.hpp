@@ -273,8 +273,9 @@ struct sqlite_options {
   // beyond the newest `history_max_events_per_user` of a user (0: no cap).
   std::int64_t history_retention_ms = 30LL * 24 * 60 * 60 * 1000;
   std::size_t history_max_events_per_user = 0;
-  // The writer prunes at most this often while busy (one small transaction of at most
-  // history_prune_batch rows, after the acks), and in a row while idle until caught up.
+  // The writer moves intake's events into the indexed history and prunes at most this often
+  // while busy (one small transaction after the acks: up to 2000 events moved, at most
+  // history_prune_batch removed), and in a row while idle until caught up.
   int history_prune_interval_ms = 1000;
   std::size_t history_prune_batch = 500;
   // The Salesforce fields the mapping reads login and e-mail from (mapping.login,
