@@ -347,11 +347,13 @@ WHERE id = ?1 AND status IN ('queued', 'running'))sql",
 INSERT INTO user_history (id, organization_id, record_id, time, kind, details)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql",
                        "record history"),
-        // From the front of the table (oldest first): the rows older than the retention are
-        // there, so this reads little more than it deletes.
+        // From the front of the table (ids follow time): the rows older than the retention
+        // are there. Only the first few times the batch are looked at, so a table with
+        // nothing to prune costs a few pages, not a scan of months of history.
         prune_old_history(db, R"sql(
 DELETE FROM user_history WHERE id IN (
-  SELECT id FROM user_history WHERE time < ?1 ORDER BY id LIMIT ?2))sql",
+  SELECT id FROM (SELECT id, time FROM user_history ORDER BY id LIMIT ?2 * 4)
+  WHERE time < ?1 LIMIT ?2))sql",
                           "prune old history"),
         prune_user_history(db, R"sql(
 DELETE FROM user_history WHERE id IN (
