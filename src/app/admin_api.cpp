@@ -5,8 +5,12 @@
 #include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
 
+#include "connector/app/explain.hpp"
 #include "connector/app/status_report.hpp"
+#include "connector/salesforce/ids.hpp"
 
 namespace connector::app {
 
@@ -54,6 +58,40 @@ std::optional<std::size_t> query_number(const std::string& query, std::string_vi
   return value;
 }
 
+// A query or path value with %XX and '+' decoded; nullopt when an escape is broken.
+std::optional<std::string> percent_decoded(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] != '%') {
+      out += text[i];
+    } else {
+      unsigned value = 0;
+      if (i + 2 >= text.size()) return std::nullopt;
+      const auto [ptr, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
+      if (ec != std::errc() || ptr != text.data() + i + 3) return std::nullopt;
+      out += static_cast<char>(value);
+      i += 2;
+    }
+  }
+  return out;
+}
+
+// The raw value of `name` in a query string, if present.
+std::optional<std::string_view> query_value(const std::string& query, std::string_view name) {
+  std::size_t at = 0;
+  while (at <= query.size()) {
+    const auto end = std::min(query.find('&', at), query.size());
+    const std::string_view part(query.data() + at, end - at);
+    if (part.size() > name.size() && part.substr(0, name.size()) == name &&
+        part[name.size()] == '=')
+      return part.substr(name.size() + 1);
+    at = end + 1;
+  }
+  return std::nullopt;
+}
+
 http::response json_error(int status, const std::string& message) {
   return http::response::json(status, nlohmann::json{{"error", message}}.dump());
 }
@@ -63,7 +101,8 @@ http::response json_error(int status, const std::string& message) {
 std::vector<http::route> make_admin_routes(const config::settings& settings, store::inbox& inbox,
                                            intake_counters& /*counters*/, run_coordinator* runs,
                                            std::string runs_unavailable,
-                                           const metrics::registry* metrics) {
+                                           const metrics::registry* metrics,
+                                           ispring::api* ispring) {
   const config::secret token = settings.admin.token;
   auto unauthorized = [] {
     auto r = http::response::json(401, R"({"error":"missing or wrong admin token"})");
@@ -99,6 +138,53 @@ std::vector<http::route> make_admin_routes(const config::settings& settings, sto
                                            .dump());
          r.headers.emplace_back("Location", "/admin/runs/" + std::to_string(id));
          respond(std::move(r));
+       }},
+      // `connector explain` over HTTP: the same JSON; ?offline=true leaves iSpring unasked.
+      {"GET", "/admin/users/*",
+       [&inbox, &settings, ispring, token, unauthorized](http::request&& req,
+                                                         http::respond_fn respond) {
+         if (!has_admin_token(req, token)) return respond(unauthorized());
+         const auto user = percent_decoded(
+             std::string_view(req.path).substr(std::string_view("/admin/users/").size()));
+         if (!user || user->empty())
+           return respond(json_error(404,
+                                     "name a user: /admin/users/{record id, username, "
+                                     "e-mail or iSpring user id}"));
+         explain_options options;
+         options.limit = std::min<std::size_t>(query_number(req.query, "limit").value_or(50), 1000);
+         auto answer = explain_user(*user, settings, facts_of(inbox),
+                                    query_flag(req.query, "offline") ? nullptr : ispring, options);
+         if (!answer) return respond(json_error(answer.error().status, answer.error().message));
+         if (!ispring && !answer->value("/ispring/checked"_json_pointer, false))
+           (*answer)["ispring"] = {{"checked", false},
+                                   {"reason", settings.ispring ? "offline: iSpring was not asked"
+                                                               : "no ispring section in the "
+                                                                 "configuration"}};
+         respond(http::response::json(
+             200, answer->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+       }},
+      // Search for the admin page: ?q= a record id, username or e-mail prefix; paged.
+      {"GET", "/admin/users",
+       [&inbox, &settings, token, unauthorized](http::request&& req, http::respond_fn respond) {
+         if (!has_admin_token(req, token)) return respond(unauthorized());
+         const auto raw = query_value(req.query, "q");
+         const auto text = raw ? percent_decoded(*raw) : std::optional<std::string>("");
+         if (!text) return respond(json_error(400, "q: broken %-escape"));
+         store::user_query query;
+         for (const auto& id : settings.salesforce.organization_ids)
+           query.organization_ids.push_back(salesforce::to_18_char_id(id).value_or(id));
+         query.text = *text;
+         query.prefix = true;
+         query.limit = std::min<std::size_t>(query_number(req.query, "limit").value_or(20), 200);
+         query.offset = query_number(req.query, "offset").value_or(0);
+         const auto matches =
+             query.text.empty() ? std::vector<store::user_match>{} : inbox.search_users(query);
+         respond(http::response::json(
+             200, nlohmann::json{{"q", query.text},
+                                 {"limit", query.limit},
+                                 {"offset", query.offset},
+                                 {"users", matches_to_json(matches)}}
+                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
        }},
       {"GET", "/admin/runs",
        [&inbox, token, unauthorized](http::request&& req, http::respond_fn respond) {

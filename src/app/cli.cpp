@@ -16,6 +16,7 @@
 #include "connector/app/checks.hpp"
 #include "connector/app/commands.hpp"
 #include "connector/log.hpp"
+#include "connector/app/explain.hpp"
 #include "connector/app/reconcile_runs.hpp"
 #include "connector/app/status_report.hpp"
 #include "connector/ispring/client.hpp"
@@ -59,7 +60,7 @@ int status(const config::settings& settings, bool json) {
 
 int retry(const config::settings& settings, const std::string& record_id) {
   try {
-    auto inbox = store::open_sqlite_inbox({settings.store.sqlite_path});
+    auto inbox = store::open_sqlite_inbox(sqlite_options_for(settings));
     // The store keeps 18-character ids; an operator may paste the 15-character form.
     const std::string id =
         record_id.empty() ? record_id : salesforce::to_18_char_id(record_id).value_or(record_id);
@@ -83,7 +84,7 @@ int sync_user(const config::settings& settings, const std::string& record_id) {
     return 2;
   }
   try {
-    auto inbox = store::open_sqlite_inbox({settings.store.sqlite_path});
+    auto inbox = store::open_sqlite_inbox(sqlite_options_for(settings));
     const std::string id = salesforce::to_18_char_id(record_id).value_or(record_id);
     std::optional<store::pending_record> record;
     for (const auto& org : settings.salesforce.organization_ids) {
@@ -99,7 +100,7 @@ int sync_user(const config::settings& settings, const std::string& record_id) {
     const auto link = inbox->find_link(record->organization_id, record->record_id);
     ispring::https_api api(*settings.ispring);
     sync::user_sync chain(settings, api);
-    const auto report = chain.run(*record, link);
+    auto report = chain.run(*record, link);
     std::cout << "user " << record->record_id << "\n  scope: " << report.scope_reason << "\n";
     for (const auto& step : report.steps) std::cout << "  " << step.to_string() << "\n";
     const auto& result = report.result;
@@ -108,6 +109,21 @@ int sync_user(const config::settings& settings, const std::string& record_id) {
       return 1;
     }
     // Recorded like the worker would, so it does not apply the same state again.
+    auto history = std::move(report.result.history);
+    store::history_event outcome;
+    outcome.kind = result.result == sync::record_result::kind::applied
+                       ? store::history_kinds::applied
+                       : store::history_kinds::skipped;
+    outcome.details_json =
+        nlohmann::json{{"outcome", result.outcome + " (connector sync-user)"}}.dump();
+    history.push_back(std::move(outcome));
+    const auto now = system_clock().now();
+    for (auto& e : history) {
+      e.organization_id = record->organization_id;
+      e.record_id = record->record_id;
+      e.time = now;
+    }
+    inbox->record_history(std::move(history));
     if (result.ispring_user_id) {
       inbox->set_link(record->organization_id, record->record_id, *result.ispring_user_id);
     }
@@ -116,6 +132,36 @@ int sync_user(const config::settings& settings, const std::string& record_id) {
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "connector sync-user: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int explain(const config::settings& settings, const std::string& user,
+            const explain_cli_options& options) {
+  try {
+    // Read-only beside the running service; iSpring is asked with one retry at most, so a
+    // down iSpring costs seconds, not minutes.
+    std::unique_ptr<ispring::https_api> api;
+    if (!options.offline && settings.ispring) {
+      ispring::retry_policy quick;
+      quick.max_attempts = 2;
+      api = std::make_unique<ispring::https_api>(*settings.ispring, quick);
+    }
+    auto answer = explain_user(user, settings, facts_of_file(sqlite_options_for(settings)),
+                               api.get(), {options.limit});
+    if (!answer) {
+      std::cerr << "connector explain: " << answer.error().message << "\n";
+      return 1;
+    }
+    if (!settings.ispring && !options.offline)
+      (*answer)["ispring"] = {{"checked", false},
+                              {"reason", "no ispring section in the configuration"}};
+    std::cout << (options.json
+                      ? answer->dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"
+                      : explain_to_text(*answer));
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "connector explain: " << e.what() << "\n";
     return 1;
   }
 }
@@ -181,7 +227,7 @@ int reconcile(const config::settings& settings, const reconcile_cli_options& opt
     return 2;
   }
   try {
-    auto inbox = store::open_sqlite_inbox({settings.store.sqlite_path});
+    auto inbox = store::open_sqlite_inbox(sqlite_options_for(settings));
     inbox->fail_interrupted_runs(clock.now());
     // One run at a time, also across processes: the service may be running one.
     if (const auto running = inbox->running_run()) {
@@ -361,6 +407,23 @@ int run_cli(int argc, char** argv) {
   sync_user_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
   sync_user_cmd->add_option("RECORD_ID", sync_record, "Salesforce record id")->required();
 
+  auto* explain_cmd = cli.add_subcommand(
+      "explain",
+      "What happened to one user and why: link, Salesforce values, iSpring now, what would "
+      "happen now, history");
+  std::string explain_target;
+  explain_cli_options explain_opts;
+  explain_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
+  explain_cmd
+      ->add_option("USER", explain_target,
+                   "Salesforce record id (15 or 18 characters), username, e-mail, or iSpring "
+                   "user id")
+      ->required();
+  explain_cmd->add_flag("--offline", explain_opts.offline, "Do not ask iSpring Learn");
+  explain_cmd->add_flag("--json", explain_opts.json, "One JSON object, for scripts");
+  explain_cmd->add_option("--limit", explain_opts.limit, "History events, newest first")
+      ->capture_default_str();
+
   CLI11_PARSE(cli, argc, argv);
 
   auto settings = load_or_explain(config_path);
@@ -382,6 +445,7 @@ int run_cli(int argc, char** argv) {
   if (*reconcile_cmd) return reconcile(*settings, reconcile_opts);
   if (*runs_cmd) return runs(*settings, runs_limit, runs_json);
   if (*sync_user_cmd) return sync_user(*settings, sync_record);
+  if (*explain_cmd) return explain(*settings, explain_target, explain_opts);
   if (*retry_cmd) return retry(*settings, retry_all ? std::string() : retry_record);
   return 2;
 }

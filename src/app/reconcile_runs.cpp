@@ -131,6 +131,8 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
       sync::reconcile_options options;
       options.dry_run = dry_run;
       options.organization_id = *organization;
+      options.run_id = run_id;
+      options.now = [&env] { return env.time->now(); };
       options.concurrency = env.settings->ispring ? env.settings->ispring->max_concurrency : 4;
       options.stop_requested = [&] {
         if (!stop) stop = should_stop ? should_stop() : std::nullopt;

@@ -113,7 +113,7 @@ int serve(const config::settings& settings, const serve_options& options) {
   // handles; GET /metrics on the admin listener renders it.
   metrics::registry metrics;
   metrics::add_process_metrics(metrics);
-  store::sqlite_options store_options{settings.store.sqlite_path};
+  store::sqlite_options store_options = sqlite_options_for(settings);
   store_options.on_commit = commit_group_observer(metrics);
   auto inbox = store::open_sqlite_inbox(store_options);
   add_store_metrics(metrics, *inbox, clock);
@@ -240,9 +240,9 @@ int serve(const config::settings& settings, const serve_options& options) {
   http::server public_server(public_server_options(settings.server), std::move(public_routes));
   http::server admin_server(
       admin_server_options(settings),
-      with_admin_page(
-          make_admin_routes(settings, *inbox, counters, runs.get(), runs_unavailable, &metrics),
-          {&settings, inbox.get(), runs.get(), &clock, wake_worker}));
+      with_admin_page(make_admin_routes(settings, *inbox, counters, runs.get(), runs_unavailable,
+                                        &metrics, ispring_api.get()),
+                      {&settings, inbox.get(), runs.get(), &clock, wake_worker}));
 
   log::info("service.listening", "listening on {}:{} (Salesforce outbound messages at {}), admin on {}:{}",
                settings.server.listen.host, public_server.port(),

@@ -332,13 +332,15 @@ void read_admin(const object_reader& root, const server_settings& server, admin_
 }
 
 void read_store(const object_reader& root, store_settings& out) {
-  const auto store = root.object("store", {"sqlite_path", "history_retention_days"});
+  const auto store = root.object(
+      "store", {"sqlite_path", "history_retention_days", "history_max_events_per_user"});
   if (!store) fail("store.sqlite_path", "required");
   // Not checked for existence: the store creates the database on first start.
   auto path = store->path("sqlite_path");
   if (!path) fail(store->key_of("sqlite_path"), "required");
   out.sqlite_path = std::move(*path);
   store->read_integer("history_retention_days", out.history_retention_days, 1, 36'500);
+  store->read_integer("history_max_events_per_user", out.history_max_events_per_user, 0, 1'000'000);
 }
 
 // salesforce.platform_events: which `…__e` events the events endpoint takes, the field that

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
+#include <cctype>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -14,6 +16,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -103,6 +106,52 @@ std::int64_t as_limit(std::size_t limit) {
       std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
 }
 
+// Appends `text` as a JSON string. The writer builds intake's history details by hand: a
+// JSON library's document per notification would cost the single writer more than the insert.
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out += hex[u >> 4];
+      out += hex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+// A field of a record's newest state, as SQL over fields_json ('' when absent). Field names
+// are Salesforce API names (the config checks them); anything else would need quoting inside
+// a JSON path inside SQL, so it is refused. Guarded by json_valid: a damaged fields_json reads
+// as no value instead of failing the statement.
+std::string field_expression(const std::string& field) {
+  const bool plain = !field.empty() && std::all_of(field.begin(), field.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
+  });
+  if (!plain)
+    throw std::invalid_argument("store: \"" + field + "\" is not a Salesforce field name");
+  return "coalesce(CASE WHEN json_valid(fields_json) THEN json_extract(fields_json, '$.\"" + field +
+         "\"') END, '')";
+}
+
+// The upper bound of a look-up: every text that starts with `text` (prefix) sorts below
+// text + U+10FFFF, the largest code point; only `text` itself sorts below text + NUL.
+std::string upper_bound_of(const std::string& text, bool prefix) {
+  return prefix ? text + "\xf4\x8f\xbf\xbf" : text + std::string(1, '\0');
+}
+
+std::string lower_ascii(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
 std::string counts_to_json(const std::map<std::string, std::int64_t>& counts) {
   return nlohmann::json(counts).dump();
 }
@@ -178,7 +227,8 @@ inbox_stats query_stats(sqlite_statement& statement) {
 
 // Statements of the writing connection, prepared once and reused by every batch.
 struct write_statements {
-  explicit write_statements(const sqlite_connection& db)
+  write_statements(const sqlite_connection& db, const std::string& login_field,
+                   const std::string& email_field)
       : begin(db, "BEGIN IMMEDIATE", "begin transaction"),
         commit(db, "COMMIT", "commit transaction"),
         rollback(db, "ROLLBACK", "roll back transaction"),
@@ -203,33 +253,26 @@ ON CONFLICT (organization_id, record_id) DO UPDATE SET
                        THEN coalesce(records.waiting_since, excluded.due_at)
                        ELSE excluded.due_at END
 WHERE excluded.modstamp IS NULL OR records.modstamp IS NULL
-   OR excluded.modstamp >= records.modstamp)sql",
+   OR excluded.modstamp >= records.modstamp
+RETURNING waiting_since)sql",
                       "upsert record"),
-        // Deleted before delivery: nothing to merge, but the worker must look at the record
-        // again, so it becomes pending with a new version.
-        upsert_deleted_record(db, R"sql(
-INSERT INTO records (organization_id, record_id, object_type, fields_json, modstamp, version,
-                     state, attempts, last_error, due_at, waiting_since)
-VALUES (?1, ?2, ?3, '{}', NULL, 1, 'pending', 0, '', ?4, ?4)
-ON CONFLICT (organization_id, record_id) DO UPDATE SET
-  version = records.version + 1,
-  state = 'pending', attempts = 0, last_error = '', due_at = excluded.due_at,
-  waiting_since = CASE WHEN records.state IN ('pending', 'retrying')
-                       THEN coalesce(records.waiting_since, excluded.due_at)
-                       ELSE excluded.due_at END)sql",
-                              "upsert deleted record"),
-        // A GAP event: the record waits, like a deleted one, for a read over REST.
-        upsert_reread_record(db, R"sql(
+        // Deleted before delivery, or a GAP event (?5 = 1: Salesforce sent no data, the
+        // worker reads the record over REST): nothing to merge, but the worker must look at
+        // the record again, so it becomes pending with a new version. A mark to re-read stays
+        // until a read is saved.
+        upsert_dataless_record(db, R"sql(
 INSERT INTO records (organization_id, record_id, object_type, fields_json, modstamp, version,
                      state, attempts, last_error, due_at, waiting_since, needs_reread)
-VALUES (?1, ?2, ?3, '{}', NULL, 1, 'pending', 0, '', ?4, ?4, 1)
+VALUES (?1, ?2, ?3, '{}', NULL, 1, 'pending', 0, '', ?4, ?4, ?5)
 ON CONFLICT (organization_id, record_id) DO UPDATE SET
-  version = records.version + 1, needs_reread = 1,
+  version = records.version + 1,
+  needs_reread = max(records.needs_reread, excluded.needs_reread),
   state = 'pending', attempts = 0, last_error = '', due_at = excluded.due_at,
   waiting_since = CASE WHEN records.state IN ('pending', 'retrying')
                        THEN coalesce(records.waiting_since, excluded.due_at)
-                       ELSE excluded.due_at END)sql",
-                             "upsert record to re-read"),
+                       ELSE excluded.due_at END
+RETURNING waiting_since)sql",
+                               "upsert record without data"),
         save_reread(db, R"sql(
 UPDATE records SET fields_json = merge_fields(fields_json, ?4),
   modstamp = max(coalesce(modstamp, ?5), coalesce(?5, modstamp)), needs_reread = 0
@@ -256,11 +299,13 @@ WHERE organization_id = ?1 AND record_id = ?2 AND version = ?3)sql",
                     "mark record failed"),
         requeue_all_dead(db, R"sql(
 UPDATE records SET state = 'pending', attempts = 0, due_at = ?1, waiting_since = ?1
-WHERE state = 'dead')sql",
+WHERE state = 'dead'
+RETURNING organization_id, record_id)sql",
                          "re-queue dead letters"),
         requeue_one_dead(db, R"sql(
 UPDATE records SET state = 'pending', attempts = 0, due_at = ?1, waiting_since = ?1
-WHERE state = 'dead' AND record_id = ?2)sql",
+WHERE state = 'dead' AND record_id = ?2
+RETURNING organization_id, record_id)sql",
                          "re-queue dead letter"),
         upsert_link(db, R"sql(
 INSERT INTO links (organization_id, record_id, ispring_user_id, linked_at)
@@ -306,16 +351,192 @@ WHERE run_id <= (SELECT run_id FROM run_plans ORDER BY run_id DESC LIMIT 1 OFFSE
         fail_run(db, R"sql(
 UPDATE runs SET status = 'failed', ended_at = ?2, message = ?3
 WHERE id = ?1 AND status IN ('queued', 'running'))sql",
-                 "fail interrupted run") {}
+                 "fail interrupted run"),
+        insert_history(db, R"sql(
+INSERT INTO user_history (id, organization_id, record_id, time, kind, details)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql",
+                       "record history"),
+        // From the front of the table (ids follow time): the rows older than the retention
+        // are there. Only the first few times the batch are looked at, so a table with
+        // nothing to prune costs a few pages, not a scan of months of history.
+        prune_old_history(db, R"sql(
+DELETE FROM user_history WHERE id IN (
+  SELECT id FROM (SELECT id, time FROM user_history ORDER BY id LIMIT ?2 * 4)
+  WHERE time < ?1 LIMIT ?2))sql",
+                          "prune old history"),
+        prune_user_history(db, R"sql(
+DELETE FROM user_history WHERE id IN (
+  SELECT id FROM user_history WHERE organization_id = ?1 AND record_id = ?2
+  ORDER BY time DESC, id DESC LIMIT ?4 OFFSET ?3))sql",
+                           "prune a user's history"),
+        insert_new_history(db, R"sql(
+INSERT INTO user_history_new (id, organization_id, record_id, time, kind, details)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql",
+                           "record intake history"),
+        select_new_history(db, R"sql(
+SELECT id, organization_id, time, details FROM user_history_new ORDER BY id LIMIT ?1)sql",
+                           "select intake history to move"),
+        delete_new_history(db, "DELETE FROM user_history_new WHERE id <= ?1",
+                           "remove moved intake history"),
+        max_history_id(db, R"sql(
+SELECT max(coalesce((SELECT max(id) FROM user_history), 0),
+           coalesce((SELECT max(id) FROM user_history_new), 0)))sql",
+                       "read history sequence"),
+        // Written when the worker is done with a record, and only when they changed, so the
+        // lookup indexes cost intake nothing.
+        upsert_keys(db,
+                    "INSERT INTO user_keys (organization_id, record_id, login_key, email_key, "
+                    "login, email)\nSELECT organization_id, record_id, lower(login), lower(email), "
+                    "login, email FROM (SELECT organization_id, record_id, " +
+                        field_expression(login_field) + " AS login, " +
+                        field_expression(email_field) + R"sql( AS email
+  FROM records WHERE organization_id = ?1 AND record_id = ?2)
+WHERE true
+ON CONFLICT (organization_id, record_id) DO UPDATE SET
+  login_key = excluded.login_key, email_key = excluded.email_key,
+  login = excluded.login, email = excluded.email
+WHERE login <> excluded.login OR email <> excluded.email)sql",
+                    "store user keys") {}
 
   sqlite_statement begin, commit, rollback;
-  sqlite_statement insert_notification, upsert_record, upsert_deleted_record,
-      upsert_reread_record, save_reread;
+  sqlite_statement insert_notification, upsert_record, upsert_dataless_record, save_reread;
   sqlite_statement add_counter, raise_last_received;
   sqlite_statement finish_record, fail_record;
   sqlite_statement requeue_all_dead, requeue_one_dead, upsert_link, delete_link;
   sqlite_statement insert_run, start_run, update_run_counts, finish_run, insert_run_plan;
   sqlite_statement prune_runs, prune_run_plans, select_unfinished_runs, fail_run;
+  sqlite_statement insert_history, prune_old_history, prune_user_history;
+  sqlite_statement insert_new_history, select_new_history, delete_new_history;
+  sqlite_statement max_history_id, upsert_keys;
+};
+
+// The events of one user_history_new row (see the schema) as history events; `record_id`
+// empty: every user's.
+std::vector<history_event> staged_events(std::int64_t first_id, const std::string& organization_id,
+                                         epoch_ms time, const std::string& details,
+                                         const std::string& record_id = {}) {
+  std::vector<history_event> events;
+  const auto list = nlohmann::json::parse(details, nullptr, false);
+  if (!list.is_array()) return events;
+  std::int64_t id = first_id;
+  for (const auto& item : list) {
+    const std::int64_t this_id = id++;
+    if (!item.is_object()) continue;
+    history_event e;
+    e.id = this_id;
+    e.organization_id = organization_id;
+    e.record_id = item.value("record_id", std::string());
+    if (e.record_id.empty() || (!record_id.empty() && e.record_id != record_id)) continue;
+    e.time = time;
+    e.kind = item.value("kind", std::string());
+    const auto d = item.find("details");
+    e.details_json = d != item.end() && d->is_object() ? d->dump() : "{}";
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+// Reads of the per-user history and the look-ups, apart from read_statements: a file that
+// predates them (schema version 4) has no user_history table to prepare them against.
+struct history_read_statements {
+  explicit history_read_statements(const sqlite_connection& db)
+      : read_history(db, R"sql(
+SELECT id, organization_id, record_id, time, kind, details FROM user_history
+WHERE organization_id = ?1 AND record_id = ?2 ORDER BY time DESC, id DESC LIMIT ?3)sql",
+                     "read history"),
+        // Not indexed (see user_history_new): small, as the writer moves it on.
+        read_new_history(db, R"sql(
+SELECT id, organization_id, time, details FROM user_history_new
+WHERE organization_id = ?1 AND instr(details, ?2) > 0)sql",
+                         "read intake history"),
+        // Each OR term has an index (the primary key, the two key indexes), so SQLite answers
+        // with a union of index ranges instead of a scan; the unary + keeps the outer
+        // organization filter from steering it to the primary key alone.
+        search_users(db, R"sql(
+SELECT k.organization_id, k.record_id, k.login, k.email, r.state
+FROM user_keys AS k LEFT JOIN records AS r USING (organization_id, record_id)
+WHERE +k.organization_id IN (SELECT value FROM json_each(?1))
+  AND ((k.organization_id IN (SELECT value FROM json_each(?1))
+        AND k.record_id >= ?2 AND k.record_id < ?3)
+    OR (k.login_key >= ?4 AND k.login_key < ?5)
+    OR (k.email_key >= ?4 AND k.email_key < ?5))
+ORDER BY k.record_id, k.organization_id LIMIT ?6 OFFSET ?7)sql",
+                     "search users"),
+        find_linked_record(
+            db, "SELECT organization_id, record_id FROM links WHERE ispring_user_id = ?1 LIMIT 1",
+            "select linked record") {}
+
+  // Both tables, newest first (ids break ties: one sequence for both).
+  std::vector<history_event> history(const std::string& organization_id,
+                                     const std::string& record_id, std::size_t limit) {
+    std::vector<history_event> events;
+    {
+      run rows(read_new_history);
+      rows.bind(1, organization_id).bind(2, record_id);
+      while (rows.step()) {
+        for (auto& e :
+             staged_events(rows.int64(0), rows.text(1), rows.int64(2), rows.text(3), record_id))
+          events.push_back(std::move(e));
+      }
+    }
+    {
+      run rows(read_history);
+      rows.bind(1, organization_id).bind(2, record_id).bind(3, as_limit(limit));
+      while (rows.step()) {
+        history_event e;
+        e.id = rows.int64(0);
+        e.organization_id = rows.text(1);
+        e.record_id = rows.text(2);
+        e.time = rows.int64(3);
+        e.kind = rows.text(4);
+        e.details_json = rows.text(5);
+        events.push_back(std::move(e));
+      }
+    }
+    std::sort(events.begin(), events.end(), [](const history_event& a, const history_event& b) {
+      return a.time != b.time ? a.time > b.time : a.id > b.id;
+    });
+    if (events.size() > limit) events.resize(limit);
+    return events;
+  }
+
+  std::vector<user_match> users(const user_query& query) {
+    std::vector<user_match> found;
+    if (query.text.empty()) return found;
+    const std::string organizations = nlohmann::json(query.organization_ids).dump();
+    // Record ids compare as typed (they are case-sensitive); logins and e-mails ignoring case.
+    const std::string id_high = upper_bound_of(query.text, query.prefix);
+    const std::string key = lower_ascii(query.text);
+    const std::string key_high = upper_bound_of(key, query.prefix);
+    run rows(search_users);
+    rows.bind(1, organizations)
+        .bind(2, query.text)
+        .bind(3, id_high)
+        .bind(4, key)
+        .bind(5, key_high)
+        .bind(6, as_limit(query.limit))
+        .bind(7, as_limit(query.offset));
+    while (rows.step()) {
+      user_match m;
+      m.organization_id = rows.text(0);
+      m.record_id = rows.text(1);
+      m.login = rows.text(2);
+      m.email = rows.text(3);
+      m.state = rows.is_null(4) ? record_state::done : parse_state(rows.text(4));
+      found.push_back(std::move(m));
+    }
+    return found;
+  }
+
+  std::optional<std::pair<std::string, std::string>> linked_record(
+      const std::string& ispring_user_id) {
+    run row(find_linked_record);
+    row.bind(1, ispring_user_id);
+    if (!row.step()) return std::nullopt;
+    return std::make_pair(row.text(0), row.text(1));
+  }
+
+  sqlite_statement read_history, read_new_history, search_users, find_linked_record;
 };
 
 // Statements of the read-only connection.
@@ -420,6 +641,11 @@ class sqlite_inbox final : public inbox {
         on_commit_(options.on_commit),
         runs_kept_(as_limit(std::max<std::size_t>(options.runs_kept, 1))),
         plans_kept_(as_limit(options.plans_kept)),
+        history_retention_ms_(options.history_retention_ms),
+        history_cap_(as_limit(options.history_max_events_per_user)),
+        history_prune_interval_(std::max(options.history_prune_interval_ms, 1)),
+        history_prune_batch_(std::max<std::size_t>(options.history_prune_batch, 1)),
+        time_(options.time ? *options.time : own_clock_),
         writer_db_(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) {
     prepare_for_writing(writer_db_, options.busy_timeout_ms);
     if (options.max_page_count > 0) {
@@ -430,13 +656,19 @@ class sqlite_inbox final : public inbox {
                                               SQLITE_UTF8 | SQLITE_DIRECTONLY, nullptr,
                                               merge_fields_function, nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) throw_sqlite_error(writer_db_.handle(), rc, "register merge_fields");
-    write_ = std::make_unique<write_statements>(writer_db_);
+    write_ =
+        std::make_unique<write_statements>(writer_db_, options.login_field, options.email_field);
+    {
+      run row(write_->max_history_id);
+      if (row.step()) next_history_id_ = row.int64(0) + 1;
+    }
 
     // Opened after the writer switched the file to WAL and migrated it.
     reader_db_ = std::make_unique<sqlite_connection>(options.path, SQLITE_OPEN_READONLY);
     sqlite3_busy_timeout(reader_db_->handle(), options.busy_timeout_ms);
     read_ = std::make_unique<read_statements>(*reader_db_);
     run_read_ = std::make_unique<run_read_statements>(*reader_db_);
+    history_read_ = std::make_unique<history_read_statements>(*reader_db_);
 
     // Checkpoints copy the WAL back into the database file and fsync it. SQLite would run
     // them inside the writer's COMMIT, in front of the acks; a second connection runs them
@@ -469,6 +701,7 @@ class sqlite_inbox final : public inbox {
     checkpointer_.join();
     // The other connections go first, so the writer's close can checkpoint the WAL and
     // remove it.
+    history_read_.reset();
     run_read_.reset();
     read_.reset();
     reader_db_.reset();
@@ -520,6 +753,7 @@ class sqlite_inbox final : public inbox {
           .bind(3, version)
           .bind(4, outcome)
           .execute();
+      after_apply(organization_id, record_id, version);
     });
   }
 
@@ -535,6 +769,7 @@ class sqlite_inbox final : public inbox {
           .bind(5, std::int64_t{dead ? 1 : 0})
           .bind(6, retry_at)
           .execute();
+      after_apply(organization_id, record_id, version);
     });
   }
 
@@ -555,12 +790,16 @@ class sqlite_inbox final : public inbox {
   std::size_t requeue_dead(const std::string& record_id, epoch_ms now) override {
     std::size_t changed = 0;
     run_write([&] {
-      if (record_id.empty()) {
-        run(write_->requeue_all_dead).bind(1, now).execute();
-      } else {
-        run(write_->requeue_one_dead).bind(1, now).bind(2, record_id).execute();
+      std::vector<std::pair<std::string, std::string>> requeued;
+      {
+        run rows(record_id.empty() ? write_->requeue_all_dead : write_->requeue_one_dead);
+        rows.bind(1, now);
+        if (!record_id.empty()) rows.bind(2, record_id);
+        while (rows.step()) requeued.emplace_back(rows.text(0), rows.text(1));
       }
-      changed = static_cast<std::size_t>(sqlite3_changes(writer_db_.handle()));
+      for (const auto& [organization_id, id] : requeued)
+        insert_history(organization_id, id, now, history_kinds::requeued, "{}");
+      changed = requeued.size();
     });
     return changed;
   }
@@ -774,9 +1013,167 @@ class sqlite_inbox final : public inbox {
     return failed;
   }
 
+  void record_history(std::vector<history_event> events) override {
+    if (events.empty()) return;
+    for (auto& e : events)
+      if (!is_json_object(e.details_json)) e.details_json = "{}";
+    std::lock_guard lock(queue_mutex_);
+    if (stopping_) return;
+    queue_.emplace_back(history_job{std::move(events)});
+    queue_ready_.notify_one();
+  }
+
+  std::vector<history_event> read_history(const std::string& organization_id,
+                                          const std::string& record_id,
+                                          std::size_t limit) override {
+    std::lock_guard lock(reader_mutex_);
+    return history_read_->history(organization_id, record_id, limit);
+  }
+
+  std::size_t prune_history(epoch_ms now, std::size_t max_rows) override {
+    std::size_t removed = 0;
+    run_write([&] {
+      move_new_history(max_rows);
+      removed = prune_history_locked(now, max_rows);
+    });
+    return removed;
+  }
+
+  std::vector<user_match> search_users(const user_query& query) override {
+    std::lock_guard lock(reader_mutex_);
+    return history_read_->users(query);
+  }
+
+  std::optional<std::pair<std::string, std::string>> find_linked_record(
+      const std::string& ispring_user_id) override {
+    std::lock_guard lock(reader_mutex_);
+    return history_read_->linked_record(ispring_user_id);
+  }
+
   std::size_t commits_so_far() const override { return commits_.load(std::memory_order_relaxed); }
 
  private:
+  void insert_history(const std::string& organization_id, const std::string& record_id,
+                      epoch_ms time, const char* kind, std::string_view details) {
+    run(write_->insert_history)
+        .bind(1, next_history_id_++)
+        .bind(2, organization_id)
+        .bind(3, record_id)
+        .bind(4, time)
+        .bind(5, std::string_view(kind))
+        .bind(6, details)
+        .execute();
+    if (history_cap_ > 0) touched_.emplace(organization_id, record_id);
+  }
+
+  // After mark_done/mark_failed, in their transaction (right after the finishing UPDATE): the
+  // lookup keys follow the record, and no row changed means a newer state arrived while the worker
+  // applied this one (it stays pending and is applied next).
+  void after_apply(const std::string& organization_id, const std::string& record_id,
+                   std::int64_t version) {
+    const bool superseded = sqlite3_changes(writer_db_.handle()) == 0;
+    run(write_->upsert_keys).bind(1, organization_id).bind(2, record_id).execute();
+    if (superseded) {
+      insert_history(organization_id, record_id, time_.now(), history_kinds::superseded,
+                     R"({"applied_version":)" + std::to_string(version) + "}");
+    }
+  }
+
+  // Moves at most `max_requests` requests' worth of intake's events into user_history;
+  // returns how many requests.
+  std::size_t move_new_history(std::size_t max_requests) {
+    std::vector<history_event> events;
+    std::optional<std::int64_t> last;
+    std::size_t requests = 0;
+    {
+      run rows(write_->select_new_history);
+      rows.bind(1, as_limit(max_requests));
+      while (rows.step()) {
+        ++requests;
+        last = rows.int64(0);
+        for (auto& e : staged_events(rows.int64(0), rows.text(1), rows.int64(2), rows.text(3)))
+          events.push_back(std::move(e));
+      }
+    }
+    if (!last) return 0;
+    for (const auto& e : events) {
+      run(write_->insert_history)
+          .bind(1, e.id)
+          .bind(2, e.organization_id)
+          .bind(3, e.record_id)
+          .bind(4, e.time)
+          .bind(5, e.kind)
+          .bind(6, e.details_json)
+          .execute();
+      if (history_cap_ > 0) touched_.emplace(e.organization_id, e.record_id);
+    }
+    run(write_->delete_new_history).bind(1, *last).execute();
+    return requests;
+  }
+
+  // On the writer thread, inside a transaction.
+  std::size_t prune_history_locked(epoch_ms now, std::size_t max_rows) {
+    std::size_t removed = 0;
+    if (history_retention_ms_ > 0) {
+      run(write_->prune_old_history)
+          .bind(1, now - history_retention_ms_)
+          .bind(2, as_limit(max_rows))
+          .execute();
+      removed += static_cast<std::size_t>(sqlite3_changes(writer_db_.handle()));
+    }
+    // Users who gained events since the last look, a bounded number per step.
+    constexpr std::size_t users_per_step = 200;
+    for (std::size_t looked = 0; looked < users_per_step && removed < max_rows && !touched_.empty();
+         ++looked) {
+      const auto user = touched_.extract(touched_.begin()).value();
+      run(write_->prune_user_history)
+          .bind(1, user.first)
+          .bind(2, user.second)
+          .bind(3, history_cap_)
+          .bind(4, as_limit(max_rows - removed))
+          .execute();
+      removed += static_cast<std::size_t>(sqlite3_changes(writer_db_.handle()));
+    }
+    return removed;
+  }
+
+  // Intake's requests moved per step: while idle, batch after batch; while busy, a couple a
+  // second (a few hundred random index pages at most; the rest waits for a quiet moment).
+  static constexpr std::size_t history_move_batch = 50;  // requests, each up to ~100 events
+  static constexpr std::size_t history_move_batch_busy = 2;
+  static constexpr std::chrono::milliseconds idle_grace{50};
+
+  // One small transaction of its own, after the acks, that moves intake's events into
+  // user_history and prunes: a failure here never fails
+  // intake, and intake waits at most for one batch. More to do keeps the writer at it while
+  // it has nothing else to do.
+  void prune_step(bool idle) {
+    last_prune_ = std::chrono::steady_clock::now();
+    std::size_t moved = 0, removed = 0;
+    try {
+      run(write_->begin).execute();
+      moved = move_new_history(idle ? history_move_batch : history_move_batch_busy);
+      removed = prune_history_locked(time_.now(), history_prune_batch_);
+      run(write_->commit).execute();
+    } catch (const std::exception&) {
+      // Disk full or I/O error: intake reports it; pruning tries again later.
+      if (writer_db_.in_transaction()) {
+        try {
+          run(write_->rollback).execute();
+        } catch (const sqlite_error&) {
+        }
+      }
+      prune_backlog_ = false;
+      return;
+    }
+    prune_backlog_ = moved >= (idle ? history_move_batch : history_move_batch_busy) ||
+                     removed >= history_prune_batch_ || !touched_.empty();
+  }
+
+  bool prune_due() const {
+    return std::chrono::steady_clock::now() - last_prune_ >= history_prune_interval_;
+  }
+
   struct intake_job {
     intake_request request;
     std::function<void(intake_outcome)> done;
@@ -795,7 +1192,12 @@ class sqlite_inbox final : public inbox {
     std::int64_t run_id;
   };
 
-  using write_job = std::variant<intake_job, custom_job, progress_job>;
+  // Events for users' histories: nobody waits for them (record_history).
+  struct history_job {
+    std::vector<history_event> events;
+  };
+
+  using write_job = std::variant<intake_job, custom_job, progress_job, history_job>;
 
   // Runs `apply` on the writer thread in its next transaction; returns once durable.
   void run_write(std::function<void()> apply) { wait_for(custom_job{std::move(apply), {}}); }
@@ -827,15 +1229,24 @@ class sqlite_inbox final : public inbox {
     for (;;) {
       {
         std::unique_lock lock(queue_mutex_);
-        queue_ready_.wait(lock, [this] { return !queue_.empty() || stopping_; });
-        if (queue_.empty()) return;  // stopping, and every accepted request was answered
+        // Idle, the writer waits at most one pruning interval, so old history goes even
+        // when nothing arrives. With work left over it waits only a moment: idle means that
+        // nothing arrived for a while, not the gap between an ack and the next request.
+        queue_ready_.wait_for(lock, prune_backlog_ ? idle_grace : history_prune_interval_,
+                              [this] { return !queue_.empty() || stopping_; });
+        if (queue_.empty() && stopping_) return;  // every accepted request was answered
         const auto count =
             static_cast<std::ptrdiff_t>(std::min(queue_.size(), max_batch_requests_));
         std::move(queue_.begin(), queue_.begin() + count, std::back_inserter(batch));
         queue_.erase(queue_.begin(), queue_.begin() + count);
       }
-      commit_batch(batch);
-      batch.clear();
+      const bool idle = batch.empty();
+      if (!idle) {
+        commit_batch(batch);
+        batch.clear();
+      }
+      // Busy, at most once per interval; idle, also while there is a backlog.
+      if (prune_due() || (idle && prune_backlog_)) prune_step(idle);
     }
   }
 
@@ -910,9 +1321,32 @@ class sqlite_inbox final : public inbox {
     }
   }
 
+  // Adds one event (details in intake_details_, still open) to the request's row.
+  void stage(const std::string& record_id, const char* kind) {
+    staged_ += staged_count_++ == 0 ? R"([{"record_id":)" : R"(,{"record_id":)";
+    append_json_string(staged_, record_id);
+    staged_ += R"(,"kind":")";
+    staged_ += kind;
+    staged_ += R"(","details":)";
+    staged_ += intake_details_;
+    staged_ += "}}";
+  }
+
   void apply(intake_job& job, batch_totals& totals) {
     const intake_request& request = job.request;
+    std::string& details = intake_details_;
     for (const incoming_change& change : request.changes) {
+      // What the user's history tells about this notification, built by hand to keep the
+      // writer lean (closed by the caller).
+      const auto describe = [&] {
+        details = R"({"source":)";
+        append_json_string(details, request.source);
+        if (!change.notification_id.empty()) {
+          details += R"(,"notification_id":)";
+          append_json_string(details, change.notification_id);
+        }
+        if (change.modstamp) details += R"(,"modstamp":)" + std::to_string(*change.modstamp);
+      };
       // Salesforce retries unacked (and sometimes acked) messages: a known id is acked again
       // but not applied twice. An id-less change cannot be deduplicated, so it is applied.
       if (!change.notification_id.empty()) {
@@ -925,35 +1359,58 @@ class sqlite_inbox final : public inbox {
             .execute();
         if (sqlite3_changes(writer_db_.handle()) == 0) {
           ++job.outcome.duplicates;
+          if (!change.record_id.empty()) {
+            describe();
+            stage(change.record_id, history_kinds::duplicate);
+          }
           continue;
         }
       }
       ++job.outcome.stored;
       if (change.record_id.empty()) continue;  // nothing to sync, only the id to remember
-      if (change.reread) {
-        run(write_->upsert_reread_record)
-            .bind(1, request.organization_id)
-            .bind(2, change.record_id)
-            .bind(3, change.object_type)
-            .bind(4, request.received_at)
-            .execute();
-      } else if (change.has_data) {
-        run(write_->upsert_record)
-            .bind(1, request.organization_id)
+      // The upsert returns the record's waiting_since, unless the change was older than the
+      // state held (no row): earlier than this arrival means it joined a waiting state.
+      std::optional<epoch_ms> waiting_since;
+      bool upserted = false;
+      if (change.has_data) {
+        run row(write_->upsert_record);
+        row.bind(1, request.organization_id)
             .bind(2, change.record_id)
             .bind(3, change.object_type)
             .bind(4, change.fields_json)
             .bind(5, change.modstamp)
-            .bind(6, request.received_at)
-            .execute();
+            .bind(6, request.received_at);
+        if ((upserted = row.step())) waiting_since = row.optional_int64(0);
       } else {
-        run(write_->upsert_deleted_record)
-            .bind(1, request.organization_id)
+        run row(write_->upsert_dataless_record);
+        row.bind(1, request.organization_id)
             .bind(2, change.record_id)
             .bind(3, change.object_type)
             .bind(4, request.received_at)
-            .execute();
+            .bind(5, std::int64_t{change.reread ? 1 : 0});
+        if ((upserted = row.step())) waiting_since = row.optional_int64(0);
       }
+      describe();
+      if (change.reread) details += R"(,"reread":true)";
+      else if (!change.has_data) details += R"(,"no_data":true)";
+      if (waiting_since && *waiting_since < request.received_at)
+        details += R"(,"coalesced_since":)" + std::to_string(*waiting_since);
+      stage(change.record_id, upserted ? history_kinds::received : history_kinds::stale);
+    }
+    // One row for the request's events (see user_history_new).
+    if (staged_count_ > 0) {
+      staged_ += ']';
+      run(write_->insert_new_history)
+          .bind(1, next_history_id_)
+          .bind(2, request.organization_id)
+          .bind(3, std::string_view(""))  // several users: see the events
+          .bind(4, request.received_at)
+          .bind(5, std::string_view("intake"))
+          .bind(6, staged_)
+          .execute();
+      next_history_id_ += staged_count_;
+      staged_.clear();
+      staged_count_ = 0;
     }
     totals.received += static_cast<std::int64_t>(job.outcome.stored);
     totals.duplicates += static_cast<std::int64_t>(job.outcome.duplicates);
@@ -962,6 +1419,11 @@ class sqlite_inbox final : public inbox {
   }
 
   void apply(custom_job& job, batch_totals&) { job.apply(); }
+
+  void apply(history_job& job, batch_totals&) {
+    for (const auto& e : job.events)
+      insert_history(e.organization_id, e.record_id, e.time, e.kind.c_str(), e.details_json);
+  }
 
   void apply(progress_job& job, batch_totals&) {
     std::string counts_json;
@@ -1013,6 +1475,8 @@ class sqlite_inbox final : public inbox {
 
   // Nobody waits; if the batch failed, the next update or finish_run writes the counts.
   static void finish(progress_job&, const std::string&) noexcept {}
+  // Nobody waits either; a failed batch loses them (record_history).
+  static void finish(history_job&, const std::string&) noexcept {}
 
   // Custom jobs: their caller waits on the promise.
   static void finish(custom_job& job, const std::string& failure) noexcept {
@@ -1027,6 +1491,12 @@ class sqlite_inbox final : public inbox {
   const std::function<void(std::size_t)> on_commit_;
   const std::int64_t runs_kept_;
   const std::int64_t plans_kept_;
+  const std::int64_t history_retention_ms_;
+  const std::int64_t history_cap_;
+  const std::chrono::milliseconds history_prune_interval_;
+  const std::size_t history_prune_batch_;
+  const system_clock own_clock_;
+  const connector::clock& time_;
 
   // Writer side: used by writer_ only, once the constructor has started it.
   sqlite_connection writer_db_;
@@ -1037,6 +1507,7 @@ class sqlite_inbox final : public inbox {
   std::unique_ptr<sqlite_connection> reader_db_;
   std::unique_ptr<read_statements> read_;
   std::unique_ptr<run_read_statements> run_read_;
+  std::unique_ptr<history_read_statements> history_read_;
 
   // The newest progress counts per run, until the writer takes them (update_run_counts).
   struct run_progress {
@@ -1051,6 +1522,16 @@ class sqlite_inbox final : public inbox {
   std::deque<write_job> queue_;
   bool stopping_ = false;
   std::atomic<std::size_t> commits_{0};
+
+  // Writer thread only: users whose history grew since pruning last looked at them (only
+  // with a per-user cap), and when it last ran.
+  std::set<std::pair<std::string, std::string>> touched_;
+  std::string intake_details_;  // reused for each notification's history details
+  std::string staged_;          // the current request's events (stage)
+  std::int64_t staged_count_ = 0;
+  std::int64_t next_history_id_ = 1;  // one sequence for user_history and user_history_new
+  std::chrono::steady_clock::time_point last_prune_ = std::chrono::steady_clock::now();
+  bool prune_backlog_ = false;
 
   // WAL pages (4 KiB) after which the checkpoint thread copies them back (SQLite's default
   // auto-checkpoint size), and after which the writer does it itself.
@@ -1152,6 +1633,69 @@ std::optional<run_record> read_sqlite_run(const std::string& path, std::int64_t 
 
 std::optional<run_record> read_sqlite_last_sync(const std::string& path) {
   return read_runs(path, [](run_read_statements& runs) { return runs.last(); });
+}
+
+namespace {
+
+// Like read_runs: a service older than the history may still be the one writing the file.
+template <class Query>
+auto read_history_tables(const std::string& path, Query query) {
+  return read_only(path, [&](sqlite_connection& db) {
+    using result = decltype(query(std::declval<history_read_statements&>()));
+    if (db.query_int(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'user_history'",
+            "look for user history") == 0) {
+      return result{};
+    }
+    history_read_statements statements(db);
+    return query(statements);
+  });
+}
+
+}  // namespace
+
+std::vector<history_event> read_sqlite_history(const std::string& path,
+                                               const std::string& organization_id,
+                                               const std::string& record_id, std::size_t limit) {
+  return read_history_tables(path, [&](history_read_statements& history) {
+    return history.history(organization_id, record_id, limit);
+  });
+}
+
+std::vector<user_match> read_sqlite_users(const std::string& path, const user_query& query) {
+  return read_history_tables(
+      path, [&](history_read_statements& history) { return history.users(query); });
+}
+
+std::optional<pending_record> read_sqlite_record(const std::string& path,
+                                                 const std::string& organization_id,
+                                                 const std::string& record_id) {
+  return read_only(path, [&](sqlite_connection& db) -> std::optional<pending_record> {
+    read_statements statements(db);
+    run row(statements.find_record);
+    row.bind(1, organization_id).bind(2, record_id);
+    if (!row.step()) return std::nullopt;
+    return read_record(row);
+  });
+}
+
+std::optional<std::string> read_sqlite_link(const std::string& path,
+                                            const std::string& organization_id,
+                                            const std::string& record_id) {
+  return read_only(path, [&](sqlite_connection& db) -> std::optional<std::string> {
+    read_statements statements(db);
+    run row(statements.find_link);
+    row.bind(1, organization_id).bind(2, record_id);
+    if (!row.step()) return std::nullopt;
+    return row.text(0);
+  });
+}
+
+std::optional<std::pair<std::string, std::string>> read_sqlite_linked_record(
+    const std::string& path, const std::string& ispring_user_id) {
+  return read_history_tables(path, [&](history_read_statements& history) {
+    return history.linked_record(ispring_user_id);
+  });
 }
 
 }  // namespace connector::store

@@ -9,7 +9,7 @@ namespace {
 
 // Append-only: a released step is never edited, a change is a new step. Step i (0-based)
 // takes the schema from version i to i + 1.
-constexpr std::array<const char*, 5> migrations = {
+constexpr std::array<const char*, 6> migrations = {
     // 1: the durable inbox.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice.
@@ -103,6 +103,48 @@ UPDATE records SET waiting_since = due_at WHERE state IN ('pending', 'retrying')
     // record over REST before applying it.
     R"sql(
 ALTER TABLE records ADD COLUMN needs_reread INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 6: each Salesforce user's history (`connector explain`), and the keys to find a user by.
+    R"sql(
+-- A rowid table: rows are appended in time order, so pruning by age deletes from the
+-- front; the index serves one user's timeline, newest first (the rowid breaks ties).
+CREATE TABLE user_history (
+  id              INTEGER PRIMARY KEY,
+  organization_id TEXT NOT NULL,
+  record_id       TEXT NOT NULL,
+  time            INTEGER NOT NULL,
+  kind            TEXT NOT NULL,
+  details         TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX user_history_by_user ON user_history (organization_id, record_id, time);
+
+-- Intake's events land here first, one row per request (details: a JSON array of events,
+-- each with its record_id, kind and details; the events' ids are id, id + 1, …): one append
+-- per request costs the group commit little, where the index above would cost a random page
+-- per notification. The writer moves them into user_history off the hot path (when idle,
+-- else a few rows a second); both tables share one id sequence, so order is kept.
+CREATE TABLE user_history_new (
+  id              INTEGER PRIMARY KEY,
+  organization_id TEXT NOT NULL,
+  record_id       TEXT NOT NULL,
+  time            INTEGER NOT NULL,
+  kind            TEXT NOT NULL,
+  details         TEXT NOT NULL DEFAULT '{}'
+);
+
+-- The mapping's login and e-mail of each user the worker applied, lower-cased, to find a user
+-- among 100k by them; written only when they change, off intake's path.
+CREATE TABLE user_keys (
+  organization_id TEXT NOT NULL,
+  record_id       TEXT NOT NULL,
+  login_key       TEXT NOT NULL,
+  email_key       TEXT NOT NULL,
+  login           TEXT NOT NULL,
+  email           TEXT NOT NULL,
+  PRIMARY KEY (organization_id, record_id)
+) WITHOUT ROWID;
+CREATE INDEX user_keys_by_login ON user_keys (login_key);
+CREATE INDEX user_keys_by_email ON user_keys (email_key);
 )sql",
 };
 

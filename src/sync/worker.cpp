@@ -7,6 +7,8 @@
 #include <cmath>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 namespace connector::sync {
 
 record_result record_result::applied(std::string outcome, std::optional<std::string> user_id) {
@@ -144,6 +146,27 @@ std::size_t worker::run_once() {
   }
 }
 
+namespace {
+
+// The outcome as the user's history keeps it, after what led to it (result.history).
+std::vector<store::history_event> history_of(const store::pending_record& record,
+                                             record_result& result, epoch_ms now, const char* kind,
+                                             nlohmann::json details) {
+  auto events = std::move(result.history);
+  store::history_event outcome;
+  outcome.kind = kind;
+  outcome.details_json = details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  events.push_back(std::move(outcome));
+  for (auto& e : events) {
+    e.organization_id = record.organization_id;
+    e.record_id = record.record_id;
+    if (e.time == 0) e.time = now;
+  }
+  return events;
+}
+
+}  // namespace
+
 void worker::process(const store::pending_record& record) {
   const log::scope user("record_id", record.record_id);
   record_result result;
@@ -152,6 +175,7 @@ void worker::process(const store::pending_record& record) {
   } catch (const std::exception& e) {
     result = record_result::failed(std::string("internal error: ") + e.what(), true);
   }
+  const auto now = clock_.now();
   try {
     // Linked whatever the outcome: a user created before a later step failed must be
     // updated, not created again, on the retry.
@@ -163,6 +187,13 @@ void worker::process(const store::pending_record& record) {
                          result.reread->fields_json, result.reread->modstamp);
     }
     if (result.result != record_result::kind::failed) {
+      const bool applied = result.result == record_result::kind::applied;
+      nlohmann::json details = {{"outcome", result.outcome}, {"version", record.version}};
+      if (result.ispring_user_id) details["ispring_user_id"] = *result.ispring_user_id;
+      // Recorded before mark_done: the events ride along its group commit.
+      inbox_.record_history(history_of(
+          record, result, now,
+          applied ? store::history_kinds::applied : store::history_kinds::skipped, details));
       inbox_.mark_done(record.organization_id, record.record_id, record.version, result.outcome);
       log::info("user.applied", "user {}: {}", record.record_id, result.outcome);
       if (applied_) (result.result == record_result::kind::applied ? applied_ : skipped_)->inc();
@@ -173,7 +204,15 @@ void worker::process(const store::pending_record& record) {
     thread_local std::mt19937_64 random{std::random_device{}()};
     const auto delay = retry_delay_ms(attempts, options_.retry_base_ms, options_.retry_max_ms,
                                       std::uniform_real_distribution<double>(0, 1)(random));
-    const auto retry_at = clock_.now() + delay;
+    const auto retry_at = now + delay;
+    nlohmann::json details = {{"attempt", attempts},
+                              {"error", result.error},
+                              {"retryable", result.retryable},
+                              {"version", record.version}};
+    if (!dead) details["next_attempt_at"] = retry_at;
+    inbox_.record_history(history_of(
+        record, result, now,
+        dead ? store::history_kinds::dead_letter : store::history_kinds::failed, details));
     inbox_.mark_failed(record.organization_id, record.record_id, record.version, result.error,
                        retry_at, dead);
     if (applied_) (dead ? dead_ : failed_)->inc();

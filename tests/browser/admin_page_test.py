@@ -280,6 +280,7 @@ def check_users(page):
     timeline = page.text("#user-timeline")
     for event in ("notification received", "dead letter", "re-queued"):
         expect(event in timeline, f"'{event}' not in the timeline: {timeline}")
+    page.driver.execute_script("arguments[0].scrollIntoView()", page.find("#user-timeline"))
     page.shoot("laptop-users-timeline")
 
 

@@ -131,6 +131,7 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
     // Back to what version 1 wrote.
     raw_connection raw(db_path());
     raw.exec(
+        "DROP TABLE user_keys; DROP TABLE user_history; DROP TABLE user_history_new; "
         "DROP TABLE run_plans; DROP TABLE runs; DROP TABLE links; "
         "ALTER TABLE records DROP COLUMN last_outcome; "
         "ALTER TABLE records DROP COLUMN waiting_since; "
@@ -146,15 +147,16 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
   EXPECT_EQ(box->stats().oldest_waiting_since, 1000);
   box.reset();
   raw_connection raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "5");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "6");
 }
 
 TEST_F(sqlite_inbox_test, creates_schema_in_wal_mode_with_a_version) {
   { auto box = open(); }
   raw_connection raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "5");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "6");
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
-  for (const char* table : {"notifications", "records", "counters", "links", "runs", "run_plans"}) {
+  for (const char* table :
+       {"notifications", "records", "counters", "links", "runs", "run_plans", "user_history"}) {
     EXPECT_EQ(
         raw.text(std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"),
         "1")
@@ -280,7 +282,7 @@ TEST_F(sqlite_inbox_test, duplicate_across_requests_and_reopen_is_acked_not_appl
   }
   auto box = open();
   auto after_reopen = box->submit_and_wait(request({change("n1", user_a, R"({"Title":"C"})")}));
-  EXPECT_TRUE(after_reopen.committed);
+  EXPECT_TRUE(after_reopen.committed) << after_reopen.error;
   EXPECT_EQ(after_reopen.duplicates, 1u);
   auto record = box->find_record(org, user_a);
   EXPECT_EQ(record->fields_json, R"({"Title":"A"})");

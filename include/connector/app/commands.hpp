@@ -6,8 +6,12 @@
 #include <string>
 
 #include "connector/config/config.hpp"
+#include "connector/store/inbox.hpp"
 
 namespace connector::app {
+
+// The store as the settings ask for it: path, history retention, the lookup fields.
+store::sqlite_options sqlite_options_for(const config::settings& settings);
 
 struct serve_options {
   std::optional<std::string> ready_file;  // written with the bound ports once listening
@@ -40,6 +44,16 @@ int retry(const config::settings& settings, const std::string& record_id);
 
 // Applies one user now, printing each step (Entra's "provision on demand").
 int sync_user(const config::settings& settings, const std::string& record_id);
+
+struct explain_cli_options {
+  bool offline = false;  // do not ask iSpring
+  bool json = false;
+  std::size_t limit = 50;
+};
+
+// What happened to one user and why (explain.hpp), read beside the running service.
+int explain(const config::settings& settings, const std::string& user,
+            const explain_cli_options& options);
 
 // The whole command line; returns the exit code.
 int run_cli(int argc, char** argv);

@@ -27,7 +27,7 @@ class secret {
 };
 
 struct endpoint {
-  std::string host;  // "0.0.0.0", "127.0.0.1", "::1", "localhost"
+  std::string host;        // "0.0.0.0", "127.0.0.1", "::1", "localhost"
   std::uint16_t port = 0;  // 0: pick a free port (tests)
 };
 
@@ -53,8 +53,8 @@ struct server_settings {
   std::size_t body_limit_bytes = 4 * 1024 * 1024;
   std::size_t header_limit_bytes = 16 * 1024;
   int handshake_timeout_ms = 10'000;
-  int read_timeout_ms = 30'000;   // a whole request must arrive within this time
-  int idle_timeout_ms = 60'000;   // keep-alive connection with no request
+  int read_timeout_ms = 30'000;  // a whole request must arrive within this time
+  int idle_timeout_ms = 60'000;  // keep-alive connection with no request
   std::size_t max_connections = 512;
   int threads = 0;  // 0: one per core
 };
@@ -62,13 +62,14 @@ struct server_settings {
 struct admin_settings {
   endpoint listen{"127.0.0.1", 8444};
   secret token;
-  bool tls = true;  // false is accepted only on a loopback address
+  bool tls = true;                             // false is accepted only on a loopback address
   bool allow_unauthenticated_metrics = false;  // only on a loopback listener
 };
 
 struct store_settings {
   std::string sqlite_path;          // absolute; the file and its directory may not exist yet
   int history_retention_days = 30;  // per-user history of changes and outcomes
+  std::size_t history_max_events_per_user = 0;  // 0: no cap, only the retention
 };
 
 // Custom platform events (`…__e`) on the events endpoint, mapped onto the source object's
@@ -127,14 +128,14 @@ enum class user_action { deactivate, ignore, remove };
 
 struct sync_settings {
   std::map<std::string, department_rule> departments;  // empty: every department ("*")
-  std::optional<std::vector<std::string>> groups;       // nullopt: "all"
-  std::optional<std::string> parent_department;         // nullopt: the root
+  std::optional<std::vector<std::string>> groups;      // nullopt: "all"
+  std::optional<std::string> parent_department;        // nullopt: the root
   user_action inactive_users = user_action::deactivate;
   user_action out_of_scope_users = user_action::deactivate;
   bool delete_empty_departments = true;
   // A count ("25") or a share ("10%") of the synchronised users.
   std::optional<std::string> max_deactivations;
-  int max_attempts = 10;           // then the record becomes a dead letter
+  int max_attempts = 10;  // then the record becomes a dead letter
   int retry_base_ms = 1'000;
   int retry_max_ms = 15 * 60'000;
 };
@@ -170,7 +171,7 @@ struct alerts_settings {
 };
 
 struct logging_settings {
-  std::string level = "info";  // trace debug info warn error
+  std::string level = "info";   // trace debug info warn error
   std::string format = "json";  // json | text
 };
 

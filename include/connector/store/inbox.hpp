@@ -79,6 +79,58 @@ struct inbox_stats {
   std::optional<epoch_ms> oldest_waiting_since;
 };
 
+// One event in a Salesforce user's history, what `connector explain` tells: a notification
+// received, ignored as a duplicate or merged into a waiting state, the mapping and scope
+// decision, each iSpring call with its answer, retries, dead-lettering, re-queues, and the
+// reconciliation runs that touched the user. Kinds are history_kinds; details is a JSON
+// object whose keys depend on the kind (source, notification_id, modstamp, reason,
+// call, status, error, attempt, next_attempt_at, run_id, action, …) and never hold a secret.
+struct history_event {
+  std::string organization_id;
+  std::string record_id;  // 18-character Salesforce id
+  epoch_ms time = 0;
+  std::string kind;
+  std::string details_json = "{}";
+  std::int64_t id = 0;  // set when read back: orders events of the same millisecond
+};
+
+// The kinds an event may have, in the order they usually happen.
+namespace history_kinds {
+inline constexpr const char* received = "received";      // stored; details.coalesced_since
+                                                         // when it joined a waiting state
+inline constexpr const char* duplicate = "duplicate";    // notification id seen before
+inline constexpr const char* stale = "stale";            // older modstamp than the state held
+inline constexpr const char* superseded = "superseded";  // a newer state arrived during apply
+inline constexpr const char* mapped = "mapped";          // the mapping's result
+inline constexpr const char* scope = "scope";            // in scope or not, and why
+inline constexpr const char* ispring_call = "ispring_call";
+inline constexpr const char* applied = "applied";
+inline constexpr const char* skipped = "skipped";
+inline constexpr const char* failed = "failed";  // details.next_attempt_at
+inline constexpr const char* dead_letter = "dead_letter";
+inline constexpr const char* requeued = "requeued";
+inline constexpr const char* reconciled = "reconciled";  // details.run_id, action, ok
+}  // namespace history_kinds
+
+// A Salesforce record found by id, login or e-mail (search_users, `connector explain`).
+struct user_match {
+  std::string organization_id;
+  std::string record_id;
+  std::string login;  // the mapping's login field as last seen; "" when not carried
+  std::string email;
+  record_state state = record_state::pending;
+};
+
+// What search_users looks for: a record id, or the text of the login or e-mail field
+// (ignoring case), whole or as a prefix.
+struct user_query {
+  std::vector<std::string> organization_ids;  // 18-character; empty: every organization
+  std::string text;
+  bool prefix = false;
+  std::size_t limit = 20;
+  std::size_t offset = 0;
+};
+
 class inbox {
  public:
   virtual ~inbox() = default;
@@ -177,6 +229,40 @@ class inbox {
   // many were failed.
   virtual std::size_t fail_interrupted_runs(epoch_ms now) = 0;
 
+  // Per-user history (history_event). record_history returns at once: the events ride along
+  // the writer's next group commit, so nobody waits for an fsync on their account, and a
+  // failed commit loses them (the history tells what happened; the queue is the truth).
+  // Intake and the store's own moves (superseded applies, re-queued dead letters) are
+  // recorded by the store inside their own transactions; intake's into an unindexed table
+  // that the writer empties into the indexed one off the hot path. A store without history (a test
+  // fake) records nothing and reads nothing.
+  virtual void record_history(std::vector<history_event> events) { (void)events; }
+  // One user's events, newest first.
+  virtual std::vector<history_event> read_history(const std::string& organization_id,
+                                                  const std::string& record_id, std::size_t limit) {
+    (void)organization_id, (void)record_id, (void)limit;
+    return {};
+  }
+  // Removes at most `max_rows` events: those older than the retention, then those beyond the
+  // per-user cap (sqlite_options), after moving up to `max_rows` of intake's newest events to
+  // where the cap sees them. The writer does the same in small batches on its own; tests and
+  // `connector` tools may call it with their clock. Returns how many were removed.
+  virtual std::size_t prune_history(epoch_ms now, std::size_t max_rows) {
+    (void)now, (void)max_rows;
+    return 0;
+  }
+  // Records the worker has applied, by id, login or e-mail (see user_query), by record id.
+  virtual std::vector<user_match> search_users(const user_query& query) {
+    (void)query;
+    return {};
+  }
+  // The record linked to an iSpring user id, if any: (organization id, record id).
+  virtual std::optional<std::pair<std::string, std::string>> find_linked_record(
+      const std::string& ispring_user_id) {
+    (void)ispring_user_id;
+    return std::nullopt;
+  }
+
   // Transactions committed by this instance since it opened: with group commit it grows
   // slower than the number of requests (tests, metrics). Not pure, so fakes need not care.
   virtual std::size_t commits_so_far() const { return 0; }
@@ -198,6 +284,23 @@ struct sqlite_options {
   // writes (intake requests, worker outcomes, …) it made durable together (metrics).
   // Must be quick and must not throw.
   std::function<void(std::size_t writes)> on_commit;
+  // Per-user history: events older than this are pruned (store.history_retention_days), and
+  // beyond the newest `history_max_events_per_user` of a user (0: no cap).
+  std::int64_t history_retention_ms = 30LL * 24 * 60 * 60 * 1000;
+  std::size_t history_max_events_per_user = 0;
+  // The writer moves intake's events into the indexed history and prunes at most this often
+  // while busy (one small transaction after the acks: up to 2000 events moved, at most
+  // history_prune_batch removed), and in a row while idle until caught up.
+  int history_prune_interval_ms = 1000;
+  std::size_t history_prune_batch = 500;
+  // The Salesforce fields the mapping reads login and e-mail from (mapping.login,
+  // mapping.email): when the worker is done with a record (mark_done, mark_failed) their
+  // values become the indexed keys search_users finds a user by among 100k.
+  std::string login_field = "Username";
+  std::string email_field = "Email";
+  // The clock of history times the store stamps itself (superseded, re-queued) and of
+  // pruning; null: the system clock.
+  const connector::clock* time = nullptr;
 };
 
 // Opens (creating and migrating) the SQLite inbox. Throws std::runtime_error with the path
@@ -212,5 +315,19 @@ std::vector<pending_record> read_sqlite_records(const std::string& path, record_
 std::vector<run_record> read_sqlite_runs(const std::string& path, std::size_t limit);
 std::optional<run_record> read_sqlite_run(const std::string& path, std::int64_t id, bool with_plan);
 std::optional<run_record> read_sqlite_last_sync(const std::string& path);
+// Per-user history and look-ups, read-only (`connector explain` beside the service); empty
+// while the file predates history (an older service).
+std::vector<history_event> read_sqlite_history(const std::string& path,
+                                               const std::string& organization_id,
+                                               const std::string& record_id, std::size_t limit);
+std::vector<user_match> read_sqlite_users(const std::string& path, const user_query& query);
+std::optional<pending_record> read_sqlite_record(const std::string& path,
+                                                 const std::string& organization_id,
+                                                 const std::string& record_id);
+std::optional<std::string> read_sqlite_link(const std::string& path,
+                                            const std::string& organization_id,
+                                            const std::string& record_id);
+std::optional<std::pair<std::string, std::string>> read_sqlite_linked_record(
+    const std::string& path, const std::string& ispring_user_id);
 
 }  // namespace connector::store

@@ -43,10 +43,13 @@ struct reconcile_options {
   bool dry_run = false;
   int concurrency = 4;          // users applied at once
   std::string organization_id;  // the links' organization (18 characters)
+  std::int64_t run_id = 0;      // named in the history of every user the run changes
   // Checked between users and pages: true stops the run cleanly.
   std::function<bool()> stop_requested;
   bool plan_all_rows = false;  // dry run output: unchanged users too
   int ispring_page_size = 1000;
+  // The time of history events; unset: the system clock.
+  std::function<epoch_ms()> now;
 };
 
 struct reconcile_report {

@@ -3,22 +3,26 @@
 // worker calls it for every due record; `connector sync-user` calls it for one and prints
 // the steps.
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
-#include "connector/expected.hpp"
+#include <nlohmann/json.hpp>
 
 #include "connector/config/config.hpp"
+#include "connector/expected.hpp"
 #include "connector/ispring/api.hpp"
 #include "connector/store/inbox.hpp"
 #include "connector/sync/applier.hpp"
+#include "connector/sync/ispring_calls.hpp"
+#include "connector/sync/mapping.hpp"
+#include "connector/sync/plan.hpp"
 #include "connector/sync/worker.hpp"
 
 namespace connector::sync {
 
 struct user_sync_report {
-  record_result result;
+  record_result result;           // its history: mapped, scope, one event per iSpring call
   std::string scope_reason;       // why the user is (not) synchronised
   std::vector<apply_step> steps;  // empty when nothing was sent to iSpring
 };
@@ -27,6 +31,16 @@ struct user_sync_report {
 // the query no longer returns it, or why the read failed.
 using record_reader = std::function<expected<std::optional<nlohmann::json>, std::string>(
     const std::string& record_id)>;
+
+// What the history keeps of the mapping's result and of the scope decision (`explain` shows
+// the same for what would happen now): the match keys, department, active flag and groups;
+// in scope or not, the action and the reason in words.
+nlohmann::json mapping_details(const mapped_user& user);
+nlohmann::json scope_details(const desired_user& user);
+nlohmann::json call_details(const ispring_call& call);
+// The user a record maps to and what the scope rules make of it, without any call.
+desired_user desired_from_record(const store::pending_record& record,
+                                 const config::settings& settings, mapped_user* mapped = nullptr);
 
 class user_sync {
  public:
@@ -46,6 +60,7 @@ class user_sync {
 
   const config::settings& settings_;
   record_reader reread_;
+  call_recorder calls_;  // notes each call of an apply for the user's history
   directory directory_;
   applier applier_;
 };

@@ -37,6 +37,9 @@ struct record_result {
     std::optional<epoch_ms> modstamp;
   };
   std::optional<reread_data> reread;
+  // What led here, for the user's history (mapped, scope, iSpring calls); the worker stamps
+  // the record and the time and adds the outcome.
+  std::vector<store::history_event> history;
 
   static record_result applied(std::string outcome, std::optional<std::string> user_id);
   static record_result skipped(std::string reason);

@@ -1,0 +1,65 @@
+#pragma once
+// "What happened to user X, and why?" (`connector explain USER`, GET /admin/users/{id}): the
+// link to iSpring, the Salesforce values last seen, what iSpring has now, what the connector
+// would do now and why (the worker's mapping, scope rules and plan, without writing), and
+// the user's history, newest first. One JSON answer; the terminal text is made from it.
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "connector/config/config.hpp"
+#include "connector/expected.hpp"
+#include "connector/ispring/api.hpp"
+#include "connector/store/inbox.hpp"
+
+namespace connector::app {
+
+// Where the facts come from: the service's own inbox (admin API) or the file, read-only,
+// beside the running service (the CLI).
+struct user_facts {
+  std::function<std::vector<store::user_match>(const store::user_query&)> search;
+  std::function<std::optional<std::pair<std::string, std::string>>(const std::string&)>
+      linked_record;  // iSpring user id → (organization, record id)
+  std::function<std::optional<store::pending_record>(const std::string&, const std::string&)>
+      record;
+  std::function<std::optional<std::string>(const std::string&, const std::string&)> link;
+  std::function<std::vector<store::history_event>(const std::string&, const std::string&,
+                                                  std::size_t)>
+      history;
+};
+
+user_facts facts_of(store::inbox& inbox);
+// Only options.path is read.
+user_facts facts_of_file(const store::sqlite_options& options);
+
+struct explain_options {
+  std::size_t limit = 50;  // timeline events, newest first
+};
+
+struct explain_error {
+  int status = 404;  // 404 unknown user, 409 several users match
+  std::string message;
+};
+
+// `user`: a Salesforce record id (15 or 18 characters), a username or e-mail (the mapping's
+// login and e-mail fields, ignoring case), or an iSpring user id. `ispring` null: offline.
+expected<nlohmann::json, explain_error> explain_user(const std::string& user,
+                                                     const config::settings& settings,
+                                                     const user_facts& facts, ispring::api* ispring,
+                                                     const explain_options& options);
+
+// The answer for a terminal: sections, then the timeline one event a line.
+std::string explain_to_text(const nlohmann::json& answer);
+
+// One history event in words: "notification received (outbound message 04l…)".
+std::string describe_event(const store::history_event& event);
+
+// GET /admin/users?q=: a small page of matches.
+nlohmann::json matches_to_json(const std::vector<store::user_match>& matches);
+
+}  // namespace connector::app

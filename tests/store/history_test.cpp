@@ -1,0 +1,386 @@
+// Per-user history in the SQLite inbox: what intake records inside its own transaction,
+// what the worker's side hands over, the store's own moves, pruning by age and per-user cap
+// (injected clock), and the look-ups by id, login and e-mail.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "connector/store/inbox.hpp"
+#include "support/eventually.hpp"
+#include "support/service.hpp"
+
+namespace connector::store {
+namespace {
+
+constexpr const char* org = "00D5g000004XyZaEAK";
+constexpr const char* user_a = "0055g00000AbCdEAAZ";
+constexpr const char* user_b = "0055g00000AbCdFAAZ";
+constexpr epoch_ms day_ms = 24LL * 60 * 60 * 1000;
+
+intake_request request(std::vector<incoming_change> changes, epoch_ms at,
+                       std::string source = "outbound_message") {
+  intake_request r;
+  r.organization_id = org;
+  r.source = std::move(source);
+  r.received_at = at;
+  r.changes = std::move(changes);
+  return r;
+}
+
+incoming_change change(std::string notification_id, std::string record_id, std::string fields,
+                       std::optional<epoch_ms> modstamp = std::nullopt) {
+  incoming_change c;
+  c.notification_id = std::move(notification_id);
+  c.record_id = std::move(record_id);
+  c.object_type = "User";
+  c.modstamp = modstamp;
+  c.fields_json = std::move(fields);
+  return c;
+}
+
+std::string user_fields(const std::string& username, const std::string& email) {
+  return nlohmann::json{{"Username", username}, {"Email", email}, {"LastName", "X"}}.dump();
+}
+
+history_event event(const std::string& record_id, epoch_ms time, const std::string& kind,
+                    const std::string& details = "{}") {
+  history_event e;
+  e.organization_id = org;
+  e.record_id = record_id;
+  e.time = time;
+  e.kind = kind;
+  e.details_json = details;
+  return e;
+}
+
+std::vector<std::string> kinds_of(const std::vector<history_event>& events) {
+  std::vector<std::string> kinds;
+  for (const auto& e : events) kinds.push_back(e.kind);
+  return kinds;
+}
+
+nlohmann::json details_of(const history_event& e) {
+  return nlohmann::json::parse(e.details_json);
+}
+
+class history_test : public ::testing::Test {
+ protected:
+  testing::temp_dir dir_;
+  manual_clock clock_{100 * day_ms};
+
+  std::string db_path() const { return (dir_.path() / "h.db").string(); }
+
+  sqlite_options options(std::size_t cap = 0) {
+    sqlite_options o;
+    o.path = db_path();
+    o.history_retention_ms = 30 * day_ms;
+    o.history_max_events_per_user = cap;
+    o.time = &clock_;
+    // Pruning only when a test asks for it, unless it says otherwise.
+    o.history_prune_interval_ms = 3'600'000;
+    return o;
+  }
+
+  // A synchronous write after record_history: its group commit carries the events.
+  static void flush(inbox& box) { box.remove_link(org, "nobody"); }
+};
+
+TEST_F(history_test, intake_records_received_duplicate_stale_and_coalesced_in_its_transaction) {
+  auto box = open_sqlite_inbox(options());
+  const auto t = clock_.now();
+  ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_a, "{}", 5'000)}, t)).committed);
+  // The same notification again, then an older state, then a newer one while n1 still waits.
+  ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_a, "{}", 5'000)}, t + 1)).committed);
+  ASSERT_TRUE(box->submit_and_wait(request({change("n0", user_a, "{}", 4'000)}, t + 2)).committed);
+  ASSERT_TRUE(
+      box->submit_and_wait(request({change("n2", user_a, "{}", 6'000)}, t + 3, "event")).committed);
+
+  const auto history = box->read_history(org, user_a, 10);
+  ASSERT_EQ(kinds_of(history),
+            (std::vector<std::string>{"received", "stale", "duplicate", "received"}));
+  EXPECT_EQ(history[0].time, t + 3);
+  EXPECT_EQ(details_of(history[0]), (nlohmann::json{{"source", "event"},
+                                                    {"notification_id", "n2"},
+                                                    {"modstamp", 6'000},
+                                                    {"coalesced_since", t}}));
+  EXPECT_EQ(details_of(history[1])["notification_id"], "n0");
+  EXPECT_EQ(details_of(history[2]),
+            (nlohmann::json{
+                {"source", "outbound_message"}, {"notification_id", "n1"}, {"modstamp", 5'000}}));
+  // The first arrival joined nothing.
+  EXPECT_FALSE(details_of(history[3]).contains("coalesced_since"));
+  EXPECT_TRUE(box->read_history(org, user_b, 10).empty());
+}
+
+TEST_F(history_test, details_with_quotes_and_control_characters_stay_valid_json) {
+  auto box = open_sqlite_inbox(options());
+  const std::string odd_id = "id \"quoted\" \\ back\nslash\x01";
+  ASSERT_TRUE(
+      box->submit_and_wait(request({change(odd_id, user_a, "{}")}, clock_.now())).committed);
+  const auto history = box->read_history(org, user_a, 10);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(details_of(history[0])["notification_id"], odd_id);
+}
+
+TEST_F(history_test, worker_events_ride_along_the_next_commit_and_read_newest_first) {
+  auto box = open_sqlite_inbox(options());
+  box->record_history({event(user_a, 10, "mapped", R"({"login":"a"})"),
+                       event(user_a, 10, "scope", R"({"reason":"no department"})"),
+                       event(user_a, 11, "skipped"), event(user_b, 9, "applied"),
+                       event(user_a, 12, "applied", "not json")});
+  flush(*box);
+  const auto history = box->read_history(org, user_a, 10);
+  // Same millisecond: the later recorded comes first.
+  EXPECT_EQ(kinds_of(history), (std::vector<std::string>{"applied", "skipped", "scope", "mapped"}));
+  EXPECT_EQ(history[0].details_json, "{}");  // a broken details object is replaced, not stored
+  EXPECT_EQ(details_of(history[2])["reason"], "no department");
+  EXPECT_EQ(kinds_of(box->read_history(org, user_a, 2)),
+            (std::vector<std::string>{"applied", "skipped"}));
+  // The same, read-only beside the writer (the CLI).
+  EXPECT_EQ(kinds_of(read_sqlite_history(db_path(), org, user_a, 10)), kinds_of(history));
+}
+
+TEST_F(history_test, an_apply_overtaken_by_a_newer_state_is_recorded_as_superseded) {
+  auto box = open_sqlite_inbox(options());
+  ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_a, "{}")}, 1'000)).committed);
+  const auto taken = box->take_due(1'000, 10);
+  ASSERT_EQ(taken.size(), 1u);
+  ASSERT_TRUE(box->submit_and_wait(request({change("n2", user_a, "{}")}, 1'001)).committed);
+  clock_.set(2'000);
+  box->mark_done(org, user_a, taken[0].version, "applied");
+  const auto history = box->read_history(org, user_a, 10);
+  ASSERT_EQ(history.front().kind, "superseded");
+  EXPECT_EQ(history.front().time, 2'000);
+  EXPECT_EQ(details_of(history.front())["applied_version"], taken[0].version);
+
+  // The newer version finishes normally: nothing more is recorded by the store.
+  box->mark_done(org, user_a, taken[0].version + 1, "applied");
+  EXPECT_EQ(box->read_history(org, user_a, 10).size(), history.size());
+}
+
+TEST_F(history_test, re_queued_dead_letters_are_recorded_per_user) {
+  auto box = open_sqlite_inbox(options());
+  ASSERT_TRUE(
+      box->submit_and_wait(request({change("n1", user_a, "{}"), change("n2", user_b, "{}")}, 1'000))
+          .committed);
+  for (const auto& r : box->take_due(1'000, 10))
+    box->mark_failed(org, r.record_id, r.version, "HTTP 400", 0, true);
+  EXPECT_EQ(box->requeue_dead(user_a, 5'000), 1u);
+  EXPECT_EQ(box->read_history(org, user_a, 1).front().kind, "requeued");
+  EXPECT_EQ(box->read_history(org, user_a, 1).front().time, 5'000);
+  EXPECT_EQ(box->read_history(org, user_b, 1).front().kind, "received");
+  EXPECT_EQ(box->requeue_dead("", 6'000), 1u);
+  EXPECT_EQ(box->read_history(org, user_b, 1).front().kind, "requeued");
+}
+
+TEST_F(history_test, pruning_removes_events_past_the_retention_in_small_batches) {
+  auto box = open_sqlite_inbox(options());
+  const epoch_ms now = clock_.now();
+  std::vector<history_event> events;
+  for (int i = 0; i < 25; ++i) events.push_back(event(user_a, now - 40 * day_ms + i, "applied"));
+  events.push_back(event(user_a, now - 29 * day_ms, "skipped"));
+  events.push_back(event(user_b, now - 31 * day_ms, "applied"));
+  box->record_history(std::move(events));
+  flush(*box);
+
+  EXPECT_EQ(box->prune_history(now, 10), 10u);  // a batch never exceeds what was asked
+  EXPECT_EQ(box->prune_history(now, 10), 10u);
+  EXPECT_EQ(box->prune_history(now, 10), 6u);
+  EXPECT_EQ(box->prune_history(now, 10), 0u);
+  EXPECT_EQ(kinds_of(box->read_history(org, user_a, 100)), std::vector<std::string>{"skipped"});
+  EXPECT_TRUE(box->read_history(org, user_b, 100).empty());
+  // A day later the 29-day-old event is past the retention too.
+  EXPECT_EQ(box->prune_history(now + 2 * day_ms, 10), 1u);
+}
+
+TEST_F(history_test, pruning_keeps_the_newest_events_of_each_user_within_the_cap) {
+  auto box = open_sqlite_inbox(options(3));
+  const epoch_ms now = clock_.now();
+  std::vector<history_event> events;
+  for (int i = 0; i < 6; ++i) events.push_back(event(user_a, now - 100 + i, "applied"));
+  events.push_back(event(user_b, now - 50, "skipped"));
+  box->record_history(std::move(events));
+  // Intake's events count towards the cap too.
+  ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_a, "{}")}, now)).committed);
+  EXPECT_EQ(box->prune_history(now, 100), 4u);
+  const auto kept = box->read_history(org, user_a, 100);
+  ASSERT_EQ(kept.size(), 3u);
+  EXPECT_EQ(kept[0].kind, "received");
+  EXPECT_EQ(kept[1].time, now - 100 + 5);
+  EXPECT_EQ(kept[2].time, now - 100 + 4);
+  EXPECT_EQ(box->read_history(org, user_b, 100).size(), 1u);
+  EXPECT_EQ(box->prune_history(now, 100), 0u);
+}
+
+TEST_F(history_test, the_writer_prunes_by_itself_when_idle) {
+  auto o = options();
+  o.history_prune_interval_ms = 5;
+  o.history_prune_batch = 4;
+  auto box = open_sqlite_inbox(o);
+  std::vector<history_event> events;
+  for (int i = 0; i < 10; ++i) events.push_back(event(user_a, 1'000 + i, "applied"));
+  events.push_back(event(user_a, clock_.now(), "skipped"));
+  box->record_history(std::move(events));
+  flush(*box);
+  // Batches of 4, one after the other while idle, until only the recent event is left.
+  EXPECT_TRUE(testing::eventually([&] { return box->read_history(org, user_a, 100).size() == 1; }));
+  EXPECT_EQ(box->read_history(org, user_a, 1).front().kind, "skipped");
+}
+
+TEST_F(history_test, users_are_found_by_id_login_or_email_ignoring_case_and_by_prefix) {
+  auto box = open_sqlite_inbox(options());
+  ASSERT_TRUE(
+      box->submit_and_wait(
+             request({change("n1", user_a, user_fields("Jane@Acme.com.prod", "jane@acme.com")),
+                      change("n2", user_b, user_fields("john@acme.com.prod", "JOHN@acme.com"))},
+                     1'000))
+          .committed);
+  user_query before;
+  before.organization_ids = {org};
+  before.text = "jane@acme.com";
+  // The keys are the worker's: a record waiting for its first apply is found by id only.
+  EXPECT_TRUE(box->search_users(before).empty());
+  for (const auto& r : box->take_due(1'000, 10))
+    box->mark_done(org, r.record_id, r.version, "applied");
+  user_query q;
+  q.organization_ids = {org};
+  const auto find = [&](const std::string& text, bool prefix) {
+    q.text = text;
+    q.prefix = prefix;
+    std::vector<std::string> ids;
+    for (const auto& m : box->search_users(q)) ids.push_back(m.record_id);
+    return ids;
+  };
+  using ids = std::vector<std::string>;
+  EXPECT_EQ(find("jane@acme.com.PROD", false), ids{user_a});
+  EXPECT_EQ(find("john@acme.com", false), ids{user_b});
+  EXPECT_EQ(find(user_b, false), ids{user_b});
+  EXPECT_EQ(find("jane@acme.com.pro", false), ids{});
+  EXPECT_EQ(find("j", true), (ids{user_a, user_b}));
+  EXPECT_EQ(find("JOHN", true), ids{user_b});
+  EXPECT_EQ(find("0055g00000AbCd", true), (ids{user_a, user_b}));
+  EXPECT_EQ(find("", true), ids{});
+  q.limit = 1;
+  q.offset = 1;
+  EXPECT_EQ(find("j", true), ids{user_b});
+  q.limit = 20;
+  q.offset = 0;
+  q.organization_ids = {"00D5g000004XyZbEAK"};
+  EXPECT_EQ(find("j", true), ids{});
+
+  q.organization_ids = {org};
+  q.text = "jane@acme.com";
+  q.prefix = false;
+  const auto found = box->search_users(q);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].login, "Jane@Acme.com.prod");
+  EXPECT_EQ(found[0].email, "jane@acme.com");
+  EXPECT_EQ(found[0].state, record_state::done);
+
+  // The same read-only, beside the writer.
+  EXPECT_EQ(read_sqlite_users(db_path(), q).size(), 1u);
+
+  // A changed e-mail moves the key with the next apply.
+  ASSERT_TRUE(
+      box->submit_and_wait(request({change("n3", user_a, R"({"Email":"jd@acme.com"})")}, 2'000))
+          .committed);
+  EXPECT_EQ(box->search_users(q).size(), 1u);
+  box->mark_done(org, user_a, 2, "applied");
+  EXPECT_TRUE(box->search_users(q).empty());
+  q.text = "JD@acme.com";
+  EXPECT_EQ(box->search_users(q).size(), 1u);
+  box->set_link(org, user_a, "isp-1");
+  EXPECT_EQ(box->find_linked_record("isp-1"),
+            std::make_pair(std::string(org), std::string(user_a)));
+  EXPECT_EQ(read_sqlite_linked_record(db_path(), "isp-1")->second, user_a);
+  EXPECT_FALSE(box->find_linked_record("isp-2"));
+}
+
+// The look-up must use the key indexes, or a search reads every one of 100k users.
+TEST_F(history_test, the_search_uses_the_key_indexes) {
+  { auto box = open_sqlite_inbox(options()); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  const std::string sql = R"(EXPLAIN QUERY PLAN
+SELECT k.organization_id, k.record_id, k.login, k.email, r.state
+FROM user_keys AS k LEFT JOIN records AS r USING (organization_id, record_id)
+WHERE +k.organization_id IN (SELECT value FROM json_each('["a"]'))
+  AND ((k.organization_id IN (SELECT value FROM json_each('["a"]'))
+        AND k.record_id >= 'x' AND k.record_id < 'y')
+    OR (k.login_key >= 'j' AND k.login_key < 'k')
+    OR (k.email_key >= 'j' AND k.email_key < 'k'))
+ORDER BY k.record_id, k.organization_id LIMIT 10)";
+  std::string plan;
+  sqlite3_exec(
+      db, sql.c_str(),
+      [](void* out, int columns, char** values, char**) {
+        *static_cast<std::string*>(out) += std::string(values[columns - 1]) + "\n";
+        return 0;
+      },
+      &plan, nullptr);
+  sqlite3_close(db);
+  EXPECT_NE(plan.find("user_keys_by_login"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("user_keys_by_email"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("SCAN k"), std::string::npos) << plan;
+}
+
+TEST_F(history_test, the_keys_follow_the_mappings_login_field) {
+  auto o = options();
+  o.login_field = "FederationIdentifier";
+  auto box = open_sqlite_inbox(o);
+  ASSERT_TRUE(box->submit_and_wait(
+                     request({change("n1", user_a, R"({"FederationIdentifier":"JD-7"})")}, 1'000))
+                  .committed);
+  box->mark_done(org, user_a, 1, "applied");
+  user_query q;
+  q.organization_ids = {org};
+  q.text = "jd-7";
+  ASSERT_EQ(box->search_users(q).size(), 1u);
+  EXPECT_EQ(box->search_users(q)[0].login, "JD-7");
+  box.reset();
+  o.login_field = "bad'field";
+  EXPECT_THROW(open_sqlite_inbox(o), std::exception);
+}
+
+TEST_F(history_test, intake_events_are_read_before_and_after_the_writer_moves_them) {
+  auto o = options();
+  o.history_prune_interval_ms = 5;
+  auto box = open_sqlite_inbox(o);
+  const epoch_ms now = clock_.now();
+  ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_a, "{}")}, now)).committed);
+  box->record_history({event(user_a, now, "mapped")});
+  flush(*box);
+  // Same millisecond: intake's event came first, wherever it is.
+  EXPECT_EQ(kinds_of(box->read_history(org, user_a, 10)),
+            (std::vector<std::string>{"mapped", "received"}));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  const auto staged = [&] {
+    sqlite3_stmt* statement = nullptr;
+    sqlite3_prepare_v2(db, "SELECT count(*) FROM user_history_new", -1, &statement, nullptr);
+    sqlite3_step(statement);
+    const int count = sqlite3_column_int(statement, 0);
+    sqlite3_finalize(statement);
+    return count;
+  };
+  // Idle, the writer moves them into the indexed table by itself.
+  EXPECT_TRUE(testing::eventually([&] { return staged() == 0; }));
+  sqlite3_close(db);
+  EXPECT_EQ(kinds_of(box->read_history(org, user_a, 10)),
+            (std::vector<std::string>{"mapped", "received"}));
+  // And the ids keep counting across a restart.
+  box.reset();
+  box = open_sqlite_inbox(o);
+  ASSERT_TRUE(box->submit_and_wait(request({change("n2", user_a, "{}")}, now)).committed);
+  const auto after = box->read_history(org, user_a, 10);
+  ASSERT_EQ(after.size(), 3u);
+  EXPECT_EQ(details_of(after[0])["notification_id"], "n2");
+  EXPECT_GT(after[0].id, after[1].id);
+}
+
+}  // namespace
+}  // namespace connector::store
