@@ -229,7 +229,7 @@
   // Bars per hour, one group per series, drawn as SVG elements (no inline styles: CSP).
   function drawChart(activity) {
     const NS = "http://www.w3.org/2000/svg";
-    const width = 720, height = 180, left = 36, bottom = 24, top = 10;
+    const width = 720, height = 190, left = 36, bottom = 24, top = 20;
     const series = activity.series || [];
     const hours = (activity.starts || []).length;
     const max = Math.max(1, ...series.flatMap((s) => s.values));
@@ -257,6 +257,13 @@
         title.textContent = `${s.label}, ${new Date(activity.starts[i]).toLocaleString()}: ${v}`;
         bar.append(title);
       });
+    });
+    // A legend, one swatch per series, along the top right.
+    series.slice().reverse().forEach((s, ri) => {
+      const si = series.length - 1 - ri;
+      const x = width - 4 - (ri + 1) * 170;
+      node("rect", { class: "swatch series-" + si, x, y: 0, width: 10, height: 10 });
+      node("text", { class: "legend", x: x + 14, y: 9 }, s.label);
     });
     node("line", { class: "axis", x1: left, y1: top + plotHeight, x2: width - 4, y2: top + plotHeight });
     node("text", { class: "tick", x: left - 4, y: top + 10, "text-anchor": "end" }, String(max));

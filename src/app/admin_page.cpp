@@ -387,10 +387,12 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
          nlohmann::json starts = nlohmann::json::array();
          for (std::size_t i = 0; i < *hours; ++i)
            starts.push_back(format_utc(since + static_cast<epoch_ms>(i) * hour));
-         std::vector<std::int64_t> received;
+         std::vector<std::int64_t> received, applied;
          try {
            received = store::read_sqlite_notifications_per_bucket(settings.store.sqlite_path, since,
                                                                   hour, *hours);
+           applied = store::read_sqlite_applied_per_bucket(settings.store.sqlite_path, since, hour,
+                                                           *hours);
          } catch (const std::exception& e) {
            return respond(json_error(500, e.what()));
          }
@@ -398,6 +400,9 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
          series.push_back({{"name", "notifications_received"},
                            {"label", "Notifications received"},
                            {"values", std::move(received)}});
+         series.push_back({{"name", "users_applied"},
+                           {"label", "Users applied to iSpring"},
+                           {"values", std::move(applied)}});
          respond(json_answer(200, {{"bucket_minutes", 60},
                                    {"starts", std::move(starts)},
                                    {"series", std::move(series)}}));

@@ -105,10 +105,16 @@ class admin_page : public ::testing::Test {
     ASSERT_TRUE(inbox_->submit_and_wait(r).committed);
   }
 
+  static store::sqlite_options store_options(const testing::temp_dir& dir,
+                                            const connector::clock& clock) {
+    store::sqlite_options options{(dir.path() / "connector.db").string()};
+    options.time = &clock;  // history pruned by the test's time, not the machine's
+    return options;
+  }
+
   testing::temp_dir dir_;
-  std::unique_ptr<store::inbox> inbox_ =
-      store::open_sqlite_inbox({(dir_.path() / "connector.db").string()});
   manual_clock clock_{now_ms};
+  std::unique_ptr<store::inbox> inbox_ = store::open_sqlite_inbox(store_options(dir_, clock_));
   intake_counters counters_;
   config::settings settings_;
   int wakes_ = 0;
@@ -267,7 +273,6 @@ TEST_F(admin_page, activity_counts_notifications_per_hour_of_the_last_day) {
   ASSERT_EQ(a["starts"].size(), 24u);
   EXPECT_EQ(a["starts"][0], "2026-11-28T11:00:00.000Z");
   EXPECT_EQ(a["starts"][23], "2026-11-29T10:00:00.000Z");
-  ASSERT_EQ(a["series"].size(), 1u);
   EXPECT_EQ(a["series"][0]["name"], "notifications_received");
   const auto values = a["series"][0]["values"].get<std::vector<std::int64_t>>();
   ASSERT_EQ(values.size(), 24u);
@@ -278,9 +283,52 @@ TEST_F(admin_page, activity_counts_notifications_per_hour_of_the_last_day) {
   for (const auto v : values) total += v;
   EXPECT_EQ(total, 4);
 
+  // No history yet: the applied series is there, all zeros.
+  ASSERT_EQ(a["series"].size(), 2u);
+  EXPECT_EQ(a["series"][1]["name"], "users_applied");
+  for (const auto& v : a["series"][1]["values"]) EXPECT_EQ(v, 0);
+
   EXPECT_EQ(call("GET", "/admin/activity?hours=0").status, 400);
   EXPECT_EQ(call("GET", "/admin/activity?hours=x").status, 400);
   EXPECT_EQ(json_of(call("GET", "/admin/activity?hours=3"))["starts"].size(), 3u);
+}
+
+TEST_F(admin_page, activity_counts_users_applied_by_the_worker_and_by_runs) {
+  const auto event = [](epoch_ms at, const char* kind, const char* details = "{}") {
+    store::history_event e;
+    e.organization_id = org;
+    e.record_id = user_a;
+    e.time = at;
+    e.kind = kind;
+    e.details_json = details;
+    return e;
+  };
+  namespace kinds = store::history_kinds;
+  // Written in time order, as the service writes them; many old events in front, so the
+  // window's start is found among them.
+  std::vector<store::history_event> events;
+  for (int i = 0; i < 500; ++i) events.push_back(event(now_ms - 40 * hour + i, kinds::applied));
+  events.push_back(event(now_ms - 23 * hour - 20 * 60'000, kinds::applied));  // first bucket
+  events.push_back(event(now_ms - 2 * hour, kinds::reconciled, R"({"run_id":1,"ok":true})"));
+  events.push_back(event(now_ms - 2 * hour, kinds::reconciled, R"({"run_id":1,"ok":false})"));
+  events.push_back(event(now_ms - 2 * hour, kinds::skipped));
+  events.push_back(event(now_ms - 10 * 60'000, kinds::mapped));
+  events.push_back(event(now_ms - 10 * 60'000, kinds::applied));
+  events.push_back(event(now_ms - 5 * 60'000, kinds::applied));
+  inbox_->record_history(std::move(events));
+  receive(user_b, now_ms, "n-after");  // committed after the history: it is written
+
+  const auto a = json_of(call("GET", "/admin/activity"));
+  ASSERT_EQ(a["series"].size(), 2u);
+  EXPECT_EQ(a["series"][1]["label"], "Users applied to iSpring");
+  const auto values = a["series"][1]["values"].get<std::vector<std::int64_t>>();
+  ASSERT_EQ(values.size(), 24u);
+  EXPECT_EQ(values[0], 1);
+  EXPECT_EQ(values[21], 1);  // the run's successful change, not its failure nor the skip
+  EXPECT_EQ(values[23], 2);
+  std::int64_t total = 0;
+  for (const auto v : values) total += v;
+  EXPECT_EQ(total, 4);
 }
 
 TEST_F(admin_page, schedule_says_when_no_run_is_coming) {

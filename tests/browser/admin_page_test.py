@@ -19,6 +19,7 @@ installs them.
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import ssl
@@ -431,6 +432,11 @@ def scenario(harness, page, with_users):
     expect("eve.web@acme.example.prod" in state, "the retried user is not in iSpring")
     page.tab("overview")
     page.wait_text("#count-dead", "0")
+    # The chart counts this hour's notifications and applied users (the run's two, Eve's).
+    caption = page.text("#activity-caption")
+    applied = re.search(r"Users applied to iSpring: (\d+)", caption)
+    expect(applied and int(applied.group(1)) >= 3, caption)
+    expect(re.search(r"Notifications received: [1-9]", caption), caption)
 
     step("dead letter retried")
     if with_users:

@@ -16,4 +16,9 @@ std::vector<std::int64_t> read_sqlite_notifications_per_bucket(const std::string
                                                                epoch_ms since, epoch_ms bucket_ms,
                                                                std::size_t buckets);
 
+// Users applied to iSpring per time bucket, from the per-user history: the worker's applies
+// and the users a reconciliation run changed successfully. Same buckets and errors as above.
+std::vector<std::int64_t> read_sqlite_applied_per_bucket(const std::string& path, epoch_ms since,
+                                                         epoch_ms bucket_ms, std::size_t buckets);
+
 }  // namespace connector::store
