@@ -8,15 +8,39 @@
 
 namespace connector::store {
 
-std::vector<std::int64_t> read_sqlite_notifications_per_bucket(const std::string& path,
-                                                               epoch_ms since, epoch_ms bucket_ms,
-                                                               std::size_t buckets) {
+namespace {
+
+// Calls `query(db, fill)` on a read-only connection to the file; `fill(rows)` takes its
+// (bucket index, count) rows into `buckets` zeros. A store that cannot be read throws naming
+// the file.
+template <typename Query>
+std::vector<std::int64_t> read_buckets(const std::string& path, epoch_ms bucket_ms,
+                                       std::size_t buckets, Query query) {
   std::vector<std::int64_t> counts(buckets, 0);
   if (bucket_ms <= 0 || buckets == 0) return counts;
-  const epoch_ms until = since + bucket_ms * static_cast<epoch_ms>(buckets);
+  const auto fill = [&](sqlite_statement::run& rows) {
+    while (rows.step()) {
+      const auto bucket = rows.int64(0);
+      if (bucket >= 0 && static_cast<std::size_t>(bucket) < buckets) counts[bucket] = rows.int64(1);
+    }
+  };
   try {
     sqlite_connection db(path, SQLITE_OPEN_READONLY);
     sqlite3_busy_timeout(db.handle(), 5000);
+    query(db, fill);
+  } catch (const sqlite_error& e) {
+    throw std::runtime_error("store: cannot read " + path + ": " + e.what());
+  }
+  return counts;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> read_sqlite_notifications_per_bucket(const std::string& path,
+                                                               epoch_ms since, epoch_ms bucket_ms,
+                                                               std::size_t buckets) {
+  const epoch_ms until = since + bucket_ms * static_cast<epoch_ms>(buckets);
+  return read_buckets(path, bucket_ms, buckets, [&](sqlite_connection& db, const auto& fill) {
     // No index on received_at (the chart is read rarely): one scan of the notifications.
     sqlite_statement statement(db, R"sql(
 SELECT (received_at - ?1) / ?2, COUNT(*) FROM notifications
@@ -24,24 +48,14 @@ WHERE received_at >= ?1 AND received_at < ?3 GROUP BY 1)sql",
                                "count notifications per bucket");
     sqlite_statement::run rows(statement);
     rows.bind(1, since).bind(2, bucket_ms).bind(3, until);
-    while (rows.step()) {
-      const auto bucket = rows.int64(0);
-      if (bucket >= 0 && static_cast<std::size_t>(bucket) < buckets) counts[bucket] = rows.int64(1);
-    }
-  } catch (const sqlite_error& e) {
-    throw std::runtime_error("store: cannot read " + path + ": " + e.what());
-  }
-  return counts;
+    fill(rows);
+  });
 }
 
 std::vector<std::int64_t> read_sqlite_applied_per_bucket(const std::string& path, epoch_ms since,
                                                          epoch_ms bucket_ms, std::size_t buckets) {
-  std::vector<std::int64_t> counts(buckets, 0);
-  if (bucket_ms <= 0 || buckets == 0) return counts;
   const epoch_ms until = since + bucket_ms * static_cast<epoch_ms>(buckets);
-  try {
-    sqlite_connection db(path, SQLITE_OPEN_READONLY);
-    sqlite3_busy_timeout(db.handle(), 5000);
+  return read_buckets(path, bucket_ms, buckets, [&](sqlite_connection& db, const auto& fill) {
     // user_history's ids follow time (one sequence, stamped as written) and it has no index
     // on time: the first event of the window is found by bisecting the ids, a couple of
     // dozen look-ups, and only the window is read (not 30 days of every user's events).
@@ -76,14 +90,8 @@ GROUP BY 1)sql",
                                "count applied users per bucket");
     sqlite_statement::run rows(statement);
     rows.bind(1, since).bind(2, bucket_ms).bind(3, until).bind(4, low);
-    while (rows.step()) {
-      const auto bucket = rows.int64(0);
-      if (bucket >= 0 && static_cast<std::size_t>(bucket) < buckets) counts[bucket] = rows.int64(1);
-    }
-  } catch (const sqlite_error& e) {
-    throw std::runtime_error("store: cannot read " + path + ": " + e.what());
-  }
-  return counts;
+    fill(rows);
+  });
 }
 
 }  // namespace connector::store
