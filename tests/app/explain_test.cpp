@@ -183,6 +183,15 @@ TEST(describe_event, says_each_kind_in_words) {
                                               {"coalesced_since", 0}})),
             "notification received (outbound message n2); merged into the change waiting since "
             "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(describe_event(event("received", {{"source", "event"},
+                                              {"notification_id", "d1"},
+                                              {"no_data", true}})),
+            "notification received (event d1); the record was deleted before delivery");
+  EXPECT_EQ(describe_event(event("received", {{"source", "event"},
+                                              {"notification_id", "g1"},
+                                              {"reread", true}})),
+            "notification received (event g1); Salesforce sent it without data (GAP event): the "
+            "user is read over REST first");
   EXPECT_EQ(
       describe_event(event("stale", {{"source", "outbound_message"}, {"notification_id", "n0"}})),
       "notification ignored (outbound message n0): older than the state already held");

@@ -116,6 +116,32 @@ TEST_F(history_test, intake_records_received_duplicate_stale_and_coalesced_in_it
   EXPECT_TRUE(box->read_history(org, user_b, 10).empty());
 }
 
+TEST_F(history_test, intake_notes_a_change_deleted_before_delivery_and_one_sent_without_data) {
+  auto box = open_sqlite_inbox(options());
+  const auto t = clock_.now();
+  auto deleted = change("d1", user_a, "{}");
+  deleted.has_data = false;
+  auto gap = change("g1", user_b, "{}");
+  gap.has_data = false;
+  gap.reread = true;
+  ASSERT_TRUE(box->submit_and_wait(request({deleted, gap}, t, "event")).committed);
+
+  const auto a = box->read_history(org, user_a, 10);
+  ASSERT_EQ(kinds_of(a), std::vector<std::string>{"received"});
+  EXPECT_EQ(details_of(a[0]),
+            (nlohmann::json{{"source", "event"}, {"notification_id", "d1"}, {"no_data", true}}));
+  const auto b = box->read_history(org, user_b, 10);
+  ASSERT_EQ(kinds_of(b), std::vector<std::string>{"received"});
+  EXPECT_EQ(details_of(b[0]),
+            (nlohmann::json{{"source", "event"}, {"notification_id", "g1"}, {"reread", true}}));
+  EXPECT_TRUE(box->find_record(org, user_b)->needs_reread);
+  // A later deletion keeps the mark to re-read: only a saved read clears it.
+  auto again = change("d2", user_b, "{}");
+  again.has_data = false;
+  ASSERT_TRUE(box->submit_and_wait(request({again}, t + 1, "event")).committed);
+  EXPECT_TRUE(box->find_record(org, user_b)->needs_reread);
+}
+
 TEST_F(history_test, details_with_quotes_and_control_characters_stay_valid_json) {
   auto box = open_sqlite_inbox(options());
   const std::string odd_id = "id \"quoted\" \\ back\nslash\x01";
