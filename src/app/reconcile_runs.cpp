@@ -85,15 +85,26 @@ expected<salesforce_access, std::string> make_salesforce_access(const config::se
     return *read;
   };
   access.read_user = [api, sf, fields = sync::required_salesforce_fields(settings.mapping)](
-                         const std::string& record_id)
-      -> expected<std::optional<nlohmann::json>, std::string> {
-    std::optional<nlohmann::json> found;
-    auto read = api->query(salesforce::build_query_for_ids(sf, fields, {record_id}),
-                           [&found](std::vector<nlohmann::json>& records) {
-                             if (!records.empty()) found = std::move(records.front());
-                             return false;
-                           });
-    if (!read) return unexpected{read.error().to_string()};
+                         const std::vector<std::string>& record_ids)
+      -> expected<std::map<std::string, nlohmann::json>, std::string> {
+    std::map<std::string, nlohmann::json> found;
+    for (std::size_t from = 0; from < record_ids.size(); from += salesforce::max_ids_per_query) {
+      const auto to = std::min(record_ids.size(), from + salesforce::max_ids_per_query);
+      const std::vector<std::string> chunk(record_ids.begin() + static_cast<std::ptrdiff_t>(from),
+                                           record_ids.begin() + static_cast<std::ptrdiff_t>(to));
+      auto read = api->query(salesforce::build_query_for_ids(sf, fields, chunk),
+                             [&found](std::vector<nlohmann::json>& records) {
+                               for (auto& r : records) {
+                                 const auto id = r.find("Id");
+                                 if (id == r.end() || !id->is_string()) continue;
+                                 const auto& text = id->get_ref<const std::string&>();
+                                 found[salesforce::to_18_char_id(text).value_or(text)] =
+                                     std::move(r);
+                               }
+                               return true;
+                             });
+      if (!read) return unexpected{read.error().to_string()};
+    }
     return found;
   };
   std::vector<std::string> allowed;

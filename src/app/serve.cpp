@@ -20,6 +20,7 @@
 #include "connector/ispring/client.hpp"
 #include "connector/metrics/process.hpp"
 #include "connector/metrics/registry.hpp"
+#include "connector/salesforce/rest_wire.hpp"
 #include "connector/store/inbox.hpp"
 #include "connector/sync/schedule.hpp"
 #include "connector/sync/user_sync.hpp"
@@ -145,8 +146,16 @@ int serve(const config::settings& settings, const serve_options& options) {
     ispring_api = std::make_unique<ispring::https_api>(*settings.ispring, ispring::retry_policy{},
                                                        ispring::sleep_for_real,
                                                        ispring::wall_clock(), &metrics);
-    user_sync = std::make_unique<sync::user_sync>(
-        settings, *ispring_api, salesforce ? salesforce->read_user : sync::record_reader{});
+    sync::reread_options reread;
+    if (salesforce) {
+      reread.read = salesforce->read_user;
+      reread.others_due = [&inbox = *inbox, &clock](const store::pending_record& record) {
+        return inbox.due_rereads(record.organization_id, clock.now(),
+                                 salesforce::max_ids_per_query);
+      };
+      reread.time = &clock;
+    }
+    user_sync = std::make_unique<sync::user_sync>(settings, *ispring_api, std::move(reread));
     sync::worker_options worker_options;
     worker_options.concurrency = settings.ispring->max_concurrency;
     worker_options.max_attempts = settings.sync.max_attempts;

@@ -568,10 +568,16 @@ ORDER BY due_at LIMIT ?2)sql",
         records_in_flight(db, std::string("SELECT ") + record_columns + R"sql(
 FROM records INDEXED BY records_due
 WHERE state IN ('pending', 'retrying') AND organization_id = ?1)sql",
-                          "select records in flight") {}
+                          "select records in flight"),
+        due_rereads(db, R"sql(
+SELECT record_id FROM records INDEXED BY records_due
+WHERE state IN ('pending', 'retrying') AND due_at <= ?2 AND organization_id = ?1
+  AND needs_reread = 1
+ORDER BY due_at LIMIT ?3)sql",
+                    "select due records to re-read") {}
 
   sqlite_statement take_due, find_record, has_notification, stats, list_records, find_link;
-  sqlite_statement list_links, records_in_flight;
+  sqlite_statement list_links, records_in_flight, due_rereads;
 };
 
 // Reads of the run history, apart from read_statements: a file that predates it (schema
@@ -736,6 +742,16 @@ class sqlite_inbox final : public inbox {
     rows.bind(1, now).bind(2, as_limit(limit));
     while (rows.step()) due.push_back(read_record(rows));
     return due;
+  }
+
+  std::vector<std::string> due_rereads(const std::string& organization_id, epoch_ms now,
+                                       std::size_t limit) override {
+    std::vector<std::string> ids;
+    std::lock_guard lock(reader_mutex_);
+    run rows(read_->due_rereads);
+    rows.bind(1, organization_id).bind(2, now).bind(3, as_limit(limit));
+    while (rows.step()) ids.push_back(rows.text(0));
+    return ids;
   }
 
   // mark_* are writes, so they go through the writer's queue like intake: one writer means

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "connector/salesforce/change_order.hpp"
+#include "connector/salesforce/rest_wire.hpp"
 #include "connector/sync/mapping.hpp"
 #include "connector/sync/plan.hpp"
 #include "connector/sync/scope.hpp"
@@ -75,27 +76,62 @@ desired_user desired_from_record(const store::pending_record& record,
   return desired_from_fields(fields_of(record), record.record_id, settings, mapped);
 }
 
-user_sync::user_sync(const config::settings& settings, ispring::api& api, record_reader reread)
+user_sync::user_sync(const config::settings& settings, ispring::api& api, reread_options reread)
     : settings_(settings),
       reread_(std::move(reread)),
       calls_(api),
       directory_(calls_),
       applier_(calls_, directory_) {}
 
+expected<std::optional<nlohmann::json>, std::string> user_sync::read_again(
+    const store::pending_record& record) {
+  // One thread reads at a time: the others wait, then mostly find their record read.
+  std::lock_guard lock(reread_mutex_);
+  if (const auto ahead = read_ahead_.find(record.record_id); ahead != read_ahead_.end()) {
+    auto kept = std::move(ahead->second);
+    read_ahead_.erase(ahead);
+    // Read after this state arrived (due_at is its arrival, or a later retry time): as
+    // good as a read now. Older, a newer change may have come since: read again.
+    if (reread_.time && kept.read_at >= record.due_at) return std::move(kept.record);
+  }
+  std::vector<std::string> ids{record.record_id};
+  if (reread_.others_due && reread_.time) {
+    for (auto& id : reread_.others_due(record)) {
+      if (ids.size() >= salesforce::max_ids_per_query) break;
+      if (id != record.record_id) ids.push_back(std::move(id));
+    }
+  }
+  const epoch_ms read_at = reread_.time ? reread_.time->now() : 0;  // before: conservative
+  auto read = reread_.read(ids);
+  if (!read) return unexpected{read.error()};
+  read_ahead_.clear();
+  std::optional<nlohmann::json> mine;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    std::optional<nlohmann::json> found;
+    if (auto it = read->find(ids[i]); it != read->end()) found = std::move(it->second);
+    if (i == 0) {
+      mine = std::move(found);
+    } else {
+      read_ahead_[ids[i]] = read_ahead{std::move(found), read_at};
+    }
+  }
+  return mine;
+}
+
 user_sync_report user_sync::run(const store::pending_record& record,
                                 const std::optional<std::string>& link) {
   user_sync_report report;
   auto fields = fields_of(record);
   std::optional<record_result::reread_data> reread;
-  if (record.needs_reread && !reread_) {
+  if (record.needs_reread && !reread_.read) {
     log::warn(
         "user.gap_without_rest",
         "user {}: Salesforce sent a change without data (GAP event) and no Salesforce REST "
         "credentials are configured to read it; applying the last state received",
         record.record_id);
   }
-  if (record.needs_reread && reread_) {
-    auto read = reread_(record.record_id);
+  if (record.needs_reread && reread_.read) {
+    auto read = read_again(record);
     if (!read) {
       report.result = record_result::failed(
           "Salesforce sent this change without data (GAP event), and reading the user over "

@@ -54,7 +54,7 @@ struct salesforce_access {
   std::shared_ptr<salesforce::rest_api> api;
   sync::salesforce_reader read_users;
   std::function<expected<std::string, std::string>()> organization_id;
-  // One user by record id, for changes Salesforce sent without data (GAP events).
+  // Users by record id, for changes Salesforce sent without data (GAP events).
   sync::record_reader read_user;
   const credentials_state* credentials = nullptr;  // owned by `api`: whether they work (alerts)
 };

@@ -146,6 +146,13 @@ class inbox {
   // The sync worker's side of the queue. take_due returns up to `limit` records whose
   // state is pending or retrying and whose due time has come, oldest first.
   virtual std::vector<pending_record> take_due(epoch_ms now, std::size_t limit) = 0;
+  // Ids of an organization's due records that wait for a re-read (GAP events), oldest
+  // first: the worker reads them from Salesforce together, in one query.
+  virtual std::vector<std::string> due_rereads(const std::string& organization_id, epoch_ms now,
+                                               std::size_t limit) {
+    (void)organization_id, (void)now, (void)limit;
+    return {};
+  }
   // Applied: the record leaves the queue unless a newer state (higher version) arrived
   // meanwhile, in which case it stays pending.
   // `outcome` is what the operator reads: "applied", "skipped: no department".

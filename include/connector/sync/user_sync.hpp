@@ -3,6 +3,8 @@
 // worker calls it for every due record; `connector sync-user` calls it for one and prints
 // the steps.
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,10 +29,23 @@ struct user_sync_report {
   std::vector<apply_step> steps;  // empty when nothing was sent to iSpring
 };
 
-// Reads one record from Salesforce over REST (the mapping's fields): the record, none when
-// the query no longer returns it, or why the read failed.
-using record_reader = std::function<expected<std::optional<nlohmann::json>, std::string>(
-    const std::string& record_id)>;
+// Reads records from Salesforce over REST by id (the mapping's fields, within
+// salesforce.query_filter): those the query returns, by 18-character id (an id missing: the
+// query no longer returns it), or why the read failed.
+using record_reader =
+    std::function<expected<std::map<std::string, nlohmann::json>, std::string>(
+        const std::vector<std::string>& record_ids)>;
+
+// Records Salesforce sent without data (GAP events) are read before they are applied.
+struct reread_options {
+  record_reader read;  // none (no REST credentials): the last state received is applied
+  // Other records of the organization due for a re-read, read in the same query (up to
+  // 300 ids); none: one query per record.
+  std::function<std::vector<std::string>(const store::pending_record& record)> others_due;
+  // Stamps each read: a read is used for a record only if made after the record's state
+  // arrived (its due time); none: nothing read ahead is used.
+  const clock* time = nullptr;
+};
 
 // What the history keeps of the mapping's result and of the scope decision (`explain` shows
 // the same for what would happen now): the match keys, department, active flag and groups;
@@ -44,9 +59,7 @@ desired_user desired_from_record(const store::pending_record& record,
 
 class user_sync {
  public:
-  // `reread` serves records Salesforce sent without data (GAP events); without it (no
-  // Salesforce REST credentials) such a record is applied from the last state received.
-  user_sync(const config::settings& settings, ispring::api& api, record_reader reread = {});
+  user_sync(const config::settings& settings, ispring::api& api, reread_options reread = {});
 
   user_sync_report run(const store::pending_record& record, const std::optional<std::string>& link);
 
@@ -58,8 +71,21 @@ class user_sync {
                                    const nlohmann::json& fields,
                                    const std::optional<std::string>& link);
 
+  // The record as Salesforce has it now: the record, none when the query no longer returns
+  // it, or why the read failed. Reads the other due records along and keeps them for their
+  // turn (several worker threads share this).
+  expected<std::optional<nlohmann::json>, std::string> read_again(
+      const store::pending_record& record);
+
+  struct read_ahead {
+    std::optional<nlohmann::json> record;
+    epoch_ms read_at = 0;
+  };
+
   const config::settings& settings_;
-  record_reader reread_;
+  reread_options reread_;
+  std::mutex reread_mutex_;
+  std::map<std::string, read_ahead> read_ahead_;  // by record id
   call_recorder calls_;  // notes each call of an apply for the user's history
   directory directory_;
   applier applier_;
