@@ -342,6 +342,36 @@
     ]);
   }
 
+  // The users the newest preview leaves out of scope, with the reason its plan gives: not
+  // synchronised (ignored), or deactivated / deleted in iSpring. Runs keep no plan; a
+  // preview's plan is what would happen now.
+  const OUT_OF_SCOPE = ["ignored", "deactivate", "delete"];
+  async function loadOutOfScope() {
+    const runs = await api("/admin/runs?limit=50");
+    const latest = runs.runs.find((r) => r.dry_run && r.status === "succeeded");
+    if (!latest) {
+      $("out-of-scope-note").textContent =
+        "No preview has finished yet: run one (Run & preview) to see who falls out and why.";
+      fillRows($("out-of-scope-table"), [], "Nothing to show yet.");
+      return;
+    }
+    const pages = await Promise.all(OUT_OF_SCOPE.map((action) =>
+      api(`/admin/runs/${latest.id}/plan?action=${action}&limit=50`)));
+    const rows = [];
+    const counts = [];
+    pages.forEach((page, i) => {
+      counts.push(`${OUT_OF_SCOPE[i]} ${page.total}`);
+      const what = { ignored: "not synchronised", deactivate: "deactivated in iSpring",
+                     delete: "deleted from iSpring" }[OUT_OF_SCOPE[i]];
+      for (const u of page.users) rows.push([what, u.record_id, u.login, u.reason]);
+    });
+    $("out-of-scope-note").textContent =
+      `From preview ${latest.id} (${localTime(latest.started_at)}): ` + counts.join(", ") +
+      ". Up to 50 of each; the Run & preview tab pages through all.";
+    fillRows($("out-of-scope-table"), rows, "Every user is in scope.");
+  }
+  onShow["tab-sync"] = loadOutOfScope;
+
   // The seed's "Verify and Register Integration".
   $("verify").addEventListener("click", async () => {
     const button = $("verify");

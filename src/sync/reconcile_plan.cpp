@@ -384,7 +384,9 @@ std::vector<std::string> change_lines(const planned_user& u) {
 nlohmann::json plan_to_json(const reconcile_plan& plan, const reconcile_input& input, bool all) {
   nlohmann::json users = nlohmann::json::array();
   for (const auto& u : plan.users) {
-    if (!shown(u, all)) continue;
+    // Users left out of scope stay in the stored plan with their reason: the admin page
+    // tells who falls out and why (the table output leaves them to --all).
+    if (!shown(u, all) && !has_kind(u, change_kind::ignored)) continue;
     nlohmann::json row = {{"record_id", u.desired.record_id},
                           {"login", login_of(u, input)},
                           {"ispring_user_id", u.actual ? input.actual[*u.actual].id : ""},

@@ -367,6 +367,7 @@ def scenario(harness, page, with_users):
     expect(["Sales", "yes", "Sales EMEA", "all"] in page.rows("#departments-table"),
            str(page.rows("#departments-table")))
     expect("Onboarding, Compliance" in page.text("#groups"), page.text("#groups"))
+    page.wait_text("#out-of-scope-note", "No preview has finished yet")
 
     step("configuration tabs")
     # Preview: a dry run's plan, read as a table and filtered by action.
@@ -402,6 +403,15 @@ def scenario(harness, page, with_users):
     expect("ann.lee@acme.example.prod" in state, "the run created no iSpring user")
     page.tab("schedule")
     page.wait_text("#schedule-last-status", "succeeded")
+    # The Sync tab names the users the preview leaves out, with the reason.
+    page.tab("sync")
+    page.wait_text("#out-of-scope-note", "From preview 1")
+    out = {r[2]: r for r in page.rows("#out-of-scope-table")}
+    expect(set(out) == {"cy.diaz@acme.example.prod", "dee.moss@acme.example.prod"}, str(out))
+    expect(out["dee.moss@acme.example.prod"][0] == "not synchronised"
+           and "department" in out["dee.moss@acme.example.prod"][3], str(out))
+    expect(out["cy.diaz@acme.example.prod"][3] != "", str(out))
+    page.shoot("laptop-sync-out-of-scope")
 
     step("run finished")
     # A dead letter: iSpring refuses the next call for good (400); retried from the page.

@@ -118,6 +118,7 @@ reconcile_plan make_reconcile_plan(reconcile_input& input, const config::sync_se
 // One row per user with changes (all rows with `all`), for `reconcile --dry-run --json` and
 // the admin API: {"record_id","login","ispring_user_id","matched_by","actions":[…],
 // "reason","changes":[…lines…]}, plus departments and safety.
+// Users left out of scope (ignored) are always in it, with their reason.
 nlohmann::json plan_to_json(const reconcile_plan& plan, const reconcile_input& input, bool all);
 // The same as a table for a terminal.
 std::string plan_to_table(const reconcile_plan& plan, const reconcile_input& input, bool all);
