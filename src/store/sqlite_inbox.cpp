@@ -427,7 +427,9 @@ std::vector<history_event> staged_events(std::int64_t first_id, const std::strin
     e.organization_id = organization_id;
     e.record_id = item.value("record_id", std::string());
     if (e.record_id.empty() || (!record_id.empty() && e.record_id != record_id)) continue;
-    e.time = time;
+    // Each event carries its request's time; the row's is the batch's first.
+    const auto at = item.find("time");
+    e.time = at != item.end() && at->is_number_integer() ? at->get<epoch_ms>() : time;
     e.kind = item.value("kind", std::string());
     const auto d = item.find("details");
     e.details_json = d != item.end() && d->is_object() ? d->dump() : "{}";
@@ -1095,17 +1097,15 @@ class sqlite_inbox final : public inbox {
     }
   }
 
-  // Moves at most `max_requests` requests' worth of intake's events into user_history;
-  // returns how many requests.
-  std::size_t move_new_history(std::size_t max_requests) {
+  // Moves intake's staged rows into user_history, whole rows (one per group commit), until
+  // about `max_events` events moved; returns how many events.
+  std::size_t move_new_history(std::size_t max_events) {
     std::vector<history_event> events;
     std::optional<std::int64_t> last;
-    std::size_t requests = 0;
     {
       run rows(write_->select_new_history);
-      rows.bind(1, as_limit(max_requests));
-      while (rows.step()) {
-        ++requests;
+      rows.bind(1, as_limit(max_events));
+      while (events.size() < max_events && rows.step()) {
         last = rows.int64(0);
         for (auto& e : staged_events(rows.int64(0), rows.text(1), rows.int64(2), rows.text(3)))
           events.push_back(std::move(e));
@@ -1124,7 +1124,7 @@ class sqlite_inbox final : public inbox {
       if (history_cap_ > 0) touched_.emplace(e.organization_id, e.record_id);
     }
     run(write_->delete_new_history).bind(1, *last).execute();
-    return requests;
+    return std::max<std::size_t>(events.size(), 1);  // a row of events all unreadable: 1
   }
 
   // On the writer thread, inside a transaction.
@@ -1155,8 +1155,9 @@ class sqlite_inbox final : public inbox {
 
   // Intake's requests moved per step: while idle, batch after batch; while busy, a couple a
   // second (a few hundred random index pages at most; the rest waits for a quiet moment).
-  static constexpr std::size_t history_move_batch = 50;  // requests, each up to ~100 events
-  static constexpr std::size_t history_move_batch_busy = 2;
+  // Events moved per step (whole staged rows, so a step may take a little more).
+  static constexpr std::size_t history_move_batch = 5000;
+  static constexpr std::size_t history_move_batch_busy = 200;
   static constexpr std::chrono::milliseconds idle_grace{50};
 
   // One small transaction of its own, after the acks, that moves intake's events into
@@ -1272,10 +1273,12 @@ class sqlite_inbox final : public inbox {
     std::string failure;
     try {
       run(write_->begin).execute();
+      drop_staged();  // nothing of a batch that failed
       batch_totals totals;
       for (auto& job : batch) {
         std::visit([&](auto& typed_job) { apply(typed_job, totals); }, job);
       }
+      flush_staged();
       write_totals(totals);
       run(write_->commit).execute();
       commits_.fetch_add(1, std::memory_order_relaxed);
@@ -1337,15 +1340,46 @@ class sqlite_inbox final : public inbox {
     }
   }
 
-  // Adds one event (details in intake_details_, still open) to the request's row.
-  void stage(const std::string& record_id, const char* kind) {
+  // Adds one event (details in intake_details_, still open) to the batch's row of this
+  // organization's events.
+  void stage(const std::string& organization_id, epoch_ms time, const std::string& record_id,
+             const char* kind) {
+    if (staged_count_ > 0 && organization_id != staged_organization_) flush_staged();
+    if (staged_count_ == 0) {
+      staged_organization_ = organization_id;
+      staged_time_ = time;
+    }
     staged_ += staged_count_++ == 0 ? R"([{"record_id":)" : R"(,{"record_id":)";
     append_json_string(staged_, record_id);
+    staged_ += R"(,"time":)";
+    staged_ += std::to_string(time);
     staged_ += R"(,"kind":")";
     staged_ += kind;
     staged_ += R"(","details":)";
     staged_ += intake_details_;
     staged_ += "}}";
+  }
+
+  // One row for the staged events (see user_history_new): one insert per group commit
+  // (and organization), not per request.
+  void flush_staged() {
+    if (staged_count_ == 0) return;
+    staged_ += ']';
+    run(write_->insert_new_history)
+        .bind(1, next_history_id_)
+        .bind(2, staged_organization_)
+        .bind(3, std::string_view(""))  // several users: see the events
+        .bind(4, staged_time_)
+        .bind(5, std::string_view("intake"))
+        .bind(6, staged_)
+        .execute();
+    next_history_id_ += staged_count_;
+    drop_staged();
+  }
+
+  void drop_staged() {
+    staged_.clear();
+    staged_count_ = 0;
   }
 
   void apply(intake_job& job, batch_totals& totals) {
@@ -1377,7 +1411,8 @@ class sqlite_inbox final : public inbox {
           ++job.outcome.duplicates;
           if (!change.record_id.empty()) {
             describe();
-            stage(change.record_id, history_kinds::duplicate);
+            stage(request.organization_id, request.received_at, change.record_id,
+                  history_kinds::duplicate);
           }
           continue;
         }
@@ -1411,22 +1446,8 @@ class sqlite_inbox final : public inbox {
       else if (!change.has_data) details += R"(,"no_data":true)";
       if (waiting_since && *waiting_since < request.received_at)
         details += R"(,"coalesced_since":)" + std::to_string(*waiting_since);
-      stage(change.record_id, upserted ? history_kinds::received : history_kinds::stale);
-    }
-    // One row for the request's events (see user_history_new).
-    if (staged_count_ > 0) {
-      staged_ += ']';
-      run(write_->insert_new_history)
-          .bind(1, next_history_id_)
-          .bind(2, request.organization_id)
-          .bind(3, std::string_view(""))  // several users: see the events
-          .bind(4, request.received_at)
-          .bind(5, std::string_view("intake"))
-          .bind(6, staged_)
-          .execute();
-      next_history_id_ += staged_count_;
-      staged_.clear();
-      staged_count_ = 0;
+      stage(request.organization_id, request.received_at, change.record_id,
+            upserted ? history_kinds::received : history_kinds::stale);
     }
     totals.received += static_cast<std::int64_t>(job.outcome.stored);
     totals.duplicates += static_cast<std::int64_t>(job.outcome.duplicates);
@@ -1543,8 +1564,10 @@ class sqlite_inbox final : public inbox {
   // with a per-user cap), and when it last ran.
   std::set<std::pair<std::string, std::string>> touched_;
   std::string intake_details_;  // reused for each notification's history details
-  std::string staged_;          // the current request's events (stage)
+  std::string staged_;          // the batch's intake events (stage), as a JSON array
   std::int64_t staged_count_ = 0;
+  std::string staged_organization_;
+  epoch_ms staged_time_ = 0;
   std::int64_t next_history_id_ = 1;  // one sequence for user_history and user_history_new
   std::chrono::steady_clock::time_point last_prune_ = std::chrono::steady_clock::now();
   bool prune_backlog_ = false;

@@ -118,10 +118,10 @@ CREATE TABLE user_history (
 );
 CREATE INDEX user_history_by_user ON user_history (organization_id, record_id, time);
 
--- Intake's events land here first, one row per request (details: a JSON array of events,
--- each with its record_id, kind and details; the events' ids are id, id + 1, …): one append
--- per request costs the group commit little, where the index above would cost a random page
--- per notification. The writer moves them into user_history off the hot path (when idle,
+-- Intake's events land here first, one row per group commit and organization (details: a
+-- JSON array of events, each with its record_id, time, kind and details; the events' ids are
+-- id, id + 1, …): one append per commit costs intake little, where the index above would
+-- cost a random page per notification. The writer moves them into user_history off the hot path (when idle,
 -- else a few rows a second); both tables share one id sequence, so order is kept.
 CREATE TABLE user_history_new (
   id              INTEGER PRIMARY KEY,

@@ -142,6 +142,35 @@ TEST_F(history_test, intake_notes_a_change_deleted_before_delivery_and_one_sent_
   EXPECT_TRUE(box->find_record(org, user_b)->needs_reread);
 }
 
+TEST_F(history_test, a_failed_commit_leaves_no_intake_events_behind) {
+  auto box = open_sqlite_inbox(options());
+  const auto t = clock_.now();
+  ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_b, "{}")}, t)).committed);
+  // The store refuses the next update of user_b (a trigger stands in for a full disk):
+  // user_a's change, staged first, goes with the rest of the failed commit.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, R"(CREATE TRIGGER refuse BEFORE UPDATE ON records
+                               BEGIN SELECT RAISE(ABORT, 'injected failure'); END)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_FALSE(
+      box->submit_and_wait(request({change("n2", user_a, "{}"), change("n3", user_b, "{}")}, t + 1))
+          .committed);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TRIGGER refuse", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  ASSERT_TRUE(box->submit_and_wait(request({change("n4", user_b, "{}")}, t + 2)).committed);
+
+  EXPECT_FALSE(box->find_record(org, user_a));
+  EXPECT_TRUE(box->read_history(org, user_a, 10).empty());
+  const auto b = box->read_history(org, user_b, 10);
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(details_of(b[0])["notification_id"], "n4");
+  EXPECT_EQ(b[0].time, t + 2);
+  EXPECT_EQ(details_of(b[1])["notification_id"], "n1");
+  EXPECT_EQ(b[1].time, t);
+}
+
 TEST_F(history_test, details_with_quotes_and_control_characters_stay_valid_json) {
   auto box = open_sqlite_inbox(options());
   const std::string odd_id = "id \"quoted\" \\ back\nslash\x01";
