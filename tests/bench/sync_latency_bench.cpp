@@ -44,6 +44,7 @@
 
 #include "support/ispring_sandbox_server.hpp"
 #include "support/outbound_builder.hpp"
+#include "support/sandbox_config.hpp"
 #include "support/service.hpp"
 
 namespace {
@@ -279,11 +280,7 @@ int run(const bench_options& options) {
   auto& sandbox = sandbox_server.sandbox();
   sandbox.set_latency_ms(options.latency_ms);
   const nlohmann::json config = {
-      {"ispring",
-       {{"api_url", "https://localhost:" + std::to_string(sandbox_server.port())},
-        {"client_id", "sandbox-client-id"},
-        {"client_secret", "sandbox-client-secret"},
-        {"tls_ca_file", test_certs::get().ca_crt.string()}}},
+      {"ispring", ispring_sandbox_config(sandbox_server)},
       {"mapping",
        {{"groups", "iSpring_Groups__c"},
         {"fields", {{"first_name", "FirstName"}, {"job_title", "Title"}}}}},

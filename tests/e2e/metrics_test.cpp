@@ -11,8 +11,8 @@
 #include "support/eventually.hpp"
 #include "support/ispring_sandbox_server.hpp"
 #include "support/outbound_builder.hpp"
-#include "support/rsa_keys.hpp"
 #include "support/salesforce_sandbox_server.hpp"
+#include "support/sandbox_config.hpp"
 #include "support/service.hpp"
 #include "support/signed_events.hpp"
 
@@ -71,30 +71,14 @@ double total(const samples& s, const std::string& family) {
   return sum;
 }
 
-salesforce_sandbox_options salesforce_options() {
-  salesforce_sandbox_options o;
-  o.public_key_pem = test_rsa_key(0).public_key_pem;
-  o.org_id = test_org_id;
-  return o;
-}
-
 class metrics_e2e : public ::testing::Test {
  protected:
-  metrics_e2e() : salesforce_(salesforce_options()) {}
+  metrics_e2e() : salesforce_(jwt_salesforce_sandbox_options()) {}
 
   json config(const json& overrides = json::object()) const {
     json c = {{"server", {{"events_signing_secrets", {test_events_secret}}}},
-              {"ispring",
-               {{"api_url", ispring_.base_url()},
-                {"client_id", "sandbox-client-id"},
-                {"client_secret", "sandbox-client-secret"},
-                {"tls_ca_file", test_certs::get().ca_crt.string()}}},
-              {"salesforce",
-               {{"login_url", salesforce_.base_url()},
-                {"client_id", "sandbox-consumer-key"},
-                {"username", "integration@example.com"},
-                {"private_key", "file:" + test_rsa_key(0).private_key_file.string()},
-                {"tls_ca_file", test_certs::get().ca_crt.string()}}},
+              {"ispring", ispring_sandbox_config(ispring_)},
+              {"salesforce", salesforce_sandbox_config(salesforce_)},
               {"mapping",
                {{"groups", "iSpring_Groups__c"},
                 {"fields", {{"first_name", "FirstName"}, {"job_title", "Title"}}}}},
