@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/command_line.hpp"
 #include "support/ispring_sandbox_server.hpp"
 #include "support/outbound_builder.hpp"
 #include "support/sandbox_config.hpp"
@@ -80,36 +81,26 @@ struct bench_options {
 
 bench_options parse_options(int argc, char** argv) {
   bench_options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(arg + " needs a value");
-      return argv[++i];
-    };
-    try {
-      if (arg == "--rate") {
-        o.rate = std::stod(value());
-      } else if (arg == "--seconds") {
-        o.seconds = std::stod(value());
-      } else if (arg == "--latency-ms") {
-        o.latency_ms = std::stoi(value());
-      } else if (arg == "--users") {
-        o.users = std::stoull(value());
-      } else if (arg == "--senders") {
-        o.senders = std::stoi(value());
-      } else if (arg == "--poll-us") {
-        o.poll_us = std::stoi(value());
-      } else if (arg == "--log-level") {
-        o.log_level = value();
-      } else if (arg == "--help" || arg == "-h") {
-        usage("help");
-      } else {
-        usage("unknown argument " + arg);
-      }
-    } catch (const std::logic_error& e) {
-      usage("bad value for " + arg + ": " + e.what());
+  read_command_line(argc, argv, usage, [&](const std::string& arg, const option_value& value) {
+    if (arg == "--rate") {
+      o.rate = std::stod(value());
+    } else if (arg == "--seconds") {
+      o.seconds = std::stod(value());
+    } else if (arg == "--latency-ms") {
+      o.latency_ms = std::stoi(value());
+    } else if (arg == "--users") {
+      o.users = std::stoull(value());
+    } else if (arg == "--senders") {
+      o.senders = std::stoi(value());
+    } else if (arg == "--poll-us") {
+      o.poll_us = std::stoi(value());
+    } else if (arg == "--log-level") {
+      o.log_level = value();
+    } else {
+      return false;
     }
-  }
+    return true;
+  });
   if (o.rate <= 0 || o.seconds <= 0) usage("--rate and --seconds must be positive");
   if (o.latency_ms < 0) usage("--latency-ms must not be negative");
   if (o.users < 1) usage("--users must be at least 1");
