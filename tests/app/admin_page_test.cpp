@@ -10,6 +10,7 @@
 #include <future>
 
 #include "connector/app/admin_api.hpp"
+#include "support/inbox_input.hpp"
 #include "support/service.hpp"
 
 namespace connector::app {
@@ -92,16 +93,9 @@ class admin_page : public ::testing::Test {
   nlohmann::json json_of(const http::response& r) { return nlohmann::json::parse(r.body); }
 
   void receive(const char* record_id, epoch_ms at, const std::string& notification_id) {
-    store::intake_request r;
-    r.organization_id = org;
-    r.source = "outbound_message";
-    r.received_at = at;
-    store::incoming_change c;
-    c.notification_id = notification_id;
-    c.record_id = record_id;
-    c.object_type = "User";
-    c.fields_json = R"({"LastName":"X"})";
-    r.changes.push_back(c);
+    using testing::inbox_input::change;
+    using testing::inbox_input::request;
+    const auto r = request({change(notification_id, record_id, R"({"LastName":"X"})")}, at);
     ASSERT_TRUE(inbox_->submit_and_wait(r).committed);
   }
 
@@ -295,13 +289,7 @@ TEST_F(admin_page, activity_counts_notifications_per_hour_of_the_last_day) {
 
 TEST_F(admin_page, activity_counts_users_applied_by_the_worker_and_by_runs) {
   const auto event = [](epoch_ms at, const char* kind, const char* details = "{}") {
-    store::history_event e;
-    e.organization_id = org;
-    e.record_id = user_a;
-    e.time = at;
-    e.kind = kind;
-    e.details_json = details;
-    return e;
+    return testing::inbox_input::event(user_a, at, kind, details);
   };
   namespace kinds = store::history_kinds;
   // Written in time order, as the service writes them; many old events in front, so the

@@ -53,6 +53,7 @@
 #include <string>
 #include <vector>
 
+#include "support/command_line.hpp"
 #include "support/outbound_builder.hpp"
 #include "support/service.hpp"
 
@@ -99,42 +100,32 @@ struct bench_options {
 
 bench_options parse_options(int argc, char** argv) {
   bench_options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(arg + " needs a value");
-      return argv[++i];
-    };
-    try {
-      if (arg == "--seconds") {
-        o.measure_seconds = std::stod(value());
-      } else if (arg == "--warmup") {
-        o.warmup_seconds = std::stod(value());
-        o.warmup_given = true;
-      } else if (arg == "--connections") {
-        o.connections = std::stoi(value());
-      } else if (arg == "--users") {
-        o.users = std::stoull(value());
-      } else if (arg == "--scenario") {
-        o.sizes.clear();
-        std::stringstream list(value());
-        std::string item;
-        while (std::getline(list, item, ',')) o.sizes.push_back(std::stoi(item));
-      } else if (arg == "--config-override") {
-        o.overrides = nlohmann::json::parse(value());
-      } else if (arg == "--db-dir") {
-        o.db_dir = value();
-      } else if (arg == "--json") {
-        o.json = true;
-      } else if (arg == "--help" || arg == "-h") {
-        usage("help");
-      } else {
-        usage("unknown argument " + arg);
-      }
-    } catch (const std::logic_error& e) {  // stod/stoi/json parse errors
-      usage("bad value for " + arg + ": " + e.what());
+  read_command_line(argc, argv, usage, [&](const std::string& arg, const option_value& value) {
+    if (arg == "--seconds") {
+      o.measure_seconds = std::stod(value());
+    } else if (arg == "--warmup") {
+      o.warmup_seconds = std::stod(value());
+      o.warmup_given = true;
+    } else if (arg == "--connections") {
+      o.connections = std::stoi(value());
+    } else if (arg == "--users") {
+      o.users = std::stoull(value());
+    } else if (arg == "--scenario") {
+      o.sizes.clear();
+      std::stringstream list(value());
+      std::string item;
+      while (std::getline(list, item, ',')) o.sizes.push_back(std::stoi(item));
+    } else if (arg == "--config-override") {
+      o.overrides = nlohmann::json::parse(value());
+    } else if (arg == "--db-dir") {
+      o.db_dir = value();
+    } else if (arg == "--json") {
+      o.json = true;
+    } else {
+      return false;
     }
-  }
+    return true;
+  });
   if (!o.warmup_given) o.warmup_seconds = o.measure_seconds;
   if (o.measure_seconds <= 0 || o.warmup_seconds < 0) usage("durations must be positive");
   if (o.connections < 1) usage("--connections must be at least 1");

@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "support/ispring_sandbox_server.hpp"
-#include "support/rsa_keys.hpp"
 #include "support/salesforce_sandbox_server.hpp"
+#include "support/sandbox_config.hpp"
 #include "support/service.hpp"
 
 extern char** environ;
@@ -127,10 +127,8 @@ void print(const char* name, const measured& m, const char* target) {
 int main(int argc, char** argv) try {
   const options o = parse(argc, argv);
   temp_dir dir;
-  salesforce_sandbox_options sf_options;
-  sf_options.public_key_pem = test_rsa_key(0).public_key_pem;
-  sf_options.org_id = test_org_id;
-  salesforce_sandbox_server salesforce(sf_options, {"127.0.0.1", 0, {}, {}, 4});
+  salesforce_sandbox_server salesforce(jwt_salesforce_sandbox_options(),
+                                       {"127.0.0.1", 0, {}, {}, 4});
   ispring_sandbox_server ispring({}, {"127.0.0.1", 0, {}, {}, 4});
 
   // The same people on both sides (generated the way the Salesforce sandbox names them).
@@ -152,20 +150,12 @@ int main(int argc, char** argv) try {
   std::printf("seeded %zu users on both sides in %.1f s\n", o.users,
               std::chrono::duration<double>(std::chrono::steady_clock::now() - seed_start).count());
 
-  const json config = test_config(
-      dir.path(), {{"ispring",
-                    {{"api_url", ispring.base_url()},
-                     {"client_id", "sandbox-client-id"},
-                     {"client_secret", "sandbox-client-secret"},
-                     {"tls_ca_file", test_certs::get().ca_crt.string()},
-                     {"max_concurrency", o.concurrency}}},
-                   {"salesforce",
-                    {{"login_url", salesforce.base_url()},
-                     {"client_id", "sandbox-consumer-key"},
-                     {"username", "integration@example.com"},
-                     {"private_key", "file:" + test_rsa_key(0).private_key_file.string()},
-                     {"tls_ca_file", test_certs::get().ca_crt.string()}}},
-                   {"logging", {{"level", "info"}}}});
+  json ispring_section = ispring_sandbox_config(ispring);
+  ispring_section["max_concurrency"] = o.concurrency;
+  const json config =
+      test_config(dir.path(), {{"ispring", ispring_section},
+                               {"salesforce", salesforce_sandbox_config(salesforce)},
+                               {"logging", {{"level", "info"}}}});
   const auto config_path = (dir.path() / "config.json").string();
   write_text(config_path, config.dump(2));
   const auto out_path = (dir.path() / "out.json").string();

@@ -42,8 +42,10 @@
 #include <thread>
 #include <vector>
 
+#include "support/command_line.hpp"
 #include "support/ispring_sandbox_server.hpp"
 #include "support/outbound_builder.hpp"
+#include "support/sandbox_config.hpp"
 #include "support/service.hpp"
 
 namespace {
@@ -79,36 +81,26 @@ struct bench_options {
 
 bench_options parse_options(int argc, char** argv) {
   bench_options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(arg + " needs a value");
-      return argv[++i];
-    };
-    try {
-      if (arg == "--rate") {
-        o.rate = std::stod(value());
-      } else if (arg == "--seconds") {
-        o.seconds = std::stod(value());
-      } else if (arg == "--latency-ms") {
-        o.latency_ms = std::stoi(value());
-      } else if (arg == "--users") {
-        o.users = std::stoull(value());
-      } else if (arg == "--senders") {
-        o.senders = std::stoi(value());
-      } else if (arg == "--poll-us") {
-        o.poll_us = std::stoi(value());
-      } else if (arg == "--log-level") {
-        o.log_level = value();
-      } else if (arg == "--help" || arg == "-h") {
-        usage("help");
-      } else {
-        usage("unknown argument " + arg);
-      }
-    } catch (const std::logic_error& e) {
-      usage("bad value for " + arg + ": " + e.what());
+  read_command_line(argc, argv, usage, [&](const std::string& arg, const option_value& value) {
+    if (arg == "--rate") {
+      o.rate = std::stod(value());
+    } else if (arg == "--seconds") {
+      o.seconds = std::stod(value());
+    } else if (arg == "--latency-ms") {
+      o.latency_ms = std::stoi(value());
+    } else if (arg == "--users") {
+      o.users = std::stoull(value());
+    } else if (arg == "--senders") {
+      o.senders = std::stoi(value());
+    } else if (arg == "--poll-us") {
+      o.poll_us = std::stoi(value());
+    } else if (arg == "--log-level") {
+      o.log_level = value();
+    } else {
+      return false;
     }
-  }
+    return true;
+  });
   if (o.rate <= 0 || o.seconds <= 0) usage("--rate and --seconds must be positive");
   if (o.latency_ms < 0) usage("--latency-ms must not be negative");
   if (o.users < 1) usage("--users must be at least 1");
@@ -279,11 +271,7 @@ int run(const bench_options& options) {
   auto& sandbox = sandbox_server.sandbox();
   sandbox.set_latency_ms(options.latency_ms);
   const nlohmann::json config = {
-      {"ispring",
-       {{"api_url", "https://localhost:" + std::to_string(sandbox_server.port())},
-        {"client_id", "sandbox-client-id"},
-        {"client_secret", "sandbox-client-secret"},
-        {"tls_ca_file", test_certs::get().ca_crt.string()}}},
+      {"ispring", ispring_sandbox_config(sandbox_server)},
       {"mapping",
        {{"groups", "iSpring_Groups__c"},
         {"fields", {{"first_name", "FirstName"}, {"job_title", "Title"}}}}},

@@ -8,8 +8,8 @@
 
 #include "support/eventually.hpp"
 #include "support/ispring_sandbox_server.hpp"
-#include "support/rsa_keys.hpp"
 #include "support/salesforce_sandbox_server.hpp"
+#include "support/sandbox_config.hpp"
 #include "support/service.hpp"
 #include "support/smtp_sink.hpp"
 
@@ -22,29 +22,13 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-salesforce_sandbox_options salesforce_options() {
-  salesforce_sandbox_options o;
-  o.public_key_pem = test_rsa_key(0).public_key_pem;
-  o.org_id = test_org_id;
-  return o;
-}
-
 class alerts_e2e : public ::testing::Test {
  protected:
-  alerts_e2e() : salesforce_(salesforce_options()) {}
+  alerts_e2e() : salesforce_(jwt_salesforce_sandbox_options()) {}
 
   json config(const smtp_sink& sink, const json& overrides = json::object()) const {
-    json c = {{"ispring",
-               {{"api_url", ispring_.base_url()},
-                {"client_id", "sandbox-client-id"},
-                {"client_secret", "sandbox-client-secret"},
-                {"tls_ca_file", test_certs::get().ca_crt.string()}}},
-              {"salesforce",
-               {{"login_url", salesforce_.base_url()},
-                {"client_id", "sandbox-consumer-key"},
-                {"username", "integration@example.com"},
-                {"private_key", "file:" + test_rsa_key(0).private_key_file.string()},
-                {"tls_ca_file", test_certs::get().ca_crt.string()}}},
+    json c = {{"ispring", ispring_sandbox_config(ispring_)},
+              {"salesforce", salesforce_sandbox_config(salesforce_)},
               {"alerts", sink.alerts_config()}};
     c.merge_patch(overrides);
     return test_config(dir_.path(), c);

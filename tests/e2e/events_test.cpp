@@ -3,61 +3,25 @@
 // malformed one is refused and stores nothing.
 #include <gtest/gtest.h>
 
-#include <chrono>
-
-#include "connector/salesforce/webhook_signature.hpp"
 #include "connector/store/inbox.hpp"
 #include "support/service.hpp"
+#include "support/signed_events.hpp"
 
 namespace connector::testing {
 namespace {
 
 using nlohmann::json;
 
-const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const std::string events_path = "/salesforce/events";
-
-std::string user_update(const std::string& record_id, const std::string& title,
-                        std::int64_t commit_ms) {
-  return json{{"channel", "/data/UserChangeEvent"},
-              {"data",
-               {{"event", {{"replayId", commit_ms}}},
-                {"payload",
-                 {{"ChangeEventHeader",
-                   {{"entityName", "User"},
-                    {"recordIds", {record_id}},
-                    {"changeType", "UPDATE"},
-                    {"changedFields", {"Title"}},
-                    {"transactionKey", "tx-" + std::to_string(commit_ms)},
-                    {"sequenceNumber", 1},
-                    {"commitTimestamp", commit_ms},
-                    {"commitUser", "005000000000001AAA"}}},
-                  {"Title", title}}}}}}
-      .dump();
-}
-
-std::int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 class events_e2e : public ::testing::Test {
  protected:
   events_e2e()
-      : service_(dir_.path(), {{"server", {{"events_signing_secrets", {secret}}}}}),
+      : service_(dir_.path(), {{"server", {{"events_signing_secrets", {test_events_secret}}}}}),
         client_(service_.public_client()) {}
 
   http_reply post(const std::string& body, const std::string& id, std::int64_t timestamp,
-                  const std::string& key = secret, const std::string& signed_body = {}) {
-    const auto k = *salesforce::parse_webhook_key(key);
-    const auto headers = salesforce::sign_webhook_headers(std::span(&k, 1), id, timestamp,
-                                                          signed_body.empty() ? body : signed_body);
-    return client_.request("POST", events_path, body,
-                           {{"Content-Type", "application/json"},
-                            {"webhook-id", headers.id},
-                            {"webhook-timestamp", headers.timestamp},
-                            {"webhook-signature", headers.signature}});
+                  const std::string& key = test_events_secret,
+                  const std::string& signed_body = {}) {
+    return post_signed_event(client_, body, id, timestamp, key, signed_body);
   }
 
   json status() {
@@ -72,16 +36,16 @@ class events_e2e : public ::testing::Test {
 
 TEST_F(events_e2e, ASignedEventIsStoredOnceAndRefusalsStoreNothing) {
   const std::string record = "005000000000002AAA";
-  const auto body = user_update(record, "Lead Engineer", 1'764'000'000'000);
+  const auto body = title_change_event(record, "Lead Engineer", 1'764'000'000'000);
 
   // Refused: unsigned, tampered, stale, signed with another key, wrong content type.
   auto unsigned_reply =
       client_.request("POST", events_path, body, {{"Content-Type", "application/json"}});
   EXPECT_EQ(unsigned_reply.status, 401) << unsigned_reply.body;
-  EXPECT_EQ(
-      post(user_update(record, "Hacker", 1'764'000'000'001), "msg_1", now_seconds(), secret, body)
-          .status,
-      401);
+  EXPECT_EQ(post(title_change_event(record, "Hacker", 1'764'000'000'001), "msg_1", now_seconds(),
+                 test_events_secret, body)
+                .status,
+            401);
   EXPECT_EQ(post(body, "msg_2", now_seconds() - 301).status, 401);
   EXPECT_EQ(post(body, "msg_3", now_seconds(), "whsec_" + std::string(32, 'A')).status, 401);
   EXPECT_EQ(client_
@@ -136,30 +100,23 @@ TEST_F(events_e2e, APlatformEventIsRefusedWhenNoneIsConfigured) {
 
 TEST(platform_events_config_e2e, AMappedPlatformEventIsStoredWithTheMappedFieldsOnly) {
   temp_dir dir;
-  running_service service(
-      dir.path(), {{"server", {{"events_signing_secrets", {secret}}}},
-                   {"salesforce",
-                    {{"platform_events",
-                      {{"names", {"Employee_Changed__e"}},
-                       {"record_id_field", "User_Id__c"},
-                       {"fields", {{"Work_Email__c", "Email"}, {"Job__c", "Title"}}}}}}}});
+  running_service service(dir.path(),
+                          {{"server", {{"events_signing_secrets", {test_events_secret}}}},
+                           {"salesforce",
+                            {{"platform_events",
+                              {{"names", {"Employee_Changed__e"}},
+                               {"record_id_field", "User_Id__c"},
+                               {"fields", {{"Work_Email__c", "Email"}, {"Job__c", "Title"}}}}}}}});
   auto client = service.public_client();
-  auto post = [&](const std::string& body, const std::string& id) {
-    const auto k = *salesforce::parse_webhook_key(secret);
-    const auto headers = salesforce::sign_webhook_headers(std::span(&k, 1), id, now_seconds(), body);
-    return client.request("POST", events_path, body,
-                          {{"Content-Type", "application/json"},
-                           {"webhook-id", headers.id},
-                           {"webhook-timestamp", headers.timestamp},
-                           {"webhook-signature", headers.signature}});
-  };
 
   // Another event name than the configured one: refused, nothing stored.
-  const auto other = post(employee_changed("Payroll_Changed__e", "005000000000002AAA"), "pe_0");
+  const auto other = post_signed_event(
+      client, employee_changed("Payroll_Changed__e", "005000000000002AAA"), "pe_0");
   EXPECT_EQ(other.status, 400) << other.body;
   EXPECT_NE(other.body.find("not one of the configured events"), std::string::npos) << other.body;
 
-  const auto reply = post(employee_changed("Employee_Changed__e", "005000000000002"), "pe_1");
+  const auto reply =
+      post_signed_event(client, employee_changed("Employee_Changed__e", "005000000000002"), "pe_1");
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_EQ(json::parse(reply.body)["stored"], 1);
 

@@ -4,27 +4,24 @@
 // Salesforce sandbox) — requests checked one by one against the sandboxes' own logs.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <map>
 #include <regex>
 #include <sstream>
 
-#include "connector/salesforce/webhook_signature.hpp"
 #include "support/eventually.hpp"
 #include "support/ispring_sandbox_server.hpp"
 #include "support/outbound_builder.hpp"
-#include "support/rsa_keys.hpp"
 #include "support/salesforce_sandbox_server.hpp"
+#include "support/sandbox_config.hpp"
 #include "support/service.hpp"
+#include "support/signed_events.hpp"
 
 namespace connector::testing {
 namespace {
 
 using nlohmann::json;
 
-const std::string events_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const std::string outbound_path = "/salesforce/outbound";
-const std::string events_path = "/salesforce/events";
 
 // Samples of an exposition, by series ("name{labels}") — comments and types skipped.
 using samples = std::map<std::string, double>;
@@ -74,55 +71,14 @@ double total(const samples& s, const std::string& family) {
   return sum;
 }
 
-std::int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string title_event(const std::string& record_id, const std::string& title,
-                        std::int64_t commit_ms) {
-  return json{{"channel", "/data/UserChangeEvent"},
-              {"data",
-               {{"event", {{"replayId", commit_ms}}},
-                {"payload",
-                 {{"ChangeEventHeader",
-                   {{"entityName", "User"},
-                    {"recordIds", {record_id}},
-                    {"changeType", "UPDATE"},
-                    {"changedFields", {"Title"}},
-                    {"transactionKey", "tx-" + std::to_string(commit_ms)},
-                    {"sequenceNumber", 1},
-                    {"commitTimestamp", commit_ms},
-                    {"commitUser", "005000000000001AAA"}}},
-                  {"Title", title}}}}}}
-      .dump();
-}
-
-salesforce_sandbox_options salesforce_options() {
-  salesforce_sandbox_options o;
-  o.public_key_pem = test_rsa_key(0).public_key_pem;
-  o.org_id = test_org_id;
-  return o;
-}
-
 class metrics_e2e : public ::testing::Test {
  protected:
-  metrics_e2e() : salesforce_(salesforce_options()) {}
+  metrics_e2e() : salesforce_(jwt_salesforce_sandbox_options()) {}
 
   json config(const json& overrides = json::object()) const {
-    json c = {{"server", {{"events_signing_secrets", {events_secret}}}},
-              {"ispring",
-               {{"api_url", ispring_.base_url()},
-                {"client_id", "sandbox-client-id"},
-                {"client_secret", "sandbox-client-secret"},
-                {"tls_ca_file", test_certs::get().ca_crt.string()}}},
-              {"salesforce",
-               {{"login_url", salesforce_.base_url()},
-                {"client_id", "sandbox-consumer-key"},
-                {"username", "integration@example.com"},
-                {"private_key", "file:" + test_rsa_key(0).private_key_file.string()},
-                {"tls_ca_file", test_certs::get().ca_crt.string()}}},
+    json c = {{"server", {{"events_signing_secrets", {test_events_secret}}}},
+              {"ispring", ispring_sandbox_config(ispring_)},
+              {"salesforce", salesforce_sandbox_config(salesforce_)},
               {"mapping",
                {{"groups", "iSpring_Groups__c"},
                 {"fields", {{"first_name", "FirstName"}, {"job_title", "Title"}}}}},
@@ -154,14 +110,8 @@ class metrics_e2e : public ::testing::Test {
     EXPECT_EQ(reply.status, expected_status) << reply.body;
   }
   void post_event(const std::string& body, const std::string& id, int expected_status = 200,
-                  const std::string& key = events_secret) {
-    const auto k = *salesforce::parse_webhook_key(key);
-    const auto h = salesforce::sign_webhook_headers(std::span(&k, 1), id, now_seconds(), body);
-    const auto reply = public_->request("POST", events_path, body,
-                                        {{"Content-Type", "application/json"},
-                                         {"webhook-id", h.id},
-                                         {"webhook-timestamp", h.timestamp},
-                                         {"webhook-signature", h.signature}});
+                  const std::string& key = test_events_secret) {
+    const auto reply = post_signed_event(*public_, body, id, now_seconds(), key);
     EXPECT_EQ(reply.status, expected_status) << reply.body;
   }
   bool drained() {
@@ -233,7 +183,7 @@ TEST_F(metrics_e2e, CountersMoveByWhatWasSentAndPromtoolAcceptsTheText) {
       << service_->process().stderr_text();
 
   // 2. Events: one new (user 1's title), the same webhook-id again, one badly signed.
-  const auto event = title_event(make_id("005", 1), "Lead", 1'800'000'000'000);
+  const auto event = title_change_event(make_id("005", 1), "Lead", 1'800'000'000'000);
   post_event(event, "msg_1");
   post_event(event, "msg_1");  // a redelivery: answered, not stored
   post_event(event, "msg_2", 401, "whsec_" + std::string(32, 'A'));

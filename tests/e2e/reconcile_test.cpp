@@ -3,46 +3,31 @@
 // the run history in a real SQLite file.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <functional>
 #include <thread>
 
-#include "connector/salesforce/webhook_signature.hpp"
 #include "support/eventually.hpp"
 #include "support/ispring_sandbox_server.hpp"
 #include "support/rsa_keys.hpp"
 #include "support/salesforce_sandbox_server.hpp"
+#include "support/sandbox_config.hpp"
 #include "support/service.hpp"
+#include "support/signed_events.hpp"
 
 namespace connector::testing {
 namespace {
 
 using nlohmann::json;
 
-salesforce_sandbox_options salesforce_options() {
-  salesforce_sandbox_options o;
-  o.public_key_pem = test_rsa_key(0).public_key_pem;
-  o.org_id = test_org_id;
-  return o;
-}
-
 class reconcile_e2e : public ::testing::Test {
  protected:
-  reconcile_e2e() : salesforce_(salesforce_options()) {}
+  reconcile_e2e() : salesforce_(jwt_salesforce_sandbox_options()) {}
 
   json config(const json& overrides = json::object()) const {
-    json c = {{"ispring",
-               {{"api_url", ispring_.base_url()},
-                {"client_id", "sandbox-client-id"},
-                {"client_secret", "sandbox-client-secret"},
-                {"tls_ca_file", test_certs::get().ca_crt.string()}}},
-              {"salesforce",
-               {{"login_url", salesforce_.base_url()},
-                {"client_id", "sandbox-consumer-key"},
-                {"username", "integration@example.com"},
-                {"private_key", "file:" + test_rsa_key(0).private_key_file.string()},
-                {"tls_ca_file", test_certs::get().ca_crt.string()},
-                {"query_batch_size", 200}}},
+    json salesforce = salesforce_sandbox_config(salesforce_);
+    salesforce["query_batch_size"] = 200;
+    json c = {{"ispring", ispring_sandbox_config(ispring_)},
+              {"salesforce", salesforce},
               {"mapping",
                {{"groups", "iSpring_Groups__c"},
                 {"fields", {{"first_name", "FirstName"}, {"job_title", "Title"}}}}}};
@@ -305,33 +290,18 @@ TEST_F(reconcile_service_e2e, SighupAppliesANewSchedule) {
 // reconciliation instead.
 class gap_events_e2e : public reconcile_service_e2e {
  protected:
-  static constexpr const char* secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-  void start_with_events() { start({{"server", {{"events_signing_secrets", {secret}}}}}); }
+  void start_with_events() {
+    start({{"server", {{"events_signing_secrets", {test_events_secret}}}}});
+  }
 
   http_reply send_gap(const std::string& record_id, const std::string& type,
                       const std::string& webhook_id, std::int64_t commit_ms) {
-    const std::string body = json{{"ChangeEventHeader",
-                                   {{"entityName", "User"},
-                                    {"recordIds", {record_id}},
-                                    {"changeType", type},
-                                    {"transactionKey", "tx-" + webhook_id},
-                                    {"sequenceNumber", 1},
-                                    {"commitTimestamp", commit_ms},
-                                    {"commitUser", "005000000000001AAA"}}}}
-                                 .dump();
-    const auto key = *salesforce::parse_webhook_key(secret);
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-    const auto headers =
-        salesforce::sign_webhook_headers(std::span(&key, 1), webhook_id, now, body);
+    const std::string body =
+        json{{"ChangeEventHeader",
+              user_change_header(record_id, type, "tx-" + webhook_id, commit_ms)}}
+            .dump();
     auto client = service_->public_client();
-    return client.request("POST", "/salesforce/events", body,
-                          {{"Content-Type", "application/json"},
-                           {"webhook-id", headers.id},
-                           {"webhook-timestamp", headers.timestamp},
-                           {"webhook-signature", headers.signature}});
+    return post_signed_event(client, body, webhook_id);
   }
 
   std::size_t runs_so_far() {

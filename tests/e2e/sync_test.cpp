@@ -9,6 +9,7 @@
 #include "support/eventually.hpp"
 #include "support/ispring_sandbox_server.hpp"
 #include "support/outbound_builder.hpp"
+#include "support/sandbox_config.hpp"
 #include "support/service.hpp"
 
 namespace connector::testing {
@@ -23,11 +24,7 @@ class sync_e2e : public ::testing::Test {
                              test_certs::get().server_key.string(), 2}) {}
 
   nlohmann::json config() const {
-    return {{"ispring",
-             {{"api_url", "https://localhost:" + std::to_string(sandbox_server_.port())},
-              {"client_id", "sandbox-client-id"},
-              {"client_secret", "sandbox-client-secret"},
-              {"tls_ca_file", test_certs::get().ca_crt.string()}}},
+    return {{"ispring", ispring_sandbox_config(sandbox_server_)},
             {"mapping",
              {{"groups", "iSpring_Groups__c"},
               {"fields", {{"first_name", "FirstName"}, {"job_title", "Title"}}}}},

@@ -11,6 +11,7 @@
 
 #include "connector/store/inbox.hpp"
 #include "support/eventually.hpp"
+#include "support/inbox_input.hpp"
 #include "support/service.hpp"
 
 namespace connector::store {
@@ -19,42 +20,14 @@ namespace {
 constexpr const char* org = "00D5g000004XyZaEAK";
 constexpr const char* user_a = "0055g00000AbCdEAAZ";
 constexpr const char* user_b = "0055g00000AbCdFAAZ";
+using testing::inbox_input::change;
+using testing::inbox_input::event;
+using testing::inbox_input::request;
+
 constexpr epoch_ms day_ms = 24LL * 60 * 60 * 1000;
-
-intake_request request(std::vector<incoming_change> changes, epoch_ms at,
-                       std::string source = "outbound_message") {
-  intake_request r;
-  r.organization_id = org;
-  r.source = std::move(source);
-  r.received_at = at;
-  r.changes = std::move(changes);
-  return r;
-}
-
-incoming_change change(std::string notification_id, std::string record_id, std::string fields,
-                       std::optional<epoch_ms> modstamp = std::nullopt) {
-  incoming_change c;
-  c.notification_id = std::move(notification_id);
-  c.record_id = std::move(record_id);
-  c.object_type = "User";
-  c.modstamp = modstamp;
-  c.fields_json = std::move(fields);
-  return c;
-}
 
 std::string user_fields(const std::string& username, const std::string& email) {
   return nlohmann::json{{"Username", username}, {"Email", email}, {"LastName", "X"}}.dump();
-}
-
-history_event event(const std::string& record_id, epoch_ms time, const std::string& kind,
-                    const std::string& details = "{}") {
-  history_event e;
-  e.organization_id = org;
-  e.record_id = record_id;
-  e.time = time;
-  e.kind = kind;
-  e.details_json = details;
-  return e;
 }
 
 std::vector<std::string> kinds_of(const std::vector<history_event>& events) {

@@ -2,7 +2,6 @@
 // finished, what `status` reads as the last sync, runs of dead processes, pruning, the
 // migration from a version-2 file, and the links the full reconciliation matches by.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "connector/store/inbox.hpp"
+#include "support/raw_sqlite.hpp"
 #include "support/service.hpp"
 
 namespace connector::store {
@@ -25,40 +25,6 @@ constexpr const char* other_org = "00D5g000004XyZbEAK";
 constexpr const char* user_a = "0055g00000AbCdEAAZ";
 constexpr const char* user_b = "0055g00000AbCdFAAZ";
 constexpr const char* user_c = "0055g00000AbCdGAAZ";
-
-// Raw SQL on the file, to build an old schema and to play another process's rows.
-class raw_db {
- public:
-  explicit raw_db(const std::string& path) {
-    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) throw std::runtime_error("open failed");
-    sqlite3_busy_timeout(db_, 5000);
-  }
-  ~raw_db() { sqlite3_close(db_); }
-  raw_db(const raw_db&) = delete;
-  raw_db& operator=(const raw_db&) = delete;
-
-  void exec(const std::string& sql) {
-    char* error = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-      std::string message = error != nullptr ? error : "?";
-      sqlite3_free(error);
-      throw std::runtime_error(sql + ": " + message);
-    }
-  }
-  std::int64_t integer(const std::string& sql) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-      throw std::runtime_error(sql + ": " + sqlite3_errmsg(db_));
-    }
-    std::int64_t result = -1;
-    if (sqlite3_step(stmt) == SQLITE_ROW) result = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    return result;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
 
 intake_request changes_for(const char* organization_id, std::vector<const char*> record_ids,
                            epoch_ms at) {
@@ -104,6 +70,9 @@ int wait_for_exit(pid_t child) {
 class runs_test : public ::testing::Test {
  protected:
   std::string db_path() const { return (dir_.path() / "connector.db").string(); }
+  // Raw SQL on the file, to build an old schema and to play another process's rows; it
+  // waits for the store's own connection like another process would.
+  testing::raw_sqlite raw_db() const { return testing::raw_sqlite(db_path(), 5000); }
   std::unique_ptr<inbox> open(sqlite_options options = {}) {
     options.path = db_path();
     return open_sqlite_inbox(options);
@@ -326,7 +295,7 @@ TEST_F(runs_test, a_reused_pid_does_not_make_a_dead_owner_alive) {
   const auto parents = box()->create_run("manual", false, 1'000);
   EXPECT_EQ(box()->running_run()->id, ours);
   {
-    raw_db raw(db_path());
+    auto raw = raw_db();
     // The same pid as a live process, but another start: the owner was an earlier process.
     raw.exec("UPDATE runs SET owner_instance = 'boot/1' WHERE id = " + std::to_string(ours));
     raw.exec("UPDATE runs SET owner_pid = " + std::to_string(getppid()) +
@@ -361,7 +330,7 @@ TEST_F(runs_test, finishing_prunes_old_runs_and_older_plans_but_not_unfinished_r
   EXPECT_FALSE(box()->find_run(ids[1]));
   EXPECT_EQ(box()->find_run(ids[4], true)->plan_json, R"({"plan":4})");
   EXPECT_TRUE(box()->find_run(ids[3], true)->plan_json.empty());
-  EXPECT_EQ(raw_db(db_path()).integer("SELECT count(*) FROM run_plans"), 1);
+  EXPECT_EQ(raw_db().integer("SELECT count(*) FROM run_plans"), 1);
 }
 
 // The schema as migrations 1 and 2 left it (released, so frozen).
@@ -394,7 +363,7 @@ PRAGMA user_version = 2;
 
 TEST_F(runs_test, a_version_2_file_gains_run_history_and_keeps_its_records) {
   {
-    raw_db raw(db_path());
+    auto raw = raw_db();
     raw.exec("PRAGMA journal_mode = WAL");
     raw.exec(schema_version_2);
     raw.exec(std::string("INSERT INTO notifications VALUES ('") + org + "', '04l1', '" + user_a +
@@ -418,7 +387,7 @@ TEST_F(runs_test, a_version_2_file_gains_run_history_and_keeps_its_records) {
   EXPECT_EQ(record->last_error, "503");
   EXPECT_EQ(box()->find_link(org, user_b), "u-b");
   EXPECT_EQ(box()->stats().notifications_received, 1);
-  EXPECT_EQ(raw_db(db_path()).integer("PRAGMA user_version"), 6);
+  EXPECT_EQ(raw_db().integer("PRAGMA user_version"), 6);
 
   const auto id = box()->create_run("scheduled", false, 6'000);
   box()->start_run(id, 6'000);

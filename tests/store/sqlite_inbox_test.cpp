@@ -1,8 +1,6 @@
 // The SQLite inbox against real files: durability before the ack, dedupe, newest-wins,
 // the worker's queue, and what happens when SQLite cannot commit.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
-#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,90 +19,21 @@
 #include <nlohmann/json.hpp>
 
 #include "connector/store/inbox.hpp"
+#include "support/inbox_input.hpp"
+#include "support/raw_sqlite.hpp"
+#include "support/service.hpp"
 
 namespace connector::store {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::raw_sqlite;
+using testing::inbox_input::change;
+using testing::inbox_input::request;
 
 constexpr const char* org = "00D5g000004XyZaEAK";
 constexpr const char* user_a = "0055g00000AbCdEAAZ";
 constexpr const char* user_b = "0055g00000AbCdFAAZ";
-
-// A fresh directory per test, removed with everything in it afterwards.
-class temp_dir {
- public:
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "inbox_test_XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-incoming_change change(std::string notification_id, std::string record_id, std::string fields_json,
-                       std::optional<epoch_ms> modstamp = std::nullopt) {
-  incoming_change c;
-  c.notification_id = std::move(notification_id);
-  c.record_id = std::move(record_id);
-  c.object_type = "User";
-  c.modstamp = modstamp;
-  c.fields_json = std::move(fields_json);
-  return c;
-}
-
-intake_request request(std::vector<incoming_change> changes, epoch_ms received_at = 1000) {
-  intake_request r;
-  r.organization_id = org;
-  r.source = "outbound_message";
-  r.received_at = received_at;
-  r.changes = std::move(changes);
-  return r;
-}
-
-// Raw SQL on the same file, to look at what the inbox wrote and to interfere with it.
-class raw_connection {
- public:
-  explicit raw_connection(const std::string& path) {
-    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) throw std::runtime_error("open failed");
-  }
-  ~raw_connection() { sqlite3_close(db_); }
-  raw_connection(const raw_connection&) = delete;
-  raw_connection& operator=(const raw_connection&) = delete;
-
-  void exec(const std::string& sql) {
-    char* error = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-      std::string message = error != nullptr ? error : "?";
-      sqlite3_free(error);
-      throw std::runtime_error(sql + ": " + message);
-    }
-  }
-  std::string text(const std::string& sql) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-      throw std::runtime_error(sql + ": " + sqlite3_errmsg(db_));
-    }
-    std::string result;
-    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
-      result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-    return result;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
 
 class sqlite_inbox_test : public ::testing::Test {
  protected:
@@ -116,7 +45,7 @@ class sqlite_inbox_test : public ::testing::Test {
   std::string db_path() const { return (dir_.path() / "connector.db").string(); }
   std::unique_ptr<inbox> open() { return open_sqlite_inbox(options()); }
 
-  temp_dir dir_;
+  testing::temp_dir dir_;
 };
 
 // --- schema and migrations ---------------------------------------------------------------
@@ -129,7 +58,7 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
   }
   {
     // Back to what version 1 wrote.
-    raw_connection raw(db_path());
+    raw_sqlite raw(db_path());
     raw.exec(
         "DROP TABLE user_keys; DROP TABLE user_history; DROP TABLE user_history_new; "
         "DROP TABLE run_plans; DROP TABLE runs; DROP TABLE links; "
@@ -146,13 +75,13 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
   // The record left pending by version 1 waits since its due time.
   EXPECT_EQ(box->stats().oldest_waiting_since, 1000);
   box.reset();
-  raw_connection raw(db_path());
+  raw_sqlite raw(db_path());
   EXPECT_EQ(raw.text("PRAGMA user_version"), "6");
 }
 
 TEST_F(sqlite_inbox_test, creates_schema_in_wal_mode_with_a_version) {
   { auto box = open(); }
-  raw_connection raw(db_path());
+  raw_sqlite raw(db_path());
   EXPECT_EQ(raw.text("PRAGMA user_version"), "6");
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
   for (const char* table :
@@ -181,7 +110,7 @@ TEST_F(sqlite_inbox_test, reopening_keeps_data_and_does_not_migrate_again) {
 TEST_F(sqlite_inbox_test, refuses_a_schema_newer_than_it_knows) {
   { auto box = open(); }
   {
-    raw_connection raw(db_path());
+    raw_sqlite raw(db_path());
     raw.exec("PRAGMA user_version = 99");
   }
   try {
@@ -410,7 +339,7 @@ TEST_F(sqlite_inbox_test, a_record_stored_with_corrupt_json_is_treated_as_empty_
     box->submit_and_wait(request({change("n1", user_a, R"({"Title":"Dev"})")}));
   }
   {
-    raw_connection raw(db_path());
+    raw_sqlite raw(db_path());
     raw.exec("UPDATE records SET fields_json = 'garbage{'");
   }
   auto box = open();
@@ -686,7 +615,7 @@ TEST_F(sqlite_inbox_test, read_sqlite_stats_works_while_the_service_has_the_file
   EXPECT_EQ(stats.pending, 1);
   EXPECT_EQ(stats.last_received_at, 1234);
   // And while a write transaction is in progress elsewhere (WAL readers do not wait).
-  raw_connection writer(db_path());
+  raw_sqlite writer(db_path());
   writer.exec(
       "BEGIN IMMEDIATE; UPDATE counters SET value = 77 WHERE name = 'notifications_received'");
   EXPECT_EQ(read_sqlite_stats(db_path()).notifications_received, 1);
@@ -747,7 +676,7 @@ TEST_F(sqlite_inbox_test, a_locked_database_fails_every_request_of_the_batch) {
   auto o = options();
   o.busy_timeout_ms = 50;
   auto box = open_sqlite_inbox(o);
-  raw_connection intruder(db_path());
+  raw_sqlite intruder(db_path());
   intruder.exec("BEGIN IMMEDIATE");
 
   constexpr int requests = 20;
@@ -786,7 +715,7 @@ TEST_F(sqlite_inbox_test, a_locked_database_fails_every_request_of_the_batch) {
 TEST_F(sqlite_inbox_test, concurrent_submitters_share_commits_and_all_hear_back) {
   auto box = open();
   // Hold the write lock so requests pile up, then let the writer take them together.
-  auto intruder = std::make_unique<raw_connection>(db_path());
+  auto intruder = std::make_unique<raw_sqlite>(db_path());
   intruder->exec("BEGIN IMMEDIATE");
 
   constexpr int threads = 16;
@@ -823,7 +752,7 @@ TEST_F(sqlite_inbox_test, max_batch_requests_bounds_a_group_commit) {
   auto o = options();
   o.max_batch_requests = 2;
   auto box = open_sqlite_inbox(o);
-  auto intruder = std::make_unique<raw_connection>(db_path());
+  auto intruder = std::make_unique<raw_sqlite>(db_path());
   intruder->exec("BEGIN IMMEDIATE");
   std::atomic<int> answered{0};
   for (int i = 0; i < 10; ++i) {
@@ -846,7 +775,7 @@ TEST_F(sqlite_inbox_test, on_commit_reports_each_group_commit_with_its_size) {
     sizes.push_back(writes);
   };
   auto box = open_sqlite_inbox(o);
-  auto intruder = std::make_unique<raw_connection>(db_path());
+  auto intruder = std::make_unique<raw_sqlite>(db_path());
   intruder->exec("BEGIN IMMEDIATE");
   for (int i = 0; i < 10; ++i)
     box->submit(request({change("n" + std::to_string(i), user_a, "{}")}), [](auto) {});

@@ -1,16 +1,9 @@
 #include "support/ispring_sandbox_server.hpp"
 
-#include <chrono>
-#include <functional>
 #include <map>
-#include <mutex>
 #include <stdexcept>
-#include <thread>
 
 #include <nlohmann/json.hpp>
-
-#include "support/delayed_replies.hpp"
-#include "support/service.hpp"
 
 namespace connector::testing {
 namespace {
@@ -62,68 +55,19 @@ http::response json_error(int status, const std::string& message) {
 struct ispring_sandbox_server::impl {
   ispring_sandbox sandbox_;
   sandbox_server_options options_;
-  delayed_replies delayed_;
-  std::unique_ptr<http::server> server_;
-  std::thread thread_;
-  std::once_flag stopped_;
+  sandbox_https_server https_;  // last: stops before the sandbox it serves goes
 
   impl(sandbox_options sandbox, sandbox_server_options options)
-      : sandbox_(std::move(sandbox)), options_(std::move(options)) {
-    http::server_options server;
-    server.host = options_.host;
-    server.port = options_.port;
-    server.server_name = "ispring-sandbox";
-    server.body_limit_bytes = std::size_t{64} * 1024 * 1024;  // seeding many users at once
-    http::tls_options tls;
-    if (options_.certificate_file.empty() && options_.private_key_file.empty()) {
-      const auto& certs = test_certs::get();
-      tls.certificate_chain_file = certs.server_crt.string();
-      tls.private_key_file = certs.server_key.string();
-    } else {
-      tls.certificate_chain_file = options_.certificate_file;
-      tls.private_key_file = options_.private_key_file;
-    }
-    server.tls = tls;
-
-    std::vector<http::route> routes;
-    // Control routes first: the router takes the first route whose path and method match.
-    for (const char* method : {"GET", "POST"}) {
-      routes.push_back(
-          {method, "/_sandbox/*", [this](http::request&& req, const http::respond_fn& respond) {
-             respond(control(req));
-           }});
-    }
-    for (const char* method : {"GET", "POST", "DELETE", "PUT", "PATCH"}) {
-      routes.push_back({method, "/*", [this](http::request&& req, http::respond_fn respond) {
-                          serve(std::move(req), std::move(respond));
-                        }});
-    }
-    server_ = std::make_unique<http::server>(std::move(server), std::move(routes));
-    thread_ = std::thread([this] { server_->run(std::max(options_.threads, 1)); });
-  }
-
-  ~impl() { stop(); }
-
-  void stop() {
-    std::call_once(stopped_, [this] {
-      delayed_.flush();  // the server waits for in-flight requests: answer them now
-      server_->stop();
-      thread_.join();
-    });
-  }
-
-  void serve(http::request&& req, http::respond_fn respond) {
-    auto answer = to_http(sandbox_.handle(to_sandbox(std::move(req))));
-    const int latency = sandbox_.latency_ms();
-    if (latency <= 0) {
-      respond(std::move(answer));
-      return;
-    }
-    delayed_.after(std::chrono::milliseconds(latency),
-                   [respond = std::move(respond), answer = std::move(answer)]() mutable {
-                     respond(std::move(answer));
-                   });
-  }
+      : sandbox_(std::move(sandbox)),
+        options_(std::move(options)),
+        https_("ispring-sandbox", options_,
+               {{"GET", "POST"},
+                [this](http::request&& req) { return control(req); },
+                {"GET", "POST", "DELETE", "PUT", "PATCH"},
+                [this](http::request&& req) {
+                  return to_http(sandbox_.handle(to_sandbox(std::move(req))));
+                },
+                [this] { return sandbox_.latency_ms(); }}) {}
 
   http::response control(const http::request& req) {
     const std::string name = req.path.substr(std::string_view("/_sandbox/").size());
@@ -214,15 +158,11 @@ ispring_sandbox_server::ispring_sandbox_server(sandbox_options options,
 ispring_sandbox_server::~ispring_sandbox_server() = default;
 
 std::uint16_t ispring_sandbox_server::port() const {
-  return impl_->server_->port();
+  return impl_->https_.port();
 }
 
 std::string ispring_sandbox_server::base_url() const {
-  const std::string& host = impl_->options_.host;
-  const bool loopback = host == "127.0.0.1" || host == "localhost" || host == "0.0.0.0";
-  std::string name = loopback ? "localhost" : host;
-  if (name.find(':') != std::string::npos) name = "[" + name + "]";
-  return "https://" + name + ":" + std::to_string(port());
+  return impl_->https_.url_for(impl_->options_.host);
 }
 
 ispring_sandbox& ispring_sandbox_server::sandbox() {
@@ -230,11 +170,11 @@ ispring_sandbox& ispring_sandbox_server::sandbox() {
 }
 
 http::server_counters ispring_sandbox_server::counters() const {
-  return impl_->server_->counters();
+  return impl_->https_.counters();
 }
 
 void ispring_sandbox_server::stop() {
-  impl_->stop();
+  impl_->https_.stop();
 }
 
 }  // namespace connector::testing

@@ -1,13 +1,8 @@
 #include "support/salesforce_sandbox_server.hpp"
 
-#include <mutex>
 #include <stdexcept>
-#include <thread>
 
 #include <nlohmann/json.hpp>
-
-#include "support/delayed_replies.hpp"
-#include "support/service.hpp"
 
 namespace connector::testing {
 namespace {
@@ -34,75 +29,18 @@ salesforce_fault_target fault_target(const std::string& name) {
 struct salesforce_sandbox_server::impl {
   salesforce_sandbox sandbox_;
   salesforce_sandbox_server_options options_;
-  delayed_replies delayed_;
-  std::unique_ptr<http::server> server_;
-  std::thread thread_;
-  std::once_flag stopped_;
+  sandbox_https_server https_;  // last: stops before the sandbox it serves goes
 
   impl(salesforce_sandbox_options sandbox, salesforce_sandbox_server_options options)
-      : sandbox_(std::move(sandbox)), options_(std::move(options)) {
-    http::server_options server;
-    server.host = options_.host;
-    server.port = options_.port;
-    server.server_name = "salesforce-sandbox";
-    server.body_limit_bytes = std::size_t{64} * 1024 * 1024;  // seeding many users at once
-    http::tls_options tls;
-    if (options_.certificate_file.empty() && options_.private_key_file.empty()) {
-      const auto& certs = test_certs::get();
-      tls.certificate_chain_file = certs.server_crt.string();
-      tls.private_key_file = certs.server_key.string();
-    } else {
-      tls.certificate_chain_file = options_.certificate_file;
-      tls.private_key_file = options_.private_key_file;
-    }
-    server.tls = tls;
-
-    std::vector<http::route> routes;
-    // Control routes first: the router takes the first route whose path and method match.
-    for (const char* method : {"GET", "POST", "PATCH"}) {
-      routes.push_back(
-          {method, "/_sandbox/*", [this](http::request&& req, const http::respond_fn& respond) {
-             respond(control(req));
-           }});
-    }
-    for (const char* method : {"GET", "POST", "DELETE", "PUT", "PATCH", "HEAD"}) {
-      routes.push_back({method, "/*", [this](http::request&& req, http::respond_fn respond) {
-                          serve(req, std::move(respond));
-                        }});
-    }
-    server_ = std::make_unique<http::server>(std::move(server), std::move(routes));
-    sandbox_.set_base_url(url_for(options_.host));
-    thread_ = std::thread([this] { server_->run(std::max(options_.threads, 1)); });
-  }
-
-  ~impl() { stop(); }
-
-  void stop() {
-    std::call_once(stopped_, [this] {
-      delayed_.flush();  // the server waits for in-flight requests: answer them now
-      server_->stop();
-      thread_.join();
-    });
-  }
-
-  std::string url_for(const std::string& host) const {
-    const bool loopback = host == "127.0.0.1" || host == "localhost" || host == "0.0.0.0";
-    std::string name = loopback ? "localhost" : host;
-    if (name.find(':') != std::string::npos) name = "[" + name + "]";
-    return "https://" + name + ":" + std::to_string(server_->port());
-  }
-
-  void serve(const http::request& req, http::respond_fn respond) {
-    auto answer = sandbox_.handle(req);
-    const int latency = sandbox_.latency_ms();
-    if (latency <= 0) {
-      respond(std::move(answer));
-      return;
-    }
-    delayed_.after(std::chrono::milliseconds(latency),
-                   [respond = std::move(respond), answer = std::move(answer)]() mutable {
-                     respond(std::move(answer));
-                   });
+      : sandbox_(std::move(sandbox)),
+        options_(std::move(options)),
+        https_("salesforce-sandbox", options_,
+               {{"GET", "POST", "PATCH"},
+                [this](http::request&& req) { return control(req); },
+                {"GET", "POST", "DELETE", "PUT", "PATCH", "HEAD"},
+                [this](http::request&& req) { return sandbox_.handle(req); },
+                [this] { return sandbox_.latency_ms(); }}) {
+    sandbox_.set_base_url(https_.url_for(options_.host));
   }
 
   http::response control(const http::request& req) {
@@ -184,11 +122,11 @@ salesforce_sandbox_server::salesforce_sandbox_server(salesforce_sandbox_options 
 salesforce_sandbox_server::~salesforce_sandbox_server() = default;
 
 std::uint16_t salesforce_sandbox_server::port() const {
-  return impl_->server_->port();
+  return impl_->https_.port();
 }
 
 std::string salesforce_sandbox_server::base_url() const {
-  return impl_->url_for(impl_->options_.host);
+  return impl_->https_.url_for(impl_->options_.host);
 }
 
 std::string salesforce_sandbox_server::loopback_ip_url() const {
@@ -200,11 +138,11 @@ salesforce_sandbox& salesforce_sandbox_server::sandbox() {
 }
 
 http::server_counters salesforce_sandbox_server::counters() const {
-  return impl_->server_->counters();
+  return impl_->https_.counters();
 }
 
 void salesforce_sandbox_server::stop() {
-  impl_->stop();
+  impl_->https_.stop();
 }
 
 }  // namespace connector::testing

@@ -26,17 +26,11 @@
 
 #include "connector/http/server.hpp"
 #include "support/salesforce_sandbox.hpp"
+#include "support/sandbox_https_server.hpp"
 
 namespace connector::testing {
 
-struct salesforce_sandbox_server_options {
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 0;  // 0: any free port, read it back with port()
-  // PEM files; both empty: the test certificates (test_certs::get(), CA in ca.crt).
-  std::string certificate_file;
-  std::string private_key_file;
-  int threads = 2;
-};
+using salesforce_sandbox_server_options = sandbox_server_options;
 
 class salesforce_sandbox_server {
  public:

@@ -8,27 +8,15 @@
 #include <map>
 #include <thread>
 
+#include "support/inbox_input.hpp"
 #include "support/service.hpp"
 
 namespace connector::sync {
 namespace {
 
 constexpr const char* org = "00D5g000004XyZaEAK";
-
-store::intake_request change_of(const std::string& record_id, const std::string& notification_id,
-                                const std::string& fields, epoch_ms at) {
-  store::intake_request r;
-  r.organization_id = org;
-  r.source = "outbound_message";
-  r.received_at = at;
-  store::incoming_change c;
-  c.notification_id = notification_id;
-  c.record_id = record_id;
-  c.object_type = "User";
-  c.fields_json = fields;
-  r.changes.push_back(c);
-  return r;
-}
+using testing::inbox_input::change;
+using testing::inbox_input::request;
 
 class worker_test : public ::testing::Test {
  protected:
@@ -41,7 +29,8 @@ class worker_test : public ::testing::Test {
   void submit(const std::string& record, const std::string& notification,
               const std::string& fields = R"({"LastName":"A"})") {
     ASSERT_TRUE(
-        inbox_->submit_and_wait(change_of(record, notification, fields, clock_.now())).committed);
+        inbox_->submit_and_wait(request({change(notification, record, fields)}, clock_.now()))
+            .committed);
   }
 };
 

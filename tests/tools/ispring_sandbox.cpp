@@ -3,18 +3,11 @@
 //                   --client-id X --client-secret Y [--ready-file F]
 // Serves the REST API (reference/ispring-learn-api.md) plus the /_sandbox/ control
 // endpoints (support/ispring_sandbox_server.hpp) until SIGTERM or SIGINT.
-#include <signal.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
-#include "connector/config/config.hpp"
 #include "support/ispring_sandbox_server.hpp"
+#include "support/sandbox_process.hpp"
 #include "support/service.hpp"
 
 int main(int argc, char** argv) {
@@ -44,52 +37,27 @@ int main(int argc, char** argv) {
   app.add_option("--ready-file", ready_file, "written once listening: {\"url\",\"port\",\"pid\"}");
   CLI11_PARSE(app, argc, argv);
 
-  if (cert.empty() != key.empty()) {
-    std::cerr << "ispring_sandbox: give both --cert and --key, or neither\n";
-    return 2;
-  }
-  const auto endpoint = config::parse_endpoint(listen);
-  if (!endpoint) {
-    std::cerr << "ispring_sandbox: --listen: expected host:port, got '" << listen << "'\n";
-    return 2;
-  }
+  const auto server_options =
+      testing::sandbox_listen_options("ispring_sandbox", listen, cert, key, threads);
+  if (!server_options) return 2;
   if (!legacy_account_url.empty()) {
     sandbox.legacy_account_url = legacy_account_url;
     sandbox.legacy_login = legacy_login;
     sandbox.legacy_password = legacy_password;
   }
 
-  // Block the signals before any thread starts, so only sigwait below receives them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  testing::stop_signals signals;  // before any thread starts
 
   try {
-    testing::ispring_sandbox_server server(
-        std::move(sandbox),
-        testing::sandbox_server_options{endpoint->host, endpoint->port, cert, key, threads});
+    testing::ispring_sandbox_server server(std::move(sandbox), *server_options);
     const std::string url = server.base_url();
     std::cout << "iSpring sandbox listening on " << url << std::endl;
     if (cert.empty()) {
       std::cout << "trust " << testing::test_certs::get().ca_crt.string()
                 << " (ispring.tls_ca_file, curl --cacert)" << std::endl;
     }
-    if (!ready_file.empty()) {
-      {
-        std::ofstream ready(ready_file + ".tmp");
-        ready << nlohmann::json{{"url", url},
-                                {"port", server.port()},
-                                {"pid", static_cast<long>(getpid())}}
-                     .dump()
-              << "\n";
-      }
-      std::filesystem::rename(ready_file + ".tmp", ready_file);
-    }
-    int received = 0;
-    sigwait(&signals, &received);
-    std::cout << "stopping (signal " << received << ")" << std::endl;
+    if (!ready_file.empty()) testing::write_ready_file(ready_file, url, server.port());
+    std::cout << "stopping (signal " << signals.wait() << ")" << std::endl;
     server.stop();
   } catch (const std::exception& e) {
     std::cerr << "ispring_sandbox: " << e.what() << "\n";

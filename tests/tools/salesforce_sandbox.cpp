@@ -6,18 +6,12 @@
 // Serves the OAuth token endpoint and SOQL queries (reference/salesforce.md §D) plus the
 // /_sandbox/ control endpoints (support/salesforce_sandbox_server.hpp) until SIGTERM or
 // SIGINT. The seed file is a /_sandbox/seed body: {"users":[{…}], "generate":n}.
-#include <signal.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "connector/config/config.hpp"
 #include "support/salesforce_sandbox_server.hpp"
+#include "support/sandbox_process.hpp"
 #include "support/service.hpp"
 
 int main(int argc, char** argv) {
@@ -52,22 +46,11 @@ int main(int argc, char** argv) {
   app.add_option("--ready-file", ready_file, "written once listening: {\"url\",\"port\",\"pid\"}");
   CLI11_PARSE(app, argc, argv);
 
-  if (cert.empty() != key.empty()) {
-    std::cerr << "salesforce_sandbox: give both --cert and --key, or neither\n";
-    return 2;
-  }
-  const auto endpoint = config::parse_endpoint(listen);
-  if (!endpoint) {
-    std::cerr << "salesforce_sandbox: --listen: expected host:port, got '" << listen << "'\n";
-    return 2;
-  }
+  const auto server_options =
+      testing::sandbox_listen_options("salesforce_sandbox", listen, cert, key, threads);
+  if (!server_options) return 2;
 
-  // Block the signals before any thread starts, so only sigwait below receives them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  testing::stop_signals signals;  // before any thread starts
 
   try {
     if (!public_key_file.empty()) sandbox.public_key_pem = testing::read_text(public_key_file);
@@ -76,9 +59,7 @@ int main(int argc, char** argv) {
       seed = nlohmann::json::parse(testing::read_text(seed_file));
       if (!seed.is_object()) throw std::invalid_argument(seed_file + ": expected a JSON object");
     }
-    testing::salesforce_sandbox_server server(
-        std::move(sandbox), testing::salesforce_sandbox_server_options{
-                                endpoint->host, endpoint->port, cert, key, threads});
+    testing::salesforce_sandbox_server server(std::move(sandbox), *server_options);
     std::vector<nlohmann::json> users;
     for (const auto& user : seed.value("users", nlohmann::json::array())) users.push_back(user);
     server.sandbox().add_users(users);
@@ -93,20 +74,8 @@ int main(int argc, char** argv) {
       std::cout << "trust " << testing::test_certs::get().ca_crt.string()
                 << " (salesforce.tls_ca_file, curl --cacert)" << std::endl;
     }
-    if (!ready_file.empty()) {
-      {
-        std::ofstream ready(ready_file + ".tmp");
-        ready << nlohmann::json{{"url", url},
-                                {"port", server.port()},
-                                {"pid", static_cast<long>(getpid())}}
-                     .dump()
-              << "\n";
-      }
-      std::filesystem::rename(ready_file + ".tmp", ready_file);
-    }
-    int received = 0;
-    sigwait(&signals, &received);
-    std::cout << "stopping (signal " << received << ")" << std::endl;
+    if (!ready_file.empty()) testing::write_ready_file(ready_file, url, server.port());
+    std::cout << "stopping (signal " << signals.wait() << ")" << std::endl;
     server.stop();
   } catch (const std::exception& e) {
     std::cerr << "salesforce_sandbox: " << e.what() << "\n";

@@ -1,0 +1,21 @@
+#pragma once
+// The argument loop of the benchmarks' command lines: "--name value" options and "--flag"
+// switches, with one error path for all of them.
+#include <functional>
+#include <string>
+
+namespace connector::testing {
+
+// Reads the value of the option being handled: the next argument.
+using option_value = std::function<std::string()>;
+
+// Calls on_option(name, value) for each of argv[1..argc). on_option reads the option's value
+// with value() (a switch does not) and returns false for a name it does not know. usage is
+// called with the problem, and the process exits with 2 if it returns, for: --help or -h
+// ("help"), an unknown name, a missing value ("NAME needs a value"), and a std::logic_error
+// out of on_option such as a failed std::stoi ("bad value for NAME: …").
+void read_command_line(
+    int argc, char** argv, const std::function<void(const std::string& problem)>& usage,
+    const std::function<bool(const std::string& name, const option_value& value)>& on_option);
+
+}  // namespace connector::testing
