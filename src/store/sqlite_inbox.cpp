@@ -1155,6 +1155,7 @@ class sqlite_inbox final : public inbox {
 
   // Intake's requests moved per step: while idle, batch after batch; while busy, a couple a
   // second (a few hundred random index pages at most; the rest waits for a quiet moment).
+  static constexpr std::int64_t staged_row_events = 200;
   // Events moved per step (whole staged rows, so a step may take a little more).
   static constexpr std::size_t history_move_batch = 5000;
   static constexpr std::size_t history_move_batch_busy = 200;
@@ -1344,7 +1345,10 @@ class sqlite_inbox final : public inbox {
   // organization's events.
   void stage(const std::string& organization_id, epoch_ms time, const std::string& record_id,
              const char* kind) {
-    if (staged_count_ > 0 && organization_id != staged_organization_) flush_staged();
+    // Rows of at most staged_row_events: the writer moves whole rows while intake is busy.
+    if (staged_count_ > 0 &&
+        (organization_id != staged_organization_ || staged_count_ >= staged_row_events))
+      flush_staged();
     if (staged_count_ == 0) {
       staged_organization_ = organization_id;
       staged_time_ = time;
