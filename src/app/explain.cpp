@@ -12,20 +12,6 @@
 namespace connector::app {
 namespace {
 
-const char* state_name(store::record_state state) {
-  switch (state) {
-    case store::record_state::pending:
-      return "pending";
-    case store::record_state::retrying:
-      return "retrying";
-    case store::record_state::done:
-      return "done";
-    case store::record_state::dead:
-      return "dead";
-  }
-  return "?";
-}
-
 std::vector<std::string> organizations(const config::settings& settings) {
   std::vector<std::string> ids;
   for (const auto& id : settings.salesforce.organization_ids)
@@ -243,7 +229,7 @@ expected<nlohmann::json, explain_error> explain_user(const std::string& user,
                             {"modstamp", record->modstamp ? nlohmann::json(*record->modstamp)
                                                           : nlohmann::json(nullptr)},
                             {"queue",
-                             {{"state", state_name(record->state)},
+                             {{"state", store::to_string(record->state)},
                               {"version", record->version},
                               {"attempts", record->attempts},
                               {"last_error", record->last_error},
@@ -447,7 +433,7 @@ nlohmann::json matches_to_json(const std::vector<store::user_match>& matches) {
                      {"record_id", m.record_id},
                      {"login", m.login},
                      {"email", m.email},
-                     {"state", state_name(m.state)},
+                     {"state", store::to_string(m.state)},
                      {"url", "/admin/users/" + m.record_id}});
   return users;
 }

@@ -31,6 +31,22 @@
 #include "sqlite_schema.hpp"
 
 namespace connector::store {
+
+const char* to_string(record_state state) {
+  switch (state) {
+    case record_state::pending:
+      return "pending";
+    case record_state::retrying:
+      return "retrying";
+    case record_state::done:
+      return "done";
+    case record_state::dead:
+      return "dead";
+  }
+  assert(false && "unknown record_state");
+  return "pending";
+}
+
 namespace {
 
 using run = sqlite_statement::run;
@@ -56,25 +72,10 @@ void merge_fields_function(sqlite3_context* context, int argc, sqlite3_value** a
   (void)argc;
 }
 
-const char* state_name(record_state state) {
-  switch (state) {
-    case record_state::pending:
-      return "pending";
-    case record_state::retrying:
-      return "retrying";
-    case record_state::done:
-      return "done";
-    case record_state::dead:
-      return "dead";
-  }
-  assert(false && "unknown record_state");
-  return "pending";
-}
-
 record_state parse_state(const std::string& text) {
   for (auto state :
        {record_state::pending, record_state::retrying, record_state::done, record_state::dead}) {
-    if (text == state_name(state)) return state;
+    if (text == to_string(state)) return state;
   }
   assert(false && "the CHECK constraint admits no other state");
   return record_state::pending;
@@ -826,7 +827,7 @@ class sqlite_inbox final : public inbox {
     std::vector<pending_record> records;
     std::lock_guard lock(reader_mutex_);
     run rows(read_->list_records);
-    rows.bind(1, std::string_view(state_name(state))).bind(2, as_limit(limit));
+    rows.bind(1, std::string_view(to_string(state))).bind(2, as_limit(limit));
     while (rows.step()) records.push_back(read_record(rows));
     return records;
   }
@@ -1640,7 +1641,7 @@ std::vector<pending_record> read_sqlite_records(const std::string& path, record_
     read_statements statements(db);
     std::vector<pending_record> records;
     run rows(statements.list_records);
-    rows.bind(1, std::string_view(state_name(state))).bind(2, as_limit(limit));
+    rows.bind(1, std::string_view(to_string(state))).bind(2, as_limit(limit));
     while (rows.step()) records.push_back(read_record(rows));
     return records;
   });

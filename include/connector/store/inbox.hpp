@@ -49,6 +49,8 @@ struct intake_outcome {
 
 // A record's state in the pending queue, as the sync worker takes it.
 enum class record_state { pending, retrying, done, dead };
+// "pending", "retrying", "done", "dead": as stored, and as status and explain show it.
+const char* to_string(record_state state);
 
 struct pending_record {
   std::string organization_id;
