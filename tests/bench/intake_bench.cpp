@@ -116,7 +116,12 @@ bench_options parse_options(int argc, char** argv) {
       std::string item;
       while (std::getline(list, item, ',')) o.sizes.push_back(std::stoi(item));
     } else if (arg == "--config-override") {
-      o.overrides = nlohmann::json::parse(value());
+      // Not a std::logic_error, so read_command_line would not turn it into usage.
+      try {
+        o.overrides = nlohmann::json::parse(value());
+      } catch (const nlohmann::json::parse_error& e) {
+        usage(std::string("bad value for --config-override: ") + e.what());
+      }
     } else if (arg == "--db-dir") {
       o.db_dir = value();
     } else if (arg == "--json") {

@@ -81,6 +81,8 @@ TEST_F(history_test, intake_records_received_duplicate_stale_and_coalesced_in_it
                                                     {"modstamp", 6'000},
                                                     {"coalesced_since", t}}));
   EXPECT_EQ(details_of(history[1])["notification_id"], "n0");
+  // The older state changed nothing, so it joined nothing either.
+  EXPECT_FALSE(details_of(history[1]).contains("coalesced_since"));
   EXPECT_EQ(details_of(history[2]),
             (nlohmann::json{
                 {"source", "outbound_message"}, {"notification_id", "n1"}, {"modstamp", 5'000}}));
