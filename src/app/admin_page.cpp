@@ -124,18 +124,6 @@ nlohmann::json optional_json(const std::optional<T>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json();
 }
 
-const char* action_name(config::user_action a) {
-  switch (a) {
-    case config::user_action::deactivate:
-      return "deactivate";
-    case config::user_action::ignore:
-      return "ignore";
-    case config::user_action::remove:
-      return "delete";
-  }
-  return "deactivate";
-}
-
 std::string endpoint_text(const config::endpoint& e) {
   return (e.host.find(':') != std::string::npos ? "[" + e.host + "]" : e.host) + ":" +
          std::to_string(e.port);
@@ -270,8 +258,8 @@ nlohmann::json config_to_json(const config::settings& s) {
         {"all_departments", s.sync.departments.empty()},
         {"groups", s.sync.groups ? nlohmann::json(*s.sync.groups) : nlohmann::json("all")},
         {"parent_department", optional_json(s.sync.parent_department)},
-        {"inactive_users", action_name(s.sync.inactive_users)},
-        {"out_of_scope_users", action_name(s.sync.out_of_scope_users)},
+        {"inactive_users", config::to_string(s.sync.inactive_users)},
+        {"out_of_scope_users", config::to_string(s.sync.out_of_scope_users)},
         {"delete_empty_departments", s.sync.delete_empty_departments},
         {"max_deactivations", optional_json(s.sync.max_deactivations)},
         {"max_attempts", s.sync.max_attempts}}},

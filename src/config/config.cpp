@@ -4,6 +4,7 @@
 #include "connector/config/config.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <filesystem>
 #include <set>
@@ -201,12 +202,6 @@ bool is_base64(std::string_view text) {
   return !text.empty() && text.size() % 4 != 1 &&
          std::all_of(text.begin(), text.end(),
                      [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '/'; });
-}
-
-user_action to_user_action(const std::string& text) {
-  if (text == "ignore") return user_action::ignore;
-  if (text == "delete") return user_action::remove;
-  return user_action::deactivate;
 }
 
 // --- sections ----------------------------------------------------------------------------
@@ -603,8 +598,12 @@ void read_sync(const object_reader& root, sync_settings& out) {
   out.parent_department = sync->text("parent_department");
   for (auto [name, field] : {std::pair{"inactive_users", &out.inactive_users},
                              std::pair{"out_of_scope_users", &out.out_of_scope_users}}) {
-    if (auto action = sync->choice(name, {"deactivate", "ignore", "delete"})) {
-      *field = to_user_action(*action);
+    constexpr std::array actions{user_action::deactivate, user_action::ignore,
+                                 user_action::remove};
+    if (auto action = sync->choice(name, {to_string(actions[0]), to_string(actions[1]),
+                                          to_string(actions[2])})) {
+      *field = *std::find_if(actions.begin(), actions.end(),
+                             [&](user_action a) { return *action == to_string(a); });
     }
   }
   sync->read_boolean("delete_empty_departments", out.delete_empty_departments);
@@ -743,6 +742,18 @@ settings load_settings(const std::string& text, const std::string& base_dir) {
 }
 
 }  // namespace
+
+const char* to_string(user_action action) {
+  switch (action) {
+    case user_action::deactivate:
+      return "deactivate";
+    case user_action::ignore:
+      return "ignore";
+    case user_action::remove:
+      return "delete";
+  }
+  return "deactivate";
+}
 
 expected<settings, config_error> load_text(const std::string& text, const std::string& base_dir) {
   try {

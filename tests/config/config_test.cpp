@@ -204,6 +204,19 @@ TEST_F(config_test, null_means_not_set) {
   EXPECT_FALSE(s.sync.parent_department);
 }
 
+TEST_F(config_test, each_user_action_reads_back_from_its_own_name) {
+  // The admin page shows config::to_string(action): the word must be the one the file takes.
+  for (const auto action : {user_action::deactivate, user_action::ignore, user_action::remove}) {
+    auto document = minimal_config();
+    document["sync"] = {{"inactive_users", to_string(action)},
+                        {"out_of_scope_users", to_string(action)}};
+    const auto s = load_ok(document);
+    EXPECT_EQ(s.sync.inactive_users, action) << to_string(action);
+    EXPECT_EQ(s.sync.out_of_scope_users, action) << to_string(action);
+  }
+  EXPECT_STREQ(to_string(user_action::remove), "delete");
+}
+
 // --- paths -------------------------------------------------------------------------------
 
 TEST_F(config_test, relative_paths_are_resolved_against_the_config_directory) {

@@ -125,6 +125,8 @@ struct department_rule {
 };
 
 enum class user_action { deactivate, ignore, remove };
+// The config's word for an action: "deactivate", "ignore", "delete".
+const char* to_string(user_action action);
 
 struct sync_settings {
   std::map<std::string, department_rule> departments;  // empty: every department ("*")
