@@ -266,7 +266,9 @@ expected<nlohmann::json, explain_error> explain_user(const std::string& user,
   }
 
   nlohmann::json timeline = nlohmann::json::array();
-  for (const auto& e : facts.history(org, record_id, options.limit)) {
+  auto history = facts.history(org, record_id, options.limit);
+  note_merges(history);
+  for (const auto& e : history) {
     nlohmann::json details = nlohmann::json::parse(e.details_json, nullptr, false);
     if (!details.is_object()) details = nlohmann::json::object();
     timeline.push_back({{"time", e.time},
@@ -277,6 +279,28 @@ expected<nlohmann::json, explain_error> explain_user(const std::string& user,
   }
   answer["timeline"] = std::move(timeline);
   return answer;
+}
+
+void note_merges(std::vector<store::history_event>& newest_first) {
+  namespace kinds = store::history_kinds;
+  std::optional<epoch_ms> waiting_since;
+  for (auto e = newest_first.rbegin(); e != newest_first.rend(); ++e) {
+    if (e->kind == kinds::received) {
+      if (waiting_since && *waiting_since < e->time &&
+          e->details_json.find("\"coalesced_since\"") == std::string::npos) {
+        auto d = nlohmann::json::parse(e->details_json, nullptr, false);
+        if (!d.is_object()) d = nlohmann::json::object();
+        d["coalesced_since"] = *waiting_since;
+        e->details_json = d.dump();
+      }
+      if (!waiting_since) waiting_since = e->time;
+    } else if (e->kind == kinds::requeued) {
+      if (!waiting_since) waiting_since = e->time;
+    } else if (e->kind == kinds::applied || e->kind == kinds::skipped ||
+               e->kind == kinds::dead_letter) {
+      waiting_since.reset();
+    }
+  }
 }
 
 std::string describe_event(const store::history_event& event) {

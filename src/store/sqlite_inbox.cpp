@@ -238,18 +238,13 @@ INSERT INTO notifications (organization_id, notification_id, record_id, source, 
 VALUES (?1, ?2, ?3, ?4, ?5)
 ON CONFLICT DO NOTHING)sql",
                             "insert notification"),
-        // Since when the record's change has been waiting, if one is: a notification for it
-        // merges into that change (history's "coalesced_since"). A point read of the page
-        // the upsert then writes. The upserts carry no RETURNING on purpose: with it SQLite
-        // keeps a statement journal for each notification (a malloc'd copy of every page
-        // the statement touches, freed when it ends), and glibc handing that memory back to
-        // the kernel after every statement halved intake in the benchmark.
-        select_waiting_since(db, R"sql(
-SELECT waiting_since FROM records
-WHERE organization_id = ?1 AND record_id = ?2 AND state IN ('pending', 'retrying'))sql",
-                             "read waiting record"),
         // Salesforce redelivers out of order, so the newest SystemModstamp wins; an equal or
         // unknown stamp cannot tell, so arrival order decides (the later arrival wins).
+        // No RETURNING here, on purpose: with it SQLite keeps a statement journal for each
+        // notification (a malloc'd copy of every page the statement touches, freed when it
+        // ends), and glibc handing that memory back to the kernel after every statement
+        // halved intake in the benchmark. Whether a change merged into one already waiting
+        // is told by `connector explain` from the history (note_merges), not stored here.
         upsert_record(db, R"sql(
 INSERT INTO records (organization_id, record_id, object_type, fields_json, modstamp, version,
                      state, attempts, last_error, due_at, waiting_since)
@@ -408,8 +403,7 @@ WHERE login <> excluded.login OR email <> excluded.email)sql",
                     "store user keys") {}
 
   sqlite_statement begin, commit, rollback;
-  sqlite_statement insert_notification, select_waiting_since, upsert_record,
-      upsert_dataless_record, save_reread;
+  sqlite_statement insert_notification, upsert_record, upsert_dataless_record, save_reread;
   sqlite_statement add_counter, raise_last_received;
   sqlite_statement finish_record, fail_record;
   sqlite_statement requeue_all_dead, requeue_one_dead, upsert_link, delete_link;
@@ -1433,14 +1427,7 @@ class sqlite_inbox final : public inbox {
       }
       ++job.outcome.stored;
       if (change.record_id.empty()) continue;  // nothing to sync, only the id to remember
-      // A change older than the state held updates nothing (stale). Otherwise, a change that
-      // was already waiting before this arrival absorbs this one.
-      std::optional<epoch_ms> waiting_since;
-      {
-        run row(write_->select_waiting_since);
-        row.bind(1, request.organization_id).bind(2, change.record_id);
-        if (row.step()) waiting_since = row.optional_int64(0);
-      }
+      // A change older than the state held updates nothing (stale).
       if (change.has_data) {
         run(write_->upsert_record)
             .bind(1, request.organization_id)
@@ -1463,8 +1450,6 @@ class sqlite_inbox final : public inbox {
       describe();
       if (change.reread) details += R"(,"reread":true)";
       else if (!change.has_data) details += R"(,"no_data":true)";
-      if (upserted && waiting_since && *waiting_since < request.received_at)
-        details += R"(,"coalesced_since":)" + std::to_string(*waiting_since);
       stage(request.organization_id, request.received_at, change.record_id,
             upserted ? history_kinds::received : history_kinds::stale);
     }

@@ -175,6 +175,49 @@ store::history_event event(const std::string& kind, const json& details) {
   return e;
 }
 
+store::history_event at(const std::string& kind, epoch_ms time, const json& details = {}) {
+  auto e = event(kind, details.is_null() ? json::object() : details);
+  e.time = time;
+  return e;
+}
+
+json coalesced_of(const store::history_event& e) {
+  return json::parse(e.details_json).value("coalesced_since", json());
+}
+
+TEST(note_merges, a_notification_joins_the_change_still_waiting_until_it_is_applied) {
+  // Newest first, as the store returns them.
+  std::vector<store::history_event> h{
+      at("received", 90, {{"notification_id", "n5"}}),  // after the dead letter's re-queue
+      at("requeued", 80),
+      at("dead_letter", 70),
+      at("received", 60, {{"notification_id", "n4"}}),  // a new wait: n3 was applied
+      at("applied", 50),
+      at("superseded", 45),
+      at("received", 40, {{"source", "event"}, {"notification_id", "n3"}}),  // n1 retrying
+      at("failed", 30),
+      at("stale", 25),
+      at("duplicate", 22),
+      at("received", 20, {{"notification_id", "n2"}, {"coalesced_since", 5}}),  // stored note
+      at("received", 10, {{"notification_id", "n1"}}),
+  };
+  note_merges(h);
+  EXPECT_EQ(coalesced_of(h[0]), 80);  // the re-queue started the wait
+  EXPECT_EQ(coalesced_of(h[3]), json());
+  EXPECT_EQ(coalesced_of(h[6]), 10);
+  EXPECT_EQ(coalesced_of(h[10]), 5);  // an older version's stored note is kept
+  EXPECT_EQ(coalesced_of(h[11]), json());
+  EXPECT_EQ(json::parse(h[6].details_json)["notification_id"], "n3");
+  EXPECT_EQ(describe_event(h[6]),
+            "notification received (event n3); merged into the change waiting since "
+            "1970-01-01T00:00:00.010Z");
+  // Stale and duplicate notifications neither start a wait nor are merged.
+  std::vector<store::history_event> ignored{at("received", 30), at("stale", 20),
+                                            at("duplicate", 10)};
+  note_merges(ignored);
+  EXPECT_EQ(coalesced_of(ignored[0]), json());
+}
+
 TEST(describe_event, says_each_kind_in_words) {
   EXPECT_EQ(describe_event(event("duplicate", {{"source", "event"}, {"notification_id", "e1"}})),
             "duplicate notification ignored (event e1 was received before)");

@@ -59,6 +59,14 @@ std::string explain_to_text(const nlohmann::json& answer);
 // One history event in words: "notification received (outbound message 04l…)".
 std::string describe_event(const store::history_event& event);
 
+// Adds details.coalesced_since to each received notification that merged into a change
+// already waiting: one received earlier with no applied, skipped or dead letter since
+// (failures and retries keep it waiting; a re-queue starts a wait). Intake stores no such
+// note, to stay cheap; it is read here from the events before. `newest_first` is a window:
+// what waited before its oldest event is not known, so a merge is dated from the window's
+// first received notification at the earliest. Events that already carry the note keep it.
+void note_merges(std::vector<store::history_event>& newest_first);
+
 // GET /admin/users?q=: a small page of matches.
 nlohmann::json matches_to_json(const std::vector<store::user_match>& matches);
 

@@ -98,8 +98,7 @@ struct history_event {
 
 // The kinds an event may have, in the order they usually happen.
 namespace history_kinds {
-inline constexpr const char* received = "received";      // stored; details.coalesced_since
-                                                         // when it joined a waiting state
+inline constexpr const char* received = "received";      // stored (explain tells a merge)
 inline constexpr const char* duplicate = "duplicate";    // notification id seen before
 inline constexpr const char* stale = "stale";            // older modstamp than the state held
 inline constexpr const char* superseded = "superseded";  // a newer state arrived during apply
