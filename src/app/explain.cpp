@@ -286,12 +286,13 @@ void note_merges(std::vector<store::history_event>& newest_first) {
   std::optional<epoch_ms> waiting_since;
   for (auto e = newest_first.rbegin(); e != newest_first.rend(); ++e) {
     if (e->kind == kinds::received) {
-      if (waiting_since && *waiting_since < e->time &&
-          e->details_json.find("\"coalesced_since\"") == std::string::npos) {
+      if (waiting_since && *waiting_since < e->time) {
         auto d = nlohmann::json::parse(e->details_json, nullptr, false);
         if (!d.is_object()) d = nlohmann::json::object();
-        d["coalesced_since"] = *waiting_since;
-        e->details_json = d.dump();
+        if (!d.contains("coalesced_since")) {
+          d["coalesced_since"] = *waiting_since;
+          e->details_json = d.dump();
+        }
       }
       if (!waiting_since) waiting_since = e->time;
     } else if (e->kind == kinds::requeued) {

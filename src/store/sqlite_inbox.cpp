@@ -1157,10 +1157,11 @@ class sqlite_inbox final : public inbox {
     return removed;
   }
 
-  // Intake's requests moved per step: while idle, batch after batch; while busy, a couple a
-  // second (a few hundred random index pages at most; the rest waits for a quiet moment).
+  // Events in one staged row (stage): the writer moves whole rows, so this bounds a busy step.
   static constexpr std::int64_t staged_row_events = 200;
-  // Events moved per step (whole staged rows, so a step may take a little more).
+  // Events moved per step, whole rows (so a step may take a little more): while idle, batch
+  // after batch; while busy, a couple of hundred a second (a few hundred random index pages
+  // at most; the rest waits for a quiet moment).
   static constexpr std::size_t history_move_batch = 5000;
   static constexpr std::size_t history_move_batch_busy = 200;
   static constexpr std::chrono::milliseconds idle_grace{50};
