@@ -356,6 +356,9 @@ int run_cli(int argc, char** argv) {
   serve_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
   serve_cmd->add_option("--ready-file", ready_file,
                         "Write {public_port, admin_port, pid} as JSON here once listening");
+  std::string clock_offset_file;
+  // Hidden (no description, empty group): end-to-end tests move the service's clock with it.
+  serve_cmd->add_option("--clock-offset-file", clock_offset_file)->group("");
   serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error");
   serve_cmd->add_option("--log-format", log_format, "json or text")
       ->check(CLI::IsMember({"json", "text"}));
@@ -433,6 +436,7 @@ int run_cli(int argc, char** argv) {
 
   if (*serve_cmd) {
     if (!ready_file.empty()) serve_opts.ready_file = ready_file;
+    if (!clock_offset_file.empty()) serve_opts.clock_offset_file = clock_offset_file;
     try {
       return serve(*settings, serve_opts);
     } catch (const std::exception& e) {

@@ -16,6 +16,7 @@
 #include "connector/app/reconcile_runs.hpp"
 #include "connector/app/service_notifier.hpp"
 #include "connector/app/store_metrics.hpp"
+#include "connector/offset_file_clock.hpp"
 #include "connector/http/server.hpp"
 #include "connector/ispring/client.hpp"
 #include "connector/metrics/process.hpp"
@@ -109,13 +110,20 @@ int serve(const config::settings& settings, const serve_options& options) {
   const fs::path db_path(settings.store.sqlite_path);
   if (db_path.has_parent_path()) fs::create_directories(db_path.parent_path());
 
-  system_clock clock;
+  std::unique_ptr<connector::clock> clock_owner;
+  if (options.clock_offset_file) {
+    clock_owner = std::make_unique<offset_file_clock>(*options.clock_offset_file);
+  } else {
+    clock_owner = std::make_unique<system_clock>();
+  }
+  const connector::clock& clock = *clock_owner;
   // One registry for the process: each part that records gets a pointer and keeps its
   // handles; GET /metrics on the admin listener renders it.
   metrics::registry metrics;
   metrics::add_process_metrics(metrics);
   store::sqlite_options store_options = sqlite_options_for(settings);
   store_options.on_commit = commit_group_observer(metrics);
+  store_options.time = &clock;
   auto inbox = store::open_sqlite_inbox(store_options);
   add_store_metrics(metrics, *inbox, clock);
   // A run a crashed or killed process left queued or running would otherwise show as
@@ -133,7 +141,10 @@ int serve(const config::settings& settings, const serve_options& options) {
   // sent without data; without credentials neither is available.
   std::optional<salesforce_access> salesforce;
   std::string salesforce_unavailable;
-  if (auto access = make_salesforce_access(settings, clock, &metrics); !access) {
+  // Remote protocols (JWT lifetimes, token expiry) keep the real time, whatever tests do
+  // to the service's clock.
+  system_clock remote_clock;
+  if (auto access = make_salesforce_access(settings, remote_clock, &metrics); !access) {
     salesforce_unavailable = access.error();
   } else {
     salesforce = std::move(*access);

@@ -89,7 +89,8 @@ void running_service::start() {
   const auto ready = dir_ / ("ready-" + std::to_string(++starts_) + ".json");
   process_ = std::make_unique<child_process>(
       std::vector<std::string>{CONNECTOR_BINARY, "serve", "--config", config_path_.string(),
-                               "--ready-file", ready.string()},
+                               "--ready-file", ready.string(), "--clock-offset-file",
+                               clock_offset_path().string()},
       dir_);
   if (!wait_for_file(ready, *process_)) {
     throw std::runtime_error("connector did not become ready: " + process_->stderr_text());
@@ -97,6 +98,14 @@ void running_service::start() {
   const auto info = nlohmann::json::parse(read_text(ready));
   public_port_ = info.at("public_port").get<std::uint16_t>();
   admin_port_ = info.at("admin_port").get<std::uint16_t>();
+}
+
+void running_service::advance_clock(std::int64_t ms) {
+  clock_offset_ms_ += ms;
+  // Written aside and renamed, so the service never reads half a number.
+  const auto aside = dir_ / "clock-offset.tmp";
+  write_text(aside, std::to_string(clock_offset_ms_) + "\n");
+  std::filesystem::rename(aside, clock_offset_path());
 }
 
 https_client running_service::public_client() const {

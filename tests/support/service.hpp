@@ -67,11 +67,17 @@ class running_service {
   // Starts again with the same config (after stop or kill_hard).
   void start();
 
+  // Moves the service's clock forward (serve --clock-offset-file): hours pass at once, and
+  // the offset is kept across restarts.
+  void advance_clock(std::int64_t ms);
+  std::filesystem::path clock_offset_path() const { return dir_ / "clock-offset"; }
+
  private:
   std::filesystem::path dir_, config_path_;
   std::unique_ptr<child_process> process_;
   std::uint16_t public_port_ = 0, admin_port_ = 0;
   int starts_ = 0;
+  std::int64_t clock_offset_ms_ = 0;
 };
 
 // Runs `connector ARGS… --config <config>` to completion.

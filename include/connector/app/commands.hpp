@@ -15,6 +15,8 @@ store::sqlite_options sqlite_options_for(const config::settings& settings);
 
 struct serve_options {
   std::optional<std::string> ready_file;  // written with the bound ports once listening
+  // Tests only: the clock is the system clock plus the milliseconds this file holds.
+  std::optional<std::string> clock_offset_file;
 };
 
 // Runs the service until SIGTERM or SIGINT; returns the process exit code.
