@@ -164,6 +164,8 @@ store::sqlite_options sqlite_options_for(const config::settings& settings) {
   options.history_retention_ms =
       static_cast<std::int64_t>(settings.store.history_retention_days) * 24 * 60 * 60 * 1000;
   options.history_max_events_per_user = settings.store.history_max_events_per_user;
+  options.notification_retention_ms =
+      static_cast<std::int64_t>(settings.store.notification_retention_hours) * 60 * 60 * 1000;
   options.login_field = settings.mapping.login;
   options.email_field = settings.mapping.email;
   return options;

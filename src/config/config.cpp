@@ -328,7 +328,8 @@ void read_admin(const object_reader& root, const server_settings& server, admin_
 
 void read_store(const object_reader& root, store_settings& out) {
   const auto store = root.object(
-      "store", {"sqlite_path", "history_retention_days", "history_max_events_per_user"});
+      "store", {"sqlite_path", "history_retention_days", "history_max_events_per_user",
+                "notification_retention_hours"});
   if (!store) fail("store.sqlite_path", "required");
   // Not checked for existence: the store creates the database on first start.
   auto path = store->path("sqlite_path");
@@ -336,6 +337,9 @@ void read_store(const object_reader& root, store_settings& out) {
   out.sqlite_path = std::move(*path);
   store->read_integer("history_retention_days", out.history_retention_days, 1, 36'500);
   store->read_integer("history_max_events_per_user", out.history_max_events_per_user, 0, 1'000'000);
+  // Salesforce redelivers for 24 hours: a shorter window would apply a redelivery twice.
+  store->read_integer("notification_retention_hours", out.notification_retention_hours, 25,
+                      24 * 36'500);
 }
 
 // salesforce.platform_events: which `…__e` events the events endpoint takes, the field that

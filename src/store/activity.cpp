@@ -41,7 +41,8 @@ std::vector<std::int64_t> read_sqlite_notifications_per_bucket(const std::string
                                                                std::size_t buckets) {
   const epoch_ms until = since + bucket_ms * static_cast<epoch_ms>(buckets);
   return read_buckets(path, bucket_ms, buckets, [&](sqlite_connection& db, const auto& fill) {
-    // No index on received_at (the chart is read rarely): one scan of the notifications.
+    // notifications_by_time serves the window (the ids are kept for the dedupe window only,
+    // so the chart reaches back no further than store.notification_retention_hours).
     sqlite_statement statement(db, R"sql(
 SELECT (received_at - ?1) / ?2, COUNT(*) FROM notifications
 WHERE received_at >= ?1 AND received_at < ?3 GROUP BY 1)sql",

@@ -373,6 +373,32 @@ DELETE FROM user_history WHERE id IN (
   SELECT id FROM user_history WHERE organization_id = ?1 AND record_id = ?2
   ORDER BY time DESC, id DESC LIMIT ?4 OFFSET ?3))sql",
                            "prune a user's history"),
+        // The dedupe window (store.notification_retention_hours): the oldest ids first, by
+        // the index on received_at.
+        prune_notifications(db, R"sql(
+DELETE FROM notifications WHERE (organization_id, notification_id) IN (
+  SELECT organization_id, notification_id FROM notifications
+  WHERE received_at < ?1 ORDER BY received_at LIMIT ?2))sql",
+                            "prune notification ids"),
+        // Settled: applied or skipped, not touched since the cutoff, and linked to no iSpring
+        // user (an unknown or forged id, a user out of scope). Linked records stay: explain
+        // shows their last state. Dead letters wait for the operator. One scan of records,
+        // so the writer runs it rarely (records_prune_interval_ms).
+        prune_settled_records(db, R"sql(
+DELETE FROM records WHERE (organization_id, record_id) IN (
+  SELECT r.organization_id, r.record_id FROM records r
+  WHERE r.state = 'done' AND r.due_at < ?1
+    AND NOT EXISTS (SELECT 1 FROM links l
+                    WHERE l.organization_id = r.organization_id AND l.record_id = r.record_id)
+  LIMIT ?2))sql",
+                              "prune settled records"),
+        prune_orphan_keys(db, R"sql(
+DELETE FROM user_keys WHERE (organization_id, record_id) IN (
+  SELECT k.organization_id, k.record_id FROM user_keys k
+  WHERE NOT EXISTS (SELECT 1 FROM records r
+                    WHERE r.organization_id = k.organization_id AND r.record_id = k.record_id)
+  LIMIT ?1))sql",
+                          "prune keys of pruned records"),
         insert_new_history(db, R"sql(
 INSERT INTO user_history_new (id, organization_id, record_id, time, kind, details)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql",
@@ -410,6 +436,7 @@ WHERE login <> excluded.login OR email <> excluded.email)sql",
   sqlite_statement insert_run, start_run, update_run_counts, finish_run, insert_run_plan;
   sqlite_statement prune_runs, prune_run_plans, select_unfinished_runs, fail_run;
   sqlite_statement insert_history, prune_old_history, prune_user_history;
+  sqlite_statement prune_notifications, prune_settled_records, prune_orphan_keys;
   sqlite_statement insert_new_history, select_new_history, delete_new_history;
   sqlite_statement max_history_id, upsert_keys;
 };
@@ -657,6 +684,8 @@ class sqlite_inbox final : public inbox {
         history_cap_(as_limit(options.history_max_events_per_user)),
         history_prune_interval_(std::max(options.history_prune_interval_ms, 1)),
         history_prune_batch_(std::max<std::size_t>(options.history_prune_batch, 1)),
+        notification_retention_ms_(options.notification_retention_ms),
+        records_prune_interval_ms_(std::max<std::int64_t>(options.records_prune_interval_ms, 0)),
         time_(options.time ? *options.time : own_clock_),
         writer_db_(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) {
     prepare_for_writing(writer_db_, options.busy_timeout_ms);
@@ -1061,6 +1090,12 @@ class sqlite_inbox final : public inbox {
     return removed;
   }
 
+  std::size_t prune_expired(epoch_ms now, std::size_t max_rows) override {
+    std::size_t removed = 0;
+    run_write([&] { removed = prune_expired_locked(now, max_rows, true); });
+    return removed;
+  }
+
   std::vector<user_match> search_users(const user_query& query) override {
     std::lock_guard lock(reader_mutex_);
     return history_read_->users(query);
@@ -1157,6 +1192,30 @@ class sqlite_inbox final : public inbox {
     return removed;
   }
 
+  // On the writer thread, inside a transaction: at most `max_rows` notification ids past the
+  // dedupe window, then, when due (or `force`), settled records past it and their keys.
+  std::size_t prune_expired_locked(epoch_ms now, std::size_t max_rows, bool force) {
+    if (notification_retention_ms_ <= 0) return 0;
+    const epoch_ms cutoff = now - notification_retention_ms_;
+    run(write_->prune_notifications).bind(1, cutoff).bind(2, as_limit(max_rows)).execute();
+    auto removed = static_cast<std::size_t>(sqlite3_changes(writer_db_.handle()));
+    const bool records_due = force || records_backlog_ || !last_records_prune_ ||
+                             now - *last_records_prune_ >= records_prune_interval_ms_;
+    if (records_due && removed < max_rows) {
+      last_records_prune_ = now;
+      const auto budget = max_rows - removed;
+      run(write_->prune_settled_records).bind(1, cutoff).bind(2, as_limit(budget)).execute();
+      const auto records = static_cast<std::size_t>(sqlite3_changes(writer_db_.handle()));
+      records_backlog_ = records >= budget;
+      if (records > 0) {
+        run(write_->prune_orphan_keys).bind(1, as_limit(budget)).execute();
+        removed += static_cast<std::size_t>(sqlite3_changes(writer_db_.handle()));
+      }
+      removed += records;
+    }
+    return removed;
+  }
+
   // Events in one staged row (stage): the writer moves whole rows, so this bounds a busy step.
   static constexpr std::int64_t staged_row_events = 200;
   // Events moved per step, whole rows (so a step may take a little more): while idle, batch
@@ -1177,6 +1236,7 @@ class sqlite_inbox final : public inbox {
       run(write_->begin).execute();
       moved = move_new_history(idle ? history_move_batch : history_move_batch_busy);
       removed = prune_history_locked(time_.now(), history_prune_batch_);
+      removed += prune_expired_locked(time_.now(), history_prune_batch_, false);
       run(write_->commit).execute();
     } catch (const std::exception&) {
       // Disk full or I/O error: intake reports it; pruning tries again later.
@@ -1190,7 +1250,7 @@ class sqlite_inbox final : public inbox {
       return;
     }
     prune_backlog_ = moved >= (idle ? history_move_batch : history_move_batch_busy) ||
-                     removed >= history_prune_batch_ || !touched_.empty();
+                     removed >= history_prune_batch_ || !touched_.empty() || records_backlog_;
   }
 
   bool prune_due() const {
@@ -1537,6 +1597,8 @@ class sqlite_inbox final : public inbox {
   const std::int64_t history_cap_;
   const std::chrono::milliseconds history_prune_interval_;
   const std::size_t history_prune_batch_;
+  const std::int64_t notification_retention_ms_;
+  const std::int64_t records_prune_interval_ms_;
   const system_clock own_clock_;
   const connector::clock& time_;
 
@@ -1576,6 +1638,10 @@ class sqlite_inbox final : public inbox {
   std::int64_t next_history_id_ = 1;  // one sequence for user_history and user_history_new
   std::chrono::steady_clock::time_point last_prune_ = std::chrono::steady_clock::now();
   bool prune_backlog_ = false;
+  // When settled records were last looked for (the store's clock), and whether that look
+  // left more behind.
+  std::optional<epoch_ms> last_records_prune_;
+  bool records_backlog_ = false;
 
   // WAL pages (4 KiB) after which the checkpoint thread copies them back (SQLite's default
   // auto-checkpoint size), and after which the writer does it itself.

@@ -9,7 +9,7 @@ namespace {
 
 // Append-only: a released step is never edited, a change is a new step. Step i (0-based)
 // takes the schema from version i to i + 1.
-constexpr std::array<const char*, 6> migrations = {
+constexpr std::array<const char*, 7> migrations = {
     // 1: the durable inbox.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice.
@@ -145,6 +145,12 @@ CREATE TABLE user_keys (
 ) WITHOUT ROWID;
 CREATE INDEX user_keys_by_login ON user_keys (login_key);
 CREATE INDEX user_keys_by_email ON user_keys (email_key);
+)sql",
+    // 7: a bounded store. Notification ids are kept for a dedupe window
+    // (store.notification_retention_hours), pruned oldest first through this index: its
+    // entries are appended at the right edge (arrival order), so intake pays little for it.
+    R"sql(
+CREATE INDEX notifications_by_time ON notifications (received_at);
 )sql",
 };
 

@@ -70,6 +70,9 @@ struct store_settings {
   std::string sqlite_path;          // absolute; the file and its directory may not exist yet
   int history_retention_days = 30;  // per-user history of changes and outcomes
   std::size_t history_max_events_per_user = 0;  // 0: no cap, only the retention
+  // The dedupe window: notification ids, and settled records linked to no iSpring user, are
+  // pruned after it (longer than Salesforce's 24 hours of redelivery).
+  int notification_retention_hours = 72;
 };
 
 // Custom platform events (`…__e`) on the events endpoint, mapped onto the source object's

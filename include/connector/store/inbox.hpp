@@ -259,6 +259,15 @@ class inbox {
     (void)now, (void)max_rows;
     return 0;
   }
+  // Removes at most `max_rows` of what has outlived the dedupe window
+  // (sqlite_options::notification_retention_ms): notification ids, then settled records
+  // (done, linked to no iSpring user) and their look-up keys. The writer does the same in
+  // small batches on its own; tests and tools may call it with their clock. Returns how many
+  // rows were removed.
+  virtual std::size_t prune_expired(epoch_ms now, std::size_t max_rows) {
+    (void)now, (void)max_rows;
+    return 0;
+  }
   // Records the worker has applied, by id, login or e-mail (see user_query), by record id.
   virtual std::vector<user_match> search_users(const user_query& query) {
     (void)query;
@@ -296,6 +305,13 @@ struct sqlite_options {
   // beyond the newest `history_max_events_per_user` of a user (0: no cap).
   std::int64_t history_retention_ms = 30LL * 24 * 60 * 60 * 1000;
   std::size_t history_max_events_per_user = 0;
+  // The dedupe window (store.notification_retention_hours): notification ids older than this
+  // are pruned, and so are settled records (done, linked to no iSpring user) untouched for as
+  // long. Longer than Salesforce's 24 hours of redelivery, so a redelivered message is still
+  // known; 0 keeps everything.
+  std::int64_t notification_retention_ms = 72LL * 60 * 60 * 1000;
+  // Settled records take one scan of the records table: at most this often (store clock).
+  std::int64_t records_prune_interval_ms = 10LL * 60 * 1000;
   // The writer moves intake's events into the indexed history and prunes at most this often
   // while busy (one small transaction after the acks: up to 2000 events moved, at most
   // history_prune_batch removed), and in a row while idle until caught up.
