@@ -60,6 +60,7 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
     // Back to what version 1 wrote.
     raw_sqlite raw(db_path());
     raw.exec(
+        "DROP INDEX notifications_by_time; "
         "DROP TABLE user_keys; DROP TABLE user_history; DROP TABLE user_history_new; "
         "DROP TABLE run_plans; DROP TABLE runs; DROP TABLE links; "
         "ALTER TABLE records DROP COLUMN last_outcome; "
