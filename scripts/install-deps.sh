@@ -11,7 +11,7 @@ packages=(
   libspdlog-dev libcli11-dev libhowardhinnant-date-dev libsystemd-dev libcurl4-openssl-dev
   tzdata
   # tools: certificates for local runs, the database shell for operators
-  openssl sqlite3 ca-certificates
+  openssl sqlite3 ca-certificates curl
   # tests: GoogleTest, clang with its libFuzzer runtime for the fuzz targets, and
   # promtool (in prometheus) to check what GET /metrics says
   googletest libgtest-dev clang libclang-rt-14-dev prometheus

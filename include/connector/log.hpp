@@ -64,7 +64,8 @@ void error(std::string_view event, spdlog::format_string_t<Args...> format, Args
   write(spdlog::level::err, event, format, std::forward<Args>(args)...);
 }
 
-// Installs the default logger: `format` is "json" or "text", `level` one of trace, debug,
+// Installs the default logger: `format` is "json", "text" or "" (text when stderr is a
+// terminal, JSON otherwise), `level` one of trace, debug,
 // info, warn, error (anything else: info). `sink` defaults to stderr (tests pass their own).
 void configure(const std::string& level, const std::string& format,
                std::shared_ptr<spdlog::sinks::sink> sink = {});

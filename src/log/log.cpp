@@ -1,6 +1,7 @@
 #include "connector/log.hpp"
 
 #include <spdlog/pattern_formatter.h>
+#include <unistd.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include <nlohmann/json.hpp>
@@ -130,7 +131,9 @@ void configure(const std::string& level, const std::string& format,
   spdlog::drop("connector");
   auto logger = std::make_shared<spdlog::logger>("connector", std::move(sink));
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-  if (format == "json") {
+  // Not configured: people read a terminal, programs read everything else.
+  const bool json = format == "json" || (format.empty() && ::isatty(STDERR_FILENO) == 0);
+  if (json) {
     formatter->add_flag<json_message_flag>('*')
         .add_flag<json_context_flag>('&')
         .set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%&"message":"%*"})");

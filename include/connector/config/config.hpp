@@ -177,7 +177,8 @@ struct alerts_settings {
 
 struct logging_settings {
   std::string level = "info";   // trace debug info warn error
-  std::string format = "json";  // json | text
+  // json | text; empty (not configured): text on a terminal, JSON otherwise (journald, files).
+  std::string format;
 };
 
 struct settings {
