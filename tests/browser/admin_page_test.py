@@ -166,7 +166,8 @@ class Harness:
                 "organization_ids": [ORG_ID], "login_url": salesforce["url"],
                 "client_id": CLIENT_ID, "username": "integration@example.com",
                 "private_key": "file:" + os.path.join(self.certs, "salesforce-jwt.key"),
-                "tls_ca_file": os.path.join(self.certs, "ca.crt")},
+                "tls_ca_file": os.path.join(self.certs, "ca.crt"),
+                "allowed_instance_hosts": ["localhost", "127.0.0.1"]},
             "ispring": {
                 "api_url": ispring["url"], "client_id": CLIENT_ID,
                 "client_secret": ISPRING_SECRET,

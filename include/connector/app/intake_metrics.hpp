@@ -14,6 +14,7 @@ enum class intake_refusal {
   malformed,    // 400: unreadable body, or a field out of bounds
   not_allowed,  // 403: organization or object not accepted
   signature,    // 401: unsigned, badly signed, stale or replayed event
+  future_stamp,  // 422: a modification stamp too far ahead of our clock (acceptance.hpp)
 };
 
 class intake_metrics {
