@@ -316,7 +316,9 @@ struct server::impl {
                       options_.max_connections_per_address);
         co_return;
       }
-      per_address = {this, remote};
+      // Set in place: a temporary slot would release the address when destroyed.
+      per_address.address = remote;
+      per_address.owner = this;
     }
     ++accepted_;
 
