@@ -30,8 +30,7 @@ bool has_admin_token(const http::request& req, const config::secret& token) {
   unsigned char expected_digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(presented.data()), presented.size(),
          presented_digest);
-  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(),
-         expected_digest);
+  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), expected_digest);
   return CRYPTO_memcmp(presented_digest, expected_digest, SHA256_DIGEST_LENGTH) == 0;
 }
 

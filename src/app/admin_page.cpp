@@ -172,9 +172,9 @@ nlohmann::json intake_locks_json(const config::server_settings& s) {
 
 nlohmann::json intake_warning_json(const config::server_settings& s) {
   const auto problem = config::intake_lock_problem(s);
-  return problem ? nlohmann::json("The intake is unlocked (server.allow_unlocked_intake): " +
-                                  *problem)
-                 : nlohmann::json();
+  return problem
+             ? nlohmann::json("The intake is unlocked (server.allow_unlocked_intake): " + *problem)
+             : nlohmann::json();
 }
 
 }  // namespace

@@ -44,12 +44,13 @@ void admin_throttle::record_success(const std::string& address) {
 // Needs mutex_. Forgets the quiet addresses; if all are recent, the one quiet longest.
 void admin_throttle::make_room(epoch_ms now) {
   std::erase_if(entries_, [&](const auto& item) {
-    return item.second.locked_until <= now && now - item.second.last_failure > policy_.forget_after_ms;
+    return item.second.locked_until <= now &&
+           now - item.second.last_failure > policy_.forget_after_ms;
   });
   if (entries_.size() < policy_.max_addresses) return;
-  const auto oldest = std::min_element(entries_.begin(), entries_.end(), [](const auto& a, const auto& b) {
-    return a.second.last_failure < b.second.last_failure;
-  });
+  const auto oldest = std::min_element(
+      entries_.begin(), entries_.end(),
+      [](const auto& a, const auto& b) { return a.second.last_failure < b.second.last_failure; });
   entries_.erase(oldest);
 }
 
@@ -68,11 +69,10 @@ std::vector<http::route> with_admin_throttle(std::vector<http::route> routes,
   };
   auto state = std::make_shared<shared_state>(policy, token, time);
   if (metrics) {
-    state->failures =
-        &metrics
-             ->counter("connector_admin_auth_failures_total",
-                       "Requests to the admin listener with a wrong admin token")
-             .with({});
+    state->failures = &metrics
+                           ->counter("connector_admin_auth_failures_total",
+                                     "Requests to the admin listener with a wrong admin token")
+                           .with({});
     state->throttled = &metrics
                             ->counter("connector_admin_auth_throttled_total",
                                       "Requests with an admin token refused with 429 because "
@@ -89,9 +89,10 @@ std::vector<http::route> with_admin_throttle(std::vector<http::route> routes,
         if (state->throttled) state->throttled->inc();
         const auto seconds = (wait + 999) / 1000;
         auto r = http::response::json(
-            429, nlohmann::json{{"error", "too many wrong admin tokens from this address; try "
-                                          "again in " +
-                                              std::to_string(seconds) + " s"}}
+            429, nlohmann::json{{"error",
+                                 "too many wrong admin tokens from this address; try "
+                                 "again in " +
+                                     std::to_string(seconds) + " s"}}
                      .dump());
         r.headers.emplace_back("Retry-After", std::to_string(seconds));
         add_security_headers(r);

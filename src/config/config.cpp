@@ -234,12 +234,11 @@ std::size_t base64_decoded_size(std::string_view text) {
 }
 
 void read_server(const object_reader& root, server_settings& out) {
-  const auto server =
-      root.object("server", {"listen", "tls", "outbound_message_path", "events_path",
-                             "events_signing_secrets", "secret_path_segment", "allowed_ips",
-                             "body_limit_bytes", "header_limit_bytes", "handshake_timeout_ms",
-                             "read_timeout_ms", "idle_timeout_ms", "max_connections",
-                             "max_connections_per_address", "allow_unlocked_intake", "threads"});
+  const auto server = root.object(
+      "server", {"listen", "tls", "outbound_message_path", "events_path", "events_signing_secrets",
+                 "secret_path_segment", "allowed_ips", "body_limit_bytes", "header_limit_bytes",
+                 "handshake_timeout_ms", "read_timeout_ms", "idle_timeout_ms", "max_connections",
+                 "max_connections_per_address", "allow_unlocked_intake", "threads"});
   if (!server) fail("server.tls.certificate", "required");
   read_endpoint(*server, "listen", out.listen);
   read_tls(*server, out.tls);
@@ -401,11 +400,10 @@ void read_platform_events(const object_reader& salesforce, salesforce_settings& 
 }
 
 void read_salesforce(const object_reader& root, salesforce_settings& out) {
-  const auto salesforce =
-      root.object("salesforce", {"organization_ids", "source_object", "login_url", "client_id",
-                                 "client_secret", "username", "private_key", "tls_ca_file",
-                                 "api_version", "query_filter", "query_batch_size",
-                                 "platform_events", "allowed_instance_hosts"});
+  const auto salesforce = root.object(
+      "salesforce", {"organization_ids", "source_object", "login_url", "client_id", "client_secret",
+                     "username", "private_key", "tls_ca_file", "api_version", "query_filter",
+                     "query_batch_size", "platform_events", "allowed_instance_hosts"});
   if (!salesforce) fail("salesforce.organization_ids", "required");
   const auto ids_key = salesforce->key_of("organization_ids");
   auto ids = salesforce->text_list("organization_ids");

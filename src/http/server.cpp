@@ -132,7 +132,9 @@ struct server::impl {
       handshake_failures_{0}, timeouts_{0};
 
   impl(server_options options, std::vector<route> routes, refusal_observer on_refused)
-      : options_(std::move(options)), routes_(std::move(routes)), on_refused_(std::move(on_refused)) {
+      : options_(std::move(options)),
+        routes_(std::move(routes)),
+        on_refused_(std::move(on_refused)) {
     for (const auto& cidr : options_.allowed_networks) {
       auto parsed = parse_network(cidr);
       if (!parsed) throw std::runtime_error("invalid network in allowlist: " + cidr);
@@ -420,9 +422,12 @@ void server::run(int threads) {
 void server::stop() { impl_->stop(); }
 
 server_counters server::counters() const {
-  return {impl_->accepted_.load(),        impl_->refused_.load(),
-          impl_->refused_per_address_.load(), impl_->requests_.load(),
-          impl_->handshake_failures_.load(), impl_->timeouts_.load()};
+  return {impl_->accepted_.load(),
+          impl_->refused_.load(),
+          impl_->refused_per_address_.load(),
+          impl_->requests_.load(),
+          impl_->handshake_failures_.load(),
+          impl_->timeouts_.load()};
 }
 
 }  // namespace connector::http

@@ -180,9 +180,8 @@ std::string lowercase(std::string_view text) {
 
 // `host` is `domain` or one of its subdomains.
 bool within(std::string_view host, std::string_view domain) {
-  return host == domain ||
-         (host.size() > domain.size() && host.ends_with(domain) &&
-          host[host.size() - domain.size() - 1] == '.');
+  return host == domain || (host.size() > domain.size() && host.ends_with(domain) &&
+                            host[host.size() - domain.size() - 1] == '.');
 }
 
 }  // namespace

@@ -87,19 +87,20 @@ class throttled_routes : public ::testing::Test {
   manual_clock clock_{start};
   metrics::registry registry_;
   int inner_calls_ = 0;
-  std::vector<http::route> routes_ = with_admin_throttle(
-      {{"GET", "/admin/status",
-        [this](http::request&& req, http::respond_fn respond) {
-          ++inner_calls_;
-          respond(req.header("authorization") == "Bearer " + token_
-                      ? http::response::json(200, "{}")
-                      : http::response::json(401, "{}"));
-        }}},
-      config::secret(token_), clock_, &registry_);
+  std::vector<http::route> routes_ =
+      with_admin_throttle({{"GET", "/admin/status",
+                            [this](http::request&& req, http::respond_fn respond) {
+                              ++inner_calls_;
+                              respond(req.header("authorization") == "Bearer " + token_
+                                          ? http::response::json(200, "{}")
+                                          : http::response::json(401, "{}"));
+                            }}},
+                          config::secret(token_), clock_, &registry_);
 };
 
 TEST_F(throttled_routes, AfterAFewWrongTokensAnswer429WithRetryAfterThenTheRightTokenWorks) {
-  for (int i = 0; i < 6; ++i) EXPECT_EQ(call("203.0.113.7", "guess-" + std::to_string(i)).status, 401);
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(call("203.0.113.7", "guess-" + std::to_string(i)).status, 401);
   const int calls_before = inner_calls_;
   const auto throttled = call("203.0.113.7", token_);
   EXPECT_EQ(throttled.status, 429) << "even the right token waits: it is not compared";

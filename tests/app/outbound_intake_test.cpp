@@ -149,8 +149,7 @@ TEST_F(outbound_intake_handler, refuses_a_message_for_another_org_before_storing
 TEST_F(outbound_intake_handler, refuses_a_stamp_from_the_future_and_stores_nothing_of_it) {
   // 2099: a forged SystemModstamp would win over every real change until then.
   const auto forged = sample_user(2, 2, "2099-01-01T00:00:00.000Z");
-  const auto r =
-      call(handler_, build_user_message(test_org_id, {sample_user(1, 1), forged}));
+  const auto r = call(handler_, build_user_message(test_org_id, {sample_user(1, 1), forged}));
   EXPECT_EQ(r.status, 422);
   EXPECT_EQ(r.body.find("<Ack>"), std::string::npos);
   EXPECT_NE(r.body.find("soapenv:Client"), std::string::npos);

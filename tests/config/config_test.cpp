@@ -340,8 +340,8 @@ TEST_F(config_test, every_secret_key_accepts_all_three_forms) {
   scoped_env smtp_password("CONFIG_TEST_SMTP_PASSWORD", "smtp-password");
   tree_.write("secrets/events", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n");
   auto document = minimal_config();
-  document["server"]["events_signing_secrets"] = {
-      "file:../secrets/events", "whsec_c2Vjb25kLXNlY3JldC1vZi10d2VudHktZm91cg=="};
+  document["server"]["events_signing_secrets"] = {"file:../secrets/events",
+                                                  "whsec_c2Vjb25kLXNlY3JldC1vZi10d2VudHktZm91cg=="};
   document["server"]["secret_path_segment"] = "Zq3v-Xk9_p2LmN8r.T~";
   document["salesforce"].update(json{{"client_id", "3MVG9"},
                                      {"username", "integration@example.com"},
@@ -476,9 +476,9 @@ TEST_F(config_test, the_default_public_listener_is_unlocked_and_says_which_keys_
   EXPECT_EQ(s.server.max_connections_per_address, 32u);
   const auto problem = intake_lock_problem(s.server);
   ASSERT_TRUE(problem) << "0.0.0.0 without any lock must be reported";
-  for (const char* key : {"server.tls.client_ca_file", "server.tls.client_subjects",
-                          "server.allowed_ips", "server.secret_path_segment",
-                          "server.allow_unlocked_intake"}) {
+  for (const char* key :
+       {"server.tls.client_ca_file", "server.tls.client_subjects", "server.allowed_ips",
+        "server.secret_path_segment", "server.allow_unlocked_intake"}) {
     EXPECT_NE(problem->find(key), std::string::npos) << key << " missing from: " << *problem;
   }
 }
@@ -1077,8 +1077,8 @@ INSTANTIATE_TEST_SUITE_P(
         {"smtp_without_sender", both(set("/alerts", smtp_alerts), erase("/alerts/smtp", "from")),
          "alerts.smtp.from", "required"},
         {"alert_interval_in_minutes_and_seconds",
-         both(set("/alerts", smtp_alerts),
-              both(set("/alerts/min_interval_minutes", 5), set("/alerts/min_interval_seconds", 30))),
+         both(set("/alerts", smtp_alerts), both(set("/alerts/min_interval_minutes", 5),
+                                                set("/alerts/min_interval_seconds", 30))),
          "alerts.min_interval_seconds", "either this or min_interval_minutes"},
         {"alert_interval_of_zero_seconds",
          both(set("/alerts", smtp_alerts), set("/alerts/min_interval_seconds", 0)),

@@ -73,8 +73,8 @@ TEST_F(safe_by_default, AFarFutureModstampIsRefusedWithAFaultAndNothingIsStored)
   auto client = service.public_client();
   // The forged stamp of the issue, beside a genuine change in the same request.
   const auto forged = sample_user(2, 2, "2099-01-01T00:00:00.000Z");
-  auto reply = client.post_xml(outbound_path,
-                               build_user_message(test_org_id, {sample_user(1, 1), forged}));
+  auto reply =
+      client.post_xml(outbound_path, build_user_message(test_org_id, {sample_user(1, 1), forged}));
   EXPECT_GE(reply.status, 400) << reply.body;
   EXPECT_FALSE(contains(reply.body, "<Ack>")) << reply.body;
   EXPECT_TRUE(contains(reply.body, "soapenv:Fault")) << reply.body;
@@ -127,9 +127,9 @@ TEST_F(safe_by_default, AnEventFromTheFutureGetsTheEventsErrorAnswer) {
 TEST_F(safe_by_default, ServeRefusesAPublicListenerWithoutALockNamingTheKeys) {
   const auto result = serve_refused(dir_.path(), public_listener);
   EXPECT_EQ(result.exit_code, 2) << result.err;
-  for (const char* key : {"server.tls.client_ca_file", "server.tls.client_subjects",
-                          "server.allowed_ips", "server.secret_path_segment",
-                          "server.allow_unlocked_intake"}) {
+  for (const char* key :
+       {"server.tls.client_ca_file", "server.tls.client_subjects", "server.allowed_ips",
+        "server.secret_path_segment", "server.allow_unlocked_intake"}) {
     EXPECT_TRUE(contains(result.err, key)) << key << " not named in: " << result.err;
   }
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "connector.db")) << "refused before anything";
@@ -142,10 +142,11 @@ TEST_F(safe_by_default, ServeRefusesAPublicListenerWithoutALockNamingTheKeys) {
 TEST_F(safe_by_default, APublicListenerStartsWithEachLock) {
   const auto& certs = test_certs::get();
   const std::vector<std::pair<std::string, json>> locks{
-      {"mutual TLS", {{"server",
-                       {{"tls",
-                         {{"client_ca_file", certs.ca_crt.string()},
-                          {"client_subjects", {"CN=proxy.salesforce.test"}}}}}}}},
+      {"mutual TLS",
+       {{"server",
+         {{"tls",
+           {{"client_ca_file", certs.ca_crt.string()},
+            {"client_subjects", {"CN=proxy.salesforce.test"}}}}}}}},
       {"allowlist", {{"server", {{"allowed_ips", {"127.0.0.0/8"}}}}}},
       {"secret path", {{"server", {{"secret_path_segment", "Zq3-unguessable_path.segment~42"}}}}},
   };
@@ -168,19 +169,23 @@ TEST_F(safe_by_default, AllowUnlockedIntakeStartsAndCheckAndThePageWarn) {
       << service.process().stderr_text();
 
   const auto check = run_connector({"check", "--config", service.config_path().string()});
-  EXPECT_TRUE(contains(check.out, "warn  intake: unlocked on purpose (server.allow_unlocked_intake)"))
+  EXPECT_TRUE(
+      contains(check.out, "warn  intake: unlocked on purpose (server.allow_unlocked_intake)"))
       << check.out;
   auto admin = service.admin_client();
-  const auto config = json::parse(admin.get("/admin/config", {{"Authorization", admin_bearer}}).body);
+  const auto config =
+      json::parse(admin.get("/admin/config", {{"Authorization", admin_bearer}}).body);
   EXPECT_TRUE(config["server"]["intake_warning"].is_string()) << config["server"].dump();
   EXPECT_EQ(config["server"]["intake_locks"], json::array());
 }
 
 TEST_F(safe_by_default, AClientCaFileWithoutSubjectsIsRefusedAtLoad) {
   const auto result = serve_refused(
-      dir_.path(), {{"server", {{"tls", {{"client_ca_file", test_certs::get().ca_crt.string()}}}}}});
+      dir_.path(),
+      {{"server", {{"tls", {{"client_ca_file", test_certs::get().ca_crt.string()}}}}}});
   EXPECT_EQ(result.exit_code, 2) << result.err;
-  EXPECT_TRUE(contains(result.err, "server.tls.client_subjects: required with server.tls.client_ca_file"))
+  EXPECT_TRUE(
+      contains(result.err, "server.tls.client_subjects: required with server.tls.client_ca_file"))
       << result.err;
 }
 
@@ -253,9 +258,9 @@ TEST_F(safe_by_default, ATokenAnswerWithAForeignInstanceUrlIsNeverFollowed) {
   salesforce_sandbox_server salesforce(jwt_salesforce_sandbox_options());
   salesforce.sandbox().set_instance_url("https://attacker.example.net");
   const auto config = dir_.path() / "config.json";
-  write_text(config,
-             test_config(dir_.path(), {{"salesforce", salesforce_sandbox_config(salesforce)}})
-                 .dump(2));
+  write_text(
+      config,
+      test_config(dir_.path(), {{"salesforce", salesforce_sandbox_config(salesforce)}}).dump(2));
   const auto check = run_connector({"check", "--config", config.string()});
   EXPECT_NE(check.exit_code, 0);
   EXPECT_TRUE(contains(check.out, "'https://attacker.example.net' is not on a Salesforce domain"))

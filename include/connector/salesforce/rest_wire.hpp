@@ -68,9 +68,9 @@ bool is_safe_records_path(std::string_view path);
 // salesforce.md §A.5 host forms; Salesforce help "Salesforce IP Addresses and Domains to
 // Allow"), subdomains included. Every API call carries the access token there, so a token
 // answer naming another host (a tampered or spoofed login endpoint) must not be followed.
-inline constexpr std::string_view salesforce_domains[] = {
-    "salesforce.com", "force.com", "cloudforce.com", "database.com", "salesforce.mil",
-    "sfcrmproducts.cn"};
+inline constexpr std::string_view salesforce_domains[] = {"salesforce.com", "force.com",
+                                                          "cloudforce.com", "database.com",
+                                                          "salesforce.mil", "sfcrmproducts.cn"};
 // Nothing when `url` is an https URL on one of salesforce_domains or on a host of
 // `extra_hosts` (exact, or "*.example.com" for its subdomains; salesforce.
 // allowed_instance_hosts), else why not. Ports are allowed; user info is not.
