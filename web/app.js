@@ -309,6 +309,7 @@
     ]);
     // An intake anyone can post to runs only when the configuration says so on purpose.
     $("intake-warning").textContent = c.server.intake_warning || "";
+    $("overview-intake-warning").textContent = c.server.intake_warning || "";
 
     fillRows($("mandatory-table"), c.mapping.mandatory.map((m) => [m.ispring, m.salesforce || "not mapped"]), "");
     fillRows($("fields-table"), c.mapping.fields.map((m) => [m.ispring, m.salesforce]), "No extra fields.");

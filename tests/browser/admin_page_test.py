@@ -348,6 +348,10 @@ def scenario(harness, page, with_users):
     page.tab("authorization")
     page.wait_text("#ispring-settings", harness.ispring_url)
     expect("[redacted]" in page.text("#ispring-settings"), page.text("#ispring-settings"))
+    # A loopback intake needs no other lock, so neither tab warns.
+    expect("Intake locks\nloopback" in page.text("#salesforce-settings"), page.text("#salesforce-settings"))
+    expect(not page.find("#intake-warning").is_displayed(), page.text("#intake-warning"))
+    expect(page.find("#overview-intake-warning").text == "", "the overview warns")
     expect(ISPRING_SECRET not in driver.page_source, "the iSpring secret is in the page")
     expect("JWT bearer" in page.text("#salesforce-settings"), page.text("#salesforce-settings"))
     page.find("#verify").click()
