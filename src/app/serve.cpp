@@ -275,6 +275,14 @@ int serve(const config::settings& settings, const serve_options& options) {
       "server.allowed_ips), per_address_cap (server.max_connections_per_address), server_full "
       "(max_connections)",
       {"listener", "reason"});
+  // Zero from the start, so a rate over them is defined before the first refusal.
+  for (const char* listener : {"public", "admin"}) {
+    for (const auto why : {http::connection_refusal::not_allowed,
+                           http::connection_refusal::per_address_cap,
+                           http::connection_refusal::server_full}) {
+      refused_connections.with({listener, http::to_string(why)});
+    }
+  }
   const auto count_refusals = [&refused_connections](const char* listener) {
     return [&refused_connections, listener](http::connection_refusal why) {
       refused_connections.with({listener, http::to_string(why)}).inc();
