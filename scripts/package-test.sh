@@ -119,6 +119,12 @@ if chroot --userspec=connector:connector "$root" ls /etc/connector/credentials >
 fi
 in_root dpkg-query -W -f='${Conffiles}\n' connector | grep -q "^ $config " ||
   fail "$config is not a conffile"
+# The intake's lock, made by the postinst: root's alone, unguessable, URL-safe.
+segment=/etc/connector/credentials/intake-path-segment
+check_mode "root:root 600" "$segment"
+segment_value="$(cat "$root$segment")"
+[[ "$segment_value" =~ ^[A-Za-z0-9_-]{40,}$ ]] || fail "$segment: not 40+ base64url characters"
+grep -qF -e "$segment_value" "$root/tmp/dpkg.log" "$root/tmp/apt.log" && fail "the postinst printed the segment"
 
 # 6. Upgrades keep an edited config: a newer package with the same shipped config replaces
 # it silently; one whose shipped config changed too keeps the admin's and puts its own
@@ -143,6 +149,7 @@ grep -q '"run_interval_minutes": 45' "$root$config" || fail "upgrade 2 overwrote
 grep -q '"run_interval_minutes": 30' "$root$config.dpkg-dist" ||
   fail "upgrade 2 did not leave its own config beside it"
 [ "$(in_root getent passwd | grep -c '^connector:')" = 1 ] || fail "the user was made twice"
+[ "$(cat "$root$segment")" = "$segment_value" ] || fail "an upgrade replaced the intake path segment"
 
 # 7. Remove keeps the config; purge takes config and state, and keeps the user.
 mkdir -p "$root/var/lib/connector" && touch "$root/var/lib/connector/connector.db"

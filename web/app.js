@@ -305,7 +305,11 @@
       ["Object", s.source_object + " (API " + s.api_version + ")"],
       ["Query filter", s.query_filter],
       ["Outbound messages at", c.server.outbound_message_path + (c.server.secret_path_segment ? "/[secret segment]" : "")],
+      ["Intake locks", c.server.intake_locks.length ? c.server.intake_locks.join(", ") : "none"],
     ]);
+    // An intake anyone can post to runs only when the configuration says so on purpose.
+    $("intake-warning").textContent = c.server.intake_warning || "";
+    $("overview-intake-warning").textContent = c.server.intake_warning || "";
 
     fillRows($("mandatory-table"), c.mapping.mandatory.map((m) => [m.ispring, m.salesforce || "not mapped"]), "");
     fillRows($("fields-table"), c.mapping.fields.map((m) => [m.ispring, m.salesforce]), "No extra fields.");

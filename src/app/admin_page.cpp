@@ -29,18 +29,6 @@ bool has_header(const http::response& r, std::string_view name) {
   });
 }
 
-void add_security_headers(http::response& r) {
-  const std::pair<const char*, const char*> headers[] = {
-      {"Content-Security-Policy", content_security_policy},
-      {"X-Content-Type-Options", "nosniff"},
-      {"Referrer-Policy", "no-referrer"},
-      {"X-Frame-Options", "DENY"},
-      {"Cache-Control", "no-store"},
-  };
-  for (const auto& [name, value] : headers)
-    if (!has_header(r, name)) r.headers.emplace_back(name, value);
-}
-
 http::handler_fn with_security_headers(http::handler_fn inner) {
   return [inner = std::move(inner)](http::request&& req, http::respond_fn respond) {
     inner(std::move(req), [respond = std::move(respond)](http::response r) {
@@ -171,6 +159,24 @@ void serve_asset(std::string_view name, const http::respond_fn& respond) {
   respond(std::move(r));
 }
 
+// The locks of the public listener that are on: "mutual_tls", "allowed_ips",
+// "secret_path_segment", "loopback".
+nlohmann::json intake_locks_json(const config::server_settings& s) {
+  nlohmann::json locks = nlohmann::json::array();
+  if (config::is_loopback(s.listen.host)) locks.push_back("loopback");
+  if (s.tls.client_ca_file && !s.tls.client_subjects.empty()) locks.push_back("mutual_tls");
+  if (!s.allowed_ips.empty()) locks.push_back("allowed_ips");
+  if (s.secret_path_segment) locks.push_back("secret_path_segment");
+  return locks;
+}
+
+nlohmann::json intake_warning_json(const config::server_settings& s) {
+  const auto problem = config::intake_lock_problem(s);
+  return problem
+             ? nlohmann::json("The intake is unlocked (server.allow_unlocked_intake): " + *problem)
+             : nlohmann::json();
+}
+
 }  // namespace
 
 nlohmann::json config_to_json(const config::settings& s) {
@@ -225,7 +231,12 @@ nlohmann::json config_to_json(const config::settings& s) {
         {"events_signing_secrets", std::move(signing)},
         {"secret_path_segment", secret_json(s.server.secret_path_segment)},
         {"mutual_tls", s.server.tls.client_ca_file.has_value()},
-        {"allowed_ips", s.server.allowed_ips}}},
+        {"allowed_ips", s.server.allowed_ips},
+        {"max_connections_per_address", s.server.max_connections_per_address},
+        {"intake_locks", intake_locks_json(s.server)},
+        // Set when the intake is open to anyone who knows the organization id (serve runs
+        // so only with server.allow_unlocked_intake): the page shows it as a warning.
+        {"intake_warning", intake_warning_json(s.server)}}},
       {"admin",
        {{"listen", endpoint_text(s.admin.listen)},
         {"tls", s.admin.tls},
@@ -327,6 +338,18 @@ nlohmann::json plan_page(std::string_view plan_json, const std::string& action, 
                          std::size_t limit) {
   const auto plan = index_plan(plan_json);
   return plan ? plan_page(*plan, action, offset, limit) : nlohmann::json();
+}
+
+void add_security_headers(http::response& r) {
+  const std::pair<const char*, const char*> headers[] = {
+      {"Content-Security-Policy", content_security_policy},
+      {"X-Content-Type-Options", "nosniff"},
+      {"Referrer-Policy", "no-referrer"},
+      {"X-Frame-Options", "DENY"},
+      {"Cache-Control", "no-store"},
+  };
+  for (const auto& [name, value] : headers)
+    if (!has_header(r, name)) r.headers.emplace_back(name, value);
 }
 
 std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,

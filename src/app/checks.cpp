@@ -17,6 +17,16 @@ std::vector<check_finding> run_checks(const config::settings& settings, clock& t
     findings.push_back({std::move(name), level, std::move(message)});
   };
   say("configuration", check_level::ok, "configuration is valid");
+  // The public listener's locks (design.md "Trust"): serve refuses an unlocked public
+  // intake unless told it is on purpose, and then this keeps saying so.
+  if (auto problem = config::intake_lock_problem(settings.server)) {
+    if (settings.server.allow_unlocked_intake) {
+      say("intake", check_level::warn,
+          "intake: unlocked on purpose (server.allow_unlocked_intake): " + *problem);
+    } else {
+      say("intake", check_level::fail, "intake: serve refuses to start: " + *problem);
+    }
+  }
   if (!settings.ispring) {
     say("ispring", check_level::fail, "ispring: no section, so nothing is pushed to iSpring Learn");
   } else {

@@ -106,6 +106,15 @@ http::handler_fn make_event_intake_handler(
       respond(json_answer(400, {{"error", events.error().message}}));
       return;
     }
+    // All or nothing, as for outbound messages: one stamp from the future refuses the body.
+    if (auto refusal = salesforce::check_stamps_not_future(*events, now)) {
+      ++counters.rejected;
+      recorded.refused(intake_refusal::future_stamp);
+      log::warn("intake.refused", "refused event {} from {}: {}", verified->id, req.remote_address,
+                *refusal);
+      respond(json_answer(422, {{"error", *refusal}}));
+      return;
+    }
     store::intake_request request;
     request.organization_id = settings.organization_id;
     request.source = "event";
@@ -134,10 +143,10 @@ http::handler_fn make_event_intake_handler(
         ++counters.commit_failures;
         recorded.failed(notifications);
         log::error("intake.store_failed", "could not store events: {}", outcome.error);
+        // The cause (SQLite's words, paths) is for the log only.
         respond(json_answer(500, {{"error",
-                                   "the connector could not store the events durably; "
-                                   "send them again. Cause: " +
-                                       outcome.error}}));
+                                   "could not store the notification; it was not acknowledged "
+                                   "(send it again)"}}));
         return;
       }
       ++counters.messages_acked;

@@ -13,6 +13,8 @@ const char* refusal_name(intake_refusal why) {
       return "refused_not_allowed";
     case intake_refusal::signature:
       return "refused_signature";
+    case intake_refusal::future_stamp:
+      return "refused_future_stamp";
   }
   return "refused";
 }

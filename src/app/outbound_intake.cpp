@@ -91,9 +91,20 @@ http::handler_fn make_outbound_intake_handler(store::inbox& inbox,
       respond(fault(403, "soapenv:Client", *refusal));
       return;
     }
+    const epoch_ms now = clock.now();
+    // All or nothing: one stamp from the future refuses the request, and Salesforce keeps
+    // it in its delivery queue with this text.
+    if (auto refusal = salesforce::check_stamps_not_future(*parsed, now)) {
+      ++counters.rejected;
+      recorded.refused(intake_refusal::future_stamp);
+      log::warn("intake.refused", "refused outbound message from {}: {}", req.remote_address,
+                *refusal);
+      respond(fault(422, "soapenv:Client", *refusal));
+      return;
+    }
     const std::size_t notifications = parsed->notifications.size();
     inbox.submit(
-        to_intake_request(*parsed, clock.now()),
+        to_intake_request(*parsed, now),
         [respond = std::move(respond), &counters, on_stored, recorded, received,
          notifications](store::intake_outcome outcome) {
           if (!outcome.committed) {
@@ -101,10 +112,11 @@ http::handler_fn make_outbound_intake_handler(store::inbox& inbox,
             ++counters.commit_failures;
             recorded.failed(notifications);
             log::error("intake.store_failed", "could not store outbound message: {}", outcome.error);
+            // The cause (SQLite's words, paths) is for the log: the sender is not
+            // authenticated.
             respond(fault(500, "soapenv:Server",
-                          "The connector could not store this message durably; "
-                          "Salesforce will retry it. Cause: " +
-                              outcome.error));
+                          "could not store the notification; it was not acknowledged "
+                          "(Salesforce will deliver it again)"));
             return;
           }
           ++counters.messages_acked;

@@ -10,6 +10,7 @@
 #include "connector/alerts/monitor.hpp"
 #include "connector/app/admin_api.hpp"
 #include "connector/app/admin_page.hpp"
+#include "connector/app/admin_throttle.hpp"
 #include "connector/app/commands.hpp"
 #include "connector/app/event_intake.hpp"
 #include "connector/app/outbound_intake.hpp"
@@ -43,6 +44,7 @@ http::server_options public_server_options(const config::server_settings& s) {
   o.read_timeout_ms = s.read_timeout_ms;
   o.idle_timeout_ms = s.idle_timeout_ms;
   o.max_connections = s.max_connections;
+  o.max_connections_per_address = s.max_connections_per_address;
   o.allowed_networks = s.allowed_ips;
   return o;
 }
@@ -105,6 +107,16 @@ class signal_waiter {
 
 int serve(const config::settings& settings, const serve_options& options) {
   namespace fs = std::filesystem;
+  // Safe by default: a public listener needs a lock, or an explicit "on purpose".
+  if (auto problem = config::intake_lock_problem(settings.server)) {
+    if (!settings.server.allow_unlocked_intake) {
+      log::error("service.refused", "cannot start: {}", *problem);
+      return 2;
+    }
+    log::warn("service.unlocked_intake",
+              "the intake is unlocked (server.allow_unlocked_intake is true): anyone who knows "
+              "the organization id can post notifications");
+  }
   const sigset_t signals = stop_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   const fs::path db_path(settings.store.sqlite_path);
@@ -257,12 +269,35 @@ int serve(const config::settings& settings, const serve_options& options) {
                                                        wake_worker, on_gap, &metrics)});
   }
 
-  http::server public_server(public_server_options(settings.server), std::move(public_routes));
+  auto& refused_connections = metrics.counter(
+      "connector_connections_refused_total",
+      "Connections closed without serving them, by listener and reason: not_allowed (outside "
+      "server.allowed_ips), per_address_cap (server.max_connections_per_address), server_full "
+      "(max_connections)",
+      {"listener", "reason"});
+  // Zero from the start, so a rate over them is defined before the first refusal.
+  for (const char* listener : {"public", "admin"}) {
+    for (const auto why : {http::connection_refusal::not_allowed,
+                           http::connection_refusal::per_address_cap,
+                           http::connection_refusal::server_full}) {
+      refused_connections.with({listener, http::to_string(why)});
+    }
+  }
+  const auto count_refusals = [&refused_connections](const char* listener) {
+    return [&refused_connections, listener](http::connection_refusal why) {
+      refused_connections.with({listener, http::to_string(why)}).inc();
+    };
+  };
+  http::server public_server(public_server_options(settings.server), std::move(public_routes),
+                             count_refusals("public"));
   http::server admin_server(
       admin_server_options(settings),
-      with_admin_page(make_admin_routes(settings, *inbox, counters, runs.get(), runs_unavailable,
-                                        &metrics, ispring_api.get()),
-                      {&settings, inbox.get(), runs.get(), &clock, wake_worker}));
+      with_admin_throttle(
+          with_admin_page(make_admin_routes(settings, *inbox, counters, runs.get(),
+                                            runs_unavailable, &metrics, ispring_api.get()),
+                          {&settings, inbox.get(), runs.get(), &clock, wake_worker}),
+          settings.admin.token, clock, &metrics),
+      count_refusals("admin"));
 
   log::info("service.listening", "listening on {}:{} (Salesforce outbound messages at {}), admin on {}:{}",
                settings.server.listen.host, public_server.port(),

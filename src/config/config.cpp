@@ -218,14 +218,27 @@ void read_tls(const object_reader& server, tls_server_settings& out) {
     fail(tls->key_of("client_subjects"),
          "needs server.tls.client_ca_file: client certificates are checked only with mutual TLS");
   }
+  // A CA bundle alone admits every certificate it ever signed, for anyone (reference
+  // salesforce.md §A.6: trust the CA and the name).
+  if (out.client_ca_file && out.client_subjects.empty()) {
+    fail(tls->key_of("client_subjects"),
+         "required with server.tls.client_ca_file: name the certificate's subject or CN, e.g. "
+         "[\"CN=proxy.salesforce.com\"]");
+  }
+}
+
+// Bytes that base64 text (checked by is_base64) decodes to.
+std::size_t base64_decoded_size(std::string_view text) {
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  return text.size() * 3 / 4;
 }
 
 void read_server(const object_reader& root, server_settings& out) {
-  const auto server =
-      root.object("server", {"listen", "tls", "outbound_message_path", "events_path",
-                             "events_signing_secrets", "secret_path_segment", "allowed_ips",
-                             "body_limit_bytes", "header_limit_bytes", "handshake_timeout_ms",
-                             "read_timeout_ms", "idle_timeout_ms", "max_connections", "threads"});
+  const auto server = root.object(
+      "server", {"listen", "tls", "outbound_message_path", "events_path", "events_signing_secrets",
+                 "secret_path_segment", "allowed_ips", "body_limit_bytes", "header_limit_bytes",
+                 "handshake_timeout_ms", "read_timeout_ms", "idle_timeout_ms", "max_connections",
+                 "max_connections_per_address", "allow_unlocked_intake", "threads"});
   if (!server) fail("server.tls.certificate", "required");
   read_endpoint(*server, "listen", out.listen);
   read_tls(*server, out.tls);
@@ -246,6 +259,11 @@ void read_server(const object_reader& root, server_settings& out) {
       const auto& text = value.reveal();
       if (text.rfind("whsec_", 0) != 0 || !is_base64(std::string_view(text).substr(6))) {
         fail(item_key, "expected a Standard Webhooks secret: \"whsec_\" followed by base64");
+      }
+      if (base64_decoded_size(std::string_view(text).substr(6)) < min_webhook_secret_bytes) {
+        fail(item_key, "too short: the secret must decode to at least " +
+                           std::to_string(min_webhook_secret_bytes) +
+                           " bytes (e.g. \"whsec_\" + $(openssl rand -base64 32))");
       }
       out.events_signing_secrets.push_back(std::move(value));
     }
@@ -284,6 +302,8 @@ void read_server(const object_reader& root, server_settings& out) {
   server->read_integer("read_timeout_ms", out.read_timeout_ms, 1);
   server->read_integer("idle_timeout_ms", out.idle_timeout_ms, 1);
   server->read_integer("max_connections", out.max_connections, 1);
+  server->read_integer("max_connections_per_address", out.max_connections_per_address, 1);
+  server->read_boolean("allow_unlocked_intake", out.allow_unlocked_intake);
   server->read_integer("threads", out.threads, 0, 1024);
 }
 
@@ -384,11 +404,10 @@ void read_platform_events(const object_reader& salesforce, salesforce_settings& 
 }
 
 void read_salesforce(const object_reader& root, salesforce_settings& out) {
-  const auto salesforce =
-      root.object("salesforce", {"organization_ids", "source_object", "login_url", "client_id",
-                                 "client_secret", "username", "private_key", "tls_ca_file",
-                                 "api_version", "query_filter", "query_batch_size",
-                                 "platform_events"});
+  const auto salesforce = root.object(
+      "salesforce", {"organization_ids", "source_object", "login_url", "client_id", "client_secret",
+                     "username", "private_key", "tls_ca_file", "api_version", "query_filter",
+                     "query_batch_size", "platform_events", "allowed_instance_hosts"});
   if (!salesforce) fail("salesforce.organization_ids", "required");
   const auto ids_key = salesforce->key_of("organization_ids");
   auto ids = salesforce->text_list("organization_ids");
@@ -420,6 +439,17 @@ void read_salesforce(const object_reader& root, salesforce_settings& out) {
     }
   }
   out.tls_ca_file = salesforce->readable_file("tls_ca_file");
+  if (auto hosts = salesforce->text_list("allowed_instance_hosts")) {
+    for (std::size_t i = 0; i < hosts->size(); ++i) {
+      const auto& host = (*hosts)[i];
+      const auto name = std::string_view(host).substr(host.starts_with("*.") ? 2 : 0);
+      if (name.empty() || !detail::is_valid_host(std::string(name))) {
+        fail(element_key(salesforce->key_of("allowed_instance_hosts"), i),
+             "expected a host name, an IP address or \"*.domain\", got " + in_quotes(host));
+      }
+    }
+    out.allowed_instance_hosts = std::move(*hosts);
+  }
   if (auto version = salesforce->text("api_version")) {
     const auto dot = version->find('.');
     const bool valid = dot != std::string::npos && dot > 0 && dot + 1 < version->size() &&
@@ -757,6 +787,18 @@ const char* to_string(user_action action) {
       return "delete";
   }
   return "deactivate";
+}
+
+std::optional<std::string> intake_lock_problem(const server_settings& server) {
+  if (is_loopback(server.listen.host)) return std::nullopt;
+  if (server.tls.client_ca_file && !server.tls.client_subjects.empty()) return std::nullopt;
+  if (!server.allowed_ips.empty() || server.secret_path_segment) return std::nullopt;
+  return "server.listen is " + server.listen.host +
+         ", not a loopback address, and the intake has no lock: anyone who knows the "
+         "organization id can post notifications. Set at least one of "
+         "server.tls.client_ca_file with server.tls.client_subjects (mutual TLS), "
+         "server.allowed_ips or server.secret_path_segment; or set "
+         "server.allow_unlocked_intake to true to accept this";
 }
 
 expected<settings, config_error> load_text(const std::string& text, const std::string& base_dir) {

@@ -93,9 +93,22 @@ bhttp::response<bhttp::string_body> to_beast(response&& in, int version, bool ke
 
 }  // namespace
 
+const char* to_string(connection_refusal why) {
+  switch (why) {
+    case connection_refusal::not_allowed:
+      return "not_allowed";
+    case connection_refusal::per_address_cap:
+      return "per_address_cap";
+    case connection_refusal::server_full:
+      return "server_full";
+  }
+  return "refused";
+}
+
 struct server::impl {
   server_options options_;
   std::vector<route> routes_;
+  refusal_observer on_refused_;
   std::vector<network> allowed_;
   asio::io_context ioc_;
   std::optional<asio::ssl::context> ssl_;
@@ -111,11 +124,17 @@ struct server::impl {
   std::uint64_t next_session_id_ = 0;
   std::unordered_map<std::uint64_t, std::function<void()>> idle_closers_;
 
-  std::atomic<std::uint64_t> accepted_{0}, refused_{0}, requests_{0}, handshake_failures_{0},
-      timeouts_{0};
+  // Open connections per client address, for max_connections_per_address.
+  std::mutex per_address_mutex_;
+  std::unordered_map<std::string, std::size_t> per_address_;
 
-  impl(server_options options, std::vector<route> routes)
-      : options_(std::move(options)), routes_(std::move(routes)) {
+  std::atomic<std::uint64_t> accepted_{0}, refused_{0}, refused_per_address_{0}, requests_{0},
+      handshake_failures_{0}, timeouts_{0};
+
+  impl(server_options options, std::vector<route> routes, refusal_observer on_refused)
+      : options_(std::move(options)),
+        routes_(std::move(routes)),
+        on_refused_(std::move(on_refused)) {
     for (const auto& cidr : options_.allowed_networks) {
       auto parsed = parse_network(cidr);
       if (!parsed) throw std::runtime_error("invalid network in allowlist: " + cidr);
@@ -251,6 +270,26 @@ struct server::impl {
     return false;
   }
 
+  void refused(connection_refusal why) {
+    ++refused_;
+    if (why == connection_refusal::per_address_cap) ++refused_per_address_;
+    if (on_refused_) on_refused_(why);
+  }
+
+  // Takes one of the address's slots; false (and nothing taken) when it holds them all.
+  bool take_address_slot(const std::string& address) {
+    std::lock_guard lock(per_address_mutex_);
+    auto& count = per_address_[address];
+    if (count >= options_.max_connections_per_address) return false;
+    ++count;
+    return true;
+  }
+  void release_address_slot(const std::string& address) {
+    std::lock_guard lock(per_address_mutex_);
+    const auto it = per_address_.find(address);
+    if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+  }
+
   asio::awaitable<void> session(tcp::socket socket) {
     beast::error_code ignored;
     const auto peer = socket.remote_endpoint(ignored);
@@ -261,15 +300,34 @@ struct server::impl {
     } slot{active_connections_};
     const bool over_limit = ++active_connections_ > options_.max_connections;
     if (!allowed(peer)) {
-      ++refused_;
+      refused(connection_refusal::not_allowed);
       co_return;  // the socket closes: not a Salesforce address we accept
+    }
+    // One host must not hold every slot: closed before the handshake costs us anything.
+    struct address_slot {
+      impl* owner = nullptr;
+      std::string address;
+      ~address_slot() {
+        if (owner) owner->release_address_slot(address);
+      }
+    } per_address;
+    if (options_.max_connections_per_address > 0) {
+      if (!take_address_slot(remote)) {
+        refused(connection_refusal::per_address_cap);
+        spdlog::debug("refused a connection from {}: it holds {} already", remote,
+                      options_.max_connections_per_address);
+        co_return;
+      }
+      // Set in place: a temporary slot would release the address when destroyed.
+      per_address.address = remote;
+      per_address.owner = this;
     }
     ++accepted_;
 
     beast::tcp_stream tcp_stream(std::move(socket));
     if (!ssl_) {
       if (over_limit) {
-        ++refused_;
+        refused(connection_refusal::server_full);
         co_await write(tcp_stream, response::text(503, "Too many connections\n"), 11, false);
       } else {
         co_await serve_requests(tcp_stream, remote);
@@ -293,7 +351,7 @@ struct server::impl {
       co_return;
     }
     if (over_limit) {
-      ++refused_;
+      refused(connection_refusal::server_full);
       co_await write(stream, response::text(503, "Too many connections\n"), 11, false);
     } else {
       co_await serve_requests(stream, remote);
@@ -344,8 +402,8 @@ struct server::impl {
   }
 };
 
-server::server(server_options options, std::vector<route> routes)
-    : impl_(std::make_unique<impl>(std::move(options), std::move(routes))) {}
+server::server(server_options options, std::vector<route> routes, refusal_observer on_refused)
+    : impl_(std::make_unique<impl>(std::move(options), std::move(routes), std::move(on_refused))) {}
 
 server::~server() = default;
 
@@ -364,8 +422,12 @@ void server::run(int threads) {
 void server::stop() { impl_->stop(); }
 
 server_counters server::counters() const {
-  return {impl_->accepted_.load(), impl_->refused_.load(), impl_->requests_.load(),
-          impl_->handshake_failures_.load(), impl_->timeouts_.load()};
+  return {impl_->accepted_.load(),
+          impl_->refused_.load(),
+          impl_->refused_per_address_.load(),
+          impl_->requests_.load(),
+          impl_->handshake_failures_.load(),
+          impl_->timeouts_.load()};
 }
 
 }  // namespace connector::http

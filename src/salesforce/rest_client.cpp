@@ -295,6 +295,12 @@ struct rest_client::impl {
       return fail_locked(
           {rest_failure_kind::bad_response, response->status, {}, token.error(), operation});
     }
+    // The token goes wherever instance_url says: only to Salesforce, or a host the
+    // operator named.
+    if (auto refused = check_instance_url(token->instance_url, settings_.allowed_instance_hosts)) {
+      return fail_locked(
+          {rest_failure_kind::bad_response, response->status, {}, *refused, operation});
+    }
     if (token->instance_url != instance_url_ || !api_) {
       // A new instance (first sign-in, or the org moved): a pool of its own.
       try {

@@ -170,6 +170,58 @@ wire_result<oauth_token> parse_token_response(std::string_view body) {
   return token;
 }
 
+namespace {
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// `host` is `domain` or one of its subdomains.
+bool within(std::string_view host, std::string_view domain) {
+  return host == domain || (host.size() > domain.size() && host.ends_with(domain) &&
+                            host[host.size() - domain.size() - 1] == '.');
+}
+
+}  // namespace
+
+std::optional<std::string> check_instance_url(std::string_view url,
+                                              const std::vector<std::string>& extra_hosts) {
+  constexpr std::string_view scheme = "https://";
+  if (url.size() <= scheme.size() || !iequals(url.substr(0, scheme.size()), scheme)) {
+    return "instance_url " + in_quotes(url) + " is not an https URL";
+  }
+  const auto rest = url.substr(scheme.size());
+  const auto authority = rest.substr(0, rest.find_first_of("/?#"));
+  std::string_view host = authority;
+  if (host.find('@') != std::string_view::npos || host.empty()) {
+    return "instance_url " + in_quotes(url) + " has no plain host";
+  }
+  if (host.front() == '[') {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos) return "instance_url has a broken IPv6 host";
+    host = host.substr(1, close - 1);
+  } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  const auto name = lowercase(host);
+  for (const auto domain : salesforce_domains) {
+    if (within(name, domain)) return std::nullopt;
+  }
+  for (const auto& allowed : extra_hosts) {
+    const auto pattern = lowercase(allowed);
+    if (pattern.starts_with("*.") ? within(name, std::string_view(pattern).substr(2)) &&
+                                        name != std::string_view(pattern).substr(2)
+                                  : name == pattern) {
+      return std::nullopt;
+    }
+  }
+  return "instance_url " + in_quotes(url) +
+         " is not on a Salesforce domain (*.salesforce.com, *.force.com, …); add its host to "
+         "salesforce.allowed_instance_hosts only if it is yours";
+}
+
 wire_result<query_page> parse_query_page(std::string_view body) {
   json parsed = json::parse(body.begin(), body.end(), nullptr, false);
   if (parsed.is_discarded()) return unexpected{std::string("query response is not JSON")};

@@ -166,7 +166,8 @@ class Harness:
                 "organization_ids": [ORG_ID], "login_url": salesforce["url"],
                 "client_id": CLIENT_ID, "username": "integration@example.com",
                 "private_key": "file:" + os.path.join(self.certs, "salesforce-jwt.key"),
-                "tls_ca_file": os.path.join(self.certs, "ca.crt")},
+                "tls_ca_file": os.path.join(self.certs, "ca.crt"),
+                "allowed_instance_hosts": ["localhost", "127.0.0.1"]},
             "ispring": {
                 "api_url": ispring["url"], "client_id": CLIENT_ID,
                 "client_secret": ISPRING_SECRET,
@@ -347,6 +348,10 @@ def scenario(harness, page, with_users):
     page.tab("authorization")
     page.wait_text("#ispring-settings", harness.ispring_url)
     expect("[redacted]" in page.text("#ispring-settings"), page.text("#ispring-settings"))
+    # A loopback intake needs no other lock, so neither tab warns.
+    expect("Intake locks\nloopback" in page.text("#salesforce-settings"), page.text("#salesforce-settings"))
+    expect(not page.find("#intake-warning").is_displayed(), page.text("#intake-warning"))
+    expect(page.find("#overview-intake-warning").text == "", "the overview warns")
     expect(ISPRING_SECRET not in driver.page_source, "the iSpring secret is in the page")
     expect("JWT bearer" in page.text("#salesforce-settings"), page.text("#salesforce-settings"))
     page.find("#verify").click()

@@ -222,6 +222,7 @@ TEST_F(config_test, each_user_action_reads_back_from_its_own_name) {
 TEST_F(config_test, relative_paths_are_resolved_against_the_config_directory) {
   auto document = minimal_config();
   document["server"]["tls"]["client_ca_file"] = "./../certs/./ca.crt";
+  document["server"]["tls"]["client_subjects"] = {"CN=proxy.salesforce.com"};
   document["salesforce"]["tls_ca_file"] = at("certs/ca.crt");  // absolute stays as it is
   const auto s = load_ok(document);
   EXPECT_EQ(s.server.tls.certificate, at("certs/server.crt"));
@@ -340,7 +341,7 @@ TEST_F(config_test, every_secret_key_accepts_all_three_forms) {
   tree_.write("secrets/events", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n");
   auto document = minimal_config();
   document["server"]["events_signing_secrets"] = {"file:../secrets/events",
-                                                  "whsec_c2Vjb25kLXNlY3JldA=="};
+                                                  "whsec_c2Vjb25kLXNlY3JldC1vZi10d2VudHktZm91cg=="};
   document["server"]["secret_path_segment"] = "Zq3v-Xk9_p2LmN8r.T~";
   document["salesforce"].update(json{{"client_id", "3MVG9"},
                                      {"username", "integration@example.com"},
@@ -357,7 +358,8 @@ TEST_F(config_test, every_secret_key_accepts_all_three_forms) {
   const auto s = load_ok(document);
   ASSERT_EQ(s.server.events_signing_secrets.size(), 2u);
   EXPECT_EQ(s.server.events_signing_secrets[0].reveal(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
-  EXPECT_EQ(s.server.events_signing_secrets[1].reveal(), "whsec_c2Vjb25kLXNlY3JldA==");
+  EXPECT_EQ(s.server.events_signing_secrets[1].reveal(),
+            "whsec_c2Vjb25kLXNlY3JldC1vZi10d2VudHktZm91cg==");
   EXPECT_EQ(s.server.secret_path_segment->reveal(), "Zq3v-Xk9_p2LmN8r.T~");
   EXPECT_EQ(s.salesforce.private_key->reveal(),
             "-----BEGIN PRIVATE KEY-----\njwt\n-----END PRIVATE KEY-----");
@@ -464,6 +466,55 @@ TEST_F(config_test, an_unknown_key_far_from_all_known_ones_gets_no_suggestion) {
   auto document = minimal_config();
   document["server"]["colour"] = "blue";
   EXPECT_EQ(load_error(document).to_string(), "server.colour: unknown key");
+}
+
+// --- the intake's locks -------------------------------------------------------------------
+
+TEST_F(config_test, the_default_public_listener_is_unlocked_and_says_which_keys_lock_it) {
+  const auto s = load_ok(minimal_config());
+  EXPECT_FALSE(s.server.allow_unlocked_intake);
+  EXPECT_EQ(s.server.max_connections_per_address, 32u);
+  const auto problem = intake_lock_problem(s.server);
+  ASSERT_TRUE(problem) << "0.0.0.0 without any lock must be reported";
+  for (const char* key :
+       {"server.tls.client_ca_file", "server.tls.client_subjects", "server.allowed_ips",
+        "server.secret_path_segment", "server.allow_unlocked_intake"}) {
+    EXPECT_NE(problem->find(key), std::string::npos) << key << " missing from: " << *problem;
+  }
+}
+
+TEST_F(config_test, each_lock_or_a_loopback_listener_is_enough) {
+  auto mutual_tls = minimal_config();
+  mutual_tls["server"]["tls"]["client_ca_file"] = "../certs/ca.crt";
+  mutual_tls["server"]["tls"]["client_subjects"] = {"CN=proxy.salesforce.com"};
+  auto allowlist = minimal_config();
+  allowlist["server"]["allowed_ips"] = {"203.0.113.0/24"};
+  auto segment = minimal_config();
+  segment["server"]["secret_path_segment"] = "Zq3v-Xk9_p2LmN8r.T~";
+  auto loopback = minimal_config();
+  loopback["server"]["listen"] = "127.0.0.1:8443";
+  auto loopback_v6 = minimal_config();
+  loopback_v6["server"]["listen"] = "[::1]:8443";
+  for (const auto& document : {mutual_tls, allowlist, segment, loopback, loopback_v6}) {
+    const auto problem = intake_lock_problem(load_ok(document).server);
+    EXPECT_FALSE(problem) << document["server"].dump() << ": " << problem.value_or("");
+  }
+  // Naming the intake unlocked on purpose changes what serve does, not what is true.
+  auto on_purpose = minimal_config();
+  on_purpose["server"]["allow_unlocked_intake"] = true;
+  const auto s = load_ok(on_purpose);
+  EXPECT_TRUE(s.server.allow_unlocked_intake);
+  EXPECT_TRUE(intake_lock_problem(s.server));
+}
+
+TEST_F(config_test, webhook_secrets_of_twenty_four_bytes_and_instance_hosts_load) {
+  auto document = minimal_config();
+  document["server"]["events_signing_secrets"] = {"whsec_" + std::string(32, 'A')};
+  document["salesforce"]["allowed_instance_hosts"] = {"127.0.0.1", "*.sf-proxy.example.com"};
+  const auto s = load_ok(document);
+  EXPECT_EQ(s.server.events_signing_secrets.size(), 1u);
+  EXPECT_EQ(s.salesforce.allowed_instance_hosts,
+            (std::vector<std::string>{"127.0.0.1", "*.sf-proxy.example.com"}));
 }
 
 // --- accepted values ---------------------------------------------------------------------
@@ -775,8 +826,26 @@ INSTANTIATE_TEST_SUITE_P(
         {"signing_secrets_not_an_array", set("/server/events_signing_secrets", "whsec_AAAA"),
          "server.events_signing_secrets", "expected an array"},
         {"signing_secret_not_standard_webhooks",
-         set("/server/events_signing_secrets", {"whsec_AAAA", "plain"}),
+         set("/server/events_signing_secrets", {"whsec_" + std::string(32, 'A'), "plain"}),
          "server.events_signing_secrets[1]", "\"whsec_\" followed by base64"},
+        // 31 base64 characters decode to 23 bytes: one short of the minimum.
+        {"signing_secret_too_short",
+         set("/server/events_signing_secrets", {"whsec_" + std::string(31, 'A') + "="}),
+         "server.events_signing_secrets[0]", "at least 24 bytes"},
+        {"signing_secret_of_sixteen_bytes",
+         set("/server/events_signing_secrets", {"whsec_c2Vjb25kLXNlY3JldA=="}),
+         "server.events_signing_secrets[0]", "too short"},
+        {"client_ca_without_subjects", set("/server/tls/client_ca_file", "../certs/ca.crt"),
+         "server.tls.client_subjects", "required with server.tls.client_ca_file"},
+        {"no_connections_per_address", set("/server/max_connections_per_address", 0),
+         "server.max_connections_per_address", "must be at least 1, got 0"},
+        {"unlocked_intake_not_a_boolean", set("/server/allow_unlocked_intake", "yes"),
+         "server.allow_unlocked_intake", "expected true or false"},
+        {"instance_host_with_a_path",
+         set("/salesforce/allowed_instance_hosts", {"localhost", "evil.example/path"}),
+         "salesforce.allowed_instance_hosts[1]", "expected a host name"},
+        {"instance_host_bare_wildcard", set("/salesforce/allowed_instance_hosts", {"*."}),
+         "salesforce.allowed_instance_hosts[0]", "\"*.domain\""},
         {"short_secret_path_segment", set("/server/secret_path_segment", "short"),
          "server.secret_path_segment", "at least 16 characters"},
         {"allowed_ip_prefix_too_long", set("/server/allowed_ips", {"10.0.0.0/8", "10.0.0.0/33"}),
@@ -1008,8 +1077,8 @@ INSTANTIATE_TEST_SUITE_P(
         {"smtp_without_sender", both(set("/alerts", smtp_alerts), erase("/alerts/smtp", "from")),
          "alerts.smtp.from", "required"},
         {"alert_interval_in_minutes_and_seconds",
-         both(set("/alerts", smtp_alerts),
-              both(set("/alerts/min_interval_minutes", 5), set("/alerts/min_interval_seconds", 30))),
+         both(set("/alerts", smtp_alerts), both(set("/alerts/min_interval_minutes", 5),
+                                                set("/alerts/min_interval_seconds", 30))),
          "alerts.min_interval_seconds", "either this or min_interval_minutes"},
         {"alert_interval_of_zero_seconds",
          both(set("/alerts", smtp_alerts), set("/alerts/min_interval_seconds", 0)),

@@ -1,8 +1,10 @@
-// libFuzzer target: every Salesforce REST wire parser on the same bytes, plus the SOQL
+// libFuzzer target: every Salesforce REST wire parser on the same bytes, the instance_url
+// check, plus the SOQL
 // builders on fields and ids cut from them. Parsers must return a value or an error for any
 // input, never crash, hang or throw; the builders either refuse (std::invalid_argument) or
 // produce a query whose quoted ids cannot break out of their quotes.
 // Seed corpus: tests/fixtures/salesforce-rest/.
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -43,6 +45,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   (void)printable_text(body, 40);
   (void)percent_encode(body);
+  // An instance_url passes only as https on a Salesforce domain (no extra hosts here), never
+  // with user info that would send the token elsewhere.
+  if (!check_instance_url(body, {})) {
+    std::string scheme(body.substr(0, 8));
+    for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    require(body.size() > 8 && scheme == "https://");
+    require(body.substr(8, body.find_first_of("/?#", 8) - 8).find('@') == std::string_view::npos);
+  }
 
   // The first line as a field, the second as an id.
   const auto newline = body.find('\n');

@@ -57,6 +57,8 @@ cp "$work/certs/server.key" "$work/credentials/tls-key"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/credentials/salesforce-jwt-key" 2>/dev/null
 openssl rand -hex 32 >"$work/credentials/admin-token"
 echo "ispring-secret" >"$work/credentials/ispring-client-secret"
+# As the postinst makes it (packaging/debian/postinst.in).
+head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$work/credentials/intake-path-segment"
 config_dir="$(dirname "$config")"
 sed -e "s|$credentials_dir|$work/credentials|g" -e "s|$config_dir/tls|$work/tls|g" \
     -e "s|/var/lib/connector|$work/state|g" "$stage$config" >"$work/connector.json"
@@ -65,9 +67,17 @@ if out="$("$connector" status --config "$work/connector.json" 2>&1)"; then
 fi
 grep -q "salesforce.organization_ids" <<<"$out" || fail "placeholders: $out"
 sed -i "s|REPLACE-WITH-YOUR-ORGANIZATION-ID|00D5g000004XyZaEAK|" "$work/connector.json"
-# It serves: on loopback port 0 and with a manual schedule, so nothing leaves this machine.
-sed -i -e 's|"0.0.0.0:8443"|"127.0.0.1:0"|' -e 's|"127.0.0.1:8444"|"127.0.0.1:0"|' \
+# It serves on the public address, locked by the secret path segment the package made: on
+# port 0 and with a manual schedule, so nothing leaves this machine.
+sed -i -e 's|"0.0.0.0:8443"|"0.0.0.0:0"|' -e 's|"127.0.0.1:8444"|"127.0.0.1:0"|' \
     -e 's|"run_type": "interval"|"run_type": "manual"|' "$work/connector.json"
+# Without that lock the same config is refused, naming the keys that lock it.
+grep -v '"secret_path_segment"' "$work/connector.json" |
+  sed 's|"events_path": "/salesforce/events",|"events_path": "/salesforce/events"|' >"$work/unlocked.json"
+if out="$("$connector" serve --config "$work/unlocked.json" 2>&1)"; then
+  fail "serve started on 0.0.0.0 without a lock"
+fi
+grep -q "server.secret_path_segment" <<<"$out" || fail "unlocked: $out"
 "$connector" serve --config "$work/connector.json" --ready-file "$work/ready.json" \
   >"$work/serve.log" 2>&1 &
 pid=$!

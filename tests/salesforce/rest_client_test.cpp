@@ -49,6 +49,7 @@ class RestClient : public ::testing::Test {
     s.username = "integration@example.com";
     s.private_key = config::secret(test_rsa_key(key).private_key_pem);
     s.tls_ca_file = test_certs::get().ca_crt.string();
+    s.allowed_instance_hosts = {"localhost", "127.0.0.1"};  // the sandbox's names
     return s;
   }
   config::salesforce_settings client_credentials_settings(std::string secret) const {
@@ -57,6 +58,7 @@ class RestClient : public ::testing::Test {
     s.client_id = "sandbox-consumer-key";
     s.client_secret = config::secret(std::move(secret));
     s.tls_ca_file = test_certs::get().ca_crt.string();
+    s.allowed_instance_hosts = {"localhost", "127.0.0.1"};  // the sandbox's names
     return s;
   }
 

@@ -53,6 +53,41 @@ TEST(RestWireToken, AcceptsIssuedAtAsANumber) {
   EXPECT_TRUE(t->identity_url.empty());
 }
 
+TEST(RestWireInstanceUrl, SalesforceDomainsAndTheirSubdomainsAreAccepted) {
+  for (const char* url :
+       {"https://acme.my.salesforce.com", "https://na14.salesforce.com/",
+        "https://cce2e--IntDevD.sandbox.my.salesforce.com", "https://acme.my.salesforce.mil",
+        "https://ACME.MY.SALESFORCE.COM", "https://mep--GHINDev.cs30.my.salesforce.com:443",
+        "https://acme.lightning.force.com", "https://acme.cloudforce.com"}) {
+    EXPECT_FALSE(check_instance_url(url, {})) << url;
+  }
+}
+
+TEST(RestWireInstanceUrl, AnythingElseIsRefusedNamingTheKeyThatAllowsIt) {
+  for (const char* url :
+       {"https://attacker.example", "https://salesforce.com.attacker.example",
+        "https://evilsalesforce.com", "https://127.0.0.1:9444", "http://acme.my.salesforce.com",
+        "https://acme.my.salesforce.com@attacker.example", "ftp://acme.my.salesforce.com",
+        "acme.my.salesforce.com", "https://", "https://[::1]:9444"}) {
+    const auto refusal = check_instance_url(url, {});
+    ASSERT_TRUE(refusal) << url;
+    if (std::string_view(url).starts_with("https://attacker")) {
+      EXPECT_NE(refusal->find("salesforce.allowed_instance_hosts"), std::string::npos) << *refusal;
+    }
+  }
+}
+
+TEST(RestWireInstanceUrl, ExtraHostsAreExactOrSubdomainPatterns) {
+  const std::vector<std::string> extra{"127.0.0.1", "*.sf-proxy.example.com", "::1"};
+  EXPECT_FALSE(check_instance_url("https://127.0.0.1:9444", extra));
+  EXPECT_FALSE(check_instance_url("https://[::1]:9444/", extra));
+  EXPECT_FALSE(check_instance_url("https://eu.sf-proxy.example.com", extra));
+  EXPECT_TRUE(check_instance_url("https://sf-proxy.example.com", extra))
+      << "*.domain is for subdomains only";
+  EXPECT_TRUE(check_instance_url("https://127.0.0.2:9444", extra));
+  EXPECT_TRUE(check_instance_url("https://localhost:9444", extra));
+}
+
 TEST(RestWireToken, RefusesWhatCannotBeUsed) {
   EXPECT_FALSE(parse_token_response(""));
   EXPECT_FALSE(parse_token_response("<html>maintenance</html>"));

@@ -24,7 +24,9 @@ nlohmann::json salesforce_sandbox_config(const salesforce_sandbox_server& server
           {"client_id", "sandbox-consumer-key"},
           {"username", "integration@example.com"},
           {"private_key", "file:" + test_rsa_key(0).private_key_file.string()},
-          {"tls_ca_file", test_certs::get().ca_crt.string()}};
+          {"tls_ca_file", test_certs::get().ca_crt.string()},
+          // The sandbox is no Salesforce domain: its token answers name localhost.
+          {"allowed_instance_hosts", {"localhost", "127.0.0.1"}}};
 }
 
 }  // namespace connector::testing

@@ -16,7 +16,7 @@ salesforce_sandbox_options jwt_salesforce_sandbox_options();
 nlohmann::json ispring_sandbox_config(const ispring_sandbox_server& server);
 
 // The "salesforce" section: the sandbox as login URL, the integration user signing in with
-// test_rsa_key(0), the test CA.
+// test_rsa_key(0), the test CA, and the sandbox's hosts as allowed instance_url hosts.
 nlohmann::json salesforce_sandbox_config(const salesforce_sandbox_server& server);
 
 }  // namespace connector::testing

@@ -52,6 +52,10 @@ struct admin_page_context {
 std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
                                          admin_page_context context);
 
+// The security headers every admin answer carries (those it does not set itself); for
+// answers made in front of the page's routes (admin_throttle.hpp's 429).
+void add_security_headers(http::response& r);
+
 // The configuration as the page shows it: every setting, secrets as "[redacted]" (or null
 // when unset), never their values.
 nlohmann::json config_to_json(const config::settings& settings);

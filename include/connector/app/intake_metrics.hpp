@@ -10,10 +10,11 @@ namespace connector::app {
 
 // Why a request was refused, as the label of connector_intake_requests_total.
 enum class intake_refusal {
-  media_type,   // 415: not the Content-Type this intake speaks
-  malformed,    // 400: unreadable body, or a field out of bounds
-  not_allowed,  // 403: organization or object not accepted
-  signature,    // 401: unsigned, badly signed, stale or replayed event
+  media_type,    // 415: not the Content-Type this intake speaks
+  malformed,     // 400: unreadable body, or a field out of bounds
+  not_allowed,   // 403: organization or object not accepted
+  signature,     // 401: unsigned, badly signed, stale or replayed event
+  future_stamp,  // 422: a modification stamp too far ahead of our clock (acceptance.hpp)
 };
 
 class intake_metrics {

@@ -56,6 +56,12 @@ struct server_settings {
   int read_timeout_ms = 30'000;  // a whole request must arrive within this time
   int idle_timeout_ms = 60'000;  // keep-alive connection with no request
   std::size_t max_connections = 512;
+  // Connections one client address may hold open at once: a single host cannot take every
+  // slot of max_connections. Behind a proxy every client has the proxy's address.
+  std::size_t max_connections_per_address = 32;
+  // A non-loopback listener without mutual TLS, an allowlist or a secret path segment is
+  // refused at start-up (intake_lock_problem) unless this says it is on purpose.
+  bool allow_unlocked_intake = false;
   int threads = 0;  // 0: one per core
 };
 
@@ -92,6 +98,9 @@ struct salesforce_settings {
   std::string username;                 // JWT bearer flow subject
   std::optional<secret> private_key;    // JWT bearer flow key (PEM)
   std::optional<std::string> tls_ca_file;
+  // Hosts besides Salesforce's own domains that a token answer's instance_url may name
+  // ("127.0.0.1", "sf-proxy.example.com", "*.example.com"); reference salesforce.md §D.1.
+  std::vector<std::string> allowed_instance_hosts;
   std::string api_version = "61.0";
   std::string query_filter = "UserType = 'Standard'";
   int query_batch_size = 2000;  // Sforce-Query-Options batchSize, 200..2000
@@ -210,5 +219,15 @@ expected<settings, config_error> load_text(const std::string& text, const std::s
 std::optional<endpoint> parse_endpoint(const std::string& text);
 
 bool is_loopback(const std::string& host);
+
+// Why the public listener is open to anyone who knows the organization id: it listens
+// beyond loopback and has none of mutual TLS, server.allowed_ips or
+// server.secret_path_segment. Nothing when it is locked (or only reachable locally).
+// `serve` refuses to start on this unless server.allow_unlocked_intake is true.
+std::optional<std::string> intake_lock_problem(const server_settings& server);
+
+// Standard Webhooks secrets shorter than this (decoded) are refused: an HMAC key should
+// be at least as long as a guess is hard.
+inline constexpr std::size_t min_webhook_secret_bytes = 24;
 
 }  // namespace connector::config

@@ -3,6 +3,7 @@
 // method and path, graceful shutdown. Beast and Asio stay inside src/http/.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,9 +31,22 @@ struct server_options {
   int idle_timeout_ms = 60'000;
   int write_timeout_ms = 30'000;
   std::size_t max_connections = 512;
+  // Open connections one client address may hold; over it a new one is closed at once,
+  // before TLS. 0: no cap.
+  std::size_t max_connections_per_address = 0;
   std::string server_name = "connector";
   std::vector<std::string> allowed_networks;  // CIDRs; empty: everyone
 };
+
+enum class connection_refusal {
+  not_allowed,      // outside allowed_networks: closed before TLS
+  per_address_cap,  // over max_connections_per_address: closed before TLS
+  server_full,      // over max_connections: answered 503
+};
+const char* to_string(connection_refusal why);  // "not_allowed", "per_address_cap", "server_full"
+
+// Called on the server's threads for each refused connection (metrics).
+using refusal_observer = std::function<void(connection_refusal)>;
 
 struct route {
   std::string method;  // "GET", "POST"
@@ -42,7 +56,8 @@ struct route {
 
 struct server_counters {
   std::uint64_t connections_accepted = 0;
-  std::uint64_t connections_refused = 0;  // over max_connections or not allowed
+  std::uint64_t connections_refused = 0;  // any connection_refusal
+  std::uint64_t connections_refused_per_address = 0;
   std::uint64_t requests = 0;
   std::uint64_t tls_handshake_failures = 0;
   std::uint64_t timeouts = 0;
@@ -51,7 +66,7 @@ struct server_counters {
 class server {
  public:
   // Binds and listens at once, so a bad address fails here with a clear message.
-  server(server_options options, std::vector<route> routes);
+  server(server_options options, std::vector<route> routes, refusal_observer on_refused = {});
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;

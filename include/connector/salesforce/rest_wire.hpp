@@ -4,6 +4,7 @@
 // sockets, no clock, so they are unit-tested and fuzzed (tests/fuzz/fuzz_salesforce_rest.cpp).
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +63,19 @@ wire_result<identity> parse_identity_url(std::string_view url);
 // nextRecordsUrl must be a plain path under /services/data/ (it is sent with our token, so
 // never a URL to another host): no scheme, "..", backslash, whitespace or control characters.
 bool is_safe_records_path(std::string_view path);
+
+// The domains a token answer's instance_url may be on: Salesforce's own (reference
+// salesforce.md §A.5 host forms; Salesforce help "Salesforce IP Addresses and Domains to
+// Allow"), subdomains included. Every API call carries the access token there, so a token
+// answer naming another host (a tampered or spoofed login endpoint) must not be followed.
+inline constexpr std::string_view salesforce_domains[] = {"salesforce.com", "force.com",
+                                                          "cloudforce.com", "database.com",
+                                                          "salesforce.mil", "sfcrmproducts.cn"};
+// Nothing when `url` is an https URL on one of salesforce_domains or on a host of
+// `extra_hosts` (exact, or "*.example.com" for its subdomains; salesforce.
+// allowed_instance_hosts), else why not. Ports are allowed; user info is not.
+std::optional<std::string> check_instance_url(std::string_view url,
+                                              const std::vector<std::string>& extra_hosts);
 
 // Remote text made safe for logs and the operator: valid UTF-8, no control characters,
 // whitespace collapsed, at most `max_chars` code points ("..." appended when cut).
