@@ -73,6 +73,7 @@ desired_user make_desired_user(const mapped_user& user, const config::sync_setti
   d.email = user.email;
   d.fields = user.profile();
   d.department = scope.department;
+  d.department_key = scope.department_key;
   d.parent_department = sync.parent_department;
   d.active = user.active;
   d.groups = desired_groups(user, sync);
@@ -188,8 +189,16 @@ user_plan plan_user(const desired_user& desired, const ispring::user* actual,
   }
 
   department_change target{desired.department, {}, desired.parent_department, {}, {}};
-  if (const auto* d = directory.find_target(desired.parent_department, desired.department))
+  const ispring::department* linked =
+      desired.department_link ? directory.department_by_id(desired.department_link->id) : nullptr;
+  if (linked) {
+    // The owned department, whatever it is called now (a rename is planned apart).
+    target.id = linked->id;
+    target.name = linked->name;
+  } else if (const auto* d =
+                 directory.find_target(desired.parent_department, desired.department)) {
     target.id = d->id;
+  }
 
   if (!actual) {
     // iSpring derives a login when none is sent (§8); we always send ours so matching stays
