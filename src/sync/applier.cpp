@@ -121,8 +121,8 @@ ispring::result<directory::ensured> directory::ensure_department(
   if (link) {
     if (const auto* d = now->department_by_id(link->id)) {
       if (!needs_rename(*link, *d, name)) return ensured{d->id, d->name, false, {}, {}, {}};
-      const ispring::department current = *d;  // `now` may be replaced below
-      return rename_locked(current, name);
+      const ispring::department linked = *d;  // `now` may be replaced below
+      return rename_locked(linked, name);
     }
     // The linked department is gone from iSpring: the key is placed like a new one.
   }
@@ -144,23 +144,23 @@ ispring::result<directory::ensured> directory::ensure_department(
   return child;
 }
 
-ispring::result<directory::ensured> directory::rename_locked(const ispring::department& current,
+ispring::result<directory::ensured> directory::rename_locked(const ispring::department& linked,
                                                              const std::string& name) {
-  // iSpring refuses two siblings of one name; the other one is not ours to touch.
-  if (current.parent_id)
-    if (const auto* other = this->current()->find_department(name, *current.parent_id);
-        other && other->id != current.id)
-      return ensured{current.id, current.name, false, {}, {},
-                     "not renamed to " + quoted(name) + ": another department of that name " +
-                         "exists beside it"};
-  if (auto r = api_.rename_department(current.id, name); !r)
+  // iSpring refuses two siblings of one name, and the other one is not ours to touch.
+  if (linked.parent_id)
+    if (const auto* other = current()->find_department(name, *linked.parent_id);
+        other && other->id != linked.id)
+      return ensured{linked.id, linked.name, false, {}, {},
+                     "not renamed to " + quoted(name) +
+                         ": another department of that name exists beside it"};
+  if (auto r = api_.rename_department(linked.id, name); !r)
     return unexpected{in_context(
-        "rename department " + quoted(current.name) + " to " + quoted(name), r.error())};
-  auto next = std::make_shared<directory_snapshot>(*this->current());
+        "rename department " + quoted(linked.name) + " to " + quoted(name), r.error())};
+  auto next = std::make_shared<directory_snapshot>(*current());
   for (auto& d : next->departments)
-    if (d.id == current.id) d.name = name;
+    if (d.id == linked.id) d.name = name;
   publish(next);
-  return ensured{current.id, name, false, {}, current.name, {}};
+  return ensured{linked.id, name, false, {}, linked.name, {}};
 }
 
 ispring::result<directory::ensured> directory::ensure_child_locked(const std::string& parent_id,

@@ -66,9 +66,9 @@ class directory {
   ispring::result<ensured> ensure_child_locked(const std::string& parent_id,
                                                const std::string& parent_text,
                                                const std::string& name);
-  // Under create_mutex_: renames the linked department `current` to `name`, unless a sibling
-  // holds that name already (then it is left as it is, with a note).
-  ispring::result<ensured> rename_locked(const ispring::department& current,
+  // Under create_mutex_: renames the linked department to `name`, unless a sibling holds that
+  // name already (then it is left as it is, with a note).
+  ispring::result<ensured> rename_locked(const ispring::department& linked,
                                          const std::string& name);
 
   ispring::api& api_;
