@@ -147,15 +147,18 @@ ispring::result<directory::ensured> directory::ensure_department(
 ispring::result<directory::ensured> directory::rename_locked(const ispring::department& linked,
                                                              const std::string& name) {
   // iSpring refuses two siblings of one name, and the other one is not ours to touch.
-  if (linked.parent_id)
+  if (linked.parent_id) {
     if (const auto* other = current()->find_department(name, *linked.parent_id);
-        other && other->id != linked.id)
-      return ensured{linked.id, linked.name, false, {}, {},
-                     "not renamed to " + quoted(name) +
-                         ": another department of that name exists beside it"};
+        other && other->id != linked.id) {
+      ensured kept{linked.id, linked.name, false, {}, {}, {}};
+      kept.note = "not renamed to " + quoted(name) + ": another department of that name exists "
+                  "beside it";
+      return kept;
+    }
+  }
   if (auto r = api_.rename_department(linked.id, name); !r)
-    return unexpected{in_context(
-        "rename department " + quoted(linked.name) + " to " + quoted(name), r.error())};
+    return unexpected{
+        in_context("rename department " + quoted(linked.name) + " to " + quoted(name), r.error())};
   auto next = std::make_shared<directory_snapshot>(*current());
   for (auto& d : next->departments)
     if (d.id == linked.id) d.name = name;
@@ -189,7 +192,8 @@ ispring::result<directory::ensured> directory::ensure_child_locked(const std::st
 ispring::result<directory::ensured> directory::ensure_group(const std::string& name) {
   auto seen = snapshot();
   if (!seen) return unexpected{seen.error()};
-  if (const auto* g = (*seen)->find_group(name)) return ensured{g->id, g->name, g->is_smart, {}, {}, {}};
+  if (const auto* g = (*seen)->find_group(name))
+    return ensured{g->id, g->name, g->is_smart, {}, {}, {}};
 
   std::lock_guard create(create_mutex_);
   snapshot_ptr now = current();
@@ -198,7 +202,8 @@ ispring::result<directory::ensured> directory::ensure_group(const std::string& n
     if (!fresh) return unexpected{fresh.error()};
     now = *fresh;
   }
-  if (const auto* g = now->find_group(name)) return ensured{g->id, g->name, g->is_smart, {}, {}, {}};
+  if (const auto* g = now->find_group(name))
+    return ensured{g->id, g->name, g->is_smart, {}, {}, {}};
   auto created = api_.create_group(name);
   if (!created) {
     if (may_exist_already(created.error())) {

@@ -195,8 +195,7 @@ user_plan plan_user(const desired_user& desired, const ispring::user* actual,
     // The owned department, whatever it is called now (a rename is planned apart).
     target.id = linked->id;
     target.name = linked->name;
-  } else if (const auto* d =
-                 directory.find_target(desired.parent_department, desired.department)) {
+  } else if (const auto* d = directory.find_target(desired.parent_department, desired.department)) {
     target.id = d->id;
   }
 

@@ -139,7 +139,7 @@ void plan_departments(std::deque<planned_user>& users, const reconcile_input& in
 
   const auto parent_id = target_parent_id(dir, sync.parent_department);
   std::unordered_map<std::string, linked_department> bound;  // lower key → where users go
-  std::unordered_set<std::string> renamed;                     // department ids
+  std::unordered_set<std::string> renamed;                   // department ids
   for (const auto& [lower, entry] : configured) {
     const auto& [key, name] = entry;
     if (const auto it = links.find(lower); it != links.end()) {

@@ -13,11 +13,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "connector/log.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/sync/applier.hpp"
 #include "connector/sync/mapping.hpp"
 #include "connector/sync/reconcile_plan.hpp"
-#include "connector/log.hpp"
 #include "text.hpp"
 
 namespace connector::sync {
@@ -285,9 +285,9 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
   for (const auto& r : store_.records_in_flight(options.organization_id))
     input.in_flight.insert(r.record_id);
   for (auto& link : store_.list_department_links(options.organization_id))
-    input.department_links.emplace(std::move(link.key),
-                                   linked_department{std::move(link.department_id),
-                                                     std::move(link.name)});
+    input.department_links.emplace(
+        std::move(link.key),
+        linked_department{std::move(link.department_id), std::move(link.name)});
 
   reconcile_plan plan = make_reconcile_plan(input, settings_.sync);
   report.counts = plan.counts();

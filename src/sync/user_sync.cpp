@@ -177,7 +177,8 @@ user_sync_report user_sync::run_with_fields(const store::pending_record& record,
     report.result.history = std::move(history);
     return report;
   }
-  const bool keyed = links_ && desired.action == sync_action::upsert && !desired.department_key.empty();
+  const bool keyed =
+      links_ && desired.action == sync_action::upsert && !desired.department_key.empty();
   if (keyed)
     if (auto found = links_->find_department_link(record.organization_id, desired.department_key))
       desired.department_link = linked_department{found->department_id, found->name};
@@ -190,9 +191,9 @@ user_sync_report user_sync::run_with_fields(const store::pending_record& record,
   }
   // Owned from now on, whatever happened after (design.md "Trust").
   if (keyed && applied.department_link)
-    links_->set_department_links(record.organization_id,
-                                 {{desired.department_key, applied.department_link->id,
-                                   applied.department_link->name}});
+    links_->set_department_links(
+        record.organization_id,
+        {{desired.department_key, applied.department_link->id, applied.department_link->name}});
   report.steps = applied.steps;
   const auto with_history = [&] { report.result.history = std::move(history); };
   if (!applied.ok) {

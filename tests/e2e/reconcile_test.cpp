@@ -221,7 +221,8 @@ TEST_F(reconcile_e2e, ADepartmentTheConnectorDoesNotOwnIsNeverRenamedOrDeleted) 
   isp.add_group("Onboarding", {zed});
   const auto zed_before = *isp.find_user(zed);
 
-  const auto run = connector({"reconcile", "--json"}, {{"sync", {{"delete_empty_departments", true}}}});
+  const auto run =
+      connector({"reconcile", "--json"}, {{"sync", {{"delete_empty_departments", true}}}});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   const json counts = json::parse(run.out)["counts"];
   EXPECT_EQ(counts["departments_renamed"], 0);
@@ -256,8 +257,9 @@ TEST_F(reconcile_e2e, AChangedIspringNameRenamesTheLinkedDepartmentInPlace) {
   add_salesforce_user("bob", "Sales");
   const auto cy = add_salesforce_user("cy", "Sales");
   const auto dan = add_salesforce_user("dan", "Support");
-  const json before = {{"sync", {{"departments", {{"Sales", {{"ispring_name", "Sales"}}},
-                                                  {"Support", json::object()}}}}}};
+  const json before = {
+      {"sync",
+       {{"departments", {{"Sales", {{"ispring_name", "Sales"}}}, {"Support", json::object()}}}}}};
   const auto first = connector({"reconcile", "--json"}, before);
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
   auto& isp = ispring_.sandbox();
@@ -317,8 +319,8 @@ TEST_F(reconcile_e2e, EmptyDepartmentsAreDeletedOnlyWhenTheConnectorOwnsThem) {
   auto& isp = ispring_.sandbox();
   const auto parent = isp.add_department("Salesforce");
   const auto old_team = isp.add_department("Old Team", parent);
-  const json config = {{"sync", {{"parent_department", "Salesforce"},
-                                 {"delete_empty_departments", true}}}};
+  const json config = {
+      {"sync", {{"parent_department", "Salesforce"}, {"delete_empty_departments", true}}}};
   ASSERT_EQ(connector({"reconcile"}, config).exit_code, 0);
   const auto sales = isp.find_department_by_name("Sales");
   ASSERT_TRUE(sales);
@@ -428,10 +430,14 @@ TEST_F(reconcile_service_e2e, SighupAppliesANewSchedule) {
 // The worker creates a department and links it; once its ispring_name changes, the worker
 // renames that same department in place, and a full run agrees with what the worker did.
 TEST_F(reconcile_service_e2e, TheWorkerLinksTheDepartmentItCreatesAndRenamesItInPlace) {
-  const json fields = {{"Username", "kim@acme.example.prod"}, {"Email", "kim@acme.example"},
-                       {"FirstName", "kim"},  {"LastName", "Tester"},
-                       {"Title", "Engineer"}, {"Department", "Sales"},
-                       {"IsActive", true},    {"iSpring_Groups__c", ""}};
+  const json fields = {{"Username", "kim@acme.example.prod"},
+                       {"Email", "kim@acme.example"},
+                       {"FirstName", "kim"},
+                       {"LastName", "Tester"},
+                       {"Title", "Engineer"},
+                       {"Department", "Sales"},
+                       {"IsActive", true},
+                       {"iSpring_Groups__c", ""}};
   const auto kim = salesforce_.sandbox().add_user(fields);
   json lee_fields = fields;
   lee_fields["Username"] = "lee@acme.example.prod";
@@ -443,8 +449,8 @@ TEST_F(reconcile_service_e2e, TheWorkerLinksTheDepartmentItCreatesAndRenamesItIn
     for (const auto& [key, value] : f.items())
       note.fields[key] = value.is_string() ? value.get<std::string>() : value.dump();
     note.fields["SystemModstamp"] = "2026-11-01T10:00:0" + std::to_string(n) + ".000Z";
-    const auto reply = service_->public_client().post_xml(
-        "/salesforce/outbound", build_user_message(test_org_id, {note}));
+    const auto reply = service_->public_client().post_xml("/salesforce/outbound",
+                                                          build_user_message(test_org_id, {note}));
     ASSERT_EQ(reply.status, 200) << reply.body;
   };
   const json named = {{"sync", {{"departments", {{"Sales", {{"ispring_name", "Sales"}}}}}}}};

@@ -45,10 +45,12 @@ TEST_F(links_and_requeue, a_link_is_stored_replaced_and_survives_reopening) {
   EXPECT_FALSE(inbox_->find_link(org, user_b).has_value());
 }
 
-TEST_F(links_and_requeue, department_links_are_kept_per_key_ignoring_case_and_forgotten_by_department) {
+TEST_F(links_and_requeue,
+       department_links_are_kept_per_key_ignoring_case_and_forgotten_by_department) {
   constexpr const char* other_org = "00D5g000004XyZbEAK";
   EXPECT_TRUE(inbox_->list_department_links(org).empty());
-  inbox_->set_department_links(org, {{"Sales", "d-1", "Sales EMEA"}, {"Support", "d-2", "Support"}});
+  inbox_->set_department_links(org,
+                               {{"Sales", "d-1", "Sales EMEA"}, {"Support", "d-2", "Support"}});
   inbox_->set_department_links(other_org, {{"Sales", "d-9", "Sales"}});
   // The same key in another case replaces the link (iSpring names ignore case too).
   inbox_->set_department_links(org, {{"SALES", "d-1", "Vertrieb"}});

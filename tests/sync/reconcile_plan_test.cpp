@@ -296,10 +296,11 @@ TEST_F(ReconcilePlan, ALinkedDepartmentWhoseNameChangedIsRenamedInPlace) {
 // renamed one is still renamed in place, with no department created or deleted.
 TEST_F(ReconcilePlan, ARenameHappensWhateverUsersDoInTheSameRun) {
   sync_.departments = {{"Sales", {true, "Sales EMEA", {}}}, {"Support", {}}};
-  input_.department_links = {{"Sales", {"d-sales", "Sales"}}, {"Support", {"d-support", "Support"}}};
-  salesforce(record("r1", "ann", "Sales"));     // stays
-  salesforce(record("r2", "bob", "Sales"));     // comes from Support
-  salesforce(record("r3", "cy", "Support"));    // leaves Sales
+  input_.department_links = {{"Sales", {"d-sales", "Sales"}},
+                             {"Support", {"d-support", "Support"}}};
+  salesforce(record("r1", "ann", "Sales"));   // stays
+  salesforce(record("r2", "bob", "Sales"));   // comes from Support
+  salesforce(record("r3", "cy", "Support"));  // leaves Sales
   ispring("u1", "ann", "d-sales");
   ispring("u2", "bob", "d-support");
   ispring("u3", "cy", "d-sales");
