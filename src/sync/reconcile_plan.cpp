@@ -151,7 +151,7 @@ void plan_departments(std::deque<planned_user>& users, const reconcile_input& in
         if (d->parent_id)
           if (const auto* other = dir.find_department(name, *d->parent_id);
               other && other->id != d->id)
-            r.problem = "another department named " + quoted(other->name) + " exists beside it";
+            r.problem = "another department named " + sync::quoted(other->name) + " exists beside it";
         plan.renames.push_back(std::move(r));
       } else if (link.name != name && d->name == name) {
         plan.adoptions.push_back({key, d->id, name});  // named so already: the link learns it
