@@ -1772,4 +1772,18 @@ std::optional<std::pair<std::string, std::string>> read_sqlite_linked_record(
   });
 }
 
+std::optional<department_link> read_sqlite_department_link(const std::string& path,
+                                                           const std::string& organization_id,
+                                                           const std::string& key) {
+  return read_only(path, [&](sqlite_connection& db) -> std::optional<department_link> {
+    // A service older than department links may still be the one writing the file.
+    if (db.query_int("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = "
+                     "'department_links'",
+                     "look for department links") == 0)
+      return std::nullopt;
+    department_link_reads statements(db);
+    return statements.find(organization_id, key);
+  });
+}
+
 }  // namespace connector::store

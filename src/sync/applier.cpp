@@ -89,10 +89,10 @@ ispring::result<snapshot_ptr> directory::refresh_groups() {
 namespace {
 
 // A linked department needs a rename when the connector last gave it another name than the
-// configured one, and nobody has given it that name since.
+// configured one, and nobody has given it that name since (ignoring case, as iSpring does).
 bool needs_rename(const linked_department& link, const ispring::department& current,
                   const std::string& name) {
-  return link.name != name && current.name != name;
+  return !iequals(link.name, name) && !iequals(current.name, name);
 }
 
 }  // namespace
@@ -382,7 +382,7 @@ struct applier::run {
     const std::string linked_name =
         department->note.empty() ? desired.department : desired.department_link->name;
     if (!desired.department_link || desired.department_link->id != department->id ||
-        desired.department_link->name != linked_name)
+        !iequals(desired.department_link->name, linked_name))
       result.department_link = linked_department{department->id, linked_name};
 
     auto snapshot = dir.snapshot();

@@ -145,7 +145,9 @@ void plan_departments(std::deque<planned_user>& users, const reconcile_input& in
     if (const auto it = links.find(lower); it != links.end()) {
       const linked_department& link = it->second.department;
       const auto* d = dir.department_by_id(link.id);
-      if (link.name != name && d->name != name && renamed.insert(d->id).second) {
+      // Names compare ignoring case, as iSpring does: a case-only difference is no rename.
+      const bool config_changed = !iequals(link.name, name);
+      if (config_changed && !iequals(d->name, name) && renamed.insert(d->id).second) {
         department_rename r{d->id, d->name, name, key, {}};
         // iSpring refuses two siblings of one name, and the other one is not ours.
         if (d->parent_id)
@@ -153,7 +155,7 @@ void plan_departments(std::deque<planned_user>& users, const reconcile_input& in
               other && other->id != d->id)
             r.problem = "another department named " + sync::quoted(other->name) + " exists beside it";
         plan.renames.push_back(std::move(r));
-      } else if (link.name != name && d->name == name) {
+      } else if (config_changed && iequals(d->name, name)) {
         plan.adoptions.push_back({key, d->id, name});  // named so already: the link learns it
       }
       bound[lower] = {link.id, name};

@@ -436,17 +436,23 @@ TEST_F(ReconcilePlan, UsersGoToTheLinkedDepartmentWhateverItIsCalledNow) {
   EXPECT_EQ(user("r2").plan.department->name, "Sales (old)");
 }
 
-TEST_F(ReconcilePlan, DepartmentKeysMatchTheirLinksIgnoringCase) {
-  input_.directory.departments[1].name = "sales";  // created from an earlier "sales"
+TEST_F(ReconcilePlan, DepartmentKeysAndNamesCompareIgnoringCase) {
+  // Under "*", Salesforce values "sales" and "Sales" are one key, as iSpring holds one
+  // department for both; a case-only difference is no rename (it would flip back and forth).
+  sync_.departments = {{"*", {}}};
   input_.department_links = {{"sales", {"d-sales", "sales"}}};
-  salesforce(record("r1", "ann", "Sales"));  // no departments list: the key is the value
+  salesforce(record("r1", "ann", "Sales"));
+  salesforce(record("r2", "bob", "sales"));
+  ispring("u2", "bob", "d-support");
   plan();
-  ASSERT_TRUE(user("r1").desired.department_link);
-  EXPECT_EQ(user("r1").desired.department_link->id, "d-sales");
+  for (const char* id : {"r1", "r2"}) {
+    ASSERT_TRUE(user(id).desired.department_link) << id;
+    EXPECT_EQ(user(id).desired.department_link->id, "d-sales") << id;
+    EXPECT_EQ(user(id).plan.department->id, "d-sales") << id;
+  }
+  EXPECT_TRUE(plan_.renames.empty());
   EXPECT_TRUE(plan_.adoptions.empty());
-  // The value's case changed, so the name the connector gives it did: renamed in place.
-  ASSERT_EQ(plan_.renames.size(), 1u);
-  EXPECT_EQ(plan_.renames[0].to, "Sales");
+  EXPECT_TRUE(plan_.departments_to_create.empty());
 }
 
 TEST_F(ReconcilePlan, ALinkedDepartmentIsRenamedByTheConfigEvenWithNoUsersBound) {

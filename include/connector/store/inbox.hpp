@@ -368,5 +368,9 @@ std::optional<std::string> read_sqlite_link(const std::string& path,
                                             const std::string& record_id);
 std::optional<std::pair<std::string, std::string>> read_sqlite_linked_record(
     const std::string& path, const std::string& ispring_user_id);
+// A department key's link, read-only; none while the file predates department links.
+std::optional<department_link> read_sqlite_department_link(const std::string& path,
+                                                           const std::string& organization_id,
+                                                           const std::string& key);
 
 }  // namespace connector::store
