@@ -384,7 +384,7 @@ TEST_F(ReconcilePlan, OnlyLinkedEmptyLeavesAreDeletedAndNeverTheRootOrParent) {
   input_.directory.departments.push_back({"d-sf-sales", "Sales", "d-sf", std::nullopt});
   input_.directory.departments.push_back({"d-sf-old", "Old", "d-sf", std::nullopt});
   input_.directory.departments.push_back({"d-sf-manual", "Manual", "d-sf", std::nullopt});
-  input_.department_links = {{"Old", {"d-sf-old", "Old"}}, {"Parent", {"d-sf", "Salesforce"}}};
+  input_.department_links = {{"Old", {"d-sf-old", "Old"}}};
   salesforce(record("r1", "ann", "Sales"));
   ispring("u1", "ann", "d-sf-sales");
   plan();
