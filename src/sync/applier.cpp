@@ -103,7 +103,7 @@ ispring::result<directory::ensured> directory::ensure_department(
   auto seen = snapshot();
   if (!seen) return unexpected{seen.error()};
   if (link) {
-    if (const auto* d = (*seen)->department_by_id(link->id); d && !needs_rename(*link, *d, name))
+    if (const auto* d = (*seen)->find_linked(parent, link->id); d && !needs_rename(*link, *d, name))
       return ensured{d->id, d->name, false, {}, {}, {}};
   } else if (const auto* d = (*seen)->find_target(parent, name)) {
     return ensured{d->id, d->name, false, {}, {}, {}};
@@ -119,12 +119,13 @@ ispring::result<directory::ensured> directory::ensure_department(
     now = *fresh;
   }
   if (link) {
-    if (const auto* d = now->department_by_id(link->id)) {
+    if (const auto* d = now->find_linked(parent, link->id)) {
       if (!needs_rename(*link, *d, name)) return ensured{d->id, d->name, false, {}, {}, {}};
       const ispring::department linked = *d;  // `now` may be replaced below
       return rename_locked(linked, name);
     }
-    // The linked department is gone from iSpring: the key is placed like a new one.
+    // The linked department is gone from iSpring, or sits elsewhere (sync.parent_department
+    // changed): the key is placed like a new one.
   }
   if (const auto* d = now->find_target(parent, name))
     return ensured{d->id, d->name, false, {}, {}, {}};

@@ -110,6 +110,15 @@ const ispring::department* directory_snapshot::find_target(const std::optional<s
   return under ? find_department(name, under->id) : nullptr;
 }
 
+const ispring::department* directory_snapshot::find_linked(const std::optional<std::string>& parent,
+                                                           const std::string& id) const {
+  const ispring::department* d = department_by_id(id);
+  if (!d || !d->parent_id) return nullptr;
+  const ispring::department* under = root();
+  if (under && parent) under = find_department(*parent, under->id);
+  return under && *d->parent_id == under->id ? d : nullptr;
+}
+
 const ispring::group* directory_snapshot::group_by_id(const std::string& id) const {
   return find_if_ptr(groups, [&id](const ispring::group& g) { return g.id == id; });
 }
@@ -190,7 +199,9 @@ user_plan plan_user(const desired_user& desired, const ispring::user* actual,
 
   department_change target{desired.department, {}, desired.parent_department, {}, {}};
   const ispring::department* linked =
-      desired.department_link ? directory.department_by_id(desired.department_link->id) : nullptr;
+      desired.department_link
+          ? directory.find_linked(desired.parent_department, desired.department_link->id)
+          : nullptr;
   if (linked) {
     // The owned department, whatever it is called now (a rename is planned apart).
     target.id = linked->id;

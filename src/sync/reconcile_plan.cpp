@@ -118,9 +118,11 @@ void plan_departments(std::deque<planned_user>& users, const reconcile_input& in
   std::unordered_map<std::string, keyed_link> links;  // by lower-case key
   std::set<std::string> gone;
   for (const auto& [key, link] : input.department_links) {
-    if (dir.department_by_id(link.id))
+    // Under another parent (sync.parent_department changed): the key is placed anew, and the
+    // old department, still owned, is deleted once empty.
+    if (dir.find_linked(sync.parent_department, link.id))
       links.emplace(ascii_lower(key), keyed_link{key, link});
-    else
+    else if (!dir.department_by_id(link.id))
       gone.insert(link.id);
   }
   plan.gone_departments.assign(gone.begin(), gone.end());

@@ -503,6 +503,23 @@ TEST_F(ReconcilePlan, ALinkToADepartmentIspringNoLongerHasIsForgotten) {
   EXPECT_EQ(user("r1").plan.department->id, "d-sales");
 }
 
+TEST_F(ReconcilePlan, AChangedParentPlacesTheKeyAnewAndTheOldOwnedDepartmentGoes) {
+  sync_.parent_department = "Salesforce";
+  input_.directory.departments.push_back({"d-sf", "Salesforce", "root", std::nullopt});
+  input_.department_links = {{"Sales", {"d-sales", "Sales"}}};  // under the root
+  salesforce(record("r1", "ann", "Sales"));
+  ispring("u1", "ann", "d-sales");
+  plan();
+  EXPECT_TRUE(plan_.renames.empty());
+  EXPECT_TRUE(plan_.gone_departments.empty());
+  EXPECT_EQ(plan_.departments_to_create, strings{"Sales"});
+  ASSERT_EQ(kinds(user("r1")), strings{"move"});
+  EXPECT_EQ(user("r1").plan.department->id, "");
+  EXPECT_EQ(user("r1").plan.department->parent, "Salesforce");
+  ASSERT_EQ(plan_.deletions.size(), 1u);
+  EXPECT_EQ(plan_.deletions[0].id, "d-sales");
+}
+
 TEST_F(ReconcilePlan, DryRunOutputTellsRenamesAdoptionsAndWhy) {
   sync_.departments = {{"Sales", {true, "Sales EMEA", {}}}, {"Support", {}}};
   input_.department_links = {{"Sales", {"d-sales", "Sales"}}};

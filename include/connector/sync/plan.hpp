@@ -61,6 +61,10 @@ struct directory_snapshot {
   // `name` under the department `parent` (nullopt: the root), itself under the root.
   const ispring::department* find_target(const std::optional<std::string>& parent,
                                          const std::string& name) const;
+  // The linked department `id` when it sits under `parent` (as find_target); null when it is
+  // gone, or sync.parent_department changed (the key is then placed anew under the parent).
+  const ispring::department* find_linked(const std::optional<std::string>& parent,
+                                         const std::string& id) const;
   const ispring::group* group_by_id(const std::string& id) const;
   const ispring::group* find_group(const std::string& name) const;
 };
