@@ -249,8 +249,8 @@ expected<nlohmann::json, explain_error> explain_user(const std::string& user,
     if (desired->action == sync::sync_action::upsert && facts.department_link)
       if (auto l = facts.department_link(org, desired->department_key)) {
         desired->department_link = sync::linked_department{l->department_id, l->name};
-        now["department_link"] = {{"key", l->key}, {"ispring_department_id", l->department_id},
-                                  {"name", l->name}};
+        now["department_link"] = {
+            {"key", l->key}, {"ispring_department_id", l->department_id}, {"name", l->name}};
       }
     switch (record->state) {
       case store::record_state::pending:

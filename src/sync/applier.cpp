@@ -152,7 +152,8 @@ ispring::result<directory::ensured> directory::rename_locked(const ispring::depa
     if (const auto* other = current()->find_department(name, *linked.parent_id);
         other && other->id != linked.id) {
       ensured kept{linked.id, linked.name, false, {}, {}, {}};
-      kept.note = "not renamed to " + quoted(name) + ": another department of that name exists "
+      kept.note = "not renamed to " + quoted(name) +
+                  ": another department of that name exists "
                   "beside it";
       return kept;
     }

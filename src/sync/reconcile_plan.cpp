@@ -155,7 +155,8 @@ void plan_departments(std::deque<planned_user>& users, const reconcile_input& in
         if (d->parent_id)
           if (const auto* other = dir.find_department(name, *d->parent_id);
               other && other->id != d->id)
-            r.problem = "another department named " + sync::quoted(other->name) + " exists beside it";
+            r.problem =
+                "another department named " + sync::quoted(other->name) + " exists beside it";
         plan.renames.push_back(std::move(r));
       } else if (config_changed && iequals(d->name, name)) {
         plan.adoptions.push_back({key, d->id, name});  // named so already: the link learns it
@@ -513,19 +514,19 @@ std::string plan_to_table(const reconcile_plan& plan, const reconcile_input& inp
   }
   for (const auto& r : plan.renames) {
     if (r.problem.empty())
-      out << "rename department " << quoted(r.from) << " → " << quoted(r.to) << " (its name for "
-          << quoted(r.key) << " changed)\n";
+      out << "rename department " << sync::quoted(r.from) << " → " << sync::quoted(r.to)
+          << " (its name for " << sync::quoted(r.key) << " changed)\n";
     else
-      out << "cannot rename department " << quoted(r.from) << " → " << quoted(r.to) << ": "
-          << r.problem << '\n';
+      out << "cannot rename department " << sync::quoted(r.from) << " → " << sync::quoted(r.to)
+          << ": " << r.problem << '\n';
   }
   for (const auto& a : plan.adoptions)
-    out << "link department " << quoted(a.name) << " to " << quoted(a.key)
+    out << "link department " << sync::quoted(a.name) << " to " << sync::quoted(a.key)
         << " (exists: the connector owns it from now on)\n";
   for (const auto& name : plan.departments_to_create)
-    out << "create department " << quoted(name) << '\n';
+    out << "create department " << sync::quoted(name) << '\n';
   for (const auto& d : plan.deletions)
-    out << "delete department " << quoted(d.name) << " (" << d.reason << ")\n";
+    out << "delete department " << sync::quoted(d.name) << " (" << d.reason << ")\n";
   if (plan.safety.exceeded) out << "SAFETY LIMIT: " << plan.safety.message << '\n';
   const auto counts = plan.counts();
   out << "\nSalesforce users " << counts.at("salesforce_users") << ", iSpring users "
