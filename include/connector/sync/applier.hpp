@@ -38,11 +38,11 @@ class directory {
     std::string renamed_from;  // departments: renamed in place from this name
     std::string note;          // departments: a rename left undone, and why
   };
-  // The department for a department key. Linked (`link`, and iSpring still has it): that one,
-  // renamed in place to `name` when the connector last gave it another name (design.md
-  // "Trust": only owned departments are renamed). Otherwise `name` under `parent` (nullopt:
-  // the root; the parent itself sits under the root), adopted when it exists, else created
-  // with its parent.
+  // The department for a department key. Linked (`link`, and iSpring still has it under
+  // `parent`): that one, renamed in place to `name` when the connector last gave it another
+  // name (design.md "Trust": only owned departments are renamed). Otherwise `name` under
+  // `parent` (nullopt: the root; the parent itself sits under the root), adopted when it
+  // exists, else created with its parent.
   ispring::result<ensured> ensure_department(
       const std::optional<std::string>& parent, const std::string& name,
       const std::optional<linked_department>& link = std::nullopt);

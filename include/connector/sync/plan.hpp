@@ -109,7 +109,7 @@ struct user_plan {
 };
 
 // `actual` is the matched iSpring user (nullopt: none). The target department is the linked
-// one when `directory` has it, else found by name. Departments and groups missing from
+// one when `directory` has it (find_linked), else found by name. Departments and groups missing from
 // `directory` are planned as created. Groups the user is in that `directory` does not know
 // are left alone (refresh the snapshot first to manage them).
 user_plan plan_user(const desired_user& desired, const std::optional<ispring::user>& actual,

@@ -6,7 +6,8 @@
 // Rules (design.md "Contracts" sync section, "Rules carried over from the seed"):
 // - Matching: the stored link first (it survives login and e-mail changes), then login, then
 //   e-mail, ignoring case; an iSpring user is matched to one Salesforce user at most.
-//   iSpring users that match no Salesforce user are never touched.
+//   iSpring users that match no Salesforce user are never touched: not their department,
+//   not their groups (an iSpring user matched by login or e-mail is linked, so managed).
 // - A linked iSpring user whose Salesforce record the query no longer returns is handled as
 //   out of scope (sync.out_of_scope_users) — only when the whole query was read.
 // - Departments (design.md "Trust"): the connector owns the departments it linked to a
@@ -14,8 +15,10 @@
 //   configured parent. A key's users go to its linked department whatever it is called now.
 //   A linked department is renamed in place exactly when the configured name of its key
 //   differs from the name the connector last gave it, whatever users do; never otherwise,
-//   and a department nobody linked is never renamed, moved or deleted. A link whose
-//   department iSpring no longer has is forgotten.
+//   and a department nobody linked is never renamed, moved or deleted. Names compare
+//   ignoring case, as iSpring does. A link whose department iSpring no longer has is
+//   forgotten; one whose department sits under another parent (sync.parent_department
+//   changed) is placed anew under the parent, and the old department goes once empty.
 // - sync.delete_empty_departments: a linked department left with no users at all (and no
 //   child departments) is deleted and its link forgotten. Never the root or the parent.
 // - sync.max_deactivations: a plan that would deactivate or delete more users than the count
