@@ -99,7 +99,7 @@ int sync_user(const config::settings& settings, const std::string& record_id) {
     }
     const auto link = inbox->find_link(record->organization_id, record->record_id);
     ispring::https_api api(*settings.ispring);
-    sync::user_sync chain(settings, api);
+    sync::user_sync chain(settings, api, {}, inbox.get());
     auto report = chain.run(*record, link);
     std::cout << "user " << record->record_id << "\n  scope: " << report.scope_reason << "\n";
     for (const auto& step : report.steps) std::cout << "  " << step.to_string() << "\n";

@@ -184,6 +184,9 @@ user_facts facts_of(store::inbox& inbox) {
   f.history = [&inbox](const std::string& org, const std::string& id, std::size_t limit) {
     return inbox.read_history(org, id, limit);
   };
+  f.department_link = [&inbox](const std::string& org, const std::string& key) {
+    return inbox.find_department_link(org, key);
+  };
   return f;
 }
 
@@ -204,6 +207,9 @@ user_facts facts_of_file(const store::sqlite_options& options) {
   f.history = [path = options.path](const std::string& org, const std::string& id,
                                     std::size_t limit) {
     return store::read_sqlite_history(path, org, id, limit);
+  };
+  f.department_link = [path = options.path](const std::string& org, const std::string& key) {
+    return store::read_sqlite_department_link(path, org, key);
   };
   return f;
 }
@@ -241,6 +247,13 @@ expected<nlohmann::json, explain_error> explain_user(const std::string& user,
     desired = sync::desired_from_record(*record, settings, &mapped);
     now["mapped"] = sync::mapping_details(mapped);
     now["scope"] = sync::scope_details(*desired);
+    // The user goes to its key's linked department, whatever it is called now.
+    if (desired->action == sync::sync_action::upsert && facts.department_link)
+      if (auto l = facts.department_link(org, desired->department_key)) {
+        desired->department_link = sync::linked_department{l->department_id, l->name};
+        now["department_link"] = {
+            {"key", l->key}, {"ispring_department_id", l->department_id}, {"name", l->name}};
+      }
     switch (record->state) {
       case store::record_state::pending:
         now["queue"] = "waiting for the worker";

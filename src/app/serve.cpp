@@ -178,7 +178,8 @@ int serve(const config::settings& settings, const serve_options& options) {
       };
       reread.time = &clock;
     }
-    user_sync = std::make_unique<sync::user_sync>(settings, *ispring_api, std::move(reread));
+    user_sync =
+        std::make_unique<sync::user_sync>(settings, *ispring_api, std::move(reread), inbox.get());
     sync::worker_options worker_options;
     worker_options.concurrency = settings.ispring->max_concurrency;
     worker_options.max_attempts = settings.sync.max_attempts;

@@ -28,6 +28,7 @@
 #include "connector/store/inbox.hpp"
 #include "connector/store/sqlite.hpp"
 #include "run_owner.hpp"
+#include "sqlite_department_links.hpp"
 #include "sqlite_schema.hpp"
 
 namespace connector::store {
@@ -699,6 +700,7 @@ class sqlite_inbox final : public inbox {
     if (rc != SQLITE_OK) throw_sqlite_error(writer_db_.handle(), rc, "register merge_fields");
     write_ =
         std::make_unique<write_statements>(writer_db_, options.login_field, options.email_field);
+    department_writes_ = std::make_unique<department_link_writes>(writer_db_);
     {
       run row(write_->max_history_id);
       if (row.step()) next_history_id_ = row.int64(0) + 1;
@@ -710,6 +712,7 @@ class sqlite_inbox final : public inbox {
     read_ = std::make_unique<read_statements>(*reader_db_);
     run_read_ = std::make_unique<run_read_statements>(*reader_db_);
     history_read_ = std::make_unique<history_read_statements>(*reader_db_);
+    department_read_ = std::make_unique<department_link_reads>(*reader_db_);
 
     // Checkpoints copy the WAL back into the database file and fsync it. SQLite would run
     // them inside the writer's COMMIT, in front of the acks; a second connection runs them
@@ -742,6 +745,7 @@ class sqlite_inbox final : public inbox {
     checkpointer_.join();
     // The other connections go first, so the writer's close can checkpoint the WAL and
     // remove it.
+    department_read_.reset();
     history_read_.reset();
     run_read_.reset();
     read_.reset();
@@ -898,6 +902,30 @@ class sqlite_inbox final : public inbox {
     rows.bind(1, organization_id);
     while (rows.step()) links.emplace_back(rows.text(0), rows.text(1));
     return links;
+  }
+
+  std::vector<department_link> list_department_links(const std::string& organization_id) override {
+    std::lock_guard lock(reader_mutex_);
+    return department_read_->list(organization_id);
+  }
+
+  std::optional<department_link> find_department_link(const std::string& organization_id,
+                                                      const std::string& key) override {
+    std::lock_guard lock(reader_mutex_);
+    return department_read_->find(organization_id, key);
+  }
+
+  void set_department_links(const std::string& organization_id,
+                            const std::vector<department_link>& links) override {
+    if (links.empty()) return;
+    const epoch_ms now = system_clock().now();
+    run_write([&] { department_writes_->set(organization_id, links, now); });
+  }
+
+  void remove_department_links(const std::string& organization_id,
+                               const std::vector<std::string>& department_ids) override {
+    if (department_ids.empty()) return;
+    run_write([&] { department_writes_->remove(organization_id, department_ids); });
   }
 
   std::vector<pending_record> records_in_flight(const std::string& organization_id) override {
@@ -1605,6 +1633,7 @@ class sqlite_inbox final : public inbox {
   // Writer side: used by writer_ only, once the constructor has started it.
   sqlite_connection writer_db_;
   std::unique_ptr<write_statements> write_;
+  std::unique_ptr<department_link_writes> department_writes_;
 
   // Reader side: take_due, find_record, stats, has_notification from any thread.
   std::mutex reader_mutex_;
@@ -1612,6 +1641,7 @@ class sqlite_inbox final : public inbox {
   std::unique_ptr<read_statements> read_;
   std::unique_ptr<run_read_statements> run_read_;
   std::unique_ptr<history_read_statements> history_read_;
+  std::unique_ptr<department_link_reads> department_read_;
 
   // The newest progress counts per run, until the writer takes them (update_run_counts).
   struct run_progress {
@@ -1805,6 +1835,20 @@ std::optional<std::pair<std::string, std::string>> read_sqlite_linked_record(
     const std::string& path, const std::string& ispring_user_id) {
   return read_history_tables(path, [&](history_read_statements& history) {
     return history.linked_record(ispring_user_id);
+  });
+}
+
+std::optional<department_link> read_sqlite_department_link(const std::string& path,
+                                                           const std::string& organization_id,
+                                                           const std::string& key) {
+  return read_only(path, [&](sqlite_connection& db) -> std::optional<department_link> {
+    // A service older than department links may still be the one writing the file.
+    if (db.query_int("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = "
+                     "'department_links'",
+                     "look for department links") == 0)
+      return std::nullopt;
+    department_link_reads statements(db);
+    return statements.find(organization_id, key);
   });
 }
 

@@ -9,7 +9,7 @@ namespace {
 
 // Append-only: a released step is never edited, a change is a new step. Step i (0-based)
 // takes the schema from version i to i + 1.
-constexpr std::array<const char*, 7> migrations = {
+constexpr std::array<const char*, 8> migrations = {
     // 1: the durable inbox.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice.
@@ -151,6 +151,19 @@ CREATE INDEX user_keys_by_email ON user_keys (email_key);
     // entries are appended at the right edge (arrival order), so intake pays little for it.
     R"sql(
 CREATE INDEX notifications_by_time ON notifications (received_at);
+)sql",
+    // 8: departments the connector owns (created, or adopted by name) per Salesforce
+    // department key, with the name it last gave each: renames and deletions touch only these.
+    R"sql(
+-- NOCASE: keys compare ignoring case, as iSpring compares department names.
+CREATE TABLE department_links (
+  organization_id       TEXT NOT NULL,
+  department_key        TEXT NOT NULL COLLATE NOCASE,
+  ispring_department_id TEXT NOT NULL,
+  ispring_name          TEXT NOT NULL,
+  linked_at             INTEGER NOT NULL,
+  PRIMARY KEY (organization_id, department_key)
+) WITHOUT ROWID;
 )sql",
 };
 

@@ -86,22 +86,49 @@ ispring::result<snapshot_ptr> directory::refresh_groups() {
   return load_groups(current());
 }
 
+namespace {
+
+// A linked department needs a rename when the connector last gave it another name than the
+// configured one, and nobody has given it that name since (ignoring case, as iSpring does).
+bool needs_rename(const linked_department& link, const ispring::department& current,
+                  const std::string& name) {
+  return !iequals(link.name, name) && !iequals(current.name, name);
+}
+
+}  // namespace
+
 ispring::result<directory::ensured> directory::ensure_department(
-    const std::optional<std::string>& parent, const std::string& name) {
+    const std::optional<std::string>& parent, const std::string& name,
+    const std::optional<linked_department>& link) {
   auto seen = snapshot();
   if (!seen) return unexpected{seen.error()};
-  if (const auto* d = (*seen)->find_target(parent, name)) return ensured{d->id, d->name, false, {}};
+  if (link) {
+    if (const auto* d = (*seen)->find_linked(parent, link->id); d && !needs_rename(*link, *d, name))
+      return ensured{d->id, d->name, false, {}, {}, {}};
+  } else if (const auto* d = (*seen)->find_target(parent, name)) {
+    return ensured{d->id, d->name, false, {}, {}, {}};
+  }
 
   std::lock_guard create(create_mutex_);
   snapshot_ptr now = current();
-  // Nobody refreshed since our miss: re-read before creating, as another instance (or an
-  // administrator) may have created it since we last looked.
+  // Nobody refreshed since our miss: re-read before creating or renaming, as another instance
+  // (or an administrator) may have done it since we last looked.
   if (now == *seen) {
     auto fresh = load_departments(now);
     if (!fresh) return unexpected{fresh.error()};
     now = *fresh;
   }
-  if (const auto* d = now->find_target(parent, name)) return ensured{d->id, d->name, false, {}};
+  if (link) {
+    if (const auto* d = now->find_linked(parent, link->id)) {
+      if (!needs_rename(*link, *d, name)) return ensured{d->id, d->name, false, {}, {}, {}};
+      const ispring::department linked = *d;  // `now` may be replaced below
+      return rename_locked(linked, name);
+    }
+    // The linked department is gone from iSpring, or sits elsewhere (sync.parent_department
+    // changed): the key is placed like a new one.
+  }
+  if (const auto* d = now->find_target(parent, name))
+    return ensured{d->id, d->name, false, {}, {}, {}};
   const ispring::department* root = now->root();
   if (!root)
     return unexpected{own_failure(ispring::failure_kind::bad_response,
@@ -118,11 +145,34 @@ ispring::result<directory::ensured> directory::ensure_department(
   return child;
 }
 
+ispring::result<directory::ensured> directory::rename_locked(const ispring::department& linked,
+                                                             const std::string& name) {
+  // iSpring refuses two siblings of one name, and the other one is not ours to touch.
+  if (linked.parent_id) {
+    if (const auto* other = current()->find_department(name, *linked.parent_id);
+        other && other->id != linked.id) {
+      ensured kept{linked.id, linked.name, false, {}, {}, {}};
+      kept.note = "not renamed to " + quoted(name) +
+                  ": another department of that name exists "
+                  "beside it";
+      return kept;
+    }
+  }
+  if (auto r = api_.rename_department(linked.id, name); !r)
+    return unexpected{
+        in_context("rename department " + quoted(linked.name) + " to " + quoted(name), r.error())};
+  auto next = std::make_shared<directory_snapshot>(*current());
+  for (auto& d : next->departments)
+    if (d.id == linked.id) d.name = name;
+  publish(next);
+  return ensured{linked.id, name, false, {}, linked.name, {}};
+}
+
 ispring::result<directory::ensured> directory::ensure_child_locked(const std::string& parent_id,
                                                                    const std::string& parent_text,
                                                                    const std::string& name) {
   if (const auto* d = current()->find_department(name, parent_id))
-    return ensured{d->id, d->name, false, {}};
+    return ensured{d->id, d->name, false, {}, {}, {}};
   const std::string what = "create department " + quoted(name) + " under " + parent_text;
   auto created = api_.create_department(name, parent_id);
   if (!created) {
@@ -131,20 +181,21 @@ ispring::result<directory::ensured> directory::ensure_child_locked(const std::st
       auto fresh = load_departments(current());
       if (fresh)
         if (const auto* d = (*fresh)->find_department(name, parent_id))
-          return ensured{d->id, d->name, false, {}};
+          return ensured{d->id, d->name, false, {}, {}, {}};
     }
     return unexpected{in_context(what, created.error())};
   }
   auto next = std::make_shared<directory_snapshot>(*current());
   next->departments.push_back({*created, name, parent_id, std::nullopt});
   publish(next);
-  return ensured{*created, name, false, {quoted(name) + " under " + parent_text}};
+  return ensured{*created, name, false, {quoted(name) + " under " + parent_text}, {}, {}};
 }
 
 ispring::result<directory::ensured> directory::ensure_group(const std::string& name) {
   auto seen = snapshot();
   if (!seen) return unexpected{seen.error()};
-  if (const auto* g = (*seen)->find_group(name)) return ensured{g->id, g->name, g->is_smart, {}};
+  if (const auto* g = (*seen)->find_group(name))
+    return ensured{g->id, g->name, g->is_smart, {}, {}, {}};
 
   std::lock_guard create(create_mutex_);
   snapshot_ptr now = current();
@@ -153,21 +204,22 @@ ispring::result<directory::ensured> directory::ensure_group(const std::string& n
     if (!fresh) return unexpected{fresh.error()};
     now = *fresh;
   }
-  if (const auto* g = now->find_group(name)) return ensured{g->id, g->name, g->is_smart, {}};
+  if (const auto* g = now->find_group(name))
+    return ensured{g->id, g->name, g->is_smart, {}, {}, {}};
   auto created = api_.create_group(name);
   if (!created) {
     if (may_exist_already(created.error())) {
       auto fresh = load_groups(current());
       if (fresh)
         if (const auto* g = (*fresh)->find_group(name))
-          return ensured{g->id, g->name, g->is_smart, {}};
+          return ensured{g->id, g->name, g->is_smart, {}, {}, {}};
     }
     return unexpected{in_context("create group " + quoted(name), created.error())};
   }
   auto next = std::make_shared<directory_snapshot>(*current());
   next->groups.push_back({*created, name, false, std::nullopt});
   publish(next);
-  return ensured{*created, name, false, {quoted(name)}};
+  return ensured{*created, name, false, {quoted(name)}, {}, {}};
 }
 
 void directory::invalidate() {
@@ -314,14 +366,26 @@ struct applier::run {
       return fail("department", "place user",
                   own_failure(ispring::failure_kind::rejected, "no iSpring department given"));
     // A user belongs to exactly one department: make sure it exists before placing anyone.
-    // Departments are identified by their iSpring name, so an ispring_name changed in the
-    // config creates the new department here and moves users into it; renaming the old one
-    // in place (and deleting emptied ones) is the full reconciliation's job (issue 4), as only
-    // it knows the previous name.
-    auto department = dir.ensure_department(desired.parent_department, desired.department);
+    // The key's linked department wins over names, and an ispring_name changed in the config
+    // renames it in place (the link remembers the name we gave it); deleting emptied
+    // departments is the full reconciliation's job, as only it sees every user.
+    auto department = dir.ensure_department(desired.parent_department, desired.department,
+                                            desired.department_link);
     if (!department) return fail("department", "", department.error());
     for (const auto& text : department->created)
       step("department", "created " + text, step_outcome::changed);
+    if (!department->renamed_from.empty())
+      step("department",
+           "renamed " + quoted(department->renamed_from) + " to " + quoted(department->name),
+           step_outcome::changed);
+    if (!department->note.empty()) step("department", department->note);
+    // Linked from now on (adopted, created or renamed); a rename left undone keeps the old
+    // name, so it is tried again.
+    const std::string linked_name =
+        department->note.empty() ? desired.department : desired.department_link->name;
+    if (!desired.department_link || desired.department_link->id != department->id ||
+        !iequals(desired.department_link->name, linked_name))
+      result.department_link = linked_department{department->id, linked_name};
 
     auto snapshot = dir.snapshot();
     if (!snapshot) return fail("department", "", snapshot.error());

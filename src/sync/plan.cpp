@@ -73,6 +73,7 @@ desired_user make_desired_user(const mapped_user& user, const config::sync_setti
   d.email = user.email;
   d.fields = user.profile();
   d.department = scope.department;
+  d.department_key = scope.department_key;
   d.parent_department = sync.parent_department;
   d.active = user.active;
   d.groups = desired_groups(user, sync);
@@ -107,6 +108,15 @@ const ispring::department* directory_snapshot::find_target(const std::optional<s
   const ispring::department* under = root();
   if (under && parent) under = find_department(*parent, under->id);
   return under ? find_department(name, under->id) : nullptr;
+}
+
+const ispring::department* directory_snapshot::find_linked(const std::optional<std::string>& parent,
+                                                           const std::string& id) const {
+  const ispring::department* d = department_by_id(id);
+  if (!d || !d->parent_id) return nullptr;
+  const ispring::department* under = root();
+  if (under && parent) under = find_department(*parent, under->id);
+  return under && *d->parent_id == under->id ? d : nullptr;
 }
 
 const ispring::group* directory_snapshot::group_by_id(const std::string& id) const {
@@ -188,8 +198,17 @@ user_plan plan_user(const desired_user& desired, const ispring::user* actual,
   }
 
   department_change target{desired.department, {}, desired.parent_department, {}, {}};
-  if (const auto* d = directory.find_target(desired.parent_department, desired.department))
+  const ispring::department* linked =
+      desired.department_link
+          ? directory.find_linked(desired.parent_department, desired.department_link->id)
+          : nullptr;
+  if (linked) {
+    // The owned department, whatever it is called now (a rename is planned apart).
+    target.id = linked->id;
+    target.name = linked->name;
+  } else if (const auto* d = directory.find_target(desired.parent_department, desired.department)) {
     target.id = d->id;
+  }
 
   if (!actual) {
     // iSpring derives a login when none is sent (§8); we always send ours so matching stays

@@ -105,44 +105,87 @@ std::optional<std::string> target_parent_id(const directory_snapshot& dir,
   return p ? std::optional<std::string>(p->id) : std::nullopt;
 }
 
-// Departments renamed in the config: see the header's rule.
-std::vector<department_rename> infer_renames(const std::deque<planned_user>& users,
-                                             const reconcile_input& input,
-                                             const config::sync_settings& sync) {
-  std::vector<department_rename> renames;
+// The departments' part of the plan (the header's rule): where each department key's users
+// go, which linked departments are renamed, which existing ones are adopted, which links are
+// gone. Sets each upsert user's department_link.
+void plan_departments(std::deque<planned_user>& users, const reconcile_input& input,
+                      const config::sync_settings& sync, reconcile_plan& plan) {
   const auto& dir = input.directory;
+  struct keyed_link {
+    std::string key;  // as stored
+    linked_department department;
+  };
+  std::unordered_map<std::string, keyed_link> links;  // by lower-case key
+  std::set<std::string> gone;
+  for (const auto& [key, link] : input.department_links) {
+    // Under another parent (sync.parent_department changed): the key is placed anew, and the
+    // old department, still owned, is deleted once empty.
+    if (dir.find_linked(sync.parent_department, link.id))
+      links.emplace(ascii_lower(key), keyed_link{key, link});
+    else if (!dir.department_by_id(link.id))
+      gone.insert(link.id);
+  }
+  plan.gone_departments.assign(gone.begin(), gone.end());
+
+  // The configured name of every key users are bound for, then of linked keys nobody is bound
+  // for this time (a rename follows the config, whatever users do).
+  std::map<std::string, std::pair<std::string, std::string>> configured;  // lower key → key, name
+  for (const auto& u : users)
+    if (u.desired.action == sync_action::upsert && !u.desired.department.empty())
+      configured.emplace(ascii_lower(u.desired.department_key),
+                         std::pair{u.desired.department_key, u.desired.department});
+  for (const auto& [lower, link] : links)
+    if (!configured.contains(lower))
+      if (auto name = configured_department_name(sync, link.key))
+        configured.emplace(lower, std::pair{link.key, *name});
+
   const auto parent_id = target_parent_id(dir, sync.parent_department);
-  if (!parent_id) return renames;
-  std::unordered_set<std::string> wanted;  // every target name, lower case
-  // Missing target (lower case) → its spelling and the departments its users sit in now.
-  std::map<std::string, std::pair<std::string, std::set<std::string>>> missing;
-  for (const auto& u : users) {
-    if (u.desired.action != sync_action::upsert || u.desired.department.empty()) continue;
-    const std::string key = ascii_lower(u.desired.department);
-    wanted.insert(key);
-    if (dir.find_department(u.desired.department, *parent_id)) continue;
-    auto& entry = missing[key];
-    entry.first = u.desired.department;
-    if (u.actual) entry.second.insert(input.actual[*u.actual].department_id);
+  std::unordered_map<std::string, linked_department> bound;  // lower key → where users go
+  std::unordered_set<std::string> renamed;                   // department ids
+  for (const auto& [lower, entry] : configured) {
+    const auto& [key, name] = entry;
+    if (const auto it = links.find(lower); it != links.end()) {
+      const linked_department& link = it->second.department;
+      const auto* d = dir.department_by_id(link.id);
+      // Names compare ignoring case, as iSpring does: a case-only difference is no rename.
+      const bool config_changed = !iequals(link.name, name);
+      if (config_changed && !iequals(d->name, name) && renamed.insert(d->id).second) {
+        department_rename r{d->id, d->name, name, key, {}};
+        // iSpring refuses two siblings of one name, and the other one is not ours.
+        if (d->parent_id)
+          if (const auto* other = dir.find_department(name, *d->parent_id);
+              other && other->id != d->id)
+            r.problem =
+                "another department named " + sync::quoted(other->name) + " exists beside it";
+        plan.renames.push_back(std::move(r));
+      } else if (config_changed && iequals(d->name, name)) {
+        plan.adoptions.push_back({key, d->id, name});  // named so already: the link learns it
+      }
+      bound[lower] = {link.id, name};
+      continue;
+    }
+    if (!parent_id) continue;
+    if (const auto* d = dir.find_department(name, *parent_id)) {
+      plan.adoptions.push_back({key, d->id, name});
+      bound[lower] = {d->id, name};
+    }
   }
-  std::unordered_set<std::string> renamed_ids;
-  for (const auto& [key, entry] : missing) {
-    if (entry.second.size() != 1) continue;
-    const auto* from = dir.department_by_id(*entry.second.begin());
-    if (!from || !from->parent_id || *from->parent_id != *parent_id) continue;
-    if (wanted.contains(ascii_lower(from->name)) || renamed_ids.contains(from->id)) continue;
-    renamed_ids.insert(from->id);
-    renames.push_back({from->id, from->name, entry.first});
+  for (auto& u : users) {
+    if (u.desired.action != sync_action::upsert) continue;
+    if (const auto it = bound.find(ascii_lower(u.desired.department_key)); it != bound.end())
+      u.desired.department_link = it->second;
   }
-  return renames;
 }
 
+// sync.delete_empty_departments: linked departments left with no users at all.
 std::vector<department_deletion> plan_deletions(const std::deque<planned_user>& users,
                                                 const reconcile_input& input,
                                                 const directory_snapshot& dir,
-                                                const config::sync_settings& sync) {
+                                                const config::sync_settings& sync,
+                                                const std::unordered_set<std::string>& owned) {
   std::vector<department_deletion> deletions;
   if (!sync.delete_empty_departments) return deletions;
+  // Every iSpring user counts, managed or not: a department holding anyone stays.
   std::unordered_map<std::string, std::int64_t> members;
   for (const auto& a : input.actual) ++members[a.department_id];
   std::unordered_set<std::string> had_synced;
@@ -168,13 +211,12 @@ std::vector<department_deletion> plan_deletions(const std::deque<planned_user>& 
   for (const auto& d : dir.departments)
     if (d.parent_id) has_children.insert(*d.parent_id);
   for (const auto& d : dir.departments) {
+    if (!owned.contains(d.id)) continue;  // never one the connector does not own
     if (!d.parent_id || (root && d.id == root->id) || (parent_id && d.id == *parent_id)) continue;
     if (has_children.contains(d.id) || targets.contains(d.id)) continue;
     if (const auto it = members.find(d.id); it != members.end() && it->second > 0) continue;
-    if (had_synced.contains(d.id))
-      deletions.push_back({d.id, d.name, "left with no synchronised users"});
-    else if (parent_id && *d.parent_id == *parent_id)
-      deletions.push_back({d.id, d.name, "empty, under " + sync::quoted(*sync.parent_department)});
+    deletions.push_back(
+        {d.id, d.name, had_synced.contains(d.id) ? "left with no synchronised users" : "empty"});
   }
   return deletions;
 }
@@ -246,7 +288,9 @@ std::map<std::string, std::int64_t> reconcile_plan::counts() const {
   c.erase("problem");
   c["in_scope"] = in_scope;
   c["salesforce_users"] = salesforce_users;
-  c["departments_renamed"] = static_cast<std::int64_t>(renames.size());
+  c["departments_renamed"] = std::count_if(
+      renames.begin(), renames.end(), [](const department_rename& r) { return r.problem.empty(); });
+  c["departments_adopted"] = static_cast<std::int64_t>(adoptions.size());
   c["departments_created"] = static_cast<std::int64_t>(departments_to_create.size());
   c["departments_deleted"] = static_cast<std::int64_t>(deletions.size());
   c["to_apply"] = static_cast<std::int64_t>(to_apply());
@@ -309,11 +353,12 @@ reconcile_plan make_reconcile_plan(reconcile_input& input, const config::sync_se
     }
   }
 
-  plan.renames = infer_renames(plan.users, input, sync);
+  plan_departments(plan.users, input, sync, plan);
   directory_snapshot after = input.directory;
   for (const auto& r : plan.renames)
-    for (auto& d : after.departments)
-      if (d.id == r.id) d.name = r.to;
+    if (r.problem.empty())
+      for (auto& d : after.departments)
+        if (d.id == r.id) d.name = r.to;
 
   std::set<std::string> to_create;
   for (auto& u : plan.users) {
@@ -331,7 +376,17 @@ reconcile_plan make_reconcile_plan(reconcile_input& input, const config::sync_se
       !target_parent_id(after, sync.parent_department))
     to_create.insert(*sync.parent_department);
   plan.departments_to_create.assign(to_create.begin(), to_create.end());
-  plan.deletions = plan_deletions(plan.users, input, after, sync);
+  std::unordered_set<std::string> owned;
+  for (const auto& [key, link] : input.department_links) owned.insert(link.id);
+  for (const auto& a : plan.adoptions) owned.insert(a.id);
+  plan.deletions = plan_deletions(plan.users, input, after, sync, owned);
+  // A department deleted for good needs no new name.
+  std::erase_if(plan.renames, [&](const department_rename& r) {
+    return std::any_of(plan.deletions.begin(), plan.deletions.end(),
+                       [&](const department_deletion& d) { return d.id == r.id; });
+  });
+  for (auto& d : plan.deletions)
+    if (const auto* before = input.directory.department_by_id(d.id)) d.name = before->name;
 
   auto& safety = plan.safety;
   safety.synchronised = claimed.size();
@@ -400,8 +455,14 @@ nlohmann::json plan_to_json(const reconcile_plan& plan, const reconcile_input& i
     users.push_back(std::move(row));
   }
   nlohmann::json renames = nlohmann::json::array();
-  for (const auto& r : plan.renames)
-    renames.push_back({{"id", r.id}, {"from", r.from}, {"to", r.to}});
+  for (const auto& r : plan.renames) {
+    nlohmann::json row = {{"id", r.id}, {"from", r.from}, {"to", r.to}, {"key", r.key}};
+    if (!r.problem.empty()) row["problem"] = r.problem;
+    renames.push_back(std::move(row));
+  }
+  nlohmann::json adoptions = nlohmann::json::array();
+  for (const auto& a : plan.adoptions)
+    adoptions.push_back({{"id", a.id}, {"name", a.name}, {"key", a.key}});
   nlohmann::json deletions = nlohmann::json::array();
   for (const auto& d : plan.deletions)
     deletions.push_back({{"id", d.id}, {"name", d.name}, {"reason", d.reason}});
@@ -414,6 +475,7 @@ nlohmann::json plan_to_json(const reconcile_plan& plan, const reconcile_input& i
           {"users", std::move(users)},
           {"departments",
            {{"rename", std::move(renames)},
+            {"adopt", std::move(adoptions)},
             {"create", plan.departments_to_create},
             {"delete", std::move(deletions)}}},
           {"safety", std::move(safety)}};
@@ -450,12 +512,21 @@ std::string plan_to_table(const reconcile_plan& plan, const reconcile_input& inp
   } else {
     out << "No user changes.\n";
   }
-  for (const auto& r : plan.renames)
-    out << "rename department " << quoted(r.from) << " → " << quoted(r.to) << '\n';
+  for (const auto& r : plan.renames) {
+    if (r.problem.empty())
+      out << "rename department " << sync::quoted(r.from) << " → " << sync::quoted(r.to)
+          << " (its name for " << sync::quoted(r.key) << " changed)\n";
+    else
+      out << "cannot rename department " << sync::quoted(r.from) << " → " << sync::quoted(r.to)
+          << ": " << r.problem << '\n';
+  }
+  for (const auto& a : plan.adoptions)
+    out << "link department " << sync::quoted(a.name) << " to " << sync::quoted(a.key)
+        << " (exists: the connector owns it from now on)\n";
   for (const auto& name : plan.departments_to_create)
-    out << "create department " << quoted(name) << '\n';
+    out << "create department " << sync::quoted(name) << '\n';
   for (const auto& d : plan.deletions)
-    out << "delete department " << quoted(d.name) << " (" << d.reason << ")\n";
+    out << "delete department " << sync::quoted(d.name) << " (" << d.reason << ")\n";
   if (plan.safety.exceeded) out << "SAFETY LIMIT: " << plan.safety.message << '\n';
   const auto counts = plan.counts();
   out << "\nSalesforce users " << counts.at("salesforce_users") << ", iSpring users "

@@ -13,11 +13,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "connector/log.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/sync/applier.hpp"
 #include "connector/sync/mapping.hpp"
 #include "connector/sync/reconcile_plan.hpp"
-#include "connector/log.hpp"
+#include "text.hpp"
 
 namespace connector::sync {
 namespace {
@@ -283,6 +284,10 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
     input.links.emplace(std::move(record), std::move(user_id));
   for (const auto& r : store_.records_in_flight(options.organization_id))
     input.in_flight.insert(r.record_id);
+  for (auto& link : store_.list_department_links(options.organization_id))
+    input.department_links.emplace(
+        std::move(link.key),
+        linked_department{std::move(link.department_id), std::move(link.name)});
 
   reconcile_plan plan = make_reconcile_plan(input, settings_.sync);
   report.counts = plan.counts();
@@ -323,11 +328,25 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
   // Links found by login or e-mail are remembered first: a crash later must not lose them.
   if (!plan.new_links.empty()) store_.set_links(options.organization_id, plan.new_links);
 
+  // Department links next, for the same reason: adopted departments are owned from now on.
+  store_.remove_department_links(options.organization_id, plan.gone_departments);
+  std::vector<store::department_link> adopted;
+  for (const auto& a : plan.adoptions) adopted.push_back({a.key, a.id, a.name});
+  store_.set_department_links(options.organization_id, adopted);
+
+  // Renames in place (only of linked departments, the plan's rule), before users move in.
+  std::vector<store::department_link> renamed;
   for (const auto& rename : plan.renames) {
-    if (auto r = api_.rename_department(rename.id, rename.to); !r)
-      record_failure("department " + rename.from,
-                     "rename to '" + rename.to + "': " + r.error().to_string());
+    const std::string what = "department '" + rename.from + "'";
+    if (!rename.problem.empty()) {
+      record_failure(what, "cannot rename to '" + rename.to + "': " + rename.problem);
+    } else if (auto r = api_.rename_department(rename.id, rename.to); !r) {
+      record_failure(what, "rename to '" + rename.to + "': " + r.error().to_string());
+    } else {
+      renamed.push_back({rename.key, rename.id, rename.to});
+    }
   }
+  store_.set_department_links(options.organization_id, renamed);
   if (!plan.renames.empty()) dir.invalidate();
 
   // Users, a few at a time.
@@ -340,6 +359,7 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
   std::vector<std::pair<std::string, std::string>> links;
   std::vector<std::string> unlinks;
   std::map<std::string, std::vector<std::string>> group_additions;  // group → user ids
+  std::map<std::string, store::department_link> department_links;   // created ones, by key
   run_history history(store_, options);
   const auto apply_some = [&] {
     for (;;) {
@@ -365,6 +385,9 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
       }
       for (auto& g : result.deferred_group_additions)
         group_additions[g].push_back(result.ispring_user_id);
+      if (result.department_link && !u.desired.department_key.empty())
+        department_links[ascii_lower(u.desired.department_key)] = {
+            u.desired.department_key, result.department_link->id, result.department_link->name};
       if (result.ok) {
         ++applied;
         ++progress.applied;
@@ -386,6 +409,9 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
   history.flush();
 
   if (!links.empty()) store_.set_links(options.organization_id, links);
+  std::vector<store::department_link> created;
+  for (auto& [key, link] : department_links) created.push_back(std::move(link));
+  store_.set_department_links(options.organization_id, created);
   for (const auto& record : unlinks) store_.remove_link(options.organization_id, record);
 
   // Group members are replaced as a whole: one read and one write per group for everyone.
@@ -396,13 +422,17 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
 
   std::int64_t departments_deleted = 0;
   if (!stopped && failed == 0) {
+    std::vector<std::string> deleted;
     for (const auto& d : plan.deletions) {
       auto r = api_.delete_department(d.id);
-      if (r || r.error().kind == ispring::failure_kind::not_found)
+      if (r || r.error().kind == ispring::failure_kind::not_found) {
         ++departments_deleted;
-      else
+        deleted.push_back(d.id);
+      } else {
         record_failure("department '" + d.name + "'", "delete: " + r.error().to_string());
+      }
     }
+    store_.remove_department_links(options.organization_id, deleted);
   }
 
   progress.phase = 3;

@@ -46,11 +46,11 @@ sync_action action_for(config::user_action configured) {
 }
 
 scope_decision out_of_scope(sync_action action, std::string reason) {
-  return {false, action, std::move(reason), {}};
+  return {false, action, std::move(reason), {}, {}};
 }
 
-scope_decision in_scope(std::string department, std::string reason) {
-  return {true, sync_action::upsert, std::move(reason), std::move(department)};
+scope_decision in_scope(std::string department, std::string key, std::string reason) {
+  return {true, sync_action::upsert, std::move(reason), std::move(department), std::move(key)};
 }
 
 }  // namespace
@@ -81,7 +81,8 @@ scope_decision decide_scope(const mapped_user& user, const config::sync_settings
   const std::string& department = *user.department;
   // Users without a department are not synchronised (seed, Sync Settings).
   if (department.empty()) return out_of_scope(leave, "no department");
-  if (sync.departments.empty()) return in_scope(department, "all departments are synced");
+  if (sync.departments.empty())
+    return in_scope(department, department, "all departments are synced");
 
   const auto* rule = find_rule(sync.departments, department);
   if (!rule) return out_of_scope(leave, "department " + quoted(department) + " is not selected");
@@ -96,7 +97,16 @@ scope_decision decide_scope(const mapped_user& user, const config::sync_settings
       !rule->second.sync_all_users ? "user is listed in department " + quoted(department)
       : by_wildcard ? "department " + quoted(department) + " is synced by the '*' rule"
                     : "department " + quoted(department) + " is selected";
-  return in_scope(std::move(target), std::move(reason));
+  return in_scope(std::move(target), by_wildcard ? department : rule->first, std::move(reason));
+}
+
+std::optional<std::string> configured_department_name(const config::sync_settings& sync,
+                                                      const std::string& key) {
+  if (sync.departments.empty()) return key;
+  const auto* rule = find_rule(sync.departments, key);
+  if (!rule) return std::nullopt;
+  if (rule->first == wildcard) return key;
+  return rule->second.ispring_name.value_or(rule->first);
 }
 
 bool manages_group(const std::optional<std::vector<std::string>>& managed_groups,

@@ -76,9 +76,11 @@ desired_user desired_from_record(const store::pending_record& record,
   return desired_from_fields(fields_of(record), record.record_id, settings, mapped);
 }
 
-user_sync::user_sync(const config::settings& settings, ispring::api& api, reread_options reread)
+user_sync::user_sync(const config::settings& settings, ispring::api& api, reread_options reread,
+                     store::inbox* links)
     : settings_(settings),
       reread_(std::move(reread)),
+      links_(links),
       calls_(api),
       directory_(calls_),
       applier_(calls_, directory_) {}
@@ -165,7 +167,7 @@ user_sync_report user_sync::run_with_fields(const store::pending_record& record,
                                             const std::optional<std::string>& link) {
   user_sync_report report;
   mapped_user mapped;
-  const auto desired = desired_from_fields(fields, record.record_id, settings_, &mapped);
+  auto desired = desired_from_fields(fields, record.record_id, settings_, &mapped);
   std::vector<store::history_event> history{
       event(store::history_kinds::mapped, mapping_details(mapped)),
       event(store::history_kinds::scope, scope_details(desired))};
@@ -175,6 +177,11 @@ user_sync_report user_sync::run_with_fields(const store::pending_record& record,
     report.result.history = std::move(history);
     return report;
   }
+  const bool keyed =
+      links_ && desired.action == sync_action::upsert && !desired.department_key.empty();
+  if (keyed)
+    if (auto found = links_->find_department_link(record.organization_id, desired.department_key))
+      desired.department_link = linked_department{found->department_id, found->name};
   apply_result applied;
   {
     call_recorder::recording recording;
@@ -182,6 +189,11 @@ user_sync_report user_sync::run_with_fields(const store::pending_record& record,
     for (const auto& call : recording.calls())
       history.push_back(event(store::history_kinds::ispring_call, call_details(call)));
   }
+  // Owned from now on, whatever happened after (design.md "Trust").
+  if (keyed && applied.department_link)
+    links_->set_department_links(
+        record.organization_id,
+        {{desired.department_key, applied.department_link->id, applied.department_link->name}});
   report.steps = applied.steps;
   const auto with_history = [&] { report.result.history = std::move(history); };
   if (!applied.ok) {

@@ -139,6 +139,23 @@ TEST_F(explain_test, live_ispring_gives_the_user_and_the_plan_of_what_would_chan
   EXPECT_EQ(sandbox_.find_user_by_login("jane@acme.com.prod")->email(), "old@acme.com");
 }
 
+TEST_F(explain_test, the_plan_places_the_user_in_its_keys_linked_department) {
+  receive(jane, person("jane@acme.com.prod", "jane@acme.com", "Sales"), "n1");
+  // The connector's Sales, renamed by an administrator; another "Sales" is nobody's.
+  const auto linked = sandbox_.add_department("Sales (renamed by hand)");
+  sandbox_.add_department("Sales");
+  sandbox_.add_user("jane@acme.com.prod", "jane@acme.com", linked, {{"last_name", "Doe"}});
+  inbox_->set_department_links(org, {{"Sales", linked, "Sales"}});
+  for (const auto& facts : {facts_of(*inbox_), facts_of_file(sqlite_options_for(settings_))}) {
+    const auto answer = explain_user(jane, settings_, facts, &api_, {});
+    ASSERT_TRUE(answer);
+    const json& a = *answer;
+    EXPECT_EQ(a["now"]["department_link"]["ispring_department_id"], linked) << a.dump(2);
+    EXPECT_EQ(a["now"]["summary"], "iSpring already matches the Salesforce state last seen")
+        << a["now"]["plan"].dump();
+  }
+}
+
 TEST_F(explain_test, ispring_down_is_said_and_the_rest_still_answers) {
   receive(jane, person("jane@acme.com.prod", "jane@acme.com", "Sales"), "n1");
   sandbox_.set_outage(true);

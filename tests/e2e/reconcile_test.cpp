@@ -8,6 +8,7 @@
 
 #include "support/eventually.hpp"
 #include "support/ispring_sandbox_server.hpp"
+#include "support/outbound_builder.hpp"
 #include "support/rsa_keys.hpp"
 #include "support/salesforce_sandbox_server.hpp"
 #include "support/sandbox_config.hpp"
@@ -204,6 +205,147 @@ TEST_F(reconcile_e2e, WrongCredentialsAreNamedByCheckAndByTheRun) {
   EXPECT_NE(run.out.find("invalid_grant"), std::string::npos) << run.out;
 }
 
+// --- department links: the connector renames and deletes only what it owns ----------------
+
+// The case a full run got wrong: "Legacy" was renamed to "Sales" because the one user bound
+// for Sales sat in it, taking an unmanaged user along. Legacy is nobody's: it stays, with
+// the unmanaged user untouched, and the linked user moves to a new Sales.
+TEST_F(reconcile_e2e, ADepartmentTheConnectorDoesNotOwnIsNeverRenamedOrDeleted) {
+  add_salesforce_user("ann", "Sales", true, "Onboarding");
+  auto& isp = ispring_.sandbox();
+  const auto legacy = isp.add_department("Legacy");
+  const auto zed = isp.add_user("zed@acme.example", "zed@acme.example", legacy,
+                                {{"first_name", "Zed"}, {"last_name", "Manual"}});
+  const auto ann = isp.add_user("ann@acme.example.prod", "ann@acme.example", legacy,
+                                {{"first_name", "ann"}, {"last_name", "Tester"}});
+  isp.add_group("Onboarding", {zed});
+  const auto zed_before = *isp.find_user(zed);
+
+  const auto run =
+      connector({"reconcile", "--json"}, {{"sync", {{"delete_empty_departments", true}}}});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const json counts = json::parse(run.out)["counts"];
+  EXPECT_EQ(counts["departments_renamed"], 0);
+  EXPECT_EQ(counts["departments_deleted"], 0);
+
+  const auto legacy_now = isp.find_department_by_name("Legacy");
+  ASSERT_TRUE(legacy_now) << "Legacy was renamed or deleted";
+  EXPECT_EQ(legacy_now->id, legacy);
+  EXPECT_EQ(isp.calls("POST /department/{id}"), 0);
+  EXPECT_EQ(isp.calls("DELETE /department/{id}"), 0);
+  const auto zed_now = *isp.find_user(zed);
+  EXPECT_EQ(zed_now.department_id, legacy);
+  EXPECT_EQ(zed_now.fields, zed_before.fields);
+  EXPECT_EQ(zed_now.status, zed_before.status);
+  const auto sales = isp.find_department_by_name("Sales");
+  ASSERT_TRUE(sales);
+  EXPECT_NE(sales->id, legacy);
+  EXPECT_EQ(ispring_user("ann")->id, ann) << "linked by login, not created again";
+  EXPECT_EQ(ispring_user("ann")->department_id, sales->id);
+  // Group members are replaced as a whole: the unmanaged member stays.
+  const auto onboarding = isp.find_group_by_name("Onboarding");
+  ASSERT_TRUE(onboarding);
+  EXPECT_EQ(onboarding->user_ids, (std::vector<std::string>{zed, ann}));
+  EXPECT_EQ(isp.find_user(zed)->group_ids, zed_before.group_ids);
+}
+
+// A configured ispring_name changes while users change department in the same run: one
+// rename in place, no department created or deleted. (The inference from user movements
+// made 6 writes here: create "Sales EMEA", move four users, delete "Sales".)
+TEST_F(reconcile_e2e, AChangedIspringNameRenamesTheLinkedDepartmentInPlace) {
+  add_salesforce_user("ann", "Sales");
+  add_salesforce_user("bob", "Sales");
+  const auto cy = add_salesforce_user("cy", "Sales");
+  const auto dan = add_salesforce_user("dan", "Support");
+  const json before = {
+      {"sync",
+       {{"departments", {{"Sales", {{"ispring_name", "Sales"}}}, {"Support", json::object()}}}}}};
+  const auto first = connector({"reconcile", "--json"}, before);
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  auto& isp = ispring_.sandbox();
+  const auto sales = isp.find_department_by_name("Sales");
+  const auto support = isp.find_department_by_name("Support");
+  ASSERT_TRUE(sales && support);
+  const auto departments_before = isp.departments().size();
+
+  salesforce_.sandbox().update_user(cy, {{"Department", "Support"}});
+  salesforce_.sandbox().update_user(dan, {{"Department", "Sales"}});
+  json after = before;
+  after["sync"]["departments"]["Sales"]["ispring_name"] = "Sales EMEA";
+  const int writes = ispring_writes();
+  const auto renames = isp.calls("POST /department/{id}");
+  const auto creates = isp.calls("POST /department");
+  const auto deletes = isp.calls("DELETE /department/{id}");
+
+  const auto dry = connector({"reconcile", "--dry-run"}, after);
+  ASSERT_EQ(dry.exit_code, 0) << dry.out << dry.err;
+  EXPECT_NE(dry.out.find("rename department 'Sales' → 'Sales EMEA' (its name for 'Sales' changed)"),
+            std::string::npos)
+      << dry.out;
+  EXPECT_EQ(dry.out.find("create department"), std::string::npos) << dry.out;
+  EXPECT_EQ(dry.out.find("delete department"), std::string::npos) << dry.out;
+
+  const auto second = connector({"reconcile", "--json"}, after);
+  ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
+  const json counts = json::parse(second.out)["counts"];
+  EXPECT_EQ(counts["departments_renamed"], 1);
+  EXPECT_EQ(counts["departments_created"], 0);
+  EXPECT_EQ(counts["departments_deleted"], 0);
+  EXPECT_EQ(counts["move"], 2);
+  EXPECT_EQ(isp.calls("POST /department/{id}") - renames, 1);
+  EXPECT_EQ(isp.calls("POST /department") - creates, 0);
+  EXPECT_EQ(isp.calls("DELETE /department/{id}") - deletes, 0);
+  EXPECT_EQ(ispring_writes() - writes, 3);  // the rename and two moves
+  EXPECT_EQ(isp.departments().size(), departments_before);
+  const auto renamed = isp.find_department_by_name("Sales EMEA");
+  ASSERT_TRUE(renamed);
+  EXPECT_EQ(renamed->id, sales->id);
+  for (const char* name : {"ann", "bob", "dan"})
+    EXPECT_EQ(ispring_user(name)->department_id, sales->id) << name;
+  EXPECT_EQ(ispring_user("cy")->department_id, support->id);
+
+  // Nothing left to do: the link learnt the new name.
+  const int settled = ispring_writes();
+  const auto third = connector({"reconcile", "--json"}, after);
+  ASSERT_EQ(third.exit_code, 0) << third.out << third.err;
+  EXPECT_EQ(json::parse(third.out)["counts"]["departments_renamed"], 0);
+  EXPECT_EQ(ispring_writes(), settled);
+}
+
+// delete_empty_departments deletes only linked departments: an empty one under the
+// connector's parent that it never linked stays, and a deleted one's link is forgotten.
+TEST_F(reconcile_e2e, EmptyDepartmentsAreDeletedOnlyWhenTheConnectorOwnsThem) {
+  const auto ann = add_salesforce_user("ann", "Sales");
+  auto& isp = ispring_.sandbox();
+  const auto parent = isp.add_department("Salesforce");
+  const auto old_team = isp.add_department("Old Team", parent);
+  const json config = {
+      {"sync", {{"parent_department", "Salesforce"}, {"delete_empty_departments", true}}}};
+  ASSERT_EQ(connector({"reconcile"}, config).exit_code, 0);
+  const auto sales = isp.find_department_by_name("Sales");
+  ASSERT_TRUE(sales);
+  EXPECT_EQ(sales->parent_id, parent);
+
+  salesforce_.sandbox().update_user(ann, {{"Department", "Support"}});
+  const auto run = connector({"reconcile", "--json"}, config);
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_EQ(json::parse(run.out)["counts"]["departments_deleted"], 1);
+  EXPECT_FALSE(isp.find_department_by_name("Sales")) << "the connector's own, left empty";
+  const auto kept = isp.find_department_by_name("Old Team");
+  ASSERT_TRUE(kept) << "empty, under the parent, but never the connector's";
+  EXPECT_EQ(kept->id, old_team);
+  EXPECT_EQ(isp.calls("DELETE /department/{id}"), 1);
+
+  // The deleted department's link is gone: Sales is made anew when needed.
+  salesforce_.sandbox().update_user(ann, {{"Department", "Sales"}});
+  ASSERT_EQ(connector({"reconcile"}, config).exit_code, 0);
+  const auto again = isp.find_department_by_name("Sales");
+  ASSERT_TRUE(again);
+  EXPECT_NE(again->id, sales->id);
+  EXPECT_EQ(ispring_user("ann")->department_id, again->id);
+  EXPECT_TRUE(isp.find_department_by_name("Old Team"));
+}
+
 class reconcile_service_e2e : public reconcile_e2e {
  protected:
   void start(const json& overrides = json::object()) {
@@ -283,6 +425,73 @@ TEST_F(reconcile_service_e2e, SighupAppliesANewSchedule) {
   ASSERT_TRUE(eventually([&] { return ispring_user("jo").has_value(); }));
   ASSERT_TRUE(eventually([&] { return ended(1); }));
   EXPECT_EQ(run_status(1)["trigger"], "scheduled");
+}
+
+// The worker creates a department and links it; once its ispring_name changes, the worker
+// renames that same department in place, and a full run agrees with what the worker did.
+TEST_F(reconcile_service_e2e, TheWorkerLinksTheDepartmentItCreatesAndRenamesItInPlace) {
+  const json fields = {{"Username", "kim@acme.example.prod"},
+                       {"Email", "kim@acme.example"},
+                       {"FirstName", "kim"},
+                       {"LastName", "Tester"},
+                       {"Title", "Engineer"},
+                       {"Department", "Sales"},
+                       {"IsActive", true},
+                       {"iSpring_Groups__c", ""}};
+  const auto kim = salesforce_.sandbox().add_user(fields);
+  json lee_fields = fields;
+  lee_fields["Username"] = "lee@acme.example.prod";
+  lee_fields["Email"] = "lee@acme.example";
+  lee_fields["FirstName"] = "lee";
+  const auto lee = salesforce_.sandbox().add_user(lee_fields);
+  const auto notify = [&](const std::string& id, const json& f, std::uint64_t n) {
+    user_notification note{make_id("04l", n), id, {}};
+    for (const auto& [key, value] : f.items())
+      note.fields[key] = value.is_string() ? value.get<std::string>() : value.dump();
+    note.fields["SystemModstamp"] = "2026-11-01T10:00:0" + std::to_string(n) + ".000Z";
+    const auto reply = service_->public_client().post_xml("/salesforce/outbound",
+                                                          build_user_message(test_org_id, {note}));
+    ASSERT_EQ(reply.status, 200) << reply.body;
+  };
+  const json named = {{"sync", {{"departments", {{"Sales", {{"ispring_name", "Sales"}}}}}}}};
+  auto& isp = ispring_.sandbox();
+
+  start(named);
+  notify(kim, fields, 1);
+  ASSERT_TRUE(eventually([&] { return ispring_user("kim").has_value(); }))
+      << service_->process().stderr_text();
+  const auto sales = isp.find_department_by_name("Sales");
+  ASSERT_TRUE(sales);
+  EXPECT_EQ(ispring_user("kim")->department_id, sales->id);
+  ASSERT_EQ(service_->stop(), 0);
+
+  json renamed = named;
+  renamed["sync"]["departments"]["Sales"]["ispring_name"] = "Sales EMEA";
+  write_config(renamed);  // the same file, read again by the same service's next start
+  service_->start();
+  notify(lee, lee_fields, 2);
+  ASSERT_TRUE(eventually([&] { return ispring_user("lee").has_value(); }))
+      << service_->process().stderr_text();
+  EXPECT_EQ(ispring_user("lee")->department_id, sales->id);
+  const auto now = isp.find_department_by_name("Sales EMEA");
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->id, sales->id) << "renamed in place";
+  EXPECT_FALSE(isp.find_department_by_name("Sales"));
+  EXPECT_EQ(isp.calls("POST /department"), 1);  // created once, by the first notification
+  EXPECT_EQ(isp.calls("POST /department/{id}"), 1);
+  EXPECT_EQ(isp.calls("DELETE /department/{id}"), 0);
+  EXPECT_EQ(ispring_user("kim")->department_id, sales->id);
+
+  // The full run finds the worker's link: nothing to rename, create or delete.
+  const int writes = ispring_writes();
+  const auto run = connector({"reconcile", "--json"}, renamed);
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const json counts = json::parse(run.out)["counts"];
+  EXPECT_EQ(counts["departments_renamed"], 0);
+  EXPECT_EQ(counts["departments_created"], 0);
+  EXPECT_EQ(counts["departments_deleted"], 0);
+  EXPECT_EQ(counts["to_apply"], 0);
+  EXPECT_EQ(ispring_writes(), writes);
 }
 
 // Salesforce could not send the data of a change (GAP events): the worker reads that user

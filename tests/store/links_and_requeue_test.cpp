@@ -45,6 +45,33 @@ TEST_F(links_and_requeue, a_link_is_stored_replaced_and_survives_reopening) {
   EXPECT_FALSE(inbox_->find_link(org, user_b).has_value());
 }
 
+TEST_F(links_and_requeue,
+       department_links_are_kept_per_key_ignoring_case_and_forgotten_by_department) {
+  constexpr const char* other_org = "00D5g000004XyZbEAK";
+  EXPECT_TRUE(inbox_->list_department_links(org).empty());
+  inbox_->set_department_links(org,
+                               {{"Sales", "d-1", "Sales EMEA"}, {"Support", "d-2", "Support"}});
+  inbox_->set_department_links(other_org, {{"Sales", "d-9", "Sales"}});
+  // The same key in another case replaces the link (iSpring names ignore case too).
+  inbox_->set_department_links(org, {{"SALES", "d-1", "Vertrieb"}});
+  auto found = inbox_->find_department_link(org, "sales");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->key, "SALES");
+  EXPECT_EQ(found->department_id, "d-1");
+  EXPECT_EQ(found->name, "Vertrieb");
+  EXPECT_EQ(inbox_->list_department_links(org).size(), 2u);
+
+  inbox_.reset();
+  inbox_ = open_sqlite_inbox({(dir_.path() / "c.db").string()});
+  inbox_->remove_department_links(org, {"d-1", "d-unknown"});
+  const auto left = inbox_->list_department_links(org);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].key, "Support");
+  EXPECT_EQ(left[0].department_id, "d-2");
+  EXPECT_FALSE(inbox_->find_department_link(org, "Sales"));
+  EXPECT_EQ(inbox_->find_department_link(other_org, "Sales")->department_id, "d-9");
+}
+
 TEST_F(links_and_requeue, a_skipped_outcome_is_kept_and_counted) {
   ASSERT_TRUE(inbox_->submit_and_wait(two_users(1000)).committed);
   const auto due = inbox_->take_due(1000, 10);

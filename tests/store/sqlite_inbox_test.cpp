@@ -60,7 +60,7 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
     // Back to what version 1 wrote.
     raw_sqlite raw(db_path());
     raw.exec(
-        "DROP INDEX notifications_by_time; "
+        "DROP INDEX notifications_by_time; DROP TABLE department_links; "
         "DROP TABLE user_keys; DROP TABLE user_history; DROP TABLE user_history_new; "
         "DROP TABLE run_plans; DROP TABLE runs; DROP TABLE links; "
         "ALTER TABLE records DROP COLUMN last_outcome; "
@@ -77,16 +77,16 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
   EXPECT_EQ(box->stats().oldest_waiting_since, 1000);
   box.reset();
   raw_sqlite raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "7");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "8");
 }
 
 TEST_F(sqlite_inbox_test, creates_schema_in_wal_mode_with_a_version) {
   { auto box = open(); }
   raw_sqlite raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "7");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "8");
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
-  for (const char* table :
-       {"notifications", "records", "counters", "links", "runs", "run_plans", "user_history"}) {
+  for (const char* table : {"notifications", "records", "counters", "links", "runs", "run_plans",
+                            "user_history", "department_links"}) {
     EXPECT_EQ(
         raw.text(std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"),
         "1")

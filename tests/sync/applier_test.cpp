@@ -608,5 +608,101 @@ TEST(PlanUser, RetiringPlansOnlyTheStatusOrTheDeletion) {
   EXPECT_FALSE(plan_user(d, std::nullopt, {}).has_changes());
 }
 
+// --- department links (the worker path) ----------------------------------------------------
+
+TEST_F(Applier, ACreatedDepartmentIsReportedForItsLink) {
+  const auto result = apply(record());
+  ASSERT_TRUE(result.ok) << steps_text(result);
+  const auto sales = sandbox_.find_department_by_name("Sales");
+  ASSERT_TRUE(sales);
+  ASSERT_TRUE(result.department_link);
+  EXPECT_EQ(result.department_link->id, sales->id);
+  EXPECT_EQ(result.department_link->name, "Sales");
+}
+
+TEST_F(Applier, AnExistingDepartmentIsAdoptedAndAKnownLinkIsNotReportedAgain) {
+  const std::string sales = sandbox_.add_department("Sales");
+  auto d = desired(record());
+  auto result = applier_(d, std::nullopt);
+  ASSERT_TRUE(result.ok) << steps_text(result);
+  ASSERT_TRUE(result.department_link);
+  EXPECT_EQ(result.department_link->id, sales);
+  d.department_link = result.department_link;
+  result = applier_(d, result.ispring_user_id);
+  ASSERT_TRUE(result.ok) << steps_text(result);
+  EXPECT_FALSE(result.department_link);
+}
+
+TEST_F(Applier, ALinkedDepartmentIsRenamedInPlaceOnceWhenItsConfiguredNameChanged) {
+  const std::string sales = sandbox_.add_department("Sales");
+  sync_.departments["Sales"] = {true, "Sales EMEA", {}};
+  auto jane = desired(record());
+  jane.department_link = linked_department{sales, "Sales"};
+  auto bob = desired(record("bob@acme.com.prod", "bob@acme.com"));
+  bob.record_id = "005000000000002";
+  bob.department_link = linked_department{sales, "Sales"};  // read before Jane's rename
+  const auto from = log_size();
+  const auto first = applier_(jane, std::nullopt);
+  ASSERT_TRUE(first.ok) << steps_text(first);
+  const auto second = applier_(bob, std::nullopt);
+  ASSERT_TRUE(second.ok) << steps_text(second);
+  EXPECT_EQ(writes_since(from), (strings{"POST /department/{id}", "POST /user", "POST /user"}));
+  EXPECT_EQ(department_name(sales), "Sales EMEA");
+  EXPECT_EQ(sandbox_.departments().size(), 2u);  // the root and the renamed one
+  EXPECT_EQ(user(first.ispring_user_id).department_id, sales);
+  EXPECT_EQ(user(second.ispring_user_id).department_id, sales);
+  EXPECT_NE(steps_text(first).find("department: renamed 'Sales' to 'Sales EMEA'"),
+            std::string::npos)
+      << steps_text(first);
+  ASSERT_TRUE(first.department_link);
+  EXPECT_EQ(first.department_link->id, sales);
+  EXPECT_EQ(first.department_link->name, "Sales EMEA");
+  ASSERT_TRUE(second.department_link);  // its link learns the name too
+  EXPECT_EQ(second.department_link->name, "Sales EMEA");
+}
+
+TEST_F(Applier, UsersGoToTheLinkedDepartmentWhateverItIsCalledNow) {
+  const std::string linked = sandbox_.add_department("Renamed by an administrator");
+  sandbox_.add_department("Sales");  // same name as the key's, but not the linked one
+  auto d = desired(record());
+  d.department_link = linked_department{linked, "Sales"};
+  const auto from = log_size();
+  const auto result = applier_(d, std::nullopt);
+  ASSERT_TRUE(result.ok) << steps_text(result);
+  EXPECT_EQ(writes_since(from), strings{"POST /user"});  // no rename: the config did not change
+  EXPECT_EQ(user(result.ispring_user_id).department_id, linked);
+  EXPECT_FALSE(result.department_link);
+}
+
+TEST_F(Applier, ARenameOntoAnotherDepartmentsNameIsLeftUndoneWithANote) {
+  const std::string sales = sandbox_.add_department("Sales");
+  sandbox_.add_department("Sales EMEA");  // somebody else's
+  sync_.departments["Sales"] = {true, "Sales EMEA", {}};
+  auto d = desired(record());
+  d.department_link = linked_department{sales, "Sales"};
+  const auto from = log_size();
+  const auto result = applier_(d, std::nullopt);
+  ASSERT_TRUE(result.ok) << steps_text(result);
+  EXPECT_EQ(writes_since(from), strings{"POST /user"});
+  EXPECT_EQ(user(result.ispring_user_id).department_id, sales);
+  EXPECT_EQ(department_name(sales), "Sales");
+  EXPECT_NE(steps_text(result).find("another department of that name exists beside it"),
+            std::string::npos)
+      << steps_text(result);
+  EXPECT_FALSE(result.department_link);  // the old name stays linked: tried again later
+}
+
+TEST_F(Applier, ALinkToADepartmentThatIsGoneIsReplaced) {
+  auto d = desired(record());
+  d.department_link = linked_department{"00000000-0000-1000-8000-00000000dead", "Sales"};
+  const auto result = applier_(d, std::nullopt);
+  ASSERT_TRUE(result.ok) << steps_text(result);
+  const auto sales = sandbox_.find_department_by_name("Sales");
+  ASSERT_TRUE(sales);
+  EXPECT_EQ(user(result.ispring_user_id).department_id, sales->id);
+  ASSERT_TRUE(result.department_link);
+  EXPECT_EQ(result.department_link->id, sales->id);
+}
+
 }  // namespace
 }  // namespace connector::sync

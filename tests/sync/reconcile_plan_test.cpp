@@ -268,8 +268,11 @@ TEST_F(ReconcilePlan, RecordsInFlightAreLeftToTheWorker) {
   EXPECT_EQ(plan_.counts().at("deferred"), 1);
 }
 
-TEST_F(ReconcilePlan, ARenamedDepartmentIsRenamedNotDuplicated) {
+// --- departments: the connector owns what it linked (design.md "Trust") ------------------
+
+TEST_F(ReconcilePlan, ALinkedDepartmentWhoseNameChangedIsRenamedInPlace) {
   sync_.departments = {{"Sales", {true, "Sales EMEA", {}}}};
+  input_.department_links = {{"Sales", {"d-sales", "Sales"}}};
   salesforce(record("r1", "ann", "Sales"));
   salesforce(record("r2", "bob", "Sales"));
   ispring("u1", "ann", "d-sales");
@@ -279,33 +282,86 @@ TEST_F(ReconcilePlan, ARenamedDepartmentIsRenamedNotDuplicated) {
   EXPECT_EQ(plan_.renames[0].id, "d-sales");
   EXPECT_EQ(plan_.renames[0].from, "Sales");
   EXPECT_EQ(plan_.renames[0].to, "Sales EMEA");
+  EXPECT_EQ(plan_.renames[0].key, "Sales");
+  EXPECT_EQ(plan_.renames[0].problem, "");
   EXPECT_EQ(kinds(user("r1")), strings{"unchanged"});  // no move: the department follows
+  EXPECT_EQ(kinds(user("r2")), strings{"unchanged"});
   EXPECT_TRUE(plan_.departments_to_create.empty());
+  EXPECT_TRUE(plan_.deletions.empty());
+  EXPECT_TRUE(plan_.adoptions.empty());
+  EXPECT_EQ(plan_.counts().at("departments_renamed"), 1);
+}
+
+// The case the old inference got wrong: users change department in the same run, and the
+// renamed one is still renamed in place, with no department created or deleted.
+TEST_F(ReconcilePlan, ARenameHappensWhateverUsersDoInTheSameRun) {
+  sync_.departments = {{"Sales", {true, "Sales EMEA", {}}}, {"Support", {}}};
+  input_.department_links = {{"Sales", {"d-sales", "Sales"}},
+                             {"Support", {"d-support", "Support"}}};
+  salesforce(record("r1", "ann", "Sales"));   // stays
+  salesforce(record("r2", "bob", "Sales"));   // comes from Support
+  salesforce(record("r3", "cy", "Support"));  // leaves Sales
+  ispring("u1", "ann", "d-sales");
+  ispring("u2", "bob", "d-support");
+  ispring("u3", "cy", "d-sales");
+  plan();
+  ASSERT_EQ(plan_.renames.size(), 1u);
+  EXPECT_EQ(plan_.renames[0].id, "d-sales");
+  EXPECT_EQ(plan_.renames[0].to, "Sales EMEA");
+  EXPECT_TRUE(plan_.departments_to_create.empty());
+  EXPECT_TRUE(plan_.deletions.empty());
+  EXPECT_EQ(kinds(user("r1")), strings{"unchanged"});
+  ASSERT_EQ(kinds(user("r2")), strings{"move"});
+  EXPECT_EQ(user("r2").plan.department->id, "d-sales");
+  EXPECT_EQ(user("r2").plan.department->name, "Sales EMEA");
+  EXPECT_EQ(user("r2").plan.department->from_id, "d-support");
+  ASSERT_EQ(kinds(user("r3")), strings{"move"});
+  EXPECT_EQ(user("r3").plan.department->id, "d-support");
+  EXPECT_EQ(user("r3").plan.department->from_id, "d-sales");
+  EXPECT_EQ(plan_.counts().at("move"), 2);
+}
+
+// "Legacy" is nobody's: it holds a user the connector does not manage and one it is about
+// to link. It is neither renamed nor deleted; the linked user moves to a new Sales EMEA.
+TEST_F(ReconcilePlan, ADepartmentNobodyLinkedIsNeverRenamedOrDeleted) {
+  sync_.departments = {{"Sales", {true, "Sales EMEA", {}}}};
+  input_.directory.departments.push_back({"d-legacy", "Legacy", "root", std::nullopt});
+  salesforce(record("r1", "ann", "Sales"));
+  ispring("u1", "ann", "d-legacy");
+  ispring("u9", "manual", "d-legacy");
+  plan();
+  EXPECT_TRUE(plan_.renames.empty());
+  EXPECT_TRUE(plan_.deletions.empty());
+  EXPECT_TRUE(plan_.adoptions.empty());
+  EXPECT_EQ(plan_.departments_to_create, strings{"Sales EMEA"});
+  ASSERT_EQ(kinds(user("r1")), strings{"move"});
+  EXPECT_EQ(user("r1").plan.department->id, "");
+  EXPECT_EQ(user("r1").plan.department->name, "Sales EMEA");
+  EXPECT_EQ(user("r1").plan.department->from_id, "d-legacy");
+  ASSERT_EQ(plan_.users.size(), 1u);  // the unmanaged user is in no plan at all
+}
+
+TEST_F(ReconcilePlan, AnUnlinkedDepartmentLeftEmptyIsNotDeleted) {
+  salesforce(record("r1", "ann", "Sales"));
+  ispring("u1", "ann", "d-support");  // moves to Sales; Support was never the connector's
+  plan();
+  EXPECT_EQ(kinds(user("r1")), strings{"move"});
   EXPECT_TRUE(plan_.deletions.empty());
 }
 
-TEST_F(ReconcilePlan, NoRenameWhenTheUsersComeFromSeveralDepartments) {
-  sync_.departments = {{"Sales", {true, "All Staff", {}}}, {"Support", {true, "All Staff", {}}}};
+TEST_F(ReconcilePlan, ALinkedDepartmentLeftWithNoUsersIsDeleted) {
+  input_.department_links = {{"Support", {"d-support", "Support"}}};
   salesforce(record("r1", "ann", "Sales"));
-  salesforce(record("r2", "bob", "Support"));
-  ispring("u1", "ann", "d-sales");
-  ispring("u2", "bob", "d-support");
-  plan();
-  EXPECT_TRUE(plan_.renames.empty());
-  EXPECT_EQ(plan_.departments_to_create, strings{"All Staff"});
-  EXPECT_EQ(kinds(user("r1")), strings{"move"});
-}
-
-TEST_F(ReconcilePlan, ADepartmentLeftWithNoSynchronisedUsersIsDeleted) {
-  salesforce(record("r1", "ann", "Sales"));
-  ispring("u1", "ann", "d-support");  // moves to Sales, Support is left empty
+  ispring("u1", "ann", "d-support");
   plan();
   ASSERT_EQ(plan_.deletions.size(), 1u);
   EXPECT_EQ(plan_.deletions[0].id, "d-support");
+  EXPECT_EQ(plan_.deletions[0].name, "Support");
   EXPECT_EQ(plan_.deletions[0].reason, "left with no synchronised users");
 }
 
-TEST_F(ReconcilePlan, ADepartmentWithOtherUsersIsKept) {
+TEST_F(ReconcilePlan, ALinkedDepartmentWithOtherUsersIsKept) {
+  input_.department_links = {{"Support", {"d-support", "Support"}}};
   salesforce(record("r1", "ann", "Sales"));
   ispring("u1", "ann", "d-support");
   ispring("u9", "manual", "d-support");
@@ -315,23 +371,173 @@ TEST_F(ReconcilePlan, ADepartmentWithOtherUsersIsKept) {
 
 TEST_F(ReconcilePlan, EmptyDepartmentsAreKeptWhenConfigured) {
   sync_.delete_empty_departments = false;
+  input_.department_links = {{"Support", {"d-support", "Support"}}};
   salesforce(record("r1", "ann", "Sales"));
   ispring("u1", "ann", "d-support");
   plan();
   EXPECT_TRUE(plan_.deletions.empty());
 }
 
-TEST_F(ReconcilePlan, EmptyLeavesUnderTheParentDepartmentAreDeletedButNeverTheRootOrParent) {
+TEST_F(ReconcilePlan, OnlyLinkedEmptyLeavesAreDeletedAndNeverTheRootOrParent) {
   sync_.parent_department = "Salesforce";
   input_.directory.departments.push_back({"d-sf", "Salesforce", "root", std::nullopt});
   input_.directory.departments.push_back({"d-sf-sales", "Sales", "d-sf", std::nullopt});
   input_.directory.departments.push_back({"d-sf-old", "Old", "d-sf", std::nullopt});
+  input_.directory.departments.push_back({"d-sf-manual", "Manual", "d-sf", std::nullopt});
+  input_.department_links = {{"Old", {"d-sf-old", "Old"}}};
   salesforce(record("r1", "ann", "Sales"));
   ispring("u1", "ann", "d-sf-sales");
   plan();
   ASSERT_EQ(plan_.deletions.size(), 1u);
   EXPECT_EQ(plan_.deletions[0].id, "d-sf-old");
-  // Sales and Support under the root were never the connector's: they stay.
+  EXPECT_EQ(plan_.deletions[0].reason, "empty");
+  // Manual (empty, under the parent) and Support (empty, under the root) are not linked.
+}
+
+TEST_F(ReconcilePlan, AnExistingDepartmentOfTheConfiguredNameIsAdopted) {
+  sync_.departments = {{"Sales", {}}};
+  salesforce(record("r1", "ann", "Sales"));
+  ispring("u1", "ann", "d-support");
+  plan();
+  ASSERT_EQ(plan_.adoptions.size(), 1u);
+  EXPECT_EQ(plan_.adoptions[0].key, "Sales");
+  EXPECT_EQ(plan_.adoptions[0].id, "d-sales");
+  EXPECT_EQ(plan_.adoptions[0].name, "Sales");
+  ASSERT_TRUE(user("r1").desired.department_link);
+  EXPECT_EQ(user("r1").desired.department_link->id, "d-sales");
+  EXPECT_EQ(user("r1").plan.department->id, "d-sales");
+  EXPECT_TRUE(plan_.departments_to_create.empty());
+}
+
+TEST_F(ReconcilePlan, OnlyADepartmentUnderTheConfiguredParentIsAdopted) {
+  sync_.parent_department = "Salesforce";
+  input_.directory.departments.push_back({"d-sf", "Salesforce", "root", std::nullopt});
+  salesforce(record("r1", "ann", "Sales"));  // a "Sales" exists, but under the root
+  plan();
+  EXPECT_TRUE(plan_.adoptions.empty());
+  EXPECT_EQ(plan_.departments_to_create, strings{"Sales"});
+  EXPECT_EQ(user("r1").plan.department->id, "");
+}
+
+TEST_F(ReconcilePlan, UsersGoToTheLinkedDepartmentWhateverItIsCalledNow) {
+  // An administrator renamed it in iSpring; the config did not change: no rename back.
+  input_.directory.departments[1].name = "Sales (old)";
+  input_.department_links = {{"Sales", {"d-sales", "Sales"}}};
+  salesforce(record("r1", "ann", "Sales"));
+  salesforce(record("r2", "bob", "Sales"));
+  ispring("u1", "ann", "d-sales");
+  ispring("u2", "bob", "d-support");
+  plan();
+  EXPECT_TRUE(plan_.renames.empty());
+  EXPECT_TRUE(plan_.departments_to_create.empty());
+  EXPECT_EQ(kinds(user("r1")), strings{"unchanged"});
+  ASSERT_EQ(kinds(user("r2")), strings{"move"});
+  EXPECT_EQ(user("r2").plan.department->id, "d-sales");
+  EXPECT_EQ(user("r2").plan.department->name, "Sales (old)");
+}
+
+TEST_F(ReconcilePlan, DepartmentKeysAndNamesCompareIgnoringCase) {
+  // Under "*", Salesforce values "sales" and "Sales" are one key, as iSpring holds one
+  // department for both; a case-only difference is no rename (it would flip back and forth).
+  sync_.departments = {{"*", {}}};
+  input_.department_links = {{"sales", {"d-sales", "sales"}}};
+  salesforce(record("r1", "ann", "Sales"));
+  salesforce(record("r2", "bob", "sales"));
+  ispring("u2", "bob", "d-support");
+  plan();
+  for (const char* id : {"r1", "r2"}) {
+    ASSERT_TRUE(user(id).desired.department_link) << id;
+    EXPECT_EQ(user(id).desired.department_link->id, "d-sales") << id;
+    EXPECT_EQ(user(id).plan.department->id, "d-sales") << id;
+  }
+  EXPECT_TRUE(plan_.renames.empty());
+  EXPECT_TRUE(plan_.adoptions.empty());
+  EXPECT_TRUE(plan_.departments_to_create.empty());
+}
+
+TEST_F(ReconcilePlan, ALinkedDepartmentIsRenamedByTheConfigEvenWithNoUsersBound) {
+  sync_.delete_empty_departments = false;
+  sync_.departments = {{"Sales", {true, "Sales EMEA", {}}}, {"Support", {}}};
+  input_.department_links = {{"Sales", {"d-sales", "Sales"}}};
+  salesforce(record("r1", "ann", "Support"));
+  ispring("u1", "ann", "d-sales");  // the last user leaves
+  plan();
+  ASSERT_EQ(plan_.renames.size(), 1u);
+  EXPECT_EQ(plan_.renames[0].id, "d-sales");
+  EXPECT_EQ(plan_.renames[0].to, "Sales EMEA");
+}
+
+TEST_F(ReconcilePlan, ADepartmentDeletedForGoodIsNotRenamedFirst) {
+  sync_.departments = {{"Sales", {true, "Sales EMEA", {}}}, {"Support", {}}};
+  input_.department_links = {{"Sales", {"d-sales", "Sales"}}};
+  salesforce(record("r1", "ann", "Support"));
+  ispring("u1", "ann", "d-sales");
+  plan();
+  EXPECT_TRUE(plan_.renames.empty());
+  ASSERT_EQ(plan_.deletions.size(), 1u);
+  EXPECT_EQ(plan_.deletions[0].id, "d-sales");
+  EXPECT_EQ(plan_.deletions[0].name, "Sales");
+}
+
+TEST_F(ReconcilePlan, ARenameOntoAnotherDepartmentsNameIsAProblemNotACall) {
+  sync_.departments = {{"Sales", {true, "Support", {}}}};
+  input_.department_links = {{"Sales", {"d-sales", "Sales"}}};
+  salesforce(record("r1", "ann", "Sales"));
+  ispring("u1", "ann", "d-sales");
+  plan();
+  ASSERT_EQ(plan_.renames.size(), 1u);
+  EXPECT_EQ(plan_.renames[0].id, "d-sales");
+  EXPECT_EQ(plan_.renames[0].problem, "another department named 'Support' exists beside it");
+  EXPECT_EQ(plan_.counts().at("departments_renamed"), 0);
+  // Ann stays in the linked department; Support (not the connector's) gets nobody.
+  EXPECT_EQ(kinds(user("r1")), strings{"unchanged"});
+}
+
+TEST_F(ReconcilePlan, ALinkToADepartmentIspringNoLongerHasIsForgotten) {
+  input_.department_links = {{"Sales", {"d-gone", "Sales"}}};
+  salesforce(record("r1", "ann", "Sales"));
+  plan();
+  EXPECT_EQ(plan_.gone_departments, strings{"d-gone"});
+  ASSERT_EQ(plan_.adoptions.size(), 1u);  // placed like a new key: by name
+  EXPECT_EQ(plan_.adoptions[0].id, "d-sales");
+  EXPECT_EQ(user("r1").plan.department->id, "d-sales");
+}
+
+TEST_F(ReconcilePlan, AChangedParentPlacesTheKeyAnewAndTheOldOwnedDepartmentGoes) {
+  sync_.parent_department = "Salesforce";
+  input_.directory.departments.push_back({"d-sf", "Salesforce", "root", std::nullopt});
+  input_.department_links = {{"Sales", {"d-sales", "Sales"}}};  // under the root
+  salesforce(record("r1", "ann", "Sales"));
+  ispring("u1", "ann", "d-sales");
+  plan();
+  EXPECT_TRUE(plan_.renames.empty());
+  EXPECT_TRUE(plan_.gone_departments.empty());
+  EXPECT_EQ(plan_.departments_to_create, strings{"Sales"});
+  ASSERT_EQ(kinds(user("r1")), strings{"move"});
+  EXPECT_EQ(user("r1").plan.department->id, "");
+  EXPECT_EQ(user("r1").plan.department->parent, "Salesforce");
+  ASSERT_EQ(plan_.deletions.size(), 1u);
+  EXPECT_EQ(plan_.deletions[0].id, "d-sales");
+}
+
+TEST_F(ReconcilePlan, DryRunOutputTellsRenamesAdoptionsAndWhy) {
+  sync_.departments = {{"Sales", {true, "Sales EMEA", {}}}, {"Support", {}}};
+  input_.department_links = {{"Sales", {"d-sales", "Sales"}}};
+  salesforce(record("r1", "ann", "Sales"));
+  salesforce(record("r2", "bob", "Support"));
+  ispring("u1", "ann", "d-sales");
+  ispring("u2", "bob", "d-support");
+  plan();
+  const std::string table = plan_to_table(plan_, input_, false);
+  EXPECT_NE(table.find("rename department 'Sales' → 'Sales EMEA' (its name for 'Sales' changed)"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("link department 'Support' to 'Support'"), std::string::npos) << table;
+  const json j = plan_to_json(plan_, input_, false);
+  EXPECT_EQ(j["departments"]["rename"],
+            json::parse(R"([{"id":"d-sales","from":"Sales","to":"Sales EMEA","key":"Sales"}])"));
+  EXPECT_EQ(j["departments"]["adopt"],
+            json::parse(R"([{"id":"d-support","name":"Support","key":"Support"}])"));
 }
 
 TEST_F(ReconcilePlan, TheSafetyLimitStopsTooManyDeactivations) {

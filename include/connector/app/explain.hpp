@@ -31,6 +31,9 @@ struct user_facts {
   std::function<std::vector<store::history_event>(const std::string&, const std::string&,
                                                   std::size_t)>
       history;
+  // (organization, department key) → the department linked to it; may be empty (none kept).
+  std::function<std::optional<store::department_link>(const std::string&, const std::string&)>
+      department_link;
 };
 
 user_facts facts_of(store::inbox& inbox);

@@ -113,6 +113,15 @@ inline constexpr const char* requeued = "requeued";
 inline constexpr const char* reconciled = "reconciled";  // details.run_id, action, ok
 }  // namespace history_kinds
 
+// A department the connector owns (design.md "Trust: … Salesforce is the truth"): the iSpring
+// department it created, or adopted by its configured name, for a Salesforce department key,
+// and the iSpring name it last gave it. Only owned departments are renamed or deleted.
+struct department_link {
+  std::string key;            // the sync.departments key; for "*", the user's own Department
+  std::string department_id;  // iSpring
+  std::string name;           // the iSpring name the connector last gave it
+};
+
 // A Salesforce record found by id, login or e-mail (search_users, `connector explain`).
 struct user_match {
   std::string organization_id;
@@ -192,6 +201,28 @@ class inbox {
                          const std::vector<std::pair<std::string, std::string>>& links) = 0;
   // Forgets a link (its iSpring user was deleted). Unknown records are no error.
   virtual void remove_link(const std::string& organization_id, const std::string& record_id) = 0;
+  // Department links (department_link), one per organization and key; keys compare ignoring
+  // case, as iSpring compares department names. A store without them (a test fake) keeps
+  // none, and departments are then found by name.
+  virtual std::vector<department_link> list_department_links(const std::string& organization_id) {
+    (void)organization_id;
+    return {};
+  }
+  virtual std::optional<department_link> find_department_link(const std::string& organization_id,
+                                                              const std::string& key) {
+    (void)organization_id, (void)key;
+    return std::nullopt;
+  }
+  // Stores or replaces (by key) many links in one transaction.
+  virtual void set_department_links(const std::string& organization_id,
+                                    const std::vector<department_link>& links) {
+    (void)organization_id, (void)links;
+  }
+  // Forgets every link to these iSpring departments (deleted by the connector, or gone).
+  virtual void remove_department_links(const std::string& organization_id,
+                                       const std::vector<std::string>& department_ids) {
+    (void)organization_id, (void)department_ids;
+  }
   // The organization's records the worker has yet to apply (pending or retrying): the full
   // reconciliation leaves them to the worker, which holds a newer state than its read.
   virtual std::vector<pending_record> records_in_flight(const std::string& organization_id) = 0;
@@ -353,5 +384,9 @@ std::optional<std::string> read_sqlite_link(const std::string& path,
                                             const std::string& record_id);
 std::optional<std::pair<std::string, std::string>> read_sqlite_linked_record(
     const std::string& path, const std::string& ispring_user_id);
+// A department key's link, read-only; none while the file predates department links.
+std::optional<department_link> read_sqlite_department_link(const std::string& path,
+                                                           const std::string& organization_id,
+                                                           const std::string& key);
 
 }  // namespace connector::store

@@ -35,11 +35,17 @@ class directory {
     bool is_smart = false;  // groups only
     // What was created, for the steps: "'Salesforce' under the root".
     std::vector<std::string> created;
+    std::string renamed_from;  // departments: renamed in place from this name
+    std::string note;          // departments: a rename left undone, and why
   };
-  // The department `name` under `parent` (nullopt: the root; the parent itself sits under the
-  // root), created with its parent when missing.
-  ispring::result<ensured> ensure_department(const std::optional<std::string>& parent,
-                                             const std::string& name);
+  // The department for a department key. Linked (`link`, and iSpring still has it under
+  // `parent`): that one, renamed in place to `name` when the connector last gave it another
+  // name (design.md "Trust": only owned departments are renamed). Otherwise `name` under
+  // `parent` (nullopt: the root; the parent itself sits under the root), adopted when it
+  // exists, else created with its parent.
+  ispring::result<ensured> ensure_department(
+      const std::optional<std::string>& parent, const std::string& name,
+      const std::optional<linked_department>& link = std::nullopt);
   ispring::result<ensured> ensure_group(const std::string& name);
 
   // Forgets the snapshot: the next use reads departments and groups again.
@@ -60,6 +66,10 @@ class directory {
   ispring::result<ensured> ensure_child_locked(const std::string& parent_id,
                                                const std::string& parent_text,
                                                const std::string& name);
+  // Under create_mutex_: renames the linked department to `name`, unless a sibling holds that
+  // name already (then it is left as it is, with a note).
+  ispring::result<ensured> rename_locked(const ispring::department& linked,
+                                         const std::string& name);
 
   ispring::api& api_;
   std::mutex state_mutex_;   // guards snapshot_ and group_locks_; never held across a call
@@ -92,6 +102,10 @@ struct apply_result {
   // With apply_options::defer_group_additions: the groups (iSpring names) the user still has
   // to be added to; the caller adds many users to a group with one read and one replace.
   std::vector<std::string> deferred_group_additions;
+  // The department the user's key is linked to afterwards, when it differs from the
+  // desired_user's link (adopted, created, renamed): the caller stores it, also when ok is
+  // false (a department created before a later failure is owned all the same).
+  std::optional<linked_department> department_link;
 };
 
 struct apply_options {

@@ -13,6 +13,13 @@
 
 namespace connector::sync {
 
+// The iSpring department a department key is linked to (design.md "Trust"): the connector
+// created it, or adopted it by its configured name, so it owns it.
+struct linked_department {
+  std::string id;
+  std::string name;  // the iSpring name the connector last gave it
+};
+
 // One Salesforce user as iSpring should have it.
 struct desired_user {
   std::string record_id;
@@ -25,6 +32,11 @@ struct desired_user {
   // mapping does not own are never sent, so never cleared.
   ispring::field_map fields;
   std::string department;                        // the iSpring department name (upsert)
+  std::string department_key;                    // the sync.departments key (scope.hpp)
+  // The department linked to that key, set by the caller from the stored links: the user goes
+  // there whatever its name now (renamed to `department` when the connector last gave it
+  // another). nullopt: `department` under parent_department, found by name or created.
+  std::optional<linked_department> department_link;
   std::optional<std::string> parent_department;  // sync.parent_department; nullopt: the root
   // upsert: true makes an inactive user active again; nullopt leaves the status alone.
   std::optional<bool> active;
@@ -49,6 +61,10 @@ struct directory_snapshot {
   // `name` under the department `parent` (nullopt: the root), itself under the root.
   const ispring::department* find_target(const std::optional<std::string>& parent,
                                          const std::string& name) const;
+  // The linked department `id` when it sits under `parent` (as find_target); null when it is
+  // gone, or sync.parent_department changed (the key is then placed anew under the parent).
+  const ispring::department* find_linked(const std::optional<std::string>& parent,
+                                         const std::string& id) const;
   const ispring::group* group_by_id(const std::string& id) const;
   const ispring::group* find_group(const std::string& name) const;
 };
@@ -92,7 +108,8 @@ struct user_plan {
   std::vector<std::string> describe() const;
 };
 
-// `actual` is the matched iSpring user (nullopt: none). Departments and groups missing from
+// `actual` is the matched iSpring user (nullopt: none). The target department is the linked
+// one when `directory` has it (find_linked), else found by name. Departments and groups missing from
 // `directory` are planned as created. Groups the user is in that `directory` does not know
 // are left alone (refresh the snapshot first to manage them).
 user_plan plan_user(const desired_user& desired, const std::optional<ispring::user>& actual,

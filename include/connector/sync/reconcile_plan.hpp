@@ -6,15 +6,21 @@
 // Rules (design.md "Contracts" sync section, "Rules carried over from the seed"):
 // - Matching: the stored link first (it survives login and e-mail changes), then login, then
 //   e-mail, ignoring case; an iSpring user is matched to one Salesforce user at most.
-//   iSpring users that match no Salesforce user are never touched.
+//   iSpring users that match no Salesforce user are never touched: not their department,
+//   not their groups (an iSpring user matched by login or e-mail is linked, so managed).
 // - A linked iSpring user whose Salesforce record the query no longer returns is handled as
 //   out of scope (sync.out_of_scope_users) — only when the whole query was read.
-// - Renamed departments (sync.departments.*.ispring_name changed): when every matched user
-//   bound for a department that does not exist yet sits in one other department under the
-//   same parent, and no user is bound for that one, it is renamed instead of duplicated.
-// - sync.delete_empty_departments: a department left with no users is deleted when this
-//   plan empties it of synchronised users, or when it is an empty leaf under
-//   sync.parent_department (the connector's own subtree). Never the root or the parent.
+// - Departments (design.md "Trust"): the connector owns the departments it linked to a
+//   department key (scope.hpp) — created, or adopted by the configured name under the
+//   configured parent. A key's users go to its linked department whatever it is called now.
+//   A linked department is renamed in place exactly when the configured name of its key
+//   differs from the name the connector last gave it, whatever users do; never otherwise,
+//   and a department nobody linked is never renamed, moved or deleted. Names compare
+//   ignoring case, as iSpring does. A link whose department iSpring no longer has is
+//   forgotten; one whose department sits under another parent (sync.parent_department
+//   changed) is placed anew under the parent, and the old department goes once empty.
+// - sync.delete_empty_departments: a linked department left with no users at all (and no
+//   child departments) is deleted and its link forgotten. Never the root or the parent.
 // - sync.max_deactivations: a plan that would deactivate or delete more users than the count
 //   (or the share of the synchronised users) is stopped before anything changes.
 // - Records with a notification in flight are left to the sync worker (it holds a newer
@@ -44,6 +50,8 @@ struct reconcile_input {
   std::deque<ispring::user> actual;  // every iSpring user
   directory_snapshot directory;      // departments and groups
   std::unordered_map<std::string, std::string> links;  // record id → iSpring user id
+  // Department key → the department linked to it (keys compare ignoring case).
+  std::map<std::string, linked_department> department_links;
   std::set<std::string> in_flight;                     // record ids the worker owns now
 };
 
@@ -76,6 +84,15 @@ struct department_rename {
   std::string id;
   std::string from;
   std::string to;
+  std::string key;      // the department key whose configured name changed
+  std::string problem;  // non-empty: it cannot be carried out, and why
+};
+
+// A department key linked to a department that exists under its configured name: adopted.
+struct department_adoption {
+  std::string key;
+  std::string id;
+  std::string name;
 };
 
 struct department_deletion {
@@ -95,8 +112,11 @@ struct safety_check {
 struct reconcile_plan {
   std::deque<planned_user> users;  // every Salesforce user read, then retired linked users
   std::vector<department_rename> renames;
+  std::vector<department_adoption> adoptions;
   std::vector<std::string> departments_to_create;  // names, as users will need them
-  std::vector<department_deletion> deletions;
+  std::vector<department_deletion> deletions;      // their links are forgotten with them
+  // Linked departments iSpring no longer has: their links are forgotten.
+  std::vector<std::string> gone_departments;
   safety_check safety;
   // Links found by login or e-mail (record id → iSpring user id), to remember even when
   // nothing else changes.
@@ -104,7 +124,8 @@ struct reconcile_plan {
 
   // "salesforce_users", "ispring_users", "in_scope", "create", "update", "move", "groups",
   // "deactivate", "reactivate", "delete", "unchanged", "ignored", "deferred", "problems",
-  // "departments_renamed", "departments_created", "departments_deleted", "to_apply".
+  // "departments_renamed", "departments_adopted", "departments_created",
+  // "departments_deleted", "to_apply".
   std::map<std::string, std::int64_t> counts() const;
   std::size_t to_apply() const;
 };

@@ -9,7 +9,8 @@
 // - sync.departments empty: every department is in scope. Otherwise only listed departments
 //   (keyed by the Salesforce value; "*" stands for every unlisted one), and of a department
 //   with sync_all_users off only its listed users (Username or record id).
-// - ispring_name names the department in iSpring; the Salesforce value otherwise.
+// - ispring_name names the department in iSpring; the Salesforce value otherwise. The key a
+//   user is bound by (department_key) is what the connector's department links are kept by.
 // - sync.groups: nullopt ("all") manages every group; a list manages only those, and groups
 //   outside it are neither added nor removed.
 #include <optional>
@@ -37,9 +38,17 @@ struct scope_decision {
   // "department 'Engineering' is not selected", "IsActive = false", ….
   std::string reason;
   std::string department;  // the iSpring department name when in scope
+  // The sync.departments key the user is bound by when in scope (for "*", or without a
+  // departments list, its own Department value): what department links are kept by.
+  std::string department_key;
 };
 
 scope_decision decide_scope(const mapped_user& user, const config::sync_settings& sync);
+
+// The iSpring name the config gives a department key (ispring_name, else the key itself);
+// nullopt when the key is no longer selected.
+std::optional<std::string> configured_department_name(const config::sync_settings& sync,
+                                                      const std::string& key);
 
 // Does the connector manage membership of the group with this iSpring name? `managed_groups`
 // is sync.groups: nullopt ("all") manages every group.

@@ -59,7 +59,10 @@ desired_user desired_from_record(const store::pending_record& record,
 
 class user_sync {
  public:
-  user_sync(const config::settings& settings, ispring::api& api, reread_options reread = {});
+  // `links` keeps the department links (the service's and sync-user's store); none: departments
+  // are found by name only.
+  user_sync(const config::settings& settings, ispring::api& api, reread_options reread = {},
+            store::inbox* links = nullptr);
 
   user_sync_report run(const store::pending_record& record, const std::optional<std::string>& link);
 
@@ -84,6 +87,7 @@ class user_sync {
 
   const config::settings& settings_;
   reread_options reread_;
+  store::inbox* links_;
   std::mutex reread_mutex_;
   std::map<std::string, read_ahead> read_ahead_;  // by record id
   call_recorder calls_;  // notes each call of an apply for the user's history
