@@ -184,7 +184,8 @@ void worker::process(const store::pending_record& record) {
     }
     if (result.reread) {
       inbox_.save_reread(record.organization_id, record.record_id, record.version,
-                         result.reread->fields_json, result.reread->modstamp);
+                         result.reread->fields_json, result.reread->modstamp,
+                         result.reread->replace);
     }
     if (result.result != record_result::kind::failed) {
       const bool applied = result.result == record_result::kind::applied;

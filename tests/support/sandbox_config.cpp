@@ -27,4 +27,17 @@ nlohmann::json salesforce_sandbox_config(const salesforce_sandbox_server& server
           {"tls_ca_file", test_certs::get().ca_crt.string()}};
 }
 
+nlohmann::json salesforce_user_of(const user_notification& notification) {
+  nlohmann::json user = {{"Id", notification.user_id}};
+  for (const auto& [name, value] : notification.fields) {
+    if (name == "SystemModstamp" || name == "LastModifiedDate") continue;
+    if (name == "IsActive") {
+      user[name] = value == "true";
+    } else {
+      user[name] = value;
+    }
+  }
+  return user;
+}
+
 }  // namespace connector::testing

@@ -4,6 +4,7 @@
 // sockets, no clock, so they are unit-tested and fuzzed (tests/fuzz/fuzz_salesforce_rest.cpp).
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +63,12 @@ wire_result<identity> parse_identity_url(std::string_view url);
 // nextRecordsUrl must be a plain path under /services/data/ (it is sent with our token, so
 // never a URL to another host): no scheme, "..", backslash, whitespace or control characters.
 bool is_safe_records_path(std::string_view path);
+
+// A dateTime field of a query result in milliseconds since the epoch: REST writes
+// "2024-05-01T10:00:00.000+0000" (no colon in the offset, unlike the xsd:dateTime of
+// outbound messages, which parse_datetime_ms reads and this accepts too). nullopt when
+// unreadable.
+std::optional<std::int64_t> parse_rest_datetime_ms(std::string_view text);
 
 // Remote text made safe for logs and the operator: valid UTF-8, no control characters,
 // whitespace collapsed, at most `max_chars` code points ("..." appended when cut).

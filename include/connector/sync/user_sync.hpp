@@ -14,6 +14,7 @@
 #include "connector/config/config.hpp"
 #include "connector/expected.hpp"
 #include "connector/ispring/api.hpp"
+#include "connector/metrics/registry.hpp"
 #include "connector/store/inbox.hpp"
 #include "connector/sync/applier.hpp"
 #include "connector/sync/ispring_calls.hpp"
@@ -36,15 +37,24 @@ using record_reader =
     std::function<expected<std::map<std::string, nlohmann::json>, std::string>(
         const std::vector<std::string>& record_ids)>;
 
-// Records Salesforce sent without data (GAP events) are read before they are applied.
+// Records Salesforce sent without data (GAP events), and records whose stored fields lack a
+// field the mapping reads (partial change events), are read before they are applied; with
+// `verify`, every record is.
 struct reread_options {
   record_reader read;  // none (no REST credentials): the last state received is applied
+  // sync.verify_notifications (needs `read`): every record is read before it is applied,
+  // and only what Salesforce returns is applied and kept; a record it does not return
+  // changes nothing.
+  bool verify = false;
   // Other records of the organization due for a re-read, read in the same query (up to
   // 300 ids); none: one query per record.
   std::function<std::vector<std::string>(const store::pending_record& record)> others_due;
   // Stamps each read: a read is used for a record only if made after the record's state
   // arrived (its due time); none: nothing read ahead is used.
   const clock* time = nullptr;
+  // Receives connector_verification_queries_total{result} and
+  // connector_verification_records_total{result}; null records nothing.
+  metrics::registry* metrics = nullptr;
 };
 
 // What the history keeps of the mapping's result and of the scope decision (`explain` shows
@@ -86,6 +96,11 @@ class user_sync {
   reread_options reread_;
   std::mutex reread_mutex_;
   std::map<std::string, read_ahead> read_ahead_;  // by record id
+  // The reads: queries that succeeded or failed; ids returned or not returned.
+  metrics::counter* queries_ok_ = nullptr;
+  metrics::counter* queries_failed_ = nullptr;
+  metrics::counter* records_returned_ = nullptr;
+  metrics::counter* records_not_returned_ = nullptr;
   call_recorder calls_;  // notes each call of an apply for the user's history
   directory directory_;
   applier applier_;
