@@ -150,7 +150,8 @@ command_result promtool_check(const std::filesystem::path& exposition) {
 }
 
 TEST_F(metrics_e2e, CountersMoveByWhatWasSentAndPromtoolAcceptsTheText) {
-  salesforce_.sandbox().add_user({{"Username", "ann@acme.example.prod"},
+  salesforce_.sandbox().add_user({{"Id", make_id("005", 900)},  // beside users 1, 2, 3, 6
+                                  {"Username", "ann@acme.example.prod"},
                                   {"Email", "ann@acme.example"},
                                   {"FirstName", "ann"},
                                   {"LastName", "Tester"},
