@@ -827,6 +827,25 @@ class sqlite_inbox final : public inbox {
     });
   }
 
+  void save_reread_soon(const std::string& organization_id, const std::string& record_id,
+                        std::int64_t version, const std::string& fields_json,
+                        std::optional<epoch_ms> modstamp, bool replace) override {
+    custom_job job{[this, organization_id, record_id, version, fields_json, modstamp, replace] {
+                     run(replace ? write_->save_verified_read : write_->save_reread)
+                         .bind(1, organization_id)
+                         .bind(2, record_id)
+                         .bind(3, version)
+                         .bind(4, fields_json)
+                         .bind(5, modstamp)
+                         .execute();
+                   },
+                   {}};
+    std::lock_guard lock(queue_mutex_);
+    if (stopping_) throw std::runtime_error("store: the inbox is shutting down");
+    queue_.emplace_back(std::move(job));
+    queue_ready_.notify_one();
+  }
+
   std::size_t requeue_dead(const std::string& record_id, epoch_ms now) override {
     std::size_t changed = 0;
     run_write([&] {

@@ -111,25 +111,58 @@ user_sync::user_sync(const config::settings& settings, ispring::api& api, reread
 
 expected<std::optional<nlohmann::json>, std::string> user_sync::read_again(
     const store::pending_record& record) {
-  // One thread reads at a time: the others wait, then mostly find their record read.
-  std::lock_guard lock(reread_mutex_);
-  if (const auto ahead = read_ahead_.find(record.record_id); ahead != read_ahead_.end()) {
-    auto kept = std::move(ahead->second);
-    read_ahead_.erase(ahead);
-    // Read after this state arrived (due_at is its arrival, or a later retry time): as
-    // good as a read now. Older, a newer change may have come since: read again.
-    if (reread_.time && kept.read_at >= record.due_at) return std::move(kept.record);
+  std::unique_lock lock(reread_mutex_);
+  for (bool waited = false;; waited = true) {
+    if (const auto ahead = read_ahead_.find(record.record_id); ahead != read_ahead_.end()) {
+      auto kept = std::move(ahead->second);
+      read_ahead_.erase(ahead);
+      // Read after this state arrived (due_at is its arrival, or a later retry time): as
+      // good as a read now. Older, a newer change may have come since: read again.
+      if (reread_.time && kept.read_at >= record.due_at) return std::move(kept.record);
+    }
+    if (waited || !reread_.time) break;
+    // A read in progress asks for this record, after its state arrived: wait for it rather
+    // than ask again (a burst costs a few queries, not one per worker thread).
+    const auto covering = std::find_if(
+        reads_in_progress_.begin(), reads_in_progress_.end(), [&](const auto& read) {
+          return read->read_at >= record.due_at && read->ids.contains(record.record_id);
+        });
+    if (covering == reads_in_progress_.end()) break;
+    const auto awaited = *covering;
+    read_done_.wait(lock, [&] { return awaited->done; });
+    if (awaited->error) return unexpected{*awaited->error};
   }
   std::vector<std::string> ids{record.record_id};
   if (reread_.others_due && reread_.time) {
+    // Not again what a read in progress asks for or an earlier read keeps: asking for every
+    // due record each time makes queries grow with the backlog, and slower queries grow the
+    // backlog. A record changed since its kept read is read on its own turn.
+    const auto asked = [&](const std::string& id) {
+      return read_ahead_.contains(id) ||
+             std::any_of(reads_in_progress_.begin(), reads_in_progress_.end(),
+                         [&](const auto& read) { return read->ids.contains(id); });
+    };
     for (auto& id : reread_.others_due(record)) {
       if (ids.size() >= salesforce::max_ids_per_query) break;
-      if (id != record.record_id) ids.push_back(std::move(id));
+      if (id != record.record_id && !asked(id)) ids.push_back(std::move(id));
     }
   }
-  const epoch_ms read_at = reread_.time ? reread_.time->now() : 0;  // before: conservative
+  auto mine = std::make_shared<read_in_progress>();
+  mine->ids = {ids.begin(), ids.end()};
+  mine->read_at = reread_.time ? reread_.time->now() : 0;  // before the read: conservative
+  reads_in_progress_.push_back(mine);
+
+  lock.unlock();
   auto read = reread_.read(ids);
+  lock.lock();
+
+  // Those waiting for this read look again once this thread lets go of the lock, with what
+  // it kept below (or its error).
+  std::erase(reads_in_progress_, mine);
+  mine->done = true;
+  read_done_.notify_all();
   if (!read) {
+    mine->error = read.error();
     if (queries_failed_) queries_failed_->inc();
     return unexpected{read.error()};
   }
@@ -140,18 +173,19 @@ expected<std::optional<nlohmann::json>, std::string> user_sync::read_again(
     records_returned_->inc(returned);
     records_not_returned_->inc(ids.size() - returned);
   }
-  read_ahead_.clear();
-  std::optional<nlohmann::json> mine;
+  // Reads kept for records that were never taken (applied another way) must not pile up.
+  if (read_ahead_.size() > 10 * salesforce::max_ids_per_query) read_ahead_.clear();
+  std::optional<nlohmann::json> found_mine;
   for (std::size_t i = 0; i < ids.size(); ++i) {
     std::optional<nlohmann::json> found;
     if (auto it = read->find(ids[i]); it != read->end()) found = std::move(it->second);
     if (i == 0) {
-      mine = std::move(found);
-    } else {
-      read_ahead_[ids[i]] = read_ahead{std::move(found), read_at};
+      found_mine = std::move(found);
+    } else if (auto& kept = read_ahead_[ids[i]]; kept.read_at <= mine->read_at) {
+      kept = read_ahead{std::move(found), mine->read_at};
     }
   }
-  return mine;
+  return found_mine;
 }
 
 user_sync_report user_sync::run(const store::pending_record& record,

@@ -42,6 +42,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -517,6 +518,32 @@ int run(const bench_options& options) {
   const auto latency = summarize(propagation);
 
   // Calls the sync made in the sandbox during the run.
+  // Where the service's time went: mean request time to each API, from its /metrics.
+  std::string request_times;
+  try {
+    auto admin = service.admin_client();
+    const auto reply =
+        admin.get("/metrics", {{"Authorization", std::string("Bearer ") + test_admin_token}});
+    std::map<std::string, std::pair<double, double>> by_api;  // sum, count
+    std::istringstream lines(reply.body);
+    for (std::string line; std::getline(lines, line);) {
+      for (const char* api : {"ispring", "salesforce"}) {
+        const std::string family = std::string("connector_") + api + "_request_duration_seconds_";
+        if (line.rfind(family, 0) != 0) continue;
+        const double v = std::stod(line.substr(line.rfind(' ') + 1));
+        if (line.rfind(family + "sum", 0) == 0) by_api[api].first += v;
+        if (line.rfind(family + "count", 0) == 0) by_api[api].second += v;
+      }
+    }
+    for (const auto& [api, totals] : by_api) {
+      request_times += "  " + api + ": " + std::to_string(static_cast<long long>(totals.second)) +
+                       " requests, mean " +
+                       std::to_string(totals.second ? 1000 * totals.first / totals.second : 0) +
+                       " ms\n";
+    }
+  } catch (const std::exception& e) {
+    request_times = std::string("  (metrics unavailable: ") + e.what() + ")\n";
+  }
   const auto calls_after = sandbox.call_counts();
   std::map<std::string, int> calls;
   int total_calls = 0;
@@ -611,6 +638,7 @@ int run(const bench_options& options) {
     std::printf("  %-36s %7d  %.3f per change\n", entry.first.c_str(), entry.second,
                 static_cast<double>(entry.second) / static_cast<double>(sent));
   }
+  std::printf("service's requests (its /metrics):\n%s", request_times.c_str());
   std::printf("service: peak RSS (VmHWM) %s, threads %s, CPU %.2f s (%.1f%% of one core)\n",
               peak_rss.c_str(), threads.c_str(), cpu_after - cpu_before,
               100 * (cpu_after - cpu_before) / elapsed_s);

@@ -175,6 +175,15 @@ class inbox {
   virtual void save_reread(const std::string& organization_id, const std::string& record_id,
                            std::int64_t version, const std::string& fields_json,
                            std::optional<epoch_ms> modstamp, bool replace = false) = 0;
+  // The same without waiting for the commit (the worker, on every verified record): it rides
+  // along the writer's next group commit, before any write asked for after it, so the
+  // mark_done or mark_failed that follows waits for both. A failed commit loses it: the
+  // record then stays as it was and is read again.
+  virtual void save_reread_soon(const std::string& organization_id, const std::string& record_id,
+                                std::int64_t version, const std::string& fields_json,
+                                std::optional<epoch_ms> modstamp, bool replace) {
+    save_reread(organization_id, record_id, version, fields_json, modstamp, replace);
+  }
 
   // Dead letters back into the queue, due now: every one (record_id empty) or one record.
   // Returns how many were re-queued.

@@ -2,10 +2,13 @@
 // One Salesforce record through the whole chain: mapping, scope rules, applier. The sync
 // worker calls it for every due record; `connector sync-user` calls it for one and prints
 // the steps.
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,7 +86,9 @@ class user_sync {
 
   // The record as Salesforce has it now: the record, none when the query no longer returns
   // it, or why the read failed. Reads the other due records along and keeps them for their
-  // turn (several worker threads share this).
+  // turn. Several worker threads share this: a thread whose record a read in progress asks
+  // for waits for that read; the others read at once, side by side, each asking for the due
+  // records no read in progress asks for.
   expected<std::optional<nlohmann::json>, std::string> read_again(
       const store::pending_record& record);
 
@@ -91,11 +96,19 @@ class user_sync {
     std::optional<nlohmann::json> record;
     epoch_ms read_at = 0;
   };
+  struct read_in_progress {
+    std::set<std::string> ids;
+    epoch_ms read_at = 0;
+    bool done = false;
+    std::optional<std::string> error;  // the read failed
+  };
 
   const config::settings& settings_;
   reread_options reread_;
   std::mutex reread_mutex_;
+  std::condition_variable read_done_;
   std::map<std::string, read_ahead> read_ahead_;  // by record id
+  std::vector<std::shared_ptr<read_in_progress>> reads_in_progress_;
   // The reads: queries that succeeded or failed; ids returned or not returned.
   metrics::counter* queries_ok_ = nullptr;
   metrics::counter* queries_failed_ = nullptr;
