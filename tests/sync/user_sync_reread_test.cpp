@@ -4,7 +4,10 @@
 // sandbox), a real SQLite inbox and an injected clock; Salesforce is a map behind the reader.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -15,6 +18,7 @@
 #include "connector/store/inbox.hpp"
 #include "connector/sync/user_sync.hpp"
 #include "connector/sync/worker.hpp"
+#include "support/eventually.hpp"
 #include "support/in_process_ispring.hpp"
 #include "support/ispring_sandbox.hpp"
 #include "support/service.hpp"
@@ -58,7 +62,12 @@ class user_sync_reread : public ::testing::Test {
     if (with_rest) {
       reread.read = [this](const std::vector<std::string>& ids)
           -> expected<std::map<std::string, json>, std::string> {
-        queries_.push_back(ids);
+        {
+          std::lock_guard lock(queries_mutex_);  // worker threads read side by side
+          queries_.push_back(ids);
+        }
+        if (read_gate_) read_gate_();
+        std::lock_guard lock(queries_mutex_);
         if (fail_reads_ > 0) {
           --fail_reads_;
           return unexpected{std::string("HTTP 503: service unavailable")};
@@ -175,8 +184,15 @@ class user_sync_reread : public ::testing::Test {
   std::unique_ptr<store::inbox> inbox_;
   std::unique_ptr<user_sync> chain_;
   std::map<std::string, json> salesforce_;
+  std::size_t query_count() {
+    std::lock_guard lock(queries_mutex_);
+    return queries_.size();
+  }
+
+  std::mutex queries_mutex_;
   std::vector<std::vector<std::string>> queries_;
   int fail_reads_ = 0;
+  std::function<void()> read_gate_;  // runs in each query once counted, outside the lock
   metrics::registry metrics_;
 };
 
@@ -388,6 +404,47 @@ TEST_F(user_sync_reread, a_burst_of_notifications_is_verified_in_a_few_queries) 
   EXPECT_EQ(counted("connector_verification_queries_total", "succeeded"), 2u);
   EXPECT_EQ(counted("connector_verification_records_total", "returned"), 500u);
   EXPECT_EQ(counted("connector_verification_records_total", "not_returned"), 0u);
+}
+
+TEST_F(user_sync_reread, worker_threads_wait_for_the_read_that_asks_for_their_records) {
+  make_chain(true);
+  std::vector<std::pair<int, json>> burst;
+  for (int n = 1; n <= 40; ++n) {
+    in_salesforce(n, "Rep");
+    burst.emplace_back(n, forged(n));
+  }
+  notify(burst, "burst");
+  // The first query holds until the test lets it go: meanwhile the other threads take
+  // records that query asks for, and must wait for it rather than query again.
+  std::mutex gate_mutex;
+  std::condition_variable gate;
+  bool open = false;
+  const auto let_go = [&] {
+    {
+      std::lock_guard lock(gate_mutex);
+      open = true;
+    }
+    gate.notify_all();
+  };
+  read_gate_ = [&] {
+    std::unique_lock lock(gate_mutex);
+    gate.wait(lock, [&] { return open; });
+  };
+  worker w(*inbox_, chain_->processor(), clock_, worker_options{4, 3, 1'000, 60'000, 64, 1'000});
+  struct opens_on_exit {
+    std::function<void()> open;
+    ~opens_on_exit() { open(); }
+  } never_stuck{let_go};  // before `w` stops, even when an assertion ends the test
+  w.start();
+  ASSERT_TRUE(testing::eventually([&] { return query_count() == 1; }));
+  let_go();
+  ASSERT_TRUE(testing::eventually([&] {
+    clock_.advance(2'000);  // a retry (two threads racing for one department) falls due
+    return sandbox_.users().size() == 40;
+  }));
+  w.stop();
+  EXPECT_EQ(query_count(), 1u) << "every thread used the one read";
+  for (const auto& u : sandbox_.users()) EXPECT_NE(u.email(), "evil@example.com");
 }
 
 TEST_F(user_sync_reread, without_verification_a_complete_notification_is_applied_as_sent) {
