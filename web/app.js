@@ -343,6 +343,7 @@
       ["Parent department", y.parent_department || "the root"],
       ["Delete empty departments", y.delete_empty_departments],
       ["Stop a run deactivating more than", y.max_deactivations || "no limit"],
+      ["Notifications verified with Salesforce", y.verify_notifications],
     ]);
   }
 

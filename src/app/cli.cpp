@@ -99,8 +99,19 @@ int sync_user(const config::settings& settings, const std::string& record_id) {
     }
     const auto link = inbox->find_link(record->organization_id, record->record_id);
     ispring::https_api api(*settings.ispring);
-    sync::user_sync chain(settings, api, {}, inbox.get());
+    // Read from Salesforce first, as the worker would (verification, GAP and partial events).
+    system_clock clock;
+    auto salesforce = make_salesforce_access(settings, clock);
+    sync::user_sync chain(
+        settings, api,
+        reread_options_for(settings, salesforce ? &*salesforce : nullptr, *inbox, clock),
+        inbox.get());
     auto report = chain.run(*record, link);
+    if (report.result.reread) {
+      inbox->save_reread(record->organization_id, record->record_id, record->version,
+                         report.result.reread->fields_json, report.result.reread->modstamp,
+                         report.result.reread->replace);
+    }
     std::cout << "user " << record->record_id << "\n  scope: " << report.scope_reason << "\n";
     for (const auto& step : report.steps) std::cout << "  " << step.to_string() << "\n";
     const auto& result = report.result;

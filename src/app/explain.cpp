@@ -168,6 +168,7 @@ store::sqlite_options sqlite_options_for(const config::settings& settings) {
       static_cast<std::int64_t>(settings.store.notification_retention_hours) * 60 * 60 * 1000;
   options.login_field = settings.mapping.login;
   options.email_field = settings.mapping.email;
+  options.requeue_stale_while_waiting = config::verifies_notifications(settings);
   return options;
 }
 
@@ -345,9 +346,36 @@ std::string describe_event(const store::history_event& event) {
   } else if (kind == kinds::stale) {
     text = "notification ignored (" + source() + "): older than the state already held";
     if (const auto m = int_of(d, "modstamp")) text += " (its modstamp " + time_text(*m) + ")";
+    if (d.value("read_again", false))
+      text += "; the waiting user is read from Salesforce again all the same";
   } else if (kind == kinds::superseded) {
     text = "a newer state arrived while version " + text_of(d, "applied_version") +
            " was applied; the newer one is applied next";
+  } else if (kind == kinds::read) {
+    const auto purpose = text_of(d, "purpose");
+    const auto names = [&](const char* key) {
+      std::string list;
+      if (d.contains(key) && d[key].is_array())
+        for (const auto& n : d[key]) list += (list.empty() ? "" : ", ") + n.get<std::string>();
+      return list;
+    };
+    text = purpose == "verify"       ? "verified with Salesforce: read over REST"
+           : purpose == "gap"        ? "read over REST (Salesforce sent the change without data)"
+           : "read over REST to complete the notification, which lacked " + names("missing");
+    if (d.value("without_rest", false)) {
+      text = (purpose == "gap" ? std::string("Salesforce sent the change without data")
+                               : "the notification lacked " + names("missing")) +
+             ", and no Salesforce REST credentials are configured to read the user: the last "
+             "state received is applied";
+    } else if (!d.value("returned", true)) {
+      text += "; Salesforce does not return the user (unknown id, deleted, or outside "
+              "salesforce.query_filter), so nothing is applied";
+    } else if (const auto differing = names("differing"); !differing.empty()) {
+      text += "; the notification's " + differing +
+              " differed from Salesforce and were not used: Salesforce's values are applied";
+    } else if (purpose == "verify") {
+      text += "; Salesforce confirms the notification";
+    }
   } else if (kind == kinds::mapped) {
     std::vector<std::string> parts;
     if (d.contains("login")) parts.push_back("login " + quoted(text_of(d, "login")));

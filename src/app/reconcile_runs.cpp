@@ -65,8 +65,7 @@ expected<salesforce_access, std::string> make_salesforce_access(const config::se
                                                                 clock& time,
                                                                 metrics::registry* metrics) {
   const auto& sf = settings.salesforce;
-  const bool jwt = sf.private_key && !sf.username.empty();
-  if (sf.client_id.empty() || (!jwt && !sf.client_secret))
+  if (!config::has_rest_credentials(sf))
     return unexpected{std::string(
         "reading Salesforce users needs salesforce.client_id with either salesforce.username and "
         "salesforce.private_key (JWT bearer flow) or salesforce.client_secret (client "
@@ -122,6 +121,22 @@ expected<salesforce_access, std::string> make_salesforce_access(const config::se
     return id;
   };
   return access;
+}
+
+sync::reread_options reread_options_for(const config::settings& settings,
+                                        const salesforce_access* salesforce, store::inbox& inbox,
+                                        const clock& time, metrics::registry* metrics) {
+  sync::reread_options reread;
+  if (!salesforce) return reread;
+  reread.read = salesforce->read_user;
+  reread.verify = config::verifies_notifications(settings);
+  reread.others_due = [&inbox, &time, verify = reread.verify](const store::pending_record& record) {
+    return inbox.due_rereads(record.organization_id, time.now(), salesforce::max_ids_per_query,
+                             verify);
+  };
+  reread.time = &time;
+  reread.metrics = metrics;
+  return reread;
 }
 
 sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_id, bool dry_run,

@@ -169,14 +169,14 @@ int serve(const config::settings& settings, const serve_options& options) {
     ispring_api = std::make_unique<ispring::https_api>(*settings.ispring, ispring::retry_policy{},
                                                        ispring::sleep_for_real,
                                                        ispring::wall_clock(), &metrics);
-    sync::reread_options reread;
-    if (salesforce) {
-      reread.read = salesforce->read_user;
-      reread.others_due = [&inbox = *inbox, &clock](const store::pending_record& record) {
-        return inbox.due_rereads(record.organization_id, clock.now(),
-                                 salesforce::max_ids_per_query);
-      };
-      reread.time = &clock;
+    auto reread =
+        reread_options_for(settings, salesforce ? &*salesforce : nullptr, *inbox, clock, &metrics);
+    if (reread.verify) {
+      spdlog::info("notifications are verified: each user is read from Salesforce over REST "
+                   "and only what Salesforce returns is applied");
+    } else if (salesforce) {
+      spdlog::warn("sync.verify_notifications is false: the fields of notifications are applied "
+                   "as they arrive");
     }
     user_sync =
         std::make_unique<sync::user_sync>(settings, *ispring_api, std::move(reread), inbox.get());

@@ -615,7 +615,8 @@ void read_sync(const object_reader& root, sync_settings& out) {
   const auto sync =
       root.object("sync", {"departments", "groups", "parent_department", "inactive_users",
                            "out_of_scope_users", "delete_empty_departments", "max_deactivations",
-                           "max_attempts", "retry_base_ms", "retry_max_ms"});
+                           "max_attempts", "retry_base_ms", "retry_max_ms",
+                           "verify_notifications"});
   if (!sync) return;
   read_departments(*sync, out);
   if (const auto* groups = sync->find("groups")) {
@@ -648,6 +649,7 @@ void read_sync(const object_reader& root, sync_settings& out) {
   if (out.retry_max_ms < out.retry_base_ms) {
     fail(sync->key_of("retry_max_ms"), "must not be less than sync.retry_base_ms");
   }
+  out.verify_notifications = sync->boolean("verify_notifications");
 }
 
 void read_schedule(const object_reader& root, schedule_settings& out) {
@@ -758,6 +760,14 @@ settings read_settings(const json& document, const detail::load_context& context
   read_ispring(root, result.ispring);
   read_mapping(root, result.mapping);
   read_sync(root, result.sync);
+  // Verifying means reading over REST: asked for explicitly, it cannot quietly fall back to
+  // applying whatever a notification says.
+  if (result.sync.verify_notifications.value_or(false) &&
+      !has_rest_credentials(result.salesforce)) {
+    fail("sync.verify_notifications",
+         "true needs Salesforce REST credentials: salesforce.client_id with either "
+         "salesforce.username and salesforce.private_key, or salesforce.client_secret");
+  }
   read_schedule(root, result.schedule);
   read_alerts(root, result.alerts);
   read_logging(root, result.logging);
@@ -799,6 +809,15 @@ std::optional<std::string> intake_lock_problem(const server_settings& server) {
          "server.tls.client_ca_file with server.tls.client_subjects (mutual TLS), "
          "server.allowed_ips or server.secret_path_segment; or set "
          "server.allow_unlocked_intake to true to accept this";
+}
+
+bool has_rest_credentials(const salesforce_settings& salesforce) {
+  const bool jwt = salesforce.private_key && !salesforce.username.empty();
+  return !salesforce.client_id.empty() && (jwt || salesforce.client_secret);
+}
+
+bool verifies_notifications(const settings& settings) {
+  return settings.sync.verify_notifications.value_or(has_rest_credentials(settings.salesforce));
 }
 
 expected<settings, config_error> load_text(const std::string& text, const std::string& base_dir) {

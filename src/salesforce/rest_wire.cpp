@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "connector/salesforce/change_order.hpp"
 #include "connector/salesforce/ids.hpp"
 
 namespace connector::salesforce {
@@ -422,6 +423,19 @@ std::string build_query(const config::salesforce_settings& settings,
   std::string soql = select_from(settings, fields);
   if (!settings.query_filter.empty()) soql += " WHERE " + settings.query_filter;
   return soql + " ORDER BY Id";
+}
+
+std::optional<std::int64_t> parse_rest_datetime_ms(std::string_view text) {
+  // "…+0000" → "…+00:00"; everything else as xsd:dateTime.
+  const auto offset = text.size() >= 5 ? text.size() - 5 : std::string_view::npos;
+  if (offset != std::string_view::npos && (text[offset] == '+' || text[offset] == '-') &&
+      std::all_of(text.begin() + static_cast<std::ptrdiff_t>(offset) + 1, text.end(),
+                  [](char c) { return c >= '0' && c <= '9'; })) {
+    std::string with_colon(text);
+    with_colon.insert(offset + 3, 1, ':');
+    return parse_datetime_ms(with_colon);
+  }
+  return parse_datetime_ms(text);
 }
 
 std::string build_query_for_ids(const config::salesforce_settings& settings,

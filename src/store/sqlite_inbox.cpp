@@ -283,6 +283,17 @@ UPDATE records SET fields_json = merge_fields(fields_json, ?4),
   modstamp = max(coalesce(modstamp, ?5), coalesce(?5, modstamp)), needs_reread = 0
 WHERE organization_id = ?1 AND record_id = ?2 AND version = ?3)sql",
                     "save re-read record"),
+        // A verified read is Salesforce's state: nothing a notification said survives.
+        save_verified_read(db, R"sql(
+UPDATE records SET fields_json = ?4, modstamp = ?5, needs_reread = 0
+WHERE organization_id = ?1 AND record_id = ?2 AND version = ?3)sql",
+                           "save verified read"),
+        // Only when the upsert found the notification stale (sqlite_options).
+        requeue_stale(db, R"sql(
+UPDATE records SET version = version + 1, state = 'pending', attempts = 0, last_error = '',
+  due_at = ?3
+WHERE organization_id = ?1 AND record_id = ?2 AND state IN ('pending', 'retrying'))sql",
+                      "re-queue waiting record"),
         add_counter(db, R"sql(
 INSERT INTO counters (name, value) VALUES (?1, ?2)
 ON CONFLICT (name) DO UPDATE SET value = value + excluded.value)sql",
@@ -431,6 +442,7 @@ WHERE login <> excluded.login OR email <> excluded.email)sql",
 
   sqlite_statement begin, commit, rollback;
   sqlite_statement insert_notification, upsert_record, upsert_dataless_record, save_reread;
+  sqlite_statement save_verified_read, requeue_stale;
   sqlite_statement add_counter, raise_last_received;
   sqlite_statement finish_record, fail_record;
   sqlite_statement requeue_all_dead, requeue_one_dead, upsert_link, delete_link;
@@ -608,10 +620,15 @@ SELECT record_id FROM records INDEXED BY records_due
 WHERE state IN ('pending', 'retrying') AND due_at <= ?2 AND organization_id = ?1
   AND needs_reread = 1
 ORDER BY due_at LIMIT ?3)sql",
-                    "select due records to re-read") {}
+                    "select due records to re-read"),
+        due_records(db, R"sql(
+SELECT record_id FROM records INDEXED BY records_due
+WHERE state IN ('pending', 'retrying') AND due_at <= ?2 AND organization_id = ?1
+ORDER BY due_at LIMIT ?3)sql",
+                    "select due records to verify") {}
 
   sqlite_statement take_due, find_record, has_notification, stats, list_records, find_link;
-  sqlite_statement list_links, records_in_flight, due_rereads;
+  sqlite_statement list_links, records_in_flight, due_rereads, due_records;
 };
 
 // Reads of the run history, apart from read_statements: a file that predates it (schema
@@ -687,6 +704,7 @@ class sqlite_inbox final : public inbox {
         history_prune_batch_(std::max<std::size_t>(options.history_prune_batch, 1)),
         notification_retention_ms_(options.notification_retention_ms),
         records_prune_interval_ms_(std::max<std::int64_t>(options.records_prune_interval_ms, 0)),
+        requeue_stale_while_waiting_(options.requeue_stale_while_waiting),
         time_(options.time ? *options.time : own_clock_),
         writer_db_(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) {
     prepare_for_writing(writer_db_, options.busy_timeout_ms);
@@ -784,10 +802,10 @@ class sqlite_inbox final : public inbox {
   }
 
   std::vector<std::string> due_rereads(const std::string& organization_id, epoch_ms now,
-                                       std::size_t limit) override {
+                                       std::size_t limit, bool every_due) override {
     std::vector<std::string> ids;
     std::lock_guard lock(reader_mutex_);
-    run rows(read_->due_rereads);
+    run rows(every_due ? read_->due_records : read_->due_rereads);
     rows.bind(1, organization_id).bind(2, now).bind(3, as_limit(limit));
     while (rows.step()) ids.push_back(rows.text(0));
     return ids;
@@ -830,9 +848,9 @@ class sqlite_inbox final : public inbox {
 
   void save_reread(const std::string& organization_id, const std::string& record_id,
                    std::int64_t version, const std::string& fields_json,
-                   std::optional<epoch_ms> modstamp) override {
+                   std::optional<epoch_ms> modstamp, bool replace) override {
     run_write([&] {
-      run(write_->save_reread)
+      run(replace ? write_->save_verified_read : write_->save_reread)
           .bind(1, organization_id)
           .bind(2, record_id)
           .bind(3, version)
@@ -840,6 +858,25 @@ class sqlite_inbox final : public inbox {
           .bind(5, modstamp)
           .execute();
     });
+  }
+
+  void save_reread_soon(const std::string& organization_id, const std::string& record_id,
+                        std::int64_t version, const std::string& fields_json,
+                        std::optional<epoch_ms> modstamp, bool replace) override {
+    custom_job job{[this, organization_id, record_id, version, fields_json, modstamp, replace] {
+                     run(replace ? write_->save_verified_read : write_->save_reread)
+                         .bind(1, organization_id)
+                         .bind(2, record_id)
+                         .bind(3, version)
+                         .bind(4, fields_json)
+                         .bind(5, modstamp)
+                         .execute();
+                   },
+                   {}};
+    std::lock_guard lock(queue_mutex_);
+    if (stopping_) throw std::runtime_error("store: the inbox is shutting down");
+    queue_.emplace_back(std::move(job));
+    queue_ready_.notify_one();
   }
 
   std::size_t requeue_dead(const std::string& record_id, epoch_ms now) override {
@@ -1536,9 +1573,19 @@ class sqlite_inbox final : public inbox {
             .execute();
       }
       const bool upserted = sqlite3_changes(writer_db_.handle()) > 0;
+      bool read_again = false;
+      if (!upserted && requeue_stale_while_waiting_) {
+        run(write_->requeue_stale)
+            .bind(1, request.organization_id)
+            .bind(2, change.record_id)
+            .bind(3, request.received_at)
+            .execute();
+        read_again = sqlite3_changes(writer_db_.handle()) > 0;
+      }
       describe();
       if (change.reread) details += R"(,"reread":true)";
       else if (!change.has_data) details += R"(,"no_data":true)";
+      if (read_again) details += R"(,"read_again":true)";
       stage(request.organization_id, request.received_at, change.record_id,
             upserted ? history_kinds::received : history_kinds::stale);
     }
@@ -1627,6 +1674,7 @@ class sqlite_inbox final : public inbox {
   const std::size_t history_prune_batch_;
   const std::int64_t notification_retention_ms_;
   const std::int64_t records_prune_interval_ms_;
+  const bool requeue_stale_while_waiting_;
   const system_clock own_clock_;
   const connector::clock& time_;
 

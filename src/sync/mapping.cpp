@@ -127,4 +127,27 @@ std::vector<std::string> required_salesforce_fields(const config::mapping_settin
   return out;
 }
 
+std::vector<std::string> missing_mapped_fields(const json& record,
+                                               const config::mapping_settings& mapping) {
+  std::vector<std::string> missing;
+  for (auto& name : required_salesforce_fields(mapping)) {
+    if (iequals(name, "Id") || iequals(name, "SystemModstamp")) continue;
+    if (!find_field(record, name).present) missing.push_back(std::move(name));
+  }
+  return missing;
+}
+
+std::vector<std::string> differing_mapped_fields(const json& notified, const json& read,
+                                                 const config::mapping_settings& mapping) {
+  std::vector<std::string> differing;
+  for (auto& name : required_salesforce_fields(mapping)) {
+    if (iequals(name, "Id") || iequals(name, "SystemModstamp")) continue;
+    const field_lookup claimed = find_field(notified, name);
+    if (!claimed.present) continue;
+    if (claimed.value.value_or("") != find_field(read, name).value.value_or(""))
+      differing.push_back(std::move(name));
+  }
+  return differing;
+}
+
 }  // namespace connector::sync

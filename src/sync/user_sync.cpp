@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "connector/salesforce/change_order.hpp"
@@ -62,6 +64,12 @@ desired_user desired_from_fields(const nlohmann::json& fields, const std::string
   return desired;
 }
 
+std::string join(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
 store::history_event event(const char* kind, const nlohmann::json& details) {
   store::history_event e;
   e.kind = kind;
@@ -83,81 +91,175 @@ user_sync::user_sync(const config::settings& settings, ispring::api& api, reread
       links_(links),
       calls_(api),
       directory_(calls_),
-      applier_(calls_, directory_) {}
+      applier_(calls_, directory_) {
+  if (reread_.metrics && reread_.read) {
+    auto& queries = reread_.metrics->counter(
+        "connector_verification_queries_total",
+        "Salesforce REST queries the sync worker made to read notified users before applying "
+        "them (sync.verify_notifications, GAP events, partial change events), by result: "
+        "succeeded or failed",
+        {"result"});
+    queries_ok_ = &queries.with({"succeeded"});
+    queries_failed_ = &queries.with({"failed"});
+    auto& records = reread_.metrics->counter(
+        "connector_verification_records_total",
+        "Users asked for by those queries, by result: returned, or not_returned (unknown id, "
+        "deleted, or outside salesforce.query_filter)",
+        {"result"});
+    records_returned_ = &records.with({"returned"});
+    records_not_returned_ = &records.with({"not_returned"});
+  }
+}
 
 expected<std::optional<nlohmann::json>, std::string> user_sync::read_again(
     const store::pending_record& record) {
-  // One thread reads at a time: the others wait, then mostly find their record read.
-  std::lock_guard lock(reread_mutex_);
-  if (const auto ahead = read_ahead_.find(record.record_id); ahead != read_ahead_.end()) {
-    auto kept = std::move(ahead->second);
-    read_ahead_.erase(ahead);
-    // Read after this state arrived (due_at is its arrival, or a later retry time): as
-    // good as a read now. Older, a newer change may have come since: read again.
-    if (reread_.time && kept.read_at >= record.due_at) return std::move(kept.record);
+  std::unique_lock lock(reread_mutex_);
+  for (bool waited = false;; waited = true) {
+    if (const auto ahead = read_ahead_.find(record.record_id); ahead != read_ahead_.end()) {
+      auto kept = std::move(ahead->second);
+      read_ahead_.erase(ahead);
+      // Read after this state arrived (due_at is its arrival, or a later retry time): as
+      // good as a read now. Older, a newer change may have come since: read again.
+      if (reread_.time && kept.read_at >= record.due_at) return std::move(kept.record);
+    }
+    if (waited || !reread_.time) break;
+    // A read in progress asks for this record, after its state arrived: wait for it rather
+    // than ask again (a burst costs a few queries, not one per worker thread).
+    const auto covering = std::find_if(
+        reads_in_progress_.begin(), reads_in_progress_.end(), [&](const auto& read) {
+          return read->read_at >= record.due_at && read->ids.contains(record.record_id);
+        });
+    if (covering == reads_in_progress_.end()) break;
+    const auto awaited = *covering;
+    read_done_.wait(lock, [&] { return awaited->done; });
+    if (awaited->error) return unexpected{*awaited->error};
   }
   std::vector<std::string> ids{record.record_id};
   if (reread_.others_due && reread_.time) {
+    // Not again what a read in progress asks for or an earlier read keeps: asking for every
+    // due record each time makes queries grow with the backlog, and slower queries grow the
+    // backlog. A record changed since its kept read is read on its own turn.
+    const auto asked = [&](const std::string& id) {
+      return read_ahead_.contains(id) ||
+             std::any_of(reads_in_progress_.begin(), reads_in_progress_.end(),
+                         [&](const auto& read) { return read->ids.contains(id); });
+    };
     for (auto& id : reread_.others_due(record)) {
       if (ids.size() >= salesforce::max_ids_per_query) break;
-      if (id != record.record_id) ids.push_back(std::move(id));
+      if (id != record.record_id && !asked(id)) ids.push_back(std::move(id));
     }
   }
-  const epoch_ms read_at = reread_.time ? reread_.time->now() : 0;  // before: conservative
+  auto mine = std::make_shared<read_in_progress>();
+  mine->ids = {ids.begin(), ids.end()};
+  mine->read_at = reread_.time ? reread_.time->now() : 0;  // before the read: conservative
+  reads_in_progress_.push_back(mine);
+
+  lock.unlock();
   auto read = reread_.read(ids);
-  if (!read) return unexpected{read.error()};
-  read_ahead_.clear();
-  std::optional<nlohmann::json> mine;
+  lock.lock();
+
+  // Those waiting for this read look again once this thread lets go of the lock, with what
+  // it kept below (or its error).
+  std::erase(reads_in_progress_, mine);
+  mine->done = true;
+  read_done_.notify_all();
+  if (!read) {
+    mine->error = read.error();
+    if (queries_failed_) queries_failed_->inc();
+    return unexpected{read.error()};
+  }
+  if (queries_ok_) {
+    queries_ok_->inc();
+    const auto returned = static_cast<std::uint64_t>(
+        std::count_if(ids.begin(), ids.end(), [&](const auto& id) { return read->contains(id); }));
+    records_returned_->inc(returned);
+    records_not_returned_->inc(ids.size() - returned);
+  }
+  // Reads kept for records that were never taken (applied another way) must not pile up.
+  if (read_ahead_.size() > 10 * salesforce::max_ids_per_query) read_ahead_.clear();
+  std::optional<nlohmann::json> found_mine;
   for (std::size_t i = 0; i < ids.size(); ++i) {
     std::optional<nlohmann::json> found;
     if (auto it = read->find(ids[i]); it != read->end()) found = std::move(it->second);
     if (i == 0) {
-      mine = std::move(found);
-    } else {
-      read_ahead_[ids[i]] = read_ahead{std::move(found), read_at};
+      found_mine = std::move(found);
+    } else if (auto& kept = read_ahead_[ids[i]]; kept.read_at <= mine->read_at) {
+      kept = read_ahead{std::move(found), mine->read_at};
     }
   }
-  return mine;
+  return found_mine;
 }
 
 user_sync_report user_sync::run(const store::pending_record& record,
                                 const std::optional<std::string>& link) {
-  user_sync_report report;
   auto fields = fields_of(record);
-  std::optional<record_result::reread_data> reread;
-  if (record.needs_reread && !reread_.read) {
-    log::warn(
-        "user.gap_without_rest",
-        "user {}: Salesforce sent a change without data (GAP event) and no Salesforce REST "
-        "credentials are configured to read it; applying the last state received",
-        record.record_id);
+  const bool can_read = static_cast<bool>(reread_.read);
+  const bool verify = reread_.verify && can_read;
+  // A partial change event holds only what changed: without the rest, the user would be
+  // applied as if those fields were unknown (no department: set aside).
+  std::vector<std::string> missing;
+  if (!record.needs_reread && !verify) missing = missing_mapped_fields(fields, settings_.mapping);
+  if (!verify && !record.needs_reread && missing.empty()) return run_with_fields(record, fields, link);
+
+  // Why the record is read, in the words of the history and the errors.
+  const std::string why =
+      record.needs_reread
+          ? "Salesforce sent this change without data (GAP event)"
+          : verify ? "every notification is verified with Salesforce (sync.verify_notifications)"
+                   : "the notification lacks " + join(missing) + ", which the mapping reads";
+  nlohmann::json read_details = {
+      {"purpose", record.needs_reread ? "gap" : verify ? "verify" : "incomplete"}};
+  if (!missing.empty()) read_details["missing"] = missing;
+
+  if (!can_read) {
+    log::warn(record.needs_reread ? "user.gap_without_rest" : "user.incomplete_without_rest",
+              "user {}: {}, and no Salesforce REST credentials are configured to read the user; "
+              "applying the last state received",
+              record.record_id, why);
+    read_details["without_rest"] = true;
+    auto report = run_with_fields(record, fields, link);
+    report.result.history.insert(report.result.history.begin(),
+                                 event(store::history_kinds::read, read_details));
+    return report;
   }
-  if (record.needs_reread && reread_.read) {
-    auto read = read_again(record);
-    if (!read) {
-      report.result = record_result::failed(
-          "Salesforce sent this change without data (GAP event), and reading the user over "
-          "REST failed: " + read.error(),
-          true);
-      return report;
-    }
-    if (!*read) {
-      // Saved as read, so the record no longer waits for a re-read.
-      report.result = record_result::skipped(
-          "Salesforce sent this change without data (GAP event), and the user query "
-          "no longer returns the record (deleted, or outside salesforce.query_filter)");
-      report.result.reread = record_result::reread_data{"{}", std::nullopt};
-      return report;
-    }
+  user_sync_report report;
+  auto read = read_again(record);
+  if (!read) {
+    report.result = record_result::failed(why + ", and reading the user over REST failed: " +
+                                              read.error(),
+                                          true);
+    return report;
+  }
+  read_details["returned"] = read->has_value();
+  if (!*read) {
+    // Saved as read, so the record no longer waits for a re-read; verified, nothing the
+    // notification said is kept.
+    report.result = record_result::skipped(
+        why + ", and the user query does not return the record (unknown id, deleted, or "
+              "outside salesforce.query_filter): nothing changed in iSpring");
+    report.result.reread = record_result::reread_data{"{}", std::nullopt, verify};
+    report.result.history.push_back(event(store::history_kinds::read, read_details));
+    return report;
+  }
+  if (verify) {
+    // What Salesforce returns is applied, the notification's fields never: a field it
+    // claimed and Salesforce left out (or null) must not survive either.
+    if (auto differing = differing_mapped_fields(fields, **read, settings_.mapping);
+        !differing.empty() && !record.needs_reread)
+      read_details["differing"] = std::move(differing);
+    fields = **read;
+  } else {
     for (const auto& [name, value] : (*read)->items()) fields[name] = value;
-    std::optional<epoch_ms> modstamp;
-    if (const auto stamp = (*read)->find("SystemModstamp");
-        stamp != (*read)->end() && stamp->is_string()) {
-      modstamp = salesforce::parse_datetime_ms(stamp->get_ref<const std::string&>());
-    }
-    reread = record_result::reread_data{(*read)->dump(), modstamp};
   }
+  std::optional<epoch_ms> modstamp;
+  if (const auto stamp = (*read)->find("SystemModstamp");
+      stamp != (*read)->end() && stamp->is_string()) {
+    modstamp = salesforce::parse_rest_datetime_ms(stamp->get_ref<const std::string&>());
+  }
+  record_result::reread_data reread{(*read)->dump(), modstamp, verify};
   report = run_with_fields(record, fields, link);
+  report.result.history.insert(report.result.history.begin(),
+                               event(store::history_kinds::read, read_details));
   report.result.reread = std::move(reread);
   return report;
 }

@@ -183,8 +183,10 @@ void worker::process(const store::pending_record& record) {
       inbox_.set_link(record.organization_id, record.record_id, *result.ispring_user_id);
     }
     if (result.reread) {
-      inbox_.save_reread(record.organization_id, record.record_id, record.version,
-                         result.reread->fields_json, result.reread->modstamp);
+      // Not waited for: the outcome below waits for the same commit.
+      inbox_.save_reread_soon(record.organization_id, record.record_id, record.version,
+                         result.reread->fields_json, result.reread->modstamp,
+                         result.reread->replace);
     }
     if (result.result != record_result::kind::failed) {
       const bool applied = result.result == record_result::kind::applied;

@@ -235,6 +235,33 @@ TEST(note_merges, a_notification_joins_the_change_still_waiting_until_it_is_appl
   EXPECT_EQ(coalesced_of(ignored[0]), json());
 }
 
+TEST(describe_event, says_why_a_user_was_read_from_salesforce_and_what_it_found) {
+  EXPECT_EQ(describe_event(event("read", {{"purpose", "verify"},
+                                          {"returned", true},
+                                          {"differing", {"Email", "IsActive"}}})),
+            "verified with Salesforce: read over REST; the notification's Email, IsActive "
+            "differed from Salesforce and were not used: Salesforce's values are applied");
+  EXPECT_EQ(describe_event(event("read", {{"purpose", "verify"}, {"returned", true}})),
+            "verified with Salesforce: read over REST; Salesforce confirms the notification");
+  EXPECT_EQ(describe_event(event("read", {{"purpose", "verify"}, {"returned", false}})),
+            "verified with Salesforce: read over REST; Salesforce does not return the user "
+            "(unknown id, deleted, or outside salesforce.query_filter), so nothing is applied");
+  EXPECT_EQ(describe_event(event("read", {{"purpose", "incomplete"},
+                                          {"missing", {"Department", "Email"}},
+                                          {"returned", true}})),
+            "read over REST to complete the notification, which lacked Department, Email");
+  EXPECT_EQ(describe_event(event("read", {{"purpose", "incomplete"},
+                                          {"missing", {"Department"}},
+                                          {"without_rest", true}})),
+            "the notification lacked Department, and no Salesforce REST credentials are "
+            "configured to read the user: the last state received is applied");
+  EXPECT_EQ(describe_event(event("stale", {{"source", "outbound_message"},
+                                           {"notification_id", "n1"},
+                                           {"read_again", true}})),
+            "notification ignored (outbound message n1): older than the state already held; "
+            "the waiting user is read from Salesforce again all the same");
+}
+
 TEST(describe_event, says_each_kind_in_words) {
   EXPECT_EQ(describe_event(event("duplicate", {{"source", "event"}, {"notification_id", "e1"}})),
             "duplicate notification ignored (event e1 was received before)");

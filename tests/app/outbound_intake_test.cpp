@@ -37,7 +37,7 @@ class scripted_inbox final : public store::inbox {
   void mark_done(const std::string&, const std::string&, std::int64_t,
                  const std::string&) override {}
   void save_reread(const std::string&, const std::string&, std::int64_t, const std::string&,
-                   std::optional<epoch_ms>) override {}
+                   std::optional<epoch_ms>, bool) override {}
   std::size_t requeue_dead(const std::string&, epoch_ms) override { return 0; }
   std::vector<store::pending_record> list_records(store::record_state, std::size_t) override {
     return {};

@@ -154,6 +154,7 @@ class Harness:
             "--public-key", os.path.join(self.certs, "salesforce-jwt.pub"), "--org-id", ORG_ID,
             "--seed", os.path.join(self.source_dir, "config/demo-salesforce-users.json")])
         self.ispring_url = ispring["url"]
+        self.salesforce_url = salesforce["url"]
         # An interval schedule whose work window opens in six hours: the page shows the next
         # run, and no scheduled run starts during the test.
         now = datetime.now(timezone.utc)
@@ -424,11 +425,16 @@ def scenario(harness, page, with_users):
                     json.dumps({"count": 1, "status": 400}), {"Content-Type": "application/json"})
     user_id = salesforce_id_18("0055g00000WebAA")
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    eve = {"Username": "eve.web@acme.example.prod", "Email": "eve.web@acme.example",
+           "LastName": "Web", "FirstName": "Eve", "Department": "Sales",
+           "iSpring_Groups__c": "Onboarding"}
+    # Salesforce holds Eve: the notification is verified by a read before it is applied.
+    harness.request(harness.salesforce_url + "/_sandbox/seed", "POST",
+                    json.dumps({"users": [dict(eve, Id=user_id, IsActive=True)]}),
+                    {"Content-Type": "application/json"})
     harness.request(harness.public + "/salesforce/outbound", "POST", outbound_message(
         user_id, salesforce_id_18("04l5g00000WebAA"),
-        {"Username": "eve.web@acme.example.prod", "Email": "eve.web@acme.example",
-         "LastName": "Web", "FirstName": "Eve", "Department": "Sales", "IsActive": "true",
-         "iSpring_Groups__c": "Onboarding", "SystemModstamp": stamp, "LastModifiedDate": stamp}),
+        dict(eve, IsActive="true", SystemModstamp=stamp, LastModifiedDate=stamp)),
         {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
     eventually("a dead letter", lambda: harness.status()["dead_letters"] == 1)
     page.tab("overview")

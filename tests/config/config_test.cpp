@@ -740,6 +740,36 @@ TEST_F(config_test, max_deactivations_takes_a_count_or_a_share) {
   }
 }
 
+TEST_F(config_test, verify_notifications_follows_the_rest_credentials_unless_given) {
+  // No REST credentials: off, and asking for it stops start-up naming the key.
+  auto document = minimal_config();
+  EXPECT_FALSE(load_ok(document).sync.verify_notifications);
+  EXPECT_FALSE(verifies_notifications(load_ok(document)));
+  document["sync"] = {{"verify_notifications", true}};
+  const auto refused = load_error(document);
+  EXPECT_EQ(refused.key, "sync.verify_notifications");
+  EXPECT_NE(refused.message.find("salesforce.client_id"), std::string::npos) << refused.message;
+  document["sync"] = {{"verify_notifications", false}};
+  EXPECT_FALSE(verifies_notifications(load_ok(document)));
+
+  // With credentials (either flow): on by default, off only when said.
+  for (const auto& credentials :
+       {json{{"client_secret", "consumer-secret"}},
+        json{{"username", "integration@example.com"},
+             {"private_key", "file:../certs/salesforce-jwt.key"}}}) {
+    auto configured = minimal_config();
+    configured["salesforce"]["client_id"] = "consumer-key";
+    configured["salesforce"].update(credentials);
+    EXPECT_TRUE(verifies_notifications(load_ok(configured))) << credentials.dump();
+    configured["sync"] = {{"verify_notifications", true}};
+    EXPECT_TRUE(verifies_notifications(load_ok(configured))) << credentials.dump();
+    configured["sync"] = {{"verify_notifications", false}};
+    EXPECT_FALSE(verifies_notifications(load_ok(configured))) << credentials.dump();
+    configured["sync"] = {{"verify_notifications", "yes"}};
+    EXPECT_EQ(load_error(configured).key, "sync.verify_notifications");
+  }
+}
+
 // --- refusals: every one names its key ----------------------------------------------------
 
 struct bad_config {

@@ -150,7 +150,8 @@ command_result promtool_check(const std::filesystem::path& exposition) {
 }
 
 TEST_F(metrics_e2e, CountersMoveByWhatWasSentAndPromtoolAcceptsTheText) {
-  salesforce_.sandbox().add_user({{"Username", "ann@acme.example.prod"},
+  salesforce_.sandbox().add_user({{"Id", make_id("005", 900)},  // beside users 1, 2, 3, 6
+                                  {"Username", "ann@acme.example.prod"},
                                   {"Email", "ann@acme.example"},
                                   {"FirstName", "ann"},
                                   {"LastName", "Tester"},
@@ -158,6 +159,9 @@ TEST_F(metrics_e2e, CountersMoveByWhatWasSentAndPromtoolAcceptsTheText) {
                                   {"Department", "Sales"},
                                   {"IsActive", true},
                                   {"iSpring_Groups__c", ""}});
+  // The users the notifications below name, as Salesforce holds them: with REST credentials
+  // every notification is verified by a read, and only what Salesforce returns is applied.
+  for (const int n : {1, 2, 3, 6}) salesforce_.sandbox().add_user(salesforce_user_of(sample_user(n, n)));
   start();
 
   // Only with the admin token.
@@ -183,6 +187,7 @@ TEST_F(metrics_e2e, CountersMoveByWhatWasSentAndPromtoolAcceptsTheText) {
       << service_->process().stderr_text();
 
   // 2. Events: one new (user 1's title), the same webhook-id again, one badly signed.
+  salesforce_.sandbox().update_user(make_id("005", 1), {{"Title", "Lead"}});
   const auto event = title_change_event(make_id("005", 1), "Lead", now_seconds() * 1000);
   post_event(event, "msg_1");
   post_event(event, "msg_1");  // a redelivery: answered, not stored
@@ -279,6 +284,17 @@ TEST_F(metrics_e2e, CountersMoveByWhatWasSentAndPromtoolAcceptsTheText) {
     for (const auto& u : ispring_.sandbox().users())
       EXPECT_EQ(series.find(u.id), std::string::npos) << "an id in a label: " << series;
   }
+
+  // The verification reads: one query per read, as the sandbox saw them (by id, not the
+  // reconciliation's), and every notified user returned.
+  int reads_by_id = 0;
+  for (const auto& e : salesforce_.sandbox().request_log())
+    if (e.soql.find(" Id IN (") != std::string::npos && e.status == 200) ++reads_by_id;
+  EXPECT_GE(reads_by_id, 1);
+  EXPECT_EQ(moved("connector_verification_queries_total{result=\"succeeded\"}"), reads_by_id);
+  EXPECT_EQ(moved("connector_verification_queries_total{result=\"failed\"}"), 0);
+  EXPECT_GE(moved("connector_verification_records_total{result=\"returned\"}"), 5);
+  EXPECT_EQ(moved("connector_verification_records_total{result=\"not_returned\"}"), 0);
 
   // The reconciliation.
   EXPECT_EQ(moved("connector_reconciliation_runs_total{status=\"succeeded\",dry_run=\"false\"}"),

@@ -27,6 +27,20 @@ std::string fixture(const std::string& name) {
 
 // --- Token response (§D.1) ----------------------------------------------------------------
 
+TEST(RestWireDatetime, ReadsTheRestFormAndTheXsdForm) {
+  // A query result's SystemModstamp, as REST writes it: the offset without a colon.
+  EXPECT_EQ(parse_rest_datetime_ms("2024-05-01T10:00:00.000+0000"), 1714557600000);
+  EXPECT_EQ(parse_rest_datetime_ms("2024-05-01T12:00:00.250+0200"), 1714557600250);
+  EXPECT_EQ(parse_rest_datetime_ms("2024-05-01T04:30:00.000-0530"), 1714557600000);
+  EXPECT_EQ(parse_rest_datetime_ms("2024-05-01T10:00:00.000Z"), 1714557600000);
+  EXPECT_EQ(parse_rest_datetime_ms("2024-05-01T10:00:00.000+00:00"), 1714557600000);
+  for (const char* text : {"", "+0000", "2024-05-01T10:00:00.000+000", "2024-05-01T10:00:00+1401",
+                           "2024-05-01T10:00:00.000+00000", "2024-05-01T10:00:00.000 0000",
+                           "2024-05-01+0000"}) {
+    EXPECT_EQ(parse_rest_datetime_ms(text), std::nullopt) << text;
+  }
+}
+
 TEST(RestWireToken, ReadsTheJwtBearerResponse) {
   const auto t = parse_token_response(fixture("token-jwt-response.json"));
   ASSERT_TRUE(t) << t.error();

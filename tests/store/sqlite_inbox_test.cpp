@@ -608,6 +608,74 @@ TEST_F(sqlite_inbox_test, a_gap_change_queues_the_record_for_a_reread_until_save
   EXPECT_EQ(box->find_record(org, user_a)->state, record_state::done);
 }
 
+TEST_F(sqlite_inbox_test, a_verified_read_replaces_the_state_and_its_modstamp_even_a_lower_one) {
+  auto box = open();
+  // A forged notification: a near-future stamp and fields Salesforce does not have.
+  box->submit_and_wait(request(
+      {change("n1", user_a, R"({"Email":"evil@example.com","Title":"CEO"})", 9'000'000)}, 1000));
+  // Read for an older version: saved for nothing.
+  box->save_reread(org, user_a, 0, R"({"Email":"a@acme.com"})", 5000, true);
+  EXPECT_EQ(box->find_record(org, user_a)->modstamp, 9'000'000);
+
+  box->save_reread(org, user_a, 1, R"({"Email":"a@acme.com","Title":null})", 5000, true);
+  auto record = box->find_record(org, user_a);
+  EXPECT_EQ(record->fields_json, R"({"Email":"a@acme.com","Title":null})");
+  EXPECT_EQ(record->modstamp, 5000) << "Salesforce's stamp, below the forged one";
+  box->mark_done(org, user_a, 1);
+  // So a genuine notification stamped after Salesforce's is not stale.
+  box->submit_and_wait(request({change("n2", user_a, R"({"Title":"Lead"})", 6000)}, 2000));
+  record = box->find_record(org, user_a);
+  EXPECT_EQ(record->version, 2);
+  EXPECT_EQ(record->state, record_state::pending);
+  EXPECT_EQ(record->modstamp, 6000);
+
+  // Not returned by Salesforce: nothing kept, no stamp to hold later notifications back.
+  box->save_reread(org, user_a, 2, "{}", std::nullopt, true);
+  record = box->find_record(org, user_a);
+  EXPECT_EQ(record->fields_json, "{}");
+  EXPECT_EQ(record->modstamp, std::nullopt);
+}
+
+TEST_F(sqlite_inbox_test, with_verification_a_stale_notification_makes_a_waiting_record_due_again) {
+  auto o = options();
+  o.requeue_stale_while_waiting = true;
+  auto box = open_sqlite_inbox(o);
+  box->submit_and_wait(request({change("n2", user_a, R"({"Title":"new"})", 2000)}, 1000));
+  box->mark_failed(org, user_a, 1, "HTTP 503", 50'000, false);
+  // Older than the state held (perhaps a forged newer one): its fields lose, but a read made
+  // before it arrived must not be the last one, so the waiting record gets a new version.
+  box->submit_and_wait(request({change("n1", user_a, R"({"Title":"old"})", 1000)}, 3000));
+  auto record = box->find_record(org, user_a);
+  EXPECT_EQ(record->fields_json, R"({"Title":"new"})");
+  EXPECT_EQ(record->modstamp, 2000);
+  EXPECT_EQ(record->version, 2);
+  EXPECT_EQ(record->state, record_state::pending);
+  EXPECT_EQ(record->due_at, 3000);
+  EXPECT_EQ(record->attempts, 0);
+  // Once applied, a stale notification changes nothing.
+  box->mark_done(org, user_a, 2);
+  box->submit_and_wait(request({change("n0", user_a, R"({"Title":"older"})", 500)}, 4000));
+  record = box->find_record(org, user_a);
+  EXPECT_EQ(record->version, 2);
+  EXPECT_EQ(record->state, record_state::done);
+  // Without the option (the test above, an_older_modstamp_arriving_late_does_not_overwrite),
+  // a stale notification leaves even a waiting record as it is.
+}
+
+TEST_F(sqlite_inbox_test, due_rereads_lists_every_due_record_when_verifying) {
+  auto box = open();
+  incoming_change gap = change("gap-1", user_b, "{}");
+  gap.has_data = false;
+  gap.reread = true;
+  box->submit_and_wait(request({change("n1", user_a, R"({"Title":"a"})")}, 1000));
+  box->submit_and_wait(request({gap}, 2000));
+  box->submit_and_wait(request({change("n3", "0055g00000AbCdGAAZ", "{}")}, 9000));  // not due
+  EXPECT_EQ(box->due_rereads(org, 5000, 300), std::vector<std::string>{user_b});
+  EXPECT_EQ(box->due_rereads(org, 5000, 300, true), (std::vector<std::string>{user_a, user_b}));
+  EXPECT_EQ(box->due_rereads(org, 5000, 1, true), std::vector<std::string>{user_a});
+  EXPECT_TRUE(box->due_rereads("00D000000000001AAA", 5000, 300, true).empty());
+}
+
 TEST_F(sqlite_inbox_test, read_sqlite_stats_works_while_the_service_has_the_file_open) {
   auto box = open();
   box->submit_and_wait(request({change("n1", user_a, "{}")}, 1234));

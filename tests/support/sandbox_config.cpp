@@ -29,4 +29,17 @@ nlohmann::json salesforce_sandbox_config(const salesforce_sandbox_server& server
           {"allowed_instance_hosts", {"localhost", "127.0.0.1"}}};
 }
 
+nlohmann::json salesforce_user_of(const user_notification& notification) {
+  nlohmann::json user = {{"Id", notification.user_id}};
+  for (const auto& [name, value] : notification.fields) {
+    if (name == "SystemModstamp" || name == "LastModifiedDate") continue;
+    if (name == "IsActive") {
+      user[name] = value == "true";
+    } else {
+      user[name] = value;
+    }
+  }
+  return user;
+}
+
 }  // namespace connector::testing

@@ -143,5 +143,45 @@ TEST(Mapping, RequiredSalesforceFieldsListEachFieldOnce) {
                                                     "Email", "LastName", "Department"}));
 }
 
+TEST(mapping, missing_mapped_fields_names_what_a_partial_change_lacks) {
+  config::mapping_settings m;
+  m.groups = "iSpring_Groups__c";
+  m.fields = {{"job_title", "Title"}, {"manager", "Manager.Email"}};
+  // An UPDATE change event carries only what changed.
+  EXPECT_EQ(missing_mapped_fields(json{{"Title", "Lead"}}, m),
+            (strings{"Username", "IsActive", "Email", "LastName", "Department", "iSpring_Groups__c",
+                     "Manager.Email"}));
+  // null is known (cleared), a nested null relationship too; Id and SystemModstamp do not count.
+  const json full = {{"Username", "a@b.c"}, {"IsActive", true},         {"Email", "a@b.c"},
+                     {"LastName", nullptr},   {"Department", "Sales"},  {"iSpring_Groups__c", ""},
+                     {"Title", "Lead"},       {"Manager", nullptr}};
+  EXPECT_EQ(missing_mapped_fields(full, m), strings{});
+  EXPECT_EQ(missing_mapped_fields(json::object(), m).size(), 8u);
+}
+
+TEST(mapping, differing_mapped_fields_names_what_a_notification_claimed_against_salesforce) {
+  config::mapping_settings m;
+  m.fields = {{"job_title", "Title"}};
+  const json read = {{"Id", "0055g0000000001AAA"}, {"Username", "a@acme.com"}, {"IsActive", true},
+                     {"Email", "a@acme.com"},         {"LastName", "A"},           {"Title", nullptr},
+                     {"SystemModstamp", "2026-11-01T10:00:00.000Z"}};
+  // The same values as Salesforce has them in an outbound message's text: nothing differs.
+  EXPECT_EQ(differing_mapped_fields(json{{"Username", "a@acme.com"},
+                                         {"IsActive", "true"},
+                                         {"Email", "a@acme.com"},
+                                         {"Title", ""},
+                                         {"SystemModstamp", "2030-01-01T00:00:00.000Z"}},
+                                    read, m),
+            strings{});
+  // Forged: e-mail, active flag, a title Salesforce holds null for, a department it lacks.
+  EXPECT_EQ(differing_mapped_fields(json{{"Email", "evil@example.com"},
+                                         {"IsActive", "false"},
+                                         {"Title", "Forged"},
+                                         {"Department", "Board"},
+                                         {"LastName", "A"}},
+                                    read, m),
+            (strings{"IsActive", "Email", "Department", "Title"}));
+}
+
 }  // namespace
 }  // namespace connector::sync

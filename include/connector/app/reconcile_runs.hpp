@@ -62,6 +62,14 @@ struct salesforce_access {
 expected<salesforce_access, std::string> make_salesforce_access(
     const config::settings& settings, clock& time, metrics::registry* metrics = nullptr);
 
+// How the sync worker (and `connector sync-user`) read notified users back from Salesforce:
+// GAP events, partial change events and, with sync.verify_notifications, every
+// notification, batched with the organization's other due records. Nothing to read with
+// when `salesforce` is null (no REST credentials). `inbox` and `time` must outlive it.
+sync::reread_options reread_options_for(const config::settings& settings,
+                                        const salesforce_access* salesforce, store::inbox& inbox,
+                                        const clock& time, metrics::registry* metrics = nullptr);
+
 // Declares connector_reconciliation_runs_total{status,dry_run} and
 // connector_reconciliation_duration_seconds{dry_run} (recorded by execute_run when
 // run_environment::metrics is set), and connector_reconciliation_last_success_timestamp_seconds,

@@ -152,6 +152,11 @@ struct sync_settings {
   int max_attempts = 10;  // then the record becomes a dead letter
   int retry_base_ms = 1'000;
   int retry_max_ms = 15 * 60'000;
+  // Read every notified record back through Salesforce REST and apply what Salesforce
+  // returns, never the notification's fields (anyone who knows the organization id can
+  // send an outbound message). Unset: on when REST credentials are configured
+  // (verifies_notifications).
+  std::optional<bool> verify_notifications;
 };
 
 struct schedule_settings {
@@ -214,6 +219,13 @@ struct config_error {
 expected<settings, config_error> load_file(const std::string& path);
 // Same, from text; `base_dir` resolves relative paths.
 expected<settings, config_error> load_text(const std::string& text, const std::string& base_dir);
+
+// Whether the salesforce section can sign in to the REST API: a client id with either a
+// username and private key (JWT bearer) or a client secret (client credentials).
+bool has_rest_credentials(const salesforce_settings& salesforce);
+// sync.verify_notifications as it applies: the value given, else whether REST credentials
+// are configured.
+bool verifies_notifications(const settings& settings);
 
 // Parses "host:port", "[::1]:port".
 std::optional<endpoint> parse_endpoint(const std::string& text);

@@ -76,6 +76,11 @@ inline constexpr std::string_view salesforce_domains[] = {"salesforce.com", "for
 // allowed_instance_hosts), else why not. Ports are allowed; user info is not.
 std::optional<std::string> check_instance_url(std::string_view url,
                                               const std::vector<std::string>& extra_hosts);
+// A dateTime field of a query result in milliseconds since the epoch: REST writes
+// "2024-05-01T10:00:00.000+0000" (no colon in the offset, unlike the xsd:dateTime of
+// outbound messages, which parse_datetime_ms reads and this accepts too). nullopt when
+// unreadable.
+std::optional<std::int64_t> parse_rest_datetime_ms(std::string_view text);
 
 // Remote text made safe for logs and the operator: valid UTF-8, no control characters,
 // whitespace collapsed, at most `max_chars` code points ("..." appended when cut).

@@ -102,6 +102,7 @@ inline constexpr const char* received = "received";      // stored (explain tell
 inline constexpr const char* duplicate = "duplicate";    // notification id seen before
 inline constexpr const char* stale = "stale";            // older modstamp than the state held
 inline constexpr const char* superseded = "superseded";  // a newer state arrived during apply
+inline constexpr const char* read = "read";  // read over REST first: details.purpose, returned
 inline constexpr const char* mapped = "mapped";          // the mapping's result
 inline constexpr const char* scope = "scope";            // in scope or not, and why
 inline constexpr const char* ispring_call = "ispring_call";
@@ -157,10 +158,11 @@ class inbox {
   // state is pending or retrying and whose due time has come, oldest first.
   virtual std::vector<pending_record> take_due(epoch_ms now, std::size_t limit) = 0;
   // Ids of an organization's due records that wait for a re-read (GAP events), oldest
-  // first: the worker reads them from Salesforce together, in one query.
+  // first: the worker reads them from Salesforce together, in one query. `every_due`: all
+  // due records of the organization (the worker verifies every notification by a read).
   virtual std::vector<std::string> due_rereads(const std::string& organization_id, epoch_ms now,
-                                               std::size_t limit) {
-    (void)organization_id, (void)now, (void)limit;
+                                               std::size_t limit, bool every_due = false) {
+    (void)organization_id, (void)now, (void)limit, (void)every_due;
     return {};
   }
   // Applied: the record leaves the queue unless a newer state (higher version) arrived
@@ -176,9 +178,21 @@ class inbox {
   // What the worker read over REST for a record that needs_reread: merged into the stored
   // fields (newest wins per field, like a notification) and the flag cleared, unless a newer
   // state arrived meanwhile (version differs), which keeps the flag for the next attempt.
+  // `replace` (a verified read): the read becomes the stored state, fields and modstamp
+  // alike, even a lower modstamp than the notification's (a forged near-future stamp must
+  // not make later genuine notifications stale); none read: no modstamp.
   virtual void save_reread(const std::string& organization_id, const std::string& record_id,
                            std::int64_t version, const std::string& fields_json,
-                           std::optional<epoch_ms> modstamp) = 0;
+                           std::optional<epoch_ms> modstamp, bool replace = false) = 0;
+  // The same without waiting for the commit (the worker, on every verified record): it rides
+  // along the writer's next group commit, before any write asked for after it, so the
+  // mark_done or mark_failed that follows waits for both. A failed commit loses it: the
+  // record then stays as it was and is read again.
+  virtual void save_reread_soon(const std::string& organization_id, const std::string& record_id,
+                                std::int64_t version, const std::string& fields_json,
+                                std::optional<epoch_ms> modstamp, bool replace) {
+    save_reread(organization_id, record_id, version, fields_json, modstamp, replace);
+  }
 
   // Dead letters back into the queue, due now: every one (record_id empty) or one record.
   // Returns how many were re-queued.
@@ -348,6 +362,11 @@ struct sqlite_options {
   // history_prune_batch removed), and in a row while idle until caught up.
   int history_prune_interval_ms = 1000;
   std::size_t history_prune_batch = 500;
+  // A notification older than the state held (stale) still makes a waiting record
+  // (pending, retrying) due again with a new version, its fields left as they are: when
+  // every apply reads the record from Salesforce first (sync.verify_notifications), a read
+  // made before the notification arrived must not be the last one.
+  bool requeue_stale_while_waiting = false;
   // The Salesforce fields the mapping reads login and e-mail from (mapping.login,
   // mapping.email): when the worker is done with a record (mark_done, mark_failed) their
   // values become the indexed keys search_users finds a user by among 100k.

@@ -52,4 +52,17 @@ mapped_user map_user(const nlohmann::json& record, const std::string& record_id,
 // IsActive, SystemModstamp, then the mapped fields (for the reconciliation's SOQL query).
 std::vector<std::string> required_salesforce_fields(const config::mapping_settings& mapping);
 
+// The fields the mapping reads (required_salesforce_fields but Id and SystemModstamp) that
+// `record` does not carry at all (null counts as carried): a partial change event holds only
+// what changed, and applying it as it is would take the rest for unknown.
+std::vector<std::string> missing_mapped_fields(const nlohmann::json& record,
+                                               const config::mapping_settings& mapping);
+
+// The fields the mapping reads that `notified` carries with another value than `read` has
+// (null and "" alike, as Salesforce stores them; a field `read` lacks counts as null): what
+// a notification claimed that Salesforce does not say.
+std::vector<std::string> differing_mapped_fields(const nlohmann::json& notified,
+                                                 const nlohmann::json& read,
+                                                 const config::mapping_settings& mapping);
+
 }  // namespace connector::sync

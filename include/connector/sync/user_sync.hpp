@@ -2,10 +2,13 @@
 // One Salesforce record through the whole chain: mapping, scope rules, applier. The sync
 // worker calls it for every due record; `connector sync-user` calls it for one and prints
 // the steps.
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,6 +17,7 @@
 #include "connector/config/config.hpp"
 #include "connector/expected.hpp"
 #include "connector/ispring/api.hpp"
+#include "connector/metrics/registry.hpp"
 #include "connector/store/inbox.hpp"
 #include "connector/sync/applier.hpp"
 #include "connector/sync/ispring_calls.hpp"
@@ -36,15 +40,24 @@ using record_reader =
     std::function<expected<std::map<std::string, nlohmann::json>, std::string>(
         const std::vector<std::string>& record_ids)>;
 
-// Records Salesforce sent without data (GAP events) are read before they are applied.
+// Records Salesforce sent without data (GAP events), and records whose stored fields lack a
+// field the mapping reads (partial change events), are read before they are applied; with
+// `verify`, every record is.
 struct reread_options {
   record_reader read;  // none (no REST credentials): the last state received is applied
+  // sync.verify_notifications (needs `read`): every record is read before it is applied,
+  // and only what Salesforce returns is applied and kept; a record it does not return
+  // changes nothing.
+  bool verify = false;
   // Other records of the organization due for a re-read, read in the same query (up to
   // 300 ids); none: one query per record.
   std::function<std::vector<std::string>(const store::pending_record& record)> others_due;
   // Stamps each read: a read is used for a record only if made after the record's state
   // arrived (its due time); none: nothing read ahead is used.
   const clock* time = nullptr;
+  // Receives connector_verification_queries_total{result} and
+  // connector_verification_records_total{result}; null records nothing.
+  metrics::registry* metrics = nullptr;
 };
 
 // What the history keeps of the mapping's result and of the scope decision (`explain` shows
@@ -76,7 +89,9 @@ class user_sync {
 
   // The record as Salesforce has it now: the record, none when the query no longer returns
   // it, or why the read failed. Reads the other due records along and keeps them for their
-  // turn (several worker threads share this).
+  // turn. Several worker threads share this: a thread whose record a read in progress asks
+  // for waits for that read; the others read at once, side by side, each asking for the due
+  // records no read in progress asks for.
   expected<std::optional<nlohmann::json>, std::string> read_again(
       const store::pending_record& record);
 
@@ -84,12 +99,25 @@ class user_sync {
     std::optional<nlohmann::json> record;
     epoch_ms read_at = 0;
   };
+  struct read_in_progress {
+    std::set<std::string> ids;
+    epoch_ms read_at = 0;
+    bool done = false;
+    std::optional<std::string> error;  // the read failed
+  };
 
   const config::settings& settings_;
   reread_options reread_;
   store::inbox* links_;
   std::mutex reread_mutex_;
+  std::condition_variable read_done_;
   std::map<std::string, read_ahead> read_ahead_;  // by record id
+  std::vector<std::shared_ptr<read_in_progress>> reads_in_progress_;
+  // The reads: queries that succeeded or failed; ids returned or not returned.
+  metrics::counter* queries_ok_ = nullptr;
+  metrics::counter* queries_failed_ = nullptr;
+  metrics::counter* records_returned_ = nullptr;
+  metrics::counter* records_not_returned_ = nullptr;
   call_recorder calls_;  // notes each call of an apply for the user's history
   directory directory_;
   applier applier_;

@@ -30,11 +30,13 @@ struct record_result {
   std::optional<std::string> ispring_user_id;  // the link to remember
   std::string error;                           // for failed: readable, never a secret
   bool retryable = true;
-  // What the processor read from Salesforce for a record that needs_reread (a GAP event):
-  // saved with the record whatever the outcome, so a retry does not read it again.
+  // What the processor read from Salesforce for a record that needs_reread (a GAP event), is
+  // incomplete or is verified: saved with the record whatever the outcome, so a retry of a
+  // GAP event does not read it again.
   struct reread_data {
     std::string fields_json;  // JSON object, merged into the stored fields
     std::optional<epoch_ms> modstamp;
+    bool replace = false;  // verified: the read replaces the stored state (save_reread)
   };
   std::optional<reread_data> reread;
   // What led here, for the user's history (mapped, scope, iSpring calls); the worker stamps
