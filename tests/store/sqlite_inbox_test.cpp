@@ -60,6 +60,7 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
     // Back to what version 1 wrote.
     raw_sqlite raw(db_path());
     raw.exec(
+        "DROP TABLE worker_retirements; ALTER TABLE records DROP COLUMN released_version; "
         "DROP TABLE user_keys; DROP TABLE user_history; DROP TABLE user_history_new; "
         "DROP TABLE run_plans; DROP TABLE runs; DROP TABLE links; "
         "ALTER TABLE records DROP COLUMN last_outcome; "
@@ -76,13 +77,13 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
   EXPECT_EQ(box->stats().oldest_waiting_since, 1000);
   box.reset();
   raw_sqlite raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "6");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "7");
 }
 
 TEST_F(sqlite_inbox_test, creates_schema_in_wal_mode_with_a_version) {
   { auto box = open(); }
   raw_sqlite raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "6");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "7");
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
   for (const char* table :
        {"notifications", "records", "counters", "links", "runs", "run_plans", "user_history"}) {
