@@ -36,6 +36,7 @@ class worker_safety_limit : public ::testing::Test {
  protected:
   void start(const std::string& cap, config::user_action inactive = config::user_action::deactivate) {
     settings_.sync.inactive_users = inactive;
+    settings_.mapping.fields = {{"job_title", "Title"}};
     store::sqlite_options o;
     o.path = (dir_.path() / "w.db").string();
     o.time = &clock_;
