@@ -114,7 +114,8 @@ class safety_limit_e2e : public ::testing::Test {
   }
   std::vector<std::string> held_ids() {
     std::vector<std::string> held;
-    for (const auto& r : status()["held_records"]) held.push_back(r["record_id"]);
+    const auto s = status();
+    for (const auto& r : s["held_records"]) held.push_back(r["record_id"]);
     std::sort(held.begin(), held.end());
     return held;
   }
