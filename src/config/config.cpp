@@ -588,7 +588,8 @@ void read_sync(const object_reader& root, sync_settings& out) {
   const auto sync =
       root.object("sync", {"departments", "groups", "parent_department", "inactive_users",
                            "out_of_scope_users", "delete_empty_departments", "max_deactivations",
-                           "max_deactivations_per_hour", "max_attempts", "retry_base_ms", "retry_max_ms"});
+                           "max_deactivations_per_hour", "max_attempts", "retry_base_ms",
+                           "retry_max_ms"});
   if (!sync) return;
   read_departments(*sync, out);
   if (const auto* groups = sync->find("groups")) {

@@ -904,7 +904,11 @@ class sqlite_inbox final : public inbox {
                        epoch_ms at, epoch_ms prune_before) override {
     run_write([&] {
       run(write_->prune_retirements).bind(1, prune_before).execute();
-      run(write_->insert_retirement).bind(1, organization_id).bind(2, record_id).bind(3, at).execute();
+      run(write_->insert_retirement)
+          .bind(1, organization_id)
+          .bind(2, record_id)
+          .bind(3, at)
+          .execute();
     });
   }
 

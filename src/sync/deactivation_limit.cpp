@@ -24,22 +24,21 @@ std::optional<std::size_t> hourly_cap(const std::optional<std::string>& setting,
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   if (!share) return static_cast<std::size_t>(value);
-  const auto part = static_cast<std::size_t>(static_cast<double>(linked) *
-                                             static_cast<double>(value) / 100.0);
+  const auto part =
+      static_cast<std::size_t>(static_cast<double>(linked) * static_cast<double>(value) / 100.0);
   return std::max<std::size_t>(part, 1);
 }
 
 retirement_journal journal_in(store::inbox& inbox) {
-  return {[&inbox](const std::string& organization_id, epoch_ms since) {
-            return inbox.retirements_since(organization_id, since);
-          },
-          [&inbox](const std::string& organization_id, const std::string& record_id, epoch_ms at,
-                   epoch_ms prune_before) {
-            inbox.note_retirement(organization_id, record_id, at, prune_before);
-          },
-          [&inbox](const std::string& organization_id) {
-            return inbox.count_links(organization_id);
-          }};
+  return {
+      [&inbox](const std::string& organization_id, epoch_ms since) {
+        return inbox.retirements_since(organization_id, since);
+      },
+      [&inbox](const std::string& organization_id, const std::string& record_id, epoch_ms at,
+               epoch_ms prune_before) {
+        inbox.note_retirement(organization_id, record_id, at, prune_before);
+      },
+      [&inbox](const std::string& organization_id) { return inbox.count_links(organization_id); }};
 }
 
 deactivation_limiter::deactivation_limiter(std::string setting, const clock& time,
@@ -86,8 +85,8 @@ deactivation_limiter::verdict deactivation_limiter::reserve(const std::string& o
   return {false, 0, std::move(reason)};
 }
 
-void deactivation_limiter::confirm(const std::string& organization_id,
-                                   const std::string& record_id, epoch_ms at) {
+void deactivation_limiter::confirm(const std::string& organization_id, const std::string& record_id,
+                                   epoch_ms at) {
   try {
     // Kept a few hours, so a clock moved back a little still finds the hour's.
     journal_.write(organization_id, record_id, at, at - 4 * safety_window_ms);

@@ -244,9 +244,9 @@ TEST_F(alerts_service_e2e, RefusedIspringCredentialsAreMailedOnceAndTheirRecover
 TEST_F(alerts_service_e2e, UsersHeldByTheSafetyLimitAreMailedAndTheirReleaseClearsIt) {
   smtp_sink sink(dir_.path());
   std::vector<std::string> ids;
-  for (const char* name : {"mo", "noa"})
-    ids.push_back(salesforce_.sandbox().add_user({{"Username", std::string(name) + "@acme.example.prod"},
-                                                  {"Email", std::string(name) + "@acme.example"},
+  for (const std::string name : {"mo", "noa"})
+    ids.push_back(salesforce_.sandbox().add_user({{"Username", name + "@acme.example.prod"},
+                                                  {"Email", name + "@acme.example"},
                                                   {"LastName", "Tester"},
                                                   {"Department", "Sales"},
                                                   {"IsActive", true}}));
@@ -269,8 +269,9 @@ TEST_F(alerts_service_e2e, UsersHeldByTheSafetyLimitAreMailedAndTheirReleaseClea
                         {"SystemModstamp", "2026-11-01T10:00:00.000Z"}}});
   }
   auto client = service_->public_client();
-  ASSERT_EQ(client.post_xml("/salesforce/outbound", build_user_message(test_org_id, leaving)).status,
-            200);
+  const auto reply =
+      client.post_xml("/salesforce/outbound", build_user_message(test_org_id, leaving));
+  ASSERT_EQ(reply.status, 200) << reply.body;
   ASSERT_TRUE(eventually([&] { return about(sink, "held_by_safety_limit").size() == 1; }))
       << service_->process().stderr_text();
   const auto problem = about(sink, "held_by_safety_limit")[0];
@@ -291,7 +292,8 @@ TEST_F(alerts_service_e2e, UsersHeldByTheSafetyLimitAreMailedAndTheirReleaseClea
   ASSERT_TRUE(eventually([&] { return about(sink, "held_by_safety_limit").size() == 2; }));
   const auto recovery = about(sink, "held_by_safety_limit")[1];
   EXPECT_EQ(type(recovery), "recovery");
-  EXPECT_TRUE(contains(recovery["subject"], "Resolved: Nothing is held by the safety limit any more"))
+  EXPECT_TRUE(
+      contains(recovery["subject"], "Resolved: Nothing is held by the safety limit any more"))
       << recovery["subject"];
   ASSERT_TRUE(eventually([&] {
     return ispring_.sandbox().find_user_by_login("mo@acme.example.prod")->status == 3 &&

@@ -30,13 +30,12 @@ class safety_limit_e2e : public ::testing::Test {
   safety_limit_e2e() : salesforce_(jwt_salesforce_sandbox_options()) {}
 
   void start(int users) {
-    json config = {{"ispring", ispring_sandbox_config(ispring_)},
-                   {"salesforce", salesforce_sandbox_config(salesforce_)},
-                   {"mapping", {{"fields", {{"first_name", "FirstName"}, {"job_title", "Title"}}}}},
-                   {"sync",
-                    {{"max_deactivations_per_hour", 2},
-                     {"retry_base_ms", 20},
-                     {"retry_max_ms", 200}}}};
+    json config = {
+        {"ispring", ispring_sandbox_config(ispring_)},
+        {"salesforce", salesforce_sandbox_config(salesforce_)},
+        {"mapping", {{"fields", {{"first_name", "FirstName"}, {"job_title", "Title"}}}}},
+        {"sync",
+         {{"max_deactivations_per_hour", 2}, {"retry_base_ms", 20}, {"retry_max_ms", 200}}}};
     service_ = std::make_unique<running_service>(dir_.path(), config);
     for (int n = 1; n <= users; ++n) {
       ids_.push_back(salesforce_.sandbox().add_user({{"Username", login(n)},
@@ -67,8 +66,8 @@ class safety_limit_e2e : public ::testing::Test {
       user_notification u;
       u.notification_id = make_id("04l", static_cast<std::uint64_t>(++notifications_));
       u.user_id = id(n);
-      for (const char* field : {"Username", "Email", "FirstName", "LastName", "Title",
-                                "Department"})
+      for (const char* field :
+           {"Username", "Email", "FirstName", "LastName", "Title", "Department"})
         u.fields[field] = user[field].get<std::string>();
       // Each notification newer than the one before (past, so never refused as future).
       char stamp[40];
@@ -79,8 +78,8 @@ class safety_limit_e2e : public ::testing::Test {
       notifications.push_back(std::move(u));
     }
     auto client = service_->public_client();
-    const auto reply = client.post_xml("/salesforce/outbound",
-                                       build_user_message(test_org_id, notifications));
+    const auto reply =
+        client.post_xml("/salesforce/outbound", build_user_message(test_org_id, notifications));
     ASSERT_EQ(reply.status, 200) << reply.body;
   }
   // Deactivated in Salesforce, then notified.
@@ -122,7 +121,8 @@ class safety_limit_e2e : public ::testing::Test {
   http_reply admin_post(const std::string& target, bool with_token = true) {
     auto client = service_->admin_client();
     std::vector<std::pair<std::string, std::string>> headers;
-    if (with_token) headers.emplace_back("Authorization", std::string("Bearer ") + test_admin_token);
+    if (with_token)
+      headers.emplace_back("Authorization", std::string("Bearer ") + test_admin_token);
     return client.request("POST", target, {}, headers);
   }
 
@@ -193,8 +193,9 @@ TEST_F(safety_limit_e2e, a_flood_deactivates_the_cap_and_holds_the_rest_until_re
   const auto released = connector({"release", "--all"});
   EXPECT_EQ(released.exit_code, 0) << released.err;
   EXPECT_NE(released.out.find("released 3 held record(s)"), std::string::npos) << released.out;
-  ASSERT_TRUE(eventually([&] { return inactive({1, 2, 3, 4, 5}) == 5; }))
-      << service_->process().stderr_text();
+  ASSERT_TRUE(eventually([&] {
+    return inactive({1, 2, 3, 4, 5}) == 5;
+  })) << service_->process().stderr_text();
   ASSERT_TRUE(eventually([&] { return drained(); }));
   EXPECT_EQ(status()["held"], 0);
   EXPECT_EQ(ispring_status(6), 1);

@@ -35,8 +35,8 @@ class held_records_test : public ::testing::Test {
   // One deactivation notification per user, taken and held by the worker.
   void hold(inbox& box, const std::vector<std::string>& users) {
     for (std::size_t i = 0; i < users.size(); ++i) {
-      ASSERT_TRUE(box.submit_and_wait(request({change("n-" + users[i], users[i],
-                                                      R"({"IsActive":false})", 10)}))
+      ASSERT_TRUE(box.submit_and_wait(
+                         request({change("n-" + users[i], users[i], R"({"IsActive":false})", 10)}))
                       .committed);
     }
     for (const auto& record : box.take_due(1'000'000, 100))
@@ -71,13 +71,13 @@ TEST_F(held_records_test, a_held_record_leaves_the_queue_and_is_counted_and_list
 
 TEST_F(held_records_test, holding_an_older_version_leaves_the_newer_state_pending) {
   auto box = open();
-  ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_a, R"({"IsActive":false})", 10)}))
-                  .committed);
+  ASSERT_TRUE(
+      box->submit_and_wait(request({change("n1", user_a, R"({"IsActive":false})", 10)})).committed);
   const auto taken = box->take_due(1'000'000, 10);
   ASSERT_EQ(taken.size(), 1u);
   // Re-activated in Salesforce while the worker looked at the deactivation.
-  ASSERT_TRUE(box->submit_and_wait(request({change("n2", user_a, R"({"IsActive":true})", 20)}))
-                  .committed);
+  ASSERT_TRUE(
+      box->submit_and_wait(request({change("n2", user_a, R"({"IsActive":true})", 20)})).committed);
   box->mark_held(org, user_a, taken[0].version, reason);
   const auto record = box->find_record(org, user_a);
   EXPECT_EQ(record->state, record_state::pending);
@@ -89,9 +89,9 @@ TEST_F(held_records_test, a_newer_state_makes_a_held_record_pending_and_not_rele
   auto box = open();
   hold(*box, {user_a});
   clock_.advance(1000);
-  ASSERT_TRUE(box->submit_and_wait(request({change("n2", user_a, R"({"IsActive":true})", 20)},
-                                           7'000))
-                  .committed);
+  ASSERT_TRUE(
+      box->submit_and_wait(request({change("n2", user_a, R"({"IsActive":true})", 20)}, 7'000))
+          .committed);
   const auto due = box->take_due(1'000'000, 10);
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].fields_json, R"({"IsActive":true})");
@@ -103,8 +103,8 @@ TEST_F(held_records_test, a_newer_state_makes_a_held_record_pending_and_not_rele
 TEST_F(held_records_test, a_stale_notification_leaves_a_held_record_held) {
   auto box = open();
   hold(*box, {user_a});
-  ASSERT_TRUE(box->submit_and_wait(request({change("old", user_a, R"({"IsActive":true})", 5)}))
-                  .committed);
+  ASSERT_TRUE(
+      box->submit_and_wait(request({change("old", user_a, R"({"IsActive":true})", 5)})).committed);
   EXPECT_EQ(box->find_record(org, user_a)->state, record_state::held);
 }
 
@@ -126,8 +126,7 @@ TEST_F(held_records_test, release_of_one_record_queues_that_version_as_released)
   EXPECT_EQ(history.front().time, 9'000);
 
   // A newer state of a released record is a new change: not released.
-  ASSERT_TRUE(box->submit_and_wait(request({change("n3", user_a, R"({"Title":"x"})", 30)},
-                                           9'500))
+  ASSERT_TRUE(box->submit_and_wait(request({change("n3", user_a, R"({"Title":"x"})", 30)}, 9'500))
                   .committed);
   EXPECT_FALSE(box->find_record(org, user_a)->released);
 }

@@ -32,8 +32,9 @@ struct fake_journal {
                 if (t >= since) times.push_back(t);
               return times;
             },
-            [this](const std::string& organization_id, const std::string&, epoch_ms at,
-                   epoch_ms) { kept[organization_id].push_back(at); },
+            [this](const std::string& organization_id, const std::string&, epoch_ms at, epoch_ms) {
+              kept[organization_id].push_back(at);
+            },
             [this](const std::string&) { return linked; }};
   }
 };

@@ -30,11 +30,14 @@ std::string user_id(int n) {
   std::string digits = std::to_string(n);
   return "0055g" + std::string(10 - digits.size(), '0') + digits + "AAA";
 }
-std::string login(int n) { return "user" + std::to_string(n) + "@acme.com"; }
+std::string login(int n) {
+  return "user" + std::to_string(n) + "@acme.com";
+}
 
 class worker_safety_limit : public ::testing::Test {
  protected:
-  void start(const std::string& cap, config::user_action inactive = config::user_action::deactivate) {
+  void start(const std::string& cap,
+             config::user_action inactive = config::user_action::deactivate) {
     settings_.sync.inactive_users = inactive;
     settings_.mapping.fields = {{"job_title", "Title"}};
     store::sqlite_options o;
@@ -59,13 +62,10 @@ class worker_safety_limit : public ::testing::Test {
     c.record_id = user_id(n);
     c.object_type = "User";
     c.modstamp = clock_.now() + notifications_;
-    c.fields_json = json{{"Username", login(n)},
-                         {"Email", login(n)},
-                         {"LastName", "User" + std::to_string(n)},
-                         {"Department", "Sales"},
-                         {"Title", title},
-                         {"IsActive", active}}
-                        .dump();
+    c.fields_json =
+        json{{"Username", login(n)},  {"Email", login(n)}, {"LastName", "User" + std::to_string(n)},
+             {"Department", "Sales"}, {"Title", title},    {"IsActive", active}}
+            .dump();
     r.changes.push_back(c);
     ASSERT_TRUE(inbox_->submit_and_wait(r).committed);
   }
@@ -199,7 +199,7 @@ TEST_F(worker_safety_limit, released_records_are_applied_over_the_cap_and_count_
 }
 
 TEST_F(worker_safety_limit, what_is_not_a_deactivation_is_never_held) {
-  start("0");  // every deactivation would be held
+  start("0");                  // every deactivation would be held
   five_active_linked_users();  // five creates: not held
   for (int n = 1; n <= 5; ++n) notify(n, true, "Manager");
   EXPECT_EQ(run_worker(), 5u);

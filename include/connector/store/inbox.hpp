@@ -117,7 +117,7 @@ inline constexpr const char* skipped = "skipped";
 inline constexpr const char* failed = "failed";  // details.next_attempt_at
 inline constexpr const char* dead_letter = "dead_letter";
 inline constexpr const char* requeued = "requeued";
-inline constexpr const char* held = "held";          // kept back by the safety limit; details.reason
+inline constexpr const char* held = "held";  // kept back by the safety limit; details.reason
 inline constexpr const char* released = "released";  // let through by the operator
 inline constexpr const char* reconciled = "reconciled";  // details.run_id, action, ok
 }  // namespace history_kinds

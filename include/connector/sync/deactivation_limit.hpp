@@ -32,8 +32,8 @@ struct retirement_journal {
   // The organization's retirements at or after `since`.
   std::function<std::vector<epoch_ms>(const std::string& organization_id, epoch_ms since)> read;
   // One retirement made; older than `prune_before` may be forgotten.
-  std::function<void(const std::string& organization_id, const std::string& record_id,
-                     epoch_ms at, epoch_ms prune_before)>
+  std::function<void(const std::string& organization_id, const std::string& record_id, epoch_ms at,
+                     epoch_ms prune_before)>
       write;
   // The organization's linked users (a share's base).
   std::function<std::size_t(const std::string& organization_id)> linked_users;
