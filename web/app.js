@@ -207,10 +207,12 @@
     $("count-pending").textContent = show(status.pending);
     $("count-retrying").textContent = show(status.retrying);
     $("count-dead").textContent = show(status.dead_letters);
+    $("count-held").textContent = show(status.held);
     $("oldest-waiting").textContent = status.oldest_waiting_since ? localTime(status.oldest_waiting_since) : "nothing waits";
     renderLastSync(status);
     $("notifications-received").textContent = show(status.notifications_received);
     renderDeadLetters(status.dead_letter_records || []);
+    renderHeld(status.held_records || []);
 
     const [schedule, runs, activity] = await Promise.all([
       api("/admin/schedule"), api("/admin/runs?limit=10"), api("/admin/activity?hours=24")]);
@@ -472,9 +474,20 @@
     $("retry-all").disabled = records.length === 0;
   }
 
+  function renderHeld(records) {
+    fillRows($("held-table"), records.map((r) => {
+      const button = el("button", { type: "button", class: "small secondary", text: "Release",
+                                    "aria-label": "Release " + r.record_id });
+      button.addEventListener("click", () => release(r.record_id));
+      return [r.record_id, r.reason, button];
+    }), "Nothing held.");
+    $("release-all").disabled = records.length === 0;
+  }
+
   async function loadDeadLetters() {
     const status = await api("/admin/status");
     renderDeadLetters(status.dead_letter_records || []);
+    renderHeld(status.held_records || []);
   }
   onShow["tab-dead"] = loadDeadLetters;
 
@@ -489,6 +502,18 @@
     }
   }
   $("retry-all").addEventListener("click", () => retry(""));
+
+  async function release(recordId) {
+    try {
+      const query = recordId ? "?record_id=" + encodeURIComponent(recordId) : "";
+      const result = await api("/admin/release" + query, { method: "POST" });
+      $("held-status").textContent = `Released ${result.released} ${result.released === 1 ? "record" : "records"}.`;
+      await loadDeadLetters();
+    } catch (error) {
+      showError(error);
+    }
+  }
+  $("release-all").addEventListener("click", () => release(""));
 
   // --- users: search and the explain timeline --------------------------------------------
 

@@ -50,6 +50,17 @@ kind_text text_of(alert_kind kind) {
               "alerts.pending_age_threshold_minutes.",
               "`connector status` shows what waits; records being retried carry their last "
               "error."};
+    case alert_kind::held_by_safety_limit:
+      return {"Deactivations are held by the safety limit",
+              "Nothing is held by the safety limit any more",
+              "Notifications asked to deactivate or delete more iSpring Learn users in an hour "
+              "than sync.max_deactivations_per_hour allows. Those over the limit were not "
+              "changed: they wait for you. A flood like this may be a bad mass update in "
+              "Salesforce or forged notifications.",
+              "`connector status` lists the held users and `connector explain USER` tells why; "
+              "if the deactivations are right, `connector release --all` (or \"Release all\" on "
+              "the admin page) applies them. A newer notification for a held user that no "
+              "longer deactivates it is applied and releases it."};
   }
   return {"Alert", "Resolved", "", ""};
 }
@@ -77,6 +88,8 @@ std::string_view kind_name(alert_kind kind) {
       return "salesforce_credentials";
     case alert_kind::pending_age:
       return "pending_age";
+    case alert_kind::held_by_safety_limit:
+      return "held_by_safety_limit";
   }
   return "unknown";
 }

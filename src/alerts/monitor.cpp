@@ -51,6 +51,7 @@ observation condition_tracker::look(epoch_ms now, const service_readings& readin
   look_at_credentials(readings.salesforce, "Salesforce", now, salesforce_,
                       found[alert_kind::salesforce_credentials]);
   look_at_pending_age(readings, now, found[alert_kind::pending_age]);
+  look_at_held(readings, now, found[alert_kind::held_by_safety_limit]);
   first_ = false;
   return found;
 }
@@ -140,6 +141,31 @@ void condition_tracker::look_at_pending_age(const service_readings& readings, ep
                                                  : "Nothing waits for iSpring Learn any more.";
 }
 
+// Like dead letters: newly held records are an event (a restart takes stock without mailing
+// again), and the problem lasts while any is held.
+void condition_tracker::look_at_held(const service_readings& readings, epoch_ms now,
+                                     kind_observation& out) {
+  const std::int64_t count = readings.stats.held;
+  if (count > held_ && !first_) {
+    const auto added = count - held_;
+    std::string text = std::to_string(added) + (added == 1 ? " user" : " users") +
+                       " held by the safety limit (" + std::to_string(count) + " held now)";
+    std::string examples;
+    for (std::size_t i = 0; i < readings.newest_held.size() && i < dead_letter_examples &&
+                            i < static_cast<std::size_t>(added);
+         ++i)
+      examples += (examples.empty() ? "" : ", ") + readings.newest_held[i].record_id;
+    if (!examples.empty()) text += (added == 1 ? ": " : ", e.g. ") + examples;
+    if (!readings.newest_held.empty()) text += "; " + readings.newest_held.front().last_outcome;
+    out.events.push_back({now, std::move(text)});
+  }
+  held_ = count;
+  out.problem_now = count > 0;
+  out.recovery_text =
+      "Nothing is held by the safety limit any more: the held users were released, or newer "
+      "notifications replaced them.";
+}
+
 alert_policy_options policy_options(const config::alerts_settings& settings) {
   alert_policy_options o;
   o.min_interval = settings.min_interval_seconds
@@ -197,6 +223,10 @@ void alert_monitor::check_once() {
     if (readings.stats.dead_letters > 0) {
       readings.newest_dead =
           sources_.store->list_records(store::record_state::dead, dead_letter_examples);
+    }
+    if (readings.stats.held > 0) {
+      readings.newest_held =
+          sources_.store->list_records(store::record_state::held, dead_letter_examples);
     }
     if (sources_.ispring) readings.ispring = sources_.ispring->current();
     if (sources_.salesforce) readings.salesforce = sources_.salesforce->current();

@@ -125,7 +125,8 @@ std::vector<http::route> make_admin_routes(const config::settings& settings, sto
          if (!has_admin_token(req, token)) return respond(unauthorized());
          status_snapshot status{inbox.stats(), inbox.list_records(store::record_state::dead, 50),
                                 inbox.list_records(store::record_state::retrying, 50),
-                                inbox.last_sync()};
+                                inbox.last_sync(),
+                                inbox.list_records(store::record_state::held, 50)};
          respond(http::response::json(200, status_to_json(status).dump()));
        }},
       // The seed's "Run Connector Manually": queued behind a run in progress, never beside it.

@@ -273,6 +273,9 @@ nlohmann::json config_to_json(const config::settings& s) {
         {"out_of_scope_users", config::to_string(s.sync.out_of_scope_users)},
         {"delete_empty_departments", s.sync.delete_empty_departments},
         {"max_deactivations", optional_json(s.sync.max_deactivations)},
+        {"max_deactivations_per_hour", s.sync.max_deactivations_per_hour
+                                           ? nlohmann::json(*s.sync.max_deactivations_per_hour)
+                                           : nlohmann::json("off")},
         {"max_attempts", s.sync.max_attempts},
         {"verify_notifications", config::verifies_notifications(s)}}},
       {"schedule",
@@ -453,6 +456,18 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
          if (record_id && !record_id->empty() && requeued == 0)
            return respond(json_error(404, "no dead letter for record " + *record_id));
          respond(json_answer(200, {{"requeued", requeued}}));
+       }},
+      // `connector release`: records held by the safety limit are applied even over the cap.
+      {"POST", "/admin/release",
+       [&inbox, &time, token, wake = context.wake_worker](http::request&& req,
+                                                          http::respond_fn respond) {
+         if (!has_admin_token(req, token)) return respond(unauthorized());
+         const auto record_id = query_value(req.query, "record_id");
+         const auto released = inbox.release_held(record_id.value_or(""), time.now());
+         if (released > 0 && wake) wake();
+         if (record_id && !record_id->empty() && released == 0)
+           return respond(json_error(404, "no record held by the safety limit for " + *record_id));
+         respond(json_answer(200, {{"released", released}}));
        }},
   };
 

@@ -49,7 +49,8 @@ int status(const config::settings& settings, bool json) {
         store::read_sqlite_stats(path),
         store::read_sqlite_records(path, store::record_state::dead, 50),
         store::read_sqlite_records(path, store::record_state::retrying, 50),
-        store::read_sqlite_last_sync(path)};
+        store::read_sqlite_last_sync(path),
+        store::read_sqlite_records(path, store::record_state::held, 50)};
     std::cout << (json ? status_to_json(snapshot).dump(2) + "\n" : status_to_text(snapshot));
     return 0;
   } catch (const std::exception& e) {
@@ -74,6 +75,26 @@ int retry(const config::settings& settings, const std::string& record_id) {
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "connector retry: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int release(const config::settings& settings, const std::string& record_id) {
+  try {
+    auto inbox = store::open_sqlite_inbox(sqlite_options_for(settings));
+    const std::string id =
+        record_id.empty() ? record_id : salesforce::to_18_char_id(record_id).value_or(record_id);
+    const auto released = inbox->release_held(id, system_clock().now());
+    if (!record_id.empty() && released == 0) {
+      std::cerr << "connector release: " << record_id
+                << " is not held by the safety limit (`connector status` lists those held)\n";
+      return 1;
+    }
+    std::cout << "released " << released << " held record(s); the running service applies them "
+              << "within a second, over the safety limit\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "connector release: " << e.what() << "\n";
     return 1;
   }
 }
@@ -399,6 +420,22 @@ int run_cli(int argc, char** argv) {
     }
   });
 
+  auto* release_cmd = cli.add_subcommand(
+      "release",
+      "Let records held by the safety limit (sync.max_deactivations_per_hour) through: they are "
+      "deactivated or deleted even over the hour's cap");
+  std::string release_record;
+  bool release_all = false;
+  release_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
+  auto* release_id = release_cmd->add_option("RECORD_ID", release_record, "Salesforce record id");
+  auto* release_every = release_cmd->add_flag("--all", release_all, "Every held record");
+  release_id->excludes(release_every);
+  release_cmd->callback([&] {
+    if (!release_all && release_record.empty()) {
+      throw CLI::ValidationError("release", "name a RECORD_ID or pass --all");
+    }
+  });
+
   auto* reconcile_cmd = cli.add_subcommand(
       "reconcile",
       "Run the full reconciliation now (Salesforce users → iSpring Learn); --dry-run prints the "
@@ -462,6 +499,7 @@ int run_cli(int argc, char** argv) {
   if (*sync_user_cmd) return sync_user(*settings, sync_record);
   if (*explain_cmd) return explain(*settings, explain_target, explain_opts);
   if (*retry_cmd) return retry(*settings, retry_all ? std::string() : retry_record);
+  if (*release_cmd) return release(*settings, release_all ? std::string() : release_record);
   return 2;
 }
 

@@ -269,6 +269,9 @@ expected<nlohmann::json, explain_error> explain_user(const std::string& user,
       case store::record_state::done:
         now["queue"] = "applied; nothing waits";
         break;
+      case store::record_state::held:
+        now["queue"] = record->last_outcome + " (`connector release " + record_id + "`)";
+        break;
     }
   } else {
     answer["salesforce"] = nullptr;
@@ -311,10 +314,10 @@ void note_merges(std::vector<store::history_event>& newest_first) {
         }
       }
       if (!waiting_since) waiting_since = e->time;
-    } else if (e->kind == kinds::requeued) {
+    } else if (e->kind == kinds::requeued || e->kind == kinds::released) {
       if (!waiting_since) waiting_since = e->time;
     } else if (e->kind == kinds::applied || e->kind == kinds::skipped ||
-               e->kind == kinds::dead_letter) {
+               e->kind == kinds::dead_letter || e->kind == kinds::held) {
       waiting_since.reset();
     }
   }
@@ -413,6 +416,10 @@ std::string describe_event(const store::history_event& event) {
     if (!d.value("retryable", true)) text += " (not worth retrying)";
   } else if (kind == kinds::requeued) {
     text = "dead letter re-queued by the operator";
+  } else if (kind == kinds::held) {
+    text = text_of(d, "reason");
+  } else if (kind == kinds::released) {
+    text = "released from the safety limit by the operator: applied even over the cap";
   } else if (kind == kinds::reconciled) {
     text = "reconciliation run " + text_of(d, "run_id") + ": " + text_of(d, "action") + " (" +
            text_of(d, "reason") + ")";

@@ -164,6 +164,7 @@ int serve(const config::settings& settings, const serve_options& options) {
 
   std::unique_ptr<ispring::https_api> ispring_api;
   std::unique_ptr<sync::user_sync> user_sync;
+  std::unique_ptr<sync::deactivation_limiter> deactivation_limiter;
   std::unique_ptr<sync::worker> worker;
   if (settings.ispring) {
     ispring_api = std::make_unique<ispring::https_api>(*settings.ispring, ispring::retry_policy{},
@@ -180,6 +181,15 @@ int serve(const config::settings& settings, const serve_options& options) {
     }
     user_sync =
         std::make_unique<sync::user_sync>(settings, *ispring_api, std::move(reread), inbox.get());
+    if (const auto& cap = settings.sync.max_deactivations_per_hour) {
+      deactivation_limiter = std::make_unique<sync::deactivation_limiter>(
+          *cap, clock, sync::journal_in(*inbox));
+      user_sync->limit_deactivations(*deactivation_limiter);
+    } else {
+      spdlog::warn(
+          "sync.max_deactivations_per_hour is off: notifications may deactivate or delete any "
+          "number of iSpring users");
+    }
     sync::worker_options worker_options;
     worker_options.concurrency = settings.ispring->max_concurrency;
     worker_options.max_attempts = settings.sync.max_attempts;

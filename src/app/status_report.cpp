@@ -46,6 +46,7 @@ nlohmann::json status_to_json(const status_snapshot& status) {
   j["pending"] = stats.pending;
   j["retrying"] = stats.retrying;
   j["dead_letters"] = stats.dead_letters;
+  j["held"] = stats.held;
   j["skipped"] = stats.skipped;
   j["last_received_at"] =
       stats.last_received_at ? nlohmann::json(format_utc(*stats.last_received_at)) : nullptr;
@@ -63,6 +64,9 @@ nlohmann::json status_to_json(const status_snapshot& status) {
   for (const auto& r : status.dead_letters) j["dead_letter_records"].push_back(record_to_json(r));
   j["retrying_records"] = nlohmann::json::array();
   for (const auto& r : status.retrying) j["retrying_records"].push_back(record_to_json(r));
+  j["held_records"] = nlohmann::json::array();
+  for (const auto& r : status.held)
+    j["held_records"].push_back({{"record_id", r.record_id}, {"reason", r.last_outcome}});
   return j;
 }
 
@@ -74,6 +78,7 @@ std::string status_to_text(const status_snapshot& status) {
       << "Pending users:          " << stats.pending << "\n"
       << "Retrying users:         " << stats.retrying << "\n"
       << "Dead letters:           " << stats.dead_letters << "\n"
+      << "Held (safety limit):    " << stats.held << "\n"
       << "Skipped users:          " << stats.skipped << " (e.g. no department; see the logs)\n"
       << "Last received:          "
       << (stats.last_received_at ? format_utc(*stats.last_received_at) : "never") << "\n"
@@ -88,6 +93,11 @@ std::string status_to_text(const status_snapshot& status) {
       out << "  " << r.record_id << "  after " << r.attempts << " attempt(s): " << r.last_error
           << "\n";
     }
+  }
+  if (!status.held.empty()) {
+    out << "\nHeld by the safety limit (let through with `connector release RECORD_ID` or "
+           "`--all`):\n";
+    for (const auto& r : status.held) out << "  " << r.record_id << "  " << r.last_outcome << "\n";
   }
   if (!status.retrying.empty()) {
     out << "\nRetrying:\n";

@@ -15,6 +15,10 @@ void add_store_metrics(metrics::registry& registry, store::inbox& inbox, const c
     out.gauge("connector_dead_letter_records",
               "Salesforce records the worker gave up on (connector retry puts them back)",
               static_cast<double>(stats.dead_letters));
+    out.gauge("connector_held_records",
+              "Salesforce records whose deactivation or deletion the safety limit holds "
+              "(sync.max_deactivations_per_hour; connector release lets them through)",
+              static_cast<double>(stats.held));
     const double age_ms =
         stats.oldest_waiting_since
             ? static_cast<double>(std::max<epoch_ms>(0, time.now() - *stats.oldest_waiting_since))

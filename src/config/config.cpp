@@ -588,18 +588,25 @@ void read_departments(const object_reader& sync, sync_settings& out) {
   }
 }
 
-void read_max_deactivations(const object_reader& sync, sync_settings& out) {
-  const auto* value = sync.find("max_deactivations");
+// A count (25 or "25") or a share ("10%"); `off_allowed` also takes "off" (nullopt).
+void read_deactivation_cap(const object_reader& sync, const char* name, bool off_allowed,
+                           std::optional<std::string>& out) {
+  const auto* value = sync.find(name);
   if (value == nullptr) return;
-  const auto key = sync.key_of("max_deactivations");
-  const std::string expected = "expected a count (25 or \"25\") or a share (\"10%\"), got ";
+  const auto key = sync.key_of(name);
+  const std::string expected = std::string("expected a count (25 or \"25\") or a share (\"10%\")") +
+                               (off_allowed ? " or \"off\"" : "") + ", got ";
   if (value->is_number_unsigned()) {
-    out.max_deactivations = std::to_string(value->get<std::uint64_t>());
+    out = std::to_string(value->get<std::uint64_t>());
     return;
   }
   if (value->is_number()) fail(key, expected + value->dump());  // negative or fractional
   if (!value->is_string()) fail(key, expected + detail::json_type_name(*value));
   const auto& text = value->get_ref<const std::string&>();
+  if (off_allowed && text == "off") {
+    out.reset();
+    return;
+  }
   const bool share = !text.empty() && text.back() == '%';
   const auto digits = std::string_view(text).substr(0, text.size() - (share ? 1 : 0));
   if (digits.empty() || digits.size() > 9 || !all_digits(digits)) {
@@ -608,15 +615,15 @@ void read_max_deactivations(const object_reader& sync, sync_settings& out) {
   if (share && std::stoi(std::string(digits)) > 100) {
     fail(key, "a share must be from 0% to 100%, got " + in_quotes(text));
   }
-  out.max_deactivations = text;
+  out = text;
 }
 
 void read_sync(const object_reader& root, sync_settings& out) {
   const auto sync =
       root.object("sync", {"departments", "groups", "parent_department", "inactive_users",
                            "out_of_scope_users", "delete_empty_departments", "max_deactivations",
-                           "max_attempts", "retry_base_ms", "retry_max_ms",
-                           "verify_notifications"});
+                           "max_deactivations_per_hour", "max_attempts", "retry_base_ms",
+                           "retry_max_ms", "verify_notifications"});
   if (!sync) return;
   read_departments(*sync, out);
   if (const auto* groups = sync->find("groups")) {
@@ -642,7 +649,9 @@ void read_sync(const object_reader& root, sync_settings& out) {
     }
   }
   sync->read_boolean("delete_empty_departments", out.delete_empty_departments);
-  read_max_deactivations(*sync, out);
+  read_deactivation_cap(*sync, "max_deactivations", false, out.max_deactivations);
+  read_deactivation_cap(*sync, "max_deactivations_per_hour", true,
+                        out.max_deactivations_per_hour);
   sync->read_integer("max_attempts", out.max_attempts, 1, 1000);
   sync->read_integer("retry_base_ms", out.retry_base_ms, 1);
   sync->read_integer("retry_max_ms", out.retry_max_ms, 1);

@@ -43,6 +43,8 @@ const char* to_string(record_state state) {
       return "done";
     case record_state::dead:
       return "dead";
+    case record_state::held:
+      return "held";
   }
   assert(false && "unknown record_state");
   return "pending";
@@ -74,8 +76,8 @@ void merge_fields_function(sqlite3_context* context, int argc, sqlite3_value** a
 }
 
 record_state parse_state(const std::string& text) {
-  for (auto state :
-       {record_state::pending, record_state::retrying, record_state::done, record_state::dead}) {
+  for (auto state : {record_state::pending, record_state::retrying, record_state::done,
+                     record_state::dead, record_state::held}) {
     if (text == to_string(state)) return state;
   }
   assert(false && "the CHECK constraint admits no other state");
@@ -84,7 +86,8 @@ record_state parse_state(const std::string& text) {
 
 constexpr const char* record_columns =
     "organization_id, record_id, object_type, fields_json, modstamp, version, attempts, "
-    "last_error, due_at, state, last_outcome, needs_reread";
+    "last_error, due_at, state, last_outcome, needs_reread, "
+    "coalesce(released_version = version, 0)";
 
 pending_record read_record(const run& row) {
   pending_record record;
@@ -100,6 +103,7 @@ pending_record read_record(const run& row) {
   record.state = parse_state(row.text(9));
   record.last_outcome = row.text(10);
   record.needs_reread = row.int64(11) != 0;
+  record.released = row.int64(12) != 0;
   return record;
 }
 
@@ -208,7 +212,8 @@ SELECT
     WHERE state IN ('pending', 'retrying') AND state = 'retrying'),
   (SELECT count(*) FROM records WHERE state = 'dead'),
   (SELECT count(*) FROM records WHERE state = 'done' AND last_outcome LIKE 'skipped%'),
-  (SELECT min(waiting_since) FROM records WHERE state IN ('pending', 'retrying')))sql";
+  (SELECT min(waiting_since) FROM records WHERE state IN ('pending', 'retrying')),
+  (SELECT count(*) FROM records WHERE state = 'held'))sql";
 
 inbox_stats query_stats(sqlite_statement& statement) {
   run row(statement);
@@ -224,6 +229,7 @@ inbox_stats query_stats(sqlite_statement& statement) {
   stats.dead_letters = row.int64(5);
   stats.skipped = row.int64(6);
   stats.oldest_waiting_since = row.optional_int64(7);
+  stats.held = row.int64(8);
   return stats;
 }
 
@@ -438,7 +444,31 @@ ON CONFLICT (organization_id, record_id) DO UPDATE SET
   login_key = excluded.login_key, email_key = excluded.email_key,
   login = excluded.login, email = excluded.email
 WHERE login <> excluded.login OR email <> excluded.email)sql",
-                    "store user keys") {}
+                    "store user keys"),
+        // A version mismatch: a newer state arrived while the worker looked at this one; it
+        // stays pending and is judged afresh.
+        hold_record(db, R"sql(
+UPDATE records SET state = 'held', attempts = 0, last_error = '', last_outcome = ?4,
+  waiting_since = NULL
+WHERE organization_id = ?1 AND record_id = ?2 AND version = ?3)sql",
+                    "hold record"),
+        release_all_held(db, R"sql(
+UPDATE records SET state = 'pending', attempts = 0, due_at = ?1, waiting_since = ?1,
+  released_version = version
+WHERE state = 'held'
+RETURNING organization_id, record_id, version)sql",
+                         "release held records"),
+        release_one_held(db, R"sql(
+UPDATE records SET state = 'pending', attempts = 0, due_at = ?1, waiting_since = ?1,
+  released_version = version
+WHERE state = 'held' AND record_id = ?2
+RETURNING organization_id, record_id, version)sql",
+                         "release held record"),
+        insert_retirement(db, R"sql(
+INSERT INTO worker_retirements (organization_id, record_id, time) VALUES (?1, ?2, ?3))sql",
+                          "note retirement"),
+        prune_retirements(db, "DELETE FROM worker_retirements WHERE time < ?1",
+                          "prune retirements") {}
 
   sqlite_statement begin, commit, rollback;
   sqlite_statement insert_notification, upsert_record, upsert_dataless_record, save_reread;
@@ -452,6 +482,8 @@ WHERE login <> excluded.login OR email <> excluded.email)sql",
   sqlite_statement prune_notifications, prune_settled_records, prune_orphan_keys;
   sqlite_statement insert_new_history, select_new_history, delete_new_history;
   sqlite_statement max_history_id, upsert_keys;
+  sqlite_statement hold_record, release_all_held, release_one_held;
+  sqlite_statement insert_retirement, prune_retirements;
 };
 
 // The events of one user_history_new row (see the schema) as history events; `record_id`
@@ -613,7 +645,10 @@ ORDER BY due_at LIMIT ?2)sql",
         // primary key's organization prefix, which with one organization reads every record.
         records_in_flight(db, std::string("SELECT ") + record_columns + R"sql(
 FROM records INDEXED BY records_due
-WHERE state IN ('pending', 'retrying') AND organization_id = ?1)sql",
+WHERE state IN ('pending', 'retrying') AND organization_id = ?1
+UNION ALL
+SELECT )sql" + record_columns + R"sql( FROM records INDEXED BY records_held
+WHERE state = 'held' AND organization_id = ?1)sql",
                           "select records in flight"),
         due_rereads(db, R"sql(
 SELECT record_id FROM records INDEXED BY records_due
@@ -625,10 +660,15 @@ ORDER BY due_at LIMIT ?3)sql",
 SELECT record_id FROM records INDEXED BY records_due
 WHERE state IN ('pending', 'retrying') AND due_at <= ?2 AND organization_id = ?1
 ORDER BY due_at LIMIT ?3)sql",
-                    "select due records to verify") {}
+                    "select due records to verify"),
+        retirements_since(db, R"sql(
+SELECT time FROM worker_retirements WHERE organization_id = ?1 AND time >= ?2 ORDER BY time)sql",
+                          "select retirements"),
+        count_links(db, "SELECT count(*) FROM links WHERE organization_id = ?1", "count links") {}
 
   sqlite_statement take_due, find_record, has_notification, stats, list_records, find_link;
-  sqlite_statement list_links, records_in_flight, due_rereads, due_records;
+  sqlite_statement list_links, records_in_flight, due_rereads, due_records, retirements_since;
+  sqlite_statement count_links;
 };
 
 // Reads of the run history, apart from read_statements: a file that predates it (schema
@@ -894,6 +934,70 @@ class sqlite_inbox final : public inbox {
       changed = requeued.size();
     });
     return changed;
+  }
+
+  void mark_held(const std::string& organization_id, const std::string& record_id,
+                 std::int64_t version, const std::string& reason) override {
+    run_write([&] {
+      run(write_->hold_record)
+          .bind(1, organization_id)
+          .bind(2, record_id)
+          .bind(3, version)
+          .bind(4, reason)
+          .execute();
+      after_apply(organization_id, record_id, version);
+    });
+  }
+
+  std::size_t release_held(const std::string& record_id, epoch_ms now) override {
+    std::size_t changed = 0;
+    run_write([&] {
+      struct released_row {
+        std::string organization_id, record_id;
+        std::int64_t version;
+      };
+      std::vector<released_row> released;
+      {
+        run rows(record_id.empty() ? write_->release_all_held : write_->release_one_held);
+        rows.bind(1, now);
+        if (!record_id.empty()) rows.bind(2, record_id);
+        while (rows.step()) released.push_back({rows.text(0), rows.text(1), rows.int64(2)});
+      }
+      for (const auto& r : released)
+        insert_history(r.organization_id, r.record_id, now, history_kinds::released,
+                       R"({"version":)" + std::to_string(r.version) + "}");
+      changed = released.size();
+    });
+    return changed;
+  }
+
+  void note_retirement(const std::string& organization_id, const std::string& record_id,
+                       epoch_ms at, epoch_ms prune_before) override {
+    run_write([&] {
+      run(write_->prune_retirements).bind(1, prune_before).execute();
+      run(write_->insert_retirement)
+          .bind(1, organization_id)
+          .bind(2, record_id)
+          .bind(3, at)
+          .execute();
+    });
+  }
+
+  std::vector<epoch_ms> retirements_since(const std::string& organization_id,
+                                          epoch_ms since) override {
+    std::vector<epoch_ms> times;
+    std::lock_guard lock(reader_mutex_);
+    run rows(read_->retirements_since);
+    rows.bind(1, organization_id).bind(2, since);
+    while (rows.step()) times.push_back(rows.int64(0));
+    return times;
+  }
+
+  std::size_t count_links(const std::string& organization_id) override {
+    std::lock_guard lock(reader_mutex_);
+    run row(read_->count_links);
+    row.bind(1, organization_id);
+    return row.step() ? static_cast<std::size_t>(row.int64(0)) : 0;
   }
 
   std::vector<pending_record> list_records(record_state state, std::size_t limit) override {

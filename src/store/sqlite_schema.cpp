@@ -9,7 +9,7 @@ namespace {
 
 // Append-only: a released step is never edited, a change is a new step. Step i (0-based)
 // takes the schema from version i to i + 1.
-constexpr std::array<const char*, 8> migrations = {
+constexpr std::array<const char*, 9> migrations = {
     // 1: the durable inbox.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice.
@@ -164,6 +164,56 @@ CREATE TABLE department_links (
   linked_at             INTEGER NOT NULL,
   PRIMARY KEY (organization_id, department_key)
 ) WITHOUT ROWID;
+)sql",
+    // 9: the worker's safety limit (sync.max_deactivations_per_hour): a record whose
+    // deactivation or deletion it keeps back is 'held', and what the worker retired is kept
+    // so the hour survives a restart.
+    //
+    // SQLite cannot alter a CHECK constraint, so records is rebuilt with 'held' in it rather
+    // than given a "held" column: a state of its own keeps every query on state (the queue,
+    // its partial index, the counts) right without knowing about holding. The rebuild copies
+    // the columns by name; a column added to records by another step must be added here too.
+    R"sql(
+CREATE TABLE records_rebuilt (
+  organization_id TEXT NOT NULL,
+  record_id       TEXT NOT NULL,
+  object_type     TEXT NOT NULL,
+  fields_json     TEXT NOT NULL,
+  modstamp        INTEGER,
+  version         INTEGER NOT NULL,
+  state           TEXT NOT NULL
+                  CHECK (state = 'pending' OR state = 'retrying' OR state = 'done' OR state = 'dead'
+                         OR state = 'held'),
+  attempts        INTEGER NOT NULL,
+  last_error      TEXT NOT NULL,
+  due_at          INTEGER NOT NULL,
+  last_outcome    TEXT NOT NULL DEFAULT '',
+  waiting_since   INTEGER,
+  needs_reread    INTEGER NOT NULL DEFAULT 0,
+  -- The version the operator released from the safety limit: that state is applied even
+  -- over the cap; a newer version is not (it is a new change, judged afresh).
+  released_version INTEGER,
+  PRIMARY KEY (organization_id, record_id)
+) WITHOUT ROWID;
+INSERT INTO records_rebuilt (organization_id, record_id, object_type, fields_json, modstamp,
+                             version, state, attempts, last_error, due_at, last_outcome,
+                             waiting_since, needs_reread)
+SELECT organization_id, record_id, object_type, fields_json, modstamp, version, state,
+       attempts, last_error, due_at, last_outcome, waiting_since, needs_reread
+FROM records;
+DROP TABLE records;
+ALTER TABLE records_rebuilt RENAME TO records;
+CREATE INDEX records_due ON records (due_at, state) WHERE state IN ('pending', 'retrying');
+CREATE INDEX records_dead ON records (state) WHERE state = 'dead';
+CREATE INDEX records_held ON records (state) WHERE state = 'held';
+
+-- Deactivations and deletions the worker made, pruned beyond a few hours as it adds.
+CREATE TABLE worker_retirements (
+  organization_id TEXT NOT NULL,
+  record_id       TEXT NOT NULL,
+  time            INTEGER NOT NULL
+);
+CREATE INDEX worker_retirements_by_time ON worker_retirements (organization_id, time);
 )sql",
 };
 

@@ -345,6 +345,12 @@ struct applier::run {
       return done();
     }
     const user_plan plan = plan_user(desired, actual, directory_snapshot{});
+    if ((plan.status || plan.remove) && options.may_retire && !options.may_retire()) {
+      step(stage, deactivating ? "held by the safety limit: not deactivated"
+                               : "held by the safety limit: not deleted");
+      result.held = true;
+      return done();
+    }
     if (plan.status) {
       if (auto r = api.set_user_status(actual->id, *plan.status); !r)
         return fail(stage, "deactivate user " + actual->id, r.error());
@@ -574,8 +580,9 @@ struct applier::run {
 applier::applier(ispring::api& api, directory& directory) : api_(api), directory_(directory) {}
 
 apply_result applier::operator()(const desired_user& user,
-                                 const std::optional<std::string>& linked_user_id) const {
-  run r{api_, directory_, user};
+                                 const std::optional<std::string>& linked_user_id,
+                                 apply_options options) const {
+  run r{api_, directory_, user, std::move(options)};
   r.step("scope", user.reason + " → " + to_string(user.action));
   // Out of scope with "ignore": no calls at all, the link stays as it is.
   if (user.action == sync_action::ignore) {

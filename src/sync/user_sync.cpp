@@ -285,9 +285,17 @@ user_sync_report user_sync::run_with_fields(const store::pending_record& record,
     if (auto found = links_->find_department_link(record.organization_id, desired.department_key))
       desired.department_link = linked_department{found->department_id, found->name};
   apply_result applied;
+  std::optional<deactivation_limiter::verdict> limit;
   {
     call_recorder::recording recording;
-    applied = applier_(desired, link);
+    apply_options options;
+    if (limiter_) {
+      options.may_retire = [&] {
+        limit = limiter_->reserve(record.organization_id, record.released);
+        return limit->allowed;
+      };
+    }
+    applied = applier_(desired, link, std::move(options));
     for (const auto& call : recording.calls())
       history.push_back(event(store::history_kinds::ispring_call, call_details(call)));
   }
@@ -296,8 +304,27 @@ user_sync_report user_sync::run_with_fields(const store::pending_record& record,
     links_->set_department_links(
         record.organization_id,
         {{desired.department_key, applied.department_link->id, applied.department_link->name}});
+  if (limit && limit->allowed) {
+    // The place reserved counts only if iSpring made the change.
+    const bool retired =
+        applied.ok && std::any_of(applied.steps.begin(), applied.steps.end(), [](const auto& s) {
+          return (s.stage == "status" || s.stage == "delete") &&
+                 s.outcome == step_outcome::changed;
+        });
+    if (retired) {
+      limiter_->confirm(record.organization_id, record.record_id, limit->at);
+    } else {
+      limiter_->cancel(record.organization_id, limit->at);
+    }
+  }
   report.steps = applied.steps;
   const auto with_history = [&] { report.result.history = std::move(history); };
+  if (applied.held && limit) {
+    report.result = record_result::held(limit->reason);
+    if (!applied.ispring_user_id.empty()) report.result.ispring_user_id = applied.ispring_user_id;
+    with_history();
+    return report;
+  }
   if (!applied.ok) {
     const auto& error = applied.error;
     report.result =

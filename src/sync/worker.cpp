@@ -34,6 +34,13 @@ record_result record_result::failed(std::string error, bool retryable) {
   return r;
 }
 
+record_result record_result::held(std::string reason) {
+  record_result r;
+  r.result = kind::held;
+  r.outcome = std::move(reason);
+  return r;
+}
+
 std::int64_t retry_delay_ms(int attempts, int base_ms, int max_ms, double jitter) {
   const int exponent = std::clamp(attempts - 1, 0, 30);
   const double nominal =
@@ -48,12 +55,14 @@ worker::worker(store::inbox& inbox, record_processor processor, const clock& clo
     auto& applies = options_.metrics->counter(
         "connector_worker_applies_total",
         "Records the sync worker finished an attempt at, by result: applied, skipped (nothing "
-        "to do, with a reason), failed (will be retried) or dead (dead-lettered)",
+        "to do, with a reason), failed (will be retried), dead (dead-lettered) or held (by the "
+        "safety limit, for the operator)",
         {"result"});
     applied_ = &applies.with({"applied"});
     skipped_ = &applies.with({"skipped"});
     failed_ = &applies.with({"failed"});
     dead_ = &applies.with({"dead"});
+    held_ = &applies.with({"held"});
   }
 }
 
@@ -187,6 +196,15 @@ void worker::process(const store::pending_record& record) {
       inbox_.save_reread_soon(record.organization_id, record.record_id, record.version,
                          result.reread->fields_json, result.reread->modstamp,
                          result.reread->replace);
+    }
+    if (result.result == record_result::kind::held) {
+      nlohmann::json details = {{"reason", result.outcome}, {"version", record.version}};
+      inbox_.record_history(
+          history_of(record, result, now, store::history_kinds::held, details));
+      inbox_.mark_held(record.organization_id, record.record_id, record.version, result.outcome);
+      log::warn("user.held", "user {}: {}", record.record_id, result.outcome);
+      if (held_) held_->inc();
+      return;
     }
     if (result.result != record_result::kind::failed) {
       const bool applied = result.result == record_result::kind::applied;

@@ -64,6 +64,47 @@ TEST(condition_tracker, EachRunThatDidNotSucceedIsOneEventInTheOrderTheyEnded) {
   EXPECT_EQ(found[alert_kind::reconciliation].recovery_text, "run 4 (scheduled) succeeded.");
 }
 
+TEST(condition_tracker, NewlyHeldUsersAreAnEventWithTheReasonAndClearWhenNoneIsHeld) {
+  condition_tracker tracker(30min);
+  service_readings r;
+  auto found = tracker.look(t0, r);
+  EXPECT_TRUE(found[alert_kind::held_by_safety_limit].events.empty());
+  EXPECT_FALSE(found[alert_kind::held_by_safety_limit].problem_now);
+
+  r.stats.held = 3;
+  store::pending_record held;
+  held.record_id = "005000000000003AAA";
+  held.last_outcome =
+      "held by the safety limit: 2 users were deactivated or deleted by notifications in the "
+      "last hour, and sync.max_deactivations_per_hour allows 2; `connector release` lets it "
+      "through";
+  store::pending_record other = held;
+  other.record_id = "005000000000004AAA";
+  r.newest_held = {held, other, held};
+  found = tracker.look(t0 + 1000, r);
+  const auto& events = found[alert_kind::held_by_safety_limit].events;
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].text,
+            "3 users held by the safety limit (3 held now), e.g. 005000000000003AAA, "
+            "005000000000004AAA, 005000000000003AAA; " +
+                held.last_outcome);
+  EXPECT_TRUE(found[alert_kind::held_by_safety_limit].problem_now);
+
+  // Still held, nothing new: no event, the problem lasts.
+  found = tracker.look(t0 + 2000, r);
+  EXPECT_TRUE(found[alert_kind::held_by_safety_limit].events.empty());
+  EXPECT_TRUE(found[alert_kind::held_by_safety_limit].problem_now);
+
+  // Released: the problem clears, with what shows it.
+  r.stats.held = 0;
+  r.newest_held.clear();
+  found = tracker.look(t0 + 3000, r);
+  EXPECT_TRUE(found[alert_kind::held_by_safety_limit].events.empty());
+  EXPECT_FALSE(found[alert_kind::held_by_safety_limit].problem_now);
+  EXPECT_NE(found[alert_kind::held_by_safety_limit].recovery_text.find("Nothing is held"),
+            std::string::npos);
+}
+
 TEST(condition_tracker, MoreDeadLettersAreAnEventWithExamples) {
   condition_tracker tracker(30min);
   service_readings r;

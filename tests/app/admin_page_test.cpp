@@ -121,6 +121,7 @@ TEST_F(admin_page, every_data_route_refuses_a_missing_or_wrong_token) {
                                                         {"GET", "/admin/activity"},
                                                         {"POST", "/admin/check"},
                                                         {"POST", "/admin/dead-letters/retry"},
+                                                        {"POST", "/admin/release"},
                                                         {"GET", "/admin/runs/1/plan"},
                                                         {"GET", "/admin/status"}};
   for (const auto& [method, path] : routes) {
@@ -251,6 +252,36 @@ TEST_F(admin_page, retry_requeues_one_dead_letter_or_all) {
   r = call("POST", "/admin/dead-letters/retry");
   EXPECT_EQ(json_of(r)["requeued"], 1);
   EXPECT_EQ(inbox_->stats().dead_letters, 0);
+  EXPECT_EQ(inbox_->stats().pending, 2);
+}
+
+TEST_F(admin_page, release_lets_one_or_every_held_record_through_and_wakes_the_worker) {
+  receive(user_a, now_ms - 1000, "n1");
+  receive(user_b, now_ms - 1000, "n2");
+  for (const auto& record : inbox_->take_due(now_ms, 10))
+    inbox_->mark_held(org, record.record_id, record.version, "held by the safety limit: …");
+  ASSERT_EQ(inbox_->stats().held, 2);
+  const auto held = json_of(call("GET", "/admin/status"));
+  EXPECT_EQ(held["held"], 2);
+  ASSERT_EQ(held["held_records"].size(), 2u);
+  EXPECT_EQ(held["held_records"][0]["reason"], "held by the safety limit: …");
+
+  auto r = call("POST", std::string("/admin/release?record_id=") + user_a);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json_of(r)["released"], 1);
+  const auto released = inbox_->find_record(org, user_a);
+  EXPECT_EQ(released->state, store::record_state::pending);
+  EXPECT_TRUE(released->released);
+  EXPECT_EQ(inbox_->find_record(org, user_b)->state, store::record_state::held);
+  EXPECT_EQ(wakes_, 1);
+
+  r = call("POST", std::string("/admin/release?record_id=") + user_a);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(json_of(r)["error"].get<std::string>().find("no record held"), std::string::npos);
+
+  r = call("POST", "/admin/release");
+  EXPECT_EQ(json_of(r)["released"], 1);
+  EXPECT_EQ(inbox_->stats().held, 0);
   EXPECT_EQ(inbox_->stats().pending, 2);
 }
 

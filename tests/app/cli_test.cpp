@@ -105,5 +105,59 @@ TEST_F(cli_with_dead_letters, retry_without_an_id_or_all_is_a_usage_error) {
   EXPECT_NE(result.err.find("--all"), std::string::npos) << result.err;
 }
 
+// `connector release` against a store with records held by the safety limit.
+class cli_with_held_records : public cli_with_dead_letters {
+ protected:
+  void SetUp() override {
+    write_text(config_, test_config(dir_.path()).dump());
+    auto inbox = store::open_sqlite_inbox({(dir_.path() / "connector.db").string()});
+    store::intake_request request;
+    request.organization_id = test_org_id;
+    request.source = "outbound_message";
+    request.received_at = 1'000;
+    for (int i = 1; i <= 2; ++i) {
+      store::incoming_change c;
+      c.notification_id = make_id("04l", i);
+      c.record_id = make_id("005", i);
+      c.object_type = "User";
+      c.fields_json = R"({"IsActive":false})";
+      request.changes.push_back(c);
+    }
+    ASSERT_TRUE(inbox->submit_and_wait(request).committed);
+    for (const auto& r : inbox->take_due(1'000, 10))
+      inbox->mark_held(test_org_id, r.record_id, r.version, "held by the safety limit: test");
+  }
+};
+
+TEST_F(cli_with_held_records, status_lists_them_and_release_lets_one_then_all_through) {
+  const auto text = run_connector({"status", "--config", config_.string()});
+  EXPECT_NE(text.out.find("Held (safety limit):    2"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find(make_id("005", 1) + "  held by the safety limit: test"),
+            std::string::npos)
+      << text.out;
+
+  // By its 15-character id, as an operator may paste it.
+  const auto one =
+      run_connector({"release", "--config", config_.string(), make_id("005", 1).substr(0, 15)});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_NE(one.out.find("released 1 held record(s)"), std::string::npos) << one.out;
+  const auto again = run_connector({"release", "--config", config_.string(), make_id("005", 1)});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("is not held by the safety limit"), std::string::npos) << again.err;
+
+  const auto all = run_connector({"release", "--all", "--config", config_.string()});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_NE(all.out.find("released 1 held record(s)"), std::string::npos) << all.out;
+  const auto status =
+      nlohmann::json::parse(run_connector({"status", "--json", "--config", config_.string()}).out);
+  EXPECT_EQ(status["held"], 0);
+  EXPECT_EQ(status["pending"], 2);
+  EXPECT_EQ(status["held_records"].size(), 0u);
+
+  const auto usage = run_connector({"release", "--config", config_.string()});
+  EXPECT_NE(usage.exit_code, 0);
+  EXPECT_NE(usage.err.find("--all"), std::string::npos) << usage.err;
+}
+
 }  // namespace
 }  // namespace connector::testing

@@ -39,6 +39,11 @@ class scripted_inbox final : public store::inbox {
   void save_reread(const std::string&, const std::string&, std::int64_t, const std::string&,
                    std::optional<epoch_ms>, bool) override {}
   std::size_t requeue_dead(const std::string&, epoch_ms) override { return 0; }
+  void mark_held(const std::string&, const std::string&, std::int64_t,
+                 const std::string&) override {}
+  std::size_t release_held(const std::string&, epoch_ms) override { return 0; }
+  void note_retirement(const std::string&, const std::string&, epoch_ms, epoch_ms) override {}
+  std::vector<epoch_ms> retirements_since(const std::string&, epoch_ms) override { return {}; }
   std::vector<store::pending_record> list_records(store::record_state, std::size_t) override {
     return {};
   }

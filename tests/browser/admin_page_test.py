@@ -179,7 +179,9 @@ class Harness:
                 "fields": {"first_name": "FirstName", "job_title": "Title"}},
             "sync": {"departments": {"Sales": {"sync_all_users": True, "ispring_name": "Sales EMEA"},
                                      "Support": {"sync_all_users": True}},
-                     "groups": ["Onboarding", "Compliance"]},
+                     "groups": ["Onboarding", "Compliance"],
+                     # Every deactivation a notification causes waits for the operator.
+                     "max_deactivations_per_hour": 0},
             "schedule": {"run_type": "interval", "run_interval_minutes": 60,
                          "start_work_time": opens.strftime("%H:%M"),
                          "stop_work_time": closes.strftime("%H:%M"), "time_zone": "UTC"},
@@ -466,6 +468,35 @@ def scenario(harness, page, with_users):
         check_users_unavailable(page)
 
     step("users tab")
+    # Eve leaves: the safety limit holds her deactivation; released from the page.
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.999Z")
+    harness.request(harness.public + "/salesforce/outbound", "POST", outbound_message(
+        user_id, salesforce_id_18("04l5g00000WebAB"),
+        {"Username": "eve.web@acme.example.prod", "Email": "eve.web@acme.example",
+         "LastName": "Web", "FirstName": "Eve", "Department": "Sales", "IsActive": "false",
+         "iSpring_Groups__c": "Onboarding", "SystemModstamp": stamp, "LastModifiedDate": stamp}),
+        {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
+    eventually("a held deactivation", lambda: harness.status()["held"] == 1)
+
+    def eve_status():
+        _, state = harness.request(harness.ispring_url + "/_sandbox/state")
+        return [u["status"] for u in json.loads(state)["users"]
+                if "eve.web@acme.example.prod" in json.dumps(u)]
+    expect(eve_status() == [1], "held, yet changed in iSpring: " + str(eve_status()))
+    page.tab("overview")
+    page.find("#refresh-overview").click()
+    page.wait_text("#count-held", "1")
+    page.tab("dead")
+    page.wait.until(lambda d: user_id in page.text("#held-table"), "the held record's row")
+    row = page.rows("#held-table")[0]
+    expect("held by the safety limit" in row[1], str(row))
+    page.shoot("laptop-held")
+    page.find(f'#held-table button[aria-label="Release {user_id}"]').click()
+    page.wait_text("#held-status", "Released 1 record")
+    eventually("the released user deactivated", lambda: eve_status() == [3])
+    expect(harness.status()["held"] == 0, str(harness.status()))
+
+    step("held deactivation released")
     # Every tab at laptop and phone widths, to look at.
     screenshots(page, "laptop")
     driver.set_window_size(*PHONE)

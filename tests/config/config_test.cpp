@@ -181,6 +181,7 @@ TEST_F(config_test, minimal_file_gets_the_documented_defaults) {
   EXPECT_EQ(s.sync.out_of_scope_users, user_action::deactivate);
   EXPECT_TRUE(s.sync.delete_empty_departments);
   EXPECT_FALSE(s.sync.max_deactivations);
+  EXPECT_EQ(s.sync.max_deactivations_per_hour, "20") << "the worker's safety limit is on";
   EXPECT_EQ(s.sync.max_attempts, 10);
 
   EXPECT_EQ(s.schedule.run_type, "manual");
@@ -770,6 +771,20 @@ TEST_F(config_test, verify_notifications_follows_the_rest_credentials_unless_giv
   }
 }
 
+TEST_F(config_test, max_deactivations_per_hour_takes_a_count_a_share_or_off) {
+  for (const auto& [given, stored] : std::vector<std::pair<json, std::optional<std::string>>>{
+           {json("50"), "50"},
+           {json(50), "50"},
+           {json("0"), "0"},
+           {json("5%"), "5%"},
+           {json("off"), std::nullopt},
+           {json(nullptr), "20"}}) {  // null is absent: the default
+    auto document = minimal_config();
+    document["sync"] = {{"max_deactivations_per_hour", given}};
+    EXPECT_EQ(load_ok(document).sync.max_deactivations_per_hour, stored) << given.dump();
+  }
+}
+
 // --- refusals: every one names its key ----------------------------------------------------
 
 struct bad_config {
@@ -1052,6 +1067,19 @@ INSTANTIATE_TEST_SUITE_P(
          "sync.max_deactivations", "got 2.5"},
         {"max_deactivations_with_space", set("/sync", {{"max_deactivations", "10 %"}}),
          "sync.max_deactivations", "got \"10 %\""},
+        {"max_deactivations_per_hour_in_words",
+         set("/sync", {{"max_deactivations_per_hour", "many"}}), "sync.max_deactivations_per_hour",
+         "expected a count (25 or \"25\") or a share (\"10%\") or \"off\", got \"many\""},
+        {"max_deactivations_per_hour_over_100_percent",
+         set("/sync", {{"max_deactivations_per_hour", "101%"}}), "sync.max_deactivations_per_hour",
+         "0% to 100%"},
+        {"max_deactivations_per_hour_negative", set("/sync", {{"max_deactivations_per_hour", -1}}),
+         "sync.max_deactivations_per_hour", "got -1"},
+        {"max_deactivations_per_hour_false",
+         set("/sync", {{"max_deactivations_per_hour", false}}), "sync.max_deactivations_per_hour",
+         "got a boolean"},
+        {"max_deactivations_off_is_only_for_the_hourly_limit",
+         set("/sync", {{"max_deactivations", "off"}}), "sync.max_deactivations", "got \"off\""},
         {"retry_max_below_base", set("/sync", {{"retry_base_ms", 1000}, {"retry_max_ms", 10}}),
          "sync.retry_max_ms", "less than sync.retry_base_ms"},
         // schedule

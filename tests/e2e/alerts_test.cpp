@@ -8,6 +8,7 @@
 
 #include "support/eventually.hpp"
 #include "support/ispring_sandbox_server.hpp"
+#include "support/outbound_builder.hpp"
 #include "support/salesforce_sandbox_server.hpp"
 #include "support/sandbox_config.hpp"
 #include "support/service.hpp"
@@ -238,6 +239,66 @@ TEST_F(alerts_service_e2e, RefusedIspringCredentialsAreMailedOnceAndTheirRecover
   const auto recovery = about(sink, "ispring_credentials")[1];
   EXPECT_EQ(type(recovery), "recovery");
   EXPECT_TRUE(contains(body(recovery), "iSpring Learn accepted the credentials again"));
+}
+
+TEST_F(alerts_service_e2e, UsersHeldByTheSafetyLimitAreMailedAndTheirReleaseClearsIt) {
+  smtp_sink sink(dir_.path());
+  std::vector<std::string> ids;
+  for (const std::string name : {"mo", "noa"})
+    ids.push_back(salesforce_.sandbox().add_user({{"Username", name + "@acme.example.prod"},
+                                                  {"Email", name + "@acme.example"},
+                                                  {"LastName", "Tester"},
+                                                  {"Department", "Sales"},
+                                                  {"IsActive", true}}));
+  start(sink, {{"alerts", {{"min_interval_seconds", 5}, {"check_interval_seconds", 1}}},
+               {"sync", {{"max_deactivations_per_hour", 1}}}});
+  const auto run = reconcile();  // creates and links both
+  ASSERT_TRUE(eventually([&] { return run_status(run) == "succeeded"; }));
+
+  // Both leave in Salesforce and are notified: one is deactivated, one held.
+  std::vector<user_notification> leaving;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    salesforce_.sandbox().update_user(ids[i], {{"IsActive", false}});
+    const auto user = *salesforce_.sandbox().find_user(ids[i]);
+    leaving.push_back({make_id("04l", 100 + i), ids[i],
+                       {{"Username", user["Username"].get<std::string>()},
+                        {"Email", user["Email"].get<std::string>()},
+                        {"LastName", "Tester"},
+                        {"Department", "Sales"},
+                        {"IsActive", "false"},
+                        {"SystemModstamp", "2026-11-01T10:00:00.000Z"}}});
+  }
+  auto client = service_->public_client();
+  const auto reply =
+      client.post_xml("/salesforce/outbound", build_user_message(test_org_id, leaving));
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  ASSERT_TRUE(eventually([&] { return about(sink, "held_by_safety_limit").size() == 1; }))
+      << service_->process().stderr_text();
+  const auto problem = about(sink, "held_by_safety_limit")[0];
+  EXPECT_EQ(type(problem), "problem");
+  EXPECT_TRUE(contains(problem["subject"], "Deactivations are held by the safety limit"))
+      << problem["subject"];
+  EXPECT_TRUE(contains(body(problem), "1 user held by the safety limit (1 held now): "))
+      << body(problem);
+  EXPECT_TRUE(contains(body(problem), "sync.max_deactivations_per_hour allows 1")) << body(problem);
+  EXPECT_TRUE(contains(body(problem), "connector release --all")) << body(problem);
+  EXPECT_TRUE(contains(service_->process().stderr_text(), "[user.held]"))
+      << service_->process().stderr_text();
+
+  // The operator lets it through: one more e-mail says nothing is held any more.
+  const auto released =
+      run_connector({"release", "--all", "--config", service_->config_path().string()});
+  EXPECT_EQ(released.exit_code, 0) << released.err;
+  ASSERT_TRUE(eventually([&] { return about(sink, "held_by_safety_limit").size() == 2; }));
+  const auto recovery = about(sink, "held_by_safety_limit")[1];
+  EXPECT_EQ(type(recovery), "recovery");
+  EXPECT_TRUE(
+      contains(recovery["subject"], "Resolved: Nothing is held by the safety limit any more"))
+      << recovery["subject"];
+  ASSERT_TRUE(eventually([&] {
+    return ispring_.sandbox().find_user_by_login("mo@acme.example.prod")->status == 3 &&
+           ispring_.sandbox().find_user_by_login("noa@acme.example.prod")->status == 3;
+  }));
 }
 
 }  // namespace

@@ -139,6 +139,34 @@ TEST_F(worker_test, counts_applies_by_result_in_the_metrics) {
   }
 }
 
+TEST_F(worker_test, a_held_record_waits_apart_with_its_reason_history_and_metric) {
+  metrics::registry registry;
+  options_.metrics = &registry;
+  submit("005A", "n1");
+  int calls = 0;
+  worker w(
+      *inbox_,
+      [&](const store::pending_record&, const auto&) {
+        ++calls;
+        return record_result::held("held by the safety limit: 2 an hour");
+      },
+      clock_, options_);
+  EXPECT_EQ(w.run_once(), 1u);
+  const auto record = *inbox_->find_record(org, "005A");
+  EXPECT_EQ(record.state, store::record_state::held);
+  EXPECT_EQ(record.last_outcome, "held by the safety limit: 2 an hour");
+  EXPECT_EQ(record.attempts, 0) << "held is not a failure";
+  const auto history = inbox_->read_history(org, "005A", 1);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].kind, store::history_kinds::held);
+  EXPECT_NE(history[0].details_json.find("held by the safety limit"), std::string::npos);
+  clock_.advance(3'600'000);
+  EXPECT_EQ(w.run_once(), 0u) << "held records wait for the operator";
+  EXPECT_EQ(calls, 1);
+  EXPECT_NE(registry.render().find("connector_worker_applies_total{result=\"held\"} 1\n"),
+            std::string::npos);
+}
+
 TEST_F(worker_test, a_user_created_before_a_failure_is_linked_for_the_retry) {
   submit("005A", "n1");
   worker w(

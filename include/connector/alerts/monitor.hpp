@@ -28,6 +28,7 @@ struct service_readings {
   store::inbox_stats stats;
   std::vector<store::run_record> runs;                    // newest first, dry runs left out
   std::vector<store::pending_record> newest_dead;         // a few dead letters, as examples
+  std::vector<store::pending_record> newest_held;         // a few held records, as examples
   std::optional<credentials_state::snapshot> ispring;     // none: not configured
   std::optional<credentials_state::snapshot> salesforce;  // none: not configured
 };
@@ -52,6 +53,7 @@ class condition_tracker {
                                   const char* service, epoch_ms now, credentials_seen& before,
                                   kind_observation& out);
   void look_at_pending_age(const service_readings& readings, epoch_ms now, kind_observation& out);
+  void look_at_held(const service_readings& readings, epoch_ms now, kind_observation& out);
 
   std::chrono::milliseconds pending_age_threshold_;
   bool first_ = true;
@@ -61,6 +63,7 @@ class condition_tracker {
   std::int64_t dead_letters_ = 0;
   credentials_seen ispring_, salesforce_;
   bool waiting_too_long_ = false;
+  std::int64_t held_ = 0;
 };
 
 // The alerts' settings as the policy and the monitor use them.

@@ -43,6 +43,8 @@ int runs(const config::settings& settings, std::size_t limit, bool json);
 
 // Re-queues one dead letter (record id) or, with an empty id, all of them.
 int retry(const config::settings& settings, const std::string& record_id);
+// Lets records held by the safety limit through: every one when record_id is empty.
+int release(const config::settings& settings, const std::string& record_id);
 
 // Applies one user now, printing each step (Entra's "provision on demand").
 int sync_user(const config::settings& settings, const std::string& record_id);

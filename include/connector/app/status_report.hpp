@@ -14,6 +14,7 @@ struct status_snapshot {
   std::vector<store::pending_record> dead_letters;  // newest first, a bounded number
   std::vector<store::pending_record> retrying;
   std::optional<store::run_record> last_sync;  // inbox::last_sync(); none before a first run
+  std::vector<store::pending_record> held;     // by the safety limit, newest first, bounded
 };
 
 // Keys are a contract (design.md): pending, retrying, dead_letters (counts),

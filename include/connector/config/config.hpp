@@ -149,6 +149,13 @@ struct sync_settings {
   bool delete_empty_departments = true;
   // A count ("25") or a share ("10%") of the synchronised users.
   std::optional<std::string> max_deactivations;
+  // The sync worker's cap: deactivations and deletions caused by notifications in any hour,
+  // a count ("20") or a share ("5%") of the organization's linked users; nullopt ("off"): no
+  // cap. On by default: a flood of notifications (forged, or a bad mass update in
+  // Salesforce) must not retire users faster than an operator can look. A count, because a
+  // share of a small organization rounds to almost nothing and of a large one lets
+  // thousands through.
+  std::optional<std::string> max_deactivations_per_hour = "20";
   int max_attempts = 10;  // then the record becomes a dead letter
   int retry_base_ms = 1'000;
   int retry_max_ms = 15 * 60'000;

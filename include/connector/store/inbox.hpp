@@ -47,9 +47,12 @@ struct intake_outcome {
   std::string error;           // why the commit failed (disk full, locked, I/O error)
 };
 
-// A record's state in the pending queue, as the sync worker takes it.
-enum class record_state { pending, retrying, done, dead };
-// "pending", "retrying", "done", "dead": as stored, and as status and explain show it.
+// A record's state in the pending queue, as the sync worker takes it. `held`: the worker's
+// safety limit (sync.max_deactivations_per_hour) kept its deactivation or deletion back; it
+// waits for the operator (release_held) or for a newer state of the record, and the worker
+// does not take it.
+enum class record_state { pending, retrying, done, dead, held };
+// "pending", "retrying", "done", "dead", "held": as stored, and as status and explain show it.
 const char* to_string(record_state state);
 
 struct pending_record {
@@ -65,6 +68,9 @@ struct pending_record {
   std::string last_outcome;                    // set by mark_done
   record_state state = record_state::pending;  // where it is in the queue (find_record, explain)
   bool needs_reread = false;  // a GAP event: read the record from Salesforce before applying
+  // The operator released this state from the safety limit (release_held): applied even over
+  // the hour's cap. A newer state is not released.
+  bool released = false;
 };
 
 struct inbox_stats {
@@ -73,6 +79,7 @@ struct inbox_stats {
   std::int64_t pending = 0;   // records waiting for their first (or next fresh) attempt
   std::int64_t retrying = 0;  // records backing off after a failure
   std::int64_t dead_letters = 0;
+  std::int64_t held = 0;  // held by the safety limit, waiting for the operator
   std::int64_t skipped = 0;  // applied as "nothing to do", e.g. users without a department
   std::optional<epoch_ms> last_received_at;
   // When the change that has waited longest for the worker (pending or retrying) arrived;
@@ -111,6 +118,8 @@ inline constexpr const char* skipped = "skipped";
 inline constexpr const char* failed = "failed";  // details.next_attempt_at
 inline constexpr const char* dead_letter = "dead_letter";
 inline constexpr const char* requeued = "requeued";
+inline constexpr const char* held = "held";  // kept back by the safety limit; details.reason
+inline constexpr const char* released = "released";  // let through by the operator
 inline constexpr const char* reconciled = "reconciled";  // details.run_id, action, ok
 }  // namespace history_kinds
 
@@ -197,6 +206,25 @@ class inbox {
   // Dead letters back into the queue, due now: every one (record_id empty) or one record.
   // Returns how many were re-queued.
   virtual std::size_t requeue_dead(const std::string& record_id, epoch_ms now) = 0;
+  // Held by the safety limit: the record waits for the operator and the worker does not take
+  // it, unless a newer state arrived meanwhile (version differs), which stays pending.
+  // `reason` is what the operator reads. Returns once durable, like mark_done.
+  virtual void mark_held(const std::string& organization_id, const std::string& record_id,
+                         std::int64_t version, const std::string& reason) = 0;
+  // The operator's release of held records (every one when record_id is empty): due now,
+  // and applied even over the safety limit's cap (pending_record::released). Returns how many.
+  virtual std::size_t release_held(const std::string& record_id, epoch_ms now) = 0;
+  // The worker's deactivations and deletions, kept so the safety limit's hour survives a
+  // restart: one is noted once iSpring did it; those at or after `since` are read back,
+  // oldest first. Noting prunes what is older than `prune_before`.
+  virtual void note_retirement(const std::string& organization_id, const std::string& record_id,
+                               epoch_ms at, epoch_ms prune_before) = 0;
+  virtual std::vector<epoch_ms> retirements_since(const std::string& organization_id,
+                                                  epoch_ms since) = 0;
+  // How many users of the organization are linked (the safety limit's share is of them).
+  virtual std::size_t count_links(const std::string& organization_id) {
+    return list_links(organization_id).size();
+  }
   // Records in one state, most recently due first (dead letters and retries for `status`).
   virtual std::vector<pending_record> list_records(record_state state, std::size_t limit) = 0;
 
@@ -237,8 +265,9 @@ class inbox {
                                        const std::vector<std::string>& department_ids) {
     (void)organization_id, (void)department_ids;
   }
-  // The organization's records the worker has yet to apply (pending or retrying): the full
-  // reconciliation leaves them to the worker, which holds a newer state than its read.
+  // The organization's records the worker has yet to apply (pending, retrying or held): the
+  // full reconciliation leaves them to the worker, which holds a newer state than its read,
+  // and held ones to the operator.
   virtual std::vector<pending_record> records_in_flight(const std::string& organization_id) = 0;
 
   virtual std::optional<pending_record> find_record(const std::string& organization_id,

@@ -5,6 +5,7 @@
 //
 // Every step is idempotent: the applier stops at the first failure and returns it, the caller
 // retries durably, and a retry converges because each step compares before it changes.
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -106,10 +107,17 @@ struct apply_result {
   // desired_user's link (adopted, created, renamed): the caller stores it, also when ok is
   // false (a department created before a later failure is owned all the same).
   std::optional<linked_department> department_link;
+  // The deactivation or deletion was due and apply_options::may_retire said no: nothing was
+  // sent (ok is true; the caller holds the record).
+  bool held = false;
 };
 
 struct apply_options {
   bool defer_group_additions = false;
+  // The worker's safety limit, asked just before a deactivation or deletion is sent (only
+  // when iSpring has the user active or at all, so a no-op is never held); false holds it.
+  // None: no limit (the reconciliation checks its whole plan instead).
+  std::function<bool()> may_retire;
 };
 
 class applier {
@@ -121,7 +129,8 @@ class applier {
   // The notification path: match by the stored link (verified with get_user), else by login,
   // else by e-mail — so an existing iSpring user is linked, never duplicated — then apply.
   apply_result operator()(const desired_user& user,
-                          const std::optional<std::string>& linked_user_id) const;
+                          const std::optional<std::string>& linked_user_id,
+                          apply_options options = {}) const;
 
   // The reconciliation path: `actual` was matched by the caller from full lists.
   apply_result apply_matched(const desired_user& user, const std::optional<ispring::user>& actual,

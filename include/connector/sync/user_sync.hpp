@@ -20,6 +20,7 @@
 #include "connector/metrics/registry.hpp"
 #include "connector/store/inbox.hpp"
 #include "connector/sync/applier.hpp"
+#include "connector/sync/deactivation_limit.hpp"
 #include "connector/sync/ispring_calls.hpp"
 #include "connector/sync/mapping.hpp"
 #include "connector/sync/plan.hpp"
@@ -79,6 +80,10 @@ class user_sync {
 
   user_sync_report run(const store::pending_record& record, const std::optional<std::string>& link);
 
+  // The worker's safety limit: a deactivation or deletion over its cap is not made and the
+  // result is record_result::held. Without it (sync-user, "off") none is held.
+  void limit_deactivations(deactivation_limiter& limiter) { limiter_ = &limiter; }
+
   // For the worker.
   record_processor processor();
 
@@ -121,6 +126,7 @@ class user_sync {
   call_recorder calls_;  // notes each call of an apply for the user's history
   directory directory_;
   applier applier_;
+  deactivation_limiter* limiter_ = nullptr;
 };
 
 }  // namespace connector::sync

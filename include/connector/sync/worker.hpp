@@ -24,7 +24,8 @@
 namespace connector::sync {
 
 struct record_result {
-  enum class kind { applied, skipped, failed };
+  // held: kept back by the safety limit (sync.max_deactivations_per_hour); outcome says why.
+  enum class kind { applied, skipped, failed, held };
   kind result = kind::failed;
   std::string outcome;  // for applied/skipped: "applied", "skipped: no department"
   std::optional<std::string> ispring_user_id;  // the link to remember
@@ -46,6 +47,7 @@ struct record_result {
   static record_result applied(std::string outcome, std::optional<std::string> user_id);
   static record_result skipped(std::string reason);
   static record_result failed(std::string error, bool retryable);
+  static record_result held(std::string reason);
 };
 
 // Applies one record; `link` is the iSpring user id stored for it, if any. Must not throw
@@ -110,6 +112,7 @@ class worker {
   metrics::counter* skipped_ = nullptr;
   metrics::counter* failed_ = nullptr;
   metrics::counter* dead_ = nullptr;
+  metrics::counter* held_ = nullptr;
 };
 
 }  // namespace connector::sync
