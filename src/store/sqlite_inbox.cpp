@@ -889,7 +889,27 @@ class sqlite_inbox final : public inbox {
   void save_reread(const std::string& organization_id, const std::string& record_id,
                    std::int64_t version, const std::string& fields_json,
                    std::optional<epoch_ms> modstamp, bool replace) override {
-    run_write([&] {
+    run_write(reread_writer(organization_id, record_id, version, fields_json, modstamp, replace));
+  }
+
+  void save_reread_soon(const std::string& organization_id, const std::string& record_id,
+                        std::int64_t version, const std::string& fields_json,
+                        std::optional<epoch_ms> modstamp, bool replace) override {
+    custom_job job{
+        reread_writer(organization_id, record_id, version, fields_json, modstamp, replace), {}};
+    std::lock_guard lock(queue_mutex_);
+    if (stopping_) throw std::runtime_error("store: the inbox is shutting down");
+    queue_.emplace_back(std::move(job));
+    queue_ready_.notify_one();
+  }
+
+  // The write of a read from Salesforce, for the writer thread: merged into the stored fields
+  // (a GAP or partial event), or replacing them (a verified read).
+  std::function<void()> reread_writer(std::string organization_id, std::string record_id,
+                                      std::int64_t version, std::string fields_json,
+                                      std::optional<epoch_ms> modstamp, bool replace) {
+    return [this, organization_id = std::move(organization_id), record_id = std::move(record_id),
+            version, fields_json = std::move(fields_json), modstamp, replace] {
       run(replace ? write_->save_verified_read : write_->save_reread)
           .bind(1, organization_id)
           .bind(2, record_id)
@@ -897,26 +917,7 @@ class sqlite_inbox final : public inbox {
           .bind(4, fields_json)
           .bind(5, modstamp)
           .execute();
-    });
-  }
-
-  void save_reread_soon(const std::string& organization_id, const std::string& record_id,
-                        std::int64_t version, const std::string& fields_json,
-                        std::optional<epoch_ms> modstamp, bool replace) override {
-    custom_job job{[this, organization_id, record_id, version, fields_json, modstamp, replace] {
-                     run(replace ? write_->save_verified_read : write_->save_reread)
-                         .bind(1, organization_id)
-                         .bind(2, record_id)
-                         .bind(3, version)
-                         .bind(4, fields_json)
-                         .bind(5, modstamp)
-                         .execute();
-                   },
-                   {}};
-    std::lock_guard lock(queue_mutex_);
-    if (stopping_) throw std::runtime_error("store: the inbox is shutting down");
-    queue_.emplace_back(std::move(job));
-    queue_ready_.notify_one();
+    };
   }
 
   std::size_t requeue_dead(const std::string& record_id, epoch_ms now) override {

@@ -468,7 +468,10 @@ def scenario(harness, page, with_users):
         check_users_unavailable(page)
 
     step("users tab")
-    # Eve leaves: the safety limit holds her deactivation; released from the page.
+    # Eve leaves (deactivated in Salesforce, which the worker reads back before applying):
+    # the safety limit holds her deactivation; released from the page.
+    harness.request(harness.salesforce_url + f"/_sandbox/users/{user_id}", "PATCH",
+                    json.dumps({"IsActive": False}), {"Content-Type": "application/json"})
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.999Z")
     harness.request(harness.public + "/salesforce/outbound", "POST", outbound_message(
         user_id, salesforce_id_18("04l5g00000WebAB"),

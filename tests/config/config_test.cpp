@@ -190,7 +190,7 @@ TEST_F(config_test, minimal_file_gets_the_documented_defaults) {
 
   EXPECT_FALSE(s.alerts);
   EXPECT_EQ(s.logging.level, "info");
-  EXPECT_EQ(s.logging.format, "json");
+  EXPECT_EQ(s.logging.format, "");  // not configured: text on a terminal, JSON otherwise
   EXPECT_EQ(s.config_path, "") << "load_text has no file";
 }
 

@@ -8,6 +8,7 @@
 #include <regex>
 #include <sstream>
 
+#include "connector/salesforce/rest_wire.hpp"
 #include "support/eventually.hpp"
 #include "support/ispring_sandbox_server.hpp"
 #include "support/outbound_builder.hpp"
@@ -187,8 +188,13 @@ TEST_F(metrics_e2e, CountersMoveByWhatWasSentAndPromtoolAcceptsTheText) {
       << service_->process().stderr_text();
 
   // 2. Events: one new (user 1's title), the same webhook-id again, one badly signed.
+  // Stamped as Salesforce stamps the change event: at the change (not earlier than the state
+  // the worker read back for step 1, which would make it stale).
   salesforce_.sandbox().update_user(make_id("005", 1), {{"Title", "Lead"}});
-  const auto event = title_change_event(make_id("005", 1), "Lead", now_seconds() * 1000);
+  const auto changed_at = salesforce::parse_rest_datetime_ms(
+      salesforce_.sandbox().find_user(make_id("005", 1))->at("SystemModstamp").get<std::string>());
+  ASSERT_TRUE(changed_at);
+  const auto event = title_change_event(make_id("005", 1), "Lead", *changed_at);
   post_event(event, "msg_1");
   post_event(event, "msg_1");  // a redelivery: answered, not stored
   post_event(event, "msg_2", 401, "whsec_" + std::string(32, 'A'));

@@ -69,10 +69,12 @@ class safety_limit_e2e : public ::testing::Test {
       for (const char* field :
            {"Username", "Email", "FirstName", "LastName", "Title", "Department"})
         u.fields[field] = user[field].get<std::string>();
-      // Each notification newer than the one before (past, so never refused as future).
-      char stamp[40];
-      std::snprintf(stamp, sizeof stamp, "2026-11-01T10:%02d:%02d.000Z", notifications_ / 60,
-                    notifications_ % 60);
+      // Stamped as Salesforce stamps it: the record's SystemModstamp (REST writes "+0000",
+      // an outbound message "Z"). A made-up older stamp would be stale against the state the
+      // worker read back from Salesforce for the user's previous notification.
+      auto stamp = user["SystemModstamp"].get<std::string>();
+      if (stamp.size() > 5 && stamp.compare(stamp.size() - 5, 5, "+0000") == 0)
+        stamp.replace(stamp.size() - 5, 5, "Z");
       u.fields["SystemModstamp"] = stamp;
       u.fields["IsActive"] = user["IsActive"].get<bool>() ? "true" : "false";
       notifications.push_back(std::move(u));
