@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The installed layout, without a package manager (ctest `package_unit`): `cmake --install`
 # into a DESTDIR; `systemd-analyze verify` passes on the unit there and `systemd-analyze
-# security` rates it at most 2.0; the config and the unit agree on the credentials; and the
+# security` rates it at most 2.0; the config and the unit agree on the credentials; the
+# manual page covers every subcommand; a placeholder maintainer stops the configure; and the
 # shipped config loads once an admin replaced its placeholders and put the files in place.
 # Usage: tests/package/unit_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
