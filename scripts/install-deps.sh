@@ -19,8 +19,9 @@ packages=(
   python3 python3-aiosmtpd
   # tests: the admin page in a real headless browser (tests/browser/)
   chromium chromium-driver python3-selenium
-  # packaging: the .deb's library dependencies, the unit checks, a clean root to install into
-  dpkg-dev systemd debootstrap
+  # packaging: the .deb's library dependencies, the unit checks, a clean root to install into,
+  # the manual page made from --help, and Debian's checks of the .deb
+  dpkg-dev systemd debootstrap help2man lintian
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The .deb on a clean machine (run by scripts/test.sh; needs root for chroot, as CI has).
-# Builds the package with CPack from the build directory, unpacks a fresh minimal Debian 12
-# root (debootstrap --variant=minbase, made once and cached), and there: `dpkg -i` it,
+# Builds the package with CPack from the build directory, checks it with lintian (no error,
+# no warning), unpacks a fresh minimal Debian 12 root (debootstrap --variant=minbase, made
+# once and cached), and there: `dpkg -i` it,
 # lets apt bring its Depends, and checks that the files land where the unit expects them,
 # the user exists, the config is a conffile kept across upgrades, and remove and purge
 # clean up. Nothing is started: there is no systemd in the root (tests/e2e/
@@ -29,11 +30,18 @@ if ! grep -qx 'CMAKE_INSTALL_PREFIX:PATH=/usr' "$build_dir/CMakeCache.txt"; then
   echo "package-test: setting CMAKE_INSTALL_PREFIX=/usr in $build_dir"
   cmake -DCMAKE_INSTALL_PREFIX=/usr "$build_dir" >/dev/null
 fi
+# What the package holds: the binary and its manual page (a no-op when built already).
+cmake --build "$build_dir" --target connector connector_man >/dev/null
 rm -f "$build_dir"/connector_*.deb
 (cd "$build_dir" && cpack -G DEB >cpack.log 2>&1) || { cat "$build_dir/cpack.log"; fail "cpack"; }
 deb="$(ls "$build_dir"/connector_*_"$(dpkg --print-architecture)".deb)"
 version="$(dpkg-deb -f "$deb" Version)"
 echo "package-test: built $(basename "$deb") in $((SECONDS - started)) s"
+
+# Debian's own checks: not one error or warning (packaging/debian/lintian-overrides says
+# why its one override cannot be fixed). Infos are printed, not counted.
+lintian --display-info --fail-on error,warning "$deb" || fail "lintian"
+echo "package-test: lintian clean in $((SECONDS - started)) s"
 
 # 2. A clean root, from the cached image.
 image="$cache/$suite-minbase.tar"
@@ -94,6 +102,14 @@ while read -r source; do
   [ -d "$root$(dirname "$source")" ] || fail "no directory for LoadCredential source $source"
 done < <(sed -n 's/^LoadCredential=[^:]*://p' "$unit")
 [ -x "$root/bin/kill" ] || fail "ExecReload's /bin/kill is missing (procps)"
+# What Debian asks of every package: its copyright, its changelog (newest entry: this
+# version), a manual page for its command.
+[ -f "$root/usr/share/doc/connector/copyright" ] || fail "no /usr/share/doc/connector/copyright"
+changelog_top="$(zcat "$root/usr/share/doc/connector/changelog.Debian.gz" | head -1)"
+[[ "$changelog_top" == "connector ($version) "* ]] ||
+  fail "changelog.Debian.gz starts \"$changelog_top\", not version $version"
+zcat "$root/usr/share/man/man1/connector.1.gz" | grep -q '^\.SS "connector serve' ||
+  fail "no manual page for connector serve at /usr/share/man/man1/connector.1.gz"
 # The installed root's own kill and libraries; the host's units stand in for systemd's.
 cp -rn /lib/systemd/system/. "$root/lib/systemd/system/"
 systemd-analyze verify --root="$root" --man=no connector.service || fail "systemd-analyze verify"
@@ -138,7 +154,14 @@ repack() {  # version, sed expression for the shipped config
   dpkg-deb --root-owner-group -b "$root/tmp/repack" "$root/tmp/connector-$1.deb" >/dev/null
 }
 repack "$version+upgrade1" 's/^//'
-in_root dpkg -i "/tmp/connector-$version+upgrade1.deb" >/dev/null || fail "upgrade 1"
+# The .deb ships the credentials' directory 0755 (as Debian ships directories) and the
+# postinst made it 0700: unpacking an upgrade, before its postinst runs, must not open it
+# again, not even for a moment.
+[ "$(dpkg-deb -c "$deb" | awk '$NF == "./etc/connector/credentials/" {print $1}')" = drwxr-xr-x ] ||
+  fail "the .deb does not ship /etc/connector/credentials/ as 0755 (lintian would say so)"
+in_root dpkg --unpack "/tmp/connector-$version+upgrade1.deb" >/dev/null || fail "unpack upgrade 1"
+check_mode "root:root 700" /etc/connector/credentials
+in_root dpkg --configure connector >/dev/null || fail "upgrade 1"
 grep -q '"run_interval_minutes": 45' "$root$config" || fail "upgrade 1 overwrote the config"
 [ ! -e "$root$config.dpkg-dist" ] || fail "upgrade 1 offered an unchanged config"
 check_mode "root:connector 640" "$config"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The installed layout, without a package manager (ctest `package_unit`): `cmake --install`
 # into a DESTDIR; `systemd-analyze verify` passes on the unit there and `systemd-analyze
-# security` rates it at most 2.0; the config and the unit agree on the credentials; and the
+# security` rates it at most 2.0; the config and the unit agree on the credentials; the
+# manual page covers every subcommand; a placeholder maintainer stops the configure; and the
 # shipped config loads once an admin replaced its placeholders and put the files in place.
 # Usage: tests/package/unit_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
@@ -22,6 +23,37 @@ config="$(sed -n 's/.* --config \([^ ]*\).*/\1/p' <<<"$exec_start")"
 [ -x "$stage$binary" ] || fail "ExecStart names $binary, not installed there"
 [ -f "$stage$config" ] || fail "ExecStart reads $config, not installed there"
 [ -f "$stage$(dirname "$config")/README" ] || fail "no README beside the config"
+# Installed without a package, the secrets' directory is root's alone from the start (the
+# .deb ships it 0755 and its postinst closes it: scripts/package-test.sh).
+credentials="$stage$(dirname "$config")/credentials"
+[ "$(stat -c %a "$credentials")" = 700 ] || fail "$credentials: mode $(stat -c %a "$credentials")"
+
+# The manual page covers every subcommand `connector --help` lists, with its options.
+man_page="$stage/usr/share/man/man1/connector.1.gz"
+[ -f "$man_page" ] || fail "no manual page at /usr/share/man/man1/connector.1.gz"
+page="$(zcat "$man_page")"
+subcommands="$("$stage$binary" --help | sed -n '/^Subcommands:$/,$ s/^  \([a-z][a-z-]*\) .*/\1/p')"
+[ -n "$subcommands" ] || fail "connector --help lists no subcommands"
+for subcommand in $subcommands; do
+  grep -qF ".SS \"connector ${subcommand//-/\\-} " <<<"$page" ||
+    fail "the manual page has no section for connector $subcommand"
+done
+grep -qxF '\fB\-\-dry\-run\fR' <<<"$page" || fail "the manual page lacks reconcile --dry-run"
+# Debian's documentation of the package: copyright, and a changelog of this version.
+[ -f "$stage/usr/share/doc/connector/copyright" ] || fail "no copyright file"
+zcat "$stage/usr/share/doc/connector/changelog.Debian.gz" | head -1 | grep -q '^connector (' ||
+  fail "no changelog.Debian.gz"
+# A placeholder maintainer stops the configure, naming the variable (the old default was
+# one; lintian refuses root and localhost).
+for maintainer in "connector maintainers <root@localhost>" "Ops <root@example.com>" \
+                  "ops@example.com"; do
+  if out="$(cmake -S "$source_dir" -B "$work/configure" -DCONNECTOR_BUILD_TESTS=OFF \
+              -DCONNECTOR_BUILD_BENCH=OFF "-DCONNECTOR_MAINTAINER=$maintainer" 2>&1)"; then
+    fail "the build configured with maintainer \"$maintainer\""
+  fi
+  grep -q "CONNECTOR_MAINTAINER" <<<"$out" || fail "maintainer \"$maintainer\": $out"
+  rm -rf "$work/configure"
+done
 
 # verify resolves the unit's dependencies (sysinit.target, …) and ExecReload's /bin/kill
 # under --root: the host's own units and kill stand in for the rest of the system.
