@@ -48,6 +48,7 @@
 #include <thread>
 #include <vector>
 
+#include "connector/app/status_report.hpp"
 #include "support/command_line.hpp"
 #include "support/ispring_sandbox_server.hpp"
 #include "support/salesforce_sandbox_server.hpp"
@@ -125,19 +126,8 @@ bench_options parse_options(int argc, char** argv) {
 
 // 2026-11-01T10:00:00.000Z plus `ms`.
 std::string modstamp(std::uint64_t ms) {
-  std::tm base{};
-  base.tm_year = 2026 - 1900;
-  base.tm_mon = 10;
-  base.tm_mday = 1;
-  base.tm_hour = 10;
-  const std::time_t t = timegm(&base) + static_cast<std::time_t>(ms / 1000);
-  std::tm parts{};
-  gmtime_r(&t, &parts);
-  char text[40];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900,
-                parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
-                static_cast<int>(ms % 1000));
-  return text;
+  constexpr connector::epoch_ms base = 1'793'527'200'000;  // 2026-11-01T10:00:00Z
+  return connector::app::format_utc(base + static_cast<connector::epoch_ms>(ms));
 }
 
 std::string login_of(std::uint64_t user) {

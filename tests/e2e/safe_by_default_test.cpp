@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "connector/app/status_report.hpp"
 #include "support/eventually.hpp"
 #include "support/outbound_builder.hpp"
 #include "support/raw_sqlite.hpp"
@@ -92,11 +93,7 @@ TEST_F(safe_by_default, TheServicesClockDecidesWhatIsTheFuture) {
   running_service service(dir_.path());
   auto client = service.public_client();
   // An hour ahead of now is refused; once the service's clock has caught up it is not.
-  const std::time_t in_an_hour = std::time(nullptr) + 3600;
-  std::tm utc{};
-  gmtime_r(&in_an_hour, &utc);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  const auto stamp = app::format_utc(system_clock().now() + 3'600'000);
   const auto message = build_user_message(test_org_id, {sample_user(5, 5, stamp)});
   EXPECT_GE(client.post_xml(outbound_path, message).status, 400);
   service.advance_clock(2 * 3'600'000);

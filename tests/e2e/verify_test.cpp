@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "connector/app/status_report.hpp"
 #include "support/eventually.hpp"
 #include "support/ispring_sandbox_server.hpp"
 #include "support/outbound_builder.hpp"
@@ -32,14 +33,7 @@ std::int64_t now_ms() {
 
 // An xsd:dateTime as outbound messages carry it.
 std::string iso(std::int64_t ms) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm parts{};
-  gmtime_r(&t, &parts);
-  char text[40];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900,
-                parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
-                static_cast<int>(ms % 1000));
-  return text;
+  return app::format_utc(ms);
 }
 
 class verify_e2e : public ::testing::Test {
