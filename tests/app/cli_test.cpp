@@ -10,11 +10,11 @@
 namespace connector::testing {
 namespace {
 
-class cli_with_dead_letters : public ::testing::Test {
+// Two users' changes stored and taken by the worker, for each fixture to settle its way.
+class cli_with_two_users : public ::testing::Test {
  protected:
-  void SetUp() override {
-    write_text(config_, test_config(dir_.path()).dump());
-    auto inbox = store::open_sqlite_inbox({(dir_.path() / "connector.db").string()});
+  std::vector<store::pending_record> store_two_users(store::inbox& inbox,
+                                                     const std::string& fields_json) {
     store::intake_request request;
     request.organization_id = test_org_id;
     request.source = "outbound_message";
@@ -24,17 +24,29 @@ class cli_with_dead_letters : public ::testing::Test {
       c.notification_id = make_id("04l", i);
       c.record_id = make_id("005", i);
       c.object_type = "User";
-      c.fields_json = R"({"Email":"not-an-email"})";
+      c.fields_json = fields_json;
       request.changes.push_back(c);
     }
-    ASSERT_TRUE(inbox->submit_and_wait(request).committed);
-    for (const auto& r : inbox->take_due(1'000, 10)) {
-      inbox->mark_failed(test_org_id, r.record_id, r.version, "400: email is not valid", 0, true);
-    }
+    EXPECT_TRUE(inbox.submit_and_wait(request).committed);
+    return inbox.take_due(1'000, 10);
+  }
+  std::unique_ptr<store::inbox> open_store() {
+    write_text(config_, test_config(dir_.path()).dump());
+    return store::open_sqlite_inbox({(dir_.path() / "connector.db").string()});
   }
 
   temp_dir dir_;
   std::filesystem::path config_ = dir_.path() / "config.json";
+};
+
+class cli_with_dead_letters : public cli_with_two_users {
+ protected:
+  void SetUp() override {
+    auto inbox = open_store();
+    for (const auto& r : store_two_users(*inbox, R"({"Email":"not-an-email"})")) {
+      inbox->mark_failed(test_org_id, r.record_id, r.version, "400: email is not valid", 0, true);
+    }
+  }
 };
 
 TEST_F(cli_with_dead_letters, status_lists_them_with_their_reasons) {
@@ -106,25 +118,11 @@ TEST_F(cli_with_dead_letters, retry_without_an_id_or_all_is_a_usage_error) {
 }
 
 // `connector release` against a store with records held by the safety limit.
-class cli_with_held_records : public cli_with_dead_letters {
+class cli_with_held_records : public cli_with_two_users {
  protected:
   void SetUp() override {
-    write_text(config_, test_config(dir_.path()).dump());
-    auto inbox = store::open_sqlite_inbox({(dir_.path() / "connector.db").string()});
-    store::intake_request request;
-    request.organization_id = test_org_id;
-    request.source = "outbound_message";
-    request.received_at = 1'000;
-    for (int i = 1; i <= 2; ++i) {
-      store::incoming_change c;
-      c.notification_id = make_id("04l", i);
-      c.record_id = make_id("005", i);
-      c.object_type = "User";
-      c.fields_json = R"({"IsActive":false})";
-      request.changes.push_back(c);
-    }
-    ASSERT_TRUE(inbox->submit_and_wait(request).committed);
-    for (const auto& r : inbox->take_due(1'000, 10))
+    auto inbox = open_store();
+    for (const auto& r : store_two_users(*inbox, R"({"IsActive":false})"))
       inbox->mark_held(test_org_id, r.record_id, r.version, "held by the safety limit: test");
   }
 };

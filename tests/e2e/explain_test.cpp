@@ -10,6 +10,7 @@
 #include "support/outbound_builder.hpp"
 #include "support/sandbox_config.hpp"
 #include "support/service.hpp"
+#include "support/service_status.hpp"
 
 namespace connector::testing {
 namespace {
@@ -40,14 +41,8 @@ class explain_e2e : public ::testing::Test {
     ASSERT_EQ(reply.status, 200) << reply.body;
   }
 
-  json status() {
-    return json::parse(
-        run_connector({"status", "--json", "--config", service_->config_path().string()}).out);
-  }
-  bool drained() {
-    const auto s = status();
-    return s["pending"] == 0 && s["retrying"] == 0;
-  }
+  json status() { return status_of(*service_); }
+  bool drained() { return connector::testing::drained(*service_); }
   std::optional<sandbox_user> user() { return sandbox_server_.sandbox().find_user_by_login(login); }
   command_result explain(const std::vector<std::string>& extra) {
     std::vector<std::string> args{"explain", "--config", service_->config_path().string()};

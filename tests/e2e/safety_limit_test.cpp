@@ -17,6 +17,7 @@
 #include "support/salesforce_sandbox_server.hpp"
 #include "support/sandbox_config.hpp"
 #include "support/service.hpp"
+#include "support/service_status.hpp"
 
 namespace connector::testing {
 namespace {
@@ -95,11 +96,8 @@ class safety_limit_e2e : public ::testing::Test {
     args.push_back(service_->config_path().string());
     return run_connector(args);
   }
-  json status() { return json::parse(connector({"status", "--json"}).out); }
-  bool drained() {
-    const auto s = status();
-    return s["pending"] == 0 && s["retrying"] == 0;
-  }
+  json status() { return status_of(*service_); }
+  bool drained() { return connector::testing::drained(*service_); }
   int ispring_status(int n) { return ispring_.sandbox().find_user_by_login(login(n))->status; }
   int inactive(const std::vector<int>& users) {
     int count = 0;

@@ -11,6 +11,7 @@
 #include "support/outbound_builder.hpp"
 #include "support/sandbox_config.hpp"
 #include "support/service.hpp"
+#include "support/service_status.hpp"
 
 namespace connector::testing {
 namespace {
@@ -53,14 +54,8 @@ class sync_e2e : public ::testing::Test {
     }
     return {};
   }
-  nlohmann::json status() {
-    return nlohmann::json::parse(
-        run_connector({"status", "--json", "--config", service_->config_path().string()}).out);
-  }
-  bool drained() {
-    const auto s = status();
-    return s["pending"] == 0 && s["retrying"] == 0;
-  }
+  nlohmann::json status() { return status_of(*service_); }
+  bool drained() { return connector::testing::drained(*service_); }
 
   temp_dir dir_;
   ispring_sandbox_server sandbox_server_;

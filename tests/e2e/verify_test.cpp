@@ -16,6 +16,7 @@
 #include "support/salesforce_sandbox_server.hpp"
 #include "support/sandbox_config.hpp"
 #include "support/service.hpp"
+#include "support/service_status.hpp"
 #include "support/signed_events.hpp"
 
 namespace connector::testing {
@@ -66,14 +67,8 @@ class verify_e2e : public ::testing::Test {
     return ispring_.sandbox().find_user_by_login("user" + std::to_string(n) +
                                                  "@acme.example.prod");
   }
-  json status() {
-    return json::parse(
-        run_connector({"status", "--json", "--config", service_->config_path().string()}).out);
-  }
-  bool drained() {
-    const auto s = status();
-    return s["pending"] == 0 && s["retrying"] == 0;
-  }
+  json status() { return status_of(*service_); }
+  bool drained() { return connector::testing::drained(*service_); }
   // Requests that change something in iSpring.
   int ispring_writes() {
     int writes = 0;
