@@ -7,7 +7,7 @@ packages=(
   # toolchain
   g++ cmake ninja-build ccache pkg-config git
   # libraries (README "Dependencies" says what each is for)
-  libboost1.81-dev libssl-dev libsqlite3-dev libpugixml-dev nlohmann-json3-dev
+  libboost1.81-dev libboost-url1.81-dev libssl-dev libsqlite3-dev libpq-dev libpugixml-dev nlohmann-json3-dev
   libspdlog-dev libcli11-dev libhowardhinnant-date-dev libsystemd-dev libcurl4-openssl-dev
   tzdata
   # tools: certificates for local runs, the database shell for operators
@@ -15,6 +15,8 @@ packages=(
   # tests: GoogleTest, clang with its libFuzzer runtime for the fuzz targets, and
   # promtool (in prometheus) to check what GET /metrics says
   googletest libgtest-dev clang libclang-rt-14-dev prometheus
+  # tests: a real PostgreSQL server, started by the tests in a temporary folder
+  postgresql-15
   # tests: a real SMTP server (STARTTLS, AUTH) that receives the alert e-mails
   python3 python3-aiosmtpd
   # tests: the admin page in a real headless browser (tests/browser/)
