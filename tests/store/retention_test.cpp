@@ -14,6 +14,7 @@
 #include "support/inbox_input.hpp"
 #include "support/raw_sqlite.hpp"
 #include "support/service.hpp"
+#include "support/store_engines.hpp"
 
 namespace connector::store {
 namespace {
@@ -39,16 +40,12 @@ std::string user_fields(int i) {
       .dump();
 }
 
-class retention_test : public ::testing::Test {
+class retention_test : public testing::store_test {
  protected:
-  testing::temp_dir dir_;
   manual_clock clock_{1000 * hour_ms};
 
-  std::string db_path() const { return (dir_.path() / "r.db").string(); }
-
   store_settings options() {
-    store_settings o;
-    o.sqlite_path = db_path();
+    store_settings o = located();
     o.notification_retention_ms = window_ms;
     o.time = &clock_;
     // Pruning only when a test asks for it, unless it says otherwise.
@@ -70,7 +67,14 @@ class retention_test : public ::testing::Test {
   }
 };
 
-TEST_F(retention_test, ids_past_the_window_are_pruned_in_batches_and_ids_inside_it_still_dedupe) {
+// The SQLite file itself: its schema, its pages and its other readers.
+class sqlite_file_retention_test : public retention_test {
+ protected:
+  bool sqlite_only() const override { return true; }
+};
+
+TEST_F(sqlite_file_retention_test,
+       ids_past_the_window_are_pruned_in_batches_and_ids_inside_it_still_dedupe) {
   auto box = open_store(options());
   for (int i = 0; i < 25; ++i) ASSERT_TRUE(notify(*box, "old-" + std::to_string(i), i).committed);
   clock_.advance(window_ms - hour_ms);
@@ -94,7 +98,7 @@ TEST_F(retention_test, ids_past_the_window_are_pruned_in_batches_and_ids_inside_
   EXPECT_EQ(box->stats().notifications_received, 26);
 }
 
-TEST_F(retention_test, only_settled_unlinked_records_past_the_window_are_pruned) {
+TEST_F(sqlite_file_retention_test, only_settled_unlinked_records_past_the_window_are_pruned) {
   auto box = open_store(options());
   // 0: settled, unlinked (an unknown id) → pruned with its look-up keys.
   // 1: settled and linked to an iSpring user → kept (explain shows its last state).
@@ -136,7 +140,7 @@ TEST_F(retention_test, only_settled_unlinked_records_past_the_window_are_pruned)
   EXPECT_EQ(back->state, record_state::pending);
 }
 
-TEST_F(retention_test, the_writer_prunes_by_itself_and_the_file_stops_growing) {
+TEST_F(sqlite_file_retention_test, the_writer_prunes_by_itself_and_the_file_stops_growing) {
   auto o = options();
   o.history_prune_interval_ms = 5;
   o.history_prune_batch = 200;
