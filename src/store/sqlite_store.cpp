@@ -95,10 +95,6 @@ class sqlite_store final : public store, private group_commit_engine {
   sqlite_store& operator=(const sqlite_store&) = delete;
 
   void submit(intake_request request, std::function<void(intake_outcome)> done) override {
-    // Checked here, on the caller's thread, to keep the single writer busy with SQLite only.
-    for (auto& change : request.changes) {
-      if (change.has_data && !is_json_object(change.fields_json)) change.fields_json = "{}";
-    }
     writer_.submit(std::move(request), std::move(done));
   }
 
