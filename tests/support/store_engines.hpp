@@ -3,6 +3,7 @@
 // one test, and readers beside it. Only SQLite for now; the PostgreSQL engine adds its own.
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,11 @@ struct store_engine {
   std::function<store::store_settings(const store::store_settings& base)> fresh;
   std::function<void()> release;
 };
+
+// gtest names a test's engine by its name.
+inline void PrintTo(const store_engine& engine, std::ostream* out) {
+  *out << engine.name;
+}
 
 // The factories of every engine this build can test.
 std::vector<store_engine> test_store_engines();
