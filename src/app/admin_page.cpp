@@ -13,6 +13,7 @@
 #include "connector/app/checks.hpp"
 #include "connector/app/status_report.hpp"
 #include "connector/store/activity.hpp"
+#include "connector/text/ascii.hpp"
 
 namespace connector::app {
 namespace {
@@ -23,10 +24,8 @@ constexpr const char* content_security_policy =
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 bool has_header(const http::response& r, std::string_view name) {
-  return std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) {
-    return std::equal(h.first.begin(), h.first.end(), name.begin(), name.end(),
-                      [](char a, char b) { return std::tolower(a) == std::tolower(b); });
-  });
+  return std::any_of(r.headers.begin(), r.headers.end(),
+                     [&](const auto& h) { return text::iequals(h.first, name); });
 }
 
 http::handler_fn with_security_headers(http::handler_fn inner) {

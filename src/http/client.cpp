@@ -27,6 +27,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "connector/text/ascii.hpp"
 #include "tls_context.hpp"
 
 namespace connector::http {
@@ -44,12 +45,6 @@ constexpr std::size_t response_body_limit = std::size_t{64} * 1024 * 1024;
 // this much extra so that those deadlines, not the backstop, report a timeout.
 constexpr milliseconds backstop_slack{250};
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool is_ip_literal(const std::string& host) {
   beast::error_code ec;
   asio::ip::make_address(host, ec);
@@ -57,7 +52,7 @@ bool is_ip_literal(const std::string& host) {
 }
 
 bool is_loopback_host(const std::string& host) {
-  if (lower(host) == "localhost") return true;
+  if (text::ascii_lower(host) == "localhost") return true;
   beast::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
   return !ec && address.is_loopback();
@@ -126,7 +121,7 @@ struct exchange_outcome {
 }  // namespace
 
 std::string client_response::header(std::string_view name) const {
-  const std::string wanted = lower(name);
+  const std::string wanted = text::ascii_lower(name);
   for (const auto& [key, value] : headers) {
     if (key == wanted) return value;
   }
@@ -139,7 +134,7 @@ expected<url_parts, std::string> parse_base_url(std::string_view url) {
   if (scheme_end == std::string_view::npos) {
     return unexpected{std::string("expected https://host[:port][/prefix]")};
   }
-  const std::string scheme = lower(url.substr(0, scheme_end));
+  const std::string scheme = text::ascii_lower(url.substr(0, scheme_end));
   if (scheme == "https") {
     out.tls = true;
     out.port = 443;
@@ -394,7 +389,8 @@ expected<client_response, std::string> client::send(const client_request& reques
       out.status = static_cast<int>(response.result_int());
       out.headers.reserve(16);
       for (const auto& field : response) {
-        out.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+        out.headers.emplace_back(text::ascii_lower(field.name_string()),
+                                 std::string(field.value()));
       }
       out.body = std::move(response.body());
       if (response.keep_alive()) impl_->release(std::move(c));

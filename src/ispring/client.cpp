@@ -17,6 +17,7 @@
 
 #include "connector/http/client.hpp"
 #include "connector/metrics/remote_api.hpp"
+#include "connector/text/ascii.hpp"
 
 namespace connector::ispring {
 namespace {
@@ -59,12 +60,6 @@ const char* kind_name(failure_kind kind) {
       return "bad response";
   }
   return "failure";
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // Retry-After in seconds (the HTTP-date form is not worth supporting for a 429).
@@ -205,7 +200,7 @@ struct https_api::impl {
     } else if (s == 400 && c.kind == call_kind::create) {
       // Reference §10 q5 (open): a duplicate login/e-mail on create may answer 400 rather
       // than 409; only its free-text message tells. Tighten once a live tenant is checked.
-      const std::string text = lower(f.message);
+      const std::string text = text::ascii_lower(f.message);
       const bool duplicate = text.find("already") != std::string::npos ||
                              text.find("exists") != std::string::npos ||
                              text.find("unique") != std::string::npos;

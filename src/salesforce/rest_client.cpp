@@ -15,6 +15,7 @@
 #include "connector/http/client.hpp"
 #include "connector/metrics/remote_api.hpp"
 #include "connector/salesforce/jwt.hpp"
+#include "connector/text/utf8.hpp"
 
 namespace connector::salesforce {
 namespace {
@@ -205,7 +206,8 @@ struct rest_client::impl {
     } else if (s >= 500) {
       f.kind = rest_failure_kind::server;
     } else if (s >= 300 && s < 400) {
-      f.message = "unexpected redirect to " + printable_text(response.header("location"), 200);
+      f.message =
+          "unexpected redirect to " + text::printable_text(response.header("location"), 200);
     }
     return f;
   }
@@ -315,7 +317,7 @@ struct rest_client::impl {
                             response->status,
                             {},
                             "the token response's instance_url '" +
-                                printable_text(token->instance_url, 200) +
+                                text::printable_text(token->instance_url, 200) +
                                 "' is not usable: " + e.what(),
                             operation});
       }

@@ -251,7 +251,6 @@ TEST(RestWireError, NeverPassesControlCharactersOrEndlessText) {
   EXPECT_EQ(e.message.substr(0, 5), "a?b?c");
   EXPECT_LT(e.message.size(), 520u);
   EXPECT_EQ(e.message.substr(e.message.size() - 3), "...");
-  EXPECT_EQ(printable_text("\xff\xfe ok"), "?? ok");
 }
 
 // --- Identity URL --------------------------------------------------------------------------
@@ -289,18 +288,6 @@ TEST(RestWireEncoding, PercentEncodesAllButUnreservedCharacters) {
       form_encode(
           {{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"}, {"assertion", "a.b+/="}}),
       "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=a.b%2B%2F%3D");
-}
-
-TEST(RestWireJwt, Base64UrlRoundTripsWithoutPadding) {
-  EXPECT_EQ(base64url_encode(R"({"alg":"RS256"})"), "eyJhbGciOiJSUzI1NiJ9");
-  EXPECT_EQ(base64url_encode("\xfb\xff"), "-_8");
-  for (const std::string text : {"", "f", "fo", "foo", "foob", "fooba", "foobar"}) {
-    EXPECT_EQ(base64url_decode(base64url_encode(text)), text);
-  }
-  EXPECT_FALSE(base64url_decode("Zm9v="));  // padding
-  EXPECT_FALSE(base64url_decode("Zm+v"));   // the standard alphabet
-  EXPECT_FALSE(base64url_decode("Z"));      // impossible length
-  EXPECT_FALSE(base64url_decode("Zh"));     // trailing bits set
 }
 
 TEST(RestWireJwt, RefusesKeysThatCannotSignRs256) {

@@ -15,6 +15,7 @@
 #include "connector/salesforce/ids.hpp"
 #include "connector/salesforce/jwt.hpp"
 #include "connector/salesforce/rest_wire.hpp"
+#include "connector/text/base64.hpp"
 #include "support/rsa_keys.hpp"
 #include "support/salesforce_sandbox_server.hpp"
 #include "support/service.hpp"
@@ -179,10 +180,10 @@ TEST_F(SalesforceSandbox, JwtBearerRefusesMalformedAssertions) {
   const std::string claims_part = good.substr(dot + 1, last_dot - dot - 1);
   for (const std::string bad :
        {std::string(), std::string("abc"), good + ".", good.substr(0, last_dot) + ".",
-        sf::base64url_encode(R"({"alg":"none"})") + "." + claims_part + ".",
-        sf::base64url_encode(R"({"alg":"HS256"})") + "." + claims_part + good.substr(last_dot),
+        text::base64url_encode(R"({"alg":"none"})") + "." + claims_part + ".",
+        text::base64url_encode(R"({"alg":"HS256"})") + "." + claims_part + good.substr(last_dot),
         good + "=", good.substr(0, last_dot) + ".!!!!",
-        good.substr(0, dot) + "." + sf::base64url_encode("not json") + good.substr(last_dot)}) {
+        good.substr(0, dot) + "." + text::base64url_encode("not json") + good.substr(last_dot)}) {
     expect_oauth_error(jwt(bad), "invalid_grant", "invalid assertion");
   }
   // Another body than the signed one: the signature catches it.

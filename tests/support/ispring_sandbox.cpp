@@ -11,6 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "connector/text/ascii.hpp"
+#include "connector/text/base64.hpp"
+
 namespace connector::testing {
 namespace {
 
@@ -42,14 +45,9 @@ bool is_built_in(std::string_view key) {
                      [key](const built_in_field& f) { return key == f.key; });
 }
 
+using text::iequals;
 std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return lower(a) == lower(b);
+  return text::ascii_lower(s);
 }
 
 std::string_view trim(std::string_view s) {
@@ -117,49 +115,8 @@ std::optional<query_list> parse_form(std::string_view text) {
   return out;
 }
 
-constexpr char base64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string base64_encode(std::string_view in) {
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned n = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    for (int shift : {18, 12, 6, 0}) out += base64_chars[(n >> shift) & 63];
-  }
-  if (i < in.size()) {
-    unsigned n = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += base64_chars[(n >> 18) & 63];
-    out += base64_chars[(n >> 12) & 63];
-    out += i + 1 < in.size() ? base64_chars[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view in) {
-  if (in.empty() || in.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  unsigned n = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '=') {
-      if (i < in.size() - 2) return std::nullopt;
-      break;
-    }
-    const char* p = std::find(base64_chars, base64_chars + 64, in[i]);
-    if (p == base64_chars + 64) return std::nullopt;
-    n = (n << 6) | static_cast<unsigned>(p - base64_chars);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((n >> bits) & 0xFF);
-    }
-  }
-  return out;
-}
+using text::base64_decode;
+using text::base64_encode;
 
 std::string iso_date(std::int64_t epoch_ms) {
   const std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);

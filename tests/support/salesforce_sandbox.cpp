@@ -21,6 +21,8 @@
 #include "connector/expected.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/salesforce/jwt.hpp"
+#include "connector/text/ascii.hpp"
+#include "connector/text/base64.hpp"
 
 namespace connector::testing {
 namespace {
@@ -42,20 +44,10 @@ constexpr const char* endpoint_query_more = "GET /services/data/{version}/query/
 
 // --- Text --------------------------------------------------------------------------------
 
-char ascii_lower(char c) {
-  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-}
-
+using text::ascii_lower;
+using text::iequals;
 std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = ascii_lower(c);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return ascii_lower(x) == ascii_lower(y);
-         });
+  return text::ascii_lower(s);
 }
 
 std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
@@ -1342,9 +1334,9 @@ struct salesforce_sandbox::state {
     if (parts.size() != 3 || parts[0].empty() || parts[1].empty() || parts[2].empty()) {
       return invalid();
     }
-    const auto header_text = sf::base64url_decode(parts[0]);
-    const auto claims_text = sf::base64url_decode(parts[1]);
-    const auto signature = sf::base64url_decode(parts[2]);
+    const auto header_text = text::base64url_decode(parts[0]);
+    const auto claims_text = text::base64url_decode(parts[1]);
+    const auto signature = text::base64url_decode(parts[2]);
     if (!header_text || !claims_text || !signature) return invalid();
     const json header = json::parse(*header_text, nullptr, false);
     const json claims = json::parse(*claims_text, nullptr, false);
