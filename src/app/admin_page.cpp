@@ -14,6 +14,7 @@
 #include "connector/app/status_report.hpp"
 #include "connector/store/activity.hpp"
 #include "connector/text/ascii.hpp"
+#include "connector/text/url.hpp"
 
 namespace connector::app {
 namespace {
@@ -35,54 +36,6 @@ http::handler_fn with_security_headers(http::handler_fn inner) {
       respond(std::move(r));
     });
   };
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// The value of `name` in a query string, %-decoded ('+' is a space); nullopt when absent or
-// broken.
-std::optional<std::string> query_value(std::string_view query, std::string_view name) {
-  std::size_t at = 0;
-  while (at <= query.size()) {
-    const auto end = std::min(query.find('&', at), query.size());
-    const auto part = query.substr(at, end - at);
-    at = end + 1;
-    if (part.substr(0, name.size()) != name) continue;
-    if (part.size() == name.size()) return std::string();
-    if (part[name.size()] != '=') continue;
-    std::string value;
-    const auto raw = part.substr(name.size() + 1);
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-      if (raw[i] == '+') {
-        value += ' ';
-      } else if (raw[i] == '%') {
-        if (i + 2 >= raw.size()) return std::nullopt;
-        const int hi = hex_value(raw[i + 1]), lo = hex_value(raw[i + 2]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        value += static_cast<char>(hi * 16 + lo);
-        i += 2;
-      } else {
-        value += raw[i];
-      }
-    }
-    return value;
-  }
-  return std::nullopt;
-}
-
-std::optional<std::size_t> query_size(std::string_view query, std::string_view name,
-                                      std::size_t fallback) {
-  const auto text = query_value(query, name);
-  if (!text || text->empty()) return fallback;
-  std::size_t value = 0;
-  const auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec != std::errc() || ptr != text->data() + text->size()) return std::nullopt;
-  return value;
 }
 
 http::response json_answer(int status, const nlohmann::json& body) {
@@ -392,7 +345,9 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
       {"GET", "/admin/activity",
        [&settings, &time, token](http::request&& req, http::respond_fn respond) {
          if (!has_admin_token(req, token)) return respond(unauthorized());
-         const auto hours = query_size(req.query, "hours", 24);
+         const auto query = text::query_params::parse(req.query);
+         if (!query) return respond(json_error(400, query.error()));
+         const auto hours = query->whole_number("hours", 24);
          if (!hours || *hours == 0 || *hours > 24 * 31)
            return respond(json_error(400, "hours: a whole number from 1 to 744"));
          constexpr epoch_ms hour = 3'600'000;
@@ -449,8 +404,10 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
        [&inbox, &time, token, wake = context.wake_worker](http::request&& req,
                                                           http::respond_fn respond) {
          if (!has_admin_token(req, token)) return respond(unauthorized());
-         const auto record_id = query_value(req.query, "record_id");
-         const auto requeued = inbox.requeue_dead(record_id.value_or(""), time.now());
+         const auto query = text::query_params::parse(req.query);
+         if (!query) return respond(json_error(400, query.error()));
+         const auto* record_id = query->find("record_id");
+         const auto requeued = inbox.requeue_dead(record_id ? *record_id : "", time.now());
          if (requeued > 0 && wake) wake();
          if (record_id && !record_id->empty() && requeued == 0)
            return respond(json_error(404, "no dead letter for record " + *record_id));
@@ -461,8 +418,10 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
        [&inbox, &time, token, wake = context.wake_worker](http::request&& req,
                                                           http::respond_fn respond) {
          if (!has_admin_token(req, token)) return respond(unauthorized());
-         const auto record_id = query_value(req.query, "record_id");
-         const auto released = inbox.release_held(record_id.value_or(""), time.now());
+         const auto query = text::query_params::parse(req.query);
+         if (!query) return respond(json_error(400, query.error()));
+         const auto* record_id = query->find("record_id");
+         const auto released = inbox.release_held(record_id ? *record_id : "", time.now());
          if (released > 0 && wake) wake();
          if (record_id && !record_id->empty() && released == 0)
            return respond(json_error(404, "no record held by the safety limit for " + *record_id));
@@ -487,15 +446,17 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
       const auto [ptr, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
       if (ec != std::errc() || ptr != id_text.data() + id_text.size() || id <= 0)
         return respond(json_error(404, "no such run"));
-      const auto offset = query_size(req.query, "offset", 0);
-      const auto limit = query_size(req.query, "limit", 100);
-      const auto action = query_value(req.query, "action");
-      if (!offset || !limit || (req.query.find("action=") != std::string::npos && !action))
-        return respond(json_error(400, "offset, limit: whole numbers; action: an action name"));
+      const auto query = text::query_params::parse(req.query);
+      if (!query) return respond(json_error(400, query.error()));
+      const auto offset = query->whole_number("offset", 0);
+      const auto limit = query->whole_number("limit", 100);
+      if (!offset || !limit)
+        return respond(json_error(400, !offset ? offset.error() : limit.error()));
       const auto plan = plans->get(inbox, id);
       if (!plan) return respond(json_error(404, "run " + std::to_string(id) + " has no plan"));
+      const auto* action = query->find("action");
       auto page =
-          plan_page(*plan, action.value_or(""), *offset, std::min<std::size_t>(*limit, 1000));
+          plan_page(*plan, action ? *action : "", *offset, std::min<std::size_t>(*limit, 1000));
       page["run_id"] = id;
       respond(json_answer(200, page));
     };

@@ -18,6 +18,7 @@
 #include "connector/http/client.hpp"
 #include "connector/metrics/remote_api.hpp"
 #include "connector/text/ascii.hpp"
+#include "connector/text/url.hpp"
 
 namespace connector::ispring {
 namespace {
@@ -376,7 +377,7 @@ struct https_api::impl {
     std::string page_token;
     for (;;) {
       std::string target = first_target;
-      if (!page_token.empty()) target += "&pageToken=" + percent_encode(page_token);
+      if (!page_token.empty()) target += "&pageToken=" + text::percent_encode(page_token);
       auto response = send({endpoint, "GET", target, {}});
       if (!response) return unexpected{response.error()};
       auto page = read_body(*response, parse(response->body), what);
@@ -421,7 +422,7 @@ result<std::vector<user>> https_api::list_users(const user_filter& filter) {
   std::string target = "/users/v2?pageSize=" + std::to_string(page_size_for_lists);
   const auto add = [&target](const char* key, const std::vector<std::string>& values) {
     for (const auto& value : values)
-      target += std::string("&") + key + "[]=" + percent_encode(value);
+      target += std::string("&") + key + "[]=" + text::percent_encode(value);
   };
   add("logins", filter.logins);
   add("emails", filter.emails);
@@ -433,7 +434,7 @@ result<std::vector<user>> https_api::list_users(const user_filter& filter) {
 
 result<page<user>> https_api::list_users_page(const std::string& page_token, int page_size) {
   std::string target = "/users/v2?pageSize=" + std::to_string(std::max(page_size, 1));
-  if (!page_token.empty()) target += "&pageToken=" + percent_encode(page_token);
+  if (!page_token.empty()) target += "&pageToken=" + text::percent_encode(page_token);
   auto response = impl_->send({"GET /users/v2", "GET", target, {}});
   if (!response) return unexpected{response.error()};
   return read_body(*response, parse_users_page(response->body), "users page");

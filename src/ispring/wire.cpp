@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "connector/text/url.hpp"
 #include "connector/text/utf8.hpp"
 
 namespace connector::ispring {
@@ -677,28 +678,11 @@ std::string build_rename_department_body(std::string_view name) {
   return dump(body);
 }
 
-std::string percent_encode(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    const auto b = static_cast<unsigned char>(c);
-    if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '-' ||
-        b == '.' || b == '_' || b == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += hex[b >> 4];
-      out += hex[b & 0x0F];
-    }
-  }
-  return out;
-}
-
 std::string build_token_form(std::string_view client_id, std::string_view client_secret) {
   // Space becomes %20, which every form decoder reads as a space, as it does '+'.
-  return "grant_type=client_credentials&client_id=" + percent_encode(client_id) +
-         "&client_secret=" + percent_encode(client_secret);
+  return text::form_encode({{"grant_type", "client_credentials"},
+                            {"client_id", std::string(client_id)},
+                            {"client_secret", std::string(client_secret)}});
 }
 
 }  // namespace connector::ispring

@@ -15,6 +15,7 @@
 #include "connector/http/client.hpp"
 #include "connector/metrics/remote_api.hpp"
 #include "connector/salesforce/jwt.hpp"
+#include "connector/text/url.hpp"
 #include "connector/text/utf8.hpp"
 
 namespace connector::salesforce {
@@ -241,12 +242,12 @@ struct rest_client::impl {
       if (!assertion)
         return fail_locked({rest_failure_kind::auth, 0, {}, assertion.error(), operation});
       last_assertion_ = *assertion;
-      return form_encode({{"grant_type", jwt_grant_type}, {"assertion", *assertion}});
+      return text::form_encode({{"grant_type", jwt_grant_type}, {"assertion", *assertion}});
     }
     if (settings_.client_secret) {
-      return form_encode({{"grant_type", "client_credentials"},
-                          {"client_id", settings_.client_id},
-                          {"client_secret", settings_.client_secret->reveal()}});
+      return text::form_encode({{"grant_type", "client_credentials"},
+                                {"client_id", settings_.client_id},
+                                {"client_secret", settings_.client_secret->reveal()}});
     }
     return fail_locked({rest_failure_kind::auth,
                         0,
@@ -388,7 +389,7 @@ rest_result<std::size_t> rest_client::query(
     const std::string& soql,
     const std::function<bool(std::vector<nlohmann::json>& records)>& on_page) {
   std::string target =
-      "/services/data/v" + impl_->settings_.api_version + "/query?q=" + percent_encode(soql);
+      "/services/data/v" + impl_->settings_.api_version + "/query?q=" + text::percent_encode(soql);
   std::set<std::string> followed;
   std::size_t delivered = 0;
   for (const char* endpoint = query_endpoint;; endpoint = next_page_endpoint) {

@@ -7,6 +7,9 @@
 #include <stdexcept>
 #include <utility>
 
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
 #include "connector/salesforce/change_order.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/text/ascii.hpp"
@@ -94,22 +97,14 @@ bool within(std::string_view host, std::string_view domain) {
 
 std::optional<std::string> check_instance_url(std::string_view url,
                                               const std::vector<std::string>& extra_hosts) {
-  constexpr std::string_view scheme = "https://";
-  if (url.size() <= scheme.size() || !text::iequals(url.substr(0, scheme.size()), scheme)) {
+  const auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed || parsed->scheme_id() != boost::urls::scheme::https || !parsed->has_authority()) {
     return "instance_url " + in_quotes(url) + " is not an https URL";
   }
-  const auto rest = url.substr(scheme.size());
-  const auto authority = rest.substr(0, rest.find_first_of("/?#"));
-  std::string_view host = authority;
-  if (host.find('@') != std::string_view::npos || host.empty()) {
+  // The host as written: a %-escape in it could decode to a '/' or an '@'.
+  const std::string_view host = parsed->encoded_host_address();
+  if (parsed->has_userinfo() || host.empty() || host.find('%') != std::string_view::npos) {
     return "instance_url " + in_quotes(url) + " has no plain host";
-  }
-  if (host.front() == '[') {
-    const auto close = host.find(']');
-    if (close == std::string_view::npos) return "instance_url has a broken IPv6 host";
-    host = host.substr(1, close - 1);
-  } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
-    host = host.substr(0, colon);
   }
   const auto name = text::ascii_lower(host);
   for (const auto domain : salesforce_domains) {
@@ -246,34 +241,6 @@ bool is_safe_records_path(std::string_view path) {
     return std::isalnum(static_cast<unsigned char>(c)) ||
            allowed_punctuation.find(c) != std::string_view::npos;
   });
-}
-
-std::string percent_encode(std::string_view text) {
-  constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size() * 3);
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (std::isalnum(byte) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += hex[byte >> 4];
-      out += hex[byte & 0x0F];
-    }
-  }
-  return out;
-}
-
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
-  std::string out;
-  for (const auto& [name, value] : fields) {
-    if (!out.empty()) out += '&';
-    out += percent_encode(name);
-    out += '=';
-    out += percent_encode(value);
-  }
-  return out;
 }
 
 // The rule config.cpp applies to mapped fields (is_salesforce_field): keep the two equal, so

@@ -13,6 +13,7 @@
 
 #include "connector/text/ascii.hpp"
 #include "connector/text/base64.hpp"
+#include "connector/text/url.hpp"
 
 namespace connector::testing {
 namespace {
@@ -80,39 +81,11 @@ sandbox_response created(const std::string& id) {
   return json_response(201, ordered_json(id));
 }
 
-std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%') {
-      if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
-          !std::isxdigit(static_cast<unsigned char>(in[i + 2])))
-        return std::nullopt;
-      out += static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else if (in[i] == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
-}
-
-// key=value&… with percent-decoding (PHP style arrays keep their "[]" in the key).
+// iSpring repeats names for lists (`emails[]=a&emails[]=b`), so repeats are kept.
 std::optional<query_list> parse_form(std::string_view text) {
-  query_list out;
-  while (!text.empty()) {
-    const auto amp = text.find('&');
-    const std::string_view pair = text.substr(0, amp);
-    text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    auto key = percent_decode(pair.substr(0, eq), true);
-    auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-    if (!key || !value) return std::nullopt;
-    out.emplace_back(std::move(*key), std::move(*value));
-  }
-  return out;
+  auto items = text::parse_query(text);
+  if (!items) return std::nullopt;
+  return std::move(*items);
 }
 
 using text::base64_decode;
@@ -343,7 +316,7 @@ sandbox_response ispring_sandbox::dispatch(const sandbox_request& request, const
     bool ok = true;
     for (std::size_t i = 0; i < pattern.size() && ok; ++i) {
       if (pattern[i] == "{id}") {
-        auto decoded = percent_decode(segments[i], false);
+        auto decoded = text::percent_decode(segments[i]);
         if (!decoded) bad_encoding = true;
         ok = decoded && !decoded->empty();
         if (ok) captures.push_back(std::move(*decoded));

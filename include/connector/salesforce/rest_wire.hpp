@@ -84,11 +84,6 @@ std::optional<std::int64_t> parse_rest_datetime_ms(std::string_view text);
 
 // --- Requests ---------------------------------------------------------------------------
 
-// SOQL and form values: everything but RFC 3986 unreserved characters is %XX-encoded.
-std::string percent_encode(std::string_view text);
-// application/x-www-form-urlencoded body from (name, value) pairs, in order.
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
-
 // A SOQL field API name or relationship path ("Email", "Custom__c", "Manager.Email"): each
 // dot-separated part a letter then letters, digits or '_'. Anything else could change the
 // query, so the builders refuse it.
