@@ -124,7 +124,14 @@ TEST_F(admin_page, every_data_route_refuses_a_missing_or_wrong_token) {
                                                         {"POST", "/admin/dead-letters/retry"},
                                                         {"POST", "/admin/release"},
                                                         {"GET", "/admin/runs/1/plan"},
-                                                        {"GET", "/admin/status"}};
+                                                        {"GET", "/admin/status"},
+                                                        {"POST", "/admin/reconcile"},
+                                                        {"GET", "/admin/users/ann"},
+                                                        {"GET", "/admin/users?q=ann"},
+                                                        {"GET", "/admin/runs"},
+                                                        {"GET", "/admin/runs/1"},
+                                                        // the token before the query's rules
+                                                        {"GET", "/admin/runs?limit=x&limit=y"}};
   for (const auto& [method, path] : routes) {
     for (const std::string token : {"", "wrong-token"}) {
       const auto r = call(method, path, token);
@@ -133,6 +140,49 @@ TEST_F(admin_page, every_data_route_refuses_a_missing_or_wrong_token) {
       EXPECT_EQ(header(r, "Cache-Control"), "no-store") << path;
     }
   }
+}
+
+// admin_only alone: the handler runs only with the token and a query that keeps the rules,
+// and then sees the query decoded.
+TEST(admin_only, lets_through_only_the_token_and_a_well_formed_query) {
+  const config::secret token("s3cret-admin-token-0123456789abcdef");
+  int calls = 0;
+  std::string seen;
+  const auto handler = admin_only(
+      token, [&](http::request&&, const text::query_params& query, http::respond_fn respond) {
+        ++calls;
+        seen = query.find("q") ? *query.find("q") : "(none)";
+        respond(http::response::text(200, "ok"));
+      });
+  const auto call = [&](const std::string& authorization, const std::string& query) {
+    http::request req;
+    req.method = "GET";
+    req.path = "/admin/x";
+    req.query = query;
+    if (!authorization.empty()) req.headers.emplace_back("authorization", authorization);
+    http::response answer;
+    handler(std::move(req), [&](http::response r) { answer = std::move(r); });
+    return answer;
+  };
+  for (const std::string wrong :
+       {"", "Bearer", "Bearer ", "bearer s3cret-admin-token-0123456789abcdef",
+        "Bearer s3cret-admin-token-0123456789abcdeF", "Bearer s3cret-admin-token-0123456789abcdef ",
+        "Basic s3cret-admin-token-0123456789abcdef"}) {
+    const auto r = call(wrong, "q=1");
+    EXPECT_EQ(r.status, 401) << wrong;
+    EXPECT_EQ(r.body.find("s3cret"), std::string::npos);
+  }
+  EXPECT_EQ(call("", "q=1&q=2").status, 401);  // no token: not even the query is read
+  EXPECT_EQ(calls, 0);
+  const std::string right = "Bearer s3cret-admin-token-0123456789abcdef";
+  EXPECT_EQ(call(right, "q=1&q=2").status, 400);
+  EXPECT_EQ(call(right, "q=%").status, 400);
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(call(right, "q=Ann+O%27Hara").status, 200);
+  EXPECT_EQ(seen, "Ann O'Hara");
+  EXPECT_EQ(call(right, "").status, 200);
+  EXPECT_EQ(seen, "(none)");
+  EXPECT_EQ(calls, 2);
 }
 
 // One rule set for every admin query (text::query_params): a parameter given twice, a broken
