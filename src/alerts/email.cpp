@@ -1,21 +1,13 @@
 #include "connector/alerts/email.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <ctime>
 
+#include "connector/text/base64.hpp"
+#include "connector/text/utf8.hpp"
+
 namespace connector::alerts {
 namespace {
-
-std::string base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 bool is_plain_ascii(std::string_view text) {
   return std::all_of(text.begin(), text.end(),
@@ -28,14 +20,6 @@ std::string one_line(std::string_view text) {
   std::replace_if(
       out.begin(), out.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }, ' ');
   return out;
-}
-
-// Length of the UTF-8 sequence starting with `lead` (1 for anything unexpected).
-std::size_t utf8_length(unsigned char lead) {
-  if (lead >= 0xf0 && lead < 0xf8) return 4;
-  if (lead >= 0xe0) return 3;
-  if (lead >= 0xc0) return 2;
-  return 1;
 }
 
 }  // namespace
@@ -75,13 +59,14 @@ std::string encode_header_text(std::string_view text) {
   while (at < line.size()) {
     std::size_t end = at;
     while (end < line.size()) {
-      const std::size_t next = end + utf8_length(static_cast<unsigned char>(line[end]));
+      const auto character = text::decode_utf8(line, end);  // a stray byte goes alone
+      const std::size_t next = end + (character ? character->length : 1);
       if (next - at > max_bytes) break;
       end = std::min(next, line.size());
     }
     if (end == at) end = std::min(at + max_bytes, line.size());
     if (!out.empty()) out += "\r\n ";
-    out += "=?UTF-8?B?" + base64(std::string_view(line).substr(at, end - at)) + "?=";
+    out += "=?UTF-8?B?" + text::base64_encode(std::string_view(line).substr(at, end - at)) + "?=";
     at = end;
   }
   return out;
@@ -113,7 +98,7 @@ std::string format_message(const email& message, const envelope& addresses, epoc
     if (c == '\n') body += '\r';
     body += c;
   }
-  const std::string encoded = base64(body);
+  const std::string encoded = text::base64_encode(body);
   for (std::size_t at = 0; at < encoded.size(); at += 76) {
     out += encoded.substr(at, 76) + "\r\n";
   }

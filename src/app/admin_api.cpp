@@ -12,6 +12,7 @@
 #include "connector/app/explain.hpp"
 #include "connector/app/status_report.hpp"
 #include "connector/salesforce/ids.hpp"
+#include "connector/text/url.hpp"
 
 namespace connector::app {
 
@@ -36,73 +37,34 @@ bool has_admin_token(const http::request& req, const config::secret& token) {
 
 namespace {
 
-// "dry_run=true" in a query string (also "1" and "yes").
-bool query_flag(const std::string& query, std::string_view name) {
-  std::size_t at = 0;
-  while (at <= query.size()) {
-    const auto end = std::min(query.find('&', at), query.size());
-    const std::string_view part(query.data() + at, end - at);
-    if (part.substr(0, name.size()) == name &&
-        (part.size() == name.size() || part[name.size()] == '=')) {
-      const auto value =
-          part.size() == name.size() ? std::string_view("true") : part.substr(name.size() + 1);
-      return value == "true" || value == "1" || value == "yes";
-    }
-    at = end + 1;
-  }
-  return false;
-}
-
-std::optional<std::size_t> query_number(const std::string& query, std::string_view name) {
-  const auto at = query.find(std::string(name) + "=");
-  if (at == std::string::npos || (at > 0 && query[at - 1] != '&')) return std::nullopt;
-  std::size_t value = 0;
-  const char* begin = query.data() + at + name.size() + 1;
-  const char* end = query.data() + std::min(query.find('&', at), query.size());
-  const auto [ptr, ec] = std::from_chars(begin, end, value);
-  if (ec != std::errc() || ptr != end) return std::nullopt;
-  return value;
-}
-
-// A query or path value with %XX and '+' decoded; nullopt when an escape is broken.
-std::optional<std::string> percent_decoded(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out += ' ';
-    } else if (text[i] != '%') {
-      out += text[i];
-    } else {
-      unsigned value = 0;
-      if (i + 2 >= text.size()) return std::nullopt;
-      const auto [ptr, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
-      if (ec != std::errc() || ptr != text.data() + i + 3) return std::nullopt;
-      out += static_cast<char>(value);
-      i += 2;
-    }
-  }
-  return out;
-}
-
-// The raw value of `name` in a query string, if present.
-std::optional<std::string_view> query_value(const std::string& query, std::string_view name) {
-  std::size_t at = 0;
-  while (at <= query.size()) {
-    const auto end = std::min(query.find('&', at), query.size());
-    const std::string_view part(query.data() + at, end - at);
-    if (part.size() > name.size() && part.substr(0, name.size()) == name &&
-        part[name.size()] == '=')
-      return part.substr(name.size() + 1);
-    at = end + 1;
-  }
-  return std::nullopt;
-}
-
 http::response json_error(int status, const std::string& message) {
   return http::response::json(status, nlohmann::json{{"error", message}}.dump());
 }
 
+// A route that needs no token still gets the query rules' 400.
+http::handler_fn without_token(admin_handler_fn handler) {
+  return [handler = std::move(handler)](http::request&& req, http::respond_fn respond) {
+    const auto query = text::query_params::parse(req.query);
+    if (!query) return respond(json_error(400, query.error()));
+    handler(std::move(req), *query, std::move(respond));
+  };
+}
+
 }  // namespace
+
+http::handler_fn admin_only(config::secret token, admin_handler_fn handler) {
+  return [token = std::move(token), handler = std::move(handler)](http::request&& req,
+                                                                  http::respond_fn respond) {
+    if (!has_admin_token(req, token)) {
+      auto r = json_error(401, "missing or wrong admin token");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return respond(std::move(r));
+    }
+    const auto query = text::query_params::parse(req.query);
+    if (!query) return respond(json_error(400, query.error()));
+    handler(std::move(req), *query, std::move(respond));
+  };
+}
 
 std::vector<http::route> make_admin_routes(const config::settings& settings,
                                            store::store_reader& inbox,
@@ -111,137 +73,152 @@ std::vector<http::route> make_admin_routes(const config::settings& settings,
                                            const metrics::registry* metrics,
                                            ispring::api* ispring) {
   const config::secret token = settings.admin.token;
-  auto unauthorized = [] {
-    auto r = http::response::json(401, R"({"error":"missing or wrong admin token"})");
-    r.headers.emplace_back("WWW-Authenticate", "Bearer");
-    return r;
-  };
   std::vector<http::route> routes{
       {"GET", "/healthz",
        [](http::request&&, http::respond_fn respond) {
          respond(http::response::text(200, "ok\n"));
        }},
       {"GET", "/admin/status",
-       [&inbox, token, unauthorized](http::request&& req, http::respond_fn respond) {
-         if (!has_admin_token(req, token)) return respond(unauthorized());
-         status_snapshot status{inbox.stats(), inbox.list_records(store::record_state::dead, 50),
-                                inbox.list_records(store::record_state::retrying, 50),
-                                inbox.last_sync(),
-                                inbox.list_records(store::record_state::held, 50)};
-         respond(http::response::json(200, status_to_json(status).dump()));
-       }},
+       admin_only(token,
+                  [&inbox](http::request&&, const text::query_params&, http::respond_fn respond) {
+                    status_snapshot status{
+                        inbox.stats(), inbox.list_records(store::record_state::dead, 50),
+                        inbox.list_records(store::record_state::retrying, 50), inbox.last_sync(),
+                        inbox.list_records(store::record_state::held, 50)};
+                    respond(http::response::json(200, status_to_json(status).dump()));
+                  })},
       // The seed's "Run Connector Manually": queued behind a run in progress, never beside it.
       {"POST", "/admin/reconcile",
-       [runs, runs_unavailable, token, unauthorized](http::request&& req,
-                                                     http::respond_fn respond) {
-         if (!has_admin_token(req, token)) return respond(unauthorized());
-         if (!runs) return respond(json_error(409, runs_unavailable));
-         const bool dry_run = query_flag(req.query, "dry_run");
-         const auto id = runs->request("admin", dry_run);
-         auto r =
-             http::response::json(202, nlohmann::json{{"id", id},
-                                                      {"status", "queued"},
-                                                      {"dry_run", dry_run},
-                                                      {"url", "/admin/runs/" + std::to_string(id)}}
-                                           .dump());
-         r.headers.emplace_back("Location", "/admin/runs/" + std::to_string(id));
-         respond(std::move(r));
-       }},
+       admin_only(token,
+                  [runs, runs_unavailable](http::request&&, const text::query_params& query,
+                                           http::respond_fn respond) {
+                    if (!runs) return respond(json_error(409, runs_unavailable));
+                    const auto dry_run = query.flag("dry_run");
+                    if (!dry_run) return respond(json_error(400, dry_run.error()));
+                    const auto id = runs->request("admin", *dry_run);
+                    auto r = http::response::json(
+                        202, nlohmann::json{{"id", id},
+                                            {"status", "queued"},
+                                            {"dry_run", *dry_run},
+                                            {"url", "/admin/runs/" + std::to_string(id)}}
+                                 .dump());
+                    r.headers.emplace_back("Location", "/admin/runs/" + std::to_string(id));
+                    respond(std::move(r));
+                  })},
       // `connector explain` over HTTP: the same JSON; ?offline=true leaves iSpring unasked.
       {"GET", "/admin/users/*",
-       [&inbox, &settings, ispring, token, unauthorized](http::request&& req,
-                                                         http::respond_fn respond) {
-         if (!has_admin_token(req, token)) return respond(unauthorized());
-         const auto user = percent_decoded(
-             std::string_view(req.path).substr(std::string_view("/admin/users/").size()));
-         if (!user || user->empty())
-           return respond(json_error(404,
-                                     "name a user: /admin/users/{record id, username, "
-                                     "e-mail or iSpring user id}"));
-         explain_options options;
-         options.limit = std::min<std::size_t>(query_number(req.query, "limit").value_or(50), 1000);
-         auto answer = explain_user(*user, settings, facts_of(inbox),
-                                    query_flag(req.query, "offline") ? nullptr : ispring, options);
-         if (!answer) return respond(json_error(answer.error().status, answer.error().message));
-         if (!ispring && !answer->value("/ispring/checked"_json_pointer, false))
-           (*answer)["ispring"] = {{"checked", false},
-                                   {"reason", settings.ispring ? "offline: iSpring was not asked"
-                                                               : "no ispring section in the "
-                                                                 "configuration"}};
-         respond(http::response::json(
-             200, answer->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
-       }},
+       admin_only(token,
+                  [&inbox, &settings, ispring](http::request&& req, const text::query_params& query,
+                                               http::respond_fn respond) {
+                    const auto user = text::percent_decode(std::string_view(req.path).substr(
+                        std::string_view("/admin/users/").size()));
+                    if (!user)
+                      return respond(json_error(400, "the user in the path has a broken %-escape"));
+                    if (user->empty())
+                      return respond(json_error(404,
+                                                "name a user: /admin/users/{record id, username, "
+                                                "e-mail or iSpring user id}"));
+                    const auto limit = query.whole_number("limit", 50);
+                    const auto offline = query.flag("offline");
+                    if (!limit || !offline)
+                      return respond(json_error(400, !limit ? limit.error() : offline.error()));
+                    explain_options options;
+                    options.limit = std::min<std::size_t>(*limit, 1000);
+                    auto answer = explain_user(*user, settings, facts_of(inbox),
+                                               *offline ? nullptr : ispring, options);
+                    if (!answer) return respond(json_error(answer.error().status, answer.error().message));
+                    if (!ispring && !answer->value("/ispring/checked"_json_pointer, false))
+                      (*answer)["ispring"] = {
+                          {"checked", false},
+                          {"reason", settings.ispring ? "offline: iSpring was not asked"
+                                                      : "no ispring section in the "
+                                                        "configuration"}};
+                    respond(http::response::json(
+                        200,
+                        answer->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+                  })},
       // Search for the admin page: ?q= a record id, username or e-mail prefix; paged.
       {"GET", "/admin/users",
-       [&inbox, &settings, token, unauthorized](http::request&& req, http::respond_fn respond) {
-         if (!has_admin_token(req, token)) return respond(unauthorized());
-         const auto raw = query_value(req.query, "q");
-         const auto text = raw ? percent_decoded(*raw) : std::optional<std::string>("");
-         if (!text) return respond(json_error(400, "q: broken %-escape"));
-         store::user_query query;
-         for (const auto& id : settings.salesforce.organization_ids)
-           query.organization_ids.push_back(salesforce::to_18_char_id(id).value_or(id));
-         query.text = *text;
-         query.prefix = true;
-         query.limit = std::min<std::size_t>(query_number(req.query, "limit").value_or(20), 200);
-         query.offset = query_number(req.query, "offset").value_or(0);
-         const auto matches =
-             query.text.empty() ? std::vector<store::user_match>{} : inbox.search_users(query);
-         respond(http::response::json(
-             200, nlohmann::json{{"q", query.text},
-                                 {"limit", query.limit},
-                                 {"offset", query.offset},
-                                 {"users", matches_to_json(matches)}}
-                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
-       }},
+       admin_only(token,
+                  [&inbox, &settings](http::request&&, const text::query_params& params,
+                                      http::respond_fn respond) {
+                    const auto limit = params.whole_number("limit", 20);
+                    const auto offset = params.whole_number("offset", 0);
+                    if (!limit || !offset)
+                      return respond(json_error(400, !limit ? limit.error() : offset.error()));
+                    store::user_query search;
+                    for (const auto& id : settings.salesforce.organization_ids)
+                      search.organization_ids.push_back(salesforce::to_18_char_id(id).value_or(id));
+                    const auto* q = params.find("q");
+                    search.text = q ? *q : std::string();
+                    search.prefix = true;
+                    search.limit = std::min<std::size_t>(*limit, 200);
+                    search.offset = *offset;
+                    const auto matches = search.text.empty() ? std::vector<store::user_match>{}
+                                                             : inbox.search_users(search);
+                    respond(http::response::json(
+                        200, nlohmann::json{{"q", search.text},
+                                            {"limit", search.limit},
+                                            {"offset", search.offset},
+                                            {"users", matches_to_json(matches)}}
+                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+                  })},
       {"GET", "/admin/runs",
-       [&inbox, token, unauthorized](http::request&& req, http::respond_fn respond) {
-         if (!has_admin_token(req, token)) return respond(unauthorized());
-         const auto limit =
-             std::min<std::size_t>(query_number(req.query, "limit").value_or(20), 1000);
-         nlohmann::json list = nlohmann::json::array();
-         for (const auto& run : inbox.list_runs(limit, true)) list.push_back(run_to_json(run));
-         respond(http::response::json(200, nlohmann::json{{"runs", std::move(list)}}.dump()));
-       }},
+       admin_only(
+           token,
+           [&inbox](http::request&&, const text::query_params& query, http::respond_fn respond) {
+             const auto limit = query.whole_number("limit", 20);
+             if (!limit) return respond(json_error(400, limit.error()));
+             nlohmann::json list = nlohmann::json::array();
+             for (const auto& run : inbox.list_runs(std::min<std::size_t>(*limit, 1000), true))
+               list.push_back(run_to_json(run));
+             respond(http::response::json(200, nlohmann::json{{"runs", std::move(list)}}.dump()));
+           })},
       {"GET", "/admin/runs/*",
-       [&inbox, runs, token, unauthorized](http::request&& req, http::respond_fn respond) {
-         if (!has_admin_token(req, token)) return respond(unauthorized());
-         const std::string_view prefix = "/admin/runs/";
-         const std::string_view id_text = std::string_view(req.path).substr(prefix.size());
-         std::int64_t id = 0;
-         const auto [ptr, ec] =
-             std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
-         if (ec != std::errc() || ptr != id_text.data() + id_text.size() || id <= 0)
-           return respond(json_error(404, "no such run"));
-         // A dry run's plan is part of its answer; ?plan=false leaves it out.
-         const bool with_plan = req.query.find("plan=false") == std::string::npos;
-         std::optional<nlohmann::json> run;
-         if (runs) {
-           run = runs->describe(id, with_plan);
-         } else if (auto record = inbox.find_run(id, with_plan)) {
-           run = run_to_json(*record);
-         }
-         if (!run) return respond(json_error(404, "no such run"));
-         respond(http::response::json(
-             200, run->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
-       }},
+       admin_only(token,
+                  [&inbox, runs](http::request&& req, const text::query_params& query,
+                                 http::respond_fn respond) {
+                    const std::string_view prefix = "/admin/runs/";
+                    const std::string_view id_text =
+                        std::string_view(req.path).substr(prefix.size());
+                    std::int64_t id = 0;
+                    const auto [ptr, ec] =
+                        std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+                    if (ec != std::errc() || ptr != id_text.data() + id_text.size() || id <= 0)
+                      return respond(json_error(404, "no such run"));
+                    // A dry run's plan is part of its answer; ?plan=false leaves it out.
+                    const auto plan = query.flag("plan", true);
+                    if (!plan) return respond(json_error(400, plan.error()));
+                    const bool with_plan = *plan;
+                    std::optional<nlohmann::json> run;
+                    if (runs) {
+                      run = runs->describe(id, with_plan);
+                    } else if (auto record = inbox.find_run(id, with_plan)) {
+                      run = run_to_json(*record);
+                    }
+                    if (!run) return respond(json_error(404, "no such run"));
+                    respond(http::response::json(
+                        200, run->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+                  })},
   };
   if (metrics) {
+    admin_handler_fn serve_metrics = [metrics](http::request&&, const text::query_params&,
+                                               http::respond_fn respond) {
+      std::string text;
+      try {
+        text = metrics->render();  // reads the store's counts
+      } catch (const std::exception& e) {
+        return respond(http::response::text(503, std::string("metrics: ") + e.what()));
+      }
+      auto r = http::response::text(200, std::move(text));
+      r.content_type = std::string(metrics::exposition_content_type);
+      respond(std::move(r));
+    };
+    // Open only when admin.allow_unauthenticated_metrics is set (config: on loopback only).
     const bool open = settings.admin.allow_unauthenticated_metrics;
-    routes.push_back(
-        {"GET", "/metrics",
-         [metrics, open, token, unauthorized](http::request&& req, http::respond_fn respond) {
-           if (!open && !has_admin_token(req, token)) return respond(unauthorized());
-           std::string text;
-           try {
-             text = metrics->render();  // reads the store's counts
-           } catch (const std::exception& e) {
-             return respond(http::response::text(503, std::string("metrics: ") + e.what()));
-           }
-           auto r = http::response::text(200, std::move(text));
-           r.content_type = std::string(metrics::exposition_content_type);
-           respond(std::move(r));
-         }});
+    routes.push_back({"GET", "/metrics",
+                      open ? without_token(std::move(serve_metrics))
+                           : admin_only(token, std::move(serve_metrics))});
   }
   return routes;
 }

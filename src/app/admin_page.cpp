@@ -12,6 +12,8 @@
 #include "connector/app/admin_api.hpp"
 #include "connector/app/checks.hpp"
 #include "connector/app/status_report.hpp"
+#include "connector/text/ascii.hpp"
+#include "connector/text/url.hpp"
 
 namespace connector::app {
 namespace {
@@ -22,10 +24,8 @@ constexpr const char* content_security_policy =
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 bool has_header(const http::response& r, std::string_view name) {
-  return std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) {
-    return std::equal(h.first.begin(), h.first.end(), name.begin(), name.end(),
-                      [](char a, char b) { return std::tolower(a) == std::tolower(b); });
-  });
+  return std::any_of(r.headers.begin(), r.headers.end(),
+                     [&](const auto& h) { return text::iequals(h.first, name); });
 }
 
 http::handler_fn with_security_headers(http::handler_fn inner) {
@@ -37,67 +37,16 @@ http::handler_fn with_security_headers(http::handler_fn inner) {
   };
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// The value of `name` in a query string, %-decoded ('+' is a space); nullopt when absent or
-// broken.
-std::optional<std::string> query_value(std::string_view query, std::string_view name) {
-  std::size_t at = 0;
-  while (at <= query.size()) {
-    const auto end = std::min(query.find('&', at), query.size());
-    const auto part = query.substr(at, end - at);
-    at = end + 1;
-    if (part.substr(0, name.size()) != name) continue;
-    if (part.size() == name.size()) return std::string();
-    if (part[name.size()] != '=') continue;
-    std::string value;
-    const auto raw = part.substr(name.size() + 1);
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-      if (raw[i] == '+') {
-        value += ' ';
-      } else if (raw[i] == '%') {
-        if (i + 2 >= raw.size()) return std::nullopt;
-        const int hi = hex_value(raw[i + 1]), lo = hex_value(raw[i + 2]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        value += static_cast<char>(hi * 16 + lo);
-        i += 2;
-      } else {
-        value += raw[i];
-      }
-    }
-    return value;
-  }
-  return std::nullopt;
-}
-
-std::optional<std::size_t> query_size(std::string_view query, std::string_view name,
-                                      std::size_t fallback) {
-  const auto text = query_value(query, name);
-  if (!text || text->empty()) return fallback;
-  std::size_t value = 0;
-  const auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec != std::errc() || ptr != text->data() + text->size()) return std::nullopt;
-  return value;
-}
-
 http::response json_answer(int status, const nlohmann::json& body) {
   return http::response::json(status,
                               body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
+// GET /admin/runs/{id}/plan, beside the admin API's GET /admin/runs/{id}.
+constexpr std::string_view runs_prefix = "/admin/runs/", plan_suffix = "/plan";
+
 http::response json_error(int status, const std::string& message) {
   return json_answer(status, {{"error", message}});
-}
-
-http::response unauthorized() {
-  auto r = json_error(401, "missing or wrong admin token");
-  r.headers.emplace_back("WWW-Authenticate", "Bearer");
-  return r;
 }
 
 nlohmann::json secret_json(const config::secret& s) {
@@ -375,128 +324,140 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
                      respond);
        }},
       {"GET", "/admin/config",
-       [&settings, token](http::request&& req, http::respond_fn respond) {
-         if (!has_admin_token(req, token)) return respond(unauthorized());
-         respond(json_answer(200, config_to_json(settings)));
-       }},
+       admin_only(
+           token,
+           [&settings](http::request&&, const text::query_params&, http::respond_fn respond) {
+             respond(json_answer(200, config_to_json(settings)));
+           })},
       {"GET", "/admin/schedule",
-       [&settings, runs, token](http::request&& req, http::respond_fn respond) {
-         if (!has_admin_token(req, token)) return respond(unauthorized());
-         const auto next = runs ? runs->next_scheduled_run() : std::nullopt;
-         respond(json_answer(
-             200, {{"run_type", settings.schedule.run_type},
-                   {"reconciliation_available", runs != nullptr},
-                   {"next_run", next ? nlohmann::json(format_utc(*next)) : nlohmann::json()}}));
-       }},
+       admin_only(
+           token,
+           [&settings, runs](http::request&&, const text::query_params&, http::respond_fn respond) {
+             const auto next = runs ? runs->next_scheduled_run() : std::nullopt;
+             respond(json_answer(
+                 200, {{"run_type", settings.schedule.run_type},
+                       {"reconciliation_available", runs != nullptr},
+                       {"next_run", next ? nlohmann::json(format_utc(*next)) : nlohmann::json()}}));
+           })},
       // Hourly buckets ending with the current hour; "series" grows (applied changes
       // per hour can join from the history table) without changing the shape.
       {"GET", "/admin/activity",
-       [&inbox, &time, token](http::request&& req, http::respond_fn respond) {
-         if (!has_admin_token(req, token)) return respond(unauthorized());
-         const auto hours = query_size(req.query, "hours", 24);
-         if (!hours || *hours == 0 || *hours > 24 * 31)
-           return respond(json_error(400, "hours: a whole number from 1 to 744"));
-         constexpr epoch_ms hour = 3'600'000;
-         const epoch_ms current = time.now() / hour * hour;
-         const epoch_ms since = current - static_cast<epoch_ms>(*hours - 1) * hour;
-         nlohmann::json starts = nlohmann::json::array();
-         for (std::size_t i = 0; i < *hours; ++i)
-           starts.push_back(format_utc(since + static_cast<epoch_ms>(i) * hour));
-         std::vector<std::int64_t> received, applied;
-         try {
-           received = inbox.notifications_per_bucket(since, hour, *hours);
-           applied = inbox.applied_per_bucket(since, hour, *hours);
-         } catch (const std::exception& e) {
-           return respond(json_error(500, e.what()));
-         }
-         nlohmann::json series = nlohmann::json::array();
-         series.push_back({{"name", "notifications_received"},
-                           {"label", "Notifications received"},
-                           {"values", std::move(received)}});
-         series.push_back({{"name", "users_applied"},
-                           {"label", "Users applied to iSpring"},
-                           {"values", std::move(applied)}});
-         respond(json_answer(200, {{"bucket_minutes", 60},
-                                   {"starts", std::move(starts)},
-                                   {"series", std::move(series)}}));
-       }},
+       admin_only(token,
+                  [&inbox, &time](http::request&&, const text::query_params& query,
+                                     http::respond_fn respond) {
+                    const auto hours = query.whole_number("hours", 24);
+                    if (!hours || *hours == 0 || *hours > 24 * 31)
+                      return respond(json_error(400, "hours: a whole number from 1 to 744"));
+                    constexpr epoch_ms hour = 3'600'000;
+                    const epoch_ms current = time.now() / hour * hour;
+                    const epoch_ms since = current - static_cast<epoch_ms>(*hours - 1) * hour;
+                    nlohmann::json starts = nlohmann::json::array();
+                    for (std::size_t i = 0; i < *hours; ++i)
+                      starts.push_back(format_utc(since + static_cast<epoch_ms>(i) * hour));
+                    std::vector<std::int64_t> received, applied;
+                    try {
+                      received = inbox.notifications_per_bucket(since, hour, *hours);
+                      applied = inbox.applied_per_bucket(since, hour, *hours);
+                    } catch (const std::exception& e) {
+                      return respond(json_error(500, e.what()));
+                    }
+                    nlohmann::json series = nlohmann::json::array();
+                    series.push_back({{"name", "notifications_received"},
+                                      {"label", "Notifications received"},
+                                      {"values", std::move(received)}});
+                    series.push_back({{"name", "users_applied"},
+                                      {"label", "Users applied to iSpring"},
+                                      {"values", std::move(applied)}});
+                    respond(json_answer(200, {{"bucket_minutes", 60},
+                                              {"starts", std::move(starts)},
+                                              {"series", std::move(series)}}));
+                  })},
       // The seed's "Verify and Register Integration". The checks call both services, so
       // they run off the admin listener's thread, one at a time.
       {"POST", "/admin/check",
-       [&settings, token, check_running](http::request&& req, http::respond_fn respond) {
-         if (!has_admin_token(req, token)) return respond(unauthorized());
-         if (check_running->exchange(true))
-           return respond(json_error(409, "a check is already running"));
-         std::thread([&settings, check_running, respond = std::move(respond)] {
-           nlohmann::json findings = nlohmann::json::array();
-           bool all_ok = true;
-           try {
-             system_clock clock;
-             for (const auto& f : run_checks(settings, clock)) {
-               findings.push_back(finding_to_json(f));
-               all_ok = all_ok && f.ok();
-             }
-           } catch (const std::exception& e) {
-             findings.push_back(finding_to_json({"check", check_level::fail, e.what()}));
-             all_ok = false;
-           }
-           check_running->store(false);
-           respond(json_answer(200, {{"ok", all_ok}, {"findings", std::move(findings)}}));
-         }).detach();
-       }},
+       admin_only(
+           token,
+           [&settings, check_running](http::request&&, const text::query_params&,
+                                      http::respond_fn respond) {
+             if (check_running->exchange(true))
+               return respond(json_error(409, "a check is already running"));
+             std::thread([&settings, check_running, respond = std::move(respond)] {
+               nlohmann::json findings = nlohmann::json::array();
+               bool all_ok = true;
+               try {
+                 system_clock clock;
+                 for (const auto& f : run_checks(settings, clock)) {
+                   findings.push_back(finding_to_json(f));
+                   all_ok = all_ok && f.ok();
+                 }
+               } catch (const std::exception& e) {
+                 findings.push_back(finding_to_json({"check", check_level::fail, e.what()}));
+                 all_ok = false;
+               }
+               check_running->store(false);
+               respond(json_answer(200, {{"ok", all_ok}, {"findings", std::move(findings)}}));
+             }).detach();
+           })},
       {"POST", "/admin/dead-letters/retry",
-       [&queue, &time, token, wake = context.wake_worker](http::request&& req,
-                                                          http::respond_fn respond) {
-         if (!has_admin_token(req, token)) return respond(unauthorized());
-         const auto record_id = query_value(req.query, "record_id");
-         const auto requeued = queue.requeue_dead(record_id.value_or(""), time.now());
-         if (requeued > 0 && wake) wake();
-         if (record_id && !record_id->empty() && requeued == 0)
-           return respond(json_error(404, "no dead letter for record " + *record_id));
-         respond(json_answer(200, {{"requeued", requeued}}));
-       }},
+       admin_only(token,
+                  [&queue, &time, wake = context.wake_worker](
+                      http::request&&, const text::query_params& query, http::respond_fn respond) {
+                    const auto* record_id = query.find("record_id");
+                    const auto requeued =
+                        queue.requeue_dead(record_id ? *record_id : "", time.now());
+                    if (requeued > 0 && wake) wake();
+                    if (record_id && !record_id->empty() && requeued == 0)
+                      return respond(json_error(404, "no dead letter for record " + *record_id));
+                    respond(json_answer(200, {{"requeued", requeued}}));
+                  })},
       // `connector release`: records held by the safety limit are applied even over the cap.
       {"POST", "/admin/release",
-       [&queue, &time, token, wake = context.wake_worker](http::request&& req,
-                                                          http::respond_fn respond) {
-         if (!has_admin_token(req, token)) return respond(unauthorized());
-         const auto record_id = query_value(req.query, "record_id");
-         const auto released = queue.release_held(record_id.value_or(""), time.now());
-         if (released > 0 && wake) wake();
-         if (record_id && !record_id->empty() && released == 0)
-           return respond(json_error(404, "no record held by the safety limit for " + *record_id));
-         respond(json_answer(200, {{"released", released}}));
-       }},
+       admin_only(token,
+                  [&queue, &time, wake = context.wake_worker](
+                      http::request&&, const text::query_params& query, http::respond_fn respond) {
+                    const auto* record_id = query.find("record_id");
+                    const auto released =
+                        queue.release_held(record_id ? *record_id : "", time.now());
+                    if (released > 0 && wake) wake();
+                    if (record_id && !record_id->empty() && released == 0)
+                      return respond(
+                          json_error(404, "no record held by the safety limit for " + *record_id));
+                    respond(json_answer(200, {{"released", released}}));
+                  })},
   };
 
   // GET /admin/runs/{id}/plan shares its prefix with the admin API's GET /admin/runs/{id}:
   // one route answers both, handing everything but the plan page to the API's handler.
+  auto plan_handler =
+      admin_only(token, [&inbox, plans](http::request&& req, const text::query_params& query,
+                                        http::respond_fn respond) {
+        const std::string_view path = req.path;
+        const auto id_text =
+            path.substr(runs_prefix.size(), path.size() - runs_prefix.size() - plan_suffix.size());
+        std::int64_t id = 0;
+        const auto [ptr, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+        if (ec != std::errc() || ptr != id_text.data() + id_text.size() || id <= 0)
+          return respond(json_error(404, "no such run"));
+        const auto offset = query.whole_number("offset", 0);
+        const auto limit = query.whole_number("limit", 100);
+        if (!offset || !limit)
+          return respond(json_error(400, !offset ? offset.error() : limit.error()));
+        const auto plan = plans->get(inbox, id);
+        if (!plan) return respond(json_error(404, "run " + std::to_string(id) + " has no plan"));
+        const auto* action = query.find("action");
+        auto page =
+            plan_page(*plan, action ? *action : "", *offset, std::min<std::size_t>(*limit, 1000));
+        page["run_id"] = id;
+        respond(json_answer(200, page));
+      });
   for (auto& route : admin_routes) {
     if (route.method != "GET" || route.path != "/admin/runs/*") continue;
-    route.handler = [&inbox, token, plans, run_handler = std::move(route.handler)](
+    route.handler = [plan_handler, run_handler = std::move(route.handler)](
                         http::request&& req, http::respond_fn respond) {
-      constexpr std::string_view prefix = "/admin/runs/", suffix = "/plan";
       const std::string_view path = req.path;
-      if (path.size() <= prefix.size() + suffix.size() ||
-          path.substr(path.size() - suffix.size()) != suffix)
-        return run_handler(std::move(req), std::move(respond));
-      if (!has_admin_token(req, token)) return respond(unauthorized());
-      const auto id_text = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
-      std::int64_t id = 0;
-      const auto [ptr, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
-      if (ec != std::errc() || ptr != id_text.data() + id_text.size() || id <= 0)
-        return respond(json_error(404, "no such run"));
-      const auto offset = query_size(req.query, "offset", 0);
-      const auto limit = query_size(req.query, "limit", 100);
-      const auto action = query_value(req.query, "action");
-      if (!offset || !limit || (req.query.find("action=") != std::string::npos && !action))
-        return respond(json_error(400, "offset, limit: whole numbers; action: an action name"));
-      const auto plan = plans->get(inbox, id);
-      if (!plan) return respond(json_error(404, "run " + std::to_string(id) + " has no plan"));
-      auto page =
-          plan_page(*plan, action.value_or(""), *offset, std::min<std::size_t>(*limit, 1000));
-      page["run_id"] = id;
-      respond(json_answer(200, page));
+      const bool plan =
+          path.size() > runs_prefix.size() + plan_suffix.size() && path.ends_with(plan_suffix);
+      (plan ? plan_handler : run_handler)(std::move(req), std::move(respond));
     };
   }
 

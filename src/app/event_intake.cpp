@@ -6,8 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "connector/app/intake_metrics.hpp"
-#include "connector/salesforce/ids.hpp"
 #include "connector/log.hpp"
+#include "connector/salesforce/ids.hpp"
+#include "connector/text/ascii.hpp"
 
 namespace connector::app {
 namespace {
@@ -15,9 +16,8 @@ namespace {
 constexpr std::size_t max_webhook_id_length = 256;
 
 bool is_json_content_type(std::string_view value) {
-  std::string media(value.substr(0, value.find(';')));
+  std::string media = text::ascii_lower(value.substr(0, value.find(';')));
   while (!media.empty() && std::isspace(static_cast<unsigned char>(media.back()))) media.pop_back();
-  for (auto& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return media == "application/json";
 }
 

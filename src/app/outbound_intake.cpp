@@ -6,10 +6,11 @@
 #include <cctype>
 
 #include "connector/app/intake_metrics.hpp"
+#include "connector/log.hpp"
 #include "connector/salesforce/change_order.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/salesforce/outbound_message.hpp"
-#include "connector/log.hpp"
+#include "connector/text/ascii.hpp"
 
 namespace connector::app {
 namespace {
@@ -17,9 +18,8 @@ namespace {
 // Salesforce sends "text/xml; charset=UTF-8"; any charset spelling is fine, SOAP 1.2's
 // application/soap+xml is not what Salesforce speaks.
 bool is_xml_content_type(std::string_view value) {
-  std::string media(value.substr(0, value.find(';')));
+  std::string media = text::ascii_lower(value.substr(0, value.find(';')));
   while (!media.empty() && std::isspace(static_cast<unsigned char>(media.back()))) media.pop_back();
-  for (auto& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return media == "text/xml" || media == "application/xml";
 }
 

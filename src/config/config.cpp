@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "connector/config/schedule_check.hpp"
+#include "connector/text/ascii.hpp"
+#include "connector/text/base64.hpp"
 #include "network_address.hpp"
 #include "object_reader.hpp"
 
@@ -197,13 +199,6 @@ bool is_email_address(std::string_view text) {
          });
 }
 
-bool is_base64(std::string_view text) {
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  return !text.empty() && text.size() % 4 != 1 &&
-         std::all_of(text.begin(), text.end(),
-                     [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '/'; });
-}
-
 // --- sections ----------------------------------------------------------------------------
 
 void read_tls(const object_reader& server, tls_server_settings& out) {
@@ -225,12 +220,6 @@ void read_tls(const object_reader& server, tls_server_settings& out) {
          "required with server.tls.client_ca_file: name the certificate's subject or CN, e.g. "
          "[\"CN=proxy.salesforce.com\"]");
   }
-}
-
-// Bytes that base64 text (checked by is_base64) decodes to.
-std::size_t base64_decoded_size(std::string_view text) {
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  return text.size() * 3 / 4;
 }
 
 void read_server(const object_reader& root, server_settings& out) {
@@ -257,10 +246,14 @@ void read_server(const object_reader& root, server_settings& out) {
       const auto item_key = element_key(key, i);
       auto value = detail::resolve_secret(root.context(), (*secrets)[i], item_key);
       const auto& text = value.reveal();
-      if (text.rfind("whsec_", 0) != 0 || !is_base64(std::string_view(text).substr(6))) {
+      // The verifier's own decoder: a secret that loads is one that verifies.
+      const auto key_bytes = text.starts_with("whsec_")
+                                 ? text::base64_decode(std::string_view(text).substr(6))
+                                 : std::nullopt;
+      if (!key_bytes) {
         fail(item_key, "expected a Standard Webhooks secret: \"whsec_\" followed by base64");
       }
-      if (base64_decoded_size(std::string_view(text).substr(6)) < min_webhook_secret_bytes) {
+      if (key_bytes->size() < min_webhook_secret_bytes) {
         fail(item_key, "too short: the secret must decode to at least " +
                            std::to_string(min_webhook_secret_bytes) +
                            " bytes (e.g. \"whsec_\" + $(openssl rand -base64 32))");
@@ -540,7 +533,7 @@ void read_mapping(const object_reader& root, mapping_settings& out) {
                      [](unsigned char c) { return std::isalnum(c) || c == '_'; })) {
       fail(item_key, "expected an iSpring field id (letters, digits and _) as the key");
     }
-    const auto lower = detail::lowercase(item.key());
+    const auto lower = text::ascii_lower(item.key());
     if (lower == "login" || lower == "email" || lower == "last_name") {
       fail(item_key, "mapped by mapping." + lower + "; set that key instead");
     }

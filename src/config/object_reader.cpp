@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "connector/text/ascii.hpp"
+
 namespace connector::config::detail {
 namespace {
 
@@ -79,13 +81,6 @@ std::string element_key(std::string_view parent, std::size_t index) {
   return std::string(parent) + "[" + std::to_string(index) + "]";
 }
 
-std::string lowercase(std::string_view text) {
-  std::string result(text);
-  std::transform(result.begin(), result.end(), result.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return result;
-}
-
 std::string in_quotes(std::string_view text) {
   return json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -113,11 +108,11 @@ std::string json_type_name(const json& value) {
 
 std::optional<std::string> closest_match(std::string_view typo,
                                          const std::vector<std::string_view>& known) {
-  const auto lower_typo = lowercase(typo);
+  const auto lower_typo = text::ascii_lower(typo);
   std::optional<std::string> best;
   std::size_t best_distance = std::string::npos;
   for (const auto candidate : known) {
-    const auto distance = edit_distance(lower_typo, lowercase(candidate));
+    const auto distance = edit_distance(lower_typo, text::ascii_lower(candidate));
     // Two edits catch most typos ("certifcate", "privatekey"); short names get one, or
     // every short word would look like a typo of them.
     const std::size_t allowed = candidate.size() >= 6 ? 2 : 1;

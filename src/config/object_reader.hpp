@@ -37,8 +37,6 @@ std::string element_key(std::string_view parent, std::size_t index);
 // a log line.
 std::string in_quotes(std::string_view text);
 
-std::string lowercase(std::string_view text);
-
 // "a string", "an array", ...: for "expected X, got Y" without echoing the value.
 std::string json_type_name(const nlohmann::json& value);
 

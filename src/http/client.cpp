@@ -21,12 +21,15 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
 #include <cctype>
 #include <charconv>
 #include <chrono>
 #include <mutex>
 #include <stdexcept>
 
+#include "connector/text/ascii.hpp"
 #include "tls_context.hpp"
 
 namespace connector::http {
@@ -44,12 +47,6 @@ constexpr std::size_t response_body_limit = std::size_t{64} * 1024 * 1024;
 // this much extra so that those deadlines, not the backstop, report a timeout.
 constexpr milliseconds backstop_slack{250};
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool is_ip_literal(const std::string& host) {
   beast::error_code ec;
   asio::ip::make_address(host, ec);
@@ -57,7 +54,7 @@ bool is_ip_literal(const std::string& host) {
 }
 
 bool is_loopback_host(const std::string& host) {
-  if (lower(host) == "localhost") return true;
+  if (text::ascii_lower(host) == "localhost") return true;
   beast::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
   return !ec && address.is_loopback();
@@ -126,75 +123,47 @@ struct exchange_outcome {
 }  // namespace
 
 std::string client_response::header(std::string_view name) const {
-  const std::string wanted = lower(name);
+  const std::string wanted = text::ascii_lower(name);
   for (const auto& [key, value] : headers) {
     if (key == wanted) return value;
   }
   return {};
 }
 
-expected<url_parts, std::string> parse_base_url(std::string_view url) {
+expected<url_parts, std::string> parse_base_url(std::string_view text) {
+  constexpr std::string_view expected_form = "expected https://host[:port][/prefix]";
+  const auto parsed = boost::urls::parse_absolute_uri(text);  // refuses a fragment
+  // Boost.URL 1.81 reads "https://host:44x" as port 44 and path "x": a path must start at '/'.
+  if (!parsed || !parsed->has_authority() ||
+      (!parsed->encoded_path().empty() && !parsed->encoded_path().starts_with('/')))
+    return unexpected{std::string(expected_form)};
+  const boost::urls::url_view& url = *parsed;
   url_parts out;
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) {
-    return unexpected{std::string("expected https://host[:port][/prefix]")};
-  }
-  const std::string scheme = lower(url.substr(0, scheme_end));
-  if (scheme == "https") {
+  if (url.scheme_id() == boost::urls::scheme::https) {
     out.tls = true;
     out.port = 443;
-  } else if (scheme == "http") {
+  } else if (url.scheme_id() == boost::urls::scheme::http) {
     out.tls = false;
     out.port = 80;
   } else {
-    return unexpected{"unsupported scheme '" + scheme + "' (expected https)"};
+    return unexpected{"unsupported scheme '" + text::ascii_lower(url.scheme()) +
+                      "' (expected https)"};
   }
-  std::string_view rest = url.substr(scheme_end + 3);
-  if (rest.find_first_of("?#") != std::string_view::npos) {
-    return unexpected{std::string("a base URL takes no query or fragment")};
-  }
-  const auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
-  if (authority.find('@') != std::string_view::npos) {
-    return unexpected{std::string("credentials do not belong in the URL")};
-  }
-
-  std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return unexpected{std::string("unterminated '[' in host")};
-    out.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return unexpected{std::string("unexpected text after ']'")};
-      port_text = after.substr(1);
-      if (port_text.empty()) return unexpected{std::string("empty port")};
-    }
-  } else {
-    const auto colon = authority.find(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      port_text = authority.substr(colon + 1);
-      if (port_text.empty()) return unexpected{std::string("empty port")};
-    }
-  }
+  if (url.has_query()) return unexpected{std::string("a base URL takes no query or fragment")};
+  if (url.has_userinfo()) return unexpected{std::string("credentials do not belong in the URL")};
+  out.host = url.host_address();  // IPv6 without brackets, %XX decoded
   if (out.host.empty()) return unexpected{std::string("missing host")};
-  if (!port_text.empty()) {
-    unsigned value = 0;
-    const auto [end, ec] =
-        std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-    if (ec != std::errc{} || end != port_text.data() + port_text.size() || value == 0 ||
-        value > 65535) {
-      return unexpected{"invalid port '" + std::string(port_text) + "'"};
-    }
-    out.port = static_cast<std::uint16_t>(value);
+  if (url.has_port()) {
+    if (url.port().empty()) return unexpected{std::string("empty port")};
+    if (url.port_number() == 0) return unexpected{"invalid port '" + std::string(url.port()) + "'"};
+    out.port = url.port_number();
   }
   // Plain HTTP would carry secrets in the clear: only towards this machine.
   if (!out.tls && !is_loopback_host(out.host)) {
     return unexpected{"plain http:// is allowed only towards a loopback host, not '" + out.host +
                       "'"};
   }
+  std::string_view path = url.encoded_path();
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   out.prefix = std::string(path);
   return out;
@@ -394,7 +363,8 @@ expected<client_response, std::string> client::send(const client_request& reques
       out.status = static_cast<int>(response.result_int());
       out.headers.reserve(16);
       for (const auto& field : response) {
-        out.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+        out.headers.emplace_back(text::ascii_lower(field.name_string()),
+                                 std::string(field.value()));
       }
       out.body = std::move(response.body());
       if (response.keep_alive()) impl_->release(std::move(c));

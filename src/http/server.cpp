@@ -22,6 +22,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "connector/text/ascii.hpp"
 #include "network.hpp"
 #include "tls_context.hpp"
 
@@ -69,9 +70,7 @@ request to_request(bhttp::request<bhttp::string_body>&& in, const std::string& r
   if (question != std::string::npos) out.query = out.target.substr(question + 1);
   out.headers.reserve(16);
   for (const auto& field : in) {
-    std::string name(field.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.headers.emplace_back(std::move(name), std::string(field.value()));
+    out.headers.emplace_back(text::ascii_lower(field.name_string()), std::string(field.value()));
   }
   out.body = std::move(in.body());
   out.remote_address = remote;

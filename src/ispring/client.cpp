@@ -17,6 +17,8 @@
 
 #include "connector/http/client.hpp"
 #include "connector/metrics/remote_api.hpp"
+#include "connector/text/ascii.hpp"
+#include "connector/text/url.hpp"
 
 namespace connector::ispring {
 namespace {
@@ -59,12 +61,6 @@ const char* kind_name(failure_kind kind) {
       return "bad response";
   }
   return "failure";
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // Retry-After in seconds (the HTTP-date form is not worth supporting for a 429).
@@ -205,7 +201,7 @@ struct https_api::impl {
     } else if (s == 400 && c.kind == call_kind::create) {
       // Reference §10 q5 (open): a duplicate login/e-mail on create may answer 400 rather
       // than 409; only its free-text message tells. Tighten once a live tenant is checked.
-      const std::string text = lower(f.message);
+      const std::string text = text::ascii_lower(f.message);
       const bool duplicate = text.find("already") != std::string::npos ||
                              text.find("exists") != std::string::npos ||
                              text.find("unique") != std::string::npos;
@@ -381,7 +377,7 @@ struct https_api::impl {
     std::string page_token;
     for (;;) {
       std::string target = first_target;
-      if (!page_token.empty()) target += "&pageToken=" + percent_encode(page_token);
+      if (!page_token.empty()) target += "&pageToken=" + text::percent_encode(page_token);
       auto response = send({endpoint, "GET", target, {}});
       if (!response) return unexpected{response.error()};
       auto page = read_body(*response, parse(response->body), what);
@@ -426,7 +422,7 @@ result<std::vector<user>> https_api::list_users(const user_filter& filter) {
   std::string target = "/users/v2?pageSize=" + std::to_string(page_size_for_lists);
   const auto add = [&target](const char* key, const std::vector<std::string>& values) {
     for (const auto& value : values)
-      target += std::string("&") + key + "[]=" + percent_encode(value);
+      target += std::string("&") + key + "[]=" + text::percent_encode(value);
   };
   add("logins", filter.logins);
   add("emails", filter.emails);
@@ -438,7 +434,7 @@ result<std::vector<user>> https_api::list_users(const user_filter& filter) {
 
 result<page<user>> https_api::list_users_page(const std::string& page_token, int page_size) {
   std::string target = "/users/v2?pageSize=" + std::to_string(std::max(page_size, 1));
-  if (!page_token.empty()) target += "&pageToken=" + percent_encode(page_token);
+  if (!page_token.empty()) target += "&pageToken=" + text::percent_encode(page_token);
   auto response = impl_->send({"GET /users/v2", "GET", target, {}});
   if (!response) return unexpected{response.error()};
   return read_body(*response, parse_users_page(response->body), "users page");

@@ -12,6 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "connector/text/url.hpp"
+#include "connector/text/utf8.hpp"
+
 namespace connector::ispring {
 namespace {
 
@@ -51,93 +54,8 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Length of the valid UTF-8 sequence starting at s[i] and its code point; 0 if invalid.
-std::size_t utf8_sequence(std::string_view s, std::size_t i, std::uint32_t& cp) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b0 = byte(i);
-  if (b0 < 0x80) {
-    cp = b0;
-    return 1;
-  }
-  std::size_t len = 0;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2;
-    cp = b0 & 0x1Fu;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3;
-    cp = b0 & 0x0Fu;
-    if (b0 == 0xE0) lo = 0xA0;  // overlong
-    if (b0 == 0xED) hi = 0x9F;  // surrogates
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4;
-    cp = b0 & 0x07u;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    const unsigned char b = byte(i + k);
-    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return 0;
-    cp = (cp << 6) | (b & 0x3Fu);
-  }
-  return len;
-}
-
-// Code points that would let a remote body forge log lines or reorder displayed text.
-bool is_unsafe_code_point(std::uint32_t cp) {
-  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
-         (cp >= 0x200E && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
-         (cp >= 0x2066 && cp <= 0x2069);
-}
-
-// Remote text made safe for logs and the operator UI: valid UTF-8 only, no control or
-// direction-changing characters, whitespace collapsed, optional markup tags dropped, at most
-// `max_chars` code points.
-std::string sanitize(std::string_view in, std::size_t max_chars, bool drop_tags) {
-  std::string out;
-  std::size_t chars = 0;
-  bool pending_space = false;
-  const auto put = [&](std::string_view piece) {
-    if (pending_space && !out.empty()) {
-      out += ' ';
-      ++chars;
-    }
-    pending_space = false;
-    out += piece;
-    ++chars;
-  };
-  for (std::size_t i = 0; i < in.size() && chars < max_chars;) {
-    if (drop_tags && in[i] == '<') {
-      const auto close = in.find('>', i);
-      i = close == std::string_view::npos ? in.size() : close + 1;
-      pending_space = true;
-      continue;
-    }
-    std::uint32_t cp = 0;
-    const std::size_t len = utf8_sequence(in, i, cp);
-    if (len == 0) {
-      put("?");
-      ++i;
-      continue;
-    }
-    if (is_space(in[i]) || cp == 0x0B || cp == 0x0C) {
-      pending_space = true;
-    } else if (is_unsafe_code_point(cp)) {
-      put("?");
-    } else {
-      put(in.substr(i, len));
-    }
-    i += len;
-  }
-  if (chars >= max_chars) out += "...";
-  return out;
-}
-
 std::string describe(std::string_view text) {
-  return "\"" + sanitize(text, 60, false) + "\"";
+  return "\"" + text::printable_text(text, 60) + "\"";
 }
 
 // Decodes the five predefined XML entities and numeric references; anything else is kept.
@@ -680,7 +598,7 @@ parse_result<api_error> parse_error(int http_status, std::string_view body) {
         for (const char* key : {"message", "error_description", "error"}) {
           const json* m = member(obj, key);
           if (m && m->is_string() && !m->get_ref<const std::string&>().empty()) {
-            e.message = sanitize(m->get_ref<const std::string&>(), message_limit, false);
+            e.message = text::printable_text(m->get_ref<const std::string&>(), message_limit);
             return e;
           }
         }
@@ -698,12 +616,13 @@ parse_result<api_error> parse_error(int http_status, std::string_view body) {
       if (ec == std::errc{} && end == digits.data() + digits.size()) e.code = n;
     }
     if (message) {
-      e.message = sanitize(xml_unescape(*message), message_limit, false);
+      e.message = text::printable_text(xml_unescape(*message), message_limit);
       if (!e.message.empty()) return e;
     }
   }
   // Anything else (proxy HTML pages, plain text, truncated JSON): show the start of it.
-  e.message = sanitize(text, raw_text_limit, text.front() == '<');
+  e.message =
+      text::printable_text(text, {.max_chars = raw_text_limit, .drop_tags = text.front() == '<'});
   if (e.message.empty()) e.message = "unreadable body";
   return e;
 }
@@ -759,28 +678,11 @@ std::string build_rename_department_body(std::string_view name) {
   return dump(body);
 }
 
-std::string percent_encode(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    const auto b = static_cast<unsigned char>(c);
-    if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '-' ||
-        b == '.' || b == '_' || b == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += hex[b >> 4];
-      out += hex[b & 0x0F];
-    }
-  }
-  return out;
-}
-
 std::string build_token_form(std::string_view client_id, std::string_view client_secret) {
   // Space becomes %20, which every form decoder reads as a space, as it does '+'.
-  return "grant_type=client_credentials&client_id=" + percent_encode(client_id) +
-         "&client_secret=" + percent_encode(client_secret);
+  return text::form_encode({{"grant_type", "client_credentials"},
+                            {"client_id", std::string(client_id)},
+                            {"client_secret", std::string(client_secret)}});
 }
 
 }  // namespace connector::ispring

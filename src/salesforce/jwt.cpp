@@ -7,11 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "connector/text/base64.hpp"
+
 namespace connector::salesforce {
 namespace {
-
-constexpr char base64url_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 struct pkey_deleter {
   void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
@@ -71,8 +70,9 @@ expected<std::string, std::string> jwt_signer::sign(const jwt_claims& claims) co
   body["aud"] = claims.audience;
   body["exp"] = claims.expires_at_s;
   const std::string signing_input =
-      base64url_encode(R"({"alg":"RS256"})") + "." +
-      base64url_encode(body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+      text::base64url_encode(R"({"alg":"RS256"})") + "." +
+      text::base64url_encode(
+          body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
 
   ERR_clear_error();
   std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx(EVP_MD_CTX_new());
@@ -89,61 +89,7 @@ expected<std::string, std::string> jwt_signer::sign(const jwt_claims& claims) co
     return unexpected{"cannot sign the JWT assertion (" + openssl_reason() + ")"};
   }
   signature.resize(length);
-  return signing_input + "." + base64url_encode(signature);
-}
-
-std::string base64url_encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  const auto byte = [&in](std::size_t k) {
-    return static_cast<unsigned>(static_cast<unsigned char>(in[k]));
-  };
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned n = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-    for (const int shift : {18, 12, 6, 0}) out += base64url_alphabet[(n >> shift) & 63];
-  }
-  if (i + 1 == in.size()) {
-    const unsigned n = byte(i) << 16;
-    out += base64url_alphabet[(n >> 18) & 63];
-    out += base64url_alphabet[(n >> 12) & 63];
-  } else if (i + 2 == in.size()) {
-    const unsigned n = (byte(i) << 16) | (byte(i + 1) << 8);
-    out += base64url_alphabet[(n >> 18) & 63];
-    out += base64url_alphabet[(n >> 12) & 63];
-    out += base64url_alphabet[(n >> 6) & 63];
-  }
-  return out;
-}
-
-std::optional<std::string> base64url_decode(std::string_view in) {
-  if (in.size() % 4 == 1) return std::nullopt;  // no byte count leaves one character over
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  unsigned n = 0;
-  int bits = 0;
-  for (const char c : in) {
-    int value = -1;
-    if (c >= 'A' && c <= 'Z')
-      value = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      value = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      value = c - '0' + 52;
-    else if (c == '-')
-      value = 62;
-    else if (c == '_')
-      value = 63;
-    if (value < 0) return std::nullopt;
-    n = (n << 6) | static_cast<unsigned>(value);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((n >> bits) & 0xFF);
-    }
-  }
-  if ((n & ((1u << bits) - 1)) != 0) return std::nullopt;  // non-canonical trailing bits
-  return out;
+  return signing_input + "." + text::base64url_encode(signature);
 }
 
 }  // namespace connector::salesforce

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "connector/text/utf8.hpp"
 #include "quoted_input.hpp"
 
 namespace connector::salesforce {
@@ -48,60 +49,6 @@ std::string_view trim_xml_space(std::string_view text) {
   while (!text.empty() && is_xml_space(text.front())) text.remove_prefix(1);
   while (!text.empty() && is_xml_space(text.back())) text.remove_suffix(1);
   return text;
-}
-
-bool has_zero_byte(std::uint64_t word) {
-  return ((word - 0x0101010101010101ULL) & ~word & 0x8080808080808080ULL) != 0;
-}
-
-// Offset of the first byte that is not well-formed UTF-8, or of a NUL (pugixml would stop
-// there and silently drop the rest); npos when the text is clean.
-std::size_t find_invalid_utf8(std::string_view text) {
-  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
-  const std::size_t size = text.size();
-  std::size_t i = 0;
-  while (i < size) {
-    if (size - i >= 8) {  // ASCII fast path: bodies are mostly ASCII markup
-      std::uint64_t word;
-      std::memcpy(&word, bytes + i, sizeof word);
-      if ((word & 0x8080808080808080ULL) == 0 && !has_zero_byte(word)) {
-        i += 8;
-        continue;
-      }
-    }
-    const unsigned char lead = bytes[i];
-    if (lead < 0x80) {
-      if (lead == 0) return i;
-      ++i;
-      continue;
-    }
-    std::size_t length = 0;
-    std::uint32_t code_point = 0;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      length = 2;
-      code_point = lead & 0x1FU;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      length = 3;
-      code_point = lead & 0x0FU;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      length = 4;
-      code_point = lead & 0x07U;
-    } else {
-      return i;
-    }
-    if (size - i < length) return i;
-    for (std::size_t k = 1; k < length; ++k) {
-      const unsigned char next = bytes[i + k];
-      if ((next & 0xC0) != 0x80) return i;
-      code_point = (code_point << 6) | (next & 0x3FU);
-    }
-    if (length == 3 && (code_point < 0x800 || (code_point >= 0xD800 && code_point <= 0xDFFF))) {
-      return i;  // overlong or surrogate
-    }
-    if (length == 4 && (code_point < 0x10000 || code_point > 0x10FFFF)) return i;
-    i += length;
-  }
-  return std::string_view::npos;
 }
 
 // pugixml decodes numeric character references unchecked: "&#0;" would cut a value short and
@@ -392,7 +339,8 @@ expected<outbound_message, parse_error> parse_outbound_message(std::string_view 
     return fail(parse_errc::empty_body,
                 "The request body is empty; expected a SOAP notifications message");
   }
-  if (const std::size_t at = find_invalid_utf8(body); at != std::string_view::npos) {
+  if (const std::size_t at = text::find_invalid_utf8(body, text::nul_bytes::refused);
+      at != std::string_view::npos) {
     return fail(
         parse_errc::malformed_xml,
         "The request body is not UTF-8 text (bad byte at offset " + std::to_string(at) + ")");
@@ -578,13 +526,9 @@ void append_xml_escaped(std::string& out, std::string_view text) {
         } else if (c < 0x80) {
           out += static_cast<char>(c);
         } else {
-          const std::string_view rest = text.substr(i, 4);
-          const std::size_t bad = find_invalid_utf8(rest);
-          // Length of the sequence starting here if it is valid, else 0.
-          const std::size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-          if (rest.size() >= length && (bad == std::string_view::npos || bad >= length)) {
-            out.append(text.substr(i, length));
-            i += length;
+          if (const auto character = text::decode_utf8(text, i)) {
+            out.append(text.substr(i, character->length));
+            i += character->length;
             continue;
           }
           out += replacement;

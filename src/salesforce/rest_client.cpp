@@ -15,6 +15,8 @@
 #include "connector/http/client.hpp"
 #include "connector/metrics/remote_api.hpp"
 #include "connector/salesforce/jwt.hpp"
+#include "connector/text/url.hpp"
+#include "connector/text/utf8.hpp"
 
 namespace connector::salesforce {
 namespace {
@@ -205,7 +207,8 @@ struct rest_client::impl {
     } else if (s >= 500) {
       f.kind = rest_failure_kind::server;
     } else if (s >= 300 && s < 400) {
-      f.message = "unexpected redirect to " + printable_text(response.header("location"), 200);
+      f.message =
+          "unexpected redirect to " + text::printable_text(response.header("location"), 200);
     }
     return f;
   }
@@ -239,12 +242,12 @@ struct rest_client::impl {
       if (!assertion)
         return fail_locked({rest_failure_kind::auth, 0, {}, assertion.error(), operation});
       last_assertion_ = *assertion;
-      return form_encode({{"grant_type", jwt_grant_type}, {"assertion", *assertion}});
+      return text::form_encode({{"grant_type", jwt_grant_type}, {"assertion", *assertion}});
     }
     if (settings_.client_secret) {
-      return form_encode({{"grant_type", "client_credentials"},
-                          {"client_id", settings_.client_id},
-                          {"client_secret", settings_.client_secret->reveal()}});
+      return text::form_encode({{"grant_type", "client_credentials"},
+                                {"client_id", settings_.client_id},
+                                {"client_secret", settings_.client_secret->reveal()}});
     }
     return fail_locked({rest_failure_kind::auth,
                         0,
@@ -315,7 +318,7 @@ struct rest_client::impl {
                             response->status,
                             {},
                             "the token response's instance_url '" +
-                                printable_text(token->instance_url, 200) +
+                                text::printable_text(token->instance_url, 200) +
                                 "' is not usable: " + e.what(),
                             operation});
       }
@@ -386,7 +389,7 @@ rest_result<std::size_t> rest_client::query(
     const std::string& soql,
     const std::function<bool(std::vector<nlohmann::json>& records)>& on_page) {
   std::string target =
-      "/services/data/v" + impl_->settings_.api_version + "/query?q=" + percent_encode(soql);
+      "/services/data/v" + impl_->settings_.api_version + "/query?q=" + text::percent_encode(soql);
   std::set<std::string> followed;
   std::size_t delivered = 0;
   for (const char* endpoint = query_endpoint;; endpoint = next_page_endpoint) {

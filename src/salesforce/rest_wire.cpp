@@ -7,8 +7,13 @@
 #include <stdexcept>
 #include <utility>
 
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
 #include "connector/salesforce/change_order.hpp"
 #include "connector/salesforce/ids.hpp"
+#include "connector/text/ascii.hpp"
+#include "connector/text/utf8.hpp"
 
 namespace connector::salesforce {
 namespace {
@@ -18,62 +23,6 @@ using json = nlohmann::json;
 constexpr std::size_t max_records_path_length = 2048;
 constexpr std::size_t max_error_code_chars = 100;
 constexpr std::size_t max_message_chars = 500;
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-char ascii_lower(char c) {
-  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return ascii_lower(x) == ascii_lower(y);
-         });
-}
-
-// Length of the valid UTF-8 sequence at s[i] and its code point; 0 if invalid.
-std::size_t utf8_sequence(std::string_view s, std::size_t i, std::uint32_t& cp) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b0 = byte(i);
-  if (b0 < 0x80) {
-    cp = b0;
-    return 1;
-  }
-  std::size_t len = 0;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2;
-    cp = b0 & 0x1Fu;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3;
-    cp = b0 & 0x0Fu;
-    if (b0 == 0xE0) lo = 0xA0;  // overlong
-    if (b0 == 0xED) hi = 0x9F;  // surrogates
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4;
-    cp = b0 & 0x07u;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    const unsigned char b = byte(i + k);
-    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return 0;
-    cp = (cp << 6) | (b & 0x3Fu);
-  }
-  return len;
-}
-
-// Code points that would let a remote body forge log lines or reorder displayed text.
-bool is_unsafe_code_point(std::uint32_t cp) {
-  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
-         (cp >= 0x200E && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
-         (cp >= 0x2066 && cp <= 0x2069);
-}
 
 std::string text_member(const json& object, const char* name) {
   const auto it = object.find(name);
@@ -99,45 +48,10 @@ bool is_header_safe_token(std::string_view token) {
 }
 
 std::string in_quotes(std::string_view text) {
-  return "'" + printable_text(text, 80) + "'";
+  return "'" + text::printable_text(text, 80) + "'";
 }
 
 }  // namespace
-
-std::string printable_text(std::string_view in, std::size_t max_chars) {
-  std::string out;
-  std::size_t chars = 0;
-  bool pending_space = false;
-  const auto put = [&](std::string_view piece) {
-    if (pending_space && !out.empty()) {
-      out += ' ';
-      ++chars;
-    }
-    pending_space = false;
-    out += piece;
-    ++chars;
-  };
-  std::size_t i = 0;
-  while (i < in.size() && chars < max_chars) {
-    std::uint32_t cp = 0;
-    const std::size_t len = utf8_sequence(in, i, cp);
-    if (len == 0) {
-      put("?");
-      ++i;
-      continue;
-    }
-    if (is_space(in[i])) {
-      pending_space = true;
-    } else if (is_unsafe_code_point(cp)) {
-      put("?");
-    } else {
-      put(in.substr(i, len));
-    }
-    i += len;
-  }
-  if (i < in.size()) out += "...";
-  return out;
-}
 
 wire_result<oauth_token> parse_token_response(std::string_view body) {
   const json parsed = json::parse(body.begin(), body.end(), nullptr, false);
@@ -157,7 +71,7 @@ wire_result<oauth_token> parse_token_response(std::string_view body) {
   }
   token.identity_url = text_member(parsed, "id");
   token.token_type = text_member(parsed, "token_type");
-  if (!token.token_type.empty() && !iequals(token.token_type, "Bearer")) {
+  if (!token.token_type.empty() && !text::iequals(token.token_type, "Bearer")) {
     return unexpected{"token response has token_type " + in_quotes(token.token_type) +
                       ", expected Bearer"};
   }
@@ -173,12 +87,6 @@ wire_result<oauth_token> parse_token_response(std::string_view body) {
 
 namespace {
 
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // `host` is `domain` or one of its subdomains.
 bool within(std::string_view host, std::string_view domain) {
   return host == domain || (host.size() > domain.size() && host.ends_with(domain) &&
@@ -189,29 +97,21 @@ bool within(std::string_view host, std::string_view domain) {
 
 std::optional<std::string> check_instance_url(std::string_view url,
                                               const std::vector<std::string>& extra_hosts) {
-  constexpr std::string_view scheme = "https://";
-  if (url.size() <= scheme.size() || !iequals(url.substr(0, scheme.size()), scheme)) {
+  const auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed || parsed->scheme_id() != boost::urls::scheme::https || !parsed->has_authority()) {
     return "instance_url " + in_quotes(url) + " is not an https URL";
   }
-  const auto rest = url.substr(scheme.size());
-  const auto authority = rest.substr(0, rest.find_first_of("/?#"));
-  std::string_view host = authority;
-  if (host.find('@') != std::string_view::npos || host.empty()) {
+  // The host as written: a %-escape in it could decode to a '/' or an '@'.
+  const std::string_view host = parsed->encoded_host_address();
+  if (parsed->has_userinfo() || host.empty() || host.find('%') != std::string_view::npos) {
     return "instance_url " + in_quotes(url) + " has no plain host";
   }
-  if (host.front() == '[') {
-    const auto close = host.find(']');
-    if (close == std::string_view::npos) return "instance_url has a broken IPv6 host";
-    host = host.substr(1, close - 1);
-  } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
-    host = host.substr(0, colon);
-  }
-  const auto name = lowercase(host);
+  const auto name = text::ascii_lower(host);
   for (const auto domain : salesforce_domains) {
     if (within(name, domain)) return std::nullopt;
   }
   for (const auto& allowed : extra_hosts) {
-    const auto pattern = lowercase(allowed);
+    const auto pattern = text::ascii_lower(allowed);
     if (pattern.starts_with("*.") ? within(name, std::string_view(pattern).substr(2)) &&
                                         name != std::string_view(pattern).substr(2)
                                   : name == pattern) {
@@ -267,8 +167,8 @@ rest_error parse_error_body(int http_status, std::string_view body) {
   rest_error error;
   const json parsed = json::parse(body.begin(), body.end(), nullptr, false);
   const auto take = [&error](const json& object, const char* code_key, const char* message_key) {
-    error.error_code = printable_text(text_member(object, code_key), max_error_code_chars);
-    error.message = printable_text(text_member(object, message_key), max_message_chars);
+    error.error_code = text::printable_text(text_member(object, code_key), max_error_code_chars);
+    error.message = text::printable_text(text_member(object, message_key), max_message_chars);
   };
   if (parsed.is_array() && !parsed.empty() && parsed.front().is_object()) {
     // [{message, errorCode, fields?}, …]: the first names the cause; others are rare.
@@ -276,7 +176,8 @@ rest_error parse_error_body(int http_status, std::string_view body) {
     take(first, "errorCode", "message");
     if (const auto fields = first.find("fields"); fields != first.end() && fields->is_array()) {
       for (const auto& field : *fields) {
-        if (field.is_string()) error.fields.push_back(printable_text(field.get<std::string>(), 80));
+        if (field.is_string())
+          error.fields.push_back(text::printable_text(field.get<std::string>(), 80));
       }
     }
     if (parsed.size() > 1) {
@@ -289,9 +190,9 @@ rest_error parse_error_body(int http_status, std::string_view body) {
   } else if (!parsed.is_discarded() ||
              body.find_first_not_of(" \t\r\n") != std::string_view::npos) {
     if (parsed.is_discarded()) {
-      error.message = "unexpected non-JSON body: " + printable_text(body, 200);
+      error.message = "unexpected non-JSON body: " + text::printable_text(body, 200);
     } else {
-      error.message = "unexpected error body: " + printable_text(body, 200);
+      error.message = "unexpected error body: " + text::printable_text(body, 200);
     }
   }
   if (error.message.empty()) {
@@ -342,34 +243,6 @@ bool is_safe_records_path(std::string_view path) {
   });
 }
 
-std::string percent_encode(std::string_view text) {
-  constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size() * 3);
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (std::isalnum(byte) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += hex[byte >> 4];
-      out += hex[byte & 0x0F];
-    }
-  }
-  return out;
-}
-
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
-  std::string out;
-  for (const auto& [name, value] : fields) {
-    if (!out.empty()) out += '&';
-    out += percent_encode(name);
-    out += '=';
-    out += percent_encode(value);
-  }
-  return out;
-}
-
 // The rule config.cpp applies to mapped fields (is_salesforce_field): keep the two equal, so
 // a configuration that loads never makes build_query throw.
 bool is_soql_field_path(std::string_view text) {
@@ -406,7 +279,7 @@ std::string select_from(const config::salesforce_settings& settings,
     }
     // Salesforce refuses a field selected twice ("duplicate field selected"), in any case.
     const bool seen = std::any_of(selected.begin(), selected.end(),
-                                  [&](std::string_view s) { return iequals(s, field); });
+                                  [&](std::string_view s) { return text::iequals(s, field); });
     if (seen) continue;
     if (!selected.empty()) soql += ", ";
     soql += field;

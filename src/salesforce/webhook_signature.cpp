@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "connector/text/base64.hpp"
+
 namespace connector::salesforce {
 namespace {
 
@@ -21,57 +23,6 @@ constexpr std::size_t max_signatures = 16;  // more is not rotation but a search
 constexpr std::size_t max_id_bytes = 255;
 
 using digest = std::array<unsigned char, digest_size>;
-
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Standard base64 with optional padding; nullopt for anything else (no whitespace, no
-// leftover bits).
-std::optional<std::string> base64_decode(std::string_view text) {
-  if (text.size() % 4 == 0) {
-    for (int i = 0; i < 2 && !text.empty() && text.back() == '='; ++i) text.remove_suffix(1);
-  }
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (const char c : text) {
-    const int value = base64_value(c);
-    if (value < 0) return std::nullopt;
-    buffer = (buffer << 6) | static_cast<std::uint32_t>(value);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buffer >> bits) & 0xFF);
-    }
-  }
-  if ((buffer & ((1U << bits) - 1)) != 0) return std::nullopt;
-  return out;
-}
-
-std::string base64_encode(const unsigned char* data, std::size_t size) {
-  static constexpr char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((size + 2) / 3 * 4);
-  for (std::size_t i = 0; i < size; i += 3) {
-    const std::uint32_t chunk = (std::uint32_t{data[i]} << 16) |
-                                (i + 1 < size ? std::uint32_t{data[i + 1]} << 8 : 0) |
-                                (i + 2 < size ? std::uint32_t{data[i + 2]} : 0);
-    out += alphabet[(chunk >> 18) & 0x3F];
-    out += alphabet[(chunk >> 12) & 0x3F];
-    out += i + 1 < size ? alphabet[(chunk >> 6) & 0x3F] : '=';
-    out += i + 2 < size ? alphabet[chunk & 0x3F] : '=';
-  }
-  return out;
-}
 
 digest hmac(const webhook_key& key, std::string_view id, std::string_view timestamp,
             std::string_view body) {
@@ -105,7 +56,7 @@ std::optional<std::int64_t> parse_seconds(std::string_view text) {
 expected<webhook_key, std::string> parse_webhook_key(std::string_view configured) {
   const bool prefixed = configured.starts_with(secret_prefix);
   if (prefixed) configured.remove_prefix(secret_prefix.size());
-  auto decoded = base64_decode(configured);
+  auto decoded = text::base64_decode(configured);
   if (!decoded) {
     if (prefixed) return unexpected{std::string("the secret after \"whsec_\" is not base64")};
     decoded = std::string(configured);
@@ -154,7 +105,7 @@ expected<verified_webhook, webhook_error> verify_webhook(const webhook_headers& 
     const std::string_view token = rest.substr(0, space);
     rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
     if (!token.starts_with("v1,")) continue;  // another scheme, or an empty token
-    const auto bytes = base64_decode(token.substr(3));
+    const auto bytes = text::base64_decode(token.substr(3));
     if (!bytes || bytes->size() != digest_size) continue;
     digest value{};
     std::copy(bytes->begin(), bytes->end(), value.begin());
@@ -180,7 +131,8 @@ expected<verified_webhook, webhook_error> verify_webhook(const webhook_headers& 
 std::string sign_webhook(const webhook_key& key, std::string_view id, std::int64_t timestamp,
                          std::string_view body) {
   const digest mac = hmac(key, id, std::to_string(timestamp), body);
-  return "v1," + base64_encode(mac.data(), mac.size());
+  return "v1," + text::base64_encode(
+                     std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
 }
 
 signed_webhook_headers sign_webhook_headers(std::span<const webhook_key> keys, std::string id,

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <future>
+#include <tuple>
 
 #include "connector/app/admin_api.hpp"
 #include "connector/store/open.hpp"
@@ -125,7 +126,14 @@ TEST_F(admin_page, every_data_route_refuses_a_missing_or_wrong_token) {
                                                         {"POST", "/admin/dead-letters/retry"},
                                                         {"POST", "/admin/release"},
                                                         {"GET", "/admin/runs/1/plan"},
-                                                        {"GET", "/admin/status"}};
+                                                        {"GET", "/admin/status"},
+                                                        {"POST", "/admin/reconcile"},
+                                                        {"GET", "/admin/users/ann"},
+                                                        {"GET", "/admin/users?q=ann"},
+                                                        {"GET", "/admin/runs"},
+                                                        {"GET", "/admin/runs/1"},
+                                                        // the token before the query's rules
+                                                        {"GET", "/admin/runs?limit=x&limit=y"}};
   for (const auto& [method, path] : routes) {
     for (const std::string token : {"", "wrong-token"}) {
       const auto r = call(method, path, token);
@@ -134,6 +142,86 @@ TEST_F(admin_page, every_data_route_refuses_a_missing_or_wrong_token) {
       EXPECT_EQ(header(r, "Cache-Control"), "no-store") << path;
     }
   }
+}
+
+// admin_only alone: the handler runs only with the token and a query that keeps the rules,
+// and then sees the query decoded.
+TEST(admin_only, lets_through_only_the_token_and_a_well_formed_query) {
+  const config::secret token("s3cret-admin-token-0123456789abcdef");
+  int calls = 0;
+  std::string seen;
+  const auto handler = admin_only(
+      token, [&](http::request&&, const text::query_params& query, http::respond_fn respond) {
+        ++calls;
+        seen = query.find("q") ? *query.find("q") : "(none)";
+        respond(http::response::text(200, "ok"));
+      });
+  const auto call = [&](const std::string& authorization, const std::string& query) {
+    http::request req;
+    req.method = "GET";
+    req.path = "/admin/x";
+    req.query = query;
+    if (!authorization.empty()) req.headers.emplace_back("authorization", authorization);
+    http::response answer;
+    handler(std::move(req), [&](http::response r) { answer = std::move(r); });
+    return answer;
+  };
+  for (const std::string wrong :
+       {"", "Bearer", "Bearer ", "bearer s3cret-admin-token-0123456789abcdef",
+        "Bearer s3cret-admin-token-0123456789abcdeF", "Bearer s3cret-admin-token-0123456789abcdef ",
+        "Basic s3cret-admin-token-0123456789abcdef"}) {
+    const auto r = call(wrong, "q=1");
+    EXPECT_EQ(r.status, 401) << wrong;
+    EXPECT_EQ(r.body.find("s3cret"), std::string::npos);
+  }
+  EXPECT_EQ(call("", "q=1&q=2").status, 401);  // no token: not even the query is read
+  EXPECT_EQ(calls, 0);
+  const std::string right = "Bearer s3cret-admin-token-0123456789abcdef";
+  EXPECT_EQ(call(right, "q=1&q=2").status, 400);
+  EXPECT_EQ(call(right, "q=%").status, 400);
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(call(right, "q=Ann+O%27Hara").status, 200);
+  EXPECT_EQ(seen, "Ann O'Hara");
+  EXPECT_EQ(call(right, "").status, 200);
+  EXPECT_EQ(seen, "(none)");
+  EXPECT_EQ(calls, 2);
+}
+
+// One rule set for every admin query (text::query_params): a parameter given twice, a broken
+// %-escape or a value of the wrong kind is a 400 naming the parameter, never a silent pick
+// of one of two values or a fall back to the default.
+TEST_F(admin_page, every_admin_query_is_read_with_one_rule_set) {
+  const std::tuple<const char*, const char*, const char*> refused[] = {
+      {"GET", "/admin/runs?limit=1&limit=2", "limit: given twice"},
+      {"GET", "/admin/activity?hours=2&hours=3", "hours: given twice"},
+      {"GET", "/admin/users?q=ann&q=bob", "q: given twice"},
+      {"GET", "/admin/users?q=50%", "q: broken %-escape"},
+      {"GET", "/admin/users?q=a%00b", "q: broken %-escape"},
+      {"GET", "/admin/users?limit=ten", "limit: expected a whole number"},
+      {"GET", "/admin/users/ann?offline=perhaps", "offline: expected true or false"},
+      {"GET", "/admin/users/ann%zz", "the user in the path has a broken %-escape"},
+      {"GET", "/admin/runs/1/plan?action=create&action=update", "action: given twice"},
+      {"GET", "/admin/runs/1/plan?offset=-1", "offset: expected a whole number"},
+      {"GET", "/admin/runs/1?plan=nope", "plan: expected true or false"},
+      {"POST", "/admin/dead-letters/retry?record_id=a&record_id=b", "record_id: given twice"},
+      {"POST", "/admin/release?record_id=%zz", "record_id: broken %-escape"},
+  };
+  for (const auto& [method, target, message] : refused) {
+    const auto r = call(method, target);
+    EXPECT_EQ(r.status, 400) << method << " " << target;
+    EXPECT_EQ(json_of(r).value("error", ""), message) << method << " " << target;
+  }
+  EXPECT_EQ(wakes_, 0);  // no refused retry or release woke the worker
+
+  // An empty value is the default; other names are ignored (a cache buster).
+  EXPECT_EQ(call("GET", "/admin/runs?limit=").status, 200);
+  EXPECT_EQ(json_of(call("GET", "/admin/activity?hours=&_=1712345678"))["starts"].size(), 24u);
+  // '+' is a space in a query, as browsers send it, but part of a name in the path.
+  EXPECT_EQ(json_of(call("GET", "/admin/users?q=Ann+O%27Hara"))["q"], "Ann O'Hara");
+  const auto user = call("GET", "/admin/users/bob+test%40acme.example?offline");
+  EXPECT_EQ(user.status, 404);
+  EXPECT_NE(json_of(user).value("error", "").find("'bob+test@acme.example'"), std::string::npos)
+      << user.body;
 }
 
 TEST_F(admin_page, the_page_is_served_without_a_token_under_a_strict_policy) {

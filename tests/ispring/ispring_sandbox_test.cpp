@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "connector/ispring/wire.hpp"
+#include "connector/text/url.hpp"
 
 namespace connector::testing {
 namespace {
@@ -408,7 +409,7 @@ TEST_F(IspringSandbox, PagesUsersWithOpaqueTokensUntilNoNextPageToken) {
   int pages = 0;
   do {
     std::string target = "/users/v2?pageSize=2";
-    if (!page_token.empty()) target += "&pageToken=" + isp::percent_encode(page_token);
+    if (!page_token.empty()) target += "&pageToken=" + text::percent_encode(page_token);
     const auto r = get(target);
     ASSERT_EQ(r.status, 200) << r.body;
     const auto page = isp::parse_users_page(r.body);
@@ -452,7 +453,8 @@ TEST_F(IspringSandbox, FiltersByEmailLoginIdAndGroup) {
     return out;
   };
   using names = std::vector<std::string>;
-  EXPECT_EQ(logins_of("emails[]=" + isp::percent_encode("alice+test@example.com")), names{"alice"});
+  EXPECT_EQ(logins_of("emails[]=" + text::percent_encode("alice+test@example.com")),
+            names{"alice"});
   EXPECT_EQ(logins_of("emails[]=alice%2Btest%40example.com&emails[]=bob%40example.com"),
             (names{"alice", "bob"}));
   EXPECT_EQ(logins_of("logins[]=BOB"), names{"bob"});

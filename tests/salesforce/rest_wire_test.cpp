@@ -82,7 +82,9 @@ TEST(RestWireInstanceUrl, AnythingElseIsRefusedNamingTheKeyThatAllowsIt) {
        {"https://attacker.example", "https://salesforce.com.attacker.example",
         "https://evilsalesforce.com", "https://127.0.0.1:9444", "http://acme.my.salesforce.com",
         "https://acme.my.salesforce.com@attacker.example", "ftp://acme.my.salesforce.com",
-        "acme.my.salesforce.com", "https://", "https://[::1]:9444"}) {
+        "acme.my.salesforce.com", "https://", "https://[::1]:9444",
+        "https://evil.example%2f.salesforce.com", "https://evil.example%40x.salesforce.com",
+        "https://acme.my.salesforce.com#@evil.example"}) {
     const auto refusal = check_instance_url(url, {});
     ASSERT_TRUE(refusal) << url;
     if (std::string_view(url).starts_with("https://attacker")) {
@@ -251,7 +253,6 @@ TEST(RestWireError, NeverPassesControlCharactersOrEndlessText) {
   EXPECT_EQ(e.message.substr(0, 5), "a?b?c");
   EXPECT_LT(e.message.size(), 520u);
   EXPECT_EQ(e.message.substr(e.message.size() - 3), "...");
-  EXPECT_EQ(printable_text("\xff\xfe ok"), "?? ok");
 }
 
 // --- Identity URL --------------------------------------------------------------------------
@@ -280,28 +281,6 @@ TEST(RestWireIdentity, RefusesUrlsWithoutValidIds) {
 }
 
 // --- Requests -------------------------------------------------------------------------------
-
-TEST(RestWireEncoding, PercentEncodesAllButUnreservedCharacters) {
-  EXPECT_EQ(percent_encode("SELECT Id FROM User WHERE Name = 'O\\'Hara'"),
-            "SELECT%20Id%20FROM%20User%20WHERE%20Name%20%3D%20%27O%5C%27Hara%27");
-  EXPECT_EQ(percent_encode("a-b.c_d~é"), "a-b.c_d~%C3%A9");
-  EXPECT_EQ(
-      form_encode(
-          {{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"}, {"assertion", "a.b+/="}}),
-      "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=a.b%2B%2F%3D");
-}
-
-TEST(RestWireJwt, Base64UrlRoundTripsWithoutPadding) {
-  EXPECT_EQ(base64url_encode(R"({"alg":"RS256"})"), "eyJhbGciOiJSUzI1NiJ9");
-  EXPECT_EQ(base64url_encode("\xfb\xff"), "-_8");
-  for (const std::string text : {"", "f", "fo", "foo", "foob", "fooba", "foobar"}) {
-    EXPECT_EQ(base64url_decode(base64url_encode(text)), text);
-  }
-  EXPECT_FALSE(base64url_decode("Zm9v="));  // padding
-  EXPECT_FALSE(base64url_decode("Zm+v"));   // the standard alphabet
-  EXPECT_FALSE(base64url_decode("Z"));      // impossible length
-  EXPECT_FALSE(base64url_decode("Zh"));     // trailing bits set
-}
 
 TEST(RestWireJwt, RefusesKeysThatCannotSignRs256) {
   const auto garbage =

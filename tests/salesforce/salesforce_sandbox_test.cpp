@@ -15,6 +15,8 @@
 #include "connector/salesforce/ids.hpp"
 #include "connector/salesforce/jwt.hpp"
 #include "connector/salesforce/rest_wire.hpp"
+#include "connector/text/base64.hpp"
+#include "connector/text/url.hpp"
 #include "support/rsa_keys.hpp"
 #include "support/salesforce_sandbox_server.hpp"
 #include "support/service.hpp"
@@ -71,8 +73,8 @@ class SalesforceSandbox : public ::testing::Test {
   }
   http::response jwt(const std::string& assertion_text) {
     return post_token(
-        sf::form_encode({{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"},
-                         {"assertion", assertion_text}}));
+        text::form_encode({{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"},
+                           {"assertion", assertion_text}}));
   }
   void expect_oauth_error(const http::response& r, const std::string& error,
                           const std::string& description) {
@@ -91,7 +93,7 @@ class SalesforceSandbox : public ::testing::Test {
     return sandbox_->handle(make_request("GET", target, headers));
   }
   http::response query(const std::string& soql, int batch = 0) {
-    return get(std::string(query_path) + "?q=" + sf::percent_encode(soql), token(), batch);
+    return get(std::string(query_path) + "?q=" + text::percent_encode(soql), token(), batch);
   }
   // The errorCode and message of a REST error reply.
   std::pair<std::string, std::string> error_of(const http::response& r) {
@@ -179,10 +181,10 @@ TEST_F(SalesforceSandbox, JwtBearerRefusesMalformedAssertions) {
   const std::string claims_part = good.substr(dot + 1, last_dot - dot - 1);
   for (const std::string bad :
        {std::string(), std::string("abc"), good + ".", good.substr(0, last_dot) + ".",
-        sf::base64url_encode(R"({"alg":"none"})") + "." + claims_part + ".",
-        sf::base64url_encode(R"({"alg":"HS256"})") + "." + claims_part + good.substr(last_dot),
+        text::base64url_encode(R"({"alg":"none"})") + "." + claims_part + ".",
+        text::base64url_encode(R"({"alg":"HS256"})") + "." + claims_part + good.substr(last_dot),
         good + "=", good.substr(0, last_dot) + ".!!!!",
-        good.substr(0, dot) + "." + sf::base64url_encode("not json") + good.substr(last_dot)}) {
+        good.substr(0, dot) + "." + text::base64url_encode("not json") + good.substr(last_dot)}) {
     expect_oauth_error(jwt(bad), "invalid_grant", "invalid assertion");
   }
   // Another body than the signed one: the signature catches it.
@@ -199,8 +201,8 @@ TEST_F(SalesforceSandbox, WithoutAPublicKeyEveryAssertionIsRefused) {
   salesforce_sandbox plain;
   const auto r = plain.handle(make_request(
       "POST", "/services/oauth2/token", {{"content-type", "application/x-www-form-urlencoded"}},
-      sf::form_encode({{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"},
-                       {"assertion", assertion(good_claims())}})));
+      text::form_encode({{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"},
+                         {"assertion", assertion(good_claims())}})));
   EXPECT_EQ(r.status, 400);
   EXPECT_THROW(salesforce_sandbox(salesforce_sandbox_options{.public_key_pem = "not a key"}),
                std::invalid_argument);
@@ -210,7 +212,7 @@ TEST_F(SalesforceSandbox, WithoutAPublicKeyEveryAssertionIsRefused) {
 
 TEST_F(SalesforceSandbox, ClientCredentialsNeedTheRightIdAndSecret) {
   const auto form = [](const std::string& id, const std::string& secret) {
-    return sf::form_encode(
+    return text::form_encode(
         {{"grant_type", "client_credentials"}, {"client_id", id}, {"client_secret", secret}});
   };
   EXPECT_EQ(post_token(form("sandbox-consumer-key", "sandbox-consumer-secret")).status, 200);

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "connector/text/url.hpp"
+
 namespace connector::testing {
 namespace {
 
@@ -52,7 +54,7 @@ isp::result<std::vector<T>> all_pages(const std::string& target, Get get, Parse 
   std::string page_token;
   do {
     std::string page_target = target;
-    if (!page_token.empty()) page_target += "&pageToken=" + isp::percent_encode(page_token);
+    if (!page_token.empty()) page_target += "&pageToken=" + text::percent_encode(page_token);
     auto response = get(page_target);
     if (!response) return unexpected{response.error()};
     auto page = parsed(parse(response->body));
@@ -64,7 +66,7 @@ isp::result<std::vector<T>> all_pages(const std::string& target, Get get, Parse 
 }
 
 std::string user_path(const std::string& id) {
-  return "/user/" + isp::percent_encode(id);
+  return "/user/" + text::percent_encode(id);
 }
 
 }  // namespace
@@ -89,7 +91,7 @@ isp::result<sandbox_response> in_process_ispring::send(const std::string& method
 isp::result<std::vector<isp::user>> in_process_ispring::list_users(const isp::user_filter& filter) {
   std::string query;
   const auto add = [&query](const char* key, const std::vector<std::string>& values) {
-    for (const auto& v : values) query += std::string("&") + key + "[]=" + isp::percent_encode(v);
+    for (const auto& v : values) query += std::string("&") + key + "[]=" + text::percent_encode(v);
   };
   add("logins", filter.logins);
   add("emails", filter.emails);
@@ -104,7 +106,7 @@ isp::result<std::vector<isp::user>> in_process_ispring::list_users(const isp::us
 isp::result<isp::page<isp::user>> in_process_ispring::list_users_page(const std::string& page_token,
                                                                       int page_size) {
   std::string target = "/users/v2?pageSize=" + std::to_string(page_size);
-  if (!page_token.empty()) target += "&pageToken=" + isp::percent_encode(page_token);
+  if (!page_token.empty()) target += "&pageToken=" + text::percent_encode(page_token);
   auto response = send("GET", target);
   if (!response) return unexpected{response.error()};
   return parsed(isp::parse_users_page(response->body));
@@ -168,14 +170,14 @@ isp::result<std::string> in_process_ispring::create_department(const std::string
 
 isp::result<isp::ok> in_process_ispring::rename_department(const std::string& department_id,
                                                            const std::string& name) {
-  auto response = send("POST", "/department/" + isp::percent_encode(department_id),
+  auto response = send("POST", "/department/" + text::percent_encode(department_id),
                        isp::build_rename_department_body(name));
   if (!response) return unexpected{response.error()};
   return isp::ok{};
 }
 
 isp::result<isp::ok> in_process_ispring::delete_department(const std::string& department_id) {
-  auto response = send("DELETE", "/department/" + isp::percent_encode(department_id));
+  auto response = send("DELETE", "/department/" + text::percent_encode(department_id));
   if (!response) return unexpected{response.error()};
   return isp::ok{};
 }
@@ -187,7 +189,7 @@ isp::result<std::vector<isp::group>> in_process_ispring::list_groups() {
 }
 
 isp::result<isp::group> in_process_ispring::get_group(const std::string& group_id) {
-  auto response = send("GET", "/group/" + isp::percent_encode(group_id), {}, true);
+  auto response = send("GET", "/group/" + text::percent_encode(group_id), {}, true);
   if (!response) return unexpected{response.error()};
   return parsed(isp::parse_group(response->body));
 }
@@ -203,7 +205,7 @@ isp::result<std::string> in_process_ispring::create_group(const std::string& nam
 
 isp::result<isp::ok> in_process_ispring::set_group_members(
     const std::string& group_id, const std::vector<std::string>& user_ids) {
-  auto response = send("POST", "/group/" + isp::percent_encode(group_id) + "/members",
+  auto response = send("POST", "/group/" + text::percent_encode(group_id) + "/members",
                        isp::build_group_members_body(user_ids));
   if (!response) return unexpected{response.error()};
   return isp::ok{};

@@ -11,6 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "connector/text/ascii.hpp"
+#include "connector/text/base64.hpp"
+#include "connector/text/url.hpp"
+
 namespace connector::testing {
 namespace {
 
@@ -42,14 +46,9 @@ bool is_built_in(std::string_view key) {
                      [key](const built_in_field& f) { return key == f.key; });
 }
 
+using text::iequals;
 std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return lower(a) == lower(b);
+  return text::ascii_lower(s);
 }
 
 std::string_view trim(std::string_view s) {
@@ -82,84 +81,15 @@ sandbox_response created(const std::string& id) {
   return json_response(201, ordered_json(id));
 }
 
-std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%') {
-      if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
-          !std::isxdigit(static_cast<unsigned char>(in[i + 2])))
-        return std::nullopt;
-      out += static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else if (in[i] == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
-}
-
-// key=value&… with percent-decoding (PHP style arrays keep their "[]" in the key).
+// iSpring repeats names for lists (`emails[]=a&emails[]=b`), so repeats are kept.
 std::optional<query_list> parse_form(std::string_view text) {
-  query_list out;
-  while (!text.empty()) {
-    const auto amp = text.find('&');
-    const std::string_view pair = text.substr(0, amp);
-    text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    auto key = percent_decode(pair.substr(0, eq), true);
-    auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-    if (!key || !value) return std::nullopt;
-    out.emplace_back(std::move(*key), std::move(*value));
-  }
-  return out;
+  auto items = text::parse_query(text);
+  if (!items) return std::nullopt;
+  return std::move(*items);
 }
 
-constexpr char base64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string base64_encode(std::string_view in) {
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned n = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    for (int shift : {18, 12, 6, 0}) out += base64_chars[(n >> shift) & 63];
-  }
-  if (i < in.size()) {
-    unsigned n = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += base64_chars[(n >> 18) & 63];
-    out += base64_chars[(n >> 12) & 63];
-    out += i + 1 < in.size() ? base64_chars[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view in) {
-  if (in.empty() || in.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  unsigned n = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '=') {
-      if (i < in.size() - 2) return std::nullopt;
-      break;
-    }
-    const char* p = std::find(base64_chars, base64_chars + 64, in[i]);
-    if (p == base64_chars + 64) return std::nullopt;
-    n = (n << 6) | static_cast<unsigned>(p - base64_chars);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((n >> bits) & 0xFF);
-    }
-  }
-  return out;
-}
+using text::base64_decode;
+using text::base64_encode;
 
 std::string iso_date(std::int64_t epoch_ms) {
   const std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
@@ -386,7 +316,7 @@ sandbox_response ispring_sandbox::dispatch(const sandbox_request& request, const
     bool ok = true;
     for (std::size_t i = 0; i < pattern.size() && ok; ++i) {
       if (pattern[i] == "{id}") {
-        auto decoded = percent_decode(segments[i], false);
+        auto decoded = text::percent_decode(segments[i]);
         if (!decoded) bad_encoding = true;
         ok = decoded && !decoded->empty();
         if (ok) captures.push_back(std::move(*decoded));

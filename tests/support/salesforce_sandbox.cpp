@@ -21,6 +21,9 @@
 #include "connector/expected.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/salesforce/jwt.hpp"
+#include "connector/text/ascii.hpp"
+#include "connector/text/base64.hpp"
+#include "connector/text/url.hpp"
 
 namespace connector::testing {
 namespace {
@@ -42,60 +45,17 @@ constexpr const char* endpoint_query_more = "GET /services/data/{version}/query/
 
 // --- Text --------------------------------------------------------------------------------
 
-char ascii_lower(char c) {
-  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-}
-
+using text::ascii_lower;
+using text::iequals;
 std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = ascii_lower(c);
-  return out;
+  return text::ascii_lower(s);
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return ascii_lower(x) == ascii_lower(y);
-         });
-}
-
-std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
-  std::string out;
-  out.reserve(in.size());
-  const auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%') {
-      if (i + 2 >= in.size() || hex(in[i + 1]) < 0 || hex(in[i + 2]) < 0) return std::nullopt;
-      out += static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2]));
-      i += 2;
-    } else if (in[i] == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
-}
-
-// name=value&… decoded; nullopt on bad encoding or a name given twice.
+// The connector's own rules (text::query_params): bad escapes and repeated names refused.
 std::optional<std::map<std::string, std::string>> parse_form(std::string_view text) {
-  std::map<std::string, std::string> out;
-  while (!text.empty()) {
-    const auto amp = text.find('&');
-    const std::string_view pair = text.substr(0, amp);
-    text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    auto name = percent_decode(pair.substr(0, eq), true);
-    auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-    if (!name || !value || out.count(*name) != 0) return std::nullopt;
-    out.emplace(std::move(*name), std::move(*value));
-  }
-  return out;
+  const auto params = text::query_params::parse(text);
+  if (!params) return std::nullopt;
+  return std::map<std::string, std::string>(params->all().begin(), params->all().end());
 }
 
 // Salesforce's REST dateTime form: 2024-05-01T10:00:00.000+0000.
@@ -1342,9 +1302,9 @@ struct salesforce_sandbox::state {
     if (parts.size() != 3 || parts[0].empty() || parts[1].empty() || parts[2].empty()) {
       return invalid();
     }
-    const auto header_text = sf::base64url_decode(parts[0]);
-    const auto claims_text = sf::base64url_decode(parts[1]);
-    const auto signature = sf::base64url_decode(parts[2]);
+    const auto header_text = text::base64url_decode(parts[0]);
+    const auto claims_text = text::base64url_decode(parts[1]);
+    const auto signature = text::base64url_decode(parts[2]);
     if (!header_text || !claims_text || !signature) return invalid();
     const json header = json::parse(*header_text, nullptr, false);
     const json claims = json::parse(*claims_text, nullptr, false);

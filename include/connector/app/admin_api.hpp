@@ -1,6 +1,7 @@
 #pragma once
 // The admin listener's routes: health, status, metrics and manual reconciliation. Every
 // admin face needs `Authorization: Bearer <admin.token>`.
+#include <functional>
 #include <vector>
 
 #include "connector/app/outbound_intake.hpp"
@@ -10,11 +11,23 @@
 #include "connector/ispring/api.hpp"
 #include "connector/metrics/registry.hpp"
 #include "connector/store/interfaces.hpp"
+#include "connector/text/url.hpp"
 
 namespace connector::app {
 
 // True when the request carries the admin token; compared in constant time.
 bool has_admin_token(const http::request& req, const config::secret& token);
+
+// An admin route's handler, given the request's query string already read by
+// text::query_params' rules.
+using admin_handler_fn =
+    std::function<void(http::request&&, const text::query_params&, http::respond_fn)>;
+
+// The one guard of every admin route: a request without `token` is answered 401 (with
+// WWW-Authenticate: Bearer), one whose query string breaks the rules 400 naming the
+// parameter; only the rest reach `handler`. Wrong tokens are counted and slowed down by the
+// listener's throttle (admin_throttle.hpp), which stands in front of every route.
+http::handler_fn admin_only(config::secret token, admin_handler_fn handler);
 
 // `runs` is null when the reconciliation cannot run (no ispring section, or no Salesforce
 // credentials): its routes then answer 409 with the reason. With `metrics`, GET /metrics

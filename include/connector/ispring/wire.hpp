@@ -137,8 +137,4 @@ std::string build_rename_department_body(std::string_view name);
 // POST /api/v3/token, application/x-www-form-urlencoded.
 std::string build_token_form(std::string_view client_id, std::string_view client_secret);
 
-// Percent-encodes everything but RFC 3986 unreserved characters (usable for query values
-// such as page tokens and `emails[]=` filters, and for form values).
-std::string percent_encode(std::string_view text);
-
 }  // namespace connector::ispring

@@ -34,9 +34,4 @@ class jwt_signer {
   std::shared_ptr<const key> key_;  // shared: copies sign with the same key, thread-safe
 };
 
-// RFC 4648 §5 alphabet, no padding (RFC 7515 §2).
-std::string base64url_encode(std::string_view bytes);
-// Strict: only the base64url alphabet, no padding, no impossible lengths or trailing bits.
-std::optional<std::string> base64url_decode(std::string_view text);
-
 }  // namespace connector::salesforce

@@ -82,16 +82,7 @@ std::optional<std::string> check_instance_url(std::string_view url,
 // unreadable.
 std::optional<std::int64_t> parse_rest_datetime_ms(std::string_view text);
 
-// Remote text made safe for logs and the operator: valid UTF-8, no control characters,
-// whitespace collapsed, at most `max_chars` code points ("..." appended when cut).
-std::string printable_text(std::string_view text, std::size_t max_chars = 300);
-
 // --- Requests ---------------------------------------------------------------------------
-
-// SOQL and form values: everything but RFC 3986 unreserved characters is %XX-encoded.
-std::string percent_encode(std::string_view text);
-// application/x-www-form-urlencoded body from (name, value) pairs, in order.
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
 
 // A SOQL field API name or relationship path ("Email", "Custom__c", "Manager.Email"): each
 // dot-separated part a letter then letters, digits or '_'. Anything else could change the
