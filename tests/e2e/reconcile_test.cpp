@@ -272,8 +272,10 @@ TEST_F(reconcile_pages_e2e, UsersOnTheLastSalesforcePageAreMatchedNotCreatedAgai
   ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
   EXPECT_EQ(json::parse(again.out)["counts"]["to_apply"], 0);
   EXPECT_EQ(ispring_writes(), writes);
-  const auto links = connector({"explain", seeded.records[200], "--offline", "--json"});
-  EXPECT_NE(links.out.find(seeded.ispring_ids[200]), std::string::npos) << links.out << links.err;
+  // (explain finds a user by its iSpring id only through the link)
+  const auto linked = connector({"explain", seeded.ispring_ids[200], "--offline", "--json"});
+  EXPECT_EQ(linked.exit_code, 0) << linked.err;
+  EXPECT_NE(linked.out.find(seeded.records[200]), std::string::npos) << linked.out;
 }
 
 TEST_F(reconcile_pages_e2e, LinkedUsersTheQueryNoLongerReturnsAreDeactivatedFromEveryPage) {
