@@ -93,7 +93,7 @@ void ispring_index::add(const ispring::user& user) {
   for (const auto& group : user.group_ids) put_number(bytes_, intern(group));
 }
 
-ispring_index::packed_view ispring_index::view(std::size_t i) const {
+ispring_index::packed_view ispring_index::view(std::size_t i, bool with_keys) const {
   packed_view v;
   v.rest = reader{bytes_, static_cast<std::size_t>(starts_[i])};
   const auto flags = v.rest.number();
@@ -104,7 +104,7 @@ ispring_index::packed_view ispring_index::view(std::size_t i) const {
   v.department = static_cast<std::uint32_t>(v.rest.number());
   v.role = static_cast<std::uint32_t>(v.rest.number());
   v.status = static_cast<int>(static_cast<std::uint32_t>(v.rest.number()));
-  if (login_stored && email_stored) return v;
+  if (!with_keys || (login_stored && email_stored)) return v;
   // Copies of the fields: found without decoding the rest.
   reader fields = v.rest;
   for (auto n = fields.number(); n > 0; --n) {
@@ -135,15 +135,29 @@ ispring::user ispring_index::at(std::size_t i) const {
 }
 
 std::string ispring_index::id(std::size_t i) const {
-  return std::string(view(i).id);
+  return std::string(view(i, false).id);
 }
 
-std::string ispring_index::department_id(std::size_t i) const {
-  return interned_[view(i).department];
+const std::string& ispring_index::department_id(std::size_t i) const {
+  return interned_[view(i, false).department];
+}
+
+int ispring_index::status(std::size_t i) const {
+  return view(i, false).status;
+}
+
+std::optional<std::string_view> ispring_index::field(std::size_t i, std::string_view name) const {
+  reader fields = view(i, false).rest;
+  for (auto n = fields.number(); n > 0; --n) {
+    const std::string& key = interned_[fields.number()];
+    const auto value = fields.text();
+    if (key == name) return value;
+  }
+  return std::nullopt;
 }
 
 std::string_view ispring_index::key_of(std::size_t i, key_kind kind) const {
-  const packed_view v = view(i);
+  const packed_view v = view(i, kind != key_kind::id);
   switch (kind) {
     case key_kind::id:
       return v.id;
@@ -238,7 +252,7 @@ std::optional<std::size_t> ispring_index::find_email(std::string_view email) con
 
 std::unordered_map<std::string, std::int64_t> ispring_index::users_per_department() const {
   std::vector<std::int64_t> counts(interned_.size(), 0);
-  for (std::size_t i = 0; i < starts_.size(); ++i) ++counts[view(i).department];
+  for (std::size_t i = 0; i < starts_.size(); ++i) ++counts[view(i, false).department];
   std::unordered_map<std::string, std::int64_t> out;
   for (std::size_t n = 0; n < counts.size(); ++n)
     if (counts[n] > 0) out.emplace(interned_[n], counts[n]);

@@ -226,12 +226,15 @@ class department_planner {
   }
 
   // Sets an upsert user's department_link; the first user of a key plans its department.
-  void bind(desired_user& user, directory_snapshot& after) {
-    if (user.action != sync_action::upsert) return;
+  // True when that renamed a department in `after`.
+  bool bind(desired_user& user, directory_snapshot& after) {
+    if (user.action != sync_action::upsert) return false;
     const std::string lower = ascii_lower(user.department_key);
+    const std::size_t renames = renames_.size();
     if (!user.department.empty() && configured_.insert(lower).second)
       configure(lower, user.department_key, user.department, after);
     if (const auto it = bound_.find(lower); it != bound_.end()) user.department_link = it->second;
+    return renames_.size() != renames;
   }
 
   // Linked keys nobody was bound for this time: a rename follows the config, whatever users do.
@@ -338,6 +341,7 @@ struct reconcile_planner::state {
   std::size_t claimed = 0;
   // The departments of omitted users (plan_deletions): had synchronised users, stay targets.
   std::unordered_set<std::string> had_synced, targets;
+  std::unordered_map<std::string, std::string> targets_by_key;  // target_department_id's
   reconcile_plan plan;
 
   void claim(std::size_t user, const std::string& record) {
@@ -380,20 +384,57 @@ struct reconcile_planner::state {
 
   // Plans `u` (matched to iSpring user `at`) and keeps it, or counts it when unchanged.
   void plan_and_keep(planned_user u, std::optional<std::size_t> at) {
+    if (!keep_unchanged && at && agrees(u, *at)) return omit(u, &actual.department_id(*at));
     if (at) u.actual = actual.at(*at);
     replan(u);
     if (keep_unchanged || !only_unchanged(u)) {
       plan.users.push_back(std::move(u));
       return;
     }
+    omit(u, u.actual ? &u.actual->department_id : nullptr);
+  }
+
+  void omit(const planned_user& u, const std::string* department_id) {
     ++plan.omitted.unchanged;
     const bool upsert = u.desired.action == sync_action::upsert;
     if (upsert) ++plan.omitted.in_scope;
     if (u.matched_by != "gone") ++plan.omitted.salesforce_users;
-    if (u.actual) {
-      had_synced.insert(u.actual->department_id);
-      if (upsert) targets.insert(u.actual->department_id);  // unchanged: it stays there
+    if (department_id) {
+      had_synced.insert(*department_id);
+      if (upsert) targets.insert(*department_id);  // unchanged: it stays there
     }
+  }
+
+  // Would plan_user find nothing to change for `u` and iSpring user `at`? Read off the packed
+  // user, without decoding it: the case of nearly every user of a scheduled run. False when
+  // unsure (groups to compare, anything but an upsert or a deactivation): then plan_user says.
+  bool agrees(const planned_user& u, std::size_t at) {
+    const desired_user& d = u.desired;
+    if (!u.plan.problem.empty() || in_flight.contains(d.record_id)) return false;
+    const int status = actual.status(at);
+    if (d.action == sync_action::deactivate) return status != ispring::user_status_active;
+    if (d.action != sync_action::upsert || d.groups) return false;
+    if (d.active == true && status != ispring::user_status_active) return false;
+    const std::string& target = target_department_id(d);
+    if (target.empty() || target != actual.department_id(at)) return false;
+    for (const auto& [field, value] : d.fields) {
+      if (field == "login" && value.empty()) continue;  // the match key is never cleared
+      if (!same_field_value(field, actual.field(at, field).value_or(""), value)) return false;
+    }
+    return true;
+  }
+
+  // The department plan_user sends `d` to (empty: one to create), by key and name: the same
+  // for all of a key's users until a rename.
+  const std::string& target_department_id(const desired_user& d) {
+    std::string key = d.department_key + '\n' + d.department;
+    if (const auto it = targets_by_key.find(key); it != targets_by_key.end()) return it->second;
+    const ispring::department* linked =
+        d.department_link ? after.find_linked(d.parent_department, d.department_link->id)
+                          : nullptr;
+    if (!linked) linked = after.find_target(d.parent_department, d.department);
+    return targets_by_key.emplace(std::move(key), linked ? linked->id : std::string())
+        .first->second;
   }
 
   void retire_gone_links();
@@ -521,7 +562,7 @@ void reconcile_planner::add(desired_user user) {
   const auto linked = s.links.see(u.desired.record_id);
   std::optional<std::size_t> at;
   if (u.desired.action != sync_action::ignore) at = s.match(u, linked);
-  s.departments.bind(u.desired, s.after);
+  if (s.departments.bind(u.desired, s.after)) s.targets_by_key.clear();  // names changed
   if (at && u.matched_by != "link")
     s.plan.new_links.emplace_back(u.desired.record_id, s.actual.id(*at));
   s.plan_and_keep(std::move(u), at);

@@ -86,9 +86,10 @@ bool stopping(const reconcile_options& options) {
   return options.stop_requested && options.stop_requested();
 }
 
-// Salesforce users held while the iSpring users are still being read. Beyond this many the
-// Salesforce read waits (its pages stop being taken) rather than fill the memory.
-constexpr std::size_t max_waiting_users = 100'000;
+// Salesforce pages held while the iSpring users are still being read, packed (MessagePack,
+// about 250 bytes a user against 1 KB mapped). Beyond this the Salesforce read waits (its
+// pages stop being taken) rather than fill the memory.
+constexpr std::size_t max_waiting_bytes = 48u << 20;
 
 using steady = std::chrono::steady_clock;
 
@@ -184,8 +185,8 @@ void read_ispring(ispring::api& api, directory& dir, const reconcile_options& op
 }
 
 // The Salesforce side of the read: the reader hands pages over (two at most wait), a thread
-// of its own maps them and plans each against the iSpring index. Users that come before the
-// index is complete wait, max_waiting_users at most.
+// of its own maps them and plans each against the iSpring index. Pages that come before the
+// index is complete wait packed, max_waiting_bytes at most.
 class salesforce_pipeline {
  public:
   salesforce_pipeline(const config::settings& settings, reconcile_progress& progress)
@@ -193,6 +194,7 @@ class salesforce_pipeline {
 
   // On the reader's thread.
   void push(std::vector<nlohmann::json>& records) {
+    progress_.salesforce_read += static_cast<std::int64_t>(records.size());
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return pages_.size() < 2; });
     pages_.push_back(std::move(records));
@@ -211,10 +213,11 @@ class salesforce_pipeline {
     std::lock_guard lock(mutex_);
     planner_ = planner;
     ispring_done_ = true;
+    waiting_at_ispring_done_ = waiting_users_;
     changed_.notify_all();
   }
 
-  // The mapping thread: until the reader closes, then the waiting users.
+  // The mapping thread: until the reader closes, then the waiting pages.
   void run() {
     for (;;) {
       std::vector<nlohmann::json> records;
@@ -226,7 +229,7 @@ class salesforce_pipeline {
         pages_.pop_front();
         changed_.notify_all();
       }
-      hand_over(map(records));
+      hand_over(records);
     }
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return ispring_done_; });
@@ -235,11 +238,12 @@ class salesforce_pipeline {
   }
 
   std::size_t skipped_records() const { return skipped_; }
+  // Salesforce users read but not yet planned when the iSpring side ended.
+  std::size_t waiting_at_ispring_done() const { return waiting_at_ispring_done_; }
 
  private:
-  std::vector<desired_user> map(const std::vector<nlohmann::json>& records) {
-    std::vector<desired_user> users;
-    users.reserve(records.size());
+  void plan_page(const std::vector<nlohmann::json>& records) {
+    if (!planner_) return;
     for (const auto& record : records) {
       const auto id_field = record.find("Id");
       std::optional<std::string> id;
@@ -249,33 +253,33 @@ class salesforce_pipeline {
         ++skipped_;
         continue;
       }
-      users.push_back(make_desired_user(map_user(record, *id, settings_.mapping), settings_.sync));
+      planner_->add(make_desired_user(map_user(record, *id, settings_.mapping), settings_.sync));
+      ++progress_.planned;
     }
-    progress_.salesforce_read += static_cast<std::int64_t>(records.size());
-    return users;
   }
 
-  void hand_over(std::vector<desired_user> users) {
+  void hand_over(std::vector<nlohmann::json>& records) {
     std::unique_lock lock(mutex_);
     if (!ispring_done_) {
-      for (auto& u : users) waiting_.push_back(std::move(u));
-      changed_.wait(lock, [&] { return ispring_done_ || waiting_.size() < max_waiting_users; });
+      nlohmann::json page(std::move(records));
+      waiting_.push_back(nlohmann::json::to_msgpack(page));
+      waiting_bytes_ += waiting_.back().size();
+      waiting_users_ += page.size();
+      changed_.wait(lock, [&] { return ispring_done_ || waiting_bytes_ < max_waiting_bytes; });
       return;
     }
     lock.unlock();
     plan_waiting();
-    if (!planner_) return;
-    for (auto& u : users) planner_->add(std::move(u));
-    progress_.planned += static_cast<std::int64_t>(users.size());
+    plan_page(records);
   }
 
   // Once the iSpring side is done (planner_ and waiting_ are then this thread's alone).
   void plan_waiting() {
-    for (; planner_ && !waiting_.empty(); waiting_.pop_front()) {
-      planner_->add(std::move(waiting_.front()));
-      ++progress_.planned;
+    for (; !waiting_.empty(); waiting_.pop_front()) {
+      const auto page = nlohmann::json::from_msgpack(waiting_.front());
+      plan_page(page.get_ref<const nlohmann::json::array_t&>());
     }
-    waiting_.clear();
+    waiting_bytes_ = 0;
   }
 
   const config::settings& settings_;
@@ -286,7 +290,8 @@ class salesforce_pipeline {
   bool pages_done_ = false;
   bool ispring_done_ = false;
   reconcile_planner* planner_ = nullptr;
-  std::deque<desired_user> waiting_;
+  std::deque<std::vector<std::uint8_t>> waiting_;  // pages, packed
+  std::size_t waiting_bytes_ = 0, waiting_users_ = 0, waiting_at_ispring_done_ = 0;
   std::size_t skipped_ = 0;
 };
 
@@ -414,6 +419,12 @@ bool reconciler::read_both(run_state& run) {
       ispring_ended_badly = true;
     }
     salesforce.ispring_done(run.planner.get());
+    if (run.planner)
+      log::info("run.ispring_read",
+                "reconciliation indexed {} iSpring users in {:.2f} s ({} Salesforce users read "
+                "meanwhile, peak RSS {} MB)",
+                run.ispring.users.size(), seconds_since(run.started),
+                run.progress.salesforce_read.load(), peak_rss_mb());
   });
   std::thread mapper([&] { salesforce.run(); });
   bool salesforce_stopped = false;

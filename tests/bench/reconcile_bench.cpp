@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -88,7 +89,15 @@ struct measured {
   json report;
 };
 
-// Runs `args` with its output in `out_path` (JSON), timing it and reading its peak RSS.
+// VmHWM of a running process (its own peak RSS since exec), in kB; 0 once it has ended.
+long high_water_kb(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+  return 0;
+}
+
+// Runs `args` with its output in `out_path` (JSON), timing it and sampling its peak RSS.
 measured run_child(std::vector<std::string> args, const std::string& out_path) {
   // RECONCILE_BENCH_WRAP="heaptrack -o /tmp/h" profiles the connector (the figures then
   // measure the wrapper too).
@@ -109,12 +118,24 @@ measured run_child(std::vector<std::string> args, const std::string& out_path) {
   pid_t pid = 0;
   if (posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0)
     throw std::runtime_error("cannot start connector");
+  // wait4's ru_maxrss would not do: Linux carries the high-water mark of the memory a process
+  // leaves at exec into it, and posix_spawn leaves the bench's own (the sandboxes: GBs).
+  std::atomic<bool> ended{false};
+  std::atomic<long> peak_kb{0};
+  std::thread sampler([&] {
+    while (!ended) {
+      peak_kb = std::max(peak_kb.load(), high_water_kb(pid));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
   int status = 0;
   rusage usage{};
   wait4(pid, &status, 0, &usage);
+  ended = true;
+  sampler.join();
   measured m;
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  m.peak_rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;
+  m.peak_rss_mb = static_cast<double>(peak_kb.load()) / 1024.0;
   m.cpu_s = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
             static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   m.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -630,9 +630,11 @@ class StreamingPlan : public ReconcilePlan {
     input_.department_links = {{"Sales", {"d-sales", "Sales"}},
                                {"Support", {"d-support", "Support"}},
                                {"Old", {"d-old", "Old"}}};
-    for (int i = 0; i < 50; ++i) {  // unchanged, linked
+    for (int i = 0; i < 50; ++i) {  // unchanged, linked; a third without the group field
       const std::string n = "same" + std::to_string(i);
-      salesforce(record("r-" + n, n, i % 2 ? "Sales" : "Support"));
+      auto same = record("r-" + n, n, i % 2 ? "Sales" : "Support");
+      if (i % 3 == 0) same.erase("Groups__c");
+      salesforce(same);
       ispring("u-" + n, n, i % 2 ? "d-sales" : "d-support");
       input_.links.emplace("r-" + n, "u-" + n);
     }
@@ -640,6 +642,15 @@ class StreamingPlan : public ReconcilePlan {
     changed["FirstName"] = "Changed";
     salesforce(changed);
     ispring("u-upd", "upd", "d-sales");                          // update, matched by login
+    auto case_only = record("r-case", "Case.User", "Sales");       // a login's case is no change
+    case_only.erase("Groups__c");
+    salesforce(case_only);
+    ispring("u-case", "case.user", "d-sales");
+    auto first_name_case = record("r-fcase", "fcase", "Sales");    // a name's case is one
+    first_name_case["FirstName"] = "jo";
+    first_name_case.erase("Groups__c");
+    salesforce(first_name_case);
+    ispring("u-fcase", "fcase", "d-sales");
     salesforce(record("r-mv", "mv", "Support"));                 // moves out of Old
     ispring("u-mv", "mv", "d-old");
     salesforce(record("r-new", "new", "Sales", true, "Onboarding"));  // create
@@ -662,19 +673,19 @@ TEST_F(StreamingPlan, KeepsOnlyTheChangesAndCountsAndShowsTheSameAsAFullPlan) {
   const reconcile_plan streamed = stream();
   input_ = copy;
   plan();  // every user kept
-  EXPECT_EQ(plan_.users.size(), 58u);
-  EXPECT_EQ(streamed.users.size(), 8u);  // upd, mv, new, off, none, fly, twice, gone
-  EXPECT_EQ(streamed.omitted.unchanged, 50);
+  EXPECT_EQ(plan_.users.size(), 60u);
+  EXPECT_EQ(streamed.users.size(), 9u);  // upd, fcase, mv, new, off, none, fly, twice, gone
+  EXPECT_EQ(streamed.omitted.unchanged, 51);
   EXPECT_EQ(streamed.counts(), plan_.counts());
   EXPECT_EQ(plan_to_json(streamed, false), plan_to_json(plan_, false));
   EXPECT_EQ(plan_to_table(streamed, false), plan_to_table(plan_, false));
   EXPECT_EQ(streamed.new_links, plan_.new_links);
-  EXPECT_EQ(streamed.new_links.size(), 4u);  // upd, mv, off, fly: found by login
+  EXPECT_EQ(streamed.new_links.size(), 6u);  // upd, case, fcase, mv, off, fly: by login
   EXPECT_EQ(streamed.safety.synchronised, plan_.safety.synchronised);
   EXPECT_EQ(streamed.safety.retirements, 2u);  // off and gone
   ASSERT_EQ(streamed.deletions.size(), 1u);
   EXPECT_EQ(streamed.deletions[0].id, "d-old");
-  EXPECT_EQ(streamed.ispring_users, 56u);
+  EXPECT_EQ(streamed.ispring_users, 58u);
   // What is applied is exactly what the full plan applies.
   std::vector<std::string> applied, applied_full;
   for (const auto& u : streamed.users)
@@ -682,7 +693,7 @@ TEST_F(StreamingPlan, KeepsOnlyTheChangesAndCountsAndShowsTheSameAsAFullPlan) {
   for (const auto& u : plan_.users)
     if (u.should_apply()) applied_full.push_back(u.desired.record_id);
   EXPECT_EQ(applied, applied_full);
-  EXPECT_EQ(applied, (strings{"r-upd", "r-mv", "r-new", "r-off", "r-gone"}));
+  EXPECT_EQ(applied, (strings{"r-upd", "r-fcase", "r-mv", "r-new", "r-off", "r-gone"}));
 }
 
 TEST_F(StreamingPlan, ASalesforceUserAfterTheOneThatClaimedItsIspringUserIsAProblem) {

@@ -30,7 +30,10 @@ class ispring_index {
   std::size_t size() const { return starts_.size(); }
   ispring::user at(std::size_t i) const;
   std::string id(std::size_t i) const;
-  std::string department_id(std::size_t i) const;
+  // Without decoding the user: the reconciliation's check of an unchanged user.
+  const std::string& department_id(std::size_t i) const;
+  int status(std::size_t i) const;
+  std::optional<std::string_view> field(std::size_t i, std::string_view name) const;
   std::optional<std::size_t> find_id(std::string_view id) const;
   // `login` and `email` in any case.
   std::optional<std::size_t> find_login(std::string_view login) const;
@@ -47,7 +50,8 @@ class ispring_index {
   struct packed_view;
 
   std::uint32_t intern(const std::string& text);
-  packed_view view(std::size_t i) const;
+  // `with_keys`: login and e-mail too (found among the fields when they are their copies).
+  packed_view view(std::size_t i, bool with_keys = true) const;
   std::string_view key_of(std::size_t i, key_kind kind) const;
   std::vector<key> keys(key_kind kind) const;
   std::optional<std::size_t> find(const std::vector<key>& keys, std::string_view wanted,
