@@ -286,7 +286,8 @@ class department_planner {
     const auto* d = dir_.department_by_id(r.id);
     // iSpring refuses two siblings of one name, and the other one is not ours.
     if (d->parent_id)
-      if (const auto* other = dir_.find_department(r.to, *d->parent_id); other && other->id != d->id)
+      if (const auto* other = dir_.find_department(r.to, *d->parent_id);
+          other && other->id != d->id)
         r.problem = "another department named " + sync::quoted(other->name) + " exists beside it";
     if (r.problem.empty())
       for (auto& department : after.departments)

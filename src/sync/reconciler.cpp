@@ -125,8 +125,9 @@ void read_ispring_pages(ispring::api& api, const reconcile_options& options,
   } while (!token.empty());
 }
 
-// One department at a time, `readers` departments at once: the pages of one list follow each
-// other (keyset tokens), so one list of 100,000 users is 100 round trips in a row. Every user
+// One department at a time, `readers` departments at once, each page indexed as it comes: the
+// pages of one list follow each other (keyset tokens), so one list of 100,000 users is 100
+// round trips in a row. Every user
 // is in exactly one department; one moved during the read may show twice (the index keeps it
 // once) or not at all (then it looks new, and the create is refused as a duplicate and
 // linked instead).
@@ -150,14 +151,17 @@ void read_ispring_departments(ispring::api& api, std::size_t readers,
       if (i >= departments.size()) return;
       ispring::user_filter filter;
       filter.department_ids = {departments[i].id};
-      auto users = api.list_users(filter);
+      auto read = api.list_users_paged(filter, [&](std::vector<ispring::user>& users) {
+        std::lock_guard lock(mutex);
+        progress.ispring_read += static_cast<std::int64_t>(users.size());
+        for (const auto& u : users) out.users.add(u);
+        return !out.error && !out.stopped;
+      });
       std::lock_guard lock(mutex);
-      if (!users) {
-        if (!out.error) out.error = users.error();
+      if (!read) {
+        if (!out.error) out.error = read.error();
         return;
       }
-      progress.ispring_read += static_cast<std::int64_t>(users->size());
-      for (const auto& u : *users) out.users.add(u);
     }
   };
   std::vector<std::thread> threads;
@@ -175,8 +179,8 @@ void read_ispring(ispring::api& api, directory& dir, const reconcile_options& op
     return;
   }
   out.directory = *snapshot;
-  const std::size_t readers = std::min<std::size_t>(
-      static_cast<std::size_t>(std::max(options.concurrency, 1)), out.directory->departments.size());
+  const auto concurrency = static_cast<std::size_t>(std::max(options.concurrency, 1));
+  const std::size_t readers = std::min(concurrency, out.directory->departments.size());
   if (readers <= 1)
     read_ispring_pages(api, options, progress, out);
   else
@@ -546,7 +550,8 @@ void reconciler::apply(run_state& run) {
       const std::size_t n = next++;
       if (n >= work.size()) return;
       const planned_user& u = *work[n];
-      apply_result result = apply.apply_matched(u.desired, u.actual, {.defer_group_additions = true});
+      apply_result result =
+          apply.apply_matched(u.desired, u.actual, {.defer_group_additions = true});
       const epoch_ms applied_at = run.options.now ? run.options.now() : wall_now();
       std::lock_guard lock(run.report_mutex);
       history.add(u.desired, result, applied_at);
