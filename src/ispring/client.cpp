@@ -369,10 +369,10 @@ struct https_api::impl {
     ++stats_.tokens_rejected;
   }
 
-  template <class T, class Parse>
-  result<std::vector<T>> all_pages(const char* endpoint, const std::string& first_target,
-                                   Parse parse, const char* what) {
-    std::vector<T> out;
+  // Hands each page's items to `on_page` (false stops) until the last page.
+  template <class T, class Parse, class OnPage>
+  result<ok> each_page(const char* endpoint, const std::string& first_target, Parse parse,
+                       const char* what, OnPage on_page) {
     std::set<std::string> seen_tokens;
     std::string page_token;
     for (;;) {
@@ -382,8 +382,7 @@ struct https_api::impl {
       if (!response) return unexpected{response.error()};
       auto page = read_body(*response, parse(response->body), what);
       if (!page) return unexpected{page.error()};
-      for (auto& item : page->items) out.push_back(std::move(item));
-      if (page->is_last()) return out;
+      if (!on_page(page->items) || page->is_last()) return ok{};
       // A server handing back a token it gave before would keep us here forever.
       if (!seen_tokens.insert(page->next_page_token).second) {
         return unexpected{failure{
@@ -392,6 +391,18 @@ struct https_api::impl {
       }
       page_token = std::move(page->next_page_token);
     }
+  }
+
+  template <class T, class Parse>
+  result<std::vector<T>> all_pages(const char* endpoint, const std::string& first_target,
+                                   Parse parse, const char* what) {
+    std::vector<T> out;
+    auto done = each_page<T>(endpoint, first_target, parse, what, [&out](std::vector<T>& items) {
+      for (auto& item : items) out.push_back(std::move(item));
+      return true;
+    });
+    if (!done) return unexpected{done.error()};
+    return out;
   }
 
   result<ok> expect_success(const call& c) {
@@ -418,7 +429,8 @@ api_stats https_api::stats() const {
 
 // --- Users ---------------------------------------------------------------------------------
 
-result<std::vector<user>> https_api::list_users(const user_filter& filter) {
+namespace {
+std::string users_target(const user_filter& filter) {
   std::string target = "/users/v2?pageSize=" + std::to_string(page_size_for_lists);
   const auto add = [&target](const char* key, const std::vector<std::string>& values) {
     for (const auto& value : values)
@@ -429,7 +441,19 @@ result<std::vector<user>> https_api::list_users(const user_filter& filter) {
   add("userIds", filter.user_ids);
   add("departments", filter.department_ids);
   add("groups", filter.group_ids);
-  return impl_->all_pages<user>("GET /users/v2", target, parse_users_page, "users page");
+  return target;
+}
+}  // namespace
+
+result<std::vector<user>> https_api::list_users(const user_filter& filter) {
+  return impl_->all_pages<user>("GET /users/v2", users_target(filter), parse_users_page,
+                                "users page");
+}
+
+result<ok> https_api::list_users_paged(const user_filter& filter,
+                                       const std::function<bool(std::vector<user>&)>& on_page) {
+  return impl_->each_page<user>("GET /users/v2", users_target(filter), parse_users_page,
+                                "users page", on_page);
 }
 
 result<page<user>> https_api::list_users_page(const std::string& page_token, int page_size) {

@@ -22,13 +22,6 @@ bool contains_name(const std::vector<std::string>& names, const std::string& nam
                      [&name](const std::string& n) { return iequals(n, name); });
 }
 
-// Logins and e-mails are unique in iSpring regardless of case; a case-only difference is not
-// worth an update (and would loop if iSpring normalised the case).
-bool same_value(const std::string& field, const std::string& a, const std::string& b) {
-  if (field == "login" || field == "email") return iequals(a, b);
-  return a == b;
-}
-
 std::string value_of(const ispring::user& user, const std::string& field) {
   const auto it = user.fields.find(field);
   return it == user.fields.end() ? std::string() : it->second;
@@ -225,7 +218,7 @@ user_plan plan_user(const desired_user& desired, const ispring::user* actual,
     for (const auto& [field, value] : desired.fields) {
       if (field == "login" && value.empty()) continue;  // the match key is never cleared
       const std::string current = value_of(*actual, field);
-      if (!same_value(field, current, value)) plan.fields.push_back({field, current, value});
+      if (!same_field_value(field, current, value)) plan.fields.push_back({field, current, value});
     }
     if (target.id.empty() || target.id != actual->department_id) {
       target.from_id = actual->department_id;

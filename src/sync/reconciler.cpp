@@ -9,6 +9,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -85,50 +86,57 @@ bool stopping(const reconcile_options& options) {
   return options.stop_requested && options.stop_requested();
 }
 
-struct ispring_state {
-  std::deque<ispring::user> users;
+// Salesforce pages held while the iSpring users are still being read, packed (MessagePack,
+// about 250 bytes a user against 1 KB mapped). Beyond this the Salesforce read waits (its
+// pages stop being taken) rather than fill the memory.
+constexpr std::size_t max_waiting_bytes = 48u << 20;
+
+using steady = std::chrono::steady_clock;
+
+double seconds_since(steady::time_point t) {
+  return std::chrono::duration<double>(steady::now() - t).count();
+}
+
+// The iSpring side of the read: every user packed into `users`, sealed when complete.
+struct ispring_side {
+  ispring_index users;
   std::shared_ptr<const directory_snapshot> directory;
   std::optional<ispring::failure> error;
   bool stopped = false;
 };
 
-// Every iSpring user and the departments and groups. Users are read one department at a
-// time, a few departments at once: the pages of one list follow each other (keyset tokens),
-// so one list of 100,000 users is 100 round trips in a row. Every user is in exactly one
-// department; one moved during the read may show twice (kept once) or not at all (then it
-// looks new, and the create is refused as a duplicate and linked instead).
-void read_ispring(ispring::api& api, directory& dir, const reconcile_options& options,
-                  reconcile_progress& progress, ispring_state& out) {
-  auto snapshot = dir.snapshot();
-  if (!snapshot) {
-    out.error = snapshot.error();
-    return;
-  }
-  out.directory = *snapshot;
+// One list of every user, page after page.
+void read_ispring_pages(ispring::api& api, const reconcile_options& options,
+                        reconcile_progress& progress, ispring_side& out) {
+  std::string token;
+  do {
+    if (stopping(options)) {
+      out.stopped = true;
+      return;
+    }
+    auto page = api.list_users_page(token, options.ispring_page_size);
+    if (!page) {
+      out.error = page.error();
+      return;
+    }
+    progress.ispring_read += static_cast<std::int64_t>(page->items.size());
+    for (const auto& u : page->items) out.users.add(u);
+    token = std::move(page->next_page_token);
+  } while (!token.empty());
+}
+
+// One department at a time, `readers` departments at once, each page indexed as it comes: the
+// pages of one list follow each other (keyset tokens), so one list of 100,000 users is 100
+// round trips in a row. Every user
+// is in exactly one department; one moved during the read may show twice (the index keeps it
+// once) or not at all (then it looks new, and the create is refused as a duplicate and
+// linked instead).
+void read_ispring_departments(ispring::api& api, std::size_t readers,
+                              const reconcile_options& options, reconcile_progress& progress,
+                              ispring_side& out) {
   const auto& departments = out.directory->departments;
-  const std::size_t readers = std::min<std::size_t>(
-      static_cast<std::size_t>(std::max(options.concurrency, 1)), departments.size());
-  if (readers <= 1) {
-    std::string token;
-    do {
-      if (stopping(options)) {
-        out.stopped = true;
-        return;
-      }
-      auto page = api.list_users_page(token, options.ispring_page_size);
-      if (!page) {
-        out.error = page.error();
-        return;
-      }
-      progress.ispring_read += static_cast<std::int64_t>(page->items.size());
-      for (auto& u : page->items) out.users.push_back(std::move(u));
-      token = std::move(page->next_page_token);
-    } while (!token.empty());
-    return;
-  }
   std::mutex mutex;
   std::atomic<std::size_t> next{0};
-  std::unordered_set<std::string> seen;
   const auto read_departments = [&] {
     for (;;) {
       {
@@ -143,15 +151,17 @@ void read_ispring(ispring::api& api, directory& dir, const reconcile_options& op
       if (i >= departments.size()) return;
       ispring::user_filter filter;
       filter.department_ids = {departments[i].id};
-      auto users = api.list_users(filter);
+      auto read = api.list_users_paged(filter, [&](std::vector<ispring::user>& users) {
+        std::lock_guard lock(mutex);
+        progress.ispring_read += static_cast<std::int64_t>(users.size());
+        for (const auto& u : users) out.users.add(u);
+        return !out.error && !out.stopped;
+      });
       std::lock_guard lock(mutex);
-      if (!users) {
-        if (!out.error) out.error = users.error();
+      if (!read) {
+        if (!out.error) out.error = read.error();
         return;
       }
-      progress.ispring_read += static_cast<std::int64_t>(users->size());
-      for (auto& u : *users)
-        if (seen.insert(u.id).second) out.users.push_back(std::move(u));
     }
   };
   std::vector<std::thread> threads;
@@ -160,7 +170,199 @@ void read_ispring(ispring::api& api, directory& dir, const reconcile_options& op
   for (auto& t : threads) t.join();
 }
 
+// Every iSpring user and the departments and groups; the index sealed when all were read.
+void read_ispring(ispring::api& api, directory& dir, const reconcile_options& options,
+                  reconcile_progress& progress, ispring_side& out) {
+  auto snapshot = dir.snapshot();
+  if (!snapshot) {
+    out.error = snapshot.error();
+    return;
+  }
+  out.directory = *snapshot;
+  const auto concurrency = static_cast<std::size_t>(std::max(options.concurrency, 1));
+  const std::size_t readers = std::min(concurrency, out.directory->departments.size());
+  if (readers <= 1)
+    read_ispring_pages(api, options, progress, out);
+  else
+    read_ispring_departments(api, readers, options, progress, out);
+  if (!out.error && !out.stopped) out.users.seal();
+}
+
+// The Salesforce side of the read: the reader hands pages over (two at most wait), a thread
+// of its own maps them and plans each against the iSpring index. Pages that come before the
+// index is complete wait packed, max_waiting_bytes at most.
+class salesforce_pipeline {
+ public:
+  salesforce_pipeline(const config::settings& settings, reconcile_progress& progress)
+      : settings_(settings), progress_(progress) {}
+
+  // On the reader's thread.
+  void push(std::vector<nlohmann::json>& records) {
+    progress_.salesforce_read += static_cast<std::int64_t>(records.size());
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return pages_.size() < 2; });
+    pages_.push_back(std::move(records));
+    records.clear();
+    changed_.notify_all();
+  }
+
+  void close() {
+    std::lock_guard lock(mutex_);
+    pages_done_ = true;
+    changed_.notify_all();
+  }
+
+  // The iSpring side ended: the planner to feed, or null when it failed or stopped.
+  void ispring_done(reconcile_planner* planner) {
+    std::lock_guard lock(mutex_);
+    planner_ = planner;
+    ispring_done_ = true;
+    waiting_at_ispring_done_ = waiting_users_;
+    changed_.notify_all();
+  }
+
+  // The mapping thread: until the reader closes, then the waiting pages.
+  void run() {
+    for (;;) {
+      std::vector<nlohmann::json> records;
+      {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return !pages_.empty() || pages_done_; });
+        if (pages_.empty()) break;
+        records = std::move(pages_.front());
+        pages_.pop_front();
+        changed_.notify_all();
+      }
+      hand_over(records);
+    }
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return ispring_done_; });
+    lock.unlock();
+    plan_waiting();
+  }
+
+  std::size_t skipped_records() const { return skipped_; }
+  // Salesforce users read but not yet planned when the iSpring side ended.
+  std::size_t waiting_at_ispring_done() const { return waiting_at_ispring_done_; }
+
+ private:
+  void plan_page(const std::vector<nlohmann::json>& records) {
+    if (!planner_) return;
+    for (const auto& record : records) {
+      const auto id_field = record.find("Id");
+      std::optional<std::string> id;
+      if (id_field != record.end() && id_field->is_string())
+        id = salesforce::to_18_char_id(id_field->get_ref<const std::string&>());
+      if (!id) {
+        ++skipped_;
+        continue;
+      }
+      planner_->add(make_desired_user(map_user(record, *id, settings_.mapping), settings_.sync));
+      ++progress_.planned;
+    }
+  }
+
+  void hand_over(std::vector<nlohmann::json>& records) {
+    std::unique_lock lock(mutex_);
+    if (!ispring_done_) {
+      nlohmann::json page(std::move(records));
+      waiting_.push_back(nlohmann::json::to_msgpack(page));
+      waiting_bytes_ += waiting_.back().size();
+      waiting_users_ += page.size();
+      changed_.wait(lock, [&] { return ispring_done_ || waiting_bytes_ < max_waiting_bytes; });
+      return;
+    }
+    lock.unlock();
+    plan_waiting();
+    plan_page(records);
+  }
+
+  // Once the iSpring side is done (planner_ and waiting_ are then this thread's alone).
+  void plan_waiting() {
+    for (; !waiting_.empty(); waiting_.pop_front()) {
+      const auto page = nlohmann::json::from_msgpack(waiting_.front());
+      plan_page(page.get_ref<const nlohmann::json::array_t&>());
+    }
+    waiting_bytes_ = 0;
+  }
+
+  const config::settings& settings_;
+  reconcile_progress& progress_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::vector<nlohmann::json>> pages_;
+  bool pages_done_ = false;
+  bool ispring_done_ = false;
+  reconcile_planner* planner_ = nullptr;
+  std::deque<std::vector<std::uint8_t>> waiting_;  // pages, packed
+  std::size_t waiting_bytes_ = 0, waiting_users_ = 0, waiting_at_ispring_done_ = 0;
+  std::size_t skipped_ = 0;
+};
+
+// One run's state, from the read to the report.
+struct run_data {
+  run_data(ispring::api& api, const reconcile_options& o, reconcile_progress& p)
+      : options(o), progress(p), dir(api) {}
+
+  const reconcile_options& options;
+  reconcile_progress& progress;
+  reconcile_report report;
+  directory dir;
+  steady::time_point started = steady::now();
+  ispring_side ispring;
+  std::unique_ptr<reconcile_planner> planner;
+  std::size_t skipped_records = 0;
+  reconcile_plan plan;
+
+  // Applying: under report_mutex.
+  std::mutex report_mutex;
+  std::int64_t failed = 0, applied = 0;
+  std::size_t to_apply = 0;
+  std::atomic<bool> stopped{false};
+  std::vector<std::pair<std::string, std::string>> links;
+  std::vector<std::string> unlinks;
+  std::map<std::string, std::vector<std::string>> group_additions;  // group → user ids
+  std::map<std::string, store::department_link> department_links;   // created ones, by key
+
+  void record_failure(const std::string& who, const std::string& what) {
+    std::lock_guard lock(report_mutex);
+    ++failed;
+    ++progress.failed;
+    if (report.failures.size() < max_failures_kept) report.failures.push_back(who + ": " + what);
+  }
+
+  // Under report_mutex: what applying one user changed, for the links and the report.
+  void note_applied(const planned_user& u, const apply_result& result) {
+    const std::string before = u.actual ? u.actual->id : std::string();
+    if (result.ispring_user_id != before) {
+      if (result.ispring_user_id.empty())
+        unlinks.push_back(u.desired.record_id);
+      else
+        links.emplace_back(u.desired.record_id, result.ispring_user_id);
+    }
+    for (const auto& g : result.deferred_group_additions)
+      group_additions[g].push_back(result.ispring_user_id);
+    if (result.department_link && !u.desired.department_key.empty())
+      department_links[ascii_lower(u.desired.department_key)] = {
+          u.desired.department_key, result.department_link->id, result.department_link->name};
+    if (result.ok) {
+      ++applied;
+      ++progress.applied;
+    } else {
+      ++failed;
+      ++progress.failed;
+      if (report.failures.size() < max_failures_kept)
+        report.failures.push_back(u.desired.record_id + ": " +
+                                  (result.error ? result.error->to_string() : "failed"));
+    }
+  }
+};
+
 }  // namespace
+
+struct reconciler::run_state : run_data {
+  using run_data::run_data;
+};
 
 const char* reconcile_progress::phase_name() const {
   switch (phase.load()) {
@@ -189,271 +391,233 @@ reconciler::reconciler(const config::settings& settings, ispring::api& api, reco
     : settings_(settings), api_(api), store_(store), read_salesforce_(std::move(read_salesforce)) {}
 
 reconcile_report reconciler::run(const reconcile_options& options, reconcile_progress& progress) {
-  reconcile_report report;
+  run_state run(api_, options, progress);
   progress.phase = 0;
-  directory dir(api_);
-  using steady = std::chrono::steady_clock;
-  const auto started = steady::now();
-  const auto seconds_since = [](steady::time_point t) {
-    return std::chrono::duration<double>(steady::now() - t).count();
-  };
+  if (read_both(run) && plan(run)) {
+    apply(run);
+    finish(run);
+  }
+  return std::move(run.report);
+}
 
-  // Both sides are read at once: each is mostly waiting on the network.
-  ispring_state ispring;
-  std::thread ispring_reader([&] { read_ispring(api_, dir, options, progress, ispring); });
-
-  reconcile_input input;
-  bool salesforce_stopped = false;
-  std::size_t skipped_records = 0;
-  // Pages are mapped on a thread of their own, so the next page is already on its way while
-  // one is mapped (two pages at most wait: the memory stays bounded).
-  std::mutex pages_mutex;
-  std::condition_variable pages_changed;
-  std::deque<std::vector<nlohmann::json>> pages;
-  bool pages_done = false;
-  std::thread mapper([&] {
-    for (;;) {
-      std::vector<nlohmann::json> records;
-      {
-        std::unique_lock lock(pages_mutex);
-        pages_changed.wait(lock, [&] { return !pages.empty() || pages_done; });
-        if (pages.empty()) return;
-        records = std::move(pages.front());
-        pages.pop_front();
-      }
-      pages_changed.notify_all();
-      for (auto& record : records) {
-        const auto id_field = record.find("Id");
-        std::optional<std::string> id;
-        if (id_field != record.end() && id_field->is_string())
-          id = salesforce::to_18_char_id(id_field->get_ref<const std::string&>());
-        if (!id) {
-          ++skipped_records;
-          continue;
-        }
-        input.desired.push_back(
-            make_desired_user(map_user(record, *id, settings_.mapping), settings_.sync));
-      }
-      progress.salesforce_read += static_cast<std::int64_t>(records.size());
+// Both sides at once, each mostly waiting on the network: the iSpring users into the index,
+// then the planner (with the links, read meanwhile); the Salesforce pages into the planner.
+bool reconciler::read_both(run_state& run) {
+  const auto& org = run.options.organization_id;
+  salesforce_pipeline salesforce(settings_, run.progress);
+  std::atomic<bool> ispring_ended_badly{false};
+  std::thread ispring_reader([&] {
+    read_ispring(api_, run.dir, run.options, run.progress, run.ispring);
+    if (!run.ispring.error && !run.ispring.stopped) {
+      reconcile_sources sources;
+      sources.directory = *run.ispring.directory;
+      sources.links = store_.links.list_links(org);
+      for (const auto& r : store_.queue.records_in_flight(org)) sources.in_flight.insert(r.record_id);
+      for (auto& link : store_.departments.list_department_links(org))
+        sources.department_links.emplace(
+            std::move(link.key),
+            linked_department{std::move(link.department_id), std::move(link.name)});
+      run.planner = std::make_unique<reconcile_planner>(
+          run.ispring.users, std::move(sources), settings_.sync, run.options.plan_all_rows);
+    } else {
+      ispring_ended_badly = true;
     }
+    salesforce.ispring_done(run.planner.get());
+    if (run.planner)
+      log::info("run.ispring_read",
+                "reconciliation indexed {} iSpring users in {:.2f} s ({} Salesforce users read "
+                "meanwhile, peak RSS {} MB)",
+                run.ispring.users.size(), seconds_since(run.started),
+                run.progress.salesforce_read.load(), peak_rss_mb());
   });
+  std::thread mapper([&] { salesforce.run(); });
+  bool salesforce_stopped = false;
   auto read = read_salesforce_([&](std::vector<nlohmann::json>& records) {
-    {
-      std::unique_lock lock(pages_mutex);
-      pages_changed.wait(lock, [&] { return pages.size() < 2; });
-      pages.push_back(std::move(records));
-    }
-    pages_changed.notify_all();
-    records.clear();
-    if (stopping(options)) {
+    salesforce.push(records);
+    if (stopping(run.options)) {
       salesforce_stopped = true;
       return false;
     }
-    return true;
+    return !ispring_ended_badly;  // the run fails anyway: no need to read on
   });
-  {
-    std::lock_guard lock(pages_mutex);
-    pages_done = true;
-  }
-  pages_changed.notify_all();
+  salesforce.close();
   mapper.join();
   ispring_reader.join();
+  run.skipped_records = salesforce.skipped_records();
 
   if (!read) {
-    report.message = "reading Salesforce users failed: " + read.error();
-    return report;
+    run.report.message = "reading Salesforce users failed: " + read.error();
+    return false;
   }
-  if (ispring.error) {
-    report.message = "reading iSpring users failed: " + ispring.error->to_string();
-    return report;
+  if (run.ispring.error) {
+    run.report.message = "reading iSpring users failed: " + run.ispring.error->to_string();
+    return false;
   }
-  if (salesforce_stopped || ispring.stopped) {
-    report.status = "stopped";
-    report.message = "stopped while reading, before any change";
-    return report;
+  if (salesforce_stopped || run.ispring.stopped) {
+    run.report.status = "stopped";
+    run.report.message = "stopped while reading, before any change";
+    return false;
   }
+  log::info("run.read",
+            "reconciliation read {} Salesforce and {} iSpring users in {:.2f} s (peak RSS {} MB)",
+            run.progress.salesforce_read.load(), run.ispring.users.size(),
+            seconds_since(run.started), peak_rss_mb());
+  return true;
+}
 
-  log::info(
-      "run.read", "reconciliation read {} Salesforce and {} iSpring users in {:.2f} s (peak RSS {} MB)",
-      input.desired.size(), ispring.users.size(), seconds_since(started), peak_rss_mb());
+// The rest of the plan (retired links, departments, the safety limit). False: nothing is to
+// be applied (a dry run, or the safety limit), the report is complete.
+bool reconciler::plan(run_state& run) {
   const auto planning = steady::now();
-  progress.phase = 1;
-  input.actual = std::move(ispring.users);
-  input.directory = *ispring.directory;
-  for (auto& [record, user_id] : store_.links.list_links(options.organization_id))
-    input.links.emplace(std::move(record), std::move(user_id));
-  for (const auto& r : store_.queue.records_in_flight(options.organization_id))
-    input.in_flight.insert(r.record_id);
-  for (auto& link : store_.departments.list_department_links(options.organization_id))
-    input.department_links.emplace(
-        std::move(link.key),
-        linked_department{std::move(link.department_id), std::move(link.name)});
-
-  reconcile_plan plan = make_reconcile_plan(input, settings_.sync);
+  run.progress.phase = 1;
+  std::set<std::string> in_flight_now;
+  for (const auto& r : store_.queue.records_in_flight(run.options.organization_id))
+    in_flight_now.insert(r.record_id);
+  run.plan = run.planner->finish(true, in_flight_now);
+  run.planner.reset();
+  run.ispring.users = ispring_index();  // the kept users hold their iSpring user
+  const reconcile_plan& plan = run.plan;
+  auto& report = run.report;
   report.counts = plan.counts();
-  report.counts["ispring_users"] = static_cast<std::int64_t>(input.actual.size());
-  if (skipped_records > 0)
-    report.counts["unreadable_records"] = static_cast<std::int64_t>(skipped_records);
-  progress.planned = static_cast<std::int64_t>(plan.users.size());
-  log::info("run.planned", "reconciliation planned {} changes for {} users in {:.2f} s (peak RSS {} MB)",
-               plan.to_apply(), plan.users.size(), seconds_since(planning), peak_rss_mb());
-  progress.to_apply = static_cast<std::int64_t>(plan.to_apply());
+  report.counts["ispring_users"] = static_cast<std::int64_t>(plan.ispring_users);
+  if (run.skipped_records > 0)
+    report.counts["unreadable_records"] = static_cast<std::int64_t>(run.skipped_records);
+  run.progress.planned = report.counts["salesforce_users"];
+  log::info("run.planned",
+            "reconciliation planned {} changes for {} users in {:.2f} s (peak RSS {} MB)",
+            plan.to_apply(), report.counts["salesforce_users"], seconds_since(planning),
+            peak_rss_mb());
+  run.progress.to_apply = static_cast<std::int64_t>(plan.to_apply());
+  if (!run.options.dry_run && !plan.safety.exceeded) return true;
 
-  if (options.dry_run || plan.safety.exceeded) {
-    report.plan = plan_to_json(plan, input, options.plan_all_rows);
-    report.plan_table = plan_to_table(plan, input, options.plan_all_rows);
-    progress.phase = 3;
-    if (plan.safety.exceeded) {
-      report.status = "stopped_by_safety_limit";
-      report.message = "nothing changed: " + plan.safety.message;
-    } else {
-      report.status = "succeeded";
-      report.message = "dry run: " + std::to_string(plan.to_apply()) +
-                       " users would change; nothing was changed";
-    }
-    return report;
+  report.plan = plan_to_json(plan, run.options.plan_all_rows);
+  report.plan_table = plan_to_table(plan, run.options.plan_all_rows);
+  run.progress.phase = 3;
+  if (plan.safety.exceeded) {
+    report.status = "stopped_by_safety_limit";
+    report.message = "nothing changed: " + plan.safety.message;
+  } else {
+    report.status = "succeeded";
+    report.message = "dry run: " + std::to_string(plan.to_apply()) +
+                     " users would change; nothing was changed";
   }
+  return false;
+}
 
-  progress.phase = 2;
-  const auto applying = steady::now();
-  std::mutex report_mutex;
-  std::int64_t failed = 0, applied = 0;
-  const auto record_failure = [&](const std::string& who, const std::string& what) {
-    std::lock_guard lock(report_mutex);
-    ++failed;
-    ++progress.failed;
-    if (report.failures.size() < max_failures_kept) report.failures.push_back(who + ": " + what);
-  };
-
+// Links and departments first, then the users a few at a time.
+void reconciler::apply(run_state& run) {
+  run.progress.phase = 2;
+  const auto& org = run.options.organization_id;
+  const reconcile_plan& plan = run.plan;
   // Links found by login or e-mail are remembered first: a crash later must not lose them.
-  if (!plan.new_links.empty()) store_.links.set_links(options.organization_id, plan.new_links);
+  if (!plan.new_links.empty()) store_.links.set_links(org, plan.new_links);
 
   // Department links next, for the same reason: adopted departments are owned from now on.
-  store_.departments.remove_department_links(options.organization_id, plan.gone_departments);
+  store_.departments.remove_department_links(org, plan.gone_departments);
   std::vector<store::department_link> adopted;
   for (const auto& a : plan.adoptions) adopted.push_back({a.key, a.id, a.name});
-  store_.departments.set_department_links(options.organization_id, adopted);
+  store_.departments.set_department_links(org, adopted);
 
   // Renames in place (only of linked departments, the plan's rule), before users move in.
   std::vector<store::department_link> renamed;
   for (const auto& rename : plan.renames) {
     const std::string what = "department '" + rename.from + "'";
     if (!rename.problem.empty()) {
-      record_failure(what, "cannot rename to '" + rename.to + "': " + rename.problem);
+      run.record_failure(what, "cannot rename to '" + rename.to + "': " + rename.problem);
     } else if (auto r = api_.rename_department(rename.id, rename.to); !r) {
-      record_failure(what, "rename to '" + rename.to + "': " + r.error().to_string());
+      run.record_failure(what, "rename to '" + rename.to + "': " + r.error().to_string());
     } else {
       renamed.push_back({rename.key, rename.id, rename.to});
     }
   }
-  store_.departments.set_department_links(options.organization_id, renamed);
-  if (!plan.renames.empty()) dir.invalidate();
+  store_.departments.set_department_links(org, renamed);
+  if (!plan.renames.empty()) run.dir.invalidate();
 
-  // Users, a few at a time.
-  applier apply(api_, dir);
-  std::vector<std::size_t> work;
-  for (std::size_t i = 0; i < plan.users.size(); ++i)
-    if (plan.users[i].should_apply()) work.push_back(i);
+  const auto applying = steady::now();
+  applier apply(api_, run.dir);
+  std::vector<const planned_user*> work;
+  for (const auto& u : plan.users)
+    if (u.should_apply()) work.push_back(&u);
+  run.to_apply = work.size();
   std::atomic<std::size_t> next{0};
-  std::atomic<bool> stopped{false};
-  std::vector<std::pair<std::string, std::string>> links;
-  std::vector<std::string> unlinks;
-  std::map<std::string, std::vector<std::string>> group_additions;  // group → user ids
-  std::map<std::string, store::department_link> department_links;   // created ones, by key
-  run_history history(store_.history, options);
+  run_history history(store_.history, run.options);
   const auto apply_some = [&] {
     for (;;) {
-      if (stopping(options)) {
-        stopped = true;
+      if (stopping(run.options)) {
+        run.stopped = true;
         return;
       }
       const std::size_t n = next++;
       if (n >= work.size()) return;
-      const planned_user& u = plan.users[work[n]];
-      const std::optional<ispring::user> actual =
-          u.actual ? std::optional<ispring::user>(input.actual[*u.actual]) : std::nullopt;
-      apply_result result = apply.apply_matched(u.desired, actual, {.defer_group_additions = true});
-      const epoch_ms applied_at = options.now ? options.now() : wall_now();
-      std::lock_guard lock(report_mutex);
+      const planned_user& u = *work[n];
+      apply_result result =
+          apply.apply_matched(u.desired, u.actual, {.defer_group_additions = true});
+      const epoch_ms applied_at = run.options.now ? run.options.now() : wall_now();
+      std::lock_guard lock(run.report_mutex);
       history.add(u.desired, result, applied_at);
-      const std::string before = actual ? actual->id : std::string();
-      if (result.ispring_user_id != before) {
-        if (result.ispring_user_id.empty())
-          unlinks.push_back(u.desired.record_id);
-        else
-          links.emplace_back(u.desired.record_id, result.ispring_user_id);
-      }
-      for (auto& g : result.deferred_group_additions)
-        group_additions[g].push_back(result.ispring_user_id);
-      if (result.department_link && !u.desired.department_key.empty())
-        department_links[ascii_lower(u.desired.department_key)] = {
-            u.desired.department_key, result.department_link->id, result.department_link->name};
-      if (result.ok) {
-        ++applied;
-        ++progress.applied;
-      } else {
-        ++failed;
-        ++progress.failed;
-        if (report.failures.size() < max_failures_kept)
-          report.failures.push_back(u.desired.record_id + ": " +
-                                    (result.error ? result.error->to_string() : "failed"));
-      }
+      run.note_applied(u, result);
     }
   };
   const int threads =
-      std::max(1, std::min<int>(options.concurrency, static_cast<int>(work.size())));
+      std::max(1, std::min<int>(run.options.concurrency, static_cast<int>(work.size())));
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i) pool.emplace_back(apply_some);
   apply_some();
   for (auto& t : pool) t.join();
   history.flush();
+  log::info("run.applied", "reconciliation applied {} and failed {} of {} users in {:.2f} s",
+            run.applied, run.failed, work.size(), seconds_since(applying));
+}
 
-  if (!links.empty()) store_.links.set_links(options.organization_id, links);
+// The links the users' changes made, group additions, empty departments, the report.
+void reconciler::finish(run_state& run) {
+  const auto& org = run.options.organization_id;
+  if (!run.links.empty()) store_.links.set_links(org, run.links);
   std::vector<store::department_link> created;
-  for (auto& [key, link] : department_links) created.push_back(std::move(link));
-  store_.departments.set_department_links(options.organization_id, created);
-  for (const auto& record : unlinks) store_.links.remove_link(options.organization_id, record);
+  for (auto& [key, link] : run.department_links) created.push_back(std::move(link));
+  store_.departments.set_department_links(org, created);
+  for (const auto& record : run.unlinks) store_.links.remove_link(org, record);
 
   // Group members are replaced as a whole: one read and one write per group for everyone.
-  for (const auto& [group, user_ids] : group_additions) {
+  applier apply(api_, run.dir);
+  for (const auto& [group, user_ids] : run.group_additions) {
     if (auto r = apply.add_to_group(group, user_ids); !r)
-      for (const auto& id : user_ids) record_failure(id, r.error().to_string());
+      for (const auto& id : user_ids) run.record_failure(id, r.error().to_string());
   }
 
   std::int64_t departments_deleted = 0;
-  if (!stopped && failed == 0) {
+  if (!run.stopped && run.failed == 0) {
     std::vector<std::string> deleted;
-    for (const auto& d : plan.deletions) {
+    for (const auto& d : run.plan.deletions) {
       auto r = api_.delete_department(d.id);
       if (r || r.error().kind == ispring::failure_kind::not_found) {
         ++departments_deleted;
         deleted.push_back(d.id);
       } else {
-        record_failure("department '" + d.name + "'", "delete: " + r.error().to_string());
+        run.record_failure("department '" + d.name + "'", "delete: " + r.error().to_string());
       }
     }
-    store_.departments.remove_department_links(options.organization_id, deleted);
+    store_.departments.remove_department_links(org, deleted);
   }
 
-  progress.phase = 3;
-  log::info("run.applied", "reconciliation applied {} and failed {} of {} users in {:.2f} s", applied, failed,
-               work.size(), seconds_since(applying));
-  report.counts["applied"] = applied;
-  report.counts["failed"] = failed;
+  run.progress.phase = 3;
+  auto& report = run.report;
+  report.counts["applied"] = run.applied;
+  report.counts["failed"] = run.failed;
   report.counts["departments_deleted"] = departments_deleted;
-  if (stopped) {
+  const std::string of = std::to_string(run.to_apply);
+  if (run.stopped) {
     report.status = "stopped";
-    report.message = "stopped after " + std::to_string(applied + failed) + " of " +
-                     std::to_string(work.size()) + " users";
-  } else if (failed > 0) {
+    report.message = "stopped after " + std::to_string(run.applied + run.failed) + " of " + of +
+                     " users";
+  } else if (run.failed > 0) {
     report.status = "failed";
-    report.message = std::to_string(failed) + " of " + std::to_string(work.size()) +
+    report.message = std::to_string(run.failed) + " of " + of +
                      " changes failed; first: " + report.failures.front();
   } else {
     report.status = "succeeded";
-    report.message = std::to_string(applied) + " users changed";
+    report.message = std::to_string(run.applied) + " users changed";
   }
-  return report;
 }
 
 }  // namespace connector::sync

@@ -37,4 +37,9 @@ std::string quoted(std::string_view value) {
   return "'" + std::string(value) + "'";
 }
 
+bool same_field_value(std::string_view field, std::string_view current, std::string_view wanted) {
+  if (field == "login" || field == "email") return iequals(current, wanted);
+  return current == wanted;
+}
+
 }  // namespace connector::sync

@@ -10,6 +10,10 @@ namespace connector::sync {
 std::string_view trim(std::string_view text);
 std::string ascii_lower(std::string_view text);
 bool iequals(std::string_view a, std::string_view b);
+// Is a profile field's value in iSpring (`current`) the one wanted? Logins and e-mails are
+// unique in iSpring regardless of case; a case-only difference is not worth an update (and
+// would loop if iSpring normalised the case).
+bool same_field_value(std::string_view field, std::string_view current, std::string_view wanted);
 // 'value' with quotes, for the sentences an operator reads.
 std::string quoted(std::string_view value);
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <set>
 #include <thread>
 
 #include "support/eventually.hpp"
@@ -203,6 +204,117 @@ TEST_F(reconcile_e2e, WrongCredentialsAreNamedByCheckAndByTheRun) {
   const auto run = connector({"reconcile"}, wrong_key);
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.out.find("invalid_grant"), std::string::npos) << run.out;
+}
+
+// --- several pages: each Salesforce page is planned as it arrives ------------------------
+
+// 401 people on both sides, so the Salesforce read is three pages of 200; `last` (the newest
+// record) differs in its first name and `by_mail` is known to iSpring under another login.
+struct paged_people {
+  std::vector<std::string> records;  // in query order (ids grow)
+  std::vector<std::string> ispring_ids;
+};
+
+class reconcile_pages_e2e : public reconcile_e2e {
+ protected:
+  static constexpr int people = 401;
+
+  paged_people seed() {
+    paged_people out;
+    std::vector<ispring_sandbox::seed_user> seeds;
+    for (int i = 0; i < people; ++i) {
+      const std::string name = "p" + std::to_string(i);
+      out.records.push_back(add_salesforce_user(name, "Sales"));
+      const bool by_mail = i == people - 2, last = i == people - 1;
+      seeds.push_back({(by_mail ? "legacy-" : "") + name + "@acme.example.prod",
+                       name + "@acme.example",
+                       sales_,
+                       {{"first_name", last ? "Old" : name},
+                        {"last_name", "Tester"},
+                        {"job_title", "Engineer"}}});
+    }
+    out.ispring_ids = ispring_.sandbox().add_users(seeds);
+    return out;
+  }
+
+  int active_users() {
+    int n = 0;
+    for (const auto& u : ispring_.sandbox().users()) n += u.status == 1 ? 1 : 0;
+    return n;
+  }
+
+  std::string sales_ = ispring_.sandbox().add_department("Sales");
+};
+
+TEST_F(reconcile_pages_e2e, UsersOnTheLastSalesforcePageAreMatchedNotCreatedAgain) {
+  const auto seeded = seed();
+  const auto run = connector({"reconcile", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const json counts = json::parse(run.out)["counts"];
+  EXPECT_EQ(counts["create"], 0);
+  EXPECT_EQ(counts["update"], 2);  // the last one's first name, the other one's login
+  EXPECT_EQ(counts["unchanged"], people - 2);
+  EXPECT_EQ(counts["salesforce_users"], people);
+  const auto users = ispring_.sandbox().users();
+  ASSERT_EQ(users.size(), static_cast<std::size_t>(people));
+  const auto last = ispring_user("p400");
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->id, seeded.ispring_ids.back());
+  EXPECT_EQ(last->fields.at("first_name"), "p400");
+  const auto by_mail = ispring_user("p399");  // its login now Salesforce's
+  ASSERT_TRUE(by_mail);
+  EXPECT_EQ(by_mail->id, seeded.ispring_ids[people - 2]);
+
+  // Every user was linked, even the unchanged ones: the next run matches by link and changes
+  // nothing.
+  const int writes = ispring_writes();
+  const auto again = connector({"reconcile", "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_EQ(json::parse(again.out)["counts"]["to_apply"], 0);
+  EXPECT_EQ(ispring_writes(), writes);
+  // (explain finds a user by its iSpring id only through the link)
+  const auto linked = connector({"explain", seeded.ispring_ids[200], "--offline", "--json"});
+  EXPECT_EQ(linked.exit_code, 0) << linked.err;
+  EXPECT_NE(linked.out.find(seeded.records[200]), std::string::npos) << linked.out;
+}
+
+TEST_F(reconcile_pages_e2e, LinkedUsersTheQueryNoLongerReturnsAreDeactivatedFromEveryPage) {
+  const auto seeded = seed();
+  ASSERT_EQ(connector({"reconcile"}).exit_code, 0);
+  std::set<std::string> leavers;
+  for (int i = 0; i < people; i += 50) {
+    salesforce_.sandbox().update_user(seeded.records[i], {{"Title", "Leaver"}});
+    leavers.insert(seeded.ispring_ids[i]);
+  }
+  const json filter = {{"salesforce", {{"query_filter", "Title != 'Leaver'"}}}};
+  const auto run = connector({"reconcile", "--json"}, filter);
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const json counts = json::parse(run.out)["counts"];
+  EXPECT_EQ(counts["deactivate"], 9);
+  EXPECT_EQ(counts["salesforce_users"], people - 9);
+  EXPECT_EQ(counts["unchanged"], people - 9);
+  for (const auto& u : ispring_.sandbox().users())
+    EXPECT_EQ(u.status, leavers.contains(u.id) ? 3 : 1) << u.login();
+}
+
+TEST_F(reconcile_pages_e2e, APageFailingMidwayFailsTheRunAndRetiresNobody) {
+  seed();
+  ASSERT_EQ(connector({"reconcile"}).exit_code, 0);
+  const int writes = ispring_writes();
+  // The first page is read, the second is refused: had the run planned on with what it had,
+  // the 201 users of the pages it never read would look gone and be deactivated.
+  salesforce_.sandbox().set_request_limit(1);
+  const auto run = connector({"reconcile", "--json"});
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  const json out = json::parse(run.out);
+  EXPECT_EQ(out["status"], "failed");
+  EXPECT_NE(out["message"].get<std::string>().find("reading Salesforce users failed"),
+            std::string::npos)
+      << out["message"];
+  EXPECT_NE(out["message"].get<std::string>().find("REQUEST_LIMIT_EXCEEDED"), std::string::npos)
+      << out["message"];
+  EXPECT_EQ(ispring_writes(), writes);
+  EXPECT_EQ(active_users(), people);
 }
 
 // --- department links: the connector renames and deletes only what it owns ----------------

@@ -1069,6 +1069,11 @@ void ispring_sandbox::set_rate_limit(int max_requests_per_second) {
 
 // --- State access ----------------------------------------------------------------------------
 
+std::size_t ispring_sandbox::user_count() const {
+  std::lock_guard lock(mutex_);
+  return users_.size();
+}
+
 std::vector<sandbox_user> ispring_sandbox::users() const {
   std::lock_guard lock(mutex_);
   std::vector<sandbox_user> out;

@@ -127,6 +127,7 @@ class ispring_sandbox {
 
   // --- State for assertions (copies, taken under the lock) ---
   std::vector<sandbox_user> users() const;
+  std::size_t user_count() const;  // without copying a million users
   std::vector<sandbox_department> departments() const;
   std::vector<sandbox_group> groups() const;
   std::optional<sandbox_user> find_user(const std::string& id) const;

@@ -3,6 +3,7 @@
 #include "connector/sync/reconcile_plan.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -528,12 +529,12 @@ TEST_F(ReconcilePlan, DryRunOutputTellsRenamesAdoptionsAndWhy) {
   ispring("u1", "ann", "d-sales");
   ispring("u2", "bob", "d-support");
   plan();
-  const std::string table = plan_to_table(plan_, input_, false);
+  const std::string table = plan_to_table(plan_, false);
   EXPECT_NE(table.find("rename department 'Sales' → 'Sales EMEA' (its name for 'Sales' changed)"),
             std::string::npos)
       << table;
   EXPECT_NE(table.find("link department 'Support' to 'Support'"), std::string::npos) << table;
-  const json j = plan_to_json(plan_, input_, false);
+  const json j = plan_to_json(plan_, false);
   EXPECT_EQ(j["departments"]["rename"],
             json::parse(R"([{"id":"d-sales","from":"Sales","to":"Sales EMEA","key":"Sales"}])"));
   EXPECT_EQ(j["departments"]["adopt"],
@@ -582,17 +583,179 @@ TEST_F(ReconcilePlan, JsonAndTableShowTheChangedUsers) {
   ispring("u1", "ann", "d-sales");
   ispring("u2", "bob", "d-sales");
   plan();
-  const json j = plan_to_json(plan_, input_, false);
+  const json j = plan_to_json(plan_, false);
   ASSERT_EQ(j["users"].size(), 1u);
   EXPECT_EQ(j["users"][0]["record_id"], "r1");
   EXPECT_EQ(j["users"][0]["actions"], json::array({"update"}));
   EXPECT_EQ(j["users"][0]["changes"][0], "set first_name 'Jo' → 'Anna'");
   EXPECT_EQ(j["counts"]["update"], 1);
-  EXPECT_EQ(plan_to_json(plan_, input_, true)["users"].size(), 2u);
-  const std::string table = plan_to_table(plan_, input_, false);
+  EXPECT_EQ(plan_to_json(plan_, true)["users"].size(), 2u);
+  const std::string table = plan_to_table(plan_, false);
   EXPECT_NE(table.find("update"), std::string::npos) << table;
   EXPECT_NE(table.find("set first_name 'Jo' → 'Anna'"), std::string::npos) << table;
   EXPECT_EQ(table.find("bob"), std::string::npos) << table;
+}
+
+}  // namespace
+}  // namespace connector::sync
+
+// --- the streaming planner: only changes kept, the same plan -----------------------------
+
+namespace connector::sync {
+namespace {
+
+class StreamingPlan : public ReconcilePlan {
+ protected:
+  // The reconciler's way: the iSpring users packed, each Salesforce user planned as it comes,
+  // unchanged users counted and dropped.
+  reconcile_plan stream(const std::set<std::string>& in_flight_at_the_end = {}) {
+    ispring_index index;
+    for (const auto& u : input_.actual) index.add(u);
+    index.seal();
+    reconcile_planner planner(index,
+                              {input_.directory,
+                               {input_.links.begin(), input_.links.end()},
+                               input_.department_links,
+                               input_.in_flight},
+                              sync_, false);
+    for (const auto& d : input_.desired) planner.add(d);
+    return planner.finish(input_.salesforce_complete, in_flight_at_the_end);
+  }
+
+  // Every kind of user, department change and retirement at once.
+  void everything() {
+    sync_.departments = {{"Sales", {true, "Sales EMEA", {}}}, {"Support", {}}, {"Old", {}}};
+    sync_.delete_empty_departments = true;
+    input_.directory.departments.push_back({"d-old", "Old", "root", std::nullopt});
+    input_.department_links = {{"Sales", {"d-sales", "Sales"}},
+                               {"Support", {"d-support", "Support"}},
+                               {"Old", {"d-old", "Old"}}};
+    for (int i = 0; i < 50; ++i) {  // unchanged, linked; a third without the group field
+      const std::string n = "same" + std::to_string(i);
+      auto same = record("r-" + n, n, i % 2 ? "Sales" : "Support");
+      if (i % 3 == 0) same.erase("Groups__c");
+      salesforce(same);
+      ispring("u-" + n, n, i % 2 ? "d-sales" : "d-support");
+      input_.links.emplace("r-" + n, "u-" + n);
+    }
+    auto changed = record("r-upd", "upd", "Sales");
+    changed["FirstName"] = "Changed";
+    salesforce(changed);
+    ispring("u-upd", "upd", "d-sales");                          // update, matched by login
+    auto case_only = record("r-case", "Case.User", "Sales");       // a login's case is no change
+    case_only.erase("Groups__c");
+    salesforce(case_only);
+    ispring("u-case", "case.user", "d-sales");
+    auto first_name_case = record("r-fcase", "fcase", "Sales");    // a name's case is one
+    first_name_case["FirstName"] = "jo";
+    first_name_case.erase("Groups__c");
+    salesforce(first_name_case);
+    ispring("u-fcase", "fcase", "d-sales");
+    salesforce(record("r-mv", "mv", "Support"));                 // moves out of Old
+    ispring("u-mv", "mv", "d-old");
+    salesforce(record("r-new", "new", "Sales", true, "Onboarding"));  // create
+    salesforce(record("r-off", "off", "Sales", false));          // deactivate
+    ispring("u-off", "off", "d-sales");
+    salesforce(record("r-none", "none", "Sales", false));        // ignored: nothing to retire
+    salesforce(record("r-fly", "fly", "Sales"));                 // deferred
+    ispring("u-fly", "fly", "d-support");
+    input_.in_flight = {"r-fly"};
+    salesforce(record("r-twice", "upd", "Sales"));               // problem: u-upd is taken
+    ispring("u-gone", "gone", "d-sales");                        // retired: the query lost it
+    input_.links.emplace("r-gone", "u-gone");
+    ispring("u-manual", "manual", "d-support");                  // nobody's: never touched
+  }
+};
+
+TEST_F(StreamingPlan, KeepsOnlyTheChangesAndCountsAndShowsTheSameAsAFullPlan) {
+  everything();
+  const reconcile_input copy = input_;
+  const reconcile_plan streamed = stream();
+  input_ = copy;
+  plan();  // every user kept
+  EXPECT_EQ(plan_.users.size(), 60u);
+  EXPECT_EQ(streamed.users.size(), 9u);  // upd, fcase, mv, new, off, none, fly, twice, gone
+  EXPECT_EQ(streamed.omitted.unchanged, 51);
+  EXPECT_EQ(streamed.counts(), plan_.counts());
+  EXPECT_EQ(plan_to_json(streamed, false), plan_to_json(plan_, false));
+  EXPECT_EQ(plan_to_table(streamed, false), plan_to_table(plan_, false));
+  EXPECT_EQ(streamed.new_links, plan_.new_links);
+  EXPECT_EQ(streamed.new_links.size(), 6u);  // upd, case, fcase, mv, off, fly: by login
+  EXPECT_EQ(streamed.safety.synchronised, plan_.safety.synchronised);
+  EXPECT_EQ(streamed.safety.retirements, 2u);  // off and gone
+  ASSERT_EQ(streamed.deletions.size(), 1u);
+  EXPECT_EQ(streamed.deletions[0].id, "d-old");
+  EXPECT_EQ(streamed.ispring_users, 58u);
+  // What is applied is exactly what the full plan applies.
+  std::vector<std::string> applied, applied_full;
+  for (const auto& u : streamed.users)
+    if (u.should_apply()) applied.push_back(u.desired.record_id);
+  for (const auto& u : plan_.users)
+    if (u.should_apply()) applied_full.push_back(u.desired.record_id);
+  EXPECT_EQ(applied, applied_full);
+  EXPECT_EQ(applied, (strings{"r-upd", "r-fcase", "r-mv", "r-new", "r-off", "r-gone"}));
+}
+
+TEST_F(StreamingPlan, ASalesforceUserAfterTheOneThatClaimedItsIspringUserIsAProblem) {
+  // The same iSpring user found by the link of a later record and the login of an earlier
+  // one: query order decides, as in a full plan.
+  salesforce(record("r1", "ann", "Sales"));
+  salesforce(record("r2", "ann.other", "Sales"));
+  ispring("u1", "ann", "d-sales");
+  input_.links = {{"r2", "u1"}};
+  const reconcile_plan p = stream();
+  ASSERT_EQ(p.users.size(), 1u);
+  EXPECT_EQ(p.users[0].desired.record_id, "r2");
+  EXPECT_EQ(p.users[0].plan.problem,
+            "iSpring user u1 matched by link is already matched to Salesforce user r1");
+  EXPECT_EQ(p.omitted.unchanged, 1);
+  EXPECT_EQ(p.new_links, (std::vector<std::pair<std::string, std::string>>{{"r1", "u1"}}));
+}
+
+TEST_F(StreamingPlan, ARecordThatWentInFlightDuringTheReadIsLeftToTheWorker) {
+  auto r = record("r1", "ann", "Sales");
+  r["FirstName"] = "Anna";
+  salesforce(r);
+  ispring("u1", "ann", "d-sales");
+  const reconcile_plan p = stream({"r1"});
+  ASSERT_EQ(p.users.size(), 1u);
+  EXPECT_EQ(kinds(p.users[0]), strings{"deferred"});
+  EXPECT_EQ(p.to_apply(), 0u);
+}
+
+TEST_F(StreamingPlan, AMoveOutOfADepartmentRenamedByALaterKeyShowsItsNewName) {
+  sync_.departments = {{"Sales", {true, "Sales EMEA", {}}}, {"Support", {}}};
+  input_.department_links = {{"Sales", {"d-sales", "Sales"}},
+                             {"Support", {"d-support", "Support"}}};
+  salesforce(record("r1", "cy", "Support"));  // planned before the Sales key is seen
+  salesforce(record("r2", "ann", "Sales"));
+  ispring("u1", "cy", "d-sales");
+  ispring("u2", "ann", "d-sales");
+  const reconcile_plan p = stream();
+  ASSERT_EQ(p.renames.size(), 1u);
+  ASSERT_EQ(p.users.size(), 1u);
+  ASSERT_TRUE(p.users[0].plan.department);
+  EXPECT_EQ(p.users[0].plan.department->from_name, "Sales EMEA");
+  EXPECT_EQ(p.users[0].plan.department->id, "d-support");
+}
+
+TEST_F(StreamingPlan, UnchangedUsersAreNotKeptAtTwentyThousand) {
+  for (int i = 0; i < 20'000; ++i) {
+    const std::string n = "u" + std::to_string(i);
+    salesforce(record("r" + n, n, "Sales"));
+    ispring("i" + n, n, "d-sales");
+    input_.links.emplace("r" + n, "i" + n);
+  }
+  ispring("i-gone", "gone", "d-sales");
+  input_.links.emplace("r-gone", "i-gone");
+  const reconcile_plan p = stream();
+  ASSERT_EQ(p.users.size(), 1u);  // only the one the query lost
+  EXPECT_EQ(p.users[0].desired.record_id, "r-gone");
+  EXPECT_EQ(kinds(p.users[0]), strings{"deactivate"});
+  EXPECT_EQ(p.counts().at("unchanged"), 20'000);
+  EXPECT_EQ(p.counts().at("salesforce_users"), 20'000);
+  EXPECT_EQ(p.counts().at("in_scope"), 20'000);
+  EXPECT_EQ(p.safety.synchronised, 20'001u);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // What the connector asks of iSpring Learn, as an interface: the HTTPS client implements it
 // (ispring/client.hpp), tests may put the sandbox behind it in-process. Calls are
 // synchronous and thread-safe; they are made from the sync worker's threads.
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +56,16 @@ class api {
   // Users. list_users pages through every match (GET /users/v2).
   virtual result<std::vector<user>> list_users(const user_filter& filter) = 0;
   virtual result<page<user>> list_users_page(const std::string& page_token, int page_size) = 0;
+  // Every match, a page at a time: `on_page` takes each page's users (false stops), so a
+  // department of 100,000 users is never held whole (the reconciliation). By default
+  // list_users, handed over as one page.
+  virtual result<ok> list_users_paged(const user_filter& filter,
+                                      const std::function<bool(std::vector<user>&)>& on_page) {
+    auto users = list_users(filter);
+    if (!users) return unexpected{users.error()};
+    on_page(*users);
+    return ok{};
+  }
   virtual result<user> get_user(const std::string& user_id) = 0;
   virtual result<std::string> create_user(const std::string& department_id,
                                           const field_map& fields) = 0;

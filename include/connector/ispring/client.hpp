@@ -58,6 +58,8 @@ class https_api final : public api {
 
   result<std::vector<user>> list_users(const user_filter& filter) override;
   result<page<user>> list_users_page(const std::string& page_token, int page_size) override;
+  result<ok> list_users_paged(const user_filter& filter,
+                              const std::function<bool(std::vector<user>&)>& on_page) override;
   result<user> get_user(const std::string& user_id) override;
   result<std::string> create_user(const std::string& department_id,
                                   const field_map& fields) override;

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -38,12 +39,13 @@
 
 #include "connector/config/config.hpp"
 #include "connector/ispring/wire.hpp"
+#include "connector/sync/ispring_index.hpp"
 #include "connector/sync/plan.hpp"
 
 namespace connector::sync {
 
-// Deques, not vectors: 100,000 users grow without a reallocation holding two copies at once,
-// and the planner hands each desired user over to its plan as it goes.
+// Everything at once, for tests and small accounts: make_reconcile_plan packs `actual` into an
+// ispring_index and feeds `desired` to a reconcile_planner that keeps every user.
 struct reconcile_input {
   std::deque<desired_user> desired;  // every Salesforce user read, in query order
   bool salesforce_complete = true;   // false: the read stopped early, retire nobody
@@ -73,7 +75,7 @@ const char* to_string(change_kind kind);
 
 struct planned_user {
   desired_user desired;
-  std::optional<std::size_t> actual;  // index into reconcile_input::actual
+  std::optional<ispring::user> actual;  // the matched iSpring user
   std::string matched_by;             // "link", "login", "e-mail", "" (none)
   user_plan plan;
   std::vector<change_kind> kinds;
@@ -109,8 +111,19 @@ struct safety_check {
   std::string message;  // "would deactivate or delete 250 users; the limit is 10% of 1000 (100)"
 };
 
+// Users planned unchanged and not kept (reconcile_planner without keep_unchanged): counted.
+struct omitted_users {
+  std::int64_t unchanged = 0;
+  std::int64_t in_scope = 0;          // of them, upserts
+  std::int64_t salesforce_users = 0;  // of them, read from Salesforce (not retired links)
+};
+
 struct reconcile_plan {
-  std::deque<planned_user> users;  // every Salesforce user read, then retired linked users
+  // Every Salesforce user read, then retired linked users — but for the unchanged ones when
+  // the planner keeps only changes (`omitted` counts those).
+  std::deque<planned_user> users;
+  omitted_users omitted;
+  std::size_t ispring_users = 0;
   std::vector<department_rename> renames;
   std::vector<department_adoption> adoptions;
   std::vector<std::string> departments_to_create;  // names, as users will need them
@@ -134,14 +147,47 @@ struct reconcile_plan {
 std::optional<std::size_t> deactivation_limit(const std::optional<std::string>& setting,
                                               std::size_t synchronised);
 
+// What the planner reads besides the users.
+struct reconcile_sources {
+  directory_snapshot directory;                                 // departments and groups
+  std::vector<std::pair<std::string, std::string>> links;       // record id → iSpring user id
+  std::map<std::string, linked_department> department_links;    // by key, as stored
+  std::set<std::string> in_flight;                              // record ids the worker owns
+};
+
+// The plan, built as the Salesforce users arrive: each is matched against the packed iSpring
+// users and planned at once, and kept only when something is to be shown or done (or
+// `keep_unchanged`), so a run over 1,000,000 unchanged users holds no Salesforce user.
+// Users must come in query order: an iSpring user matched twice goes to the first.
+// Department renames are planned as their keys appear; finish() plans the kept users again
+// against every rename, so they agree with a plan made at the end.
+class reconcile_planner {
+ public:
+  // `actual` is sealed and outlives the planner.
+  reconcile_planner(const ispring_index& actual, reconcile_sources sources,
+                    const config::sync_settings& sync, bool keep_unchanged);
+  ~reconcile_planner();
+  reconcile_planner(const reconcile_planner&) = delete;
+  reconcile_planner& operator=(const reconcile_planner&) = delete;
+
+  void add(desired_user user);
+  // `salesforce_complete` false: the read stopped early, retire nobody. Records now in
+  // flight join those given at the start (deferred).
+  reconcile_plan finish(bool salesforce_complete, const std::set<std::string>& in_flight_now = {});
+
+ private:
+  struct state;
+  std::unique_ptr<state> s_;
+};
+
 reconcile_plan make_reconcile_plan(reconcile_input& input, const config::sync_settings& sync);
 
 // One row per user with changes (all rows with `all`), for `reconcile --dry-run --json` and
 // the admin API: {"record_id","login","ispring_user_id","matched_by","actions":[…],
 // "reason","changes":[…lines…]}, plus departments and safety.
 // Users left out of scope (ignored) are always in it, with their reason.
-nlohmann::json plan_to_json(const reconcile_plan& plan, const reconcile_input& input, bool all);
+nlohmann::json plan_to_json(const reconcile_plan& plan, bool all);
 // The same as a table for a terminal.
-std::string plan_to_table(const reconcile_plan& plan, const reconcile_input& input, bool all);
+std::string plan_to_table(const reconcile_plan& plan, bool all);
 
 }  // namespace connector::sync

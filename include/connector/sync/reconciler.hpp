@@ -1,8 +1,11 @@
 #pragma once
-// The full reconciliation: read every Salesforce user (REST, paged) and every iSpring user,
-// department and group, plan the differences (reconcile_plan.hpp), and apply them with the
-// same applier as the notification worker, a few users at a time. A dry run stops after the
-// plan. The run can be asked to stop (work window closed, run expired, shutdown): it
+// The full reconciliation, in four steps: read both sides at once — every iSpring user,
+// department and group into a packed index, and every Salesforce user (REST, paged), each
+// page planned against the index as it arrives (reconcile_plan.hpp) so only the users with
+// changes stay in memory; plan the rest (retired links, departments, the safety limit);
+// apply the changes with the same applier as the notification worker, a few users at a time;
+// finish (links, group additions, department deletions, the report). A dry run stops after
+// the plan. The run can be asked to stop (work window closed, run expired, shutdown): it
 // finishes the users being applied and returns.
 #include <atomic>
 #include <cstdint>
@@ -86,6 +89,12 @@ class reconciler {
   reconcile_report run(const reconcile_options& options, reconcile_progress& progress);
 
  private:
+  struct run_state;
+  bool read_both(run_state& run);
+  bool plan(run_state& run);
+  void apply(run_state& run);
+  void finish(run_state& run);
+
   const config::settings& settings_;
   ispring::api& api_;
   reconciler_store store_;

@@ -1,0 +1,262 @@
+#include "connector/sync/ispring_index.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <stdexcept>
+
+#include "text.hpp"
+
+namespace connector::sync {
+namespace {
+
+// A user's bytes: flags, id, [login], [email], department, role, status, the fields as
+// (key, value) pairs, the group ids. Numbers are varints; interned strings are numbers;
+// login and e-mail are stored apart only when they differ from fields["login"/"email"]
+// (ispring::user keeps them as copies).
+enum : unsigned { login_apart = 1, email_apart = 2 };
+
+void put_number(std::string& out, std::uint64_t n) {
+  while (n >= 0x80) {
+    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
+    n >>= 7;
+  }
+  out.push_back(static_cast<char>(n));
+}
+
+void put_text(std::string& out, std::string_view text) {
+  put_number(out, text.size());
+  out.append(text);
+}
+
+struct reader {
+  std::string_view bytes;
+  std::size_t at = 0;
+
+  std::uint64_t number() {
+    std::uint64_t n = 0;
+    for (int shift = 0;; shift += 7) {
+      const auto byte = static_cast<unsigned char>(bytes[at++]);
+      n |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if (!(byte & 0x80)) return n;
+    }
+  }
+  std::string_view text() {
+    const auto size = static_cast<std::size_t>(number());
+    const auto out = bytes.substr(at, size);
+    at += size;
+    return out;
+  }
+};
+
+std::string field_value(const ispring::user& user, const char* field) {
+  const auto it = user.fields.find(field);
+  return it == user.fields.end() ? std::string() : it->second;
+}
+
+std::uint64_t hash_of(std::string_view text) {
+  return std::hash<std::string_view>{}(text);
+}
+
+}  // namespace
+
+struct ispring_index::packed_view {
+  std::string_view id, login, email;
+  std::uint32_t department = 0, role = 0;
+  int status = 0;
+  reader rest;  // at the fields
+};
+
+std::uint32_t ispring_index::intern(const std::string& text) {
+  const auto [it, added] = intern_ids_.emplace(text, static_cast<std::uint32_t>(interned_.size()));
+  if (added) interned_.push_back(text);
+  return it->second;
+}
+
+void ispring_index::add(const ispring::user& user) {
+  if (sealed_) throw std::logic_error("ispring_index: add after seal");
+  const bool login_differs = user.login != field_value(user, "login");
+  const bool email_differs = user.email != field_value(user, "email");
+  starts_.push_back(bytes_.size());
+  put_number(bytes_, (login_differs ? login_apart : 0u) | (email_differs ? email_apart : 0u));
+  put_text(bytes_, user.id);
+  if (login_differs) put_text(bytes_, user.login);
+  if (email_differs) put_text(bytes_, user.email);
+  put_number(bytes_, intern(user.department_id));
+  put_number(bytes_, intern(user.role));
+  put_number(bytes_, static_cast<std::uint32_t>(user.status));
+  put_number(bytes_, user.fields.size());
+  for (const auto& [field, value] : user.fields) {
+    put_number(bytes_, intern(field));
+    put_text(bytes_, value);
+  }
+  put_number(bytes_, user.group_ids.size());
+  for (const auto& group : user.group_ids) put_number(bytes_, intern(group));
+}
+
+ispring_index::packed_view ispring_index::view(std::size_t i, bool with_keys) const {
+  packed_view v;
+  v.rest = reader{bytes_, static_cast<std::size_t>(starts_[i])};
+  const auto flags = v.rest.number();
+  v.id = v.rest.text();
+  const bool login_stored = flags & login_apart, email_stored = flags & email_apart;
+  if (login_stored) v.login = v.rest.text();
+  if (email_stored) v.email = v.rest.text();
+  v.department = static_cast<std::uint32_t>(v.rest.number());
+  v.role = static_cast<std::uint32_t>(v.rest.number());
+  v.status = static_cast<int>(static_cast<std::uint32_t>(v.rest.number()));
+  if (!with_keys || (login_stored && email_stored)) return v;
+  // Copies of the fields: found without decoding the rest.
+  reader fields = v.rest;
+  for (auto n = fields.number(); n > 0; --n) {
+    const std::string& field = interned_[fields.number()];
+    const auto value = fields.text();
+    if (!login_stored && field == "login") v.login = value;
+    if (!email_stored && field == "email") v.email = value;
+  }
+  return v;
+}
+
+ispring::user ispring_index::at(std::size_t i) const {
+  packed_view v = view(i);
+  ispring::user user;
+  user.id = v.id;
+  user.login = v.login;
+  user.email = v.email;
+  user.department_id = interned_[v.department];
+  user.role = interned_[v.role];
+  user.status = v.status;
+  for (auto n = v.rest.number(); n > 0; --n) {
+    const std::string& field = interned_[v.rest.number()];
+    user.fields.emplace_hint(user.fields.end(), field, v.rest.text());
+  }
+  for (auto n = v.rest.number(); n > 0; --n)
+    user.group_ids.push_back(interned_[v.rest.number()]);
+  return user;
+}
+
+std::string ispring_index::id(std::size_t i) const {
+  return std::string(view(i, false).id);
+}
+
+const std::string& ispring_index::department_id(std::size_t i) const {
+  return interned_[view(i, false).department];
+}
+
+int ispring_index::status(std::size_t i) const {
+  return view(i, false).status;
+}
+
+std::optional<std::string_view> ispring_index::field(std::size_t i, std::string_view name) const {
+  reader fields = view(i, false).rest;
+  for (auto n = fields.number(); n > 0; --n) {
+    const std::string& key = interned_[fields.number()];
+    const auto value = fields.text();
+    if (key == name) return value;
+  }
+  return std::nullopt;
+}
+
+std::string_view ispring_index::key_of(std::size_t i, key_kind kind) const {
+  const packed_view v = view(i, kind != key_kind::id);
+  switch (kind) {
+    case key_kind::id:
+      return v.id;
+    case key_kind::login:
+      return v.login;
+    case key_kind::email:
+      return v.email;
+  }
+  return {};
+}
+
+// (hash, user) of every user with the key, sorted by hash and, within a hash, by user: the
+// first user added comes first. Logins and e-mails are hashed in lower case.
+std::vector<ispring_index::key> ispring_index::keys(key_kind kind) const {
+  std::vector<key> out;
+  out.reserve(starts_.size());
+  for (std::size_t i = 0; i < starts_.size(); ++i) {
+    const auto k = key_of(i, kind);
+    if (k.empty()) continue;
+    const auto hash = kind == key_kind::id ? hash_of(k) : hash_of(ascii_lower(k));
+    out.push_back({hash, static_cast<std::uint32_t>(i)});
+  }
+  std::sort(out.begin(), out.end(), [](const key& a, const key& b) {
+    return a.hash != b.hash ? a.hash < b.hash : a.user < b.user;
+  });
+  out.shrink_to_fit();
+  return out;
+}
+
+std::optional<std::size_t> ispring_index::find(const std::vector<key>& table,
+                                               std::string_view wanted, key_kind kind) const {
+  if (wanted.empty()) return std::nullopt;
+  const std::string lowered = kind == key_kind::id ? std::string() : ascii_lower(wanted);
+  const std::string_view probe = kind == key_kind::id ? wanted : std::string_view(lowered);
+  const auto hash = hash_of(probe);
+  auto it = std::lower_bound(table.begin(), table.end(), hash,
+                             [](const key& k, std::uint64_t h) { return k.hash < h; });
+  for (; it != table.end() && it->hash == hash; ++it) {
+    const auto k = key_of(it->user, kind);
+    if (kind == key_kind::id ? k == wanted : iequals(k, wanted)) return it->user;
+  }
+  return std::nullopt;
+}
+
+// Users read twice (moved between departments while the departments were read at once):
+// the first copy stays.
+void ispring_index::drop_repeated_ids() {
+  const auto ids = keys(key_kind::id);
+  std::vector<bool> repeated(starts_.size(), false);
+  bool any = false;
+  for (std::size_t a = 0; a < ids.size();) {
+    std::size_t b = a + 1;
+    while (b < ids.size() && ids[b].hash == ids[a].hash) ++b;
+    for (std::size_t x = a + 1; x < b; ++x)
+      for (std::size_t y = a; y < x; ++y)
+        if (!repeated[ids[y].user] && key_of(ids[x].user, key_kind::id) ==
+                                          key_of(ids[y].user, key_kind::id)) {
+          repeated[ids[x].user] = true;
+          any = true;
+          break;
+        }
+    a = b;
+  }
+  if (!any) return;
+  std::vector<std::uint64_t> kept;
+  kept.reserve(starts_.size());
+  for (std::size_t i = 0; i < starts_.size(); ++i)
+    if (!repeated[i]) kept.push_back(starts_[i]);
+  starts_ = std::move(kept);
+}
+
+void ispring_index::seal() {
+  if (sealed_) return;
+  drop_repeated_ids();
+  starts_.shrink_to_fit();
+  bytes_.shrink_to_fit();
+  by_id_ = keys(key_kind::id);
+  by_login_ = keys(key_kind::login);
+  by_email_ = keys(key_kind::email);
+  sealed_ = true;
+}
+
+std::optional<std::size_t> ispring_index::find_id(std::string_view id) const {
+  return find(by_id_, id, key_kind::id);
+}
+std::optional<std::size_t> ispring_index::find_login(std::string_view login) const {
+  return find(by_login_, login, key_kind::login);
+}
+std::optional<std::size_t> ispring_index::find_email(std::string_view email) const {
+  return find(by_email_, email, key_kind::email);
+}
+
+std::unordered_map<std::string, std::int64_t> ispring_index::users_per_department() const {
+  std::vector<std::int64_t> counts(interned_.size(), 0);
+  for (std::size_t i = 0; i < starts_.size(); ++i) ++counts[view(i, false).department];
+  std::unordered_map<std::string, std::int64_t> out;
+  for (std::size_t n = 0; n < counts.size(); ++n)
+    if (counts[n] > 0) out.emplace(interned_[n], counts[n]);
+  return out;
+}
+
+}  // namespace connector::sync
