@@ -122,7 +122,7 @@ std::vector<std::vector<intake_request>> build(const scenario& s, long& next_not
   return work;
 }
 
-void run(store& box, const scenario& s, long& next_notification, long known_users) {
+void run(connector::store::store& box, const scenario& s, long& next_notification, long known_users) {
   auto work = build(s, next_notification, known_users);
   const std::size_t commits_before = box.commits_so_far();
   const double cpu_before = writer_cpu_seconds();
@@ -203,7 +203,7 @@ int main(int argc, char** argv) {
       }
     }
     std::printf("SQLite %s, %u hardware threads, file %s\n", sqlite3_libversion(),
-                std::thread::hardware_concurrency(), options.path.c_str());
+                std::thread::hardware_concurrency(), options.sqlite_path.c_str());
     std::printf("scenario: concurrent submitters x notifications per request\n");
     for (const auto& s : scenarios) run(*box, s, next_notification, known_users);
     const auto stats = box->stats();
@@ -211,8 +211,8 @@ int main(int argc, char** argv) {
     std::printf(
         "stored %lld notifications, %lld records pending, file %.1f MiB, WAL %.1f MiB\n",
         static_cast<long long>(stats.notifications_received), static_cast<long long>(stats.pending),
-        static_cast<double>(fs::file_size(options.path)) / (1024.0 * 1024.0),
-        static_cast<double>(fs::file_size(options.path + "-wal", no_wal)) / (1024.0 * 1024.0));
+        static_cast<double>(fs::file_size(options.sqlite_path)) / (1024.0 * 1024.0),
+        static_cast<double>(fs::file_size(options.sqlite_path + "-wal", no_wal)) / (1024.0 * 1024.0));
   }
   std::error_code ec;
   fs::remove_all(dir, ec);

@@ -149,7 +149,7 @@ TEST_F(sqlite_file_intake_and_queue, a_file_that_is_not_a_database_fails_with_th
 
 // --- intake: commit before done, dedupe -----------------------------------------------------
 
-TEST_F(sqlite_file_intake_and_queue, done_reports_committed_only_after_the_data_is_readable) {
+TEST_P(intake_and_queue, done_reports_committed_only_after_the_data_is_readable) {
   auto box = open();
   std::promise<intake_outcome> promise;
   auto future = promise.get_future();
@@ -161,7 +161,7 @@ TEST_F(sqlite_file_intake_and_queue, done_reports_committed_only_after_the_data_
   EXPECT_EQ(outcome.duplicates, 0u);
   EXPECT_TRUE(outcome.error.empty());
   // Another connection sees it at once: committed means committed.
-  EXPECT_EQ(testing::sqlite_reader_of(db_path())->stats().notifications_received, 1);
+  EXPECT_EQ(open_reader()->stats().notifications_received, 1);
   auto record = box->find_record(org, user_a);
   ASSERT_TRUE(record);
   EXPECT_EQ(record->object_type, "User");
