@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -196,13 +197,22 @@ class salesforce_pipeline {
   salesforce_pipeline(const config::settings& settings, reconcile_progress& progress)
       : settings_(settings), progress_(progress) {}
 
-  // On the reader's thread.
-  void push(std::vector<nlohmann::json>& records) {
+  // On the reader's thread. False: the mapping thread failed, the page is dropped.
+  bool push(std::vector<nlohmann::json>& records) {
     progress_.salesforce_read += static_cast<std::int64_t>(records.size());
     std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return pages_.size() < 2; });
-    pages_.push_back(std::move(records));
+    changed_.wait(lock, [&] { return pages_.size() < 2 || failed_; });
+    if (!failed_) pages_.push_back(std::move(records));
     records.clear();
+    changed_.notify_all();
+    return !failed_;
+  }
+
+  // The mapping thread failed (it threw): the reader must not wait for it.
+  void fail() {
+    std::lock_guard lock(mutex_);
+    failed_ = true;
+    pages_.clear();
     changed_.notify_all();
   }
 
@@ -293,6 +303,7 @@ class salesforce_pipeline {
   std::deque<std::vector<nlohmann::json>> pages_;
   bool pages_done_ = false;
   bool ispring_done_ = false;
+  bool failed_ = false;
   reconcile_planner* planner_ = nullptr;
   std::deque<std::vector<std::uint8_t>> waiting_;  // pages, packed
   std::size_t waiting_bytes_ = 0, waiting_users_ = 0, waiting_at_ispring_done_ = 0;
@@ -358,6 +369,22 @@ struct run_data {
   }
 };
 
+// Once the iSpring users are indexed: the planner, with what the store knows.
+std::unique_ptr<reconcile_planner> make_planner(reconciler_store& store,
+                                                const config::sync_settings& sync,
+                                                run_data& run) {
+  const auto& org = run.options.organization_id;
+  reconcile_sources sources;
+  sources.directory = *run.ispring.directory;
+  sources.links = store.links.list_links(org);
+  for (const auto& r : store.queue.records_in_flight(org)) sources.in_flight.insert(r.record_id);
+  for (auto& link : store.departments.list_department_links(org))
+    sources.department_links.emplace(std::move(link.key),
+                                     linked_department{link.department_id, link.name});
+  return std::make_unique<reconcile_planner>(run.ispring.users, std::move(sources), sync,
+                                             run.options.plan_all_rows);
+}
+
 }  // namespace
 
 struct reconciler::run_state : run_data {
@@ -403,25 +430,19 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
 // Both sides at once, each mostly waiting on the network: the iSpring users into the index,
 // then the planner (with the links, read meanwhile); the Salesforce pages into the planner.
 bool reconciler::read_both(run_state& run) {
-  const auto& org = run.options.organization_id;
   salesforce_pipeline salesforce(settings_, run.progress);
   std::atomic<bool> ispring_ended_badly{false};
+  // Rethrown once every thread is joined (a std::thread left joinable would end the process).
+  std::exception_ptr thrown_ispring, thrown_mapper, thrown_reader;
   std::thread ispring_reader([&] {
-    read_ispring(api_, run.dir, run.options, run.progress, run.ispring);
-    if (!run.ispring.error && !run.ispring.stopped) {
-      reconcile_sources sources;
-      sources.directory = *run.ispring.directory;
-      sources.links = store_.links.list_links(org);
-      for (const auto& r : store_.queue.records_in_flight(org)) sources.in_flight.insert(r.record_id);
-      for (auto& link : store_.departments.list_department_links(org))
-        sources.department_links.emplace(
-            std::move(link.key),
-            linked_department{std::move(link.department_id), std::move(link.name)});
-      run.planner = std::make_unique<reconcile_planner>(
-          run.ispring.users, std::move(sources), settings_.sync, run.options.plan_all_rows);
-    } else {
-      ispring_ended_badly = true;
+    try {
+      read_ispring(api_, run.dir, run.options, run.progress, run.ispring);
+      if (!run.ispring.error && !run.ispring.stopped)
+        run.planner = make_planner(store_, settings_.sync, run);
+    } catch (...) {
+      thrown_ispring = std::current_exception();
     }
+    if (!run.planner) ispring_ended_badly = true;
     salesforce.ispring_done(run.planner.get());
     if (run.planner)
       log::info("run.ispring_read",
@@ -430,23 +451,37 @@ bool reconciler::read_both(run_state& run) {
                 run.ispring.users.size(), seconds_since(run.started),
                 run.progress.salesforce_read.load(), peak_rss_mb());
   });
-  std::thread mapper([&] { salesforce.run(); });
-  bool salesforce_stopped = false;
-  auto read = read_salesforce_([&](std::vector<nlohmann::json>& records) {
-    salesforce.push(records);
-    if (stopping(run.options)) {
-      salesforce_stopped = true;
-      return false;
+  std::thread mapper([&] {
+    try {
+      salesforce.run();
+    } catch (...) {
+      thrown_mapper = std::current_exception();
+      salesforce.fail();
     }
-    return !ispring_ended_badly;  // the run fails anyway: no need to read on
   });
+  bool salesforce_stopped = false;
+  std::optional<expected<std::size_t, std::string>> read;
+  try {
+    read = read_salesforce_([&](std::vector<nlohmann::json>& records) {
+      if (!salesforce.push(records)) return false;  // the run fails anyway: no need to read on
+      if (stopping(run.options)) {
+        salesforce_stopped = true;
+        return false;
+      }
+      return !ispring_ended_badly;
+    });
+  } catch (...) {
+    thrown_reader = std::current_exception();
+  }
   salesforce.close();
   mapper.join();
   ispring_reader.join();
+  for (const auto& thrown : {thrown_ispring, thrown_mapper, thrown_reader})
+    if (thrown) std::rethrow_exception(thrown);
   run.skipped_records = salesforce.skipped_records();
 
-  if (!read) {
-    run.report.message = "reading Salesforce users failed: " + read.error();
+  if (!*read) {
+    run.report.message = "reading Salesforce users failed: " + read->error();
     return false;
   }
   if (run.ispring.error) {
