@@ -36,6 +36,12 @@ bool has_admin_token(const http::request& req, const config::secret& token) {
 
 namespace {
 
+// The engine's group queue beside the inbox (SQLite); none: nothing waits.
+store::group_queue_stats group_stats_of(store::inbox& inbox) {
+  auto* queue = dynamic_cast<store::group_queue*>(&inbox);
+  return queue ? queue->group_stats() : store::group_queue_stats{};
+}
+
 // "dry_run=true" in a query string (also "1" and "yes").
 bool query_flag(const std::string& query, std::string_view name) {
   std::size_t at = 0;
@@ -126,7 +132,8 @@ std::vector<http::route> make_admin_routes(const config::settings& settings, sto
          status_snapshot status{inbox.stats(), inbox.list_records(store::record_state::dead, 50),
                                 inbox.list_records(store::record_state::retrying, 50),
                                 inbox.last_sync(),
-                                inbox.list_records(store::record_state::held, 50)};
+                                inbox.list_records(store::record_state::held, 50),
+                                group_stats_of(inbox)};
          respond(http::response::json(200, status_to_json(status).dump()));
        }},
       // The seed's "Run Connector Manually": queued behind a run in progress, never beside it.

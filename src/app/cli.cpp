@@ -50,7 +50,8 @@ int status(const config::settings& settings, bool json) {
         store::read_sqlite_records(path, store::record_state::dead, 50),
         store::read_sqlite_records(path, store::record_state::retrying, 50),
         store::read_sqlite_last_sync(path),
-        store::read_sqlite_records(path, store::record_state::held, 50)};
+        store::read_sqlite_records(path, store::record_state::held, 50),
+        store::read_sqlite_group_queue_stats(path)};
     std::cout << (json ? status_to_json(snapshot).dump(2) + "\n" : status_to_text(snapshot));
     return 0;
   } catch (const std::exception& e) {

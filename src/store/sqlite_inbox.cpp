@@ -29,6 +29,7 @@
 #include "connector/store/sqlite.hpp"
 #include "run_owner.hpp"
 #include "sqlite_department_links.hpp"
+#include "sqlite_group_queue.hpp"
 #include "sqlite_schema.hpp"
 
 namespace connector::store {
@@ -731,7 +732,7 @@ WHERE status IN ('queued', 'running') ORDER BY status = 'running' DESC, id)sql",
   sqlite_statement find_run, find_plan, list_runs, last_sync, unfinished_runs;
 };
 
-class sqlite_inbox final : public inbox {
+class sqlite_inbox final : public inbox, public group_queue {
  public:
   explicit sqlite_inbox(const sqlite_options& options)
       : max_batch_requests_(std::max<std::size_t>(options.max_batch_requests, 1)),
@@ -759,6 +760,7 @@ class sqlite_inbox final : public inbox {
     write_ =
         std::make_unique<write_statements>(writer_db_, options.login_field, options.email_field);
     department_writes_ = std::make_unique<department_link_writes>(writer_db_);
+    group_writes_ = std::make_unique<group_queue_writes>(writer_db_);
     {
       run row(write_->max_history_id);
       if (row.step()) next_history_id_ = row.int64(0) + 1;
@@ -771,6 +773,7 @@ class sqlite_inbox final : public inbox {
     run_read_ = std::make_unique<run_read_statements>(*reader_db_);
     history_read_ = std::make_unique<history_read_statements>(*reader_db_);
     department_read_ = std::make_unique<department_link_reads>(*reader_db_);
+    group_read_ = std::make_unique<group_queue_reads>(*reader_db_);
 
     // Checkpoints copy the WAL back into the database file and fsync it. SQLite would run
     // them inside the writer's COMMIT, in front of the acks; a second connection runs them
@@ -804,6 +807,7 @@ class sqlite_inbox final : public inbox {
     // The other connections go first, so the writer's close can checkpoint the WAL and
     // remove it.
     department_read_.reset();
+    group_read_.reset();
     history_read_.reset();
     run_read_.reset();
     read_.reset();
@@ -1068,6 +1072,35 @@ class sqlite_inbox final : public inbox {
                                const std::vector<std::string>& department_ids) override {
     if (department_ids.empty()) return;
     run_write([&] { department_writes_->remove(organization_id, department_ids); });
+  }
+
+  // The group queue (sqlite_group_queue.cpp): writes through the writer, like the rest.
+  void queue_group_additions(const std::vector<group_addition>& additions) override {
+    if (!additions.empty()) run_write([&] { group_writes_->queue(additions); });
+  }
+  std::optional<group_claim> claim_next_group(const std::string& owner, epoch_ms now,
+                                              epoch_ms lease_until, std::size_t limit) override {
+    std::optional<group_claim> claimed;
+    run_write([&] { claimed = group_writes_->claim_next(owner, now, lease_until, limit); });
+    return claimed;
+  }
+  bool claim_group(const std::string& group_id, const std::string& owner, epoch_ms now,
+                   epoch_ms lease_until) override {
+    bool claimed = false;
+    run_write([&] { claimed = group_writes_->claim(group_id, owner, now, lease_until); });
+    return claimed;
+  }
+  void finish_group(const std::string& group_id, const std::string& owner,
+                    std::int64_t up_to) override {
+    run_write([&] { group_writes_->finish(group_id, owner, up_to); });
+  }
+  void release_group(const std::string& group_id, const std::string& owner, epoch_ms retry_at,
+                     const std::string& error) override {
+    run_write([&] { group_writes_->release(group_id, owner, retry_at, error); });
+  }
+  group_queue_stats group_stats() override {
+    std::lock_guard lock(reader_mutex_);
+    return group_read_->stats();
   }
 
   std::vector<pending_record> records_in_flight(const std::string& organization_id) override {
@@ -1787,6 +1820,7 @@ class sqlite_inbox final : public inbox {
   sqlite_connection writer_db_;
   std::unique_ptr<write_statements> write_;
   std::unique_ptr<department_link_writes> department_writes_;
+  std::unique_ptr<group_queue_writes> group_writes_;
 
   // Reader side: take_due, find_record, stats, has_notification from any thread.
   std::mutex reader_mutex_;
@@ -1795,6 +1829,7 @@ class sqlite_inbox final : public inbox {
   std::unique_ptr<run_read_statements> run_read_;
   std::unique_ptr<history_read_statements> history_read_;
   std::unique_ptr<department_link_reads> department_read_;
+  std::unique_ptr<group_queue_reads> group_read_;
 
   // The newest progress counts per run, until the writer takes them (update_run_counts).
   struct run_progress {

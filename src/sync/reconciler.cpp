@@ -16,6 +16,7 @@
 #include "connector/log.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/sync/applier.hpp"
+#include "connector/sync/group_drainer.hpp"
 #include "connector/sync/mapping.hpp"
 #include "connector/sync/reconcile_plan.hpp"
 #include "text.hpp"
@@ -358,7 +359,8 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
   std::atomic<bool> stopped{false};
   std::vector<std::pair<std::string, std::string>> links;
   std::vector<std::string> unlinks;
-  std::map<std::string, std::vector<std::string>> group_additions;  // group → user ids
+  std::map<std::string, std::pair<std::string, std::vector<std::string>>>
+      group_additions;  // group id → its name, user ids
   std::map<std::string, store::department_link> department_links;   // created ones, by key
   run_history history(store_, options);
   const auto apply_some = [&] {
@@ -372,7 +374,8 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
       const planned_user& u = plan.users[work[n]];
       const std::optional<ispring::user> actual =
           u.actual ? std::optional<ispring::user>(input.actual[*u.actual]) : std::nullopt;
-      apply_result result = apply.apply_matched(u.desired, actual, {.defer_group_additions = true});
+      apply_result result = apply.apply_matched(u.desired, actual,
+                                                 {.join_groups = group_mode::deferred});
       const epoch_ms applied_at = options.now ? options.now() : wall_now();
       std::lock_guard lock(report_mutex);
       history.add(u.desired, result, applied_at);
@@ -383,8 +386,11 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
         else
           links.emplace_back(u.desired.record_id, result.ispring_user_id);
       }
-      for (auto& g : result.deferred_group_additions)
-        group_additions[g].push_back(result.ispring_user_id);
+      for (auto& g : result.deferred_group_additions) {
+        auto& [name, users] = group_additions[g.id];
+        name = g.name;
+        users.push_back(result.ispring_user_id);
+      }
       if (result.department_link && !u.desired.department_key.empty())
         department_links[ascii_lower(u.desired.department_key)] = {
             u.desired.department_key, result.department_link->id, result.department_link->name};
@@ -414,10 +420,24 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
   store_.set_department_links(options.organization_id, created);
   for (const auto& record : unlinks) store_.remove_link(options.organization_id, record);
 
-  // Group members are replaced as a whole: one read and one write per group for everyone.
-  for (const auto& [group, user_ids] : group_additions) {
-    if (auto r = apply.add_to_group(group, user_ids); !r)
-      for (const auto& id : user_ids) record_failure(id, r.error().to_string());
+  // Group members are replaced as a whole: one read and one write per group for everyone,
+  // under the group's claim, so no group drainer replaces it at the same time.
+  for (const auto& entry : group_additions) {
+    const std::string& group_id = entry.first;
+    const std::string& group = entry.second.first;
+    const std::vector<std::string>& user_ids = entry.second.second;
+    const auto replace = [&] {
+      if (auto r = apply.add_to_group(group, user_ids); !r)
+        for (const auto& id : user_ids) record_failure(id, r.error().to_string());
+    };
+    if (!options.group_queue) {
+      replace();
+    } else if (!with_group_claim(
+                   *options.group_queue, group_id, options.group_owner,
+                   options.now ? options.now : std::function<epoch_ms()>(wall_now),
+                   group_drainer_options{}.lease_ms, [&] { return stopping(options); }, replace)) {
+      stopped = true;
+    }
   }
 
   std::int64_t departments_deleted = 0;

@@ -288,6 +288,7 @@ void ispring_sandbox::reset_locked() {
   groups_.clear();
   tokens_.clear();
   latency_ms_ = 0;
+  endpoint_latency_ms_.clear();
   fail_count_ = 0;
   fail_status_ = 0;
   fail_retry_after_s_.reset();
@@ -1113,12 +1114,29 @@ sandbox_response ispring_sandbox::get_profile_fields(const call& c) {
 
 // --- Fault injection -------------------------------------------------------------------------
 
-void ispring_sandbox::set_latency_ms(int ms) {
+void ispring_sandbox::set_latency_ms(int ms, const std::string& endpoint) {
   std::lock_guard lock(mutex_);
-  latency_ms_ = ms;
+  if (endpoint.empty())
+    latency_ms_ = ms;
+  else
+    endpoint_latency_ms_[endpoint] = ms;
 }
 int ispring_sandbox::latency_ms() const {
   std::lock_guard lock(mutex_);
+  return latency_ms_;
+}
+int ispring_sandbox::latency_ms(const std::string& method, const std::string& path) const {
+  std::lock_guard lock(mutex_);
+  const auto segments = split_path(path);
+  for (const auto& [endpoint, ms] : endpoint_latency_ms_) {
+    const auto space = endpoint.find(' ');
+    if (endpoint.substr(0, space) != method) continue;
+    const auto pattern = split_path(endpoint.substr(space + 1));
+    bool same = pattern.size() == segments.size();
+    for (std::size_t i = 0; same && i < pattern.size(); ++i)
+      same = pattern[i] == "{id}" || pattern[i] == segments[i];
+    if (same) return latency_ms_ + ms;
+  }
   return latency_ms_;
 }
 void ispring_sandbox::fail_next(int count, int status, std::optional<int> retry_after_s) {

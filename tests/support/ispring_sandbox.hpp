@@ -115,8 +115,11 @@ class ispring_sandbox {
   sandbox_response handle(const sandbox_request& request);
 
   // --- Fault injection (a later step may expose it over HTTP) ---
-  void set_latency_ms(int ms);  // applied by the HTTP adapter, not here
+  // Applied by the HTTP adapter, not here: to every request, or to one route pattern's
+  // ("POST /group/{id}/members": a slow group, everything else as fast as before).
+  void set_latency_ms(int ms, const std::string& endpoint = {});
   int latency_ms() const;
+  int latency_ms(const std::string& method, const std::string& path) const;
   // The next `count` requests other than POST /api/v3/token answer `status`
   // (with Retry-After when given).
   void fail_next(int count, int status, std::optional<int> retry_after_s = std::nullopt);
@@ -232,6 +235,7 @@ class ispring_sandbox {
   std::map<std::string, std::int64_t> tokens_;  // token → expiry (epoch ms)
 
   int latency_ms_ = 0;
+  std::map<std::string, int> endpoint_latency_ms_;  // by route pattern, "POST /group/{id}"
   int fail_count_ = 0;
   int fail_status_ = 0;
   std::optional<int> fail_retry_after_s_;

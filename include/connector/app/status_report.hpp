@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "connector/store/group_queue.hpp"
 #include "connector/store/inbox.hpp"
 
 namespace connector::app {
@@ -15,6 +16,7 @@ struct status_snapshot {
   std::vector<store::pending_record> retrying;
   std::optional<store::run_record> last_sync;  // inbox::last_sync(); none before a first run
   std::vector<store::pending_record> held;     // by the safety limit, newest first, bounded
+  store::group_queue_stats groups;             // users waiting to join their groups
 };
 
 // Keys are a contract (design.md): pending, retrying, dead_letters (counts),
