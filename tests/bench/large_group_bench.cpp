@@ -21,6 +21,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -179,6 +180,13 @@ class arrival_checker {
     while (!stop_) {
       const auto counts = sandbox_.call_counts();
       if (counts != last) {
+        // Copying 20,000 members holds the sandbox's lock: only after they may have changed.
+        if (count_of(counts, "POST /group/{id}/members") !=
+                count_of(last, "POST /group/{id}/members") ||
+            count_of(counts, "POST /user/{id}") != count_of(last, "POST /user/{id}")) {
+          const auto group = sandbox_.find_group_by_name("All");
+          members_ = std::set<std::string>(group->user_ids.begin(), group->user_ids.end());
+        }
         last = counts;
         check();
       }
@@ -186,26 +194,47 @@ class arrival_checker {
     }
   }
 
+  static int count_of(const std::map<std::string, int>& counts, const char* endpoint) {
+    const auto it = counts.find(endpoint);
+    return it == counts.end() ? 0 : it->second;
+  }
+
+  static std::string login_of(std::uint64_t user) {
+    return "user" + std::to_string(user) + "@acme.example.prod";
+  }
+
+  // Looks the outstanding users up without holding the senders' lock meanwhile.
   void check() {
-    const auto group = sandbox_.find_group_by_name("All");
-    const std::set<std::string> members(group->user_ids.begin(), group->user_ids.end());
+    std::vector<std::string> ids, logins;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [user, list] : outstanding_) {
+        if (list.empty()) continue;
+        const auto& id = ids_[user];
+        if (id.empty())
+          logins.push_back(login_of(user));
+        else
+          ids.push_back(id);
+      }
+    }
+    const auto found_ids = sandbox_.ids_by_login(logins);
+    for (const auto& [login, id] : found_ids) ids.push_back(id);
+    const auto fields = sandbox_.user_fields(ids);
+    const auto now = steady::now();
     std::lock_guard lock(mutex_);
     for (auto& [user, list] : outstanding_) {
       if (list.empty()) continue;
       auto& id = ids_[user];
-      std::optional<sandbox_user> found;
-      if (id.empty()) {
-        found = sandbox_.find_user_by_login("user" + std::to_string(user) + "@acme.example.prod");
-        if (found) id = found->id;
-      } else {
-        found = sandbox_.find_user(id);
-      }
-      if (!found) continue;
-      const auto title = found->fields.find("job_title");
-      if (title == found->fields.end() || title->second.size() < 2) continue;
+      if (id.empty())
+        if (const auto it = found_ids.find(login_of(user)); it != found_ids.end()) id = it->second;
+      const auto user_fields = fields.find(id);
+      if (user_fields == fields.end()) continue;
+      const auto title = user_fields->second.find("job_title");
+      if (title == user_fields->second.end() || title->second.size() < 2 ||
+          title->second[0] != 't')
+        continue;  // still the seeded "Engineer"
       const auto shown = std::stoull(title->second.substr(1));
-      const bool member = members.contains(id);
-      const auto now = steady::now();
+      const bool member = members_.contains(id);
       std::erase_if(list, [&](std::size_t i) {
         if (i > shown || (messages_[i].create && !member)) return false;
         messages_[i].arrived = now;
@@ -220,9 +249,32 @@ class arrival_checker {
   std::mutex mutex_;
   std::map<std::uint64_t, std::vector<std::size_t>> outstanding_;  // user → messages
   std::map<std::uint64_t, std::string> ids_;                       // user → iSpring id
+  std::set<std::string> members_;                                  // of All, as last read
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
+
+// Where the service's time went: its iSpring requests by endpoint, count and mean, from
+// its /metrics.
+void print_request_times(running_service& service) {
+  auto admin = service.admin_client();
+  const auto reply =
+      admin.get("/metrics", {{"Authorization", std::string("Bearer ") + test_admin_token}});
+  std::map<std::string, std::pair<double, double>> by_endpoint;  // sum, count
+  std::istringstream lines(reply.body);
+  const std::string family = "connector_ispring_request_duration_seconds_";
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(family, 0) != 0) continue;
+    const auto labels = line.substr(line.find('{'), line.find('}') - line.find('{') + 1);
+    const double v = std::stod(line.substr(line.rfind(' ') + 1));
+    if (line.rfind(family + "sum", 0) == 0) by_endpoint[labels].first += v;
+    if (line.rfind(family + "count", 0) == 0) by_endpoint[labels].second += v;
+  }
+  std::printf("service's iSpring requests:\n");
+  for (const auto& [labels, totals] : by_endpoint)
+    std::printf("  %-48s %6.0f, mean %7.2f ms\n", labels.c_str(), totals.second,
+                totals.second ? 1000 * totals.first / totals.second : 0.0);
+}
 
 std::vector<message> schedule(const bench_options& o) {
   const auto total = static_cast<std::uint64_t>(o.rate * o.seconds + 0.5);
@@ -358,6 +410,7 @@ int run(const bench_options& o) {
   for (const auto& [endpoint, n] : sandbox.call_counts())
     if (endpoint.find("group") != std::string::npos || endpoint.find("POST /user") == 0)
       std::printf("  %-32s %d\n", endpoint.c_str(), n);
+  print_request_times(service);
   std::printf("service: CPU %.2f s, peak RSS %s\n", cpu_after - cpu_before,
               proc_status_field(pid, "VmHWM").c_str());
   const double p50_target = o.verify ? verified_update_p50_target : update_p50_target;

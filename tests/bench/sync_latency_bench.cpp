@@ -482,6 +482,19 @@ int run(const bench_options& options) {
     }
   }
 
+  // Users join their groups after their records are done (the group drainer): the final
+  // state is read once nobody waits for a group (bounded).
+  const auto groups_give_up = steady::now() + std::chrono::seconds(60);
+  for (;;) {
+    const auto s = nlohmann::json::parse(
+        run_connector({"status", "--json", "--config", service.config_path().string()}).out,
+        nullptr, false);
+    if (s.is_discarded() || s.value("/group_additions/waiting"_json_pointer, 0) == 0 ||
+        steady::now() > groups_give_up)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+
   // Final state: the last title of each user, no duplicates.
   std::uint64_t wrong_title = 0, missing = 0, duplicates = 0, missing_members = 0;
   {

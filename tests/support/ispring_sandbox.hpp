@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace connector::testing {
 
 struct sandbox_request {
@@ -134,6 +136,12 @@ class ispring_sandbox {
   std::vector<sandbox_group> groups() const;
   std::optional<sandbox_user> find_user(const std::string& id) const;
   std::optional<sandbox_user> find_user_by_login(const std::string& login) const;  // any case
+  // Benchmarks: the fields of many users under one lock, without their groups (which take a
+  // scan of every group's members); unknown ids are left out.
+  std::map<std::string, std::map<std::string, std::string>> user_fields(
+      const std::vector<std::string>& ids) const;
+  // Login (as given) → user id, for those that exist.
+  std::map<std::string, std::string> ids_by_login(const std::vector<std::string>& logins) const;
   std::optional<sandbox_department> find_department_by_name(const std::string& name) const;
   std::optional<sandbox_group> find_group_by_name(const std::string& name) const;
   std::string root_department_id() const;
@@ -176,8 +184,10 @@ class ispring_sandbox {
   std::int64_t now_ms() const;
   std::string next_id();
 
+  // `body`: the request's JSON, parsed before the lock (discarded when it is no JSON).
   sandbox_response dispatch(const sandbox_request& request, const std::string& path,
-                            const std::string& query, std::string& endpoint);
+                            const std::string& query, std::string& endpoint,
+                            nlohmann::json body);
   std::optional<sandbox_response> check_faults(bool is_token_request);
   bool authorized(const sandbox_request& request) const;
 
