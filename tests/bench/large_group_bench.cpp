@@ -144,13 +144,14 @@ void seed_links(const std::filesystem::path& db, const std::vector<std::string>&
 }
 
 // Watches the sandbox: a message has arrived when its user shows its title or a newer one,
-// and, for a create, the user is a member of All.
+// and, for a create, the user is a member of All. Only users written since the last look are
+// read (the sandbox's journal), and All's members only after a replace, so the checker does
+// not hold the sandbox's lock against the service.
 class arrival_checker {
  public:
-  arrival_checker(ispring_sandbox& sandbox, std::vector<message>& messages,
-                  const std::vector<std::string>& existing_ids)
+  arrival_checker(ispring_sandbox& sandbox, std::vector<message>& messages)
       : sandbox_(sandbox), messages_(messages) {
-    for (std::size_t i = 0; i < existing_ids.size(); ++i) ids_[i + 1] = existing_ids[i];
+    sandbox_.user_writes_since(cursor_);  // the seeded users
     thread_ = std::thread([this] { loop(); });
   }
   ~arrival_checker() { stop(); }
@@ -175,68 +176,55 @@ class arrival_checker {
   }
 
  private:
+  struct seen_user {
+    std::string id;
+    std::optional<std::uint64_t> title;  // the newest "t<seq>" shown
+  };
+
   void loop() {
-    std::map<std::string, int> last;
+    int replaces = 0;
     while (!stop_) {
-      const auto counts = sandbox_.call_counts();
-      if (counts != last) {
-        // Copying 20,000 members holds the sandbox's lock: only after they may have changed.
-        if (count_of(counts, "POST /group/{id}/members") !=
-                count_of(last, "POST /group/{id}/members") ||
-            count_of(counts, "POST /user/{id}") != count_of(last, "POST /user/{id}")) {
-          const auto group = sandbox_.find_group_by_name("All");
-          members_ = std::set<std::string>(group->user_ids.begin(), group->user_ids.end());
-        }
-        last = counts;
-        check();
+      const int now_replaces = sandbox_.calls("POST /group/{id}/members") +
+                               sandbox_.calls("POST /user/{id}");  // user_update adds too
+      const bool members_changed = now_replaces != replaces;
+      if (members_changed) {
+        replaces = now_replaces;
+        const auto group = sandbox_.find_group_by_name("All");
+        members_ = std::set<std::string>(group->user_ids.begin(), group->user_ids.end());
       }
+      const auto fields = sandbox_.user_fields(sandbox_.user_writes_since(cursor_));
+      if (members_changed || !fields.empty()) check(fields, members_changed);
       std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
   }
 
-  static int count_of(const std::map<std::string, int>& counts, const char* endpoint) {
-    const auto it = counts.find(endpoint);
-    return it == counts.end() ? 0 : it->second;
-  }
-
-  static std::string login_of(std::uint64_t user) {
-    return "user" + std::to_string(user) + "@acme.example.prod";
-  }
-
-  // Looks the outstanding users up without holding the senders' lock meanwhile.
-  void check() {
-    std::vector<std::string> ids, logins;
-    {
-      std::lock_guard lock(mutex_);
-      for (const auto& [user, list] : outstanding_) {
-        if (list.empty()) continue;
-        const auto& id = ids_[user];
-        if (id.empty())
-          logins.push_back(login_of(user));
-        else
-          ids.push_back(id);
-      }
-    }
-    const auto found_ids = sandbox_.ids_by_login(logins);
-    for (const auto& [login, id] : found_ids) ids.push_back(id);
-    const auto fields = sandbox_.user_fields(ids);
+  void check(const std::map<std::string, std::map<std::string, std::string>>& fields,
+             bool members_changed) {
     const auto now = steady::now();
     std::lock_guard lock(mutex_);
-    for (auto& [user, list] : outstanding_) {
-      if (list.empty()) continue;
-      auto& id = ids_[user];
-      if (id.empty())
-        if (const auto it = found_ids.find(login_of(user)); it != found_ids.end()) id = it->second;
-      const auto user_fields = fields.find(id);
-      if (user_fields == fields.end()) continue;
-      const auto title = user_fields->second.find("job_title");
-      if (title == user_fields->second.end() || title->second.size() < 2 ||
-          title->second[0] != 't')
-        continue;  // still the seeded "Engineer"
-      const auto shown = std::stoull(title->second.substr(1));
-      const bool member = members_.contains(id);
+    std::vector<std::uint64_t> changed;
+    for (const auto& [id, f] : fields) {
+      const auto login = f.find("login");
+      const auto title = f.find("job_title");
+      if (login == f.end() || login->second.rfind("user", 0) != 0) continue;
+      const auto user = std::stoull(login->second.substr(4));
+      auto& seen = users_[user];
+      seen.id = id;
+      if (title != f.end() && title->second.size() > 1 && title->second[0] == 't')
+        seen.title = std::stoull(title->second.substr(1));
+      changed.push_back(user);
+    }
+    if (members_changed) {
+      for (const auto& [user, list] : outstanding_)
+        if (!list.empty()) changed.push_back(user);
+    }
+    for (const auto user : changed) {
+      auto& list = outstanding_[user];
+      const auto& seen = users_[user];
+      if (list.empty() || !seen.title) continue;
+      const bool member = members_.contains(seen.id);
       std::erase_if(list, [&](std::size_t i) {
-        if (i > shown || (messages_[i].create && !member)) return false;
+        if (i > *seen.title || (messages_[i].create && !member)) return false;
         messages_[i].arrived = now;
         messages_[i].has_arrived = true;
         return true;
@@ -246,10 +234,11 @@ class arrival_checker {
 
   ispring_sandbox& sandbox_;
   std::vector<message>& messages_;
+  std::size_t cursor_ = 0;        // in the sandbox's journal of user writes
+  std::set<std::string> members_;  // of All, as last read
   std::mutex mutex_;
   std::map<std::uint64_t, std::vector<std::size_t>> outstanding_;  // user → messages
-  std::map<std::uint64_t, std::string> ids_;                       // user → iSpring id
-  std::set<std::string> members_;                                  // of All, as last read
+  std::map<std::uint64_t, seen_user> users_;                       // as the sandbox shows them
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
@@ -339,7 +328,7 @@ int run(const bench_options& o) {
     clients.back()->connect();
   }
 
-  arrival_checker checker(sandbox, messages, existing_ids);
+  arrival_checker checker(sandbox, messages);
   const double cpu_before = process_cpu_seconds(pid);
   const auto start = steady::now() + std::chrono::milliseconds(50);
   std::vector<std::thread> senders;

@@ -285,6 +285,7 @@ void ispring_sandbox::reset_locked() {
   users_.clear();
   login_index_.clear();
   email_index_.clear();
+  user_writes_.clear();
   departments_.clear();
   groups_.clear();
   tokens_.clear();
@@ -1207,6 +1208,15 @@ std::optional<sandbox_user> ispring_sandbox::find_user_by_login(const std::strin
   return with_groups(users_.at(id->second));
 }
 
+std::vector<std::string> ispring_sandbox::user_writes_since(std::size_t& cursor) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> ids(user_writes_.begin() + static_cast<std::ptrdiff_t>(
+                                                          std::min(cursor, user_writes_.size())),
+                               user_writes_.end());
+  cursor = user_writes_.size();
+  return ids;
+}
+
 std::map<std::string, std::string> ispring_sandbox::ids_by_login(
     const std::vector<std::string>& logins) const {
   std::lock_guard lock(mutex_);
@@ -1324,6 +1334,7 @@ std::string ispring_sandbox::add_user(const std::string& login, const std::strin
 }
 
 void ispring_sandbox::index_user(const sandbox_user& user) {
+  user_writes_.push_back(user.id);
   login_index_[lower(user.login())] = user.id;
   if (!user.email().empty()) email_index_[lower(user.email())] = user.id;
 }

@@ -140,6 +140,9 @@ class ispring_sandbox {
   // scan of every group's members); unknown ids are left out.
   std::map<std::string, std::map<std::string, std::string>> user_fields(
       const std::vector<std::string>& ids) const;
+  // Users created or changed since `cursor` (0: the first write), oldest first, and the
+  // cursor moved past them: a benchmark looks only at what changed.
+  std::vector<std::string> user_writes_since(std::size_t& cursor) const;
   // Login (as given) → user id, for those that exist.
   std::map<std::string, std::string> ids_by_login(const std::vector<std::string>& logins) const;
   std::optional<sandbox_department> find_department_by_name(const std::string& name) const;
@@ -238,7 +241,8 @@ class ispring_sandbox {
   std::map<std::string, sandbox_user> users_;
   // Lower-case login and e-mail → user id: uniqueness checks stay cheap with 100,000 users.
   std::unordered_map<std::string, std::string> login_index_, email_index_;
-  void index_user(const sandbox_user& user);
+  void index_user(const sandbox_user& user);  // also notes the write (user_writes_)
+  std::vector<std::string> user_writes_;
   void unindex_user(const sandbox_user& user);
   std::map<std::string, sandbox_department> departments_;
   std::map<std::string, sandbox_group> groups_;
