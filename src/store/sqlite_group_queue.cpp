@@ -49,7 +49,7 @@ FROM group_additions WHERE group_id = ?1 ORDER BY id LIMIT ?2)sql",
 DELETE FROM group_additions WHERE group_id = ?1 AND id <= ?2)sql",
                    "remove applied group additions"),
       let_go(db, R"sql(
-UPDATE group_claims SET owner = '', lease_until = 0, due_at = 0, attempts = 0, last_error = ''
+UPDATE group_claims SET owner = '', lease_until = 0, due_at = ?3, attempts = 0, last_error = ''
 WHERE group_id = ?1 AND owner = ?2)sql",
              "finish group claim"),
       back_off(db, R"sql(
@@ -107,9 +107,9 @@ std::optional<group_claim> group_queue_writes::claim_next(const std::string& own
 }
 
 void group_queue_writes::finish(const std::string& group_id, const std::string& owner,
-                                std::int64_t up_to) {
+                                std::int64_t up_to, epoch_ms due_again_at) {
   if (up_to > 0) run(remove_up_to).bind(1, group_id).bind(2, up_to).execute();
-  run(let_go).bind(1, group_id).bind(2, owner).execute();
+  run(let_go).bind(1, group_id).bind(2, owner).bind(3, due_again_at).execute();
 }
 
 void group_queue_writes::release(const std::string& group_id, const std::string& owner,

@@ -21,7 +21,8 @@ struct group_queue_writes {
                                         epoch_ms lease_until, std::size_t limit);
   bool claim(const std::string& group_id, const std::string& owner, epoch_ms now,
              epoch_ms lease_until);
-  void finish(const std::string& group_id, const std::string& owner, std::int64_t up_to);
+  void finish(const std::string& group_id, const std::string& owner, std::int64_t up_to,
+              epoch_ms due_again_at);
   void release(const std::string& group_id, const std::string& owner, epoch_ms retry_at,
                const std::string& error);
 

@@ -1090,9 +1090,9 @@ class sqlite_inbox final : public inbox, public group_queue {
     run_write([&] { claimed = group_writes_->claim(group_id, owner, now, lease_until); });
     return claimed;
   }
-  void finish_group(const std::string& group_id, const std::string& owner,
-                    std::int64_t up_to) override {
-    run_write([&] { group_writes_->finish(group_id, owner, up_to); });
+  void finish_group(const std::string& group_id, const std::string& owner, std::int64_t up_to,
+                    epoch_ms due_again_at) override {
+    run_write([&] { group_writes_->finish(group_id, owner, up_to, due_again_at); });
   }
   void release_group(const std::string& group_id, const std::string& owner, epoch_ms retry_at,
                      const std::string& error) override {

@@ -151,8 +151,14 @@ void group_drainer::thread_loop(const std::string& owner) {
     }
     lock.lock();
     if (drained) continue;  // more may be due: look again at once
-    wakeup_.wait_for(lock, std::chrono::milliseconds(options_.idle_poll_ms),
-                     [this] { return stopping_ || woken_; });
+    // Until the next poll, or until a group this process let rest is due again.
+    auto wait = std::chrono::milliseconds(options_.idle_poll_ms);
+    if (resting_until_) {
+      wait = std::min(wait, std::chrono::milliseconds(
+                                std::max<std::int64_t>(1, *resting_until_ - clock_.now())));
+      if (*resting_until_ <= clock_.now()) resting_until_.reset();
+    }
+    wakeup_.wait_for(lock, wait, [this] { return stopping_ || woken_; });
   }
 }
 
@@ -166,18 +172,28 @@ bool group_drainer::drain_one(const std::string& owner) {
   }
   const std::string& name = claim->additions.front().group_name;
   const auto users = distinct_users(*claim);
+  const auto started = std::chrono::steady_clock::now();
   auto steps = apply_.add_to_group(name, users);
   if (!steps) {
     fail(*claim, steps.error().to_string());
     return true;
   }
-  finish(*claim, *steps, users.size());
+  // Paced: the group rests as long as its read and replace took, so a large group spends at
+  // most half the time being replaced (each replace costs iSpring the whole list) and the
+  // users arriving meanwhile share the next one.
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started)
+                        .count();
+  const epoch_ms rest_until = clock_.now() + std::min<std::int64_t>(took, options_.max_rest_ms);
+  finish(*claim, *steps, users.size(), rest_until);
+  std::lock_guard lock(mutex_);
+  resting_until_ = std::min(resting_until_.value_or(rest_until), rest_until);
   return true;
 }
 
 void group_drainer::finish(const store::group_claim& claim, const std::vector<apply_step>& steps,
-                           std::size_t members) {
-  queue_.finish_group(claim.group_id, claim.owner, claim.up_to());
+                           std::size_t members, epoch_ms due_again_at) {
+  queue_.finish_group(claim.group_id, claim.owner, claim.up_to(), due_again_at);
   const auto& a = claim.additions.front();
   nlohmann::json details = {{"group", a.group_name},
                             {"group_id", claim.group_id},

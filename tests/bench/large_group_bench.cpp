@@ -329,7 +329,6 @@ int run(const bench_options& o) {
   }
 
   arrival_checker checker(sandbox, messages);
-  const double cpu_before = process_cpu_seconds(pid);
   const auto start = steady::now() + std::chrono::milliseconds(50);
   std::vector<std::thread> senders;
   std::atomic<std::uint64_t> errors{0};
@@ -374,7 +373,6 @@ int run(const bench_options& o) {
   const auto drained = steady::now();
   checker.stop();
   const std::size_t left_behind = checker.outstanding();
-  const double cpu_after = process_cpu_seconds(pid);
 
   std::vector<double> updates, creates;
   for (const auto& m : messages)
@@ -400,8 +398,7 @@ int run(const bench_options& o) {
     if (endpoint.find("group") != std::string::npos || endpoint.find("POST /user") == 0)
       std::printf("  %-32s %d\n", endpoint.c_str(), n);
   print_request_times(service);
-  std::printf("service: CPU %.2f s, peak RSS %s\n", cpu_after - cpu_before,
-              proc_status_field(pid, "VmHWM").c_str());
+  std::printf("service: peak RSS %s\n", proc_status_field(pid, "VmHWM").c_str());
   const double p50_target = o.verify ? verified_update_p50_target : update_p50_target;
   const double p99_target = o.verify ? verified_update_p99_target : update_p99_target;
   const bool ok = u.p50 <= p50_target && u.p99 <= p99_target && c.p99 <= create_p99_target &&

@@ -114,6 +114,30 @@ TEST_F(group_additions_e2e, many_creates_join_one_group_once_each_in_few_replace
       << explained.out;
 }
 
+TEST_F(group_additions_e2e, an_update_goes_through_while_a_replace_of_the_group_hangs) {
+  start();
+  post_users(1, 2);
+  ASSERT_TRUE(eventually([&] { return drained(*service_); })) << service_->process().stderr_text();
+  // The next replace of All answers only after 20 s (the client waits up to 30 s).
+  sandbox().set_latency_ms(20'000, "POST /group/{id}/members");
+  post_users(2, 3);
+  ASSERT_TRUE(eventually([&] { return sandbox().calls("POST /group/{id}/members") == 2; }));
+  auto update = joining_all(1);
+  update.notification_id = make_id("04l", 1001);
+  update.fields["Title"] = "Director";
+  update.fields["SystemModstamp"] = update.fields["LastModifiedDate"] = "2026-11-01T11:00:00.000Z";
+  auto client = service_->public_client();
+  ASSERT_EQ(client.post_xml("/salesforce/outbound", build_user_message(test_org_id, {update})).status,
+            200);
+  ASSERT_TRUE(eventually([&] {
+    const auto u = sandbox().find_user_by_login("user1@acme.example.prod");
+    return u && u->fields.at("job_title") == "Director";
+  }));
+  // Applied while the replace still hangs: no worker slot waited for it.
+  EXPECT_EQ(status_of(*service_)["group_additions"]["waiting"], 1);
+  service_->kill_hard();
+}
+
 TEST_F(group_additions_e2e, a_kill_between_apply_and_drain_still_ends_with_everyone_in_the_group) {
   // The drainer hangs on reading the group: users are created and done, their additions wait.
   sandbox().set_latency_ms(10 * 60'000, "GET /group/{id}");

@@ -93,6 +93,22 @@ TEST_F(group_queue_test, finishing_removes_only_what_was_claimed_and_keeps_what_
   EXPECT_EQ(next->attempts, 0);
 }
 
+TEST_F(group_queue_test, a_finished_group_rests_until_its_due_time_and_others_go_first) {
+  queue().queue_group_additions({addition("g-1", "u1")});
+  auto claim = queue().claim_next_group("a", 1000, 31'000, 100);
+  ASSERT_TRUE(claim);
+  queue().queue_group_additions({addition("g-1", "u2"), addition("g-2", "u3")});
+  queue().finish_group("g-1", "a", claim->up_to(), 1040);  // its replace took 40 ms
+  auto next = queue().claim_next_group("b", 1039, 31'000, 100);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->group_id, "g-2");
+  EXPECT_FALSE(queue().claim_next_group("b", 1039, 31'000, 100));
+  next = queue().claim_next_group("b", 1040, 31'000, 100);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->group_id, "g-1");
+  EXPECT_EQ(users_of(*next), (std::vector<std::string>{"u2"}));
+}
+
 TEST_F(group_queue_test, a_claim_takes_at_most_the_limit_and_leaves_the_rest_queued) {
   std::vector<group_addition> many;
   for (int i = 0; i < 250; ++i) many.push_back(addition("g-1", "u" + std::to_string(i)));

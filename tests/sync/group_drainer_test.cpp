@@ -120,6 +120,7 @@ class group_drainer_test : public ::testing::Test {
     o.owner = "test";
     o.threads = 1;
     o.idle_poll_ms = 5;
+    o.max_rest_ms = 0;  // no pacing: this clock stands still
     o.retry_base_ms = 1'000;
     o.retry_max_ms = 60'000;
     return group_drainer(*queue_, api_,

@@ -75,9 +75,10 @@ class group_queue {
 
   // Applied: removes the group's additions up to `up_to` (group_claim::up_to; 0 removes none),
   // so those queued meanwhile stay for the next batch, and lets go of the claim if `owner`
-  // still holds it. Returns once durable.
+  // still holds it; the group is next claimed by claim_next_group at `due_again_at` or later
+  // (the drainer's pacing). Returns once durable.
   virtual void finish_group(const std::string& group_id, const std::string& owner,
-                            std::int64_t up_to) = 0;
+                            std::int64_t up_to, epoch_ms due_again_at = 0) = 0;
 
   // Failed: the additions stay; the group is due again at `retry_at`, its failure counted
   // and `error` kept for status. Lets go of the claim if `owner` still holds it.

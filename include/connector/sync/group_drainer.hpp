@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,6 +36,8 @@ struct group_drainer_options {
   int retry_base_ms = 1'000;
   int retry_max_ms = 5 * 60'000;
   int idle_poll_ms = 1'000;          // look at the queue at least this often
+  // After a replace the group rests as long as it took, at most this long (pacing).
+  std::int64_t max_rest_ms = 1'000;
   // Receives connector_group_replaces_total{result}, the queue gauges; null records nothing.
   metrics::registry* metrics = nullptr;
 };
@@ -79,7 +82,7 @@ class group_drainer {
   // Claims one due group and adds its batch; false when none was due.
   bool drain_one(const std::string& owner);
   void finish(const store::group_claim& claim, const std::vector<apply_step>& steps,
-              std::size_t members);
+              std::size_t members, epoch_ms due_again_at);
   void fail(const store::group_claim& claim, const std::string& error);
 
   store::group_queue& queue_;
@@ -93,6 +96,7 @@ class group_drainer {
   std::condition_variable wakeup_;
   bool stopping_ = false;
   bool woken_ = false;
+  std::optional<epoch_ms> resting_until_;  // the earliest a group this process paced is due
   std::vector<std::thread> threads_;
   metrics::counter* succeeded_ = nullptr;
   metrics::counter* failed_ = nullptr;
