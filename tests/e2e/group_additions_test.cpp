@@ -35,11 +35,11 @@ class group_additions_e2e : public ::testing::Test {
   }
 
   void start() {
+    const auto ispring = ispring_sandbox_config(sandbox_server_);
     service_ = std::make_unique<running_service>(
-        dir_.path(),
-        nlohmann::json{{"ispring", ispring_sandbox_config(sandbox_server_)},
-                       {"mapping", {{"groups", "iSpring_Groups__c"}}},
-                       {"sync", {{"retry_base_ms", 20}, {"retry_max_ms", 200}}}});
+        dir_.path(), nlohmann::json{{"ispring", ispring},
+                                    {"mapping", {{"groups", "iSpring_Groups__c"}}},
+                                    {"sync", {{"retry_base_ms", 20}, {"retry_max_ms", 200}}}});
   }
 
   static user_notification joining_all(int n) {
@@ -124,14 +124,14 @@ TEST_F(group_additions_e2e, an_update_goes_through_while_a_replace_of_the_group_
   ASSERT_TRUE(eventually([&] { return sandbox().calls("POST /group/{id}/members") == 2; }));
   auto update = joining_all(1);
   update.notification_id = make_id("04l", 1001);
-  update.fields["Title"] = "Director";
+  update.fields["FirstName"] = "Renamed";
   update.fields["SystemModstamp"] = update.fields["LastModifiedDate"] = "2026-11-01T11:00:00.000Z";
   auto client = service_->public_client();
   ASSERT_EQ(client.post_xml("/salesforce/outbound", build_user_message(test_org_id, {update})).status,
             200);
   ASSERT_TRUE(eventually([&] {
     const auto u = sandbox().find_user_by_login("user1@acme.example.prod");
-    return u && u->fields.at("job_title") == "Director";
+    return u && u->fields.count("first_name") && u->fields.at("first_name") == "Renamed";
   }));
   // Applied while the replace still hangs: no worker slot waited for it.
   EXPECT_EQ(status_of(*service_)["group_additions"]["waiting"], 1);
