@@ -48,7 +48,8 @@ int status(const config::settings& settings, bool json) {
     const status_snapshot snapshot{
         reader->stats(), reader->list_records(store::record_state::dead, 50),
         reader->list_records(store::record_state::retrying, 50), reader->last_sync(),
-        reader->list_records(store::record_state::held, 50)};
+        reader->list_records(store::record_state::held, 50),
+        store::read_group_queue_stats(store_settings_for(settings))};
     std::cout << (json ? status_to_json(snapshot).dump(2) + "\n" : status_to_text(snapshot));
     return 0;
   } catch (const std::exception& e) {

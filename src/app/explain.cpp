@@ -6,6 +6,7 @@
 #include "connector/app/commands.hpp"
 #include "connector/app/status_report.hpp"
 #include "connector/salesforce/ids.hpp"
+#include "connector/store/group_queue.hpp"
 #include "connector/sync/plan.hpp"
 #include "connector/sync/user_sync.hpp"
 
@@ -299,11 +300,34 @@ void note_merges(std::vector<store::history_event>& newest_first) {
   }
 }
 
+namespace {
+
+// The group drainer's events (group_queue.hpp): queued, then the replace and its answer.
+std::optional<std::string> describe_group_event(const std::string& kind,
+                                                const nlohmann::json& d) {
+  namespace kinds = store::group_history_kinds;
+  const std::string group = quoted(text_of(d, "group"));
+  if (kind == kinds::queued)
+    return "queued to join " + group + " (added with everyone queued for it meanwhile)";
+  if (kind == kinds::added)
+    return "added to " + group + " by one replace of its members for " + text_of(d, "batch") +
+           " user(s): " + text_of(d, "answer");
+  if (kind != kinds::failed) return std::nullopt;
+  std::string text = "adding to " + group + " failed (attempt " + text_of(d, "attempt") +
+                     "): " + text_of(d, "error");
+  if (const auto next = int_of(d, "next_attempt_at"))
+    text += "; next attempt at " + time_text(*next);
+  return text;
+}
+
+}  // namespace
+
 std::string describe_event(const store::history_event& event) {
   namespace kinds = store::history_kinds;
   nlohmann::json d = nlohmann::json::parse(event.details_json, nullptr, false);
   if (!d.is_object()) d = nlohmann::json::object();
   const std::string& kind = event.kind;
+  if (auto group = describe_group_event(kind, d)) return *group;
   const auto source = [&] {
     const std::string s = text_of(d, "source");
     std::string text = s == "outbound_message" ? "outbound message" : s == "event" ? "event" : s;

@@ -9,6 +9,8 @@
 #include "connector/app/status_report.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/salesforce/rest_client.hpp"
+#include "connector/store/group_queue.hpp"
+#include "connector/sync/group_drainer.hpp"
 #include "connector/sync/mapping.hpp"
 #include "connector/log.hpp"
 
@@ -161,6 +163,9 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
       options.run_id = run_id;
       options.now = [&env] { return env.time->now(); };
       options.concurrency = env.settings->ispring ? env.settings->ispring->max_concurrency : 4;
+      // The store's group claims keep the run's member replaces apart from the drainers'.
+      options.group_queue = dynamic_cast<store::group_queue*>(&store);
+      options.group_owner = sync::group_owner_id() + "/reconcile";
       options.stop_requested = [&] {
         if (!stop) stop = should_stop ? should_stop() : std::nullopt;
         return stop.has_value();

@@ -25,6 +25,7 @@
 #include "connector/offset_file_clock.hpp"
 #include "connector/salesforce/rest_wire.hpp"
 #include "connector/store/open.hpp"
+#include "connector/sync/group_drainer.hpp"
 #include "connector/sync/schedule.hpp"
 #include "connector/sync/user_sync.hpp"
 #include "connector/sync/worker.hpp"
@@ -103,6 +104,44 @@ class signal_waiter {
   std::thread thread_;
 };
 
+// Users join groups through the drainer (one replace per group and batch), or by groupIds on
+// their update (ispring.group_additions "user_update"); the drainer runs in both, so what was
+// queued before a switch still reaches iSpring.
+std::unique_ptr<sync::group_drainer> start_group_drainer(const config::settings& settings,
+                                                         store::store& inbox, ispring::api& api,
+                                                         const connector::clock& clock,
+                                                         metrics::registry& metrics,
+                                                         sync::user_sync& user_sync,
+                                                         sync::worker_options& worker_options) {
+  // The SQLite engine holds the group queue beside its other tables. An engine without one
+  // (PostgreSQL, for now) leaves the applier adding users at once, group by group.
+  auto* queue = dynamic_cast<store::group_queue*>(&inbox);
+  if (!queue) {
+    log::info("groups.at_once", "this store engine has no group queue: users join groups at once");
+    return nullptr;
+  }
+  sync::group_drainer_options options;
+  options.owner = sync::group_owner_id();
+  options.retry_base_ms = settings.sync.retry_base_ms;
+  options.retry_max_ms = settings.sync.retry_max_ms;
+  options.metrics = &metrics;
+  auto drainer = std::make_unique<sync::group_drainer>(
+      *queue, api, [&inbox](std::vector<store::history_event> events) {
+        inbox.record_history(std::move(events));
+      },
+      clock, options);
+  drainer->start();
+  const bool by_update = settings.ispring->group_additions == "user_update";
+  user_sync.join_groups(by_update ? sync::group_mode::by_update : sync::group_mode::deferred);
+  worker_options.group_queue = queue;
+  worker_options.on_group_additions = [d = drainer.get()] { d->wake(); };
+  if (by_update)
+    spdlog::warn("ispring.group_additions is \"user_update\": users join groups by groupIds on "
+                 "their update, which iSpring documents as adding but has not been confirmed to "
+                 "(it may replace their other groups)");
+  return drainer;
+}
+
 }  // namespace
 
 int serve(const config::settings& settings, const serve_options& options) {
@@ -164,6 +203,7 @@ int serve(const config::settings& settings, const serve_options& options) {
   std::unique_ptr<sync::user_sync> user_sync;
   std::unique_ptr<sync::deactivation_limiter> deactivation_limiter;
   std::unique_ptr<sync::worker> worker;
+  std::unique_ptr<sync::group_drainer> drainer;
   if (settings.ispring) {
     ispring_api = std::make_unique<ispring::https_api>(*settings.ispring, ispring::retry_policy{},
                                                        ispring::sleep_for_real,
@@ -194,6 +234,8 @@ int serve(const config::settings& settings, const serve_options& options) {
     worker_options.retry_base_ms = settings.sync.retry_base_ms;
     worker_options.retry_max_ms = settings.sync.retry_max_ms;
     worker_options.metrics = &metrics;
+    drainer = start_group_drainer(settings, *inbox, *ispring_api, clock, metrics, *user_sync,
+                                  worker_options);
     worker = std::make_unique<sync::worker>(*inbox, user_sync->processor(), clock, worker_options);
     worker->start();
   } else {
@@ -390,6 +432,7 @@ int serve(const config::settings& settings, const serve_options& options) {
   if (runs) runs->stop();      // finishes the users being applied, records the run
   if (worker) worker->stop();  // finishes the users being applied
   worker.reset();
+  drainer.reset();  // finishes the replaces in progress; what waits stays queued
   runs.reset();
   pinger.reset();  // it probes the store
   inbox.reset();   // commits whatever is queued before the process exits

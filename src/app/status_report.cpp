@@ -67,6 +67,14 @@ nlohmann::json status_to_json(const status_snapshot& status) {
   j["held_records"] = nlohmann::json::array();
   for (const auto& r : status.held)
     j["held_records"].push_back({{"record_id", r.record_id}, {"reason", r.last_outcome}});
+  const auto& g = status.groups;
+  j["group_additions"] = {
+      {"waiting", g.additions},
+      {"groups", g.groups},
+      {"retrying_groups", g.retrying},
+      {"oldest_queued_at", g.oldest_queued_at ? nlohmann::json(format_utc(*g.oldest_queued_at))
+                                              : nlohmann::json(nullptr)},
+      {"last_error", g.retrying > 0 ? nlohmann::json(g.last_error) : nlohmann::json(nullptr)}};
   return j;
 }
 
@@ -85,6 +93,12 @@ std::string status_to_text(const status_snapshot& status) {
       << "Oldest waiting since:   "
       << (stats.oldest_waiting_since ? format_utc(*stats.oldest_waiting_since) : "nothing waits")
       << "\n"
+      << "Waiting to join groups: " << status.groups.additions << " user(s) for "
+      << status.groups.groups << " group(s)";
+  if (status.groups.retrying > 0)
+    out << ", " << status.groups.retrying
+        << " group(s) retrying; last error: " << status.groups.last_error;
+  out << "\n"
       << "Last sync start:        " << last_sync_start(status.last_sync) << "\n"
       << "Last sync status:       " << last_sync_status(status.last_sync) << "\n";
   if (!status.dead_letters.empty()) {

@@ -478,7 +478,7 @@ void read_ispring(const object_reader& root, std::optional<ispring_settings>& ou
   const auto ispring =
       root.object("ispring", {"api_url", "auth", "client_id", "client_secret", "account_url",
                               "login", "password", "tls_ca_file", "max_concurrency",
-                              "connect_timeout_ms", "request_timeout_ms"});
+                              "connect_timeout_ms", "request_timeout_ms", "group_additions"});
   if (!ispring) return;
   auto& s = out.emplace();
   if (auto url = read_base_url(*ispring, "api_url")) s.api_url = std::move(*url);
@@ -494,6 +494,8 @@ void read_ispring(const object_reader& root, std::optional<ispring_settings>& ou
   ispring->read_integer("max_concurrency", s.max_concurrency, 1, 64);
   ispring->read_integer("connect_timeout_ms", s.connect_timeout_ms, 1);
   ispring->read_integer("request_timeout_ms", s.request_timeout_ms, 1);
+  if (auto how = ispring->choice("group_additions", {"replace", "user_update"}))
+    s.group_additions = std::move(*how);
 
   const auto require = [&](bool present, std::string_view name) {
     if (!present) fail(ispring->key_of(name), "required when ispring.auth is " + in_quotes(s.auth));

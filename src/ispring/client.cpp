@@ -488,6 +488,14 @@ result<ok> https_api::update_user(const std::string& user_id,
                                 build_update_user_body(department_id, fields)});
 }
 
+result<ok> https_api::add_user_to_groups(const std::string& user_id,
+                                         const std::vector<std::string>& group_ids,
+                                         const field_map& fields) {
+  if (auto bad = unsafe_id("user", user_id)) return unexpected{std::move(*bad)};
+  return impl_->expect_success({"POST /user/{id}", "POST", "/user/" + user_id,
+                                build_update_user_body(std::nullopt, fields, group_ids)});
+}
+
 result<ok> https_api::set_user_status(const std::string& user_id, int status) {
   if (auto bad = unsafe_id("user", user_id)) return unexpected{std::move(*bad)};
   return impl_->expect_success({"POST /user/{id}/status", "POST", "/user/" + user_id + "/status",

@@ -638,10 +638,12 @@ std::string build_create_user_body(std::string_view department_id, const field_m
 }
 
 std::string build_update_user_body(const std::optional<std::string>& department_id,
-                                   const field_map& fields) {
+                                   const field_map& fields,
+                                   const std::vector<std::string>& group_ids) {
   ordered_json body = ordered_json::object();
   if (department_id) body["departmentId"] = *department_id;
   if (!fields.empty()) body["fields"] = fields_json(fields);
+  if (!group_ids.empty()) body["groupIds"] = string_array(group_ids);
   return dump(body);
 }
 

@@ -9,7 +9,7 @@ namespace {
 
 // Append-only: a released step is never edited, a change is a new step. Step i (0-based)
 // takes the schema from version i to i + 1.
-constexpr std::array<const char*, 9> migrations = {
+constexpr std::array<const char*, 10> migrations = {
     // 1: the durable inbox.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice.
@@ -214,6 +214,30 @@ CREATE TABLE worker_retirements (
   time            INTEGER NOT NULL
 );
 CREATE INDEX worker_retirements_by_time ON worker_retirements (organization_id, time);
+)sql",
+    // 10: group additions wait for their group (group_queue.hpp), which one owner at a time
+    // claims with a lease.
+    R"sql(
+CREATE TABLE group_additions (
+  id              INTEGER PRIMARY KEY,  -- the queue's order: a batch removes up to its last
+  group_id        TEXT NOT NULL,
+  group_name      TEXT NOT NULL,
+  ispring_user_id TEXT NOT NULL,
+  organization_id TEXT NOT NULL,
+  record_id       TEXT NOT NULL,
+  queued_at       INTEGER NOT NULL
+);
+CREATE INDEX group_additions_by_group ON group_additions (group_id, id);
+
+-- One row per group ever drained: who holds it until when, and its back-off after failures.
+CREATE TABLE group_claims (
+  group_id    TEXT PRIMARY KEY,
+  owner       TEXT NOT NULL DEFAULT '',  -- '': nobody
+  lease_until INTEGER NOT NULL DEFAULT 0,
+  due_at      INTEGER NOT NULL DEFAULT 0,
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  last_error  TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
 )sql",
 };
 

@@ -25,6 +25,7 @@
 #include "run_owner.hpp"
 #include "run_progress.hpp"
 #include "sqlite_department_links.hpp"
+#include "sqlite_group_queue.hpp"
 #include "sqlite_history.hpp"
 #include "sqlite_reader.hpp"
 #include "sqlite_schema.hpp"
@@ -34,7 +35,7 @@ namespace connector::store {
 
 namespace {
 
-class sqlite_store final : public store, private group_commit_engine {
+class sqlite_store final : public store, public group_queue, private group_commit_engine {
  public:
   explicit sqlite_store(const store_settings& options)
       : runs_kept_(as_limit(std::max<std::size_t>(options.runs_kept, 1))),
@@ -56,6 +57,8 @@ class sqlite_store final : public store, private group_commit_engine {
     write_ =
         std::make_unique<write_statements>(writer_db_, options.login_field, options.email_field);
     department_writes_ = std::make_unique<department_link_writes>(writer_db_);
+    group_writes_ = std::make_unique<group_queue_writes>(writer_db_);
+    group_reads_ = std::make_unique<group_queue_reads>(writer_db_);
     history_ = std::make_unique<sqlite_history>(writer_db_, *write_, options.history_retention_ms,
                                                 options.history_max_events_per_user);
     // Opened after the writer switched the file to WAL and migrated it.
@@ -301,6 +304,37 @@ class sqlite_store final : public store, private group_commit_engine {
     if (department_ids.empty()) return;
     run_write([&] { department_writes_->remove(organization_id, department_ids); });
   }
+  // The group queue (sqlite_group_queue.cpp): writes through the writer, like the rest.
+  void queue_group_additions(const std::vector<group_addition>& additions) override {
+    if (!additions.empty()) run_write([&] { group_writes_->queue(additions); });
+  }
+  std::optional<group_claim> claim_next_group(const std::string& owner, epoch_ms now,
+                                              epoch_ms lease_until, std::size_t limit) override {
+    std::optional<group_claim> claimed;
+    run_write([&] { claimed = group_writes_->claim_next(owner, now, lease_until, limit); });
+    return claimed;
+  }
+  bool claim_group(const std::string& group_id, const std::string& owner, epoch_ms now,
+                   epoch_ms lease_until) override {
+    bool claimed = false;
+    run_write([&] { claimed = group_writes_->claim(group_id, owner, now, lease_until); });
+    return claimed;
+  }
+  void finish_group(const std::string& group_id, const std::string& owner, std::int64_t up_to,
+                    epoch_ms due_again_at) override {
+    run_write([&] { group_writes_->finish(group_id, owner, up_to, due_again_at); });
+  }
+  void release_group(const std::string& group_id, const std::string& owner, epoch_ms retry_at,
+                     const std::string& error) override {
+    run_write([&] { group_writes_->release(group_id, owner, retry_at, error); });
+  }
+  // Read on the writer's connection, in its turn: status asks rarely.
+  group_queue_stats group_stats() override {
+    group_queue_stats stats;
+    run_write([&] { stats = group_reads_->stats(); });
+    return stats;
+  }
+
 
   std::vector<pending_record> records_in_flight(const std::string& organization_id) override {
     return reader_->records_in_flight(organization_id);
@@ -773,6 +807,8 @@ class sqlite_store final : public store, private group_commit_engine {
   group_commit writer_;
   std::unique_ptr<write_statements> write_;
   std::unique_ptr<department_link_writes> department_writes_;
+  std::unique_ptr<group_queue_writes> group_writes_;
+  std::unique_ptr<group_queue_reads> group_reads_;
   std::unique_ptr<sqlite_history> history_;
 
   // Every read, from any thread, on a read-only connection of its own.

@@ -493,14 +493,62 @@ struct applier::run {
 
   bool groups(const user_plan& plan) {
     for (const auto& note : plan.notes) step("groups", note);
-    for (const auto& g : plan.add_groups) {
-      if (options.defer_group_additions) {
-        result.deferred_group_additions.push_back(g.name);
-        step("groups", "to be added to " + quoted(g.name) + " with the other new members");
-      } else if (!add_to_group(g.name, {result.ispring_user_id})) {
+    if (options.join_groups == group_mode::at_once) {
+      for (const auto& g : plan.add_groups)
+        if (!add_to_group(g.name, {result.ispring_user_id})) return false;
+    } else if (!plan.add_groups.empty() && !later_or_by_update(plan.add_groups)) {
+      return false;
+    }
+    return remove_groups(plan);
+  }
+
+  // Deferred (the caller adds many users to a group with one read and one replace) or by
+  // groupIds on the user's update: either way the group must exist, and a smart one decides
+  // its members itself.
+  bool later_or_by_update(const std::vector<group_ref>& add) {
+    std::vector<group_ref> groups;
+    for (const auto& g : add) {
+      auto ensured = dir.ensure_group(g.name);
+      if (!ensured) {
+        fail("groups", "", ensured.error());
         return false;
       }
+      for (const auto& text : ensured->created)
+        step("groups", "created group " + text, step_outcome::changed);
+      if (ensured->is_smart)
+        step("groups", "group " + quoted(ensured->name) +
+                           " is a smart group: its rules decide membership");
+      else
+        groups.push_back({ensured->id, ensured->name});
     }
+    if (options.join_groups == group_mode::deferred) {
+      for (auto& g : groups) {
+        step("groups", "queued to join " + quoted(g.name) + " with the other new members",
+             step_outcome::changed);
+        result.deferred_group_additions.push_back(std::move(g));
+      }
+      return true;
+    }
+    if (groups.empty()) return true;
+    std::vector<std::string> ids;
+    std::string names;
+    for (const auto& g : groups) {
+      ids.push_back(g.id);
+      names += (names.empty() ? "" : ", ") + quoted(g.name);
+    }
+    // The login goes along, as on every update (§4.4).
+    ispring::field_map fields;
+    if (!login().empty()) fields["login"] = login();
+    if (auto r = api.add_user_to_groups(result.ispring_user_id, ids, fields); !r) {
+      fail("groups", "add user to " + names, r.error());
+      return false;
+    }
+    step("groups", "added to " + names + " (groupIds on the user's update)",
+         step_outcome::changed);
+    return true;
+  }
+
+  bool remove_groups(const user_plan& plan) {
     if (plan.remove_groups.empty()) return true;
     std::vector<std::string> ids;
     std::string names;

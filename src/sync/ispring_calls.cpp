@@ -54,6 +54,12 @@ ispring::result<ispring::ok> call_recorder::update_user(
   return note("POST /user/" + user_id, inner_.update_user(user_id, department_id, fields));
 }
 
+ispring::result<ispring::ok> call_recorder::add_user_to_groups(
+    const std::string& user_id, const std::vector<std::string>& group_ids,
+    const ispring::field_map& fields) {
+  return note("POST /user/" + user_id, inner_.add_user_to_groups(user_id, group_ids, fields));
+}
+
 ispring::result<ispring::ok> call_recorder::set_user_status(const std::string& user_id,
                                                             int status) {
   return note("POST /user/" + user_id + "/status", inner_.set_user_status(user_id, status));

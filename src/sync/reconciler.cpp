@@ -18,6 +18,7 @@
 #include "connector/log.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/sync/applier.hpp"
+#include "connector/sync/group_drainer.hpp"
 #include "connector/sync/mapping.hpp"
 #include "connector/sync/reconcile_plan.hpp"
 #include "text.hpp"
@@ -332,7 +333,8 @@ struct run_data {
   std::atomic<bool> stopped{false};
   std::vector<std::pair<std::string, std::string>> links;
   std::vector<std::string> unlinks;
-  std::map<std::string, std::vector<std::string>> group_additions;  // group → user ids
+  std::map<std::string, std::pair<std::string, std::vector<std::string>>>
+      group_additions;  // group id → its name, user ids
   std::map<std::string, store::department_link> department_links;   // created ones, by key
 
   void record_failure(const std::string& who, const std::string& what) {
@@ -351,8 +353,11 @@ struct run_data {
       else
         links.emplace_back(u.desired.record_id, result.ispring_user_id);
     }
-    for (const auto& g : result.deferred_group_additions)
-      group_additions[g].push_back(result.ispring_user_id);
+    for (const auto& g : result.deferred_group_additions) {
+      auto& [name, users] = group_additions[g.id];
+      name = g.name;
+      users.push_back(result.ispring_user_id);
+    }
     if (result.department_link && !u.desired.department_key.empty())
       department_links[ascii_lower(u.desired.department_key)] = {
           u.desired.department_key, result.department_link->id, result.department_link->name};
@@ -586,7 +591,7 @@ void reconciler::apply(run_state& run) {
       if (n >= work.size()) return;
       const planned_user& u = *work[n];
       apply_result result =
-          apply.apply_matched(u.desired, u.actual, {.defer_group_additions = true});
+          apply.apply_matched(u.desired, u.actual, {.join_groups = group_mode::deferred});
       const epoch_ms applied_at = run.options.now ? run.options.now() : wall_now();
       std::lock_guard lock(run.report_mutex);
       history.add(u.desired, result, applied_at);
@@ -615,9 +620,23 @@ void reconciler::finish(run_state& run) {
 
   // Group members are replaced as a whole: one read and one write per group for everyone.
   applier apply(api_, run.dir);
-  for (const auto& [group, user_ids] : run.group_additions) {
-    if (auto r = apply.add_to_group(group, user_ids); !r)
-      for (const auto& id : user_ids) run.record_failure(id, r.error().to_string());
+  // Group members are replaced as a whole: one read and one write per group for everyone,
+  // under the group's claim, so no group drainer replaces it at the same time.
+  const auto& options = run.options;
+  for (const auto& [group_id, entry] : run.group_additions) {
+    const auto& [group, user_ids] = entry;
+    const auto replace = [&] {
+      if (auto r = apply.add_to_group(group, user_ids); !r)
+        for (const auto& id : user_ids) run.record_failure(id, r.error().to_string());
+    };
+    if (!options.group_queue) {
+      replace();
+    } else if (!with_group_claim(
+                   *options.group_queue, group_id, options.group_owner,
+                   options.now ? options.now : std::function<epoch_ms()>(wall_now),
+                   group_drainer_options{}.lease_ms, [&] { return stopping(options); }, replace)) {
+      run.stopped = true;
+    }
   }
 
   std::int64_t departments_deleted = 0;

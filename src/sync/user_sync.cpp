@@ -289,6 +289,7 @@ user_sync_report user_sync::run_with_fields(const store::pending_record& record,
   {
     call_recorder::recording recording;
     apply_options options;
+    options.join_groups = join_groups_;
     if (limiter_) {
       options.may_retire = [&] {
         limit = limiter_->reserve(record.organization_id, record.released);
@@ -346,6 +347,9 @@ user_sync_report user_sync::run_with_fields(const store::pending_record& record,
                                          applied.ispring_user_id.empty()
                                              ? std::nullopt
                                              : std::optional<std::string>(applied.ispring_user_id));
+  for (auto& g : applied.deferred_group_additions)
+    report.result.group_additions.push_back(
+        {std::move(g.id), std::move(g.name), applied.ispring_user_id, {}, {}, 0, 0});
   with_history();
   return report;
 }

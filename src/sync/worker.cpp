@@ -176,6 +176,28 @@ std::vector<store::history_event> history_of(const store::pending_record& record
 
 }  // namespace
 
+// Durable before the record is marked done: a crash in between leaves the record pending (and
+// maybe the additions queued twice, which a union ignores), never an applied user whose
+// groups are forgotten. Throws when the store cannot commit: the record stays as it was.
+bool worker::queue_group_additions(const store::pending_record& record, record_result& result,
+                                   epoch_ms now) {
+  if (!options_.group_queue) return false;
+  for (auto& a : result.group_additions) {
+    a.organization_id = record.organization_id;
+    a.record_id = record.record_id;
+    a.queued_at = now;
+    store::history_event queued;
+    queued.kind = store::group_history_kinds::queued;
+    queued.details_json =
+        nlohmann::json{{"group", a.group_name}, {"group_id", a.group_id}}.dump(
+            -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    result.history.push_back(std::move(queued));
+  }
+  options_.group_queue->queue_group_additions(result.group_additions);
+  if (options_.on_group_additions) options_.on_group_additions();
+  return true;
+}
+
 void worker::process(const store::pending_record& record) {
   const log::scope user("record_id", record.record_id);
   record_result result;
@@ -207,6 +229,9 @@ void worker::process(const store::pending_record& record) {
       if (held_) held_->inc();
       return;
     }
+    if (result.result == record_result::kind::applied && !result.group_additions.empty() &&
+        !queue_group_additions(record, result, now))
+      result = record_result::failed("internal error: group additions left without a queue", true);
     if (result.result != record_result::kind::failed) {
       const bool applied = result.result == record_result::kind::applied;
       nlohmann::json details = {{"outcome", result.outcome}, {"version", record.version}};

@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "connector/app/status_report.hpp"
+#include "support/bench_stats.hpp"
 #include "support/command_line.hpp"
 #include "support/ispring_sandbox_server.hpp"
 #include "support/salesforce_sandbox_server.hpp"
@@ -168,71 +169,6 @@ struct message_record {
   bool ok = false;
   bool has_arrived = false;
 };
-
-struct percentiles {
-  std::size_t count = 0;
-  double p50 = 0, p90 = 0, p99 = 0, max = 0, mean = 0;
-};
-
-percentiles summarize(std::vector<double> values) {
-  percentiles p;
-  p.count = values.size();
-  if (values.empty()) return p;
-  std::sort(values.begin(), values.end());
-  const auto at = [&](double q) {
-    const auto index = static_cast<std::size_t>(q * static_cast<double>(values.size() - 1) + 0.5);
-    return values[std::min(index, values.size() - 1)];
-  };
-  p.p50 = at(0.50);
-  p.p90 = at(0.90);
-  p.p99 = at(0.99);
-  p.max = values.back();
-  double sum = 0;
-  for (double v : values) sum += v;
-  p.mean = sum / static_cast<double>(values.size());
-  return p;
-}
-
-void print_line(const char* name, const percentiles& p) {
-  std::printf("  %-28s n=%-6zu p50 %7.2f  p90 %7.2f  p99 %7.2f  max %8.2f  mean %7.2f ms\n", name,
-              p.count, p.p50, p.p90, p.p99, p.max, p.mean);
-}
-
-std::string proc_status_field(int pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) {
-      auto value = line.substr(field.size() + 1);
-      value.erase(0, value.find_first_not_of(" \t"));
-      return value;
-    }
-  }
-  return "?";
-}
-
-// The service's CPU time (user + system) in seconds, from /proc/<pid>/stat.
-double process_cpu_seconds(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = text.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::vector<std::string> fields;
-  std::string current;
-  for (std::size_t i = close + 2; i < text.size(); ++i) {
-    if (text[i] == ' ') {
-      fields.push_back(current);
-      current.clear();
-    } else {
-      current += text[i];
-    }
-  }
-  fields.push_back(current);
-  // After the command: state is field 3, utime 14, stime 15 (1-based) → 11 and 12 here.
-  if (fields.size() < 13) return 0;
-  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
-}
 
 // Changes of one user that the sandbox does not show yet.
 struct outstanding_user {
@@ -544,6 +480,19 @@ int run(const bench_options& options) {
       calls[entry.first] = n;
       total_calls += n;
     }
+  }
+
+  // Users join their groups after their records are done (the group drainer): the final
+  // state is read once nobody waits for a group (bounded).
+  const auto groups_give_up = steady::now() + std::chrono::seconds(60);
+  for (;;) {
+    const auto s = nlohmann::json::parse(
+        run_connector({"status", "--json", "--config", service.config_path().string()}).out,
+        nullptr, false);
+    if (s.is_discarded() || s.value("/group_additions/waiting"_json_pointer, 0) == 0 ||
+        steady::now() > groups_give_up)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 
   // Final state: the last title of each user, no duplicates.

@@ -642,7 +642,8 @@ TEST_F(config_test, every_documented_extra_key_is_accepted) {
       "api_url": "http://127.0.0.1:9081", "auth": "password",
       "account_url": "https://acme.ispringlearn.com", "login": "admin@acme.com",
       "password": "p", "max_concurrency": 8, "connect_timeout_ms": 1000,
-      "request_timeout_ms": 2000, "tls_ca_file": "../certs/ca.crt"
+      "request_timeout_ms": 2000, "tls_ca_file": "../certs/ca.crt",
+      "group_additions": "user_update"
     },
     "sync": { "max_attempts": 3, "retry_base_ms": 10, "retry_max_ms": 100, "groups": "all",
               "inactive_users": "delete", "out_of_scope_users": "ignore",
@@ -683,6 +684,7 @@ TEST_F(config_test, every_documented_extra_key_is_accepted) {
   EXPECT_EQ(s.ispring->api_url, "http://127.0.0.1:9081") << "plain http on loopback is fine";
   EXPECT_EQ(s.ispring->tls_ca_file, at("certs/ca.crt"));
   EXPECT_EQ(s.ispring->max_concurrency, 8);
+  EXPECT_EQ(s.ispring->group_additions, "user_update");
   EXPECT_EQ(s.sync.retry_max_ms, 100);
   EXPECT_FALSE(s.sync.groups) << "\"all\"";
   EXPECT_EQ(s.sync.inactive_users, user_action::remove);
@@ -999,6 +1001,9 @@ INSTANTIATE_TEST_SUITE_P(
         // ispring
         {"unknown_ispring_auth", set("/ispring", {{"auth", "oauth"}}), "ispring.auth",
          "expected one of \"client_credentials\", \"password\""},
+        {"unknown_group_additions",
+         set("/ispring", {{"client_id", "id"}, {"client_secret", "s"}, {"group_additions", "add"}}),
+         "ispring.group_additions", "expected one of \"replace\", \"user_update\""},
         {"client_credentials_without_secret", set("/ispring", {{"client_id", "id"}}),
          "ispring.client_secret", "required when ispring.auth is \"client_credentials\""},
         {"client_credentials_without_id", set("/ispring", {{"client_secret", "s"}}),

@@ -64,6 +64,7 @@ TEST_F(sqlite_file_intake_and_queue, a_version_1_database_is_migrated_keeping_it
     // Back to what version 1 wrote.
     raw_sqlite raw(db_path());
     raw.exec(
+        "DROP TABLE group_additions; DROP TABLE group_claims; "
         "DROP INDEX notifications_by_time; DROP TABLE department_links; "
         "DROP TABLE worker_retirements; ALTER TABLE records DROP COLUMN released_version; "
         "DROP TABLE user_keys; DROP TABLE user_history; DROP TABLE user_history_new; "
@@ -82,16 +83,17 @@ TEST_F(sqlite_file_intake_and_queue, a_version_1_database_is_migrated_keeping_it
   EXPECT_EQ(box->stats().oldest_waiting_since, 1000);
   box.reset();
   raw_sqlite raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "9");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "10");
 }
 
 TEST_F(sqlite_file_intake_and_queue, creates_schema_in_wal_mode_with_a_version) {
   { auto box = open(); }
   raw_sqlite raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "9");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "10");
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
   for (const char* table : {"notifications", "records", "counters", "links", "runs", "run_plans",
-                            "user_history", "department_links"}) {
+                            "user_history", "department_links", "group_additions",
+                            "group_claims"}) {
     EXPECT_EQ(
         raw.text(std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"),
         "1")

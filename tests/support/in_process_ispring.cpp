@@ -134,6 +134,15 @@ isp::result<isp::ok> in_process_ispring::update_user(
   return isp::ok{};
 }
 
+isp::result<isp::ok> in_process_ispring::add_user_to_groups(
+    const std::string& user_id, const std::vector<std::string>& group_ids,
+    const isp::field_map& fields) {
+  auto response = send("POST", user_path(user_id),
+                       isp::build_update_user_body(std::nullopt, fields, group_ids));
+  if (!response) return unexpected{response.error()};
+  return isp::ok{};
+}
+
 isp::result<isp::ok> in_process_ispring::set_user_status(const std::string& user_id, int status) {
   auto response = send("POST", user_path(user_id) + "/status", isp::build_status_body(status));
   if (!response) return unexpected{response.error()};

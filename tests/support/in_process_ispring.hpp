@@ -27,6 +27,9 @@ class in_process_ispring : public ispring::api {
   ispring::result<ispring::ok> update_user(const std::string& user_id,
                                            const std::optional<std::string>& department_id,
                                            const ispring::field_map& fields) override;
+  ispring::result<ispring::ok> add_user_to_groups(const std::string& user_id,
+                                                  const std::vector<std::string>& group_ids,
+                                                  const ispring::field_map& fields) override;
   ispring::result<ispring::ok> set_user_status(const std::string& user_id, int status) override;
   ispring::result<ispring::ok> delete_user(const std::string& user_id) override;
   ispring::result<ispring::ok> remove_user_from_groups(

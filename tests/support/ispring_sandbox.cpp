@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 #include <stdexcept>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -214,10 +215,12 @@ void ispring_sandbox::reset_locked() {
   users_.clear();
   login_index_.clear();
   email_index_.clear();
+  user_writes_.clear();
   departments_.clear();
   groups_.clear();
   tokens_.clear();
   latency_ms_ = 0;
+  endpoint_latency_ms_.clear();
   fail_count_ = 0;
   fail_status_ = 0;
   fail_retry_after_s_.reset();
@@ -238,13 +241,15 @@ void ispring_sandbox::reset() {
 // --- Request pipeline ----------------------------------------------------------------------
 
 sandbox_response ispring_sandbox::handle(const sandbox_request& request) {
+  // Parsed before the lock: a body of 20,000 member ids must not hold up every other request.
+  json body = request.method == "POST" ? json::parse(request.body, nullptr, false) : json();
   std::lock_guard lock(mutex_);
   const auto question = request.target.find('?');
   const std::string path = request.target.substr(0, question);
   const std::string query =
       question == std::string::npos ? "" : request.target.substr(question + 1);
   std::string endpoint = "unrouted";
-  sandbox_response response = dispatch(request, path, query, endpoint);
+  sandbox_response response = dispatch(request, path, query, endpoint, std::move(body));
   log_.push_back({request.method, path, endpoint, response.status});
   ++call_counts_[endpoint];
   return response;
@@ -275,7 +280,8 @@ std::optional<sandbox_response> ispring_sandbox::check_faults(bool is_token_requ
 }
 
 sandbox_response ispring_sandbox::dispatch(const sandbox_request& request, const std::string& path,
-                                           const std::string& query, std::string& endpoint) {
+                                           const std::string& query, std::string& endpoint,
+                                           json body) {
   static const route routes[] = {
       {"POST", "/api/v3/token", &ispring_sandbox::post_token},
       {"GET", "/users/v2", &ispring_sandbox::get_users},
@@ -366,7 +372,7 @@ sandbox_response ispring_sandbox::dispatch(const sandbox_request& request, const
   if (request.method == "POST") {
     if (!has_media_type(request, "content-type", "application/json"))
       return error(415, "Content-Type must be application/json (this sandbox does not take XML)");
-    c.body = json::parse(request.body, nullptr, false);
+    c.body = std::move(body);
     if (c.body.is_discarded()) return error(400, "Malformed JSON body");
     if (!c.body.is_object()) return error(400, "Request body must be a JSON object");
   }
@@ -620,7 +626,16 @@ sandbox_response ispring_sandbox::get_users(const call& c) {
   const auto render = [&](const sandbox_user& u) {
     return ordered_json::parse(user_json(u, true));
   };
-  return json_response(200, page_of(users_, paging, "userProfiles", accept, render));
+  if (logins.empty() && emails.empty())
+    return json_response(200, page_of(users_, paging, "userProfiles", accept, render));
+  // By login or e-mail through the indexes: a scan of every user under the lock would hold
+  // up every other request.
+  std::map<std::string, sandbox_user> candidates;
+  for (const auto& [keys, index] : {std::pair{&logins, &login_index_}, {&emails, &email_index_}})
+    for (const auto& key : *keys)
+      if (const auto it = index->find(key); it != index->end())
+        candidates.emplace(it->second, users_.at(it->second));
+  return json_response(200, page_of(candidates, paging, "userProfiles", accept, render));
 }
 
 sandbox_response ispring_sandbox::get_user_v1(const call& c) {
@@ -970,9 +985,11 @@ std::string read_members(const json& body, const Users& users, std::vector<std::
   if (it == body.end()) return {};
   auto ids = string_list(*it);
   if (!ids) return "userIds must be an array of strings";
+  // A set, not a search of `out`: 20,000 members must not cost 200 million comparisons.
+  std::unordered_set<std::string> seen(out.begin(), out.end());
   for (const auto& id : *ids) {
     if (!users.contains(id)) return "User not found: " + id;
-    if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+    if (seen.insert(id).second) out.push_back(id);
   }
   return {};
 }
@@ -1043,12 +1060,29 @@ sandbox_response ispring_sandbox::get_profile_fields(const call& c) {
 
 // --- Fault injection -------------------------------------------------------------------------
 
-void ispring_sandbox::set_latency_ms(int ms) {
+void ispring_sandbox::set_latency_ms(int ms, const std::string& endpoint) {
   std::lock_guard lock(mutex_);
-  latency_ms_ = ms;
+  if (endpoint.empty())
+    latency_ms_ = ms;
+  else
+    endpoint_latency_ms_[endpoint] = ms;
 }
 int ispring_sandbox::latency_ms() const {
   std::lock_guard lock(mutex_);
+  return latency_ms_;
+}
+int ispring_sandbox::latency_ms(const std::string& method, const std::string& path) const {
+  std::lock_guard lock(mutex_);
+  const auto segments = split_path(path);
+  for (const auto& [endpoint, ms] : endpoint_latency_ms_) {
+    const auto space = endpoint.find(' ');
+    if (endpoint.substr(0, space) != method) continue;
+    const auto pattern = split_path(endpoint.substr(space + 1));
+    bool same = pattern.size() == segments.size();
+    for (std::size_t i = 0; same && i < pattern.size(); ++i)
+      same = pattern[i] == "{id}" || pattern[i] == segments[i];
+    if (same) return latency_ms_ + ms;
+  }
   return latency_ms_;
 }
 void ispring_sandbox::fail_next(int count, int status, std::optional<int> retry_after_s) {
@@ -1112,6 +1146,34 @@ std::optional<sandbox_user> ispring_sandbox::find_user_by_login(const std::strin
   for (const auto& [id, u] : users_)
     if (iequals(u.login(), login)) return with_groups(u);
   return std::nullopt;
+}
+
+std::vector<std::string> ispring_sandbox::user_writes_since(std::size_t& cursor) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> ids(user_writes_.begin() + static_cast<std::ptrdiff_t>(
+                                                          std::min(cursor, user_writes_.size())),
+                               user_writes_.end());
+  cursor = user_writes_.size();
+  return ids;
+}
+
+std::map<std::string, std::string> ispring_sandbox::ids_by_login(
+    const std::vector<std::string>& logins) const {
+  std::lock_guard lock(mutex_);
+  std::map<std::string, std::string> out;
+  for (const auto& login : logins)
+    if (const auto it = login_index_.find(lower(login)); it != login_index_.end())
+      out[login] = it->second;
+  return out;
+}
+
+std::map<std::string, std::map<std::string, std::string>> ispring_sandbox::user_fields(
+    const std::vector<std::string>& ids) const {
+  std::lock_guard lock(mutex_);
+  std::map<std::string, std::map<std::string, std::string>> out;
+  for (const auto& id : ids)
+    if (const auto it = users_.find(id); it != users_.end()) out[id] = it->second.fields;
+  return out;
 }
 
 std::optional<sandbox_department> ispring_sandbox::find_department_by_name(
@@ -1212,6 +1274,7 @@ std::string ispring_sandbox::add_user(const std::string& login, const std::strin
 }
 
 void ispring_sandbox::index_user(const sandbox_user& user) {
+  user_writes_.push_back(user.id);
   login_index_[lower(user.login())] = user.id;
   if (!user.email().empty()) email_index_[lower(user.email())] = user.id;
 }

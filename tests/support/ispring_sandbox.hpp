@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace connector::testing {
 
 struct sandbox_request {
@@ -115,8 +117,11 @@ class ispring_sandbox {
   sandbox_response handle(const sandbox_request& request);
 
   // --- Fault injection (a later step may expose it over HTTP) ---
-  void set_latency_ms(int ms);  // applied by the HTTP adapter, not here
+  // Applied by the HTTP adapter, not here: to every request, or to one route pattern's
+  // ("POST /group/{id}/members": a slow group, everything else as fast as before).
+  void set_latency_ms(int ms, const std::string& endpoint = {});
   int latency_ms() const;
+  int latency_ms(const std::string& method, const std::string& path) const;
   // The next `count` requests other than POST /api/v3/token answer `status`
   // (with Retry-After when given).
   void fail_next(int count, int status, std::optional<int> retry_after_s = std::nullopt);
@@ -132,6 +137,15 @@ class ispring_sandbox {
   std::vector<sandbox_group> groups() const;
   std::optional<sandbox_user> find_user(const std::string& id) const;
   std::optional<sandbox_user> find_user_by_login(const std::string& login) const;  // any case
+  // Benchmarks: the fields of many users under one lock, without their groups (which take a
+  // scan of every group's members); unknown ids are left out.
+  std::map<std::string, std::map<std::string, std::string>> user_fields(
+      const std::vector<std::string>& ids) const;
+  // Users created or changed since `cursor` (0: the first write), oldest first, and the
+  // cursor moved past them: a benchmark looks only at what changed.
+  std::vector<std::string> user_writes_since(std::size_t& cursor) const;
+  // Login (as given) → user id, for those that exist.
+  std::map<std::string, std::string> ids_by_login(const std::vector<std::string>& logins) const;
   std::optional<sandbox_department> find_department_by_name(const std::string& name) const;
   std::optional<sandbox_group> find_group_by_name(const std::string& name) const;
   std::string root_department_id() const;
@@ -174,8 +188,10 @@ class ispring_sandbox {
   std::int64_t now_ms() const;
   std::string next_id();
 
+  // `body`: the request's JSON, parsed before the lock (discarded when it is no JSON).
   sandbox_response dispatch(const sandbox_request& request, const std::string& path,
-                            const std::string& query, std::string& endpoint);
+                            const std::string& query, std::string& endpoint,
+                            nlohmann::json body);
   std::optional<sandbox_response> check_faults(bool is_token_request);
   bool authorized(const sandbox_request& request) const;
 
@@ -226,13 +242,15 @@ class ispring_sandbox {
   std::map<std::string, sandbox_user> users_;
   // Lower-case login and e-mail → user id: uniqueness checks stay cheap with 100,000 users.
   std::unordered_map<std::string, std::string> login_index_, email_index_;
-  void index_user(const sandbox_user& user);
+  void index_user(const sandbox_user& user);  // also notes the write (user_writes_)
+  std::vector<std::string> user_writes_;
   void unindex_user(const sandbox_user& user);
   std::map<std::string, sandbox_department> departments_;
   std::map<std::string, sandbox_group> groups_;
   std::map<std::string, std::int64_t> tokens_;  // token → expiry (epoch ms)
 
   int latency_ms_ = 0;
+  std::map<std::string, int> endpoint_latency_ms_;  // by route pattern, "POST /group/{id}"
   int fail_count_ = 0;
   int fail_status_ = 0;
   std::optional<int> fail_retry_after_s_;

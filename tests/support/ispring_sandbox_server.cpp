@@ -67,7 +67,9 @@ struct ispring_sandbox_server::impl {
                 [this](http::request&& req) {
                   return to_http(sandbox_.handle(to_sandbox(std::move(req))));
                 },
-                [this] { return sandbox_.latency_ms(); }}) {}
+                [this](const http::request& req) {
+                  return sandbox_.latency_ms(req.method, req.path);
+                }}) {}
 
   http::response control(const http::request& req) {
     const std::string name = req.path.substr(std::string_view("/_sandbox/").size());
@@ -91,7 +93,7 @@ struct ispring_sandbox_server::impl {
       } else if (name == "outage") {
         sandbox_.set_outage(body.value("on", true));
       } else if (name == "latency") {
-        sandbox_.set_latency_ms(body.value("ms", 0));
+        sandbox_.set_latency_ms(body.value("ms", 0), body.value("endpoint", ""));
       } else if (name == "rate_limit") {
         sandbox_.set_rate_limit(body.value("per_second", 0));
       } else if (name == "reset") {

@@ -6,7 +6,7 @@
 // endpoints under /_sandbox/ (no auth; for demos and for tests that drive a child process):
 //   POST /_sandbox/fail        {"count":n, "status":503, "retry_after_s":2}
 //   POST /_sandbox/outage      {"on":true}
-//   POST /_sandbox/latency     {"ms":50}
+//   POST /_sandbox/latency     {"ms":50, "endpoint"?:"POST /group/{id}/members"}
 //   POST /_sandbox/rate_limit  {"per_second":10}          (0 switches it off)
 //   POST /_sandbox/reset
 //   POST /_sandbox/token       → {"access_token":…}       (skips the client-credentials call)

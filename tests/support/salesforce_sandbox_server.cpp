@@ -39,7 +39,7 @@ struct salesforce_sandbox_server::impl {
                 [this](http::request&& req) { return control(req); },
                 {"GET", "POST", "DELETE", "PUT", "PATCH", "HEAD"},
                 [this](http::request&& req) { return sandbox_.handle(req); },
-                [this] { return sandbox_.latency_ms(); }}) {
+                [this](const http::request&) { return sandbox_.latency_ms(); }}) {
     sandbox_.set_base_url(https_.url_for(options_.host));
   }
 

@@ -57,8 +57,8 @@ void sandbox_https_server::stop() {
 }
 
 void sandbox_https_server::serve(http::request&& req, http::respond_fn respond) {
+  const int latency = routes_.latency_ms(req);
   auto answer = routes_.sandbox(std::move(req));
-  const int latency = routes_.latency_ms();
   if (latency <= 0) {
     respond(std::move(answer));
     return;

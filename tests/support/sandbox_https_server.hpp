@@ -29,10 +29,10 @@ struct sandbox_routes {
   // Methods routed to `control` on /_sandbox/*; it answers at once.
   std::vector<std::string> control_methods;
   std::function<http::response(http::request&&)> control;
-  // Methods routed to `sandbox` on every other path; answered after latency_ms().
+  // Methods routed to `sandbox` on every other path; answered after latency_ms(request).
   std::vector<std::string> sandbox_methods;
   std::function<http::response(http::request&&)> sandbox;
-  std::function<int()> latency_ms;
+  std::function<int(const http::request&)> latency_ms;
 };
 
 class sandbox_https_server {

@@ -9,7 +9,9 @@ nlohmann::json status_of(const running_service& service) {
 
 bool drained(const running_service& service) {
   const auto s = status_of(service);
-  return s["pending"] == 0 && s["retrying"] == 0;
+  // Users wait for their groups after their records are done (the group drainer).
+  return s["pending"] == 0 && s["retrying"] == 0 &&
+         (!s.contains("group_additions") || s["group_additions"]["waiting"] == 0);
 }
 
 }  // namespace connector::testing

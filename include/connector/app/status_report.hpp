@@ -7,6 +7,7 @@
 
 #include "connector/store/runs.hpp"
 #include "connector/store/types.hpp"
+#include "connector/store/group_queue.hpp"
 
 namespace connector::app {
 
@@ -16,6 +17,7 @@ struct status_snapshot {
   std::vector<store::pending_record> retrying;
   std::optional<store::run_record> last_sync;  // store_reader::last_sync(); none before a first run
   std::vector<store::pending_record> held;     // by the safety limit, newest first, bounded
+  store::group_queue_stats groups;             // users waiting to join their groups
 };
 
 // Keys are a contract (design.md): pending, retrying, dead_letters (counts),

@@ -119,6 +119,11 @@ struct ispring_settings {
   int max_concurrency = 4;
   int connect_timeout_ms = 5'000;
   int request_timeout_ms = 30'000;
+  // How a user joins a group (reference §6, §10 q3): "replace" (read the members, add, replace
+  // the whole list; queued and coalesced per group) or "user_update" (groupIds on
+  // POST /user/{id}, additive by its wording but unconfirmed: on only once a live tenant
+  // shows it adds).
+  std::string group_additions = "replace";
 };
 
 struct mapping_settings {

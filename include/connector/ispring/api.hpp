@@ -77,6 +77,13 @@ class api {
   virtual result<ok> delete_user(const std::string& user_id) = 0;
   virtual result<ok> remove_user_from_groups(const std::string& user_id,
                                              const std::vector<std::string>& group_ids) = 0;
+  // POST /user/{id} with groupIds (and `fields`, e.g. the login the docs require on every
+  // update): "groups the user will be added to". Whether it adds or replaces the user's
+  // groups is unconfirmed (reference §10 q3), so it is used only when configured
+  // (ispring.group_additions "user_update").
+  virtual result<ok> add_user_to_groups(const std::string& user_id,
+                                        const std::vector<std::string>& group_ids,
+                                        const field_map& fields) = 0;
 
   // Departments: one tree under an undeletable root.
   virtual result<std::vector<department>> list_departments() = 0;

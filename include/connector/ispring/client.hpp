@@ -63,6 +63,9 @@ class https_api final : public api {
   result<user> get_user(const std::string& user_id) override;
   result<std::string> create_user(const std::string& department_id,
                                   const field_map& fields) override;
+  result<ok> add_user_to_groups(const std::string& user_id,
+                                const std::vector<std::string>& group_ids,
+                                const field_map& fields) override;
   result<ok> update_user(const std::string& user_id,
                          const std::optional<std::string>& department_id,
                          const field_map& fields) override;

@@ -122,7 +122,8 @@ std::string build_create_user_body(std::string_view department_id, const field_m
                                    bool send_login_email = false);
 // POST /user/{id}: only what is given (no department → key omitted; empty map → no `fields`).
 std::string build_update_user_body(const std::optional<std::string>& department_id,
-                                   const field_map& fields);
+                                   const field_map& fields,
+                                   const std::vector<std::string>& group_ids = {});
 // POST /user/{id}/status → {"status":n}.
 std::string build_status_body(int status);
 // POST /group/{id}/members → {"userIds":[…]} (replaces the member list).

@@ -100,9 +100,9 @@ struct apply_result {
   std::string ispring_user_id;
   std::vector<apply_step> steps;
   std::optional<ispring::failure> error;  // the first failure; its message names the step
-  // With apply_options::defer_group_additions: the groups (iSpring names) the user still has
-  // to be added to; the caller adds many users to a group with one read and one replace.
-  std::vector<std::string> deferred_group_additions;
+  // With group_mode::deferred: the groups (ensured to exist, not smart) the user still
+  // has to be added to; the caller adds many users to a group with one read and one replace.
+  std::vector<group_ref> deferred_group_additions;
   // The department the user's key is linked to afterwards, when it differs from the
   // desired_user's link (adopted, created, renamed): the caller stores it, also when ok is
   // false (a department created before a later failure is owned all the same).
@@ -112,8 +112,15 @@ struct apply_result {
   bool held = false;
 };
 
+// How the applier adds a user to a group (ispring.group_additions).
+enum class group_mode {
+  at_once,    // read the members, add, replace them now (one user at a time)
+  deferred,   // left to the caller (apply_result::deferred_group_additions)
+  by_update,  // groupIds on POST /user/{id} (additive by its wording, unconfirmed)
+};
+
 struct apply_options {
-  bool defer_group_additions = false;
+  group_mode join_groups = group_mode::at_once;
   // The worker's safety limit, asked just before a deactivation or deletion is sent (only
   // when iSpring has the user active or at all, so a no-op is never held); false holds it.
   // None: no limit (the reconciliation checks its whole plan instead).

@@ -20,6 +20,7 @@
 #include "connector/expected.hpp"
 #include "connector/ispring/api.hpp"
 #include "connector/store/interfaces.hpp"
+#include "connector/store/group_queue.hpp"
 
 namespace connector::sync {
 
@@ -53,6 +54,10 @@ struct reconcile_options {
   int ispring_page_size = 1000;
   // The time of history events; unset: the system clock.
   std::function<epoch_ms()> now;
+  // Where group drainers claim groups (group_drainer.hpp): the run's member replaces take the
+  // same claim, as `group_owner`. None: no drainer to race.
+  store::group_queue* group_queue = nullptr;
+  std::string group_owner;
 };
 
 struct reconcile_report {

@@ -84,6 +84,11 @@ class user_sync {
   // result is record_result::held. Without it (sync-user, "off") none is held.
   void limit_deactivations(deactivation_limiter& limiter) { limiter_ = &limiter; }
 
+  // How users join groups (ispring.group_additions): the service defers them to its group
+  // drainer (record_result::group_additions) or sends groupIds on the user's update; without
+  // a call (sync-user), at once.
+  void join_groups(group_mode mode) { join_groups_ = mode; }
+
   // For the worker.
   record_processor processor();
 
@@ -127,6 +132,7 @@ class user_sync {
   directory directory_;
   applier applier_;
   deactivation_limiter* limiter_ = nullptr;
+  group_mode join_groups_ = group_mode::at_once;
 };
 
 }  // namespace connector::sync

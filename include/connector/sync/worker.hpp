@@ -20,6 +20,7 @@
 #include "connector/clock.hpp"
 #include "connector/metrics/registry.hpp"
 #include "connector/store/interfaces.hpp"
+#include "connector/store/group_queue.hpp"
 
 namespace connector::sync {
 
@@ -43,6 +44,9 @@ struct record_result {
   // What led here, for the user's history (mapped, scope, iSpring calls); the worker stamps
   // the record and the time and adds the outcome.
   std::vector<store::history_event> history;
+  // Applied, with groups left to the group drainer (ispring.group_additions "replace"): queued
+  // durably before the record is marked done. The worker stamps queued_at.
+  std::vector<store::group_addition> group_additions;
 
   static record_result applied(std::string outcome, std::optional<std::string> user_id);
   static record_result skipped(std::string reason);
@@ -64,6 +68,11 @@ struct worker_options {
   int idle_poll_ms = 1'000;  // look at the queue at least this often
   // Receives connector_worker_applies_total{result}; null records nothing.
   metrics::registry* metrics = nullptr;
+  // Where group additions wait for the drainer; needed when the processor leaves any
+  // (record_result::group_additions), else such a record fails and is retried.
+  store::group_queue* group_queue = nullptr;
+  // Additions were queued: wakes the drainer.
+  std::function<void()> on_group_additions;
 };
 
 // Exponential back-off with "equal jitter": half the delay fixed, half random, so retries
@@ -105,6 +114,8 @@ class worker {
   void thread_loop();
   std::optional<store::pending_record> next_due_locked();
   void process(const store::pending_record& record);
+  bool queue_group_additions(const store::pending_record& record, record_result& result,
+                             epoch_ms now);
 
   worker_store store_;
   record_processor processor_;

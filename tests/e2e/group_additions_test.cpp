@@ -1,0 +1,162 @@
+// End to end: many new users joining one shared group through the real binary. Their own
+// fields are applied at once; the group drainer adds them with one replace per batch; every
+// one ends a member exactly once, and the members the connector does not manage stay. A kill
+// -9 between the apply and the drain loses nobody's membership.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "support/eventually.hpp"
+#include "support/ispring_sandbox_server.hpp"
+#include "support/outbound_builder.hpp"
+#include "support/sandbox_config.hpp"
+#include "support/service.hpp"
+#include "support/service_status.hpp"
+
+namespace connector::testing {
+namespace {
+
+constexpr int foreign_members = 300;
+
+class group_additions_e2e : public ::testing::Test {
+ protected:
+  group_additions_e2e()
+      : sandbox_server_({}, {"127.0.0.1", 0, test_certs::get().server_crt.string(),
+                             test_certs::get().server_key.string(), 4}) {
+    // Staff the connector does not manage, already in the shared group.
+    const auto staff = sandbox().add_department("Staff");
+    for (int i = 0; i < foreign_members; ++i)
+      foreign_.push_back(sandbox().add_user("staff" + std::to_string(i) + "@acme.example",
+                                            "staff" + std::to_string(i) + "@acme.example", staff));
+    sandbox().add_group("All", foreign_);
+  }
+
+  void start() {
+    const auto ispring = ispring_sandbox_config(sandbox_server_);
+    service_ = std::make_unique<running_service>(
+        dir_.path(), nlohmann::json{{"ispring", ispring},
+                                    {"mapping", {{"groups", "iSpring_Groups__c"}}},
+                                    {"sync", {{"retry_base_ms", 20}, {"retry_max_ms", 200}}}});
+  }
+
+  static user_notification joining_all(int n) {
+    auto u = sample_user(n, n);
+    u.fields["iSpring_Groups__c"] = "All";
+    return u;
+  }
+
+  // Posts users [first, last) from four connections, ten to a message; all must be acked.
+  void post_users(int first, int last) {
+    std::vector<std::thread> threads;
+    std::atomic<int> next{first};
+    std::atomic<int> refused{0};
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&] {
+        auto client = service_->public_client();
+        for (int n = next.fetch_add(10); n < last; n = next.fetch_add(10)) {
+          std::vector<user_notification> batch;
+          for (int i = n; i < std::min(n + 10, last); ++i) batch.push_back(joining_all(i));
+          if (client.post_xml("/salesforce/outbound", build_user_message(test_org_id, batch))
+                  .status != 200)
+            ++refused;
+        }
+      });
+    for (auto& t : threads) t.join();
+    ASSERT_EQ(refused.load(), 0);
+  }
+
+  ispring_sandbox& sandbox() { return sandbox_server_.sandbox(); }
+  std::vector<std::string> members() { return sandbox().find_group_by_name("All")->user_ids; }
+
+  // Every user [first, last) exists once and is a member once; every foreign member stays.
+  void expect_all_members(int first, int last) {
+    const auto list = members();
+    std::map<std::string, int> times;
+    for (const auto& id : list) ++times[id];
+    for (const auto& [id, count] : times) EXPECT_EQ(count, 1) << id << " listed twice";
+    for (const auto& id : foreign_) EXPECT_EQ(times.count(id), 1u) << "staff " << id << " dropped";
+    int missing = 0;
+    for (int n = first; n < last; ++n) {
+      const auto u = sandbox().find_user_by_login("user" + std::to_string(n) + "@acme.example.prod");
+      if (!u || !times.contains(u->id)) ++missing;
+    }
+    EXPECT_EQ(missing, 0) << "of " << last - first << " users";
+    EXPECT_EQ(list.size(), static_cast<std::size_t>(foreign_members + last - first));
+    EXPECT_EQ(sandbox().users().size(), static_cast<std::size_t>(foreign_members + last - first))
+        << "a user created twice";
+  }
+
+  temp_dir dir_;
+  ispring_sandbox_server sandbox_server_;
+  std::vector<std::string> foreign_;
+  std::unique_ptr<running_service> service_;
+};
+
+TEST_F(group_additions_e2e, many_creates_join_one_group_once_each_in_few_replaces) {
+  // A replace as slow as one of a large group: users arriving meanwhile share the next.
+  sandbox().set_latency_ms(40, "POST /group/{id}/members");
+  start();
+  post_users(1, 201);
+  ASSERT_TRUE(eventually([&] { return drained(*service_); })) << service_->process().stderr_text();
+  expect_all_members(1, 201);
+  const int replaces = sandbox().calls("POST /group/{id}/members");
+  EXPECT_LT(replaces, 100) << "one replace per user would be 200";
+  EXPECT_GE(replaces, 1);
+
+  // The user's history tells it: queued to join, then the replace and its answer.
+  const auto explained = run_connector(
+      {"explain", "--offline", "--config", service_->config_path().string(), make_id("005", 7)});
+  EXPECT_NE(explained.out.find("queued to join 'All'"), std::string::npos) << explained.out;
+  EXPECT_NE(explained.out.find("added to 'All' by one replace of its members"), std::string::npos)
+      << explained.out;
+}
+
+TEST_F(group_additions_e2e, an_update_goes_through_while_a_replace_of_the_group_hangs) {
+  start();
+  post_users(1, 2);
+  ASSERT_TRUE(eventually([&] { return drained(*service_); })) << service_->process().stderr_text();
+  // The next replace of All answers only after 20 s (the client waits up to 30 s).
+  sandbox().set_latency_ms(20'000, "POST /group/{id}/members");
+  post_users(2, 3);
+  ASSERT_TRUE(eventually([&] { return sandbox().calls("POST /group/{id}/members") == 2; }));
+  auto update = joining_all(1);
+  update.notification_id = make_id("04l", 1001);
+  update.fields["FirstName"] = "Renamed";
+  update.fields["SystemModstamp"] = update.fields["LastModifiedDate"] = "2026-11-01T11:00:00.000Z";
+  auto client = service_->public_client();
+  ASSERT_EQ(client.post_xml("/salesforce/outbound", build_user_message(test_org_id, {update})).status,
+            200);
+  ASSERT_TRUE(eventually([&] {
+    const auto u = sandbox().find_user_by_login("user1@acme.example.prod");
+    return u && u->fields.count("first_name") && u->fields.at("first_name") == "Renamed";
+  }));
+  // Applied while the replace still hangs: no worker slot waited for it.
+  EXPECT_EQ(status_of(*service_)["group_additions"]["waiting"], 1);
+  service_->kill_hard();
+}
+
+TEST_F(group_additions_e2e, a_kill_between_apply_and_drain_still_ends_with_everyone_in_the_group) {
+  // The drainer hangs on reading the group: users are created and done, their additions wait.
+  sandbox().set_latency_ms(10 * 60'000, "GET /group/{id}");
+  start();
+  post_users(1, 61);
+  ASSERT_TRUE(eventually([&] {
+    const auto s = status_of(*service_);
+    return s["pending"] == 0 && s["retrying"] == 0 && s["group_additions"]["waiting"] == 60;
+  })) << service_->process().stderr_text();
+  EXPECT_EQ(members().size(), static_cast<std::size_t>(foreign_members)) << "nobody added yet";
+
+  service_->kill_hard();
+  sandbox().set_latency_ms(0, "GET /group/{id}");
+  service_->start();
+  // The killed drainer's claim passes on once its lease (a minute) has expired.
+  service_->advance_clock(2 * 60'000);
+  ASSERT_TRUE(eventually([&] { return drained(*service_); })) << service_->process().stderr_text();
+  expect_all_members(1, 61);
+}
+
+}  // namespace
+}  // namespace connector::testing
