@@ -98,8 +98,12 @@ postgres_server::~postgres_server() {
     process_->wait(std::chrono::seconds(30));
     process_.reset();
   }
-  std::error_code ignored;
-  std::filesystem::remove_all(folder_, ignored);
+  // A backend still exiting may write a last file while the folder goes: try again.
+  for (int attempt = 0; attempt < 50 && std::filesystem::exists(folder_); ++attempt) {
+    std::error_code ignored;
+    std::filesystem::remove_all(folder_, ignored);
+    if (std::filesystem::exists(folder_)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 void postgres_server::initdb() {
@@ -168,8 +172,12 @@ std::string postgres_server::create_database() {
   return url(name);
 }
 
+std::string postgres_server::admin_conninfo(const std::string& database) const {
+  return superuser_conninfo(folder_, port_, database);
+}
+
 std::string postgres_server::admin_sql(const std::string& database, const std::string& sql) {
-  store::postgres_connection connection(superuser_conninfo(folder_, port_, database));
+  store::postgres_connection connection(admin_conninfo(database));
   const auto result = connection.exec(sql, "test admin SQL");
   return result.rows() > 0 && result.is_null(0, 0) == false ? result.text(0, 0) : std::string();
 }

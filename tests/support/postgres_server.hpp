@@ -34,6 +34,9 @@ class postgres_server {
   // Runs `sql` as the superuser on `database`; the first column of the first row ("" when
   // none). For the fault tests (pg_terminate_backend) and to look at what the engine wrote.
   std::string admin_sql(const std::string& database, const std::string& sql);
+  // A superuser connection string to `database` (over the unix socket), for a session the
+  // test keeps open (a lock held against the engine).
+  std::string admin_conninfo(const std::string& database) const;
 
   // Fast shutdown (SIGINT) and wait; start() again on the same folder and port.
   void stop();

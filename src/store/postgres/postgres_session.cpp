@@ -26,7 +26,8 @@ postgres_connection& postgres_session::get() {
 }
 
 void postgres_session::after_failure(const postgres_error& error) {
-  if (!error.connection_lost()) return;
+  // Without a connection the failure is get()'s own (told already, or the back-off's).
+  if (!error.connection_lost() || !connection_) return;
   connection_.reset();
   last_failure_ = error.what();
 }
