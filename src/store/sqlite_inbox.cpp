@@ -9,7 +9,6 @@
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <exception>
 #include <filesystem>
 #include <future>
@@ -20,13 +19,13 @@
 #include <stdexcept>
 #include <thread>
 #include <utility>
-#include <variant>
 
 #include <nlohmann/json.hpp>
 
 #include "connector/store/fields_json.hpp"
 #include "connector/store/inbox.hpp"
 #include "connector/store/sqlite.hpp"
+#include "group_commit.hpp"
 #include "run_owner.hpp"
 #include "sqlite_department_links.hpp"
 #include "sqlite_schema.hpp"
@@ -731,12 +730,10 @@ WHERE status IN ('queued', 'running') ORDER BY status = 'running' DESC, id)sql",
   sqlite_statement find_run, find_plan, list_runs, last_sync, unfinished_runs;
 };
 
-class sqlite_inbox final : public inbox {
+class sqlite_inbox final : public inbox, private group_commit_engine {
  public:
   explicit sqlite_inbox(const sqlite_options& options)
-      : max_batch_requests_(std::max<std::size_t>(options.max_batch_requests, 1)),
-        on_commit_(options.on_commit),
-        runs_kept_(as_limit(std::max<std::size_t>(options.runs_kept, 1))),
+      : runs_kept_(as_limit(std::max<std::size_t>(options.runs_kept, 1))),
         plans_kept_(as_limit(options.plans_kept)),
         history_retention_ms_(options.history_retention_ms),
         history_cap_(as_limit(options.history_max_events_per_user)),
@@ -746,7 +743,9 @@ class sqlite_inbox final : public inbox {
         records_prune_interval_ms_(std::max<std::int64_t>(options.records_prune_interval_ms, 0)),
         requeue_stale_while_waiting_(options.requeue_stale_while_waiting),
         time_(options.time ? *options.time : own_clock_),
-        writer_db_(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) {
+        writer_db_(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE),
+        writer_(*this, {options.max_batch_requests, history_prune_interval_, options.on_commit,
+                        "inbox-writer"}) {
     prepare_for_writing(writer_db_, options.busy_timeout_ms);
     if (options.max_page_count > 0) {
       writer_db_.query_int("PRAGMA max_page_count = " + std::to_string(options.max_page_count),
@@ -780,21 +779,15 @@ class sqlite_inbox final : public inbox {
     checkpoint_db_->exec("PRAGMA synchronous = FULL", "set checkpoint connection pragmas");
     sqlite3_wal_hook(writer_db_.handle(), &sqlite_inbox::on_wal_commit, this);
 
-    writer_ = std::thread([this] { write_loop(); });
-    checkpointer_ = std::thread([this] { checkpoint_loop(); });
     // Named for `top -H` and for the benchmark, which reads the writer's CPU time.
-    pthread_setname_np(writer_.native_handle(), "inbox-writer");
+    writer_.start();
+    checkpointer_ = std::thread([this] { checkpoint_loop(); });
     pthread_setname_np(checkpointer_.native_handle(), "inbox-ckpt");
   }
 
   // Graceful: the writer finishes every request accepted before this point.
   ~sqlite_inbox() override {
-    {
-      std::lock_guard lock(queue_mutex_);
-      stopping_ = true;
-    }
-    queue_ready_.notify_one();
-    writer_.join();
+    writer_.stop();
     {
       std::lock_guard lock(checkpoint_mutex_);
       checkpoint_stopping_ = true;
@@ -819,15 +812,7 @@ class sqlite_inbox final : public inbox {
     for (auto& change : request.changes) {
       if (change.has_data && !is_json_object(change.fields_json)) change.fields_json = "{}";
     }
-    {
-      std::lock_guard lock(queue_mutex_);
-      if (!stopping_) {
-        queue_.emplace_back(intake_job{std::move(request), std::move(done), {}});
-        queue_ready_.notify_one();
-        return;
-      }
-    }
-    if (done) done(intake_outcome{false, 0, 0, "store: the inbox is shutting down"});
+    writer_.submit(std::move(request), std::move(done));
   }
 
   // Reads only: the single sync worker moves records on with mark_*, so taking them needs
@@ -895,12 +880,9 @@ class sqlite_inbox final : public inbox {
   void save_reread_soon(const std::string& organization_id, const std::string& record_id,
                         std::int64_t version, const std::string& fields_json,
                         std::optional<epoch_ms> modstamp, bool replace) override {
-    custom_job job{
-        reread_writer(organization_id, record_id, version, fields_json, modstamp, replace), {}};
-    std::lock_guard lock(queue_mutex_);
-    if (stopping_) throw std::runtime_error("store: the inbox is shutting down");
-    queue_.emplace_back(std::move(job));
-    queue_ready_.notify_one();
+    if (!writer_.post(
+            reread_writer(organization_id, record_id, version, fields_json, modstamp, replace)))
+      throw std::runtime_error("store: the inbox is shutting down");
   }
 
   // The write of a read from Salesforce, for the writer thread: merged into the stored fields
@@ -1155,10 +1137,8 @@ class sqlite_inbox final : public inbox {
       if (progress.write_queued) return;
       progress.write_queued = true;
     }
-    std::lock_guard lock(queue_mutex_);
-    if (stopping_) return;  // finish_run, or fail_interrupted_runs after restart, settles it
-    queue_.emplace_back(progress_job{id});
-    queue_ready_.notify_one();
+    // Refused while stopping: finish_run, or fail_interrupted_runs after restart, settles it.
+    writer_.post([this, id] { write_progress(id); });
   }
 
   void finish_run(std::int64_t id, const std::string& status, epoch_ms now,
@@ -1238,10 +1218,10 @@ class sqlite_inbox final : public inbox {
     if (events.empty()) return;
     for (auto& e : events)
       if (!is_json_object(e.details_json)) e.details_json = "{}";
-    std::lock_guard lock(queue_mutex_);
-    if (stopping_) return;
-    queue_.emplace_back(history_job{std::move(events)});
-    queue_ready_.notify_one();
+    writer_.post([this, events = std::move(events)] {
+      for (const auto& e : events)
+        insert_history(e.organization_id, e.record_id, e.time, e.kind.c_str(), e.details_json);
+    });
   }
 
   std::vector<history_event> read_history(const std::string& organization_id,
@@ -1277,7 +1257,7 @@ class sqlite_inbox final : public inbox {
     return history_read_->linked_record(ispring_user_id);
   }
 
-  std::size_t commits_so_far() const override { return commits_.load(std::memory_order_relaxed); }
+  std::size_t commits_so_far() const override { return writer_.commits(); }
 
  private:
   void insert_history(const std::string& organization_id, const std::string& record_id,
@@ -1393,14 +1373,12 @@ class sqlite_inbox final : public inbox {
   // at most; the rest waits for a quiet moment).
   static constexpr std::size_t history_move_batch = 5000;
   static constexpr std::size_t history_move_batch_busy = 200;
-  static constexpr std::chrono::milliseconds idle_grace{50};
 
   // One small transaction of its own, after the acks, that moves intake's events into
   // user_history and prunes: a failure here never fails
   // intake, and intake waits at most for one batch. More to do keeps the writer at it while
   // it has nothing else to do.
-  void prune_step(bool idle) {
-    last_prune_ = std::chrono::steady_clock::now();
+  bool maintain(bool idle) override {
     std::size_t moved = 0, removed = 0;
     try {
       run(write_->begin).execute();
@@ -1416,44 +1394,14 @@ class sqlite_inbox final : public inbox {
         } catch (const sqlite_error&) {
         }
       }
-      prune_backlog_ = false;
-      return;
+      return false;
     }
-    prune_backlog_ = moved >= (idle ? history_move_batch : history_move_batch_busy) ||
-                     removed >= history_prune_batch_ || !touched_.empty() || records_backlog_;
+    return moved >= (idle ? history_move_batch : history_move_batch_busy) ||
+           removed >= history_prune_batch_ || !touched_.empty() || records_backlog_;
   }
-
-  bool prune_due() const {
-    return std::chrono::steady_clock::now() - last_prune_ >= history_prune_interval_;
-  }
-
-  struct intake_job {
-    intake_request request;
-    std::function<void(intake_outcome)> done;
-    intake_outcome outcome;  // counts so far; reported only if the batch commits
-  };
-
-  // Any write besides intake (worker outcomes, links, re-queues): runs on the writer
-  // thread inside a group commit.
-  struct custom_job {
-    std::function<void()> apply;
-    std::promise<void> finished;
-  };
-
-  // A run's progress counts: nobody waits for them (update_run_counts).
-  struct progress_job {
-    std::int64_t run_id;
-  };
-
-  // Events for users' histories: nobody waits for them (record_history).
-  struct history_job {
-    std::vector<history_event> events;
-  };
-
-  using write_job = std::variant<intake_job, custom_job, progress_job, history_job>;
 
   // Runs `apply` on the writer thread in its next transaction; returns once durable.
-  void run_write(std::function<void()> apply) { wait_for(custom_job{std::move(apply), {}}); }
+  void run_write(std::function<void()> apply) { writer_.run(std::move(apply)); }
 
   // What a batch adds to the persistent counters, written once per transaction.
   struct batch_totals {
@@ -1462,82 +1410,32 @@ class sqlite_inbox final : public inbox {
     std::optional<epoch_ms> last_received_at;
   };
 
-  // Queues a job and waits until its transaction is durable.
-  void wait_for(custom_job job) {
-    // The writer thread runs `done` callbacks; waiting for itself would never end.
-    assert(std::this_thread::get_id() != writer_.get_id() && "store write called from a callback");
-    auto finished = job.finished.get_future();
-    {
-      std::lock_guard lock(queue_mutex_);
-      if (stopping_) throw std::runtime_error("store: the inbox is shutting down");
-      queue_.emplace_back(std::move(job));
-      queue_ready_.notify_one();
-    }
-    finished.get();
+  // group_commit_engine: the writer's transaction around a batch.
+  void begin() override {
+    run(write_->begin).execute();
+    drop_staged();  // nothing of a batch that failed
+    totals_ = {};
   }
 
-  void write_loop() {
-    std::vector<write_job> batch;
-    batch.reserve(max_batch_requests_);
-    for (;;) {
-      {
-        std::unique_lock lock(queue_mutex_);
-        // Idle, the writer waits at most one pruning interval, so old history goes even
-        // when nothing arrives. With work left over it waits only a moment: idle means that
-        // nothing arrived for a while, not the gap between an ack and the next request.
-        queue_ready_.wait_for(lock, prune_backlog_ ? idle_grace : history_prune_interval_,
-                              [this] { return !queue_.empty() || stopping_; });
-        if (queue_.empty() && stopping_) return;  // every accepted request was answered
-        const auto count =
-            static_cast<std::ptrdiff_t>(std::min(queue_.size(), max_batch_requests_));
-        std::move(queue_.begin(), queue_.begin() + count, std::back_inserter(batch));
-        queue_.erase(queue_.begin(), queue_.begin() + count);
-      }
-      const bool idle = batch.empty();
-      if (!idle) {
-        commit_batch(batch);
-        batch.clear();
-      }
-      // Busy, at most once per interval; idle, also while there is a backlog.
-      if (prune_due() || (idle && prune_backlog_)) prune_step(idle);
-    }
+  void before_commit() override {
+    flush_staged();
+    write_totals(totals_);
   }
 
-  // All of the batch or none of it: a failure rolls everything back and every request of
-  // the batch hears committed=false, so Salesforce retries and nothing is acked unstored.
-  void commit_batch(std::vector<write_job>& batch) {
-    std::string failure;
+  void commit() override { run(write_->commit).execute(); }
+
+  void rollback() noexcept override {
+    if (!writer_db_.in_transaction()) return;
     try {
-      run(write_->begin).execute();
-      drop_staged();  // nothing of a batch that failed
-      batch_totals totals;
-      for (auto& job : batch) {
-        std::visit([&](auto& typed_job) { apply(typed_job, totals); }, job);
-      }
-      flush_staged();
-      write_totals(totals);
-      run(write_->commit).execute();
-      commits_.fetch_add(1, std::memory_order_relaxed);
-    } catch (const sqlite_error& e) {
-      failure = e.what();
-    } catch (const std::exception& e) {
-      failure = std::string("store: batch failed: ") + e.what();
+      run(write_->rollback).execute();
+    } catch (const sqlite_error&) {  // a failing ROLLBACK changes nothing we report
     }
-    if (!failure.empty() && writer_db_.in_transaction()) {
-      // Some errors (SQLITE_FULL, SQLITE_IOERR) may already have rolled back; others leave
-      // the transaction open. A failing ROLLBACK changes nothing we report.
-      try {
-        run(write_->rollback).execute();
-      } catch (const sqlite_error&) {
-      }
-    }
-    for (auto& job : batch) {
-      std::visit([&](auto& typed_job) { finish(typed_job, failure); }, job);
-    }
-    if (failure.empty() && on_commit_) on_commit_(batch.size());
-    // Under sustained intake the background checkpoint never catches up completely, and
-    // SQLite reuses the WAL only then; so past a hard size the writer checkpoints itself,
-    // between transactions and after the acks, which lets the next commit restart the WAL.
+  }
+
+  // Under sustained intake the background checkpoint never catches up completely, and
+  // SQLite reuses the WAL only then; so past a hard size the writer checkpoints itself,
+  // between transactions and after the acks, which lets the next commit restart the WAL.
+  void after_batch() override {
     if (wal_frames_.load(std::memory_order_relaxed) >= writer_checkpoint_frames) {
       sqlite3_wal_checkpoint_v2(writer_db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
                                 nullptr);
@@ -1621,8 +1519,8 @@ class sqlite_inbox final : public inbox {
     staged_count_ = 0;
   }
 
-  void apply(intake_job& job, batch_totals& totals) {
-    const intake_request& request = job.request;
+  void apply_intake(const intake_request& request, intake_outcome& outcome) override {
+    batch_totals& totals = totals_;
     std::string& details = intake_details_;
     for (const incoming_change& change : request.changes) {
       // What the user's history tells about this notification, built by hand to keep the
@@ -1647,7 +1545,7 @@ class sqlite_inbox final : public inbox {
             .bind(5, request.received_at)
             .execute();
         if (sqlite3_changes(writer_db_.handle()) == 0) {
-          ++job.outcome.duplicates;
+          ++outcome.duplicates;
           if (!change.record_id.empty()) {
             describe();
             stage(request.organization_id, request.received_at, change.record_id,
@@ -1656,7 +1554,7 @@ class sqlite_inbox final : public inbox {
           continue;
         }
       }
-      ++job.outcome.stored;
+      ++outcome.stored;
       if (change.record_id.empty()) continue;  // nothing to sync, only the id to remember
       // A change older than the state held updates nothing (stale).
       if (change.has_data) {
@@ -1694,34 +1592,28 @@ class sqlite_inbox final : public inbox {
       stage(request.organization_id, request.received_at, change.record_id,
             upserted ? history_kinds::received : history_kinds::stale);
     }
-    totals.received += static_cast<std::int64_t>(job.outcome.stored);
-    totals.duplicates += static_cast<std::int64_t>(job.outcome.duplicates);
+    totals.received += static_cast<std::int64_t>(outcome.stored);
+    totals.duplicates += static_cast<std::int64_t>(outcome.duplicates);
     totals.last_received_at =
         std::max(totals.last_received_at.value_or(request.received_at), request.received_at);
   }
 
-  void apply(custom_job& job, batch_totals&) { job.apply(); }
-
-  void apply(history_job& job, batch_totals&) {
-    for (const auto& e : job.events)
-      insert_history(e.organization_id, e.record_id, e.time, e.kind.c_str(), e.details_json);
-  }
-
-  void apply(progress_job& job, batch_totals&) {
+  // A run's newest progress counts (update_run_counts), on the writer thread.
+  void write_progress(std::int64_t run_id) {
     std::string counts_json;
     {
       std::lock_guard lock(progress_mutex_);
-      const auto progress = progress_.find(job.run_id);
+      const auto progress = progress_.find(run_id);
       if (progress == progress_.end()) return;  // finished meanwhile
       counts_json = counts_to_json(progress->second.counts);
       // Newer counts from here on need a job of their own.
       progress->second.write_queued = false;
     }
-    run(write_->update_run_counts).bind(1, job.run_id).bind(2, counts_json).execute();
+    run(write_->update_run_counts).bind(1, run_id).bind(2, counts_json).execute();
     if (sqlite3_changes(writer_db_.handle()) == 0) {
       // Unknown or finished (by another process, or after finish_run): nothing to keep.
       std::lock_guard lock(progress_mutex_);
-      const auto progress = progress_.find(job.run_id);
+      const auto progress = progress_.find(run_id);
       if (progress != progress_.end() && !progress->second.write_queued) progress_.erase(progress);
     }
   }
@@ -1743,34 +1635,6 @@ class sqlite_inbox final : public inbox {
     }
   }
 
-  // `done` must not throw (inbox.hpp); this is noexcept so a throwing callback stops the
-  // process at the bug instead of leaving the rest of the batch unanswered.
-  static void finish(intake_job& job, const std::string& failure) noexcept {
-    if (!job.done) return;
-    if (failure.empty()) {
-      job.outcome.committed = true;
-      job.done(std::move(job.outcome));
-    } else {
-      job.done(intake_outcome{false, 0, 0, failure});
-    }
-  }
-
-  // Nobody waits; if the batch failed, the next update or finish_run writes the counts.
-  static void finish(progress_job&, const std::string&) noexcept {}
-  // Nobody waits either; a failed batch loses them (record_history).
-  static void finish(history_job&, const std::string&) noexcept {}
-
-  // Custom jobs: their caller waits on the promise.
-  static void finish(custom_job& job, const std::string& failure) noexcept {
-    if (failure.empty()) {
-      job.finished.set_value();
-    } else {
-      job.finished.set_exception(std::make_exception_ptr(std::runtime_error(failure)));
-    }
-  }
-
-  const std::size_t max_batch_requests_;
-  const std::function<void(std::size_t)> on_commit_;
   const std::int64_t runs_kept_;
   const std::int64_t plans_kept_;
   const std::int64_t history_retention_ms_;
@@ -1783,8 +1647,9 @@ class sqlite_inbox final : public inbox {
   const system_clock own_clock_;
   const connector::clock& time_;
 
-  // Writer side: used by writer_ only, once the constructor has started it.
+  // Writer side: used by the writer thread only, once the constructor has started it.
   sqlite_connection writer_db_;
+  group_commit writer_;
   std::unique_ptr<write_statements> write_;
   std::unique_ptr<department_link_writes> department_writes_;
 
@@ -1804,11 +1669,6 @@ class sqlite_inbox final : public inbox {
   std::mutex progress_mutex_;
   std::map<std::int64_t, run_progress> progress_;
 
-  std::mutex queue_mutex_;
-  std::condition_variable queue_ready_;
-  std::deque<write_job> queue_;
-  bool stopping_ = false;
-  std::atomic<std::size_t> commits_{0};
 
   // Writer thread only: users whose history grew since pruning last looked at them (only
   // with a per-user cap), and when it last ran.
@@ -1819,8 +1679,7 @@ class sqlite_inbox final : public inbox {
   std::string staged_organization_;
   epoch_ms staged_time_ = 0;
   std::int64_t next_history_id_ = 1;  // one sequence for user_history and user_history_new
-  std::chrono::steady_clock::time_point last_prune_ = std::chrono::steady_clock::now();
-  bool prune_backlog_ = false;
+  batch_totals totals_;
   // When settled records were last looked for (the store's clock), and whether that look
   // left more behind.
   std::optional<epoch_ms> last_records_prune_;
@@ -1837,7 +1696,6 @@ class sqlite_inbox final : public inbox {
   bool checkpoint_pending_ = false;
   bool checkpoint_stopping_ = false;
 
-  std::thread writer_;
   std::thread checkpointer_;
 };
 
