@@ -21,6 +21,7 @@
 
 #include "connector/store/fields_json.hpp"
 #include "connector/store/newest_wins.hpp"
+#include "../group_commit.hpp"
 #include "postgres_intake.hpp"
 #include "postgres_reads.hpp"
 #include "postgres_schema.hpp"
@@ -162,33 +163,26 @@ DELETE FROM user_keys WHERE (organization_id, record_id) IN (
 
 namespace {
 
-class postgres_store final : public store {
+class postgres_store final : public store, private group_commit_engine {
  public:
   explicit postgres_store(const store_settings& settings)
       : settings_(settings),
-        max_batch_requests_(std::max<std::size_t>(settings.max_batch_requests, 1)),
         runs_kept_(as_limit(std::max<std::size_t>(settings.runs_kept, 1))),
         plans_kept_(as_limit(settings.plans_kept)),
         history_cap_(as_limit(settings.history_max_events_per_user)),
-        prune_interval_(std::max(settings.history_prune_interval_ms, 1)),
         prune_batch_(std::max<std::size_t>(settings.history_prune_batch, 1)),
         time_(settings.time ? *settings.time : own_clock_),
         writer_session_(settings.postgresql_url),
-        read_(settings.postgresql_url) {
+        read_(settings.postgresql_url),
+        writer_(*this, {settings.max_batch_requests,
+                        std::chrono::milliseconds(std::max(settings.history_prune_interval_ms, 1)),
+                        settings.on_commit, "store-writer"}) {
     migrate_postgres(writer_session_.get());
-    writer_ = std::thread([this] { write_loop(); });
-    pthread_setname_np(writer_.native_handle(), "store-writer");
+    writer_.start();
   }
 
   // Graceful: the writer finishes every request accepted before this point.
-  ~postgres_store() override {
-    {
-      std::lock_guard lock(queue_mutex_);
-      stopping_ = true;
-    }
-    queue_ready_.notify_one();
-    writer_.join();
-  }
+  ~postgres_store() override { writer_.stop(); }
 
   postgres_store(const postgres_store&) = delete;
   postgres_store& operator=(const postgres_store&) = delete;
@@ -199,15 +193,7 @@ class postgres_store final : public store {
     for (auto& change : request.changes) {
       if (change.has_data && !is_json_object(change.fields_json)) change.fields_json = "{}";
     }
-    {
-      std::lock_guard lock(queue_mutex_);
-      if (!stopping_) {
-        queue_.emplace_back(intake_job{std::move(request), std::move(done), {}});
-        queue_ready_.notify_one();
-        return;
-      }
-    }
-    if (done) done(intake_outcome{false, 0, 0, "store: the store is shutting down"});
+    writer_.submit(std::move(request), std::move(done));
   }
 
   // --- work_queue -------------------------------------------------------------------------
@@ -262,12 +248,9 @@ class postgres_store final : public store {
   void save_reread_soon(const std::string& organization_id, const std::string& record_id,
                         std::int64_t version, const std::string& fields_json,
                         std::optional<epoch_ms> modstamp, bool replace) override {
-    std::lock_guard lock(queue_mutex_);
-    if (stopping_) throw std::runtime_error("store: the store is shutting down");
-    queue_.emplace_back(custom_job{
-        reread_writer(organization_id, record_id, version, fields_json, modstamp, replace), {},
-        false});
-    queue_ready_.notify_one();
+    if (!writer_.post(in_transaction(
+            reread_writer(organization_id, record_id, version, fields_json, modstamp, replace))))
+      throw std::runtime_error("store: the store is shutting down");
   }
 
   std::size_t requeue_dead(const std::string& record_id, epoch_ms now) override {
@@ -457,10 +440,10 @@ WHERE id = $1 AND status = 'queued')sql",
       if (progress.write_queued) return;
       progress.write_queued = true;
     }
-    std::lock_guard lock(queue_mutex_);
-    if (stopping_) return;  // finish_run, or fail_interrupted_runs after restart, settles it
-    queue_.emplace_back(progress_job{id});
-    queue_ready_.notify_one();
+    // Once stopping it is dropped: finish_run, or fail_interrupted_runs after restart, settles it.
+    writer_.post(in_transaction([this, id](postgres_connection& db, history_rows&) {
+      write_progress(db, id);
+    }));
   }
 
   void finish_run(std::int64_t id, const std::string& status, epoch_ms now,
@@ -539,10 +522,11 @@ WHERE id = $1 AND status IN ('queued', 'running'))sql",
     if (events.empty()) return;
     for (auto& e : events)
       if (!is_json_object(e.details_json)) e.details_json = "{}";
-    std::lock_guard lock(queue_mutex_);
-    if (stopping_) return;
-    queue_.emplace_back(history_job{std::move(events)});
-    queue_ready_.notify_one();
+    writer_.post(in_transaction([events = std::move(events)](postgres_connection&,
+                                                             history_rows& history) {
+      for (const auto& e : events)
+        history.add(e.organization_id, e.record_id, e.time, e.kind, e.details_json);
+    }));
   }
 
   std::vector<history_event> read_history(const std::string& organization_id,
@@ -612,29 +596,10 @@ WHERE id = $1 AND status IN ('queued', 'running'))sql",
     return removed;
   }
 
-  std::size_t commits_so_far() const override { return commits_.load(std::memory_order_relaxed); }
+  std::size_t commits_so_far() const override { return writer_.commits(); }
 
  private:
   using write_fn = std::function<void(postgres_connection&, history_rows&)>;
-
-  struct intake_job {
-    intake_request request;
-    std::function<void(intake_outcome)> done;
-    intake_outcome outcome;  // counts so far; reported only if the batch commits
-  };
-  // Any write besides intake; its caller waits on `finished` unless `waited` is false.
-  struct custom_job {
-    write_fn apply;
-    std::promise<void> finished;
-    bool waited = true;
-  };
-  struct progress_job {
-    std::int64_t run_id;
-  };
-  struct history_job {
-    std::vector<history_event> events;
-  };
-  using write_job = std::variant<intake_job, custom_job, progress_job, history_job>;
 
   void add_history(history_rows& history, const std::string& organization_id,
                    const std::string& record_id, epoch_ms time, const char* kind,
@@ -642,19 +607,16 @@ WHERE id = $1 AND status IN ('queued', 'running'))sql",
     history.add(organization_id, record_id, time, kind, std::move(details));
   }
 
-  // Queues `apply` for the writer's next transaction and returns once it is durable.
-  void run_write(write_fn apply) {
-    // The writer thread runs `done` callbacks; waiting for itself would never end.
-    assert(std::this_thread::get_id() != writer_.get_id() && "store write called from a callback");
-    custom_job job{std::move(apply), {}, true};
-    auto finished = job.finished.get_future();
-    {
-      std::lock_guard lock(queue_mutex_);
-      if (stopping_) throw std::runtime_error("store: the store is shutting down");
-      queue_.emplace_back(std::move(job));
-      queue_ready_.notify_one();
-    }
-    finished.get();
+  // Runs `apply` in the writer's next transaction and returns once it is durable.
+  void run_write(write_fn apply) { writer_.run(in_transaction(std::move(apply))); }
+
+  // A write for the writer thread: intake queued before it in the batch goes first, so the
+  // batch's writes happen in the order they were asked for.
+  std::function<void()> in_transaction(write_fn apply) {
+    return [this, apply = std::move(apply)] {
+      flush_intake();
+      apply(*db_, history_);
+    };
   }
 
   // A read from Salesforce for the writer: merged into the stored fields, or replacing them
@@ -771,98 +733,78 @@ WHERE organization_id = $1 AND record_id = $2)sql",
     return removed + records;
   }
 
-  // --- the writer ---------------------------------------------------------------------------
+  // --- the writer (group_commit_engine), on the writer thread ----------------------------
 
-  void write_loop() {
-    std::vector<write_job> batch;
-    batch.reserve(max_batch_requests_);
-    for (;;) {
-      {
-        std::unique_lock lock(queue_mutex_);
-        queue_ready_.wait_for(lock, prune_interval_,
-                              [this] { return !queue_.empty() || stopping_; });
-        if (queue_.empty() && stopping_) return;  // every accepted request was answered
-        const auto count =
-            static_cast<std::ptrdiff_t>(std::min(queue_.size(), max_batch_requests_));
-        std::move(queue_.begin(), queue_.begin() + count, std::back_inserter(batch));
-        queue_.erase(queue_.begin(), queue_.begin() + count);
-      }
-      if (!batch.empty()) {
-        commit_batch(batch);
-        batch.clear();
-      }
-      if (std::chrono::steady_clock::now() - last_prune_ >= prune_interval_) prune_step();
-    }
+  void begin() override {
+    history_.clear();
+    totals_ = {};
+    intake_.clear();
+    db_ = &writer_session_.get();
+    db_->exec("BEGIN", "begin transaction");
   }
 
-  // All of the batch or none of it: a failure (a lost connection included) rolls everything
-  // back and every request of the batch hears committed=false, so Salesforce retries and
-  // nothing is acked unstored. COMMIT lost on the way counts as failed: a redelivery of
-  // what did commit is a duplicate, acked then.
-  void commit_batch(std::vector<write_job>& batch) {
-    std::string failure;
+  // Gathered, and applied together (apply_intake) before the next other write or the commit.
+  void apply_intake(const intake_request& request, intake_outcome& outcome) override {
+    intake_.push_back({&request, &outcome});
+  }
+
+  void flush_intake() {
+    if (intake_.empty()) return;
+    connector::store::apply_intake(*db_, intake_, settings_.requeue_stale_while_waiting, history_, totals_);
+    intake_.clear();
+  }
+
+  void before_commit() override {
+    flush_intake();
+    for (std::size_t i = 0; history_cap_ > 0 && i < history_.size(); ++i)
+      touched_.emplace(history_.organization_ids[i], history_.record_ids[i]);
+    history_.insert(*db_);
+    write_totals(*db_, totals_);
+  }
+
+  // COMMIT lost on the way counts as failed: a redelivery of what did commit is a duplicate,
+  // acked then. A transaction that failed earlier answers COMMIT with ROLLBACK.
+  void commit() override {
     try {
-      auto& db = writer_session_.get();
-      postgres_transaction transaction(db);
-      history_rows history;
-      intake_totals totals;
-      std::vector<intake_item> intake;
-      const auto flush_intake = [&] {
-        apply_intake(db, intake, settings_.requeue_stale_while_waiting, history, totals);
-        intake.clear();
-      };
-      for (auto& job : batch) {
-        if (auto* typed = std::get_if<intake_job>(&job)) {
-          intake.push_back({&typed->request, &typed->outcome});
-          continue;
-        }
-        if (!intake.empty()) flush_intake();  // in order: a write may follow intake's
-        std::visit([&](auto& other) { apply(db, history, other); }, job);
-      }
-      if (!intake.empty()) flush_intake();
-      for (std::size_t i = 0; history_cap_ > 0 && i < history.size(); ++i)
-        touched_.emplace(history.organization_ids[i], history.record_ids[i]);
-      history.insert(db);
-      write_totals(db, totals);
-      transaction.commit();
-      commits_.fetch_add(1, std::memory_order_relaxed);
+      if (db_->exec("COMMIT", "commit transaction").command_tag() != "COMMIT")
+        throw std::runtime_error("postgresql: commit transaction: rolled back");
     } catch (const postgres_error& e) {
       writer_session_.after_failure(e);
-      failure = std::string("store: ") + e.what();
-    } catch (const std::exception& e) {
-      failure = std::string("store: batch failed: ") + e.what();
+      throw;
     }
-    for (auto& job : batch) std::visit([&](auto& typed) { finish(typed, failure); }, job);
-    if (failure.empty() && settings_.on_commit) settings_.on_commit(batch.size());
   }
 
-  void apply(postgres_connection&, history_rows&, intake_job&) {}  // applied in runs above
-
-  void apply(postgres_connection& db, history_rows& history, custom_job& job) {
-    job.apply(db, history);
+  // A lost connection is dropped here, so the next batch reconnects (with back-off).
+  void rollback() noexcept override {
+    if (db_ == nullptr) return;
+    try {
+      if (db_->usable()) db_->exec("ROLLBACK", "roll back transaction");
+    } catch (const postgres_error& e) {
+      writer_session_.after_failure(e);
+    } catch (...) {
+    }
+    if (!db_->usable()) {
+      writer_session_.after_failure(postgres_error("postgresql: connection lost", "", true));
+    }
+    db_ = nullptr;
   }
 
-  void apply(postgres_connection&, history_rows& history, history_job& job) {
-    for (auto& e : job.events)
-      history.add(e.organization_id, e.record_id, e.time, e.kind, std::move(e.details_json));
-  }
-
-  void apply(postgres_connection& db, history_rows&, progress_job& job) {
+  void write_progress(postgres_connection& db, std::int64_t run_id) {
     std::string counts_json;
     {
       std::lock_guard lock(progress_mutex_);
-      const auto progress = progress_.find(job.run_id);
+      const auto progress = progress_.find(run_id);
       if (progress == progress_.end()) return;  // finished meanwhile
       counts_json = postgres_reads::counts_to_json(progress->second.counts);
       progress->second.write_queued = false;  // newer counts need a job of their own
     }
     const auto changed = db.exec(
         "UPDATE runs SET counts_json = $2 WHERE id = $1 AND status IN ('queued', 'running')",
-        params().add(job.run_id).add(counts_json), "update run counts");
+        params().add(run_id).add(counts_json), "update run counts");
     if (changed.affected() == 0) {
       // Unknown or finished (by another process, or after finish_run): nothing to keep.
       std::lock_guard lock(progress_mutex_);
-      const auto progress = progress_.find(job.run_id);
+      const auto progress = progress_.find(run_id);
       if (progress != progress_.end() && !progress->second.write_queued) progress_.erase(progress);
     }
   }
@@ -872,50 +814,27 @@ WHERE organization_id = $1 AND record_id = $2)sql",
     progress_.erase(id);
   }
 
-  // `done` must not throw; noexcept stops the process at such a bug instead of leaving the
-  // rest of the batch unanswered.
-  static void finish(intake_job& job, const std::string& failure) noexcept {
-    if (!job.done) return;
-    if (failure.empty()) {
-      job.outcome.committed = true;
-      job.done(std::move(job.outcome));
-    } else {
-      job.done(intake_outcome{false, 0, 0, failure});
-    }
-  }
-  static void finish(progress_job&, const std::string&) noexcept {}
-  static void finish(history_job&, const std::string&) noexcept {}
-  static void finish(custom_job& job, const std::string& failure) noexcept {
-    if (!job.waited) return;
-    if (failure.empty()) {
-      job.finished.set_value();
-    } else {
-      job.finished.set_exception(std::make_exception_ptr(std::runtime_error(failure)));
-    }
-  }
-
-  // A small transaction of its own, after the acks: a failure here never fails intake.
-  void prune_step() {
-    last_prune_ = std::chrono::steady_clock::now();
+  // Pruning, a small transaction of its own after the acks: a failure never fails intake.
+  bool maintain(bool) override {
     try {
       auto& db = writer_session_.get();
       postgres_transaction transaction(db);
       const auto now = time_.now();
-      prune_history_in(db, now, prune_batch_);
-      prune_expired_in(db, now, prune_batch_, false);
+      const auto removed = prune_history_in(db, now, prune_batch_) +
+                           prune_expired_in(db, now, prune_batch_, false);
       transaction.commit();
+      return removed >= prune_batch_ || !touched_.empty() || records_backlog_;
     } catch (const postgres_error& e) {
       writer_session_.after_failure(e);  // intake reports it; pruning tries again later
     } catch (const std::exception&) {
     }
+    return false;
   }
 
   const store_settings settings_;
-  const std::size_t max_batch_requests_;
   const std::int64_t runs_kept_;
   const std::int64_t plans_kept_;
   const std::int64_t history_cap_;
-  const std::chrono::milliseconds prune_interval_;
   const std::size_t prune_batch_;
   const system_clock own_clock_;
   const connector::clock& time_;
@@ -930,19 +849,16 @@ WHERE organization_id = $1 AND record_id = $2)sql",
   std::mutex progress_mutex_;
   std::map<std::int64_t, run_progress> progress_;
 
-  std::mutex queue_mutex_;
-  std::condition_variable queue_ready_;
-  std::deque<write_job> queue_;
-  bool stopping_ = false;
-  std::atomic<std::size_t> commits_{0};
-
-  // Writer thread only.
+  // Writer thread only: the open batch, and what pruning remembers.
+  postgres_connection* db_ = nullptr;
+  std::vector<intake_item> intake_;
+  history_rows history_;
+  intake_totals totals_;
   std::set<std::pair<std::string, std::string>> touched_;
-  std::chrono::steady_clock::time_point last_prune_ = std::chrono::steady_clock::now();
   std::optional<epoch_ms> last_records_prune_;
   bool records_backlog_ = false;
 
-  std::thread writer_;
+  group_commit writer_;  // last: stopped first, while everything it uses still lives
 };
 
 // Read-only, beside running services: its own connection, never a migration.
