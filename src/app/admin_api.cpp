@@ -104,7 +104,8 @@ http::response json_error(int status, const std::string& message) {
 
 }  // namespace
 
-std::vector<http::route> make_admin_routes(const config::settings& settings, store::inbox& inbox,
+std::vector<http::route> make_admin_routes(const config::settings& settings,
+                                           store::store_reader& inbox,
                                            intake_counters& /*counters*/, run_coordinator* runs,
                                            std::string runs_unavailable,
                                            const metrics::registry* metrics,

@@ -12,7 +12,6 @@
 #include "connector/app/admin_api.hpp"
 #include "connector/app/checks.hpp"
 #include "connector/app/status_report.hpp"
-#include "connector/store/activity.hpp"
 
 namespace connector::app {
 namespace {
@@ -121,7 +120,7 @@ std::string endpoint_text(const config::endpoint& e) {
 // turning its pages costs no reparse (a 100k-user plan takes about a second to index).
 class plan_cache {
  public:
-  std::shared_ptr<const indexed_plan> get(store::inbox& inbox, std::int64_t id) {
+  std::shared_ptr<const indexed_plan> get(store::store_reader& inbox, std::int64_t id) {
     {
       std::lock_guard lock(mutex_);
       if (id == id_ && plan_) return plan_;
@@ -359,7 +358,8 @@ void add_security_headers(http::response& r) {
 std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
                                          admin_page_context context) {
   const config::settings& settings = *context.settings;
-  store::inbox& inbox = *context.inbox;
+  store::store_reader& inbox = *context.reader;
+  store::work_queue& queue = *context.queue;
   const clock& time = *context.time;
   run_coordinator* runs = context.runs;
   const config::secret token = settings.admin.token;
@@ -391,7 +391,7 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
       // Hourly buckets ending with the current hour; "series" grows (applied changes
       // per hour can join from the history table) without changing the shape.
       {"GET", "/admin/activity",
-       [&settings, &time, token](http::request&& req, http::respond_fn respond) {
+       [&inbox, &time, token](http::request&& req, http::respond_fn respond) {
          if (!has_admin_token(req, token)) return respond(unauthorized());
          const auto hours = query_size(req.query, "hours", 24);
          if (!hours || *hours == 0 || *hours > 24 * 31)
@@ -404,10 +404,8 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
            starts.push_back(format_utc(since + static_cast<epoch_ms>(i) * hour));
          std::vector<std::int64_t> received, applied;
          try {
-           received = store::read_sqlite_notifications_per_bucket(settings.store.sqlite_path, since,
-                                                                  hour, *hours);
-           applied = store::read_sqlite_applied_per_bucket(settings.store.sqlite_path, since, hour,
-                                                           *hours);
+           received = inbox.notifications_per_bucket(since, hour, *hours);
+           applied = inbox.applied_per_bucket(since, hour, *hours);
          } catch (const std::exception& e) {
            return respond(json_error(500, e.what()));
          }
@@ -447,11 +445,11 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
          }).detach();
        }},
       {"POST", "/admin/dead-letters/retry",
-       [&inbox, &time, token, wake = context.wake_worker](http::request&& req,
+       [&queue, &time, token, wake = context.wake_worker](http::request&& req,
                                                           http::respond_fn respond) {
          if (!has_admin_token(req, token)) return respond(unauthorized());
          const auto record_id = query_value(req.query, "record_id");
-         const auto requeued = inbox.requeue_dead(record_id.value_or(""), time.now());
+         const auto requeued = queue.requeue_dead(record_id.value_or(""), time.now());
          if (requeued > 0 && wake) wake();
          if (record_id && !record_id->empty() && requeued == 0)
            return respond(json_error(404, "no dead letter for record " + *record_id));
@@ -459,11 +457,11 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
        }},
       // `connector release`: records held by the safety limit are applied even over the cap.
       {"POST", "/admin/release",
-       [&inbox, &time, token, wake = context.wake_worker](http::request&& req,
+       [&queue, &time, token, wake = context.wake_worker](http::request&& req,
                                                           http::respond_fn respond) {
          if (!has_admin_token(req, token)) return respond(unauthorized());
          const auto record_id = query_value(req.query, "record_id");
-         const auto released = inbox.release_held(record_id.value_or(""), time.now());
+         const auto released = queue.release_held(record_id.value_or(""), time.now());
          if (released > 0 && wake) wake();
          if (record_id && !record_id->empty() && released == 0)
            return respond(json_error(404, "no record held by the safety limit for " + *record_id));

@@ -15,14 +15,14 @@
 
 #include "connector/app/checks.hpp"
 #include "connector/app/commands.hpp"
-#include "connector/log.hpp"
 #include "connector/app/explain.hpp"
 #include "connector/app/reconcile_runs.hpp"
 #include "connector/app/status_report.hpp"
 #include "connector/ispring/client.hpp"
+#include "connector/log.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/salesforce/rest_client.hpp"
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 #include "connector/sync/mapping.hpp"
 #include "connector/sync/user_sync.hpp"
 
@@ -44,13 +44,11 @@ std::optional<config::settings> load_or_explain(const std::string& path) {
 
 int status(const config::settings& settings, bool json) {
   try {
-    const auto& path = settings.store.sqlite_path;
+    const auto reader = store::open_store_reader(store_settings_for(settings));
     const status_snapshot snapshot{
-        store::read_sqlite_stats(path),
-        store::read_sqlite_records(path, store::record_state::dead, 50),
-        store::read_sqlite_records(path, store::record_state::retrying, 50),
-        store::read_sqlite_last_sync(path),
-        store::read_sqlite_records(path, store::record_state::held, 50)};
+        reader->stats(), reader->list_records(store::record_state::dead, 50),
+        reader->list_records(store::record_state::retrying, 50), reader->last_sync(),
+        reader->list_records(store::record_state::held, 50)};
     std::cout << (json ? status_to_json(snapshot).dump(2) + "\n" : status_to_text(snapshot));
     return 0;
   } catch (const std::exception& e) {
@@ -61,7 +59,7 @@ int status(const config::settings& settings, bool json) {
 
 int retry(const config::settings& settings, const std::string& record_id) {
   try {
-    auto inbox = store::open_sqlite_inbox(sqlite_options_for(settings));
+    auto inbox = store::open_store(store_settings_for(settings));
     // The store keeps 18-character ids; an operator may paste the 15-character form.
     const std::string id =
         record_id.empty() ? record_id : salesforce::to_18_char_id(record_id).value_or(record_id);
@@ -81,7 +79,7 @@ int retry(const config::settings& settings, const std::string& record_id) {
 
 int release(const config::settings& settings, const std::string& record_id) {
   try {
-    auto inbox = store::open_sqlite_inbox(sqlite_options_for(settings));
+    auto inbox = store::open_store(store_settings_for(settings));
     const std::string id =
         record_id.empty() ? record_id : salesforce::to_18_char_id(record_id).value_or(record_id);
     const auto released = inbox->release_held(id, system_clock().now());
@@ -105,7 +103,7 @@ int sync_user(const config::settings& settings, const std::string& record_id) {
     return 2;
   }
   try {
-    auto inbox = store::open_sqlite_inbox(sqlite_options_for(settings));
+    auto inbox = store::open_store(store_settings_for(settings));
     const std::string id = salesforce::to_18_char_id(record_id).value_or(record_id);
     std::optional<store::pending_record> record;
     for (const auto& org : settings.salesforce.organization_ids) {
@@ -179,8 +177,8 @@ int explain(const config::settings& settings, const std::string& user,
       quick.max_attempts = 2;
       api = std::make_unique<ispring::https_api>(*settings.ispring, quick);
     }
-    auto answer = explain_user(user, settings, facts_of_file(sqlite_options_for(settings)),
-                               api.get(), {options.limit});
+    const auto reader = store::open_store_reader(store_settings_for(settings));
+    auto answer = explain_user(user, settings, facts_of(*reader), api.get(), {options.limit});
     if (!answer) {
       std::cerr << "connector explain: " << answer.error().message << "\n";
       return 1;
@@ -259,7 +257,7 @@ int reconcile(const config::settings& settings, const reconcile_cli_options& opt
     return 2;
   }
   try {
-    auto inbox = store::open_sqlite_inbox(sqlite_options_for(settings));
+    auto inbox = store::open_store(store_settings_for(settings));
     inbox->fail_interrupted_runs(clock.now());
     // One run at a time, also across processes: the service may be running one.
     if (const auto running = inbox->running_run()) {
@@ -316,7 +314,8 @@ int reconcile(const config::settings& settings, const reconcile_cli_options& opt
 
 int runs(const config::settings& settings, std::size_t limit, bool json) {
   try {
-    const auto list = store::read_sqlite_runs(settings.store.sqlite_path, limit);
+    const auto list =
+        store::open_store_reader(store_settings_for(settings))->list_runs(limit, true);
     if (json) {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& run : list) out.push_back(run_to_json(run));

@@ -56,10 +56,10 @@ expected<event_intake_settings, std::string> make_event_intake_settings(
 }
 
 http::handler_fn make_event_intake_handler(
-    store::inbox& inbox, event_intake_settings settings, const clock& clock,
-    intake_counters& counters, std::function<void()> on_stored,
+    store::intake_sink& inbox, store::store_reader& seen, event_intake_settings settings,
+    const clock& clock, intake_counters& counters, std::function<void()> on_stored,
     std::function<void(const std::vector<std::string>&)> on_gap, metrics::registry* metrics) {
-  return [&inbox, settings = std::move(settings), &clock, &counters, on_stored, on_gap,
+  return [&inbox, &seen, settings = std::move(settings), &clock, &counters, on_stored, on_gap,
           recorded = intake_metrics(metrics, "event")](http::request&& req,
                                                        http::respond_fn respond) {
     const auto received = std::chrono::steady_clock::now();
@@ -91,7 +91,7 @@ http::handler_fn make_event_intake_handler(
     }
     // A redelivery (same webhook-id) is answered as done and not stored again.
     const std::string marker = "webhook:" + verified->id;
-    if (inbox.has_notification(settings.organization_id, marker)) {
+    if (seen.has_notification(settings.organization_id, marker)) {
       ++counters.duplicates;
       respond(json_answer(200, {{"status", "duplicate"}, {"webhook_id", verified->id}}));
       recorded.acked(0, 1, received);  // the whole delivery, counted as one
@@ -143,7 +143,7 @@ http::handler_fn make_event_intake_handler(
         ++counters.commit_failures;
         recorded.failed(notifications);
         log::error("intake.store_failed", "could not store events: {}", outcome.error);
-        // The cause (SQLite's words, paths) is for the log only.
+        // The cause (the store engine's words, paths) is for the log only.
         respond(json_answer(500, {{"error",
                                    "could not store the notification; it was not acknowledged "
                                    "(send it again)"}}));

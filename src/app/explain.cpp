@@ -158,9 +158,9 @@ std::string time_text(epoch_ms t) {
 
 }  // namespace
 
-store::sqlite_options sqlite_options_for(const config::settings& settings) {
-  store::sqlite_options options;
-  options.path = settings.store.sqlite_path;
+store::store_settings store_settings_for(const config::settings& settings) {
+  store::store_settings options;
+  options.sqlite_path = settings.store.sqlite_path;
   options.history_retention_ms =
       static_cast<std::int64_t>(settings.store.history_retention_days) * 24 * 60 * 60 * 1000;
   options.history_max_events_per_user = settings.store.history_max_events_per_user;
@@ -172,7 +172,7 @@ store::sqlite_options sqlite_options_for(const config::settings& settings) {
   return options;
 }
 
-user_facts facts_of(store::inbox& inbox) {
+user_facts facts_of(store::store_reader& inbox) {
   user_facts f;
   f.search = [&inbox](const store::user_query& q) { return inbox.search_users(q); };
   f.linked_record = [&inbox](const std::string& id) { return inbox.find_linked_record(id); };
@@ -187,30 +187,6 @@ user_facts facts_of(store::inbox& inbox) {
   };
   f.department_link = [&inbox](const std::string& org, const std::string& key) {
     return inbox.find_department_link(org, key);
-  };
-  return f;
-}
-
-user_facts facts_of_file(const store::sqlite_options& options) {
-  user_facts f;
-  f.search = [path = options.path](const store::user_query& q) {
-    return store::read_sqlite_users(path, q);
-  };
-  f.linked_record = [path = options.path](const std::string& id) {
-    return store::read_sqlite_linked_record(path, id);
-  };
-  f.record = [path = options.path](const std::string& org, const std::string& id) {
-    return store::read_sqlite_record(path, org, id);
-  };
-  f.link = [path = options.path](const std::string& org, const std::string& id) {
-    return store::read_sqlite_link(path, org, id);
-  };
-  f.history = [path = options.path](const std::string& org, const std::string& id,
-                                    std::size_t limit) {
-    return store::read_sqlite_history(path, org, id, limit);
-  };
-  f.department_link = [path = options.path](const std::string& org, const std::string& key) {
-    return store::read_sqlite_department_link(path, org, key);
   };
   return f;
 }

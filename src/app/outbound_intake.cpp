@@ -57,7 +57,7 @@ store::intake_request to_intake_request(const salesforce::outbound_message& mess
   return request;
 }
 
-http::handler_fn make_outbound_intake_handler(store::inbox& inbox,
+http::handler_fn make_outbound_intake_handler(store::intake_sink& inbox,
                                               salesforce::acceptance_rules rules,
                                               const clock& clock, intake_counters& counters,
                                               std::function<void()> on_stored,
@@ -112,7 +112,7 @@ http::handler_fn make_outbound_intake_handler(store::inbox& inbox,
             ++counters.commit_failures;
             recorded.failed(notifications);
             log::error("intake.store_failed", "could not store outbound message: {}", outcome.error);
-            // The cause (SQLite's words, paths) is for the log: the sender is not
+            // The cause (the store engine's words, paths) is for the log: the sender is not
             // authenticated.
             respond(fault(500, "soapenv:Server",
                           "could not store the notification; it was not acknowledged "

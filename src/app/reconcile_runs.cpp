@@ -124,8 +124,9 @@ expected<salesforce_access, std::string> make_salesforce_access(const config::se
 }
 
 sync::reread_options reread_options_for(const config::settings& settings,
-                                        const salesforce_access* salesforce, store::inbox& inbox,
-                                        const clock& time, metrics::registry* metrics) {
+                                        const salesforce_access* salesforce,
+                                        store::work_queue& inbox, const clock& time,
+                                        metrics::registry* metrics) {
   sync::reread_options reread;
   if (!salesforce) return reread;
   reread.read = salesforce->read_user;
@@ -188,7 +189,7 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
   return report;
 }
 
-void add_reconciliation_metrics(metrics::registry& registry, store::inbox& store) {
+void add_reconciliation_metrics(metrics::registry& registry, store::store_reader& store) {
   const auto families = declare_run_metrics(registry);
   // Zeros from the start for what dashboards look at first.
   families.runs.with({"succeeded", "false"});

@@ -17,17 +17,17 @@
 #include "connector/app/reconcile_runs.hpp"
 #include "connector/app/service_notifier.hpp"
 #include "connector/app/store_metrics.hpp"
-#include "connector/offset_file_clock.hpp"
 #include "connector/http/server.hpp"
 #include "connector/ispring/client.hpp"
+#include "connector/log.hpp"
 #include "connector/metrics/process.hpp"
 #include "connector/metrics/registry.hpp"
+#include "connector/offset_file_clock.hpp"
 #include "connector/salesforce/rest_wire.hpp"
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 #include "connector/sync/schedule.hpp"
 #include "connector/sync/user_sync.hpp"
 #include "connector/sync/worker.hpp"
-#include "connector/log.hpp"
 
 namespace connector::app {
 namespace {
@@ -119,8 +119,6 @@ int serve(const config::settings& settings, const serve_options& options) {
   }
   const sigset_t signals = stop_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  const fs::path db_path(settings.store.sqlite_path);
-  if (db_path.has_parent_path()) fs::create_directories(db_path.parent_path());
 
   std::unique_ptr<connector::clock> clock_owner;
   if (options.clock_offset_file) {
@@ -133,10 +131,10 @@ int serve(const config::settings& settings, const serve_options& options) {
   // handles; GET /metrics on the admin listener renders it.
   metrics::registry metrics;
   metrics::add_process_metrics(metrics);
-  store::sqlite_options store_options = sqlite_options_for(settings);
+  store::store_settings store_options = store_settings_for(settings);
   store_options.on_commit = commit_group_observer(metrics);
   store_options.time = &clock;
-  auto inbox = store::open_sqlite_inbox(store_options);
+  auto inbox = store::open_store(store_options);
   add_store_metrics(metrics, *inbox, clock);
   // A run a crashed or killed process left queued or running would otherwise show as
   // running forever in status and in GET /admin/runs/{id}.
@@ -183,7 +181,7 @@ int serve(const config::settings& settings, const serve_options& options) {
         std::make_unique<sync::user_sync>(settings, *ispring_api, std::move(reread), inbox.get());
     if (const auto& cap = settings.sync.max_deactivations_per_hour) {
       deactivation_limiter = std::make_unique<sync::deactivation_limiter>(
-          *cap, clock, sync::journal_in(*inbox));
+          *cap, clock, sync::journal_in(*inbox, *inbox));
       user_sync->limit_deactivations(*deactivation_limiter);
     } else {
       spdlog::warn(
@@ -276,8 +274,8 @@ int serve(const config::settings& settings, const serve_options& options) {
       };
     }
     public_routes.push_back({"POST", settings.server.events_path,
-                             make_event_intake_handler(*inbox, std::move(*events), clock, counters,
-                                                       wake_worker, on_gap, &metrics)});
+                             make_event_intake_handler(*inbox, *inbox, std::move(*events), clock,
+                                                       counters, wake_worker, on_gap, &metrics)});
   }
 
   auto& refused_connections = metrics.counter(
@@ -306,7 +304,7 @@ int serve(const config::settings& settings, const serve_options& options) {
       with_admin_throttle(
           with_admin_page(make_admin_routes(settings, *inbox, counters, runs.get(),
                                             runs_unavailable, &metrics, ispring_api.get()),
-                          {&settings, inbox.get(), runs.get(), &clock, wake_worker}),
+                          {&settings, inbox.get(), inbox.get(), runs.get(), &clock, wake_worker}),
           settings.admin.token, clock, &metrics),
       count_refusals("admin"));
 

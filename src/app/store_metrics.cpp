@@ -4,7 +4,7 @@
 
 namespace connector::app {
 
-void add_store_metrics(metrics::registry& registry, store::inbox& inbox, const clock& time) {
+void add_store_metrics(metrics::registry& registry, store::store_reader& inbox, const clock& time) {
   registry.add_collector([&inbox, &time](metrics::scrape_writer& out) {
     const auto stats = inbox.stats();
     out.gauge("connector_pending_records",

@@ -15,7 +15,7 @@
 
 #include "connector/salesforce/change_order.hpp"
 #include "connector/salesforce/ids.hpp"
-#include "connector/store/inbox.hpp"
+#include "connector/store/types.hpp"
 #include "quoted_input.hpp"
 
 namespace connector::salesforce {

@@ -29,7 +29,9 @@ std::string describe_failure(const std::exception& e) {
 group_commit::group_commit(group_commit_engine& engine, settings settings)
     : engine_(engine), settings_(std::move(settings)) {}
 
-group_commit::~group_commit() { stop(); }
+group_commit::~group_commit() {
+  stop();
+}
 
 void group_commit::start() {
   assert(!writer_.joinable());

@@ -1,12 +1,12 @@
 #pragma once
-// Department links in SQLite (inbox.hpp department_link): their statements, apart from the
+// Department links in SQLite (types.hpp department_link): their statements, apart from the
 // inbox's, prepared on a connection that sees schema version 7 or later.
 #include <string>
 #include <vector>
 
 #include "connector/clock.hpp"
-#include "connector/store/inbox.hpp"
 #include "connector/store/sqlite.hpp"
+#include "connector/store/types.hpp"
 
 namespace connector::store {
 

@@ -29,16 +29,16 @@ std::optional<std::size_t> hourly_cap(const std::optional<std::string>& setting,
   return std::max<std::size_t>(part, 1);
 }
 
-retirement_journal journal_in(store::inbox& inbox) {
+retirement_journal journal_in(store::work_queue& queue, store::user_links& links) {
   return {
-      [&inbox](const std::string& organization_id, epoch_ms since) {
-        return inbox.retirements_since(organization_id, since);
+      [&queue](const std::string& organization_id, epoch_ms since) {
+        return queue.retirements_since(organization_id, since);
       },
-      [&inbox](const std::string& organization_id, const std::string& record_id, epoch_ms at,
+      [&queue](const std::string& organization_id, const std::string& record_id, epoch_ms at,
                epoch_ms prune_before) {
-        inbox.note_retirement(organization_id, record_id, at, prune_before);
+        queue.note_retirement(organization_id, record_id, at, prune_before);
       },
-      [&inbox](const std::string& organization_id) { return inbox.count_links(organization_id); }};
+      [&links](const std::string& organization_id) { return links.count_links(organization_id); }};
 }
 
 deactivation_limiter::deactivation_limiter(std::string setting, const clock& time,

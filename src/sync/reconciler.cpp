@@ -36,7 +36,7 @@ long peak_rss_mb() {
 // run over 100,000 users adds a few hundred writes to the writer's group commits, not 100,000.
 class run_history {
  public:
-  run_history(store::inbox& store, const reconcile_options& options)
+  run_history(store::history_log& store, const reconcile_options& options)
       : store_(store), options_(options) {}
   ~run_history() { flush(); }
 
@@ -70,7 +70,7 @@ class run_history {
 
  private:
   static constexpr std::size_t batch = 1000;
-  store::inbox& store_;
+  store::history_log& store_;
   const reconcile_options& options_;
   std::vector<store::history_event> events_;
 };
@@ -184,7 +184,7 @@ std::map<std::string, std::int64_t> reconcile_progress::counts() const {
           {"failed", failed.load()}};
 }
 
-reconciler::reconciler(const config::settings& settings, ispring::api& api, store::inbox& store,
+reconciler::reconciler(const config::settings& settings, ispring::api& api, reconciler_store store,
                        salesforce_reader read_salesforce)
     : settings_(settings), api_(api), store_(store), read_salesforce_(std::move(read_salesforce)) {}
 
@@ -280,11 +280,11 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
   progress.phase = 1;
   input.actual = std::move(ispring.users);
   input.directory = *ispring.directory;
-  for (auto& [record, user_id] : store_.list_links(options.organization_id))
+  for (auto& [record, user_id] : store_.links.list_links(options.organization_id))
     input.links.emplace(std::move(record), std::move(user_id));
-  for (const auto& r : store_.records_in_flight(options.organization_id))
+  for (const auto& r : store_.queue.records_in_flight(options.organization_id))
     input.in_flight.insert(r.record_id);
-  for (auto& link : store_.list_department_links(options.organization_id))
+  for (auto& link : store_.departments.list_department_links(options.organization_id))
     input.department_links.emplace(
         std::move(link.key),
         linked_department{std::move(link.department_id), std::move(link.name)});
@@ -326,13 +326,13 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
   };
 
   // Links found by login or e-mail are remembered first: a crash later must not lose them.
-  if (!plan.new_links.empty()) store_.set_links(options.organization_id, plan.new_links);
+  if (!plan.new_links.empty()) store_.links.set_links(options.organization_id, plan.new_links);
 
   // Department links next, for the same reason: adopted departments are owned from now on.
-  store_.remove_department_links(options.organization_id, plan.gone_departments);
+  store_.departments.remove_department_links(options.organization_id, plan.gone_departments);
   std::vector<store::department_link> adopted;
   for (const auto& a : plan.adoptions) adopted.push_back({a.key, a.id, a.name});
-  store_.set_department_links(options.organization_id, adopted);
+  store_.departments.set_department_links(options.organization_id, adopted);
 
   // Renames in place (only of linked departments, the plan's rule), before users move in.
   std::vector<store::department_link> renamed;
@@ -346,7 +346,7 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
       renamed.push_back({rename.key, rename.id, rename.to});
     }
   }
-  store_.set_department_links(options.organization_id, renamed);
+  store_.departments.set_department_links(options.organization_id, renamed);
   if (!plan.renames.empty()) dir.invalidate();
 
   // Users, a few at a time.
@@ -360,7 +360,7 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
   std::vector<std::string> unlinks;
   std::map<std::string, std::vector<std::string>> group_additions;  // group → user ids
   std::map<std::string, store::department_link> department_links;   // created ones, by key
-  run_history history(store_, options);
+  run_history history(store_.history, options);
   const auto apply_some = [&] {
     for (;;) {
       if (stopping(options)) {
@@ -408,11 +408,11 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
   for (auto& t : pool) t.join();
   history.flush();
 
-  if (!links.empty()) store_.set_links(options.organization_id, links);
+  if (!links.empty()) store_.links.set_links(options.organization_id, links);
   std::vector<store::department_link> created;
   for (auto& [key, link] : department_links) created.push_back(std::move(link));
-  store_.set_department_links(options.organization_id, created);
-  for (const auto& record : unlinks) store_.remove_link(options.organization_id, record);
+  store_.departments.set_department_links(options.organization_id, created);
+  for (const auto& record : unlinks) store_.links.remove_link(options.organization_id, record);
 
   // Group members are replaced as a whole: one read and one write per group for everyone.
   for (const auto& [group, user_ids] : group_additions) {
@@ -432,7 +432,7 @@ reconcile_report reconciler::run(const reconcile_options& options, reconcile_pro
         record_failure("department '" + d.name + "'", "delete: " + r.error().to_string());
       }
     }
-    store_.remove_department_links(options.organization_id, deleted);
+    store_.departments.remove_department_links(options.organization_id, deleted);
   }
 
   progress.phase = 3;

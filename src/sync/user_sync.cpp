@@ -85,7 +85,7 @@ desired_user desired_from_record(const store::pending_record& record,
 }
 
 user_sync::user_sync(const config::settings& settings, ispring::api& api, reread_options reread,
-                     store::inbox* links)
+                     store::department_links* links)
     : settings_(settings),
       reread_(std::move(reread)),
       links_(links),

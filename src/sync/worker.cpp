@@ -48,9 +48,9 @@ std::int64_t retry_delay_ms(int attempts, int base_ms, int max_ms, double jitter
   return static_cast<std::int64_t>(nominal / 2 + nominal / 2 * std::clamp(jitter, 0.0, 1.0));
 }
 
-worker::worker(store::inbox& inbox, record_processor processor, const clock& clock,
+worker::worker(worker_store store, record_processor processor, const clock& clock,
                worker_options options)
-    : inbox_(inbox), processor_(std::move(processor)), clock_(clock), options_(options) {
+    : store_(store), processor_(std::move(processor)), clock_(clock), options_(options) {
   if (options_.metrics) {
     auto& applies = options_.metrics->counter(
         "connector_worker_applies_total",
@@ -108,7 +108,7 @@ std::optional<store::pending_record> worker::next_due_locked() {
     if (pass == 0) {
       const auto now = clock_.now();
       if (earliest_retry_ && *earliest_retry_ <= now) earliest_retry_.reset();
-      ready_ = inbox_.take_due(now, options_.batch);
+      ready_ = store_.queue.take_due(now, options_.batch);
     }
   }
   return std::nullopt;
@@ -180,7 +180,7 @@ void worker::process(const store::pending_record& record) {
   const log::scope user("record_id", record.record_id);
   record_result result;
   try {
-    result = processor_(record, inbox_.find_link(record.organization_id, record.record_id));
+    result = processor_(record, store_.links.find_link(record.organization_id, record.record_id));
   } catch (const std::exception& e) {
     result = record_result::failed(std::string("internal error: ") + e.what(), true);
   }
@@ -189,19 +189,20 @@ void worker::process(const store::pending_record& record) {
     // Linked whatever the outcome: a user created before a later step failed must be
     // updated, not created again, on the retry.
     if (result.ispring_user_id) {
-      inbox_.set_link(record.organization_id, record.record_id, *result.ispring_user_id);
+      store_.links.set_link(record.organization_id, record.record_id, *result.ispring_user_id);
     }
     if (result.reread) {
       // Not waited for: the outcome below waits for the same commit.
-      inbox_.save_reread_soon(record.organization_id, record.record_id, record.version,
-                         result.reread->fields_json, result.reread->modstamp,
-                         result.reread->replace);
+      store_.queue.save_reread_soon(record.organization_id, record.record_id, record.version,
+                                    result.reread->fields_json, result.reread->modstamp,
+                                    result.reread->replace);
     }
     if (result.result == record_result::kind::held) {
       nlohmann::json details = {{"reason", result.outcome}, {"version", record.version}};
-      inbox_.record_history(
+      store_.history.record_history(
           history_of(record, result, now, store::history_kinds::held, details));
-      inbox_.mark_held(record.organization_id, record.record_id, record.version, result.outcome);
+      store_.queue.mark_held(record.organization_id, record.record_id, record.version,
+                             result.outcome);
       log::warn("user.held", "user {}: {}", record.record_id, result.outcome);
       if (held_) held_->inc();
       return;
@@ -211,10 +212,11 @@ void worker::process(const store::pending_record& record) {
       nlohmann::json details = {{"outcome", result.outcome}, {"version", record.version}};
       if (result.ispring_user_id) details["ispring_user_id"] = *result.ispring_user_id;
       // Recorded before mark_done: the events ride along its group commit.
-      inbox_.record_history(history_of(
+      store_.history.record_history(history_of(
           record, result, now,
           applied ? store::history_kinds::applied : store::history_kinds::skipped, details));
-      inbox_.mark_done(record.organization_id, record.record_id, record.version, result.outcome);
+      store_.queue.mark_done(record.organization_id, record.record_id, record.version,
+                             result.outcome);
       log::info("user.applied", "user {}: {}", record.record_id, result.outcome);
       if (applied_) (result.result == record_result::kind::applied ? applied_ : skipped_)->inc();
       return;
@@ -230,11 +232,11 @@ void worker::process(const store::pending_record& record) {
                               {"retryable", result.retryable},
                               {"version", record.version}};
     if (!dead) details["next_attempt_at"] = retry_at;
-    inbox_.record_history(history_of(
+    store_.history.record_history(history_of(
         record, result, now,
         dead ? store::history_kinds::dead_letter : store::history_kinds::failed, details));
-    inbox_.mark_failed(record.organization_id, record.record_id, record.version, result.error,
-                       retry_at, dead);
+    store_.queue.mark_failed(record.organization_id, record.record_id, record.version, result.error,
+                             retry_at, dead);
     if (applied_) (dead ? dead_ : failed_)->inc();
     if (dead) {
       log::error("user.dead_letter", "user {}: dead letter after {} attempt(s): {}", record.record_id, attempts,

@@ -10,6 +10,7 @@
 #include <future>
 
 #include "connector/app/admin_api.hpp"
+#include "connector/store/open.hpp"
 #include "support/inbox_input.hpp"
 #include "support/service.hpp"
 
@@ -61,8 +62,9 @@ class admin_page : public ::testing::Test {
     auto loaded = config::load_text(config.dump(), dir_.path().string());
     if (!loaded) throw std::runtime_error(loaded.error().to_string());
     settings_ = std::move(*loaded);
-    routes_ = with_admin_page(make_admin_routes(settings_, *inbox_, counters_, nullptr, "off"),
-                              {&settings_, inbox_.get(), nullptr, &clock_, [this] { ++wakes_; }});
+    routes_ = with_admin_page(
+        make_admin_routes(settings_, *inbox_, counters_, nullptr, "off"),
+        {&settings_, inbox_.get(), inbox_.get(), nullptr, &clock_, [this] { ++wakes_; }});
   }
 
   // The first route matching, as http::server picks it; the answer, waited for.
@@ -99,16 +101,16 @@ class admin_page : public ::testing::Test {
     ASSERT_TRUE(inbox_->submit_and_wait(r).committed);
   }
 
-  static store::sqlite_options store_options(const testing::temp_dir& dir,
-                                            const connector::clock& clock) {
-    store::sqlite_options options{(dir.path() / "connector.db").string()};
+  static store::store_settings store_options(const testing::temp_dir& dir,
+                                             const connector::clock& clock) {
+    store::store_settings options{(dir.path() / "connector.db").string()};
     options.time = &clock;  // history pruned by the test's time, not the machine's
     return options;
   }
 
   testing::temp_dir dir_;
   manual_clock clock_{now_ms};
-  std::unique_ptr<store::inbox> inbox_ = store::open_sqlite_inbox(store_options(dir_, clock_));
+  std::unique_ptr<store::store> inbox_ = store::open_store(store_options(dir_, clock_));
   intake_counters counters_;
   config::settings settings_;
   int wakes_ = 0;

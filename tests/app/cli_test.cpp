@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 #include "support/outbound_builder.hpp"
 #include "support/service.hpp"
 
@@ -13,7 +13,7 @@ namespace {
 // Two users' changes stored and taken by the worker, for each fixture to settle its way.
 class cli_with_two_users : public ::testing::Test {
  protected:
-  std::vector<store::pending_record> store_two_users(store::inbox& inbox,
+  std::vector<store::pending_record> store_two_users(store::store& inbox,
                                                      const std::string& fields_json) {
     store::intake_request request;
     request.organization_id = test_org_id;
@@ -30,9 +30,9 @@ class cli_with_two_users : public ::testing::Test {
     EXPECT_TRUE(inbox.submit_and_wait(request).committed);
     return inbox.take_due(1'000, 10);
   }
-  std::unique_ptr<store::inbox> open_store() {
+  std::unique_ptr<store::store> open_store() {
     write_text(config_, test_config(dir_.path()).dump());
-    return store::open_sqlite_inbox({(dir_.path() / "connector.db").string()});
+    return store::open_store({(dir_.path() / "connector.db").string()});
   }
 
   temp_dir dir_;
@@ -91,7 +91,7 @@ TEST_F(cli_with_dead_letters, status_shows_the_last_sync_run) {
   EXPECT_TRUE(json["last_sync_status"].is_null());
   EXPECT_TRUE(json["last_run_id"].is_null());
   {
-    auto inbox = store::open_sqlite_inbox({(dir_.path() / "connector.db").string()});
+    auto inbox = store::open_store({(dir_.path() / "connector.db").string()});
     const auto id = inbox->create_run("scheduled", false, 1'764'383'000'000);
     inbox->start_run(id, 1'764'383'017'123);  // 2025-11-29T02:23:37.123Z
     inbox->finish_run(id, "failed", 1'764'383'020'000, {{"read", 0}},

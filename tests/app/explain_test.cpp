@@ -6,6 +6,7 @@
 
 #include "connector/app/commands.hpp"
 #include "connector/salesforce/ids.hpp"
+#include "connector/store/open.hpp"
 #include "support/in_process_ispring.hpp"
 #include "support/ispring_sandbox.hpp"
 #include "support/service.hpp"
@@ -26,7 +27,7 @@ class explain_test : public ::testing::Test {
     settings_.salesforce.organization_ids = {org};
     settings_.store.sqlite_path = (dir_.path() / "e.db").string();
     settings_.sync.departments["Sales"] = {true, std::nullopt, {}};
-    inbox_ = store::open_sqlite_inbox(sqlite_options_for(settings_));
+    inbox_ = store::open_store(store_settings_for(settings_));
   }
 
   void receive(const std::string& record, const json& fields, const std::string& id) {
@@ -65,7 +66,7 @@ class explain_test : public ::testing::Test {
 
   testing::temp_dir dir_;
   config::settings settings_;
-  std::unique_ptr<store::inbox> inbox_;
+  std::unique_ptr<store::store> inbox_;
   testing::ispring_sandbox sandbox_;
   testing::in_process_ispring api_{sandbox_};
 };
@@ -146,7 +147,8 @@ TEST_F(explain_test, the_plan_places_the_user_in_its_keys_linked_department) {
   sandbox_.add_department("Sales");
   sandbox_.add_user("jane@acme.com.prod", "jane@acme.com", linked, {{"last_name", "Doe"}});
   inbox_->set_department_links(org, {{"Sales", linked, "Sales"}});
-  for (const auto& facts : {facts_of(*inbox_), facts_of_file(sqlite_options_for(settings_))}) {
+  const auto reader = store::open_store_reader(store_settings_for(settings_));
+  for (const auto& facts : {facts_of(*inbox_), facts_of(*reader)}) {
     const auto answer = explain_user(jane, settings_, facts, &api_, {});
     ASSERT_TRUE(answer);
     const json& a = *answer;

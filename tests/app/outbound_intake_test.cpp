@@ -16,7 +16,7 @@ using testing::sample_user;
 using testing::test_org_id;
 
 // A store whose commits succeed or fail as the test says, answering at once.
-class scripted_inbox final : public store::inbox {
+class scripted_inbox final : public store::intake_sink {
  public:
   bool fail = false;
   std::vector<store::intake_request> committed;
@@ -33,50 +33,6 @@ class scripted_inbox final : public store::inbox {
     }
     done(outcome);
   }
-  std::vector<store::pending_record> take_due(epoch_ms, std::size_t) override { return {}; }
-  void mark_done(const std::string&, const std::string&, std::int64_t,
-                 const std::string&) override {}
-  void save_reread(const std::string&, const std::string&, std::int64_t, const std::string&,
-                   std::optional<epoch_ms>, bool) override {}
-  std::size_t requeue_dead(const std::string&, epoch_ms) override { return 0; }
-  void mark_held(const std::string&, const std::string&, std::int64_t,
-                 const std::string&) override {}
-  std::size_t release_held(const std::string&, epoch_ms) override { return 0; }
-  void note_retirement(const std::string&, const std::string&, epoch_ms, epoch_ms) override {}
-  std::vector<epoch_ms> retirements_since(const std::string&, epoch_ms) override { return {}; }
-  std::vector<store::pending_record> list_records(store::record_state, std::size_t) override {
-    return {};
-  }
-  void set_link(const std::string&, const std::string&, const std::string&) override {}
-  std::optional<std::string> find_link(const std::string&, const std::string&) override {
-    return std::nullopt;
-  }
-  std::vector<std::pair<std::string, std::string>> list_links(const std::string&) override {
-    return {};
-  }
-  void set_links(const std::string&,
-                 const std::vector<std::pair<std::string, std::string>>&) override {}
-  void remove_link(const std::string&, const std::string&) override {}
-  std::vector<store::pending_record> records_in_flight(const std::string&) override { return {}; }
-  void mark_failed(const std::string&, const std::string&, std::int64_t, const std::string&,
-                   epoch_ms, bool) override {}
-  std::optional<store::pending_record> find_record(const std::string&,
-                                                   const std::string&) override {
-    return std::nullopt;
-  }
-  store::inbox_stats stats() override { return {}; }
-  bool has_notification(const std::string&, const std::string&) override { return false; }
-  std::int64_t create_run(const std::string&, bool, epoch_ms) override { return 1; }
-  void start_run(std::int64_t, epoch_ms) override {}
-  void update_run_counts(std::int64_t, const std::map<std::string, std::int64_t>&) override {}
-  void finish_run(std::int64_t, const std::string&, epoch_ms,
-                  const std::map<std::string, std::int64_t>&, const std::string&,
-                  const std::string&) override {}
-  std::optional<store::run_record> find_run(std::int64_t, bool) override { return std::nullopt; }
-  std::vector<store::run_record> list_runs(std::size_t, bool) override { return {}; }
-  std::optional<store::run_record> last_sync() override { return std::nullopt; }
-  std::optional<store::run_record> running_run() override { return std::nullopt; }
-  std::size_t fail_interrupted_runs(epoch_ms) override { return 0; }
 };
 
 http::response call(const http::handler_fn& handler, std::string body,

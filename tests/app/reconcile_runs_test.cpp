@@ -3,6 +3,7 @@
 // SQLite store and the iSpring sandbox in-process. Salesforce is a scripted reader whose
 // pages can wait for the test or move the clock.
 #include "connector/app/reconcile_runs.hpp"
+#include "connector/store/open.hpp"
 
 #include <gtest/gtest.h>
 
@@ -42,7 +43,7 @@ class RunCoordinator : public ::testing::Test {
   RunCoordinator() {
     settings_.ispring = config::ispring_settings{};
     settings_.store.sqlite_path = (dir_.path() / "connector.db").string();
-    store_ = store::open_sqlite_inbox({settings_.store.sqlite_path});
+    store_ = store::open_store({settings_.store.sqlite_path});
   }
 
   ~RunCoordinator() override {
@@ -110,7 +111,7 @@ class RunCoordinator : public ::testing::Test {
 
   testing::temp_dir dir_;
   config::settings settings_;
-  std::unique_ptr<store::inbox> store_;
+  std::unique_ptr<store::store> store_;
   testing::ispring_sandbox sandbox_;
   testing::in_process_ispring api_{sandbox_};
   manual_clock clock_{monday_0800};

@@ -27,7 +27,7 @@
 #include <thread>
 #include <vector>
 
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 
 namespace {
 
@@ -122,7 +122,7 @@ std::vector<std::vector<intake_request>> build(const scenario& s, long& next_not
   return work;
 }
 
-void run(inbox& box, const scenario& s, long& next_notification, long known_users) {
+void run(store& box, const scenario& s, long& next_notification, long known_users) {
   auto work = build(s, next_notification, known_users);
   const std::size_t commits_before = box.commits_so_far();
   const double cpu_before = writer_cpu_seconds();
@@ -172,9 +172,9 @@ int main(int argc, char** argv) {
   const fs::path dir = pattern;
   constexpr long known_users = 20'000;
   {
-    sqlite_options options;
-    options.path = (dir / "bench.db").string();
-    auto box = open_sqlite_inbox(options);
+    store_settings options;
+    options.sqlite_path = (dir / "bench.db").string();
+    auto box = open_store(options);
     long next_notification = 1;
     const scenario scenarios[] = {
         {"16x100, new users", shape::new_users, 16, scaled(200), 100},

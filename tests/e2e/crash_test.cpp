@@ -7,7 +7,7 @@
 #include <set>
 #include <thread>
 
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 #include "support/outbound_builder.hpp"
 #include "support/service.hpp"
 
@@ -66,7 +66,7 @@ TEST(crash, every_acknowledged_notification_survives_sigkill) {
   }
   ASSERT_EQ(service.stop(), 0);
 
-  auto inbox = store::open_sqlite_inbox({service.db_path().string()});
+  auto inbox = store::open_store({service.db_path().string()});
   ASSERT_GE(acked.size(), static_cast<std::size_t>(kills * acks_before_kill));
   std::size_t missing = 0;
   for (const auto& id : acked) {

@@ -3,9 +3,10 @@
 // malformed one is refused and stores nothing.
 #include <gtest/gtest.h>
 
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 #include "support/service.hpp"
 #include "support/signed_events.hpp"
+#include "support/store_engines.hpp"
 
 namespace connector::testing {
 namespace {
@@ -120,8 +121,8 @@ TEST(platform_events_config_e2e, AMappedPlatformEventIsStoredWithTheMappedFields
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_EQ(json::parse(reply.body)["stored"], 1);
 
-  const auto records = store::read_sqlite_records(service.db_path().string(),
-                                                  store::record_state::pending, 10);
+  const auto records = testing::sqlite_reader_of(service.db_path().string())
+                           ->list_records(store::record_state::pending, 10);
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].record_id, "005000000000002AAA") << "the 15-character id, widened";
   EXPECT_EQ(json::parse(records[0].fields_json),

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 #include "support/outbound_builder.hpp"
 #include "support/service.hpp"
 
@@ -49,7 +49,7 @@ TEST_F(intake, acknowledges_a_user_message_only_after_it_is_stored) {
   EXPECT_FALSE(status["last_received_at"].is_null());
   EXPECT_EQ(service.stop(), 0);
 
-  auto inbox = store::open_sqlite_inbox({service.db_path().string()});
+  auto inbox = store::open_store({service.db_path().string()});
   EXPECT_TRUE(inbox->has_notification(test_org_id, make_id("04l", 1)));
   const auto record = inbox->find_record(test_org_id, make_id("005", 1));
   ASSERT_TRUE(record.has_value());
@@ -84,7 +84,7 @@ TEST_F(intake, out_of_order_redelivery_keeps_the_newest_state) {
   ASSERT_EQ(client.post_xml(outbound_path, build_user_message(test_org_id, {older})).status, 200);
   ASSERT_EQ(service.stop(), 0);
 
-  auto inbox = store::open_sqlite_inbox({service.db_path().string()});
+  auto inbox = store::open_store({service.db_path().string()});
   EXPECT_TRUE(inbox->has_notification(test_org_id, make_id("04l", 1)));
   const auto record = inbox->find_record(test_org_id, make_id("005", 7));
   ASSERT_TRUE(record.has_value());
@@ -100,7 +100,7 @@ TEST_F(intake, fifteen_character_ids_name_the_same_org_and_record) {
       outbound_path, build_user_message(std::string(test_org_id).substr(0, 15), {user}));
   ASSERT_EQ(reply.status, 200) << reply.body;
   ASSERT_EQ(service.stop(), 0);
-  auto inbox = store::open_sqlite_inbox({service.db_path().string()});
+  auto inbox = store::open_store({service.db_path().string()});
   EXPECT_TRUE(inbox->find_record(test_org_id, make_id("005", 3)).has_value());
 }
 

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "connector/salesforce/ids.hpp"
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 
 namespace connector::salesforce {
 namespace {

@@ -7,10 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 #include "support/inbox_input.hpp"
 #include "support/raw_sqlite.hpp"
 #include "support/service.hpp"
+#include "support/store_engines.hpp"
 
 namespace connector::store {
 namespace {
@@ -26,14 +27,14 @@ const std::string reason = "held by the safety limit: 2 users were deactivated";
 class held_records_test : public ::testing::Test {
  protected:
   std::string db_path() const { return (dir_.path() / "connector.db").string(); }
-  std::unique_ptr<inbox> open() {
-    sqlite_options o;
-    o.path = db_path();
+  std::unique_ptr<store> open() {
+    store_settings o;
+    o.sqlite_path = db_path();
     o.time = &clock_;
-    return open_sqlite_inbox(o);
+    return open_store(o);
   }
   // One deactivation notification per user, taken and held by the worker.
-  void hold(inbox& box, const std::vector<std::string>& users) {
+  void hold(store& box, const std::vector<std::string>& users) {
     for (std::size_t i = 0; i < users.size(); ++i) {
       ASSERT_TRUE(box.submit_and_wait(
                          request({change("n-" + users[i], users[i], R"({"IsActive":false})", 10)}))
@@ -63,8 +64,8 @@ TEST_F(held_records_test, a_held_record_leaves_the_queue_and_is_counted_and_list
   EXPECT_EQ(record->last_outcome, reason);
   EXPECT_FALSE(record->released);
   EXPECT_EQ(box->list_records(record_state::held, 10).size(), 2u);
-  EXPECT_EQ(read_sqlite_records(db_path(), record_state::held, 10).size(), 2u);
-  EXPECT_EQ(read_sqlite_stats(db_path()).held, 2);
+  EXPECT_EQ(testing::sqlite_reader_of(db_path())->list_records(record_state::held, 10).size(), 2u);
+  EXPECT_EQ(testing::sqlite_reader_of(db_path())->stats().held, 2);
   // The reconciliation leaves them to the operator too.
   EXPECT_EQ(box->records_in_flight(org).size(), 2u);
 }

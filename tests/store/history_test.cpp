@@ -9,10 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 #include "support/eventually.hpp"
 #include "support/inbox_input.hpp"
 #include "support/service.hpp"
+#include "support/store_engines.hpp"
 
 namespace connector::store {
 namespace {
@@ -47,9 +48,9 @@ class history_test : public ::testing::Test {
 
   std::string db_path() const { return (dir_.path() / "h.db").string(); }
 
-  sqlite_options options(std::size_t cap = 0) {
-    sqlite_options o;
-    o.path = db_path();
+  store_settings options(std::size_t cap = 0) {
+    store_settings o;
+    o.sqlite_path = db_path();
     o.history_retention_ms = 30 * day_ms;
     o.history_max_events_per_user = cap;
     o.time = &clock_;
@@ -59,11 +60,11 @@ class history_test : public ::testing::Test {
   }
 
   // A synchronous write after record_history: its group commit carries the events.
-  static void flush(inbox& box) { box.remove_link(org, "nobody"); }
+  static void flush(store& box) { box.remove_link(org, "nobody"); }
 };
 
 TEST_F(history_test, intake_records_received_duplicate_and_stale_in_its_transaction) {
-  auto box = open_sqlite_inbox(options());
+  auto box = open_store(options());
   const auto t = clock_.now();
   ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_a, "{}", 5'000)}, t)).committed);
   // The same notification again, then an older state, then a newer one while n1 still waits.
@@ -91,7 +92,7 @@ TEST_F(history_test, intake_records_received_duplicate_and_stale_in_its_transact
 }
 
 TEST_F(history_test, intake_notes_a_change_deleted_before_delivery_and_one_sent_without_data) {
-  auto box = open_sqlite_inbox(options());
+  auto box = open_store(options());
   const auto t = clock_.now();
   auto deleted = change("d1", user_a, "{}");
   deleted.has_data = false;
@@ -117,7 +118,7 @@ TEST_F(history_test, intake_notes_a_change_deleted_before_delivery_and_one_sent_
 }
 
 TEST_F(history_test, a_failed_commit_leaves_no_intake_events_behind) {
-  auto box = open_sqlite_inbox(options());
+  auto box = open_store(options());
   const auto t = clock_.now();
   ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_b, "{}")}, t)).committed);
   // The store refuses the next update of user_b (a trigger stands in for a full disk):
@@ -146,7 +147,7 @@ TEST_F(history_test, a_failed_commit_leaves_no_intake_events_behind) {
 }
 
 TEST_F(history_test, details_with_quotes_and_control_characters_stay_valid_json) {
-  auto box = open_sqlite_inbox(options());
+  auto box = open_store(options());
   const std::string odd_id = "id \"quoted\" \\ back\nslash\x01";
   ASSERT_TRUE(
       box->submit_and_wait(request({change(odd_id, user_a, "{}")}, clock_.now())).committed);
@@ -156,7 +157,7 @@ TEST_F(history_test, details_with_quotes_and_control_characters_stay_valid_json)
 }
 
 TEST_F(history_test, worker_events_ride_along_the_next_commit_and_read_newest_first) {
-  auto box = open_sqlite_inbox(options());
+  auto box = open_store(options());
   box->record_history({event(user_a, 10, "mapped", R"({"login":"a"})"),
                        event(user_a, 10, "scope", R"({"reason":"no department"})"),
                        event(user_a, 11, "skipped"), event(user_b, 9, "applied"),
@@ -170,11 +171,12 @@ TEST_F(history_test, worker_events_ride_along_the_next_commit_and_read_newest_fi
   EXPECT_EQ(kinds_of(box->read_history(org, user_a, 2)),
             (std::vector<std::string>{"applied", "skipped"}));
   // The same, read-only beside the writer (the CLI).
-  EXPECT_EQ(kinds_of(read_sqlite_history(db_path(), org, user_a, 10)), kinds_of(history));
+  EXPECT_EQ(kinds_of(testing::sqlite_reader_of(db_path())->read_history(org, user_a, 10)),
+            kinds_of(history));
 }
 
 TEST_F(history_test, an_apply_overtaken_by_a_newer_state_is_recorded_as_superseded) {
-  auto box = open_sqlite_inbox(options());
+  auto box = open_store(options());
   ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_a, "{}")}, 1'000)).committed);
   const auto taken = box->take_due(1'000, 10);
   ASSERT_EQ(taken.size(), 1u);
@@ -192,7 +194,7 @@ TEST_F(history_test, an_apply_overtaken_by_a_newer_state_is_recorded_as_supersed
 }
 
 TEST_F(history_test, re_queued_dead_letters_are_recorded_per_user) {
-  auto box = open_sqlite_inbox(options());
+  auto box = open_store(options());
   ASSERT_TRUE(
       box->submit_and_wait(request({change("n1", user_a, "{}"), change("n2", user_b, "{}")}, 1'000))
           .committed);
@@ -207,7 +209,7 @@ TEST_F(history_test, re_queued_dead_letters_are_recorded_per_user) {
 }
 
 TEST_F(history_test, pruning_removes_events_past_the_retention_in_small_batches) {
-  auto box = open_sqlite_inbox(options());
+  auto box = open_store(options());
   const epoch_ms now = clock_.now();
   std::vector<history_event> events;
   for (int i = 0; i < 25; ++i) events.push_back(event(user_a, now - 40 * day_ms + i, "applied"));
@@ -227,7 +229,7 @@ TEST_F(history_test, pruning_removes_events_past_the_retention_in_small_batches)
 }
 
 TEST_F(history_test, pruning_keeps_the_newest_events_of_each_user_within_the_cap) {
-  auto box = open_sqlite_inbox(options(3));
+  auto box = open_store(options(3));
   const epoch_ms now = clock_.now();
   std::vector<history_event> events;
   for (int i = 0; i < 6; ++i) events.push_back(event(user_a, now - 100 + i, "applied"));
@@ -249,7 +251,7 @@ TEST_F(history_test, the_writer_prunes_by_itself_when_idle) {
   auto o = options();
   o.history_prune_interval_ms = 5;
   o.history_prune_batch = 4;
-  auto box = open_sqlite_inbox(o);
+  auto box = open_store(o);
   std::vector<history_event> events;
   for (int i = 0; i < 10; ++i) events.push_back(event(user_a, 1'000 + i, "applied"));
   events.push_back(event(user_a, clock_.now(), "skipped"));
@@ -261,7 +263,7 @@ TEST_F(history_test, the_writer_prunes_by_itself_when_idle) {
 }
 
 TEST_F(history_test, users_are_found_by_id_login_or_email_ignoring_case_and_by_prefix) {
-  auto box = open_sqlite_inbox(options());
+  auto box = open_store(options());
   ASSERT_TRUE(
       box->submit_and_wait(
              request({change("n1", user_a, user_fields("Jane@Acme.com.prod", "jane@acme.com")),
@@ -311,7 +313,7 @@ TEST_F(history_test, users_are_found_by_id_login_or_email_ignoring_case_and_by_p
   EXPECT_EQ(found[0].state, record_state::done);
 
   // The same read-only, beside the writer.
-  EXPECT_EQ(read_sqlite_users(db_path(), q).size(), 1u);
+  EXPECT_EQ(testing::sqlite_reader_of(db_path())->search_users(q).size(), 1u);
 
   // A changed e-mail moves the key with the next apply.
   ASSERT_TRUE(
@@ -325,13 +327,13 @@ TEST_F(history_test, users_are_found_by_id_login_or_email_ignoring_case_and_by_p
   box->set_link(org, user_a, "isp-1");
   EXPECT_EQ(box->find_linked_record("isp-1"),
             std::make_pair(std::string(org), std::string(user_a)));
-  EXPECT_EQ(read_sqlite_linked_record(db_path(), "isp-1")->second, user_a);
+  EXPECT_EQ(testing::sqlite_reader_of(db_path())->find_linked_record("isp-1")->second, user_a);
   EXPECT_FALSE(box->find_linked_record("isp-2"));
 }
 
 // The look-up must use the key indexes, or a search reads every one of 100k users.
 TEST_F(history_test, the_search_uses_the_key_indexes) {
-  { auto box = open_sqlite_inbox(options()); }
+  { auto box = open_store(options()); }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open_v2(db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
   const std::string sql = R"(EXPLAIN QUERY PLAN
@@ -360,7 +362,7 @@ ORDER BY k.record_id, k.organization_id LIMIT 10)";
 TEST_F(history_test, the_keys_follow_the_mappings_login_field) {
   auto o = options();
   o.login_field = "FederationIdentifier";
-  auto box = open_sqlite_inbox(o);
+  auto box = open_store(o);
   ASSERT_TRUE(box->submit_and_wait(
                      request({change("n1", user_a, R"({"FederationIdentifier":"JD-7"})")}, 1'000))
                   .committed);
@@ -372,13 +374,13 @@ TEST_F(history_test, the_keys_follow_the_mappings_login_field) {
   EXPECT_EQ(box->search_users(q)[0].login, "JD-7");
   box.reset();
   o.login_field = "bad'field";
-  EXPECT_THROW(open_sqlite_inbox(o), std::exception);
+  EXPECT_THROW(open_store(o), std::exception);
 }
 
 TEST_F(history_test, intake_events_are_read_before_and_after_the_writer_moves_them) {
   auto o = options();
   o.history_prune_interval_ms = 5;
-  auto box = open_sqlite_inbox(o);
+  auto box = open_store(o);
   const epoch_ms now = clock_.now();
   ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_a, "{}")}, now)).committed);
   box->record_history({event(user_a, now, "mapped")});
@@ -403,7 +405,7 @@ TEST_F(history_test, intake_events_are_read_before_and_after_the_writer_moves_th
             (std::vector<std::string>{"mapped", "received"}));
   // And the ids keep counting across a restart.
   box.reset();
-  box = open_sqlite_inbox(o);
+  box = open_store(o);
   ASSERT_TRUE(box->submit_and_wait(request({change("n2", user_a, "{}")}, now)).committed);
   const auto after = box->read_history(org, user_a, 10);
   ASSERT_EQ(after.size(), 3u);

@@ -2,7 +2,7 @@
 // records, and dead letters an operator puts back into the queue.
 #include <gtest/gtest.h>
 
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 #include "support/service.hpp"
 
 namespace connector::store {
@@ -31,7 +31,7 @@ intake_request two_users(epoch_ms at) {
 class links_and_requeue : public ::testing::Test {
  protected:
   testing::temp_dir dir_;
-  std::unique_ptr<inbox> inbox_ = open_sqlite_inbox({(dir_.path() / "c.db").string()});
+  std::unique_ptr<store> inbox_ = open_store({(dir_.path() / "c.db").string()});
 };
 
 TEST_F(links_and_requeue, a_link_is_stored_replaced_and_survives_reopening) {
@@ -40,7 +40,7 @@ TEST_F(links_and_requeue, a_link_is_stored_replaced_and_survives_reopening) {
   EXPECT_EQ(inbox_->find_link(org, user_a), "00000000-0000-1000-8000-000000000002");
   inbox_->set_link(org, user_a, "00000000-0000-1000-8000-000000000003");
   inbox_.reset();
-  inbox_ = open_sqlite_inbox({(dir_.path() / "c.db").string()});
+  inbox_ = open_store({(dir_.path() / "c.db").string()});
   EXPECT_EQ(inbox_->find_link(org, user_a), "00000000-0000-1000-8000-000000000003");
   EXPECT_FALSE(inbox_->find_link(org, user_b).has_value());
 }
@@ -62,7 +62,7 @@ TEST_F(links_and_requeue,
   EXPECT_EQ(inbox_->list_department_links(org).size(), 2u);
 
   inbox_.reset();
-  inbox_ = open_sqlite_inbox({(dir_.path() / "c.db").string()});
+  inbox_ = open_store({(dir_.path() / "c.db").string()});
   inbox_->remove_department_links(org, {"d-1", "d-unknown"});
   const auto left = inbox_->list_department_links(org);
   ASSERT_EQ(left.size(), 1u);

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 #include "support/eventually.hpp"
 #include "support/inbox_input.hpp"
 #include "support/raw_sqlite.hpp"
@@ -46,9 +46,9 @@ class retention_test : public ::testing::Test {
 
   std::string db_path() const { return (dir_.path() / "r.db").string(); }
 
-  sqlite_options options() {
-    sqlite_options o;
-    o.path = db_path();
+  store_settings options() {
+    store_settings o;
+    o.sqlite_path = db_path();
     o.notification_retention_ms = window_ms;
     o.time = &clock_;
     // Pruning only when a test asks for it, unless it says otherwise.
@@ -59,19 +59,19 @@ class retention_test : public ::testing::Test {
   std::int64_t count(const std::string& sql) { return testing::raw_sqlite(db_path()).integer(sql); }
 
   // Stores notification `id` about user `i`, received now.
-  intake_outcome notify(inbox& box, const std::string& id, int i) {
+  intake_outcome notify(store& box, const std::string& id, int i) {
     return box.submit_and_wait(request({change(id, user_id(i), user_fields(i))}, clock_.now()));
   }
 
   // Takes every due record and marks it done (the worker applied or skipped it).
-  static void settle_all(inbox& box, epoch_ms now) {
+  static void settle_all(store& box, epoch_ms now) {
     for (const auto& r : box.take_due(now, 1000))
       box.mark_done(r.organization_id, r.record_id, r.version, "applied");
   }
 };
 
 TEST_F(retention_test, ids_past_the_window_are_pruned_in_batches_and_ids_inside_it_still_dedupe) {
-  auto box = open_sqlite_inbox(options());
+  auto box = open_store(options());
   for (int i = 0; i < 25; ++i) ASSERT_TRUE(notify(*box, "old-" + std::to_string(i), i).committed);
   clock_.advance(window_ms - hour_ms);
   ASSERT_TRUE(notify(*box, "recent", 99).committed);
@@ -95,7 +95,7 @@ TEST_F(retention_test, ids_past_the_window_are_pruned_in_batches_and_ids_inside_
 }
 
 TEST_F(retention_test, only_settled_unlinked_records_past_the_window_are_pruned) {
-  auto box = open_sqlite_inbox(options());
+  auto box = open_store(options());
   // 0: settled, unlinked (an unknown id) → pruned with its look-up keys.
   // 1: settled and linked to an iSpring user → kept (explain shows its last state).
   // 2: dead letter → kept for the operator.
@@ -141,7 +141,7 @@ TEST_F(retention_test, the_writer_prunes_by_itself_and_the_file_stops_growing) {
   o.history_prune_interval_ms = 5;
   o.history_prune_batch = 200;
   o.history_retention_ms = 2 * 24 * hour_ms;
-  auto box = open_sqlite_inbox(o);
+  auto box = open_store(o);
   // The same 300 users change every 12 hours for 10 days, well past the window.
   const auto round = [&](int r) {
     std::vector<incoming_change> changes;

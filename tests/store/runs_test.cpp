@@ -13,9 +13,10 @@
 #include <utility>
 #include <vector>
 
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 #include "support/raw_sqlite.hpp"
 #include "support/service.hpp"
+#include "support/store_engines.hpp"
 
 namespace connector::store {
 namespace {
@@ -73,17 +74,17 @@ class runs_test : public ::testing::Test {
   // Raw SQL on the file, to build an old schema and to play another process's rows; it
   // waits for the store's own connection like another process would.
   testing::raw_sqlite raw_db() const { return testing::raw_sqlite(db_path(), 5000); }
-  std::unique_ptr<inbox> open(sqlite_options options = {}) {
-    options.path = db_path();
-    return open_sqlite_inbox(options);
+  std::unique_ptr<store> open(store_settings options = {}) {
+    options.sqlite_path = db_path();
+    return open_store(options);
   }
-  std::unique_ptr<inbox>& box() {
+  std::unique_ptr<store>& box() {
     if (!box_) box_ = open();
     return box_;
   }
 
   testing::temp_dir dir_;
-  std::unique_ptr<inbox> box_;
+  std::unique_ptr<store> box_;
 };
 
 TEST_F(runs_test, a_run_goes_from_queued_to_running_to_finished) {
@@ -164,12 +165,13 @@ TEST_F(runs_test, runs_are_listed_newest_first_with_or_without_dry_runs) {
   EXPECT_EQ(ids(box()->list_runs(10)), (std::vector<std::int64_t>{last, dry, first}));
   EXPECT_EQ(ids(box()->list_runs(2)), (std::vector<std::int64_t>{last, dry}));
   EXPECT_EQ(ids(box()->list_runs(10, false)), (std::vector<std::int64_t>{last, first}));
-  EXPECT_EQ(ids(read_sqlite_runs(db_path(), 10)), (std::vector<std::int64_t>{last, dry, first}));
+  EXPECT_EQ(ids(testing::sqlite_reader_of(db_path())->list_runs(10, true)),
+            (std::vector<std::int64_t>{last, dry, first}));
 }
 
 TEST_F(runs_test, the_last_sync_is_the_last_started_run_that_is_not_dry) {
   EXPECT_FALSE(box()->last_sync());
-  EXPECT_FALSE(read_sqlite_last_sync(db_path()));
+  EXPECT_FALSE(testing::sqlite_reader_of(db_path())->last_sync());
 
   const auto sync = box()->create_run("scheduled", false, 1'000);
   box()->start_run(sync, 1'100);
@@ -185,7 +187,7 @@ TEST_F(runs_test, the_last_sync_is_the_last_started_run_that_is_not_dry) {
   EXPECT_EQ(last->id, sync);
   EXPECT_EQ(last->status, "stopped_by_safety_limit");
   EXPECT_EQ(last->started_at, 1'100);
-  EXPECT_EQ(read_sqlite_last_sync(db_path())->id, sync);
+  EXPECT_EQ(testing::sqlite_reader_of(db_path())->last_sync()->id, sync);
 
   const auto running = box()->create_run("manual", false, 4'000);
   box()->start_run(running, 4'100);
@@ -208,9 +210,9 @@ TEST_F(runs_test, a_plan_is_kept_as_is_and_read_only_when_asked_for) {
   box()->finish_run(id, "succeeded", 2'000, {{"create", 40'000}}, "dry run", plan);
 
   EXPECT_EQ(box()->find_run(id, true)->plan_json, plan);
-  EXPECT_EQ(read_sqlite_run(db_path(), id, true)->plan_json, plan);
+  EXPECT_EQ(testing::sqlite_reader_of(db_path())->find_run(id, true)->plan_json, plan);
   EXPECT_TRUE(box()->find_run(id)->plan_json.empty());
-  EXPECT_TRUE(read_sqlite_run(db_path(), id, false)->plan_json.empty());
+  EXPECT_TRUE(testing::sqlite_reader_of(db_path())->find_run(id, false)->plan_json.empty());
   ASSERT_EQ(box()->list_runs(10).size(), 1u);
   EXPECT_TRUE(box()->list_runs(10)[0].plan_json.empty());
   EXPECT_TRUE(box()->find_run(id)->dry_run);
@@ -308,7 +310,7 @@ TEST_F(runs_test, a_reused_pid_does_not_make_a_dead_owner_alive) {
 }
 
 TEST_F(runs_test, finishing_prunes_old_runs_and_older_plans_but_not_unfinished_runs) {
-  sqlite_options options;
+  store_settings options;
   options.runs_kept = 3;
   options.plans_kept = 1;
   box_ = open(options);
@@ -375,9 +377,9 @@ TEST_F(runs_test, a_version_2_file_gains_run_history_and_keeps_its_records) {
     raw.exec("INSERT INTO counters VALUES ('notifications_received', 1)");
   }
   // A CLI reading the file before the new service migrated it finds no runs, and no error.
-  EXPECT_TRUE(read_sqlite_runs(db_path(), 10).empty());
-  EXPECT_FALSE(read_sqlite_last_sync(db_path()));
-  EXPECT_FALSE(read_sqlite_run(db_path(), 1, true));
+  EXPECT_TRUE(testing::sqlite_reader_of(db_path())->list_runs(10, true).empty());
+  EXPECT_FALSE(testing::sqlite_reader_of(db_path())->last_sync());
+  EXPECT_FALSE(testing::sqlite_reader_of(db_path())->find_run(1, true));
 
   EXPECT_TRUE(box()->has_notification(org, "04l1"));
   const auto record = box()->find_record(org, user_a);
@@ -391,7 +393,7 @@ TEST_F(runs_test, a_version_2_file_gains_run_history_and_keeps_its_records) {
 
   const auto id = box()->create_run("scheduled", false, 6'000);
   box()->start_run(id, 6'000);
-  EXPECT_EQ(read_sqlite_last_sync(db_path())->id, id);
+  EXPECT_EQ(testing::sqlite_reader_of(db_path())->last_sync()->id, id);
 }
 
 TEST_F(runs_test, links_go_in_and_out_in_bulk) {

@@ -18,10 +18,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 #include "support/inbox_input.hpp"
 #include "support/raw_sqlite.hpp"
 #include "support/service.hpp"
+#include "support/store_engines.hpp"
 
 namespace connector::store {
 namespace {
@@ -37,13 +38,13 @@ constexpr const char* user_b = "0055g00000AbCdFAAZ";
 
 class sqlite_inbox_test : public ::testing::Test {
  protected:
-  sqlite_options options() const {
-    sqlite_options o;
-    o.path = db_path();
+  store_settings options() const {
+    store_settings o;
+    o.sqlite_path = db_path();
     return o;
   }
   std::string db_path() const { return (dir_.path() / "connector.db").string(); }
-  std::unique_ptr<inbox> open() { return open_sqlite_inbox(options()); }
+  std::unique_ptr<store> open() { return open_store(options()); }
 
   testing::temp_dir dir_;
 };
@@ -123,7 +124,7 @@ TEST_F(sqlite_inbox_test, refuses_a_schema_newer_than_it_knows) {
     EXPECT_NE(message.find("schema version 99"), std::string::npos) << message;
     EXPECT_NE(message.find(db_path()), std::string::npos) << message;
   }
-  EXPECT_THROW(read_sqlite_stats(db_path()), std::runtime_error);
+  EXPECT_THROW(testing::sqlite_reader_of(db_path())->stats(), std::runtime_error);
 }
 
 TEST_F(sqlite_inbox_test, a_file_that_is_not_a_database_fails_with_the_path) {
@@ -140,7 +141,7 @@ TEST_F(sqlite_inbox_test, a_file_that_is_not_a_database_fails_with_the_path) {
     EXPECT_NE(std::string(e.what()).find("not a database"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find(db_path()), std::string::npos) << e.what();
   }
-  EXPECT_THROW(read_sqlite_stats(db_path()), std::runtime_error);
+  EXPECT_THROW(testing::sqlite_reader_of(db_path())->stats(), std::runtime_error);
 }
 
 // --- intake: commit before done, dedupe -----------------------------------------------------
@@ -157,7 +158,7 @@ TEST_F(sqlite_inbox_test, done_reports_committed_only_after_the_data_is_readable
   EXPECT_EQ(outcome.duplicates, 0u);
   EXPECT_TRUE(outcome.error.empty());
   // Another connection sees it at once: committed means committed.
-  EXPECT_EQ(read_sqlite_stats(db_path()).notifications_received, 1);
+  EXPECT_EQ(testing::sqlite_reader_of(db_path())->stats().notifications_received, 1);
   auto record = box->find_record(org, user_a);
   ASSERT_TRUE(record);
   EXPECT_EQ(record->object_type, "User");
@@ -183,7 +184,7 @@ TEST_F(sqlite_inbox_test, acked_data_survives_a_crash_without_close) {
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  EXPECT_EQ(read_sqlite_stats(db_path()).notifications_received, 10);
+  EXPECT_EQ(testing::sqlite_reader_of(db_path())->stats().notifications_received, 10);
   auto box = open();
   for (int i = 0; i < 10; ++i) EXPECT_TRUE(box->has_notification(org, "n" + std::to_string(i)));
 }
@@ -640,7 +641,7 @@ TEST_F(sqlite_inbox_test, a_verified_read_replaces_the_state_and_its_modstamp_ev
 TEST_F(sqlite_inbox_test, with_verification_a_stale_notification_makes_a_waiting_record_due_again) {
   auto o = options();
   o.requeue_stale_while_waiting = true;
-  auto box = open_sqlite_inbox(o);
+  auto box = open_store(o);
   box->submit_and_wait(request({change("n2", user_a, R"({"Title":"new"})", 2000)}, 1000));
   box->mark_failed(org, user_a, 1, "HTTP 503", 50'000, false);
   // Older than the state held (perhaps a forged newer one): its fields lose, but a read made
@@ -680,7 +681,7 @@ TEST_F(sqlite_inbox_test, due_rereads_lists_every_due_record_when_verifying) {
 TEST_F(sqlite_inbox_test, read_sqlite_stats_works_while_the_service_has_the_file_open) {
   auto box = open();
   box->submit_and_wait(request({change("n1", user_a, "{}")}, 1234));
-  auto stats = read_sqlite_stats(db_path());
+  auto stats = testing::sqlite_reader_of(db_path())->stats();
   EXPECT_EQ(stats.notifications_received, 1);
   EXPECT_EQ(stats.pending, 1);
   EXPECT_EQ(stats.last_received_at, 1234);
@@ -688,19 +689,19 @@ TEST_F(sqlite_inbox_test, read_sqlite_stats_works_while_the_service_has_the_file
   raw_sqlite writer(db_path());
   writer.exec(
       "BEGIN IMMEDIATE; UPDATE counters SET value = 77 WHERE name = 'notifications_received'");
-  EXPECT_EQ(read_sqlite_stats(db_path()).notifications_received, 1);
+  EXPECT_EQ(testing::sqlite_reader_of(db_path())->stats().notifications_received, 1);
   writer.exec("ROLLBACK");
 }
 
 TEST_F(sqlite_inbox_test, read_sqlite_stats_works_after_the_service_stopped) {
   { open()->submit_and_wait(request({change("n1", user_a, "{}")})); }
-  EXPECT_EQ(read_sqlite_stats(db_path()).notifications_received, 1);
+  EXPECT_EQ(testing::sqlite_reader_of(db_path())->stats().notifications_received, 1);
 }
 
 TEST_F(sqlite_inbox_test, read_sqlite_stats_of_a_missing_file_says_so) {
   const std::string missing = (dir_.path() / "nope.db").string();
   try {
-    read_sqlite_stats(missing);
+    testing::sqlite_reader_of(missing)->stats();
     FAIL() << "no exception";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find(missing), std::string::npos) << e.what();
@@ -716,7 +717,7 @@ TEST_F(sqlite_inbox_test, a_full_disk_fails_the_whole_batch_and_stores_nothing) 
   o.max_page_count = 1;  // SQLite raises it to the current size: no room to grow
   std::atomic<int> reported_commits{0};
   o.on_commit = [&](std::size_t) { ++reported_commits; };
-  auto box = open_sqlite_inbox(o);
+  auto box = open_store(o);
   std::vector<incoming_change> many;
   many.reserve(200);
   const std::string padding(400, 'x');
@@ -738,14 +739,14 @@ TEST_F(sqlite_inbox_test, a_full_disk_fails_the_whole_batch_and_stores_nothing) 
   // Nothing half-written survives a reopen either.
   box.reset();
   EXPECT_EQ(reported_commits, 0);  // a failed commit is no group commit
-  EXPECT_EQ(read_sqlite_stats(db_path()).notifications_received, 0);
+  EXPECT_EQ(testing::sqlite_reader_of(db_path())->stats().notifications_received, 0);
   EXPECT_FALSE(open()->has_notification(org, "n0"));
 }
 
 TEST_F(sqlite_inbox_test, a_locked_database_fails_every_request_of_the_batch) {
   auto o = options();
   o.busy_timeout_ms = 50;
-  auto box = open_sqlite_inbox(o);
+  auto box = open_store(o);
   raw_sqlite intruder(db_path());
   intruder.exec("BEGIN IMMEDIATE");
 
@@ -821,7 +822,7 @@ TEST_F(sqlite_inbox_test, concurrent_submitters_share_commits_and_all_hear_back)
 TEST_F(sqlite_inbox_test, max_batch_requests_bounds_a_group_commit) {
   auto o = options();
   o.max_batch_requests = 2;
-  auto box = open_sqlite_inbox(o);
+  auto box = open_store(o);
   auto intruder = std::make_unique<raw_sqlite>(db_path());
   intruder->exec("BEGIN IMMEDIATE");
   std::atomic<int> answered{0};
@@ -844,7 +845,7 @@ TEST_F(sqlite_inbox_test, on_commit_reports_each_group_commit_with_its_size) {
     std::lock_guard lock(mutex);
     sizes.push_back(writes);
   };
-  auto box = open_sqlite_inbox(o);
+  auto box = open_store(o);
   auto intruder = std::make_unique<raw_sqlite>(db_path());
   intruder->exec("BEGIN IMMEDIATE");
   for (int i = 0; i < 10; ++i)
@@ -871,7 +872,7 @@ TEST_F(sqlite_inbox_test, closing_commits_everything_already_accepted) {
     }
   }  // destroyed with requests still queued
   EXPECT_EQ(committed, requests);
-  EXPECT_EQ(read_sqlite_stats(db_path()).notifications_received, requests);
+  EXPECT_EQ(testing::sqlite_reader_of(db_path())->stats().notifications_received, requests);
   EXPECT_FALSE(fs::exists(db_path() + "-wal") && fs::file_size(db_path() + "-wal") > 0)
       << "a clean close checkpoints the WAL";
 }

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 
 namespace connector::testing::inbox_input {
 

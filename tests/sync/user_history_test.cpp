@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 #include "connector/sync/ispring_calls.hpp"
 #include "connector/sync/user_sync.hpp"
 #include "connector/sync/worker.hpp"
@@ -27,10 +27,10 @@ class user_history : public ::testing::Test {
   user_history() {
     settings_.mapping.fields = {{"first_name", "FirstName"}};
     settings_.sync.departments["Sales"] = {true, std::nullopt, {}};
-    store::sqlite_options o;
-    o.path = (dir_.path() / "u.db").string();
+    store::store_settings o;
+    o.sqlite_path = (dir_.path() / "u.db").string();
     o.time = &clock_;
-    inbox_ = store::open_sqlite_inbox(o);
+    inbox_ = store::open_store(o);
   }
 
   void receive(const json& fields, const std::string& notification) {
@@ -85,7 +85,7 @@ class user_history : public ::testing::Test {
   testing::in_process_ispring api_{sandbox_};
   config::settings settings_;
   user_sync chain_{settings_, api_};
-  std::unique_ptr<store::inbox> inbox_;
+  std::unique_ptr<store::store> inbox_;
   worker_options options_{1, 2, 1'000, 60'000, 64, 1'000};
   std::int64_t seen_ = 0;
 };

@@ -15,7 +15,7 @@
 #include "connector/metrics/registry.hpp"
 #include "connector/salesforce/change_order.hpp"
 #include "connector/salesforce/rest_wire.hpp"
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 #include "connector/sync/user_sync.hpp"
 #include "connector/sync/worker.hpp"
 #include "support/eventually.hpp"
@@ -45,14 +45,14 @@ class user_sync_reread : public ::testing::Test {
     make_chain(false);
   }
 
-  // `requeue_stale`: as the service opens it when verifying (sqlite_options).
+  // `requeue_stale`: as the service opens it when verifying (store_settings).
   void open_inbox(bool requeue_stale) {
     inbox_.reset();
-    store::sqlite_options o;
-    o.path = (dir_.path() / "r.db").string();
+    store::store_settings o;
+    o.sqlite_path = (dir_.path() / "r.db").string();
     o.time = &clock_;
     o.requeue_stale_while_waiting = requeue_stale;
-    inbox_ = store::open_sqlite_inbox(o);
+    inbox_ = store::open_store(o);
   }
 
   // The chain as the service builds it: `verify` (sync.verify_notifications) or not, with
@@ -181,7 +181,7 @@ class user_sync_reread : public ::testing::Test {
   testing::ispring_sandbox sandbox_;
   testing::in_process_ispring api_{sandbox_};
   config::settings settings_;
-  std::unique_ptr<store::inbox> inbox_;
+  std::unique_ptr<store::store> inbox_;
   std::unique_ptr<user_sync> chain_;
   std::map<std::string, json> salesforce_;
   std::size_t query_count() {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 #include "connector/sync/deactivation_limit.hpp"
 #include "connector/sync/user_sync.hpp"
 #include "connector/sync/worker.hpp"
@@ -40,11 +40,11 @@ class worker_safety_limit : public ::testing::Test {
              config::user_action inactive = config::user_action::deactivate) {
     settings_.sync.inactive_users = inactive;
     settings_.mapping.fields = {{"job_title", "Title"}};
-    store::sqlite_options o;
-    o.path = (dir_.path() / "w.db").string();
+    store::store_settings o;
+    o.sqlite_path = (dir_.path() / "w.db").string();
     o.time = &clock_;
-    inbox_ = store::open_sqlite_inbox(o);
-    limiter_ = std::make_unique<deactivation_limiter>(cap, clock_, journal_in(*inbox_));
+    inbox_ = store::open_store(o);
+    limiter_ = std::make_unique<deactivation_limiter>(cap, clock_, journal_in(*inbox_, *inbox_));
     chain_ = std::make_unique<user_sync>(settings_, api_);
     chain_->limit_deactivations(*limiter_);
   }
@@ -96,7 +96,7 @@ class worker_safety_limit : public ::testing::Test {
   testing::ispring_sandbox sandbox_;
   testing::in_process_ispring api_{sandbox_};
   config::settings settings_;
-  std::unique_ptr<store::inbox> inbox_;
+  std::unique_ptr<store::store> inbox_;
   std::unique_ptr<deactivation_limiter> limiter_;
   std::unique_ptr<user_sync> chain_;
   int notifications_ = 0;

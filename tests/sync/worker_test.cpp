@@ -1,6 +1,7 @@
 // The worker's state machine against a real SQLite inbox, with a scripted processor and an
 // injected clock.
 #include "connector/sync/worker.hpp"
+#include "connector/store/open.hpp"
 
 #include <gtest/gtest.h>
 
@@ -21,8 +22,7 @@ using testing::inbox_input::request;
 class worker_test : public ::testing::Test {
  protected:
   testing::temp_dir dir_;
-  std::unique_ptr<store::inbox> inbox_ =
-      store::open_sqlite_inbox({(dir_.path() / "w.db").string()});
+  std::unique_ptr<store::store> inbox_ = store::open_store({(dir_.path() / "w.db").string()});
   manual_clock clock_{1'000'000};
   worker_options options_{1, 3, 1'000, 60'000, 64, 1'000};
 

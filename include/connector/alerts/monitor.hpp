@@ -19,7 +19,7 @@
 #include "connector/clock.hpp"
 #include "connector/config/config.hpp"
 #include "connector/credentials_state.hpp"
-#include "connector/store/inbox.hpp"
+#include "connector/store/interfaces.hpp"
 
 namespace connector::alerts {
 
@@ -71,7 +71,7 @@ alert_policy_options policy_options(const config::alerts_settings& settings);
 std::chrono::milliseconds pending_age_threshold(const config::alerts_settings& settings);
 
 struct monitor_sources {
-  store::inbox* store = nullptr;
+  store::store_reader* store = nullptr;
   const credentials_state* ispring = nullptr;     // null: not configured
   const credentials_state* salesforce = nullptr;  // null: not configured
   const clock* time = nullptr;

@@ -9,7 +9,7 @@
 #include "connector/http/server.hpp"
 #include "connector/ispring/api.hpp"
 #include "connector/metrics/registry.hpp"
-#include "connector/store/inbox.hpp"
+#include "connector/store/interfaces.hpp"
 
 namespace connector::app {
 
@@ -21,9 +21,9 @@ bool has_admin_token(const http::request& req, const config::secret& token);
 // serves it in the Prometheus text format (without the token only when
 // admin.allow_unauthenticated_metrics is set, which config allows on loopback only).
 // `ispring` (null: none) is read live by GET /admin/users/{id}.
-std::vector<http::route> make_admin_routes(const config::settings& settings, store::inbox& inbox,
-                                           intake_counters& counters, run_coordinator* runs,
-                                           std::string runs_unavailable = {},
+std::vector<http::route> make_admin_routes(const config::settings& settings,
+                                           store::store_reader& inbox, intake_counters& counters,
+                                           run_coordinator* runs, std::string runs_unavailable = {},
                                            const metrics::registry* metrics = nullptr,
                                            ispring::api* ispring = nullptr);
 

@@ -27,7 +27,7 @@
 #include "connector/clock.hpp"
 #include "connector/config/config.hpp"
 #include "connector/http/server.hpp"
-#include "connector/store/inbox.hpp"
+#include "connector/store/interfaces.hpp"
 
 namespace connector::app {
 
@@ -41,7 +41,8 @@ std::span<const web_asset> web_assets();
 
 struct admin_page_context {
   const config::settings* settings = nullptr;
-  store::inbox* inbox = nullptr;
+  store::store_reader* reader = nullptr;
+  store::work_queue* queue = nullptr;  // the page's retry and release
   run_coordinator* runs = nullptr;  // null: the reconciliation is unavailable
   const clock* time = nullptr;
   std::function<void()> wake_worker;  // after dead letters are re-queued; may be empty

@@ -6,12 +6,12 @@
 #include <string>
 
 #include "connector/config/config.hpp"
-#include "connector/store/inbox.hpp"
+#include "connector/store/open.hpp"
 
 namespace connector::app {
 
-// The store as the settings ask for it: path, history retention, the lookup fields.
-store::sqlite_options sqlite_options_for(const config::settings& settings);
+// The store as the settings ask for it: engine, history retention, the lookup fields.
+store::store_settings store_settings_for(const config::settings& settings);
 
 struct serve_options {
   std::optional<std::string> ready_file;  // written with the bound ports once listening

@@ -14,7 +14,7 @@
 #include "connector/metrics/registry.hpp"
 #include "connector/salesforce/change_events.hpp"
 #include "connector/salesforce/webhook_signature.hpp"
-#include "connector/store/inbox.hpp"
+#include "connector/store/interfaces.hpp"
 
 namespace connector::app {
 
@@ -30,14 +30,15 @@ struct event_intake_settings {
 expected<event_intake_settings, std::string> make_event_intake_settings(
     const config::settings& settings);
 
+// `seen` tells a redelivered webhook (its id is stored as a notification id).
 // `on_stored` runs after a commit that stored something new (it wakes the worker);
 // GAP_* events for one record queue it for a read over REST by the worker; `on_gap` gets
 // the wildcard ids ("005*") of GAP events that name every record of a kind, which only a
 // full reconciliation can read again. `metrics` (optional) receives intake_metrics.hpp's
 // counts for source "event".
 http::handler_fn make_event_intake_handler(
-    store::inbox& inbox, event_intake_settings settings, const clock& clock,
-    intake_counters& counters, std::function<void()> on_stored = {},
+    store::intake_sink& inbox, store::store_reader& seen, event_intake_settings settings,
+    const clock& clock, intake_counters& counters, std::function<void()> on_stored = {},
     std::function<void(const std::vector<std::string>&)> on_gap = {},
     metrics::registry* metrics = nullptr);
 

@@ -15,12 +15,12 @@
 #include "connector/config/config.hpp"
 #include "connector/expected.hpp"
 #include "connector/ispring/api.hpp"
-#include "connector/store/inbox.hpp"
+#include "connector/store/interfaces.hpp"
 
 namespace connector::app {
 
-// Where the facts come from: the service's own inbox (admin API) or the file, read-only,
-// beside the running service (the CLI).
+// Where the facts come from: the service's own store (admin API) or a reader opened beside
+// the running service (the CLI).
 struct user_facts {
   std::function<std::vector<store::user_match>(const store::user_query&)> search;
   std::function<std::optional<std::pair<std::string, std::string>>(const std::string&)>
@@ -36,9 +36,7 @@ struct user_facts {
       department_link;
 };
 
-user_facts facts_of(store::inbox& inbox);
-// Only options.path is read.
-user_facts facts_of_file(const store::sqlite_options& options);
+user_facts facts_of(store::store_reader& reader);
 
 struct explain_options {
   std::size_t limit = 50;  // timeline events, newest first

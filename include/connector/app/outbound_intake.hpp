@@ -9,7 +9,7 @@
 #include "connector/http/message.hpp"
 #include "connector/metrics/registry.hpp"
 #include "connector/salesforce/acceptance.hpp"
-#include "connector/store/inbox.hpp"
+#include "connector/store/interfaces.hpp"
 
 namespace connector::app {
 
@@ -28,7 +28,7 @@ store::intake_request to_intake_request(const salesforce::outbound_message& mess
 
 // `on_stored` runs after each commit that stored something new (it wakes the sync worker).
 // `metrics` (optional) receives intake_metrics.hpp's counts for source "outbound_message".
-http::handler_fn make_outbound_intake_handler(store::inbox& inbox,
+http::handler_fn make_outbound_intake_handler(store::intake_sink& inbox,
                                               salesforce::acceptance_rules rules,
                                               const clock& clock, intake_counters& counters,
                                               std::function<void()> on_stored = {},

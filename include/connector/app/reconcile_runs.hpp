@@ -26,7 +26,7 @@
 #include "connector/expected.hpp"
 #include "connector/ispring/api.hpp"
 #include "connector/metrics/registry.hpp"
-#include "connector/store/inbox.hpp"
+#include "connector/store/interfaces.hpp"
 #include "connector/sync/reconciler.hpp"
 #include "connector/sync/schedule.hpp"
 #include "connector/sync/user_sync.hpp"
@@ -39,7 +39,7 @@ namespace connector::app {
 
 struct run_environment {
   const config::settings* settings = nullptr;
-  store::inbox* store = nullptr;
+  store::store* store = nullptr;  // runs, and what the reconciler uses
   ispring::api* ispring = nullptr;
   sync::salesforce_reader read_salesforce;
   // The organization the links belong to (asked of Salesforce once per run).
@@ -67,15 +67,16 @@ expected<salesforce_access, std::string> make_salesforce_access(
 // notification, batched with the organization's other due records. Nothing to read with
 // when `salesforce` is null (no REST credentials). `inbox` and `time` must outlive it.
 sync::reread_options reread_options_for(const config::settings& settings,
-                                        const salesforce_access* salesforce, store::inbox& inbox,
-                                        const clock& time, metrics::registry* metrics = nullptr);
+                                        const salesforce_access* salesforce,
+                                        store::work_queue& inbox, const clock& time,
+                                        metrics::registry* metrics = nullptr);
 
 // Declares connector_reconciliation_runs_total{status,dry_run} and
 // connector_reconciliation_duration_seconds{dry_run} (recorded by execute_run when
 // run_environment::metrics is set), and connector_reconciliation_last_success_timestamp_seconds,
 // read from the run history at scrape time so runs of the CLI count too. `store` must
 // outlive every scrape.
-void add_reconciliation_metrics(metrics::registry& registry, store::inbox& store);
+void add_reconciliation_metrics(metrics::registry& registry, store::store_reader& store);
 
 // Why a run is asked to stop: the status it ends with and the operator's sentence.
 struct stop_request {

@@ -5,7 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "connector/store/inbox.hpp"
+#include "connector/store/runs.hpp"
+#include "connector/store/types.hpp"
 
 namespace connector::app {
 
@@ -13,7 +14,7 @@ struct status_snapshot {
   store::inbox_stats stats;
   std::vector<store::pending_record> dead_letters;  // newest first, a bounded number
   std::vector<store::pending_record> retrying;
-  std::optional<store::run_record> last_sync;  // inbox::last_sync(); none before a first run
+  std::optional<store::run_record> last_sync;  // store_reader::last_sync(); none before a first run
   std::vector<store::pending_record> held;     // by the safety limit, newest first, bounded
 };
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "connector/clock.hpp"
-#include "connector/store/inbox.hpp"
+#include "connector/store/interfaces.hpp"
 
 namespace connector::sync {
 
@@ -40,7 +40,7 @@ struct retirement_journal {
 };
 
 // The store's worker_retirements and links.
-retirement_journal journal_in(store::inbox& inbox);
+retirement_journal journal_in(store::work_queue& queue, store::user_links& links);
 
 class deactivation_limiter {
  public:

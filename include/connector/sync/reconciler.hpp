@@ -16,7 +16,7 @@
 #include "connector/config/config.hpp"
 #include "connector/expected.hpp"
 #include "connector/ispring/api.hpp"
-#include "connector/store/inbox.hpp"
+#include "connector/store/interfaces.hpp"
 
 namespace connector::sync {
 
@@ -62,10 +62,25 @@ struct reconcile_report {
   std::vector<std::string> failures;  // "0055…: update user …: HTTP 400 …" (the first 100)
 };
 
+// What a reconciliation reads and writes of the store: links, department links, the records
+// the worker has yet to apply, and the users' history.
+struct reconciler_store {
+  reconciler_store(store::user_links& links, store::department_links& departments,
+                   store::work_queue& queue, store::history_log& history)
+      : links(links), departments(departments), queue(queue), history(history) {}
+  reconciler_store(store::store& all)  // NOLINT(google-explicit-constructor): every part of one
+      : reconciler_store(all, all, all, all) {}
+
+  store::user_links& links;
+  store::department_links& departments;
+  store::work_queue& queue;
+  store::history_log& history;
+};
+
 class reconciler {
  public:
   // All must outlive the reconciler. One run at a time per reconciler.
-  reconciler(const config::settings& settings, ispring::api& api, store::inbox& store,
+  reconciler(const config::settings& settings, ispring::api& api, reconciler_store store,
              salesforce_reader read_salesforce);
 
   reconcile_report run(const reconcile_options& options, reconcile_progress& progress);
@@ -73,7 +88,7 @@ class reconciler {
  private:
   const config::settings& settings_;
   ispring::api& api_;
-  store::inbox& store_;
+  reconciler_store store_;
   salesforce_reader read_salesforce_;
 };
 

@@ -18,7 +18,7 @@
 #include "connector/expected.hpp"
 #include "connector/ispring/api.hpp"
 #include "connector/metrics/registry.hpp"
-#include "connector/store/inbox.hpp"
+#include "connector/store/interfaces.hpp"
 #include "connector/sync/applier.hpp"
 #include "connector/sync/deactivation_limit.hpp"
 #include "connector/sync/ispring_calls.hpp"
@@ -76,7 +76,7 @@ class user_sync {
   // `links` keeps the department links (the service's and sync-user's store); none: departments
   // are found by name only.
   user_sync(const config::settings& settings, ispring::api& api, reread_options reread = {},
-            store::inbox* links = nullptr);
+            store::department_links* links = nullptr);
 
   user_sync_report run(const store::pending_record& record, const std::optional<std::string>& link);
 
@@ -113,7 +113,7 @@ class user_sync {
 
   const config::settings& settings_;
   reread_options reread_;
-  store::inbox* links_;
+  store::department_links* links_;
   std::mutex reread_mutex_;
   std::condition_variable read_done_;
   std::map<std::string, read_ahead> read_ahead_;  // by record id

@@ -19,7 +19,7 @@
 
 #include "connector/clock.hpp"
 #include "connector/metrics/registry.hpp"
-#include "connector/store/inbox.hpp"
+#include "connector/store/interfaces.hpp"
 
 namespace connector::sync {
 
@@ -71,9 +71,21 @@ struct worker_options {
 // `attempts` counts failures so far (1 after the first); `jitter` is in [0, 1).
 std::int64_t retry_delay_ms(int attempts, int base_ms, int max_ms, double jitter);
 
+// What the worker uses of the store: the queue, the links it makes, the users' history.
+struct worker_store {
+  worker_store(store::work_queue& queue, store::user_links& links, store::history_log& history)
+      : queue(queue), links(links), history(history) {}
+  worker_store(store::store& all)  // NOLINT(google-explicit-constructor): every part of one
+      : worker_store(all, all, all) {}
+
+  store::work_queue& queue;
+  store::user_links& links;
+  store::history_log& history;
+};
+
 class worker {
  public:
-  worker(store::inbox& inbox, record_processor processor, const clock& clock,
+  worker(worker_store store, record_processor processor, const clock& clock,
          worker_options options);
   ~worker();
   worker(const worker&) = delete;
@@ -94,7 +106,7 @@ class worker {
   std::optional<store::pending_record> next_due_locked();
   void process(const store::pending_record& record);
 
-  store::inbox& inbox_;
+  worker_store store_;
   record_processor processor_;
   const clock& clock_;
   worker_options options_;

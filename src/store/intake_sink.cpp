@@ -1,4 +1,4 @@
-#include "connector/store/inbox.hpp"
+#include "connector/store/interfaces.hpp"
 
 #include <future>
 #include <memory>
@@ -6,7 +6,7 @@
 
 namespace connector::store {
 
-intake_outcome inbox::submit_and_wait(intake_request request) {
+intake_outcome intake_sink::submit_and_wait(intake_request request) {
   // The callback owns the promise: set_value may still be running on the writer thread
   // when get() returns here, so the shared state must not die with this frame.
   auto promise = std::make_shared<std::promise<intake_outcome>>();

@@ -1,0 +1,36 @@
+#include "support/store_engines.hpp"
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+
+#include "support/service.hpp"
+
+namespace connector::testing {
+
+std::vector<store_engine> test_store_engines() {
+  // A folder per test, removed when the engine's release runs (the fixture's TearDown).
+  auto folder = std::make_shared<std::unique_ptr<temp_dir>>();
+  store_engine sqlite{"sqlite",
+                      [folder](const store::store_settings& base) {
+                        *folder = std::make_unique<temp_dir>();
+                        auto settings = base;
+                        settings.postgresql_url.clear();
+                        settings.sqlite_path = ((*folder)->path() / "store.db").string();
+                        return settings;
+                      },
+                      [folder] { folder->reset(); }};
+  return {std::move(sqlite)};
+}
+
+std::unique_ptr<store::store_reader> open_test_reader(const store::store_settings& settings) {
+  return store::open_store_reader(settings);
+}
+
+std::unique_ptr<store::store_reader> sqlite_reader_of(const std::string& path) {
+  store::store_settings settings;
+  settings.sqlite_path = path;
+  return store::open_store_reader(settings);
+}
+
+}  // namespace connector::testing
