@@ -5,17 +5,12 @@
 // with a back-off, by the next batch or read.
 #include "postgres_store.hpp"
 
-#include <pthread.h>
-
-#include <atomic>
-#include <cassert>
-#include <condition_variable>
-#include <deque>
-#include <future>
+#include <algorithm>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <set>
-#include <thread>
-#include <variant>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -739,6 +734,7 @@ WHERE organization_id = $1 AND record_id = $2)sql",
     history_.clear();
     totals_ = {};
     intake_.clear();
+    db_ = nullptr;  // until connected: rollback() has nothing to undo
     db_ = &writer_session_.get();
     db_->exec("BEGIN", "begin transaction");
   }
@@ -765,8 +761,9 @@ WHERE organization_id = $1 AND record_id = $2)sql",
   // COMMIT lost on the way counts as failed: a redelivery of what did commit is a duplicate,
   // acked then. A transaction that failed earlier answers COMMIT with ROLLBACK.
   void commit() override {
+    auto* db = std::exchange(db_, nullptr);  // the transaction ends here, whatever happens
     try {
-      if (db_->exec("COMMIT", "commit transaction").command_tag() != "COMMIT")
+      if (db->exec("COMMIT", "commit transaction").command_tag() != "COMMIT")
         throw std::runtime_error("postgresql: commit transaction: rolled back");
     } catch (const postgres_error& e) {
       writer_session_.after_failure(e);
@@ -776,17 +773,19 @@ WHERE organization_id = $1 AND record_id = $2)sql",
 
   // A lost connection is dropped here, so the next batch reconnects (with back-off).
   void rollback() noexcept override {
-    if (db_ == nullptr) return;
-    try {
-      if (db_->usable()) db_->exec("ROLLBACK", "roll back transaction");
-    } catch (const postgres_error& e) {
-      writer_session_.after_failure(e);
-    } catch (...) {
+    auto* db = std::exchange(db_, nullptr);
+    if (db == nullptr) return;
+    bool lost = !db->usable();
+    if (!lost) {
+      try {
+        db->exec("ROLLBACK", "roll back transaction");
+      } catch (const postgres_error& e) {
+        lost = e.connection_lost();
+      } catch (...) {
+      }
+      lost = lost || !db->usable();
     }
-    if (!db_->usable()) {
-      writer_session_.after_failure(postgres_error("postgresql: connection lost", "", true));
-    }
-    db_ = nullptr;
+    if (lost) writer_session_.after_failure(postgres_error("postgresql: connection lost", "", true));
   }
 
   void write_progress(postgres_connection& db, std::int64_t run_id) {
