@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "connector/store/fields_json.hpp"
+
 namespace connector::store {
 
 namespace {
@@ -57,6 +59,10 @@ bool group_commit::enqueue(job& job) {
 }
 
 void group_commit::submit(intake_request request, std::function<void(intake_outcome)> done) {
+  // Checked here, on the caller's thread, to keep the single writer busy with the engine only.
+  for (auto& change : request.changes) {
+    if (change.has_data && !is_json_object(change.fields_json)) change.fields_json = "{}";
+  }
   job queued = intake_job{std::move(request), std::move(done), {}};
   if (enqueue(queued)) return;
   auto& refused = std::get<intake_job>(queued);

@@ -75,8 +75,9 @@ class group_commit {
   // Graceful: the writer finishes every job accepted before this point. Idempotent.
   void stop();
 
-  // Queues `request`; `done` runs on the writer thread after the commit or its failure, and
-  // must neither block nor throw. After stop(), it hears a failure at once.
+  // Queues `request` (fields that are no JSON object become "{}": the caller parsed untrusted
+  // input); `done` runs on the writer thread after the commit or its failure, and must
+  // neither block nor throw. After stop(), it hears a failure at once.
   void submit(intake_request request, std::function<void(intake_outcome)> done);
   // Runs `apply` inside the writer's next transaction and returns once it is durable; throws
   // std::runtime_error with the batch's error when the transaction failed, or when stopping.

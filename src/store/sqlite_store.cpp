@@ -23,6 +23,7 @@
 #include "connector/store/newest_wins.hpp"
 #include "group_commit.hpp"
 #include "run_owner.hpp"
+#include "run_progress.hpp"
 #include "sqlite_department_links.hpp"
 #include "sqlite_history.hpp"
 #include "sqlite_reader.hpp"
@@ -94,10 +95,6 @@ class sqlite_store final : public store, private group_commit_engine {
   sqlite_store& operator=(const sqlite_store&) = delete;
 
   void submit(intake_request request, std::function<void(intake_outcome)> done) override {
-    // Checked here, on the caller's thread, to keep the single writer busy with SQLite only.
-    for (auto& change : request.changes) {
-      if (change.has_data && !is_json_object(change.fields_json)) change.fields_json = "{}";
-    }
     writer_.submit(std::move(request), std::move(done));
   }
 
@@ -360,17 +357,10 @@ class sqlite_store final : public store, private group_commit_engine {
     }
   }
 
-  // Not waited for: the newest counts of each run wait in progress_ for the writer, and
-  // one queued job per run writes whatever is newest when its turn comes.
+  // Not waited for (run_progress.hpp).
   void update_run_counts(std::int64_t id,
                          const std::map<std::string, std::int64_t>& counts) override {
-    {
-      std::lock_guard lock(progress_mutex_);
-      auto& progress = progress_[id];
-      progress.counts = counts;
-      if (progress.write_queued) return;
-      progress.write_queued = true;
-    }
+    if (!progress_.offer(id, counts)) return;
     // Refused while stopping: finish_run, or fail_interrupted_runs after restart, settles it.
     writer_.post([this, id] { write_progress(id); });
   }
@@ -387,7 +377,7 @@ class sqlite_store final : public store, private group_commit_engine {
     bool finished = false;
     run_write([&] {
       // Progress jobs queued before this one have run; a later one must not find counts.
-      forget_progress(id);
+      progress_.forget(id);
       run(write_->finish_run)
           .bind(1, id)
           .bind(2, status)
@@ -749,27 +739,11 @@ class sqlite_store final : public store, private group_commit_engine {
 
   // A run's newest progress counts (update_run_counts), on the writer thread.
   void write_progress(std::int64_t run_id) {
-    std::string counts_json;
-    {
-      std::lock_guard lock(progress_mutex_);
-      const auto progress = progress_.find(run_id);
-      if (progress == progress_.end()) return;  // finished meanwhile
-      counts_json = counts_to_json(progress->second.counts);
-      // Newer counts from here on need a job of their own.
-      progress->second.write_queued = false;
-    }
+    const auto counts = progress_.take(run_id);
+    if (!counts) return;  // finished meanwhile
+    const std::string counts_json = counts_to_json(*counts);
     run(write_->update_run_counts).bind(1, run_id).bind(2, counts_json).execute();
-    if (sqlite3_changes(writer_db_.handle()) == 0) {
-      // Unknown or finished (by another process, or after finish_run): nothing to keep.
-      std::lock_guard lock(progress_mutex_);
-      const auto progress = progress_.find(run_id);
-      if (progress != progress_.end() && !progress->second.write_queued) progress_.erase(progress);
-    }
-  }
-
-  void forget_progress(std::int64_t id) {
-    std::lock_guard lock(progress_mutex_);
-    progress_.erase(id);
+    if (sqlite3_changes(writer_db_.handle()) == 0) progress_.wrote_nothing(run_id);
   }
 
   void write_totals(const batch_totals& totals) {
@@ -805,12 +779,7 @@ class sqlite_store final : public store, private group_commit_engine {
   std::unique_ptr<sqlite_reader> reader_;
 
   // The newest progress counts per run, until the writer takes them (update_run_counts).
-  struct run_progress {
-    std::map<std::string, std::int64_t> counts;
-    bool write_queued = false;
-  };
-  std::mutex progress_mutex_;
-  std::map<std::int64_t, run_progress> progress_;
+  run_progress progress_;
 
   // Writer thread only.
   std::string intake_details_;  // reused for each notification's history details

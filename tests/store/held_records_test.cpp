@@ -24,14 +24,12 @@ constexpr const char* user_a = "0055g00000AbCdEAAZ";
 constexpr const char* user_b = "0055g00000AbCdFAAZ";
 const std::string reason = "held by the safety limit: 2 users were deactivated";
 
-class held_records_test : public ::testing::Test {
+class held_records_test : public testing::store_test {
  protected:
-  std::string db_path() const { return (dir_.path() / "connector.db").string(); }
   std::unique_ptr<store> open() {
     store_settings o;
-    o.sqlite_path = db_path();
     o.time = &clock_;
-    return open_store(o);
+    return open_located(o);
   }
   // One deactivation notification per user, taken and held by the worker.
   void hold(store& box, const std::vector<std::string>& users) {
@@ -44,11 +42,19 @@ class held_records_test : public ::testing::Test {
       box.mark_held(org, record.record_id, record.version, reason);
   }
 
-  testing::temp_dir dir_;
   manual_clock clock_{5'000};
 };
 
-TEST_F(held_records_test, a_held_record_leaves_the_queue_and_is_counted_and_listed_apart) {
+// The SQLite file itself: its schema, its pages and its other readers.
+class sqlite_file_held_records_test : public held_records_test {
+ protected:
+  bool sqlite_only() const override { return true; }
+};
+
+INSTANTIATE_STORE_ENGINES(held_records_test);
+
+TEST_F(sqlite_file_held_records_test,
+       a_held_record_leaves_the_queue_and_is_counted_and_listed_apart) {
   auto box = open();
   hold(*box, {user_a, user_b});
   EXPECT_TRUE(box->take_due(10'000'000, 10).empty()) << "the worker never takes a held record";
@@ -70,7 +76,7 @@ TEST_F(held_records_test, a_held_record_leaves_the_queue_and_is_counted_and_list
   EXPECT_EQ(box->records_in_flight(org).size(), 2u);
 }
 
-TEST_F(held_records_test, holding_an_older_version_leaves_the_newer_state_pending) {
+TEST_P(held_records_test, holding_an_older_version_leaves_the_newer_state_pending) {
   auto box = open();
   ASSERT_TRUE(
       box->submit_and_wait(request({change("n1", user_a, R"({"IsActive":false})", 10)})).committed);
@@ -86,7 +92,7 @@ TEST_F(held_records_test, holding_an_older_version_leaves_the_newer_state_pendin
   ASSERT_EQ(box->take_due(1'000'000, 10).size(), 1u);
 }
 
-TEST_F(held_records_test, a_newer_state_makes_a_held_record_pending_and_not_released) {
+TEST_P(held_records_test, a_newer_state_makes_a_held_record_pending_and_not_released) {
   auto box = open();
   hold(*box, {user_a});
   clock_.advance(1000);
@@ -101,7 +107,7 @@ TEST_F(held_records_test, a_newer_state_makes_a_held_record_pending_and_not_rele
   EXPECT_EQ(box->stats().oldest_waiting_since, 7'000);
 }
 
-TEST_F(held_records_test, a_stale_notification_leaves_a_held_record_held) {
+TEST_P(held_records_test, a_stale_notification_leaves_a_held_record_held) {
   auto box = open();
   hold(*box, {user_a});
   ASSERT_TRUE(
@@ -109,7 +115,7 @@ TEST_F(held_records_test, a_stale_notification_leaves_a_held_record_held) {
   EXPECT_EQ(box->find_record(org, user_a)->state, record_state::held);
 }
 
-TEST_F(held_records_test, release_of_one_record_queues_that_version_as_released) {
+TEST_P(held_records_test, release_of_one_record_queues_that_version_as_released) {
   auto box = open();
   hold(*box, {user_a, user_b});
   EXPECT_EQ(box->release_held("0055g00000AbCdXAAZ", 9'000), 0u) << "not held: nothing";
@@ -132,7 +138,7 @@ TEST_F(held_records_test, release_of_one_record_queues_that_version_as_released)
   EXPECT_FALSE(box->find_record(org, user_a)->released);
 }
 
-TEST_F(held_records_test, release_of_all_releases_every_held_record_and_nothing_else) {
+TEST_P(held_records_test, release_of_all_releases_every_held_record_and_nothing_else) {
   auto box = open();
   hold(*box, {user_a, user_b});
   const char* user_c = "0055g00000AbCdGAAZ";
@@ -149,7 +155,7 @@ TEST_F(held_records_test, release_of_all_releases_every_held_record_and_nothing_
   EXPECT_EQ(box->find_record(org, due[0].record_id)->state, record_state::done);
 }
 
-TEST_F(held_records_test, held_records_stay_held_across_a_reopen) {
+TEST_P(held_records_test, held_records_stay_held_across_a_reopen) {
   {
     auto box = open();
     hold(*box, {user_a});
@@ -159,7 +165,7 @@ TEST_F(held_records_test, held_records_stay_held_across_a_reopen) {
   EXPECT_TRUE(box->take_due(10'000'000, 10).empty());
 }
 
-TEST_F(held_records_test, retirements_are_kept_per_organization_across_a_reopen_and_pruned) {
+TEST_P(held_records_test, retirements_are_kept_per_organization_across_a_reopen_and_pruned) {
   const char* other_org = "00D5g000004XyZbEAK";
   {
     auto box = open();
@@ -175,7 +181,7 @@ TEST_F(held_records_test, retirements_are_kept_per_organization_across_a_reopen_
   EXPECT_EQ(box->retirements_since(org, 0), (std::vector<epoch_ms>{2'000, 9'000}));
 }
 
-TEST_F(held_records_test, count_links_counts_the_organizations_links) {
+TEST_P(held_records_test, count_links_counts_the_organizations_links) {
   auto box = open();
   EXPECT_EQ(box->count_links(org), 0u);
   box->set_links(org, {{user_a, "u-a"}, {user_b, "u-b"}});
@@ -183,7 +189,7 @@ TEST_F(held_records_test, count_links_counts_the_organizations_links) {
   EXPECT_EQ(box->count_links(org), 2u);
 }
 
-TEST_F(held_records_test, the_state_column_refuses_an_unknown_state) {
+TEST_F(sqlite_file_held_records_test, the_state_column_refuses_an_unknown_state) {
   auto box = open();
   ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_a, "{}", 10)})).committed);
   box.reset();

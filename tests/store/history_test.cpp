@@ -41,16 +41,12 @@ nlohmann::json details_of(const history_event& e) {
   return nlohmann::json::parse(e.details_json);
 }
 
-class history_test : public ::testing::Test {
+class history_test : public testing::store_test {
  protected:
-  testing::temp_dir dir_;
   manual_clock clock_{100 * day_ms};
 
-  std::string db_path() const { return (dir_.path() / "h.db").string(); }
-
   store_settings options(std::size_t cap = 0) {
-    store_settings o;
-    o.sqlite_path = db_path();
+    store_settings o = located();
     o.history_retention_ms = 30 * day_ms;
     o.history_max_events_per_user = cap;
     o.time = &clock_;
@@ -63,7 +59,15 @@ class history_test : public ::testing::Test {
   static void flush(store& box) { box.remove_link(org, "nobody"); }
 };
 
-TEST_F(history_test, intake_records_received_duplicate_and_stale_in_its_transaction) {
+// The SQLite file itself: its schema, its pages and its other readers.
+class sqlite_file_history_test : public history_test {
+ protected:
+  bool sqlite_only() const override { return true; }
+};
+
+INSTANTIATE_STORE_ENGINES(history_test);
+
+TEST_P(history_test, intake_records_received_duplicate_and_stale_in_its_transaction) {
   auto box = open_store(options());
   const auto t = clock_.now();
   ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_a, "{}", 5'000)}, t)).committed);
@@ -91,7 +95,7 @@ TEST_F(history_test, intake_records_received_duplicate_and_stale_in_its_transact
   EXPECT_TRUE(box->read_history(org, user_b, 10).empty());
 }
 
-TEST_F(history_test, intake_notes_a_change_deleted_before_delivery_and_one_sent_without_data) {
+TEST_P(history_test, intake_notes_a_change_deleted_before_delivery_and_one_sent_without_data) {
   auto box = open_store(options());
   const auto t = clock_.now();
   auto deleted = change("d1", user_a, "{}");
@@ -117,7 +121,7 @@ TEST_F(history_test, intake_notes_a_change_deleted_before_delivery_and_one_sent_
   EXPECT_TRUE(box->find_record(org, user_b)->needs_reread);
 }
 
-TEST_F(history_test, a_failed_commit_leaves_no_intake_events_behind) {
+TEST_F(sqlite_file_history_test, a_failed_commit_leaves_no_intake_events_behind) {
   auto box = open_store(options());
   const auto t = clock_.now();
   ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_b, "{}")}, t)).committed);
@@ -146,7 +150,7 @@ TEST_F(history_test, a_failed_commit_leaves_no_intake_events_behind) {
   EXPECT_EQ(b[1].time, t);
 }
 
-TEST_F(history_test, details_with_quotes_and_control_characters_stay_valid_json) {
+TEST_P(history_test, details_with_quotes_and_control_characters_stay_valid_json) {
   auto box = open_store(options());
   const std::string odd_id = "id \"quoted\" \\ back\nslash\x01";
   ASSERT_TRUE(
@@ -156,7 +160,7 @@ TEST_F(history_test, details_with_quotes_and_control_characters_stay_valid_json)
   EXPECT_EQ(details_of(history[0])["notification_id"], odd_id);
 }
 
-TEST_F(history_test, worker_events_ride_along_the_next_commit_and_read_newest_first) {
+TEST_F(sqlite_file_history_test, worker_events_ride_along_the_next_commit_and_read_newest_first) {
   auto box = open_store(options());
   box->record_history({event(user_a, 10, "mapped", R"({"login":"a"})"),
                        event(user_a, 10, "scope", R"({"reason":"no department"})"),
@@ -175,7 +179,7 @@ TEST_F(history_test, worker_events_ride_along_the_next_commit_and_read_newest_fi
             kinds_of(history));
 }
 
-TEST_F(history_test, an_apply_overtaken_by_a_newer_state_is_recorded_as_superseded) {
+TEST_P(history_test, an_apply_overtaken_by_a_newer_state_is_recorded_as_superseded) {
   auto box = open_store(options());
   ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_a, "{}")}, 1'000)).committed);
   const auto taken = box->take_due(1'000, 10);
@@ -193,7 +197,7 @@ TEST_F(history_test, an_apply_overtaken_by_a_newer_state_is_recorded_as_supersed
   EXPECT_EQ(box->read_history(org, user_a, 10).size(), history.size());
 }
 
-TEST_F(history_test, re_queued_dead_letters_are_recorded_per_user) {
+TEST_P(history_test, re_queued_dead_letters_are_recorded_per_user) {
   auto box = open_store(options());
   ASSERT_TRUE(
       box->submit_and_wait(request({change("n1", user_a, "{}"), change("n2", user_b, "{}")}, 1'000))
@@ -208,7 +212,7 @@ TEST_F(history_test, re_queued_dead_letters_are_recorded_per_user) {
   EXPECT_EQ(box->read_history(org, user_b, 1).front().kind, "requeued");
 }
 
-TEST_F(history_test, pruning_removes_events_past_the_retention_in_small_batches) {
+TEST_P(history_test, pruning_removes_events_past_the_retention_in_small_batches) {
   auto box = open_store(options());
   const epoch_ms now = clock_.now();
   std::vector<history_event> events;
@@ -228,7 +232,7 @@ TEST_F(history_test, pruning_removes_events_past_the_retention_in_small_batches)
   EXPECT_EQ(box->prune_history(now + 2 * day_ms, 10), 1u);
 }
 
-TEST_F(history_test, pruning_keeps_the_newest_events_of_each_user_within_the_cap) {
+TEST_P(history_test, pruning_keeps_the_newest_events_of_each_user_within_the_cap) {
   auto box = open_store(options(3));
   const epoch_ms now = clock_.now();
   std::vector<history_event> events;
@@ -247,7 +251,7 @@ TEST_F(history_test, pruning_keeps_the_newest_events_of_each_user_within_the_cap
   EXPECT_EQ(box->prune_history(now, 100), 0u);
 }
 
-TEST_F(history_test, the_writer_prunes_by_itself_when_idle) {
+TEST_P(history_test, the_writer_prunes_by_itself_when_idle) {
   auto o = options();
   o.history_prune_interval_ms = 5;
   o.history_prune_batch = 4;
@@ -262,7 +266,7 @@ TEST_F(history_test, the_writer_prunes_by_itself_when_idle) {
   EXPECT_EQ(box->read_history(org, user_a, 1).front().kind, "skipped");
 }
 
-TEST_F(history_test, users_are_found_by_id_login_or_email_ignoring_case_and_by_prefix) {
+TEST_F(sqlite_file_history_test, users_are_found_by_id_login_or_email_ignoring_case_and_by_prefix) {
   auto box = open_store(options());
   ASSERT_TRUE(
       box->submit_and_wait(
@@ -332,7 +336,7 @@ TEST_F(history_test, users_are_found_by_id_login_or_email_ignoring_case_and_by_p
 }
 
 // The look-up must use the key indexes, or a search reads every one of 100k users.
-TEST_F(history_test, the_search_uses_the_key_indexes) {
+TEST_F(sqlite_file_history_test, the_search_uses_the_key_indexes) {
   { auto box = open_store(options()); }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open_v2(db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
@@ -359,7 +363,7 @@ ORDER BY k.record_id, k.organization_id LIMIT 10)";
   EXPECT_EQ(plan.find("SCAN k"), std::string::npos) << plan;
 }
 
-TEST_F(history_test, the_keys_follow_the_mappings_login_field) {
+TEST_P(history_test, the_keys_follow_the_mappings_login_field) {
   auto o = options();
   o.login_field = "FederationIdentifier";
   auto box = open_store(o);
@@ -377,7 +381,7 @@ TEST_F(history_test, the_keys_follow_the_mappings_login_field) {
   EXPECT_THROW(open_store(o), std::exception);
 }
 
-TEST_F(history_test, intake_events_are_read_before_and_after_the_writer_moves_them) {
+TEST_F(sqlite_file_history_test, intake_events_are_read_before_and_after_the_writer_moves_them) {
   auto o = options();
   o.history_prune_interval_ms = 5;
   auto box = open_store(o);

@@ -4,6 +4,7 @@
 
 #include "connector/store/open.hpp"
 #include "support/service.hpp"
+#include "support/store_engines.hpp"
 
 namespace connector::store {
 namespace {
@@ -28,24 +29,36 @@ intake_request two_users(epoch_ms at) {
   return r;
 }
 
-class links_and_requeue : public ::testing::Test {
+class links_and_requeue : public testing::store_test {
  protected:
-  testing::temp_dir dir_;
-  std::unique_ptr<store> inbox_ = open_store({(dir_.path() / "c.db").string()});
+  void SetUp() override {
+    store_test::SetUp();
+    inbox_ = open_located();
+  }
+
+  std::unique_ptr<store> inbox_;
 };
 
-TEST_F(links_and_requeue, a_link_is_stored_replaced_and_survives_reopening) {
+// The SQLite file itself: its schema, its pages and its other readers.
+class sqlite_file_links_and_requeue : public links_and_requeue {
+ protected:
+  bool sqlite_only() const override { return true; }
+};
+
+INSTANTIATE_STORE_ENGINES(links_and_requeue);
+
+TEST_P(links_and_requeue, a_link_is_stored_replaced_and_survives_reopening) {
   EXPECT_FALSE(inbox_->find_link(org, user_a).has_value());
   inbox_->set_link(org, user_a, "00000000-0000-1000-8000-000000000002");
   EXPECT_EQ(inbox_->find_link(org, user_a), "00000000-0000-1000-8000-000000000002");
   inbox_->set_link(org, user_a, "00000000-0000-1000-8000-000000000003");
   inbox_.reset();
-  inbox_ = open_store({(dir_.path() / "c.db").string()});
+  inbox_ = open_located();
   EXPECT_EQ(inbox_->find_link(org, user_a), "00000000-0000-1000-8000-000000000003");
   EXPECT_FALSE(inbox_->find_link(org, user_b).has_value());
 }
 
-TEST_F(links_and_requeue,
+TEST_P(links_and_requeue,
        department_links_are_kept_per_key_ignoring_case_and_forgotten_by_department) {
   constexpr const char* other_org = "00D5g000004XyZbEAK";
   EXPECT_TRUE(inbox_->list_department_links(org).empty());
@@ -62,7 +75,7 @@ TEST_F(links_and_requeue,
   EXPECT_EQ(inbox_->list_department_links(org).size(), 2u);
 
   inbox_.reset();
-  inbox_ = open_store({(dir_.path() / "c.db").string()});
+  inbox_ = open_located();
   inbox_->remove_department_links(org, {"d-1", "d-unknown"});
   const auto left = inbox_->list_department_links(org);
   ASSERT_EQ(left.size(), 1u);
@@ -72,7 +85,7 @@ TEST_F(links_and_requeue,
   EXPECT_EQ(inbox_->find_department_link(other_org, "Sales")->department_id, "d-9");
 }
 
-TEST_F(links_and_requeue, a_skipped_outcome_is_kept_and_counted) {
+TEST_P(links_and_requeue, a_skipped_outcome_is_kept_and_counted) {
   ASSERT_TRUE(inbox_->submit_and_wait(two_users(1000)).committed);
   const auto due = inbox_->take_due(1000, 10);
   ASSERT_EQ(due.size(), 2u);
@@ -84,7 +97,7 @@ TEST_F(links_and_requeue, a_skipped_outcome_is_kept_and_counted) {
   EXPECT_EQ(stats.pending, 0);
 }
 
-TEST_F(links_and_requeue, dead_letters_are_listed_and_requeued_one_or_all) {
+TEST_P(links_and_requeue, dead_letters_are_listed_and_requeued_one_or_all) {
   ASSERT_TRUE(inbox_->submit_and_wait(two_users(1000)).committed);
   for (const auto& r : inbox_->take_due(1000, 10)) {
     inbox_->mark_failed(org, r.record_id, r.version, "400: invalid e-mail", 0, true);

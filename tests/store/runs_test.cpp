@@ -68,26 +68,31 @@ int wait_for_exit(pid_t child) {
   return WEXITSTATUS(status);
 }
 
-class runs_test : public ::testing::Test {
+class runs_test : public testing::store_test {
  protected:
-  std::string db_path() const { return (dir_.path() / "connector.db").string(); }
   // Raw SQL on the file, to build an old schema and to play another process's rows; it
   // waits for the store's own connection like another process would.
   testing::raw_sqlite raw_db() const { return testing::raw_sqlite(db_path(), 5000); }
   std::unique_ptr<store> open(store_settings options = {}) {
-    options.sqlite_path = db_path();
-    return open_store(options);
+    return open_located(std::move(options));
   }
   std::unique_ptr<store>& box() {
     if (!box_) box_ = open();
     return box_;
   }
 
-  testing::temp_dir dir_;
   std::unique_ptr<store> box_;
 };
 
-TEST_F(runs_test, a_run_goes_from_queued_to_running_to_finished) {
+// The SQLite file itself: its schema, its pages and its other readers.
+class sqlite_file_runs_test : public runs_test {
+ protected:
+  bool sqlite_only() const override { return true; }
+};
+
+INSTANTIATE_STORE_ENGINES(runs_test);
+
+TEST_P(runs_test, a_run_goes_from_queued_to_running_to_finished) {
   const auto id = box()->create_run("scheduled", false, 1'000);
   auto run = box()->find_run(id);
   ASSERT_TRUE(run);
@@ -117,7 +122,7 @@ TEST_F(runs_test, a_run_goes_from_queued_to_running_to_finished) {
   EXPECT_FALSE(box()->find_run(id + 1));
 }
 
-TEST_F(runs_test, progress_counts_are_written_newest_last_and_not_after_the_end) {
+TEST_P(runs_test, progress_counts_are_written_newest_last_and_not_after_the_end) {
   const auto id = box()->create_run("manual", false, 1'000);
   box()->start_run(id, 1'000);
   for (std::int64_t read = 1; read <= 5'000; ++read) {
@@ -134,7 +139,7 @@ TEST_F(runs_test, progress_counts_are_written_newest_last_and_not_after_the_end)
   EXPECT_EQ(box()->find_run(id)->counts, (std::map<std::string, std::int64_t>{{"read", 6'000}}));
 }
 
-TEST_F(runs_test, a_run_moves_only_forward) {
+TEST_P(runs_test, a_run_moves_only_forward) {
   const auto id = box()->create_run("cli", false, 1'000);
   EXPECT_THROW(box()->finish_run(id, "running", 2'000, {}, ""), std::invalid_argument);
   EXPECT_THROW(box()->finish_run(id, "done", 2'000, {}, ""), std::invalid_argument);
@@ -150,7 +155,7 @@ TEST_F(runs_test, a_run_moves_only_forward) {
   EXPECT_FALSE(box()->find_run(queued)->started_at);
 }
 
-TEST_F(runs_test, runs_are_listed_newest_first_with_or_without_dry_runs) {
+TEST_F(sqlite_file_runs_test, runs_are_listed_newest_first_with_or_without_dry_runs) {
   const auto first = box()->create_run("scheduled", false, 1'000);
   const auto dry = box()->create_run("admin", true, 2'000);
   const auto last = box()->create_run("manual", false, 3'000);
@@ -169,7 +174,7 @@ TEST_F(runs_test, runs_are_listed_newest_first_with_or_without_dry_runs) {
             (std::vector<std::int64_t>{last, dry, first}));
 }
 
-TEST_F(runs_test, the_last_sync_is_the_last_started_run_that_is_not_dry) {
+TEST_F(sqlite_file_runs_test, the_last_sync_is_the_last_started_run_that_is_not_dry) {
   EXPECT_FALSE(box()->last_sync());
   EXPECT_FALSE(testing::sqlite_reader_of(db_path())->last_sync());
 
@@ -195,7 +200,7 @@ TEST_F(runs_test, the_last_sync_is_the_last_started_run_that_is_not_dry) {
   EXPECT_EQ(box()->last_sync()->status, "running");
 }
 
-TEST_F(runs_test, a_plan_is_kept_as_is_and_read_only_when_asked_for) {
+TEST_F(sqlite_file_runs_test, a_plan_is_kept_as_is_and_read_only_when_asked_for) {
   // A plan for 100k users runs to several MB.
   std::string plan = R"({"create":[)";
   for (int i = 0; i < 40'000; ++i) {
@@ -218,7 +223,7 @@ TEST_F(runs_test, a_plan_is_kept_as_is_and_read_only_when_asked_for) {
   EXPECT_TRUE(box()->find_run(id)->dry_run);
 }
 
-TEST_F(runs_test, everything_survives_closing_and_reopening) {
+TEST_P(runs_test, everything_survives_closing_and_reopening) {
   const auto id = box()->create_run("admin", true, 1'000);
   box()->start_run(id, 1'500);
   box()->finish_run(id, "succeeded", 2'000, {{"read", 7}}, "ok", R"({"update":[]})");
@@ -242,7 +247,7 @@ TEST_F(runs_test, everything_survives_closing_and_reopening) {
   EXPECT_GT(reopened->create_run("manual", false, 5'000), sync);
 }
 
-TEST_F(runs_test, runs_of_a_dead_process_fail_and_runs_of_live_ones_do_not) {
+TEST_P(runs_test, runs_of_a_dead_process_fail_and_runs_of_live_ones_do_not) {
   // The child queues one run, starts another, reports, then waits for the parent's word
   // and dies without finishing them.
   int to_parent[2], to_child[2];
@@ -292,7 +297,7 @@ TEST_F(runs_test, runs_of_a_dead_process_fail_and_runs_of_live_ones_do_not) {
   EXPECT_EQ(box()->fail_interrupted_runs(4'000), 0u);
 }
 
-TEST_F(runs_test, a_reused_pid_does_not_make_a_dead_owner_alive) {
+TEST_F(sqlite_file_runs_test, a_reused_pid_does_not_make_a_dead_owner_alive) {
   const auto ours = box()->create_run("manual", false, 1'000);
   const auto parents = box()->create_run("manual", false, 1'000);
   EXPECT_EQ(box()->running_run()->id, ours);
@@ -309,7 +314,7 @@ TEST_F(runs_test, a_reused_pid_does_not_make_a_dead_owner_alive) {
   EXPECT_EQ(box()->find_run(parents)->status, "failed");
 }
 
-TEST_F(runs_test, finishing_prunes_old_runs_and_older_plans_but_not_unfinished_runs) {
+TEST_F(sqlite_file_runs_test, finishing_prunes_old_runs_and_older_plans_but_not_unfinished_runs) {
   store_settings options;
   options.runs_kept = 3;
   options.plans_kept = 1;
@@ -363,7 +368,7 @@ ALTER TABLE records ADD COLUMN last_outcome TEXT NOT NULL DEFAULT '';
 PRAGMA user_version = 2;
 )sql";
 
-TEST_F(runs_test, a_version_2_file_gains_run_history_and_keeps_its_records) {
+TEST_F(sqlite_file_runs_test, a_version_2_file_gains_run_history_and_keeps_its_records) {
   {
     auto raw = raw_db();
     raw.exec("PRAGMA journal_mode = WAL");
@@ -396,7 +401,7 @@ TEST_F(runs_test, a_version_2_file_gains_run_history_and_keeps_its_records) {
   EXPECT_EQ(testing::sqlite_reader_of(db_path())->last_sync()->id, id);
 }
 
-TEST_F(runs_test, links_go_in_and_out_in_bulk) {
+TEST_P(runs_test, links_go_in_and_out_in_bulk) {
   std::vector<std::pair<std::string, std::string>> links;
   links.reserve(100'000);
   for (int i = 0; i < 100'000; ++i) {
@@ -424,7 +429,7 @@ TEST_F(runs_test, links_go_in_and_out_in_bulk) {
             (std::vector<std::pair<std::string, std::string>>{{user_a, "someone-else"}}));
 }
 
-TEST_F(runs_test, records_in_flight_are_the_pending_and_retrying_ones_of_the_org) {
+TEST_P(runs_test, records_in_flight_are_the_pending_and_retrying_ones_of_the_org) {
   ASSERT_TRUE(box()->submit_and_wait(changes_for(org, {user_a, user_b, user_c}, 1'000)).committed);
   ASSERT_TRUE(box()->submit_and_wait(changes_for(other_org, {user_a}, 1'000)).committed);
   for (const auto& r : box()->take_due(1'000, 10)) {

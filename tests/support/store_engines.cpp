@@ -44,4 +44,28 @@ std::unique_ptr<store::store_reader> sqlite_reader_of(const std::string& path) {
   return store::open_store_reader(settings);
 }
 
+void store_test::SetUp() {
+  if (!sqlite_only()) {
+    engine_ = GetParam();
+  } else {
+    for (auto& engine : test_store_engines())
+      if (engine.name == "sqlite") engine_ = std::move(engine);
+  }
+  location_ = engine_.fresh({});
+}
+
+store_test::~store_test() {
+  if (engine_.release) engine_.release();
+}
+
+store::store_settings store_test::located(store::store_settings base) const {
+  base.sqlite_path = location_.sqlite_path;
+  base.postgresql_url = location_.postgresql_url;
+  return base;
+}
+
+std::string engine_test_name(const ::testing::TestParamInfo<store_engine>& info) {
+  return info.param.name;
+}
+
 }  // namespace connector::testing

@@ -3,8 +3,11 @@
 // one test, and readers beside it: SQLite, and PostgreSQL on a server the tests start.
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "connector/store/open.hpp"
 
@@ -18,6 +21,11 @@ struct store_engine {
   std::function<void()> release;
 };
 
+// gtest names a test's engine by its name.
+inline void PrintTo(const store_engine& engine, std::ostream* out) {
+  *out << engine.name;
+}
+
 // The factories of every engine this build can test.
 std::vector<store_engine> test_store_engines();
 
@@ -27,4 +35,41 @@ std::unique_ptr<store::store_reader> open_test_reader(const store::store_setting
 // A read-only reader of a SQLite file by path (tests about the file itself).
 std::unique_ptr<store::store_reader> sqlite_reader_of(const std::string& path);
 
+// The conformance suite's fixture: each test gets fresh, empty storage of one engine, the
+// test's parameter (TEST_P, instantiated by INSTANTIATE_STORE_ENGINES), or SQLite for tests
+// about the SQLite file itself (TEST_F on a fixture whose sqlite_only() is true, in a suite
+// named sqlite_file_*).
+class store_test : public ::testing::Test, public ::testing::WithParamInterface<store_engine> {
+ protected:
+  void SetUp() override;
+  ~store_test() override;  // after the derived fixture closed its stores
+  virtual bool sqlite_only() const { return false; }
+
+  // `base` with this test's storage filled in: open_store(located(o)) opens it (again).
+  store::store_settings located(store::store_settings base = {}) const;
+  std::unique_ptr<store::store> open_located(store::store_settings base = {}) const {
+    return store::open_store(located(std::move(base)));
+  }
+  // A reader beside the open store (status, explain).
+  std::unique_ptr<store::store_reader> open_reader() const {
+    return store::open_store_reader(location_);
+  }
+  // The SQLite file, for SQLite-only tests.
+  const std::string& db_path() const { return location_.sqlite_path; }
+
+ private:
+  store_engine engine_;
+  store::store_settings location_;
+};
+
+// "sqlite", "postgresql": the engine's name as the test's suffix.
+std::string engine_test_name(const ::testing::TestParamInfo<store_engine>& info);
+
 }  // namespace connector::testing
+
+#define INSTANTIATE_STORE_ENGINES(fixture)                                                  \
+  INSTANTIATE_TEST_SUITE_P(engines, fixture,                                                \
+                           ::testing::ValuesIn(::connector::testing::test_store_engines()), \
+                           ::connector::testing::engine_test_name)
+
+namespace connector::testing {}  // namespace connector::testing

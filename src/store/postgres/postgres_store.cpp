@@ -6,6 +6,7 @@
 #include "postgres_store.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include "connector/store/fields_json.hpp"
 #include "connector/store/newest_wins.hpp"
 #include "../group_commit.hpp"
+#include "../run_progress.hpp"
 #include "postgres_intake.hpp"
 #include "postgres_reads.hpp"
 #include "postgres_schema.hpp"
@@ -53,6 +55,17 @@ std::string field_text(const nlohmann::json& fields, const std::string& name) {
   if (found->is_string()) return found->get<std::string>();
   if (found->is_boolean()) return found->get<bool>() ? "1" : "0";
   return found->dump();
+}
+
+// The look-up keys' fields are Salesforce API names (the config checks them); anything else
+// is refused at open, as on SQLite, where the name ends up inside SQL.
+const std::string& salesforce_field(const std::string& field) {
+  const bool plain = !field.empty() && std::all_of(field.begin(), field.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
+  });
+  if (!plain)
+    throw std::invalid_argument("store: \"" + field + "\" is not a Salesforce field name");
+  return field;
 }
 
 void throw_unless_changed(std::int64_t changed, const std::string& what) {
@@ -172,6 +185,8 @@ class postgres_store final : public store, private group_commit_engine {
         writer_(*this, {settings.max_batch_requests,
                         std::chrono::milliseconds(std::max(settings.history_prune_interval_ms, 1)),
                         settings.on_commit, "store-writer"}) {
+    salesforce_field(settings.login_field);
+    salesforce_field(settings.email_field);
     migrate_postgres(writer_session_.get());
     writer_.start();
   }
@@ -185,9 +200,6 @@ class postgres_store final : public store, private group_commit_engine {
   // --- intake_sink ------------------------------------------------------------------------
 
   void submit(intake_request request, std::function<void(intake_outcome)> done) override {
-    for (auto& change : request.changes) {
-      if (change.has_data && !is_json_object(change.fields_json)) change.fields_json = "{}";
-    }
     writer_.submit(std::move(request), std::move(done));
   }
 
@@ -426,19 +438,13 @@ WHERE id = $1 AND status = 'queued')sql",
 
   // Not waited for: the newest counts of each run wait in progress_ for the writer, and one
   // queued job per run writes whatever is newest when its turn comes.
+  // Not waited for (run_progress.hpp).
   void update_run_counts(std::int64_t id,
                          const std::map<std::string, std::int64_t>& counts) override {
-    {
-      std::lock_guard lock(progress_mutex_);
-      auto& progress = progress_[id];
-      progress.counts = counts;
-      if (progress.write_queued) return;
-      progress.write_queued = true;
-    }
+    if (!progress_.offer(id, counts)) return;
     // Once stopping it is dropped: finish_run, or fail_interrupted_runs after restart, settles it.
-    writer_.post(in_transaction([this, id](postgres_connection& db, history_rows&) {
-      write_progress(db, id);
-    }));
+    writer_.post(in_transaction(
+        [this, id](postgres_connection& db, history_rows&) { write_progress(db, id); }));
   }
 
   void finish_run(std::int64_t id, const std::string& status, epoch_ms now,
@@ -452,7 +458,7 @@ WHERE id = $1 AND status = 'queued')sql",
     const std::string counts_json = postgres_reads::counts_to_json(counts);
     std::int64_t finished = 0;
     run_write([&](postgres_connection& db, history_rows&) {
-      forget_progress(id);  // progress queued before this ran; a later one finds no counts
+      progress_.forget(id);  // progress queued before this ran; a later one finds no counts
       finished = db.exec(sql::finish_run,
                          params().add(id).add(status).add(now).add(counts_json).add(message),
                          "finish run")
@@ -788,29 +794,14 @@ WHERE organization_id = $1 AND record_id = $2)sql",
     if (lost) writer_session_.after_failure(postgres_error("postgresql: connection lost", "", true));
   }
 
+  // A run's newest progress counts (update_run_counts), on the writer thread.
   void write_progress(postgres_connection& db, std::int64_t run_id) {
-    std::string counts_json;
-    {
-      std::lock_guard lock(progress_mutex_);
-      const auto progress = progress_.find(run_id);
-      if (progress == progress_.end()) return;  // finished meanwhile
-      counts_json = postgres_reads::counts_to_json(progress->second.counts);
-      progress->second.write_queued = false;  // newer counts need a job of their own
-    }
+    const auto counts = progress_.take(run_id);
+    if (!counts) return;  // finished meanwhile
     const auto changed = db.exec(
         "UPDATE runs SET counts_json = $2 WHERE id = $1 AND status IN ('queued', 'running')",
-        params().add(run_id).add(counts_json), "update run counts");
-    if (changed.affected() == 0) {
-      // Unknown or finished (by another process, or after finish_run): nothing to keep.
-      std::lock_guard lock(progress_mutex_);
-      const auto progress = progress_.find(run_id);
-      if (progress != progress_.end() && !progress->second.write_queued) progress_.erase(progress);
-    }
-  }
-
-  void forget_progress(std::int64_t id) {
-    std::lock_guard lock(progress_mutex_);
-    progress_.erase(id);
+        params().add(run_id).add(postgres_reads::counts_to_json(*counts)), "update run counts");
+    if (changed.affected() == 0) progress_.wrote_nothing(run_id);
   }
 
   // Pruning, a small transaction of its own after the acks: a failure never fails intake.
@@ -841,12 +832,8 @@ WHERE organization_id = $1 AND record_id = $2)sql",
   postgres_session writer_session_;  // the writer thread's, once it runs
   read_side read_;
 
-  struct run_progress {
-    std::map<std::string, std::int64_t> counts;
-    bool write_queued = false;
-  };
-  std::mutex progress_mutex_;
-  std::map<std::int64_t, run_progress> progress_;
+  // The newest progress counts per run, until the writer takes them (update_run_counts).
+  run_progress progress_;
 
   // Writer thread only: the open batch, and what pruning remembers.
   postgres_connection* db_ = nullptr;

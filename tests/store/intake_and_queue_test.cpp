@@ -1,5 +1,5 @@
-// The SQLite inbox against real files: durability before the ack, dedupe, newest-wins,
-// the worker's queue, and what happens when SQLite cannot commit.
+// The store against every engine (and the SQLite file itself): durability before the ack,
+// dedupe, newest-wins, the worker's queue, and what happens when a commit fails.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,22 +36,25 @@ constexpr const char* org = "00D5g000004XyZaEAK";
 constexpr const char* user_a = "0055g00000AbCdEAAZ";
 constexpr const char* user_b = "0055g00000AbCdFAAZ";
 
-class sqlite_inbox_test : public ::testing::Test {
+class intake_and_queue : public testing::store_test {
  protected:
-  store_settings options() const {
-    store_settings o;
-    o.sqlite_path = db_path();
-    return o;
-  }
-  std::string db_path() const { return (dir_.path() / "connector.db").string(); }
+  store_settings options() const { return located(); }
   std::unique_ptr<store> open() { return open_store(options()); }
 
   testing::temp_dir dir_;
 };
 
+// The SQLite file itself: its schema, its pages and its other readers.
+class sqlite_file_intake_and_queue : public intake_and_queue {
+ protected:
+  bool sqlite_only() const override { return true; }
+};
+
+INSTANTIATE_STORE_ENGINES(intake_and_queue);
+
 // --- schema and migrations ---------------------------------------------------------------
 
-TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) {
+TEST_F(sqlite_file_intake_and_queue, a_version_1_database_is_migrated_keeping_its_records) {
   {
     auto box = open();
     ASSERT_TRUE(
@@ -82,7 +85,7 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
   EXPECT_EQ(raw.text("PRAGMA user_version"), "9");
 }
 
-TEST_F(sqlite_inbox_test, creates_schema_in_wal_mode_with_a_version) {
+TEST_F(sqlite_file_intake_and_queue, creates_schema_in_wal_mode_with_a_version) {
   { auto box = open(); }
   raw_sqlite raw(db_path());
   EXPECT_EQ(raw.text("PRAGMA user_version"), "9");
@@ -96,7 +99,7 @@ TEST_F(sqlite_inbox_test, creates_schema_in_wal_mode_with_a_version) {
   }
 }
 
-TEST_F(sqlite_inbox_test, reopening_keeps_data_and_does_not_migrate_again) {
+TEST_P(intake_and_queue, reopening_keeps_data_and_does_not_migrate_again) {
   {
     auto box = open();
     ASSERT_TRUE(
@@ -110,7 +113,7 @@ TEST_F(sqlite_inbox_test, reopening_keeps_data_and_does_not_migrate_again) {
   EXPECT_EQ(box->stats().notifications_received, 1);
 }
 
-TEST_F(sqlite_inbox_test, refuses_a_schema_newer_than_it_knows) {
+TEST_F(sqlite_file_intake_and_queue, refuses_a_schema_newer_than_it_knows) {
   { auto box = open(); }
   {
     raw_sqlite raw(db_path());
@@ -127,7 +130,7 @@ TEST_F(sqlite_inbox_test, refuses_a_schema_newer_than_it_knows) {
   EXPECT_THROW(testing::sqlite_reader_of(db_path())->stats(), std::runtime_error);
 }
 
-TEST_F(sqlite_inbox_test, a_file_that_is_not_a_database_fails_with_the_path) {
+TEST_F(sqlite_file_intake_and_queue, a_file_that_is_not_a_database_fails_with_the_path) {
   {
     std::FILE* f = std::fopen(db_path().c_str(), "w");
     ASSERT_NE(f, nullptr);
@@ -146,7 +149,7 @@ TEST_F(sqlite_inbox_test, a_file_that_is_not_a_database_fails_with_the_path) {
 
 // --- intake: commit before done, dedupe -----------------------------------------------------
 
-TEST_F(sqlite_inbox_test, done_reports_committed_only_after_the_data_is_readable) {
+TEST_P(intake_and_queue, done_reports_committed_only_after_the_data_is_readable) {
   auto box = open();
   std::promise<intake_outcome> promise;
   auto future = promise.get_future();
@@ -158,7 +161,7 @@ TEST_F(sqlite_inbox_test, done_reports_committed_only_after_the_data_is_readable
   EXPECT_EQ(outcome.duplicates, 0u);
   EXPECT_TRUE(outcome.error.empty());
   // Another connection sees it at once: committed means committed.
-  EXPECT_EQ(testing::sqlite_reader_of(db_path())->stats().notifications_received, 1);
+  EXPECT_EQ(open_reader()->stats().notifications_received, 1);
   auto record = box->find_record(org, user_a);
   ASSERT_TRUE(record);
   EXPECT_EQ(record->object_type, "User");
@@ -168,7 +171,7 @@ TEST_F(sqlite_inbox_test, done_reports_committed_only_after_the_data_is_readable
   EXPECT_EQ(record->due_at, 1000);
 }
 
-TEST_F(sqlite_inbox_test, acked_data_survives_a_crash_without_close) {
+TEST_F(sqlite_file_intake_and_queue, acked_data_survives_a_crash_without_close) {
   const pid_t child = fork();
   ASSERT_NE(child, -1);
   if (child == 0) {
@@ -189,7 +192,7 @@ TEST_F(sqlite_inbox_test, acked_data_survives_a_crash_without_close) {
   for (int i = 0; i < 10; ++i) EXPECT_TRUE(box->has_notification(org, "n" + std::to_string(i)));
 }
 
-TEST_F(sqlite_inbox_test, duplicate_within_one_request_is_stored_once) {
+TEST_P(intake_and_queue, duplicate_within_one_request_is_stored_once) {
   auto box = open();
   auto outcome = box->submit_and_wait(request(
       {change("n1", user_a, R"({"Title":"A"})"), change("n1", user_a, R"({"Title":"B"})")}));
@@ -203,7 +206,7 @@ TEST_F(sqlite_inbox_test, duplicate_within_one_request_is_stored_once) {
   EXPECT_EQ(stats.duplicates_ignored, 1);
 }
 
-TEST_F(sqlite_inbox_test, duplicate_across_requests_and_reopen_is_acked_not_applied) {
+TEST_P(intake_and_queue, duplicate_across_requests_and_reopen_is_acked_not_applied) {
   {
     auto box = open();
     ASSERT_EQ(box->submit_and_wait(request({change("n1", user_a, R"({"Title":"A"})")})).stored, 1u);
@@ -222,7 +225,7 @@ TEST_F(sqlite_inbox_test, duplicate_across_requests_and_reopen_is_acked_not_appl
   EXPECT_EQ(box->stats().duplicates_ignored, 2);
 }
 
-TEST_F(sqlite_inbox_test, same_notification_id_in_another_organization_is_not_a_duplicate) {
+TEST_P(intake_and_queue, same_notification_id_in_another_organization_is_not_a_duplicate) {
   auto box = open();
   ASSERT_TRUE(box->submit_and_wait(request({change("n1", user_a, "{}")})).committed);
   auto other = request({change("n1", user_a, "{}")});
@@ -231,7 +234,7 @@ TEST_F(sqlite_inbox_test, same_notification_id_in_another_organization_is_not_a_
   EXPECT_TRUE(box->find_record("00D000000000001AAA", user_a));
 }
 
-TEST_F(sqlite_inbox_test, concurrent_requests_with_the_same_id_store_it_once) {
+TEST_P(intake_and_queue, concurrent_requests_with_the_same_id_store_it_once) {
   auto box = open();
   std::atomic<int> stored{0};
   std::atomic<int> duplicates{0};
@@ -252,7 +255,7 @@ TEST_F(sqlite_inbox_test, concurrent_requests_with_the_same_id_store_it_once) {
 
 // --- newest state wins ----------------------------------------------------------------------
 
-TEST_F(sqlite_inbox_test, an_older_modstamp_arriving_late_does_not_overwrite) {
+TEST_P(intake_and_queue, an_older_modstamp_arriving_late_does_not_overwrite) {
   auto box = open();
   box->submit_and_wait(request({change("n2", user_a, R"({"Title":"new"})", 2000)}));
   auto late = box->submit_and_wait(request({change("n1", user_a, R"({"Title":"old"})", 1000)}));
@@ -265,7 +268,7 @@ TEST_F(sqlite_inbox_test, an_older_modstamp_arriving_late_does_not_overwrite) {
   EXPECT_TRUE(box->has_notification(org, "n1"));
 }
 
-TEST_F(sqlite_inbox_test, a_newer_modstamp_wins_and_bumps_the_version) {
+TEST_P(intake_and_queue, a_newer_modstamp_wins_and_bumps_the_version) {
   auto box = open();
   box->submit_and_wait(request({change("n1", user_a, R"({"Title":"old"})", 1000)}));
   box->submit_and_wait(request({change("n2", user_a, R"({"Title":"new"})", 2000)}, 1500));
@@ -276,7 +279,7 @@ TEST_F(sqlite_inbox_test, a_newer_modstamp_wins_and_bumps_the_version) {
   EXPECT_EQ(record->due_at, 1500);
 }
 
-TEST_F(sqlite_inbox_test, an_equal_modstamp_lets_the_later_arrival_win) {
+TEST_P(intake_and_queue, an_equal_modstamp_lets_the_later_arrival_win) {
   auto box = open();
   box->submit_and_wait(request({change("n1", user_a, R"({"Title":"first"})", 1000),
                                 change("n2", user_a, R"({"Title":"second"})", 1000)}));
@@ -285,7 +288,7 @@ TEST_F(sqlite_inbox_test, an_equal_modstamp_lets_the_later_arrival_win) {
   EXPECT_EQ(record->version, 2);
 }
 
-TEST_F(sqlite_inbox_test, a_missing_modstamp_falls_back_to_arrival_order) {
+TEST_P(intake_and_queue, a_missing_modstamp_falls_back_to_arrival_order) {
   auto box = open();
   // Stored without a stamp, incoming with one: the stamped state wins.
   box->submit_and_wait(request({change("n1", user_a, R"({"Title":"unstamped"})")}));
@@ -302,7 +305,7 @@ TEST_F(sqlite_inbox_test, a_missing_modstamp_falls_back_to_arrival_order) {
   EXPECT_EQ(record->version, 3);
 }
 
-TEST_F(sqlite_inbox_test, incoming_fields_merge_over_stored_ones) {
+TEST_P(intake_and_queue, incoming_fields_merge_over_stored_ones) {
   auto box = open();
   box->submit_and_wait(
       request({change("n1", user_a, R"({"Email":"a@x.io","Title":"Dev","Department":"R&D"})", 1)}));
@@ -313,7 +316,7 @@ TEST_F(sqlite_inbox_test, incoming_fields_merge_over_stored_ones) {
             nlohmann::json::parse(R"({"Department":"R&D","Email":"a@x.io","Title":"Lead"})"));
 }
 
-TEST_F(sqlite_inbox_test, a_null_value_is_kept_as_null) {
+TEST_P(intake_and_queue, a_null_value_is_kept_as_null) {
   auto box = open();
   box->submit_and_wait(request({change("n1", user_a, R"({"Email":"a@x.io","Title":"Dev"})", 1)}));
   box->submit_and_wait(request({change("n2", user_a, R"({"Title":null})", 2)}));
@@ -323,7 +326,7 @@ TEST_F(sqlite_inbox_test, a_null_value_is_kept_as_null) {
   EXPECT_TRUE(fields["Title"].is_null());
 }
 
-TEST_F(sqlite_inbox_test, malformed_or_non_object_fields_are_stored_as_an_empty_object) {
+TEST_P(intake_and_queue, malformed_or_non_object_fields_are_stored_as_an_empty_object) {
   auto box = open();
   auto outcome = box->submit_and_wait(
       request({change("n1", user_a, R"({"Email":)"), change("n2", user_b, R"(["not","object"])")}));
@@ -336,7 +339,8 @@ TEST_F(sqlite_inbox_test, malformed_or_non_object_fields_are_stored_as_an_empty_
   EXPECT_EQ(box->find_record(org, user_a)->fields_json, R"({"Title":"Dev"})");
 }
 
-TEST_F(sqlite_inbox_test, a_record_stored_with_corrupt_json_is_treated_as_empty_on_merge) {
+TEST_F(sqlite_file_intake_and_queue,
+       a_record_stored_with_corrupt_json_is_treated_as_empty_on_merge) {
   {
     auto box = open();
     box->submit_and_wait(request({change("n1", user_a, R"({"Title":"Dev"})")}));
@@ -353,7 +357,7 @@ TEST_F(sqlite_inbox_test, a_record_stored_with_corrupt_json_is_treated_as_empty_
 
 // --- deleted before delivery, empty record ids -----------------------------------------------
 
-TEST_F(sqlite_inbox_test, no_data_for_a_known_record_keeps_fields_and_requeues_it) {
+TEST_P(intake_and_queue, no_data_for_a_known_record_keeps_fields_and_requeues_it) {
   auto box = open();
   box->submit_and_wait(request({change("n1", user_a, R"({"Title":"Dev"})", 7)}));
   box->mark_done(org, user_a, 1);
@@ -369,7 +373,7 @@ TEST_F(sqlite_inbox_test, no_data_for_a_known_record_keeps_fields_and_requeues_i
   EXPECT_EQ(record->due_at, 3000);
 }
 
-TEST_F(sqlite_inbox_test, no_data_for_an_unknown_record_creates_it_empty) {
+TEST_P(intake_and_queue, no_data_for_an_unknown_record_creates_it_empty) {
   auto box = open();
   auto gone = change("n1", user_a, "whatever");
   gone.has_data = false;
@@ -381,7 +385,7 @@ TEST_F(sqlite_inbox_test, no_data_for_an_unknown_record_creates_it_empty) {
   EXPECT_EQ(record->state, record_state::pending);
 }
 
-TEST_F(sqlite_inbox_test, an_empty_record_id_only_remembers_the_notification) {
+TEST_P(intake_and_queue, an_empty_record_id_only_remembers_the_notification) {
   auto box = open();
   auto outcome = box->submit_and_wait(request({change("n1", "", R"({"Title":"x"})")}));
   EXPECT_EQ(outcome.stored, 1u);
@@ -391,7 +395,7 @@ TEST_F(sqlite_inbox_test, an_empty_record_id_only_remembers_the_notification) {
   EXPECT_EQ(box->submit_and_wait(request({change("n1", "", "{}")})).duplicates, 1u);
 }
 
-TEST_F(sqlite_inbox_test, an_empty_notification_id_is_applied_every_time) {
+TEST_P(intake_and_queue, an_empty_notification_id_is_applied_every_time) {
   auto box = open();
   box->submit_and_wait(request({change("", user_a, R"({"Title":"A"})")}));
   auto outcome = box->submit_and_wait(request({change("", user_a, R"({"Title":"B"})")}));
@@ -400,7 +404,7 @@ TEST_F(sqlite_inbox_test, an_empty_notification_id_is_applied_every_time) {
   EXPECT_FALSE(box->has_notification(org, ""));
 }
 
-TEST_F(sqlite_inbox_test, an_empty_request_commits) {
+TEST_P(intake_and_queue, an_empty_request_commits) {
   auto box = open();
   auto outcome = box->submit_and_wait(request({}));
   EXPECT_TRUE(outcome.committed);
@@ -409,7 +413,7 @@ TEST_F(sqlite_inbox_test, an_empty_request_commits) {
 
 // --- the worker's side ------------------------------------------------------------------------
 
-TEST_F(sqlite_inbox_test, take_due_returns_due_records_oldest_first_without_claiming_them) {
+TEST_P(intake_and_queue, take_due_returns_due_records_oldest_first_without_claiming_them) {
   auto box = open();
   box->submit_and_wait(request({change("n1", user_a, R"({"Title":"a"})")}, 300));
   box->submit_and_wait(request({change("n2", user_b, R"({"Title":"b"})")}, 100));
@@ -429,7 +433,7 @@ TEST_F(sqlite_inbox_test, take_due_returns_due_records_oldest_first_without_clai
   EXPECT_EQ(box->take_due(900, 10).size(), 3u);
 }
 
-TEST_F(sqlite_inbox_test, mark_done_takes_the_record_out_of_the_queue) {
+TEST_P(intake_and_queue, mark_done_takes_the_record_out_of_the_queue) {
   auto box = open();
   box->submit_and_wait(request({change("n1", user_a, "{}")}));
   auto due = box->take_due(1000, 10);
@@ -440,7 +444,7 @@ TEST_F(sqlite_inbox_test, mark_done_takes_the_record_out_of_the_queue) {
   EXPECT_EQ(box->stats().pending, 0);
 }
 
-TEST_F(sqlite_inbox_test, a_newer_state_arriving_while_applying_stays_pending) {
+TEST_P(intake_and_queue, a_newer_state_arriving_while_applying_stays_pending) {
   auto box = open();
   box->submit_and_wait(request({change("n1", user_a, R"({"Title":"A"})", 1)}));
   auto taken = box->take_due(1000, 10);
@@ -456,7 +460,7 @@ TEST_F(sqlite_inbox_test, a_newer_state_arriving_while_applying_stays_pending) {
   EXPECT_EQ(again[0].fields_json, R"({"Title":"B"})");
 }
 
-TEST_F(sqlite_inbox_test, mark_failed_backs_off_and_counts_attempts) {
+TEST_P(intake_and_queue, mark_failed_backs_off_and_counts_attempts) {
   auto box = open();
   box->submit_and_wait(request({change("n1", user_a, "{}")}));
   box->mark_failed(org, user_a, 1, "iSpring 503", 5000, false);
@@ -480,7 +484,7 @@ TEST_F(sqlite_inbox_test, mark_failed_backs_off_and_counts_attempts) {
   EXPECT_EQ(record->last_error, "");
 }
 
-TEST_F(sqlite_inbox_test, a_failure_of_an_older_version_leaves_the_newer_state_fresh) {
+TEST_P(intake_and_queue, a_failure_of_an_older_version_leaves_the_newer_state_fresh) {
   auto box = open();
   box->submit_and_wait(request({change("n1", user_a, "{}", 1)}));
   box->submit_and_wait(request({change("n2", user_a, R"({"Title":"B"})", 2)}, 1200));
@@ -492,7 +496,7 @@ TEST_F(sqlite_inbox_test, a_failure_of_an_older_version_leaves_the_newer_state_f
   EXPECT_EQ(record->due_at, 1200);
 }
 
-TEST_F(sqlite_inbox_test, dead_letters_leave_the_queue_until_a_newer_state_arrives) {
+TEST_P(intake_and_queue, dead_letters_leave_the_queue_until_a_newer_state_arrives) {
   auto box = open();
   box->submit_and_wait(request({change("n1", user_a, "{}", 1)}));
   box->mark_failed(org, user_a, 1, "rejected: bad e-mail", 0, true);
@@ -509,7 +513,7 @@ TEST_F(sqlite_inbox_test, dead_letters_leave_the_queue_until_a_newer_state_arriv
   EXPECT_EQ(box->stats().dead_letters, 0);
 }
 
-TEST_F(sqlite_inbox_test, find_record_of_an_unknown_record_is_empty) {
+TEST_P(intake_and_queue, find_record_of_an_unknown_record_is_empty) {
   auto box = open();
   EXPECT_FALSE(box->find_record(org, user_a));
   EXPECT_FALSE(box->has_notification(org, "n1"));
@@ -518,7 +522,7 @@ TEST_F(sqlite_inbox_test, find_record_of_an_unknown_record_is_empty) {
 
 // --- stats ----------------------------------------------------------------------------------
 
-TEST_F(sqlite_inbox_test, stats_count_every_kind) {
+TEST_P(intake_and_queue, stats_count_every_kind) {
   auto box = open();
   auto empty = box->stats();
   EXPECT_EQ(empty.notifications_received, 0);
@@ -542,7 +546,7 @@ TEST_F(sqlite_inbox_test, stats_count_every_kind) {
   EXPECT_EQ(stats.last_received_at, 4000);
 }
 
-TEST_F(sqlite_inbox_test, oldest_waiting_since_survives_retries_and_newer_states) {
+TEST_P(intake_and_queue, oldest_waiting_since_survives_retries_and_newer_states) {
   auto box = open();
   EXPECT_EQ(box->stats().oldest_waiting_since, std::nullopt);
 
@@ -571,7 +575,7 @@ TEST_F(sqlite_inbox_test, oldest_waiting_since_survives_retries_and_newer_states
   EXPECT_EQ(box->stats().oldest_waiting_since, 5000);
 }
 
-TEST_F(sqlite_inbox_test, a_gap_change_queues_the_record_for_a_reread_until_saved) {
+TEST_P(intake_and_queue, a_gap_change_queues_the_record_for_a_reread_until_saved) {
   auto box = open();
   box->submit_and_wait(
       request({change("n1", user_a, R"({"LastName":"A","Title":"Old"})", 1000)}, 1000));
@@ -610,7 +614,7 @@ TEST_F(sqlite_inbox_test, a_gap_change_queues_the_record_for_a_reread_until_save
   EXPECT_EQ(box->find_record(org, user_a)->state, record_state::done);
 }
 
-TEST_F(sqlite_inbox_test, a_verified_read_replaces_the_state_and_its_modstamp_even_a_lower_one) {
+TEST_P(intake_and_queue, a_verified_read_replaces_the_state_and_its_modstamp_even_a_lower_one) {
   auto box = open();
   // A forged notification: a near-future stamp and fields Salesforce does not have.
   box->submit_and_wait(request(
@@ -638,7 +642,7 @@ TEST_F(sqlite_inbox_test, a_verified_read_replaces_the_state_and_its_modstamp_ev
   EXPECT_EQ(record->modstamp, std::nullopt);
 }
 
-TEST_F(sqlite_inbox_test, with_verification_a_stale_notification_makes_a_waiting_record_due_again) {
+TEST_P(intake_and_queue, with_verification_a_stale_notification_makes_a_waiting_record_due_again) {
   auto o = options();
   o.requeue_stale_while_waiting = true;
   auto box = open_store(o);
@@ -664,7 +668,7 @@ TEST_F(sqlite_inbox_test, with_verification_a_stale_notification_makes_a_waiting
   // a stale notification leaves even a waiting record as it is.
 }
 
-TEST_F(sqlite_inbox_test, due_rereads_lists_every_due_record_when_verifying) {
+TEST_P(intake_and_queue, due_rereads_lists_every_due_record_when_verifying) {
   auto box = open();
   incoming_change gap = change("gap-1", user_b, "{}");
   gap.has_data = false;
@@ -678,7 +682,7 @@ TEST_F(sqlite_inbox_test, due_rereads_lists_every_due_record_when_verifying) {
   EXPECT_TRUE(box->due_rereads("00D000000000001AAA", 5000, 300, true).empty());
 }
 
-TEST_F(sqlite_inbox_test, read_sqlite_stats_works_while_the_service_has_the_file_open) {
+TEST_F(sqlite_file_intake_and_queue, a_reader_works_while_the_service_has_the_file_open) {
   auto box = open();
   box->submit_and_wait(request({change("n1", user_a, "{}")}, 1234));
   auto stats = testing::sqlite_reader_of(db_path())->stats();
@@ -693,12 +697,12 @@ TEST_F(sqlite_inbox_test, read_sqlite_stats_works_while_the_service_has_the_file
   writer.exec("ROLLBACK");
 }
 
-TEST_F(sqlite_inbox_test, read_sqlite_stats_works_after_the_service_stopped) {
+TEST_F(sqlite_file_intake_and_queue, a_reader_works_after_the_service_stopped) {
   { open()->submit_and_wait(request({change("n1", user_a, "{}")})); }
   EXPECT_EQ(testing::sqlite_reader_of(db_path())->stats().notifications_received, 1);
 }
 
-TEST_F(sqlite_inbox_test, read_sqlite_stats_of_a_missing_file_says_so) {
+TEST_F(sqlite_file_intake_and_queue, a_reader_of_a_missing_file_says_so) {
   const std::string missing = (dir_.path() / "nope.db").string();
   try {
     testing::sqlite_reader_of(missing)->stats();
@@ -711,7 +715,7 @@ TEST_F(sqlite_inbox_test, read_sqlite_stats_of_a_missing_file_says_so) {
 
 // --- commit failures ------------------------------------------------------------------------
 
-TEST_F(sqlite_inbox_test, a_full_disk_fails_the_whole_batch_and_stores_nothing) {
+TEST_F(sqlite_file_intake_and_queue, a_full_disk_fails_the_whole_batch_and_stores_nothing) {
   { auto box = open(); }  // the schema itself fits
   auto o = options();
   o.max_page_count = 1;  // SQLite raises it to the current size: no room to grow
@@ -743,7 +747,7 @@ TEST_F(sqlite_inbox_test, a_full_disk_fails_the_whole_batch_and_stores_nothing) 
   EXPECT_FALSE(open()->has_notification(org, "n0"));
 }
 
-TEST_F(sqlite_inbox_test, a_locked_database_fails_every_request_of_the_batch) {
+TEST_F(sqlite_file_intake_and_queue, a_locked_database_fails_every_request_of_the_batch) {
   auto o = options();
   o.busy_timeout_ms = 50;
   auto box = open_store(o);
@@ -783,7 +787,7 @@ TEST_F(sqlite_inbox_test, a_locked_database_fails_every_request_of_the_batch) {
 
 // --- group commit and shutdown -----------------------------------------------------------------
 
-TEST_F(sqlite_inbox_test, concurrent_submitters_share_commits_and_all_hear_back) {
+TEST_F(sqlite_file_intake_and_queue, concurrent_submitters_share_commits_and_all_hear_back) {
   auto box = open();
   // Hold the write lock so requests pile up, then let the writer take them together.
   auto intruder = std::make_unique<raw_sqlite>(db_path());
@@ -819,7 +823,7 @@ TEST_F(sqlite_inbox_test, concurrent_submitters_share_commits_and_all_hear_back)
   EXPECT_LT(box->commits_so_far(), static_cast<std::size_t>(threads * per_thread) / 4);
 }
 
-TEST_F(sqlite_inbox_test, max_batch_requests_bounds_a_group_commit) {
+TEST_F(sqlite_file_intake_and_queue, max_batch_requests_bounds_a_group_commit) {
   auto o = options();
   o.max_batch_requests = 2;
   auto box = open_store(o);
@@ -837,7 +841,7 @@ TEST_F(sqlite_inbox_test, max_batch_requests_bounds_a_group_commit) {
   EXPECT_GE(box->commits_so_far(), 6u);  // 11 requests, at most 2 per commit
 }
 
-TEST_F(sqlite_inbox_test, on_commit_reports_each_group_commit_with_its_size) {
+TEST_F(sqlite_file_intake_and_queue, on_commit_reports_each_group_commit_with_its_size) {
   std::mutex mutex;
   std::vector<std::size_t> sizes;
   auto o = options();
@@ -861,7 +865,7 @@ TEST_F(sqlite_inbox_test, on_commit_reports_each_group_commit_with_its_size) {
   EXPECT_GT(*std::max_element(sizes.begin(), sizes.end()), 1u);
 }
 
-TEST_F(sqlite_inbox_test, closing_commits_everything_already_accepted) {
+TEST_F(sqlite_file_intake_and_queue, closing_commits_everything_already_accepted) {
   constexpr int requests = 300;
   std::atomic<int> committed{0};
   {
@@ -877,7 +881,7 @@ TEST_F(sqlite_inbox_test, closing_commits_everything_already_accepted) {
       << "a clean close checkpoints the WAL";
 }
 
-TEST_F(sqlite_inbox_test, worker_and_intake_run_side_by_side) {
+TEST_P(intake_and_queue, worker_and_intake_run_side_by_side) {
   auto box = open();
   std::atomic<bool> intake_finished{false};
   std::thread intake([&] {
