@@ -99,10 +99,12 @@ postgres_server::~postgres_server() {
     process_.reset();
   }
   // A backend still exiting may write a last file while the folder goes: try again.
-  for (int attempt = 0; attempt < 50 && std::filesystem::exists(folder_); ++attempt) {
-    std::error_code ignored;
-    std::filesystem::remove_all(folder_, ignored);
-    if (std::filesystem::exists(folder_)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // Never throws: this runs at exit.
+  std::error_code ec;
+  for (int attempt = 0; attempt < 50 && std::filesystem::exists(folder_, ec); ++attempt) {
+    std::filesystem::remove_all(folder_, ec);
+    if (std::filesystem::exists(folder_, ec))
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 
