@@ -162,6 +162,7 @@ std::string time_text(epoch_ms t) {
 store::store_settings store_settings_for(const config::settings& settings) {
   store::store_settings options;
   options.sqlite_path = settings.store.sqlite_path;
+  if (settings.store.postgresql_url) options.postgresql_url = settings.store.postgresql_url->reveal();
   options.history_retention_ms =
       static_cast<std::int64_t>(settings.store.history_retention_days) * 24 * 60 * 60 * 1000;
   options.history_max_events_per_user = settings.store.history_max_events_per_user;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "connector/config/schedule_check.hpp"
+#include "connector/store/postgres.hpp"
 #include "connector/text/ascii.hpp"
 #include "connector/text/base64.hpp"
 #include "network_address.hpp"
@@ -339,15 +340,37 @@ void read_admin(const object_reader& root, const server_settings& server, admin_
   }
 }
 
+// store.sqlite_path or store.postgresql_url, exactly one; the URL's password never reaches
+// an error (its shape is told, not its text).
+void read_store_engine(const object_reader& store, store_settings& out) {
+  const bool sqlite = store.has("sqlite_path");
+  const bool postgresql = store.has("postgresql_url");
+  if (sqlite && postgresql) {
+    fail(store.key_of("postgresql_url"),
+         "set only one of store.sqlite_path (SQLite) and store.postgresql_url (PostgreSQL)");
+  }
+  if (postgresql) {
+    auto url = store.secret_value("postgresql_url");
+    const auto problem = url ? connector::store::postgres_url_problem(url->reveal()) : "";
+    if (!problem.empty()) fail(store.key_of("postgresql_url"), problem);
+    out.postgresql_url = std::move(url);
+    return;
+  }
+  // Not checked for existence: the store creates the database on first start.
+  auto path = store.path("sqlite_path");
+  if (!path) {
+    fail(store.key_of("sqlite_path"),
+         "required (or store.postgresql_url, to keep the store in PostgreSQL)");
+  }
+  out.sqlite_path = std::move(*path);
+}
+
 void read_store(const object_reader& root, store_settings& out) {
   const auto store = root.object(
-      "store", {"sqlite_path", "history_retention_days", "history_max_events_per_user",
-                "notification_retention_hours"});
+      "store", {"sqlite_path", "postgresql_url", "history_retention_days",
+                "history_max_events_per_user", "notification_retention_hours"});
   if (!store) fail("store.sqlite_path", "required");
-  // Not checked for existence: the store creates the database on first start.
-  auto path = store->path("sqlite_path");
-  if (!path) fail(store->key_of("sqlite_path"), "required");
-  out.sqlite_path = std::move(*path);
+  read_store_engine(*store, out);
   store->read_integer("history_retention_days", out.history_retention_days, 1, 36'500);
   store->read_integer("history_max_events_per_user", out.history_max_events_per_user, 0, 1'000'000);
   // Salesforce redelivers for 24 hours: a shorter window would apply a redelivery twice.

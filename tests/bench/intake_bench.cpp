@@ -4,6 +4,12 @@
 //
 //   intake_bench [--seconds N] [--warmup N] [--connections N] [--users N]
 //                [--scenario 1,100] [--config-override JSON] [--db-dir DIR] [--json]
+//                [--engines sqlite,postgresql] [--postgresql-url URL]
+//
+// --engines runs every scenario on each store engine in turn, in one run: SQLite (the
+// default), PostgreSQL on a fresh database of a PostgreSQL 15 the benchmark starts itself
+// (tests/support/postgres_server: initdb in /tmp, fsync on), or at --postgresql-url (an
+// empty database of your own; every scenario adds to it).
 //
 // --db-dir puts each scenario's database in a fresh folder under DIR (e.g. /dev/shm, to
 // tell the server's CPU cost from the disk's fsync latency and bandwidth).
@@ -55,6 +61,7 @@
 
 #include "support/command_line.hpp"
 #include "support/outbound_builder.hpp"
+#include "support/postgres_server.hpp"
 #include "support/service.hpp"
 
 namespace {
@@ -86,6 +93,8 @@ struct bench_options {
   nlohmann::json overrides = nlohmann::json::object();
   std::string db_dir;  // where the database goes; empty: the service's temporary folder
   bool json = false;
+  std::vector<std::string> engines{"sqlite"};
+  std::string postgresql_url;  // empty: a server of our own
 };
 
 [[noreturn]] void usage(const std::string& problem) {
@@ -93,7 +102,8 @@ struct bench_options {
       stderr,
       "intake_bench: %s\n"
       "usage: intake_bench [--seconds N] [--warmup N] [--connections N] [--users N]\n"
-      "                    [--scenario 1,100] [--config-override JSON] [--db-dir DIR] [--json]\n",
+      "                    [--scenario 1,100] [--config-override JSON] [--db-dir DIR] [--json]\n"
+      "                    [--engines sqlite,postgresql] [--postgresql-url URL]\n",
       problem.c_str());
   std::exit(2);
 }
@@ -126,6 +136,16 @@ bench_options parse_options(int argc, char** argv) {
       o.db_dir = value();
     } else if (arg == "--json") {
       o.json = true;
+    } else if (arg == "--engines") {
+      o.engines.clear();
+      std::stringstream list(value());
+      std::string item;
+      while (std::getline(list, item, ',')) {
+        if (item != "sqlite" && item != "postgresql") usage("unknown engine " + item);
+        o.engines.push_back(item);
+      }
+    } else if (arg == "--postgresql-url") {
+      o.postgresql_url = value();
     } else {
       return false;
     }
@@ -455,17 +475,24 @@ latency_summary summarize(std::vector<std::uint32_t> latencies_us) {
   return s;
 }
 
-nlohmann::json run_scenario(const bench_options& options, int per_message) {
+nlohmann::json run_scenario(const bench_options& options, int per_message,
+                            const std::string& engine) {
   auto pool = build_pool(per_message, options.users);
 
   temp_dir dir;
   auto overrides = options.overrides;
+  if (engine == "postgresql") {
+    overrides["store"]["sqlite_path"] = nullptr;  // merge patch: removed
+    overrides["store"]["postgresql_url"] = options.postgresql_url.empty()
+                                               ? postgres_server::shared().create_database()
+                                               : options.postgresql_url;
+  }
   fs::path db_dir;  // removed at the end when the database is not in `dir`
   if (!options.db_dir.empty()) {
     std::string pattern = (fs::path(options.db_dir) / "intake_bench_XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp in --db-dir failed");
     db_dir = pattern;
-    overrides["store"]["sqlite_path"] = (db_dir / "connector.db").string();
+    if (engine == "sqlite") overrides["store"]["sqlite_path"] = (db_dir / "connector.db").string();
   }
   struct remove_on_exit {
     fs::path path;
@@ -540,6 +567,7 @@ nlohmann::json run_scenario(const bench_options& options, int per_message) {
                         : per_message == 100 ? target_messages_per_second_100
                                              : 0;
   nlohmann::json result = {
+      {"engine", engine},
       {"scenario", std::to_string(per_message) + " notification" + (per_message == 1 ? "" : "s") +
                        " per message"},
       {"notifications_per_message", per_message},
@@ -591,12 +619,13 @@ void print_table(const std::vector<nlohmann::json>& results, const bench_options
       "users\n\n",
       options.connections, options.warmup_seconds, options.measure_seconds,
       static_cast<unsigned long long>(options.users));
-  std::printf("%-12s %9s %10s %8s %8s %8s %8s %7s %9s %9s %7s %8s %7s\n", "notif/msg", "msg/s",
+  std::printf("%-11s %-12s %9s %10s %8s %8s %8s %8s %7s %9s %9s %7s %8s %7s\n", "engine",
+              "notif/msg", "msg/s",
               "notif/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "srv us/msg",
               "srv cores", "RSS MB", "client", "durable");
   for (const auto& r : results) {
-    std::printf("%-12d %9.0f %10.0f %8.2f %8.2f %8.2f %8.2f %7llu %9.0f %9.2f %7.1f %8.2f %7s\n",
-                r["notifications_per_message"].get<int>(), r["messages_per_second"].get<double>(),
+    std::printf("%-11s %-12d %9.0f %10.0f %8.2f %8.2f %8.2f %8.2f %7llu %9.0f %9.2f %7.1f %8.2f %7s\n",
+                r["engine"].get<std::string>().c_str(), r["notifications_per_message"].get<int>(), r["messages_per_second"].get<double>(),
                 r["notifications_per_second"].get<double>(), r["latency_ms"]["p50"].get<double>(),
                 r["latency_ms"]["p90"].get<double>(), r["latency_ms"]["p99"].get<double>(),
                 r["latency_ms"]["max"].get<double>(), r["errors"].get<unsigned long long>(),
@@ -607,9 +636,9 @@ void print_table(const std::vector<nlohmann::json>& results, const bench_options
   std::printf("\n");
   for (const auto& r : results) {
     std::printf(
-        "%d notif/msg: server threads (share of the window on CPU / waiting for a CPU "
+        "%s, %d notif/msg: server threads (share of the window on CPU / waiting for a CPU "
         "/ blocked or idle):\n",
-        r["notifications_per_message"].get<int>());
+        r["engine"].get<std::string>().c_str(), r["notifications_per_message"].get<int>());
     for (const auto& thread : r["server_threads"]) {
       std::printf("    %-14s tid %-7ld %5.2f / %5.2f / %5.2f\n",
                   thread["name"].get<std::string>().c_str(), thread["tid"].get<long>(),
@@ -648,17 +677,21 @@ int main(int argc, char** argv) {
     check_id_patching();
     std::vector<nlohmann::json> results;
     nlohmann::json failures = nlohmann::json::array();
-    for (int size : options.sizes) {
-      if (!options.json) {
-        std::fprintf(stderr, "intake_bench: %d notification(s) per message...\n", size);
-      }
-      // A failed scenario (e.g. the service did not start) does not cost the others.
-      try {
-        results.push_back(run_scenario(options, size));
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "intake_bench: %d notification(s) per message failed: %s\n", size,
-                     e.what());
-        failures.push_back({{"notifications_per_message", size}, {"error", e.what()}});
+    for (const auto& engine : options.engines) {
+      for (int size : options.sizes) {
+        if (!options.json) {
+          std::fprintf(stderr, "intake_bench: %s, %d notification(s) per message...\n",
+                       engine.c_str(), size);
+        }
+        // A failed scenario (e.g. the service did not start) does not cost the others.
+        try {
+          results.push_back(run_scenario(options, size, engine));
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "intake_bench: %s, %d notification(s) per message failed: %s\n",
+                       engine.c_str(), size, e.what());
+          failures.push_back(
+              {{"engine", engine}, {"notifications_per_message", size}, {"error", e.what()}});
+        }
       }
     }
     if (options.json) {
@@ -668,6 +701,7 @@ int main(int argc, char** argv) {
                                   {"users", options.users},
                                   {"config_override", options.overrides},
                                   {"db_dir", options.db_dir},
+                                  {"engines", options.engines},
                                   {"scenarios", results},
                                   {"failed_scenarios", failures}}
                        .dump(2)

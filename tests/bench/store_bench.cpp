@@ -1,11 +1,14 @@
-// Intake throughput of the SQLite inbox: notifications stored per second with concurrent
-// submitters (as HTTP requests in flight), each waiting for its durable ack. Besides wall
-// time it reports the writer thread's CPU time, which other load on the machine disturbs less.
+// Intake throughput of the store engines, SQLite then PostgreSQL in the same run:
+// notifications stored per second with concurrent submitters (as HTTP requests in flight),
+// each waiting for its durable ack. Besides wall time it reports the writer thread's CPU time,
+// which other load on the machine disturbs less.
 //
-//   store_bench [directory [scale]]
+//   store_bench [directory [scale]] [--postgresql-url URL | --no-postgresql]
 //
-// directory: where the database goes (default: the system temp directory; use the disk you
-// deploy on). scale multiplies the number of requests (default 1).
+// directory: where the SQLite database goes (default: the system temp directory; use the disk
+// you deploy on). scale multiplies the number of requests (default 1). PostgreSQL: the
+// database at URL (emptied of nothing: use a fresh one), else a PostgreSQL 15 the benchmark
+// starts itself (tests/support/postgres_server: initdb in /tmp, fsync on).
 //
 // Scenarios: 100-notification requests for new users, for known users with every field
 // (outbound messages), for known users with one changed field (change events: a real merge),
@@ -28,6 +31,7 @@
 #include <vector>
 
 #include "connector/store/open.hpp"
+#include "support/postgres_server.hpp"
 
 namespace {
 
@@ -56,7 +60,7 @@ double writer_cpu_seconds() {
     std::ifstream comm(task.path() / "comm");
     std::string name;
     std::getline(comm, name);
-    if (name != "inbox-writer") continue;
+    if (name != "inbox-writer" && name != "store-writer") continue;
     std::ifstream stat(task.path() / "stat");
     std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
     // Fields after the parenthesised name: state is field 3, utime 14, stime 15.
@@ -156,65 +160,93 @@ void run(connector::store::store& box, const scenario& s, long& next_notificatio
       seconds * 1e3 / static_cast<double>(commits), failed != 0 ? "  FAILURES" : "");
 }
 
-}  // namespace
 
-int main(int argc, char** argv) {
-  const fs::path base = argc > 1 ? fs::path(argv[1]) : fs::temp_directory_path();
-  const double scale = argc > 2 ? std::atof(argv[2]) : 1.0;
+constexpr long known_users = 20'000;
+
+void run_all(connector::store::store& box, double scale) {
   const auto scaled = [scale](int requests) {
     return std::max(1, static_cast<int>(requests * scale));
   };
+  long next_notification = 1;
+  const scenario scenarios[] = {
+      {"16x100, new users", shape::new_users, 16, scaled(200), 100},
+      {"16x100, known users, all fields", shape::known_users_all_fields, 16, scaled(200), 100},
+      {"16x100, known users, one field", shape::known_users_one_field, 16, scaled(200), 100},
+      {"16x1, known users", shape::known_users_all_fields, 16, scaled(1000), 1},
+      {"64x1, known users", shape::known_users_all_fields, 64, scaled(500), 1},
+  };
+  // Seed the known users so the update scenarios merge instead of insert.
+  long seed_id = 0;
+  for (long user = 0; user < known_users; user += 100) {
+    intake_request request;
+    request.organization_id = "00D5g000004XyZaEAK";
+    request.source = "event";
+    for (long u = user; u < user + 100; ++u) {
+      incoming_change change;
+      change.notification_id = sf_id("seed0", seed_id++);
+      change.record_id = sf_id("0055g", u);
+      change.object_type = "User";
+      change.modstamp = 1;
+      change.fields_json = full_fields(u, 0);
+      request.changes.push_back(std::move(change));
+    }
+    box.submit_and_wait(std::move(request));
+  }
+  std::printf("scenario: concurrent submitters x notifications per request\n");
+  for (const auto& s : scenarios) run(box, s, next_notification, known_users);
+  const auto stats = box.stats();
+  std::printf("stored %lld notifications, %lld records pending\n",
+              static_cast<long long>(stats.notifications_received),
+              static_cast<long long>(stats.pending));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> positional;
+  std::string postgresql_url;
+  bool postgresql = true;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--postgresql-url" && i + 1 < argc) {
+      postgresql_url = argv[++i];
+    } else if (arg == "--no-postgresql") {
+      postgresql = false;
+    } else {
+      positional.push_back(arg);
+    }
+  }
+  const fs::path base = positional.size() > 0 ? fs::path(positional[0]) : fs::temp_directory_path();
+  const double scale = positional.size() > 1 ? std::atof(positional[1].c_str()) : 1.0;
   std::string pattern = (base / "store_bench_XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) {
     std::perror("mkdtemp");
     return 1;
   }
   const fs::path dir = pattern;
-  constexpr long known_users = 20'000;
+  std::printf("%u hardware threads\n", std::thread::hardware_concurrency());
   {
     store_settings options;
     options.sqlite_path = (dir / "bench.db").string();
     auto box = open_store(options);
-    long next_notification = 1;
-    const scenario scenarios[] = {
-        {"16x100, new users", shape::new_users, 16, scaled(200), 100},
-        {"16x100, known users, all fields", shape::known_users_all_fields, 16, scaled(200), 100},
-        {"16x100, known users, one field", shape::known_users_one_field, 16, scaled(200), 100},
-        {"16x1, known users", shape::known_users_all_fields, 16, scaled(1000), 1},
-        {"64x1, known users", shape::known_users_all_fields, 64, scaled(500), 1},
-    };
-    // Seed the known users so the update scenarios merge instead of insert.
-    {
-      long seed_id = 0;
-      for (long user = 0; user < known_users; user += 100) {
-        intake_request request;
-        request.organization_id = "00D5g000004XyZaEAK";
-        request.source = "event";
-        for (long u = user; u < user + 100; ++u) {
-          incoming_change change;
-          change.notification_id = sf_id("seed0", seed_id++);
-          change.record_id = sf_id("0055g", u);
-          change.object_type = "User";
-          change.modstamp = 1;
-          change.fields_json = full_fields(u, 0);
-          request.changes.push_back(std::move(change));
-        }
-        box->submit_and_wait(std::move(request));
-      }
-    }
-    std::printf("SQLite %s, %u hardware threads, file %s\n", sqlite3_libversion(),
-                std::thread::hardware_concurrency(), options.sqlite_path.c_str());
-    std::printf("scenario: concurrent submitters x notifications per request\n");
-    for (const auto& s : scenarios) run(*box, s, next_notification, known_users);
-    const auto stats = box->stats();
+    std::printf("== SQLite %s, file %s\n", sqlite3_libversion(), options.sqlite_path.c_str());
+    run_all(*box, scale);
     std::error_code no_wal;
-    std::printf(
-        "stored %lld notifications, %lld records pending, file %.1f MiB, WAL %.1f MiB\n",
-        static_cast<long long>(stats.notifications_received), static_cast<long long>(stats.pending),
-        static_cast<double>(fs::file_size(options.sqlite_path)) / (1024.0 * 1024.0),
-        static_cast<double>(fs::file_size(options.sqlite_path + "-wal", no_wal)) / (1024.0 * 1024.0));
+    std::printf("file %.1f MiB, WAL %.1f MiB\n",
+                static_cast<double>(fs::file_size(options.sqlite_path)) / (1024.0 * 1024.0),
+                static_cast<double>(fs::file_size(options.sqlite_path + "-wal", no_wal)) /
+                    (1024.0 * 1024.0));
   }
   std::error_code ec;
   fs::remove_all(dir, ec);
+  if (postgresql) {
+    store_settings settings;
+    settings.postgresql_url = !postgresql_url.empty()
+                                  ? postgresql_url
+                                  : connector::testing::postgres_server::shared().create_database();
+    auto box = open_store(settings);
+    std::printf("== PostgreSQL%s\n", postgresql_url.empty() ? " 15 (started by the benchmark)" : "");
+    run_all(*box, scale);
+  }
   return 0;
 }

@@ -410,6 +410,22 @@ TEST_F(config_test, secrets_of_the_wrong_type_are_not_echoed) {
   EXPECT_EQ(error.message.find("918273645546372819"), std::string::npos) << error.message;
 }
 
+TEST_F(config_test, a_postgresql_url_is_a_secret_and_replaces_the_sqlite_path) {
+  auto document = minimal_config();
+  document["store"].erase("sqlite_path");
+  document["store"]["postgresql_url"] = "postgresql://connector:Pa55wordMarker@db.example.com/c";
+  const auto s = load_ok(document);
+  ASSERT_TRUE(s.store.postgresql_url);
+  EXPECT_EQ(s.store.postgresql_url->reveal(),
+            "postgresql://connector:Pa55wordMarker@db.example.com/c");
+  EXPECT_EQ(s.store.sqlite_path, "");
+  // A malformed one is refused without its password in the message.
+  document["store"]["postgresql_url"] = "postgresql://connector:Pa55wordMarker@db/c?bogus=1";
+  const auto error = load_error(document);
+  EXPECT_EQ(error.key, "store.postgresql_url");
+  EXPECT_EQ(error.to_string().find("Pa55wordMarker"), std::string::npos) << error.to_string();
+}
+
 TEST_F(config_test, invalid_json_near_a_secret_does_not_quote_it) {
   // A raw control character inside the string: the JSON lexer stops inside the token.
   const std::string text =
@@ -927,6 +943,17 @@ INSTANTIATE_TEST_SUITE_P(
         {"no_store_section", erase("", "store"), "store.sqlite_path", "required"},
         {"empty_sqlite_path", set("/store/sqlite_path", ""), "store.sqlite_path",
          "must not be empty"},
+        {"two_store_engines", set("/store/postgresql_url", "postgresql://c:pw@db/connector"),
+         "store.postgresql_url", "only one of"},
+        {"postgresql_url_of_another_scheme",
+         both(erase("/store", "sqlite_path"), set("/store/postgresql_url", "mysql://c:pw@db/c")),
+         "store.postgresql_url", "postgresql://"},
+        {"postgresql_url_without_database",
+         both(erase("/store", "sqlite_path"), set("/store/postgresql_url", "postgresql://c:pw@db")),
+         "store.postgresql_url", "no database"},
+        {"postgresql_url_as_number",
+         both(erase("/store", "sqlite_path"), set("/store/postgresql_url", 5432)),
+         "store.postgresql_url", ""},
         {"zero_retention", set("/store/history_retention_days", 0), "store.history_retention_days",
          "from 1 to 36500"},
         // salesforce

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "support/postgres_server.hpp"
 #include "support/service.hpp"
 
 namespace connector::testing {
@@ -20,7 +21,17 @@ std::vector<store_engine> test_store_engines() {
                         return settings;
                       },
                       [folder] { folder->reset(); }};
-  return {std::move(sqlite)};
+  // A fresh database on the process's PostgreSQL 15 (support/postgres_server), left to the
+  // server's removal at exit.
+  store_engine postgresql{"postgresql",
+                          [](const store::store_settings& base) {
+                            auto settings = base;
+                            settings.sqlite_path.clear();
+                            settings.postgresql_url = postgres_server::shared().create_database();
+                            return settings;
+                          },
+                          {}};
+  return {std::move(sqlite), std::move(postgresql)};
 }
 
 std::unique_ptr<store::store_reader> open_test_reader(const store::store_settings& settings) {

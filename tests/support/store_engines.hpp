@@ -1,6 +1,6 @@
 #pragma once
 // The store engines the conformance suite runs against: each opens a fresh, empty store for
-// one test, and readers beside it. Only SQLite for now; the PostgreSQL engine adds its own.
+// one test, and readers beside it: SQLite, and PostgreSQL on a server the tests start.
 #include <functional>
 #include <memory>
 #include <ostream>

@@ -73,7 +73,10 @@ struct admin_settings {
 };
 
 struct store_settings {
-  std::string sqlite_path;          // absolute; the file and its directory may not exist yet
+  // Exactly one engine: a SQLite file (absolute; the file and its directory may not exist
+  // yet), or PostgreSQL (postgresql://user:password@host:port/db, a secret).
+  std::string sqlite_path;
+  std::optional<secret> postgresql_url;
   int history_retention_days = 30;  // per-user history of changes and outcomes
   std::size_t history_max_events_per_user = 0;  // 0: no cap, only the retention
   // The dedupe window: notification ids, and settled records linked to no iSpring user, are
