@@ -7,6 +7,9 @@
 #include <vector>
 #include <stdexcept>
 
+#include "connector/log.hpp"
+#include "connector/text/utf8.hpp"
+
 namespace connector::http {
 namespace {
 
@@ -111,11 +114,20 @@ bool verify_client_certificate(bool preverified, X509_STORE_CTX* ctx,
       start = i + 1;
     }
   }
-  return std::any_of(options.client_subjects.begin(), options.client_subjects.end(),
-                     [&](const std::string& allowed) {
-                       return subject == allowed ||
-                              std::find(parts.begin(), parts.end(), allowed) != parts.end();
-                     });
+  const bool allowed = std::any_of(
+      options.client_subjects.begin(), options.client_subjects.end(),
+      [&](const std::string& entry) {
+        return subject == entry || std::find(parts.begin(), parts.end(), entry) != parts.end();
+      });
+  if (!allowed) {
+    // A trusted certificate for someone else: say so, or the operator only sees a failed
+    // handshake, the same as for an unknown CA.
+    X509_STORE_CTX_set_error(ctx, X509_V_ERR_APPLICATION_VERIFICATION);
+    log::warn("tls.client_refused",
+              "refused a client certificate: its subject '{}' is not in server.tls.client_subjects",
+              text::printable_text(subject, 200));
+  }
+  return allowed;
 }
 
 }  // namespace connector::http

@@ -6,14 +6,19 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
 #include <nlohmann/json.hpp>
+#include <pugixml.hpp>
 
 #include "connector/text/url.hpp"
 #include "connector/text/utf8.hpp"
+#include "connector/text/xml.hpp"
 
 namespace connector::ispring {
 namespace {
@@ -58,88 +63,32 @@ std::string describe(std::string_view text) {
   return "\"" + text::printable_text(text, 60) + "\"";
 }
 
-// Decodes the five predefined XML entities and numeric references; anything else is kept.
-std::string xml_unescape(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '&') {
-      out += s[i];
-      continue;
-    }
-    const auto semi = s.find(';', i);
-    if (semi == std::string_view::npos || semi - i > 10) {
-      out += s[i];
-      continue;
-    }
-    const std::string_view entity = s.substr(i + 1, semi - i - 1);
-    std::string replacement;
-    if (entity == "lt")
-      replacement = "<";
-    else if (entity == "gt")
-      replacement = ">";
-    else if (entity == "amp")
-      replacement = "&";
-    else if (entity == "quot")
-      replacement = "\"";
-    else if (entity == "apos")
-      replacement = "'";
-    else if (entity.size() > 1 && entity[0] == '#') {
-      const bool hex = entity[1] == 'x' || entity[1] == 'X';
-      const std::string_view digits = entity.substr(hex ? 2 : 1);
-      std::uint32_t cp = 0;
-      const auto [end, ec] =
-          std::from_chars(digits.data(), digits.data() + digits.size(), cp, hex ? 16 : 10);
-      if (ec == std::errc{} && end == digits.data() + digits.size() && cp > 0 && cp < 0x110000 &&
-          !(cp >= 0xD800 && cp <= 0xDFFF)) {
-        if (cp < 0x80) {
-          replacement += static_cast<char>(cp);
-        } else if (cp < 0x800) {
-          replacement += static_cast<char>(0xC0 | (cp >> 6));
-          replacement += static_cast<char>(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-          replacement += static_cast<char>(0xE0 | (cp >> 12));
-          replacement += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-          replacement += static_cast<char>(0x80 | (cp & 0x3F));
-        } else {
-          replacement += static_cast<char>(0xF0 | (cp >> 18));
-          replacement += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-          replacement += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-          replacement += static_cast<char>(0x80 | (cp & 0x3F));
-        }
-      }
-    }
-    if (replacement.empty()) {
-      out += s[i];
-      continue;
-    }
-    out += replacement;
-    i = semi;
-  }
-  return out;
+// iSpring's XML replies are flat: <response>id</response> or <response><code/><message/>
+// </response> (reference §2, §3.1, §8). Read with pugixml, as Salesforce's messages are:
+// the bytes must be UTF-8 without NULs (spelt out as &#0; too), and a DOCTYPE is refused before
+// anything else, so no entity is ever declared, let alone expanded or fetched. Null for anything
+// else.
+std::unique_ptr<pugi::xml_document> parse_xml(std::string_view text) {
+  if (!text::is_valid_utf8(text, text::nul_bytes::refused) ||
+      text::find_unencodable_char_ref(text) != std::string_view::npos)
+    return nullptr;
+  auto doc = std::make_unique<pugi::xml_document>();
+  // parse_doctype keeps a DOCTYPE as a node, so that it can be refused.
+  const auto result = doc->load_buffer(
+      text.data(), text.size(), pugi::parse_default | pugi::parse_doctype, pugi::encoding_utf8);
+  if (!result) return nullptr;
+  for (const auto& node : doc->children())
+    if (node.type() == pugi::node_doctype) return nullptr;
+  return doc;
 }
 
-// The text content of the first <name …>…</name> element, or nullopt. Not an XML parser:
-// iSpring's XML error/id replies are flat (reference §2, §3.1), and this only has to find
-// one leaf element without ever misbehaving on hostile input.
-std::optional<std::string_view> xml_element_text(std::string_view doc, std::string_view name) {
-  std::size_t from = 0;
-  while (true) {
-    const auto open = doc.find(std::string("<").append(name), from);
-    if (open == std::string_view::npos) return std::nullopt;
-    const std::size_t after_name = open + 1 + name.size();
-    if (after_name >= doc.size()) return std::nullopt;
-    const char next = doc[after_name];
-    if (next != '>' && !is_space(next) && next != '/') {
-      from = after_name;  // a longer name such as <responseX>
-      continue;
-    }
-    const auto tag_end = doc.find('>', after_name);
-    if (tag_end == std::string_view::npos) return std::nullopt;
-    if (doc[tag_end - 1] == '/') return std::string_view{};  // <name/>
-    const auto close = doc.find(std::string("</").append(name).append(">"), tag_end + 1);
-    if (close == std::string_view::npos) return std::nullopt;
-    return doc.substr(tag_end + 1, close - tag_end - 1);
-  }
+// The text of the first element called `name`, at any depth; nullopt when there is none.
+std::optional<std::string> xml_element_text(const pugi::xml_document& doc, const char* name) {
+  const auto element = doc.find_node([name](const pugi::xml_node& node) {
+    return node.type() == pugi::node_element && std::strcmp(node.name(), name) == 0;
+  });
+  if (!element) return std::nullopt;
+  return std::string(element.text().get());
 }
 
 // --- JSON helpers ----------------------------------------------------------------------
@@ -562,9 +511,11 @@ parse_result<std::string> parse_created_id(std::string_view body) {
       fail("", "object without userId, departmentId, groupId or id");
     }
     if (text.front() == '<') {
-      const auto inner = xml_element_text(text, "response");
+      const auto doc = parse_xml(text);
+      if (!doc) fail("", "not well-formed XML (or with a DOCTYPE)");
+      const auto inner = xml_element_text(*doc, "response");
       if (!inner) fail("", "XML without a <response> element");
-      const std::string id = xml_unescape(trim(*inner));
+      const std::string id(trim(*inner));
       if (!is_safe_id(id)) fail("", "not a usable id: " + describe(id));
       return id;
     }
@@ -607,8 +558,9 @@ parse_result<api_error> parse_error(int http_status, std::string_view body) {
     }
   } else if (text.front() == '<') {
     // XML error body <response><code/><message/></response> (§8, the default format).
-    const auto code = xml_element_text(text, "code");
-    const auto message = xml_element_text(text, "message");
+    const auto doc = parse_xml(text);
+    const auto code = doc ? xml_element_text(*doc, "code") : std::nullopt;
+    const auto message = doc ? xml_element_text(*doc, "message") : std::nullopt;
     if (code) {
       int n = 0;
       const std::string_view digits = trim(*code);
@@ -616,7 +568,7 @@ parse_result<api_error> parse_error(int http_status, std::string_view body) {
       if (ec == std::errc{} && end == digits.data() + digits.size()) e.code = n;
     }
     if (message) {
-      e.message = text::printable_text(xml_unescape(*message), message_limit);
+      e.message = text::printable_text(*message, message_limit);
       if (!e.message.empty()) return e;
     }
   }

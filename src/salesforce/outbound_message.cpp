@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "connector/text/utf8.hpp"
+#include "connector/text/xml.hpp"
 #include "quoted_input.hpp"
 
 namespace connector::salesforce {
@@ -49,40 +50,6 @@ std::string_view trim_xml_space(std::string_view text) {
   while (!text.empty() && is_xml_space(text.front())) text.remove_prefix(1);
   while (!text.empty() && is_xml_space(text.back())) text.remove_suffix(1);
   return text;
-}
-
-// pugixml decodes numeric character references unchecked: "&#0;" would cut a value short and
-// "&#xD800;" or "&#x110000;" would put invalid UTF-8 into the result. Offset of the first such
-// reference, or npos. Mirrors pugixml's syntax (lower-case x only; no ';' means plain text).
-std::size_t find_unencodable_char_ref(std::string_view text) {
-  for (std::size_t pos = text.find("&#"); pos != std::string_view::npos;
-       pos = text.find("&#", pos + 2)) {
-    std::size_t i = pos + 2;
-    const bool hex = i < text.size() && text[i] == 'x';
-    if (hex) ++i;
-    std::uint32_t code_point = 0;
-    bool too_big = false;
-    std::size_t digits = 0;
-    for (; i < text.size(); ++i, ++digits) {
-      const char c = text[i];
-      std::uint32_t digit = 0;
-      if (c >= '0' && c <= '9') {
-        digit = static_cast<std::uint32_t>(c - '0');
-      } else if (hex && (c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
-        digit = static_cast<std::uint32_t>((c | 0x20) - 'a' + 10);
-      } else {
-        break;
-      }
-      code_point = code_point * (hex ? 16U : 10U) + digit;
-      if (code_point > 0x10FFFF) {
-        too_big = true;
-        code_point = 0x110000;  // saturate: pugixml's own arithmetic would wrap around
-      }
-    }
-    if (digits == 0 || i >= text.size() || text[i] != ';') continue;
-    if (too_big || code_point == 0 || (code_point >= 0xD800 && code_point <= 0xDFFF)) return pos;
-  }
-  return std::string_view::npos;
 }
 
 struct qname {
@@ -345,7 +312,7 @@ expected<outbound_message, parse_error> parse_outbound_message(std::string_view 
         parse_errc::malformed_xml,
         "The request body is not UTF-8 text (bad byte at offset " + std::to_string(at) + ")");
   }
-  if (const std::size_t at = find_unencodable_char_ref(body); at != std::string_view::npos) {
+  if (const std::size_t at = text::find_unencodable_char_ref(body); at != std::string_view::npos) {
     return fail(parse_errc::malformed_xml,
                 "The request body has a character reference to a character XML does not allow "
                 "(at offset " +

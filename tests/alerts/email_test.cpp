@@ -2,40 +2,25 @@
 #include "connector/alerts/email.hpp"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <string>
 #include <vector>
 
+#include "connector/text/base64.hpp"
+#include "connector/text/utf8.hpp"
+
 namespace connector::alerts {
 namespace {
 
+// The shared decoders; an encoded word or body that does not decode fails the test.
 std::string base64_decode(const std::string& text) {
-  std::string out(text.size(), '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  EXPECT_GE(n, 0) << text;
-  std::size_t padding = 0;
-  for (auto c = text.rbegin(); c != text.rend() && *c == '='; ++c) ++padding;
-  out.resize(static_cast<std::size_t>(n) - padding);
-  return out;
+  const auto bytes = text::base64_decode(text);
+  EXPECT_TRUE(bytes) << text;
+  return bytes.value_or("");
 }
 
 bool valid_utf8(const std::string& text) {
-  for (std::size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    const std::size_t n = c < 0x80         ? 1
-                          : (c >> 5) == 6  ? 2
-                          : (c >> 4) == 14 ? 3
-                          : (c >> 3) == 30 ? 4
-                                           : 0;
-    if (n == 0 || i + n > text.size()) return false;
-    for (std::size_t k = 1; k < n; ++k)
-      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 2) return false;
-    i += n;
-  }
-  return true;
+  return text::is_valid_utf8(text);
 }
 
 std::vector<std::string> split(const std::string& text, const std::string& separator) {

@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 
+#include "support/eventually.hpp"
 #include "support/outbound_builder.hpp"
 #include "support/service.hpp"
 
@@ -39,6 +40,10 @@ bool handshake_completes(client_options options) {
   }
 }
 
+std::string service_log(running_service& service) {
+  return service.process().stdout_text() + service.process().stderr_text();
+}
+
 class listener_security : public ::testing::Test {
  protected:
   temp_dir dir_;
@@ -52,11 +57,14 @@ TEST_F(listener_security, MutualTlsRefusesClientsWithoutTheCertificate) {
                                             {"client_subjects", {"CN=proxy.salesforce.test"}}}}}}});
   auto without = public_options(service);
   EXPECT_FALSE(handshake_completes(without));
+  EXPECT_EQ(service_log(service).find("refused a client certificate"), std::string::npos)
+      << "no certificate: nothing to name";
 
   auto with = public_options(service);
   with.client_cert_file = certs.client_crt.string();
   with.client_key_file = certs.client_key.string();
   EXPECT_TRUE(handshake_completes(with));
+  EXPECT_EQ(service_log(service).find("refused a client certificate"), std::string::npos);
   https_client client(with);
   const auto reply =
       client.post_xml(outbound_path, build_user_message(test_org_id, {sample_user(1, 1)}));
@@ -74,6 +82,13 @@ TEST_F(listener_security, MutualTlsRefusesACertificateWithAnotherSubject) {
   with.client_cert_file = certs.client_crt.string();
   with.client_key_file = certs.client_key.string();
   EXPECT_FALSE(handshake_completes(with));
+  // Refused for its subject, not for its CA: the certificate is the one the first test
+  // lets through, and the service says which subject it turned away.
+  const std::string why =
+      "refused a client certificate: its subject 'CN=proxy.salesforce.test,O=Connector Local' "
+      "is not in server.tls.client_subjects";
+  EXPECT_TRUE(eventually([&] { return service_log(service).find(why) != std::string::npos; }))
+      << service_log(service);
 }
 
 TEST_F(listener_security, TheSecretPathSegmentHidesTheSoapEndpoint) {

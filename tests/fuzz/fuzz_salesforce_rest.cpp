@@ -45,8 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (const auto ids = parse_identity_url(body)) {
     require(ids->organization_id.size() == 18 && ids->user_id.size() == 18);
   }
-  (void)text::printable_text(body, 40);
-  (void)text::percent_encode(body);
+  (void)connector::text::printable_text(body, 40);
+  (void)connector::text::percent_encode(body);
   // An instance_url passes only as https on a Salesforce domain (no extra hosts here), never
   // with user info that would send the token elsewhere.
   if (!check_instance_url(body, {})) {

@@ -324,6 +324,35 @@ TEST(IspringCreatedId, RejectsAnythingThatIsNotAnId) {
   EXPECT_FALSE(parse_created_id("<response>../x</response>"));
 }
 
+// iSpring's XML is read with pugixml: entities a DTD would declare are never read, the
+// body must be well-formed UTF-8, and the id is the <response> element's text, wherever it is.
+TEST(IspringCreatedId, XmlWithADoctypeOrBrokenBytesIsRefused) {
+  const std::string xxe =
+      "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/hostname\">]>"
+      "<response>&x;</response>";
+  const auto refused = parse_created_id(xxe);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("DOCTYPE"), std::string::npos) << refused.error();
+  EXPECT_FALSE(parse_created_id("<response>abc</respons>"));           // not well-formed
+  EXPECT_FALSE(parse_created_id("<response>ab\xC0\xAFc</response>"));  // overlong '/'
+  EXPECT_FALSE(parse_created_id(std::string("<response>abc\0def</response>", 28)));
+  EXPECT_FALSE(parse_created_id("<response>a&#0;b</response>"));
+  EXPECT_FALSE(parse_created_id("<response>&#x2E;&#x2E;/x</response>"));  // "../x" spelt out
+}
+
+TEST(IspringCreatedId, XmlIdIsTheResponseTextAnywhereInTheDocument) {
+  const auto id_of = [](std::string_view body) {
+    const auto id = parse_created_id(body);
+    return id ? *id : "error: " + id.error();
+  };
+  EXPECT_EQ(id_of("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<response>\n  7c2caaf4-e840-11f1\n</response>"),
+            "7c2caaf4-e840-11f1");
+  EXPECT_EQ(id_of("<result><response><![CDATA[u-42]]></response></result>"), "u-42");
+  EXPECT_EQ(id_of("<response>u&#45;42</response>"), "u-42");
+  EXPECT_FALSE(parse_created_id("<responses>u-42</responses>"));  // a longer name is not it
+}
+
 // --- errors ------------------------------------------------------------------------------
 
 TEST(IspringError, JsonCodeAndMessage) {
@@ -345,6 +374,16 @@ TEST(IspringError, XmlEntitiesAreDecoded) {
   const auto e = parse_error(
       400, "<response><code>400</code><message>a &lt;b&gt; &amp; &#233;</message></response>");
   EXPECT_EQ(e->message, "a <b> & \xC3\xA9");
+}
+
+TEST(IspringError, XmlWithADoctypeIsShownAsTextWithNothingExpanded) {
+  const auto e = parse_error(400,
+                             "<!DOCTYPE r [<!ENTITY big \"EXPANDED\">]><response><code>400</code>"
+                             "<message>&big;</message></response>");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, 0);  // the structure is not read at all
+  EXPECT_EQ(e->message.find("EXPANDED"), std::string::npos) << e->message;
+  EXPECT_FALSE(e->message.empty());
 }
 
 TEST(IspringError, OAuthStyleTokenError) {

@@ -29,7 +29,8 @@ class temp_dir {
   std::filesystem::path path_;
 };
 
-// Certificates made once per test process by certs/generate.sh.
+// Certificates made by certs/generate.sh: once per ctest run (the test_certs fixture, its
+// folder in CONNECTOR_TEST_CERTS), or once per process outside ctest, removed at its exit.
 struct test_certs {
   std::filesystem::path dir, server_crt, server_key, ca_crt, client_crt, client_key;
   static const test_certs& get();

@@ -75,6 +75,15 @@ class ReconcilePlan : public ::testing::Test {
     return out;
   }
 
+  // The move that leaves a department behind must be planned, or a "kept" department would
+  // hold for a plan that did nothing at all.
+  static void expect_move_from_support_to_sales(const planned_user& u) {
+    ASSERT_EQ(kinds(u), strings{"move"});
+    ASSERT_TRUE(u.plan.department);
+    EXPECT_EQ(u.plan.department->from_id, "d-support");
+    EXPECT_EQ(u.plan.department->name, "Sales");
+  }
+
   config::mapping_settings mapping_;
   config::sync_settings sync_;
   reconcile_input input_;
@@ -367,6 +376,7 @@ TEST_F(ReconcilePlan, ALinkedDepartmentWithOtherUsersIsKept) {
   ispring("u1", "ann", "d-support");
   ispring("u9", "manual", "d-support");
   plan();
+  expect_move_from_support_to_sales(user("r1"));
   EXPECT_TRUE(plan_.deletions.empty());
 }
 
@@ -376,6 +386,7 @@ TEST_F(ReconcilePlan, EmptyDepartmentsAreKeptWhenConfigured) {
   salesforce(record("r1", "ann", "Sales"));
   ispring("u1", "ann", "d-support");
   plan();
+  expect_move_from_support_to_sales(user("r1"));
   EXPECT_TRUE(plan_.deletions.empty());
 }
 
