@@ -79,13 +79,13 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
   EXPECT_EQ(box->stats().oldest_waiting_since, 1000);
   box.reset();
   raw_sqlite raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "9");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "10");
 }
 
 TEST_F(sqlite_inbox_test, creates_schema_in_wal_mode_with_a_version) {
   { auto box = open(); }
   raw_sqlite raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "9");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "10");
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
   for (const char* table : {"notifications", "records", "counters", "links", "runs", "run_plans",
                             "user_history", "department_links"}) {
