@@ -61,6 +61,8 @@ TEST_F(sqlite_inbox_test, a_version_1_database_is_migrated_keeping_its_records) 
     // Back to what version 1 wrote.
     raw_sqlite raw(db_path());
     raw.exec(
+        "DROP TABLE instances; DROP TABLE leases; DROP TABLE schedule_slots; "
+        "ALTER TABLE records DROP COLUMN claimed_by; ALTER TABLE records DROP COLUMN lease_until; "
         "DROP INDEX notifications_by_time; DROP TABLE department_links; "
         "DROP TABLE worker_retirements; ALTER TABLE records DROP COLUMN released_version; "
         "DROP TABLE user_keys; DROP TABLE user_history; DROP TABLE user_history_new; "
