@@ -133,8 +133,9 @@ class sqlite_store final : public store, private group_commit_engine {
           .bind(3, version)
           .bind(4, outcome)
           .execute();
-      cluster_writes_->release_claim(organization_id, record_id);
+      // After: after_apply reads the mark's own change count.
       after_apply(organization_id, record_id, version);
+      cluster_writes_->release_claim(organization_id, record_id);
     });
   }
 
@@ -150,8 +151,9 @@ class sqlite_store final : public store, private group_commit_engine {
           .bind(5, std::int64_t{dead ? 1 : 0})
           .bind(6, retry_at)
           .execute();
-      cluster_writes_->release_claim(organization_id, record_id);
+      // After: after_apply reads the mark's own change count.
       after_apply(organization_id, record_id, version);
+      cluster_writes_->release_claim(organization_id, record_id);
     });
   }
 
@@ -209,8 +211,9 @@ class sqlite_store final : public store, private group_commit_engine {
           .bind(3, version)
           .bind(4, reason)
           .execute();
-      cluster_writes_->release_claim(organization_id, record_id);
+      // After: after_apply reads the mark's own change count.
       after_apply(organization_id, record_id, version);
+      cluster_writes_->release_claim(organization_id, record_id);
     });
   }
 
