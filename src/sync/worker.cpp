@@ -97,8 +97,8 @@ void worker::wake() {
 }
 
 // Under mutex_: the next record nobody is applying, refilling from the store when the
-// local list runs dry. The store is read without mutex_: taking due records is a write that
-// waits for the store's writer, whose callbacks (an ack waking the worker) take mutex_.
+// local list runs dry. The store is read without mutex_: an engine may take due records
+// through its writer (claiming them), whose callbacks (an ack waking the worker) take mutex_.
 // One thread refills at a time, so a record is never taken twice; the others wait for it.
 std::optional<store::pending_record> worker::next_due_locked(std::unique_lock<std::mutex>& lock) {
   for (int pass = 0; pass < 2; ++pass) {

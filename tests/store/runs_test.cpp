@@ -1,7 +1,6 @@
 // Run history and links in bulk, against a real SQLite file: a run's life from queued to
-// finished, what `status` reads as the last sync, runs of instances that stopped beating,
-// pruning, the migration from a version-2 file, and the links the full reconciliation matches
-// by.
+// finished, what `status` reads as the last sync, runs of dead processes, pruning, the
+// migration from a version-2 file, and the links the full reconciliation matches by.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -248,9 +247,9 @@ TEST_P(runs_test, everything_survives_closing_and_reopening) {
   EXPECT_GT(reopened->create_run("manual", false, 5'000), sync);
 }
 
-TEST_F(sqlite_file_runs_test, runs_of_an_instance_that_stopped_beating_fail_and_runs_of_live_ones_do_not) {
-  // The child registers as an instance (heartbeat at 1'000), queues one run, starts another,
-  // reports, then waits for the parent's word and dies without finishing or retiring.
+TEST_P(runs_test, runs_of_a_dead_process_fail_and_runs_of_live_ones_do_not) {
+  // The child queues one run, starts another, reports, then waits for the parent's word
+  // and dies without finishing them.
   int to_parent[2], to_child[2];
   ASSERT_EQ(pipe(to_parent), 0);
   ASSERT_EQ(pipe(to_child), 0);
@@ -258,7 +257,6 @@ TEST_F(sqlite_file_runs_test, runs_of_an_instance_that_stopped_beating_fail_and_
     close(to_parent[0]);
     close(to_child[1]);
     auto store = open();
-    store->heartbeat(this_instance("cli", 1'000, 1'000));
     store->create_run("scheduled", false, 1'000);
     store->start_run(store->create_run("cli", false, 1'000), 1'100);
     const char ready = 'r';
@@ -274,11 +272,7 @@ TEST_F(sqlite_file_runs_test, runs_of_an_instance_that_stopped_beating_fail_and_
   ASSERT_EQ(read(to_parent[0], &ready, 1), 1);
   close(to_parent[0]);
 
-  manual_clock clock(2'000);
-  store_settings options;
-  options.time = &clock;
-  box_ = open(options);
-  // The child beats: its runs are left alone, and running_run() sees them across processes.
+  // The child lives: its runs are left alone, and running_run() sees them across processes.
   const auto ours = box()->create_run("manual", false, 1'500);
   EXPECT_EQ(box()->fail_interrupted_runs(2'000), 0u);
   auto busy = box()->running_run();
@@ -289,15 +283,8 @@ TEST_F(sqlite_file_runs_test, runs_of_an_instance_that_stopped_beating_fail_and_
   close(to_child[1]);
   ASSERT_EQ(wait_for_exit(child), 0);
 
-  // Dead, but its last heartbeat is recent: nobody can tell yet, and a live run must never
-  // be failed. Three beats later it is gone.
-  const epoch_ms stale_at = 1'000 + instance_stale_after_ms + 1;
-  clock.set(stale_at - 1);
-  EXPECT_EQ(box()->running_run()->trigger, "cli");
-  EXPECT_EQ(box()->fail_interrupted_runs(stale_at - 1), 0u);
-  clock.set(stale_at);
   EXPECT_EQ(box()->running_run()->id, ours);
-  EXPECT_EQ(box()->fail_interrupted_runs(stale_at), 2u);
+  EXPECT_EQ(box()->fail_interrupted_runs(3'000), 2u);
   for (const auto& run : box()->list_runs(10)) {
     if (run.id == ours) {
       EXPECT_EQ(run.status, "queued");
@@ -305,13 +292,11 @@ TEST_F(sqlite_file_runs_test, runs_of_an_instance_that_stopped_beating_fail_and_
     }
     EXPECT_EQ(run.status, "failed");
     EXPECT_EQ(run.message, interrupted_run_message);
-    EXPECT_EQ(run.ended_at, stale_at);
+    EXPECT_EQ(run.ended_at, 3'000);
   }
-  EXPECT_EQ(box()->fail_interrupted_runs(stale_at + 1'000), 0u);
+  EXPECT_EQ(box()->fail_interrupted_runs(4'000), 0u);
 }
 
-// Owners are instances, not pids: a run whose owner instance never beat (an earlier process
-// with the same pid, a row from before instances) is not live, whatever its pid.
 TEST_F(sqlite_file_runs_test, a_reused_pid_does_not_make_a_dead_owner_alive) {
   const auto ours = box()->create_run("manual", false, 1'000);
   const auto parents = box()->create_run("manual", false, 1'000);
@@ -409,7 +394,7 @@ TEST_F(sqlite_file_runs_test, a_version_2_file_gains_run_history_and_keeps_its_r
   EXPECT_EQ(record->last_error, "503");
   EXPECT_EQ(box()->find_link(org, user_b), "u-b");
   EXPECT_EQ(box()->stats().notifications_received, 1);
-  EXPECT_EQ(raw_db().integer("PRAGMA user_version"), 11);
+  EXPECT_EQ(raw_db().integer("PRAGMA user_version"), 10);
 
   const auto id = box()->create_run("scheduled", false, 6'000);
   box()->start_run(id, 6'000);
