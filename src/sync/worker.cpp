@@ -97,10 +97,8 @@ void worker::wake() {
 }
 
 // Under mutex_: the next record nobody is applying, refilling from the store when the
-// local list runs dry. The store is read without mutex_: an engine may take due records
-// through its writer (claiming them), whose callbacks (an ack waking the worker) take mutex_.
-// One thread refills at a time, so a record is never taken twice; the others wait for it.
-std::optional<store::pending_record> worker::next_due_locked(std::unique_lock<std::mutex>& lock) {
+// local list runs dry.
+std::optional<store::pending_record> worker::next_due_locked() {
   for (int pass = 0; pass < 2; ++pass) {
     while (!ready_.empty()) {
       auto record = std::move(ready_.front());
@@ -108,27 +106,9 @@ std::optional<store::pending_record> worker::next_due_locked(std::unique_lock<st
       if (in_flight_.insert(record.record_id).second) return record;
     }
     if (pass == 0) {
-      if (refilling_) return std::nullopt;
-      refilling_ = true;
       const auto now = clock_.now();
       if (earliest_retry_ && *earliest_retry_ <= now) earliest_retry_.reset();
-      std::vector<store::pending_record> due;
-      lock.unlock();
-      try {
-        due = store_.queue.take_due(now, options_.batch);
-      } catch (...) {
-        lock.lock();
-        refilling_ = false;
-        throw;
-      }
-      lock.lock();
-      refilling_ = false;
-      ready_.insert(ready_.end(), std::make_move_iterator(due.begin()),
-                    std::make_move_iterator(due.end()));
-      if (!ready_.empty()) {
-        woken_ = true;  // the threads that found the refill going take from it now
-        wakeup_.notify_all();
-      }
+      ready_ = store_.queue.take_due(now, options_.batch);
     }
   }
   return std::nullopt;
@@ -138,14 +118,14 @@ void worker::thread_loop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     woken_ = false;
-    auto record = next_due_locked(lock);
+    auto record = next_due_locked();
     if (!record) {
       auto wait = std::chrono::milliseconds(options_.idle_poll_ms);
       if (earliest_retry_) {
         wait = std::min(wait, std::chrono::milliseconds(
                                   std::max<std::int64_t>(0, *earliest_retry_ - clock_.now())));
       }
-      wakeup_.wait_for(lock, wait, [this] { return stopping_ || woken_ || !ready_.empty(); });
+      wakeup_.wait_for(lock, wait, [this] { return stopping_ || woken_; });
       continue;
     }
     lock.unlock();
@@ -162,8 +142,8 @@ std::size_t worker::run_once() {
   for (;;) {
     std::optional<store::pending_record> record;
     {
-      std::unique_lock lock(mutex_);
-      record = next_due_locked(lock);
+      std::lock_guard lock(mutex_);
+      record = next_due_locked();
     }
     if (!record) return processed;
     process(*record);

@@ -112,8 +112,7 @@ class worker {
 
  private:
   void thread_loop();
-  // Under `lock` (on mutex_), which it lets go of while it reads the store.
-  std::optional<store::pending_record> next_due_locked(std::unique_lock<std::mutex>& lock);
+  std::optional<store::pending_record> next_due_locked();
   void process(const store::pending_record& record);
   bool queue_group_additions(const store::pending_record& record, record_result& result,
                              epoch_ms now);
@@ -129,7 +128,6 @@ class worker {
   bool woken_ = false;
   std::vector<store::pending_record> ready_;  // taken from the store, not yet started
   std::set<std::string> in_flight_;           // record ids being applied
-  bool refilling_ = false;                    // one thread reads the queue at a time
   std::optional<epoch_ms> earliest_retry_;    // when a retry we scheduled falls due
   std::vector<std::thread> threads_;
   // connector_worker_applies_total by result: applied, skipped, failed (to retry), dead.
