@@ -4,17 +4,13 @@
 #include <filesystem>
 #include <limits>
 
+#include "row_values.hpp"
 #include "sqlite_schema.hpp"
 
 namespace connector::store {
 namespace {
 
 using run = sqlite_statement::run;
-
-std::int64_t as_limit(std::size_t limit) {
-  return static_cast<std::int64_t>(
-      std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
-}
 
 }  // namespace
 

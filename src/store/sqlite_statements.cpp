@@ -1,5 +1,7 @@
 #include "sqlite_statements.hpp"
 
+#include "connector/text/ascii.hpp"
+
 #include <algorithm>
 #include <cassert>
 #include <cctype>
@@ -9,15 +11,6 @@
 #include <nlohmann/json.hpp>
 
 namespace connector::store {
-
-record_state parse_state(const std::string& text) {
-  for (auto state : {record_state::pending, record_state::retrying, record_state::done,
-                     record_state::dead, record_state::held}) {
-    if (text == to_string(state)) return state;
-  }
-  assert(false && "the CHECK constraint admits no other state");
-  return record_state::pending;
-}
 
 const char* const record_columns =
     "organization_id, record_id, object_type, fields_json, modstamp, version, attempts, "
@@ -42,11 +35,6 @@ pending_record read_record(const run& row) {
   return record;
 }
 
-std::int64_t as_limit(std::size_t limit) {
-  return static_cast<std::int64_t>(
-      std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
-}
-
 // A field of a record's newest state, as SQL over fields_json ('' when absent). Field names
 // are Salesforce API names (the config checks them); anything else would need quoting inside
 // a JSON path inside SQL, so it is refused. Guarded by json_valid: a damaged fields_json reads
@@ -65,26 +53,6 @@ static std::string field_expression(const std::string& field) {
 // text + U+10FFFF, the largest code point; only `text` itself sorts below text + NUL.
 static std::string upper_bound_of(const std::string& text, bool prefix) {
   return prefix ? text + "\xf4\x8f\xbf\xbf" : text + std::string(1, '\0');
-}
-
-static std::string lower_ascii(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-std::string counts_to_json(const std::map<std::string, std::int64_t>& counts) {
-  return nlohmann::json(counts).dump();
-}
-
-// Written by counts_to_json only; anything else in the column reads as no counts.
-static std::map<std::string, std::int64_t> counts_from_json(const std::string& text) {
-  std::map<std::string, std::int64_t> counts;
-  const auto parsed = nlohmann::json::parse(text, nullptr, false);
-  if (!parsed.is_object()) return counts;
-  for (const auto& [key, value] : parsed.items()) {
-    if (value.is_number_integer()) counts[key] = value.get<std::int64_t>();
-  }
-  return counts;
 }
 
 constexpr const char* run_columns =
@@ -437,7 +405,7 @@ std::vector<user_match> history_read_statements::users(const user_query& query) 
   const std::string organizations = nlohmann::json(query.organization_ids).dump();
   // Record ids compare as typed (they are case-sensitive); logins and e-mails ignoring case.
   const std::string id_high = upper_bound_of(query.text, query.prefix);
-  const std::string key = lower_ascii(query.text);
+  const std::string key = text::ascii_lower(query.text);
   const std::string key_high = upper_bound_of(key, query.prefix);
   run rows(search_users);
   rows.bind(1, organizations)

@@ -13,21 +13,16 @@
 #include "connector/store/runs.hpp"
 #include "connector/store/sqlite.hpp"
 #include "connector/store/types.hpp"
+#include "row_values.hpp"
 #include "run_owner.hpp"
 
 namespace connector::store {
 
 using run = sqlite_statement::run;
 
-record_state parse_state(const std::string& text);
-
 // The columns read_record reads, in its order.
 extern const char* const record_columns;
 pending_record read_record(const run& row);
-
-std::int64_t as_limit(std::size_t limit);
-
-std::string counts_to_json(const std::map<std::string, std::int64_t>& counts);
 
 struct stored_run {
   run_record record;

@@ -1,5 +1,7 @@
 #include "postgres_reads.hpp"
 
+#include "connector/text/ascii.hpp"
+
 #include <algorithm>
 #include <cassert>
 #include <limits>
@@ -14,15 +16,6 @@ const char* const record_columns =
     "organization_id, record_id, object_type, fields_json, modstamp, version, attempts, "
     "last_error, due_at, state, last_outcome, needs_reread, "
     "coalesce(released_version = version, false)";
-
-record_state parse_state(const std::string& text) {
-  for (auto state : {record_state::pending, record_state::retrying, record_state::done,
-                     record_state::dead, record_state::held}) {
-    if (text == to_string(state)) return state;
-  }
-  assert(false && "the CHECK constraint admits no other state");
-  return record_state::pending;
-}
 
 pending_record record_from(const postgres_result& rows, int row) {
   pending_record r;
@@ -42,12 +35,6 @@ pending_record record_from(const postgres_result& rows, int row) {
   return r;
 }
 
-std::string lower_ascii(std::string text) {
-  for (auto& c : text)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return text;
-}
-
 record_row record_row_from(const postgres_result& rows, int row, int first) {
   record_row r;
   r.object_type = rows.text(row, first + 0);
@@ -61,26 +48,6 @@ record_row record_row_from(const postgres_result& rows, int row, int first) {
   r.waiting_since = rows.optional_int64(row, first + 8);
   r.needs_reread = rows.boolean(row, first + 9);
   return r;
-}
-
-std::int64_t as_limit(std::size_t limit) {
-  return static_cast<std::int64_t>(
-      std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
-}
-
-std::string counts_to_json(const std::map<std::string, std::int64_t>& counts) {
-  return nlohmann::json(counts).dump();
-}
-
-// Written by counts_to_json only; anything else in the column reads as no counts.
-std::map<std::string, std::int64_t> counts_from_json(const std::string& text) {
-  std::map<std::string, std::int64_t> counts;
-  const auto parsed = nlohmann::json::parse(text, nullptr, false);
-  if (!parsed.is_object()) return counts;
-  for (const auto& [key, value] : parsed.items()) {
-    if (value.is_number_integer()) counts[key] = value.get<std::int64_t>();
-  }
-  return counts;
 }
 
 namespace {
@@ -369,7 +336,7 @@ WHERE organization_id = $1 AND record_id = $2 ORDER BY time DESC, id DESC LIMIT 
 std::vector<user_match> search_users(postgres_connection& db, const user_query& query) {
   std::vector<user_match> found;
   if (query.text.empty()) return found;
-  const std::string key = lower_ascii(query.text);
+  const std::string key = text::ascii_lower(query.text);
   const auto rows = db.exec(R"sql(
 SELECT k.organization_id, k.record_id, k.login, k.email, r.state
 FROM user_keys AS k LEFT JOIN records AS r USING (organization_id, record_id)

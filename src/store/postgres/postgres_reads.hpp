@@ -13,6 +13,7 @@
 #include "connector/store/postgres.hpp"
 #include "connector/store/runs.hpp"
 #include "connector/store/types.hpp"
+#include "../row_values.hpp"
 #include "../run_owner.hpp"
 
 namespace connector::store::postgres_reads {
@@ -73,12 +74,6 @@ std::vector<std::int64_t> notifications_per_bucket(postgres_connection& db, epoc
 std::vector<std::int64_t> applied_per_bucket(postgres_connection& db, epoch_ms since,
                                              epoch_ms bucket_ms, std::size_t buckets);
 
-// Pure helpers shared with the writer.
-record_state parse_state(const std::string& text);
-std::string counts_to_json(const std::map<std::string, std::int64_t>& counts);
-std::map<std::string, std::int64_t> counts_from_json(const std::string& text);
-std::int64_t as_limit(std::size_t limit);
-std::string lower_ascii(std::string text);  // as SQLite's lower() and lower(… COLLATE "C")
 // The columns newest_wins rules over, from `first` on: object_type, fields_json, modstamp,
 // version, state, attempts, last_error, due_at, waiting_since, needs_reread.
 record_row record_row_from(const postgres_result& rows, int row, int first);

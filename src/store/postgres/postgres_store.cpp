@@ -21,6 +21,7 @@
 #include "../run_progress.hpp"
 #include "postgres_intake.hpp"
 #include "postgres_reads.hpp"
+#include "connector/text/ascii.hpp"
 #include "postgres_schema.hpp"
 #include "postgres_session.hpp"
 
@@ -28,7 +29,6 @@ namespace connector::store {
 namespace {
 
 using params = postgres_params;
-using postgres_reads::as_limit;
 
 // The reads of both the engine and the reader: one connection, one caller at a time, a lost
 // connection reconnected and the read tried once more.
@@ -455,7 +455,7 @@ WHERE id = $1 AND status = 'queued')sql",
     if (!is_finished_run_status(status)) {
       throw std::invalid_argument("store: \"" + status + "\" is not a status a run ends with");
     }
-    const std::string counts_json = postgres_reads::counts_to_json(counts);
+    const std::string counts_json = counts_to_json(counts);
     std::int64_t finished = 0;
     run_write([&](postgres_connection& db, history_rows&) {
       progress_.forget(id);  // progress queued before this ran; a later one finds no counts
@@ -672,8 +672,8 @@ WHERE organization_id = $1 AND record_id = $2)sql",
             params()
                 .add(organization_id)
                 .add(record_id)
-                .add(postgres_reads::lower_ascii(login))
-                .add(postgres_reads::lower_ascii(email))
+                .add(text::ascii_lower(login))
+                .add(text::ascii_lower(email))
                 .add(login)
                 .add(email),
             "store user keys");
@@ -800,7 +800,7 @@ WHERE organization_id = $1 AND record_id = $2)sql",
     if (!counts) return;  // finished meanwhile
     const auto changed = db.exec(
         "UPDATE runs SET counts_json = $2 WHERE id = $1 AND status IN ('queued', 'running')",
-        params().add(run_id).add(postgres_reads::counts_to_json(*counts)), "update run counts");
+        params().add(run_id).add(counts_to_json(*counts)), "update run counts");
     if (changed.affected() == 0) progress_.wrote_nothing(run_id);
   }
 

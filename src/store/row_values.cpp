@@ -1,0 +1,39 @@
+#include "row_values.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+namespace connector::store {
+
+record_state parse_state(const std::string& text) {
+  for (auto state : {record_state::pending, record_state::retrying, record_state::done,
+                     record_state::dead, record_state::held}) {
+    if (text == to_string(state)) return state;
+  }
+  assert(false && "the CHECK constraint admits no other state");
+  return record_state::pending;
+}
+
+std::int64_t as_limit(std::size_t limit) {
+  return static_cast<std::int64_t>(
+      std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+}
+
+std::string counts_to_json(const std::map<std::string, std::int64_t>& counts) {
+  return nlohmann::json(counts).dump();
+}
+
+std::map<std::string, std::int64_t> counts_from_json(const std::string& text) {
+  std::map<std::string, std::int64_t> counts;
+  const auto parsed = nlohmann::json::parse(text, nullptr, false);
+  if (!parsed.is_object()) return counts;
+  for (const auto& [key, value] : parsed.items()) {
+    if (value.is_number_integer()) counts[key] = value.get<std::int64_t>();
+  }
+  return counts;
+}
+
+}  // namespace connector::store

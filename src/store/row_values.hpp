@@ -1,0 +1,23 @@
+#pragma once
+// How both engines turn stored columns into values and back: a record's state, the run's
+// counts, a limit. One definition each, so SQLite and PostgreSQL read their rows alike.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "connector/store/types.hpp"
+
+namespace connector::store {
+
+// The stored text of a record_state (to_string's); the schemas' CHECK admits no other.
+record_state parse_state(const std::string& text);
+
+// A caller's limit as a bound SQL parameter (size_t beyond int64 means "all").
+std::int64_t as_limit(std::size_t limit);
+
+std::string counts_to_json(const std::map<std::string, std::int64_t>& counts);
+// Written by counts_to_json only; anything else in the column reads as no counts.
+std::map<std::string, std::int64_t> counts_from_json(const std::string& text);
+
+}  // namespace connector::store
