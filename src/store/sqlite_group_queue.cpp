@@ -16,10 +16,13 @@ using run = sqlite_statement::run;
 
 group_queue_writes::group_queue_writes(const sqlite_connection& connection)
     : db(connection),
+      // A user already waiting for the group waits once: applying a record again (a newer
+      // state, a retry after a crash) adds nothing new, and the queue counts users.
       insert(db, R"sql(
 INSERT INTO group_additions
   (group_id, group_name, ispring_user_id, organization_id, record_id, queued_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql",
+SELECT ?1, ?2, ?3, ?4, ?5, ?6
+WHERE NOT EXISTS (SELECT 1 FROM group_additions WHERE group_id = ?1 AND ispring_user_id = ?3))sql",
              "queue group addition"),
       // Claimable: no claim yet, or nobody's (or an expired) lease, and not backing off.
       next_group(db, R"sql(

@@ -228,6 +228,7 @@ CREATE TABLE group_additions (
   queued_at       INTEGER NOT NULL
 );
 CREATE INDEX group_additions_by_group ON group_additions (group_id, id);
+CREATE INDEX group_additions_by_user ON group_additions (group_id, ispring_user_id);
 
 -- One row per group ever drained: who holds it until when, and its back-off after failures.
 CREATE TABLE group_claims (

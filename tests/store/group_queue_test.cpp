@@ -93,6 +93,25 @@ TEST_F(group_queue_test, finishing_removes_only_what_was_claimed_and_keeps_what_
   EXPECT_EQ(next->attempts, 0);
 }
 
+TEST_F(group_queue_test, a_user_waiting_for_a_group_waits_once_and_joins_again_after_it) {
+  // A record applied again (a newer state, a retry after a crash) queues its groups again.
+  queue().queue_group_additions({addition("g-1", "u1"), addition("g-2", "u1")});
+  queue().queue_group_additions({addition("g-1", "u1")});
+  EXPECT_EQ(queue().group_stats().additions, 2);
+  auto claim = queue().claim_next_group("a", 1000, 31'000, 100);
+  ASSERT_TRUE(claim);
+  ASSERT_EQ(claim->group_id, "g-1");
+  EXPECT_EQ(users_of(*claim), (std::vector<std::string>{"u1"}));
+  // Queued while its replace runs: the replace adds it, and the row it waits in goes with it.
+  queue().queue_group_additions({addition("g-1", "u1")});
+  queue().finish_group("g-1", "a", claim->up_to());
+  EXPECT_EQ(queue().group_stats().additions, 1);  // g-2's
+  // Once out of the queue, the user may be queued for the group again (removed in iSpring
+  // meanwhile, say), and is never lost.
+  queue().queue_group_additions({addition("g-1", "u1")});
+  EXPECT_EQ(queue().group_stats().additions, 2);
+}
+
 TEST_F(group_queue_test, a_finished_group_rests_until_its_due_time_and_others_go_first) {
   queue().queue_group_additions({addition("g-1", "u1")});
   auto claim = queue().claim_next_group("a", 1000, 31'000, 100);
