@@ -202,6 +202,20 @@
     }
   }
 
+  // The instances sharing the store (several behind a load balancer), one per line.
+  function renderInstances(instances) {
+    const list = $("live-instances");
+    list.replaceChildren();
+    if (instances.length === 0) {
+      list.textContent = "none beating";
+      return;
+    }
+    instances.forEach((i, n) => {
+      if (n > 0) list.append(document.createElement("br"));
+      list.append(`${i.host} (pid ${i.pid}, ${i.role} ${i.version}), last seen ${localTime(i.last_seen)}`);
+    });
+  }
+
   async function loadOverview() {
     const status = await api("/admin/status");
     $("count-pending").textContent = show(status.pending);
@@ -211,6 +225,7 @@
     $("oldest-waiting").textContent = status.oldest_waiting_since ? localTime(status.oldest_waiting_since) : "nothing waits";
     renderLastSync(status);
     $("notifications-received").textContent = show(status.notifications_received);
+    renderInstances(status.instances || []);
     renderDeadLetters(status.dead_letter_records || []);
     renderHeld(status.held_records || []);
 

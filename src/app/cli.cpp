@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cstdlib>
 #include <condition_variable>
 #include <iomanip>
 #include <iostream>
@@ -16,12 +17,14 @@
 #include "connector/app/checks.hpp"
 #include "connector/app/commands.hpp"
 #include "connector/app/explain.hpp"
+#include "connector/app/instance_heartbeat.hpp"
 #include "connector/app/reconcile_runs.hpp"
 #include "connector/app/status_report.hpp"
 #include "connector/ispring/client.hpp"
 #include "connector/log.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/salesforce/rest_client.hpp"
+#include "connector/store/migrate.hpp"
 #include "connector/store/open.hpp"
 #include "connector/sync/mapping.hpp"
 #include "connector/sync/user_sync.hpp"
@@ -45,11 +48,8 @@ std::optional<config::settings> load_or_explain(const std::string& path) {
 int status(const config::settings& settings, bool json) {
   try {
     const auto reader = store::open_store_reader(store_settings_for(settings));
-    const status_snapshot snapshot{
-        reader->stats(), reader->list_records(store::record_state::dead, 50),
-        reader->list_records(store::record_state::retrying, 50), reader->last_sync(),
-        reader->list_records(store::record_state::held, 50),
-        store::read_group_queue_stats(store_settings_for(settings))};
+    auto snapshot = read_status(*reader, system_clock().now());
+    snapshot.groups = store::read_group_queue_stats(store_settings_for(settings));
     std::cout << (json ? status_to_json(snapshot).dump(2) + "\n" : status_to_text(snapshot));
     return 0;
   } catch (const std::exception& e) {
@@ -259,8 +259,11 @@ int reconcile(const config::settings& settings, const reconcile_cli_options& opt
   }
   try {
     auto inbox = store::open_store(store_settings_for(settings));
+    // An instance while it runs: the services on the store see its run and its lease live.
+    instance_heartbeat heartbeat(*inbox, clock, "cli");
+    heartbeat.start();
     inbox->fail_interrupted_runs(clock.now());
-    // One run at a time, also across processes: the service may be running one.
+    // One run at a time, also across processes and hosts: a service may be running one.
     if (const auto running = inbox->running_run()) {
       std::cerr << "connector reconcile: run " << running->id << " (" << running->trigger << ") is "
                 << running->status
@@ -372,6 +375,32 @@ int check(const config::settings& settings, bool send_test_email) {
   return all_ok ? 0 : 1;
 }
 
+int migrate(const config::settings& settings, const std::string& postgresql_url) {
+  std::string url = postgresql_url;
+  if (url.starts_with("env:")) {
+    const char* value = std::getenv(url.substr(4).c_str());
+    if (!value || !*value) {
+      std::cerr << "connector migrate: the environment variable " << url.substr(4)
+                << " is not set\n";
+      return 2;
+    }
+    url = value;
+  }
+  try {
+    store::store_settings to = store_settings_for(settings);
+    to.sqlite_path.clear();
+    to.postgresql_url = url;
+    const auto counts = store::migrate_to_postgresql(store_settings_for(settings), to);
+    for (const auto& [table, rows] : counts)
+      std::cout << std::left << std::setw(20) << table << rows << "\n";
+    std::cout << "copied into PostgreSQL; set store.postgresql_url and start the instances\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "connector migrate: " << e.what() << "\n";
+    return 1;
+  }
+}
+
 int run_cli(int argc, char** argv) {
   CLI::App cli{
       "connector: keeps iSpring Learn in step with Salesforce users.\n"
@@ -475,6 +504,17 @@ int run_cli(int argc, char** argv) {
   explain_cmd->add_option("--limit", explain_opts.limit, "History events, newest first")
       ->capture_default_str();
 
+  auto* migrate_cmd = cli.add_subcommand(
+      "migrate",
+      "Copy the SQLite store (store.sqlite_path) into an empty PostgreSQL database, to run "
+      "several instances on it; stop the service first");
+  std::string migrate_url;
+  migrate_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
+  migrate_cmd
+      ->add_option("--to-postgresql", migrate_url,
+                   "postgresql://user:password@host:port/db, or env:NAME to read it from NAME")
+      ->required();
+
   CLI11_PARSE(cli, argc, argv);
 
   auto settings = load_or_explain(config_path);
@@ -500,6 +540,7 @@ int run_cli(int argc, char** argv) {
   if (*explain_cmd) return explain(*settings, explain_target, explain_opts);
   if (*retry_cmd) return retry(*settings, retry_all ? std::string() : retry_record);
   if (*release_cmd) return release(*settings, release_all ? std::string() : release_record);
+  if (*migrate_cmd) return migrate(*settings, migrate_url);
   return 2;
 }
 

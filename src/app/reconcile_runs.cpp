@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "connector/app/status_report.hpp"
 #include "connector/salesforce/ids.hpp"
@@ -60,6 +61,43 @@ std::optional<double> last_success_seconds(const std::vector<store::run_record>&
   }
   return std::nullopt;
 }
+
+const std::string& instance_of(const run_environment& env) {
+  return env.instance_id.empty() ? store::this_instance_id() : env.instance_id;
+}
+
+// Waits, queued, until this instance holds the reconciliation lease; nullopt once it does,
+// or why the run must end without starting. Polled once a second: the holder's run ends,
+// or its heartbeat stops and the lease passes.
+std::optional<stop_request> wait_for_lease(const run_environment& env, std::int64_t run_id,
+                                           const stop_check& should_stop) {
+  bool told = false;
+  while (!env.store->take_lease(store::leases::reconciliation, instance_of(env),
+                                env.time->now())) {
+    if (auto stop = should_stop ? should_stop() : std::nullopt) return stop;
+    if (!told) {
+      log::write(spdlog::level::info, "run.waiting",
+                 "reconciliation run {} waits: instance {} is running one", run_id,
+                 env.store->lease_holder(store::leases::reconciliation));
+      told = true;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  return std::nullopt;
+}
+
+// Frees the lease when the run ends, however it ends. A store that fails keeps it held
+// until this instance's next run or its heartbeat stops.
+struct lease_release {
+  const run_environment& env;
+  ~lease_release() {
+    try {
+      env.store->release_lease(store::leases::reconciliation, instance_of(env));
+    } catch (const std::exception& e) {
+      spdlog::warn("the reconciliation lease could not be released: {}", e.what());
+    }
+  }
+};
 
 }  // namespace
 
@@ -147,6 +185,15 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
                                    const stop_check& should_stop) {
   const log::scope run("run_id", std::to_string(run_id));
   auto& store = *env.store;
+  if (auto stop = wait_for_lease(env, run_id, should_stop)) {
+    store.finish_run(run_id, stop->status, env.time->now(), {},
+                     stop->message + " (before the run started)");
+    sync::reconcile_report report;
+    report.status = stop->status;
+    report.message = stop->message;
+    return report;
+  }
+  const lease_release release{env};
   const epoch_ms started = env.time->now();
   store.start_run(run_id, started);
   sync::reconcile_report report;
@@ -349,7 +396,10 @@ void run_coordinator::loop() {
       lock.unlock();
       due = schedule.next_run(env_.time->now(), last_run());
       const bool busy = env_.store->running_run().has_value();
-      if (due && *due <= env_.time->now() && !busy) {
+      // Every instance sees the same due time; the one that claims it runs, the others
+      // let it pass.
+      if (due && *due <= env_.time->now() && !busy &&
+          claim_due_time(*due)) {
         lock.lock();
         if (stopping_) break;
         const auto id = env_.store->create_run("scheduled", false, env_.time->now());
@@ -362,6 +412,13 @@ void run_coordinator::loop() {
     // a run in another process.
     wake_.wait_for(lock, std::chrono::seconds(1));
   }
+}
+
+bool run_coordinator::claim_due_time(epoch_ms due) {
+  const auto& self = instance_of(env_);
+  if (env_.store->claim_slot("schedule", due, self, env_.time->now())) return true;
+  spdlog::debug("the scheduled run due at {} is another instance's", format_utc(due));
+  return false;
 }
 
 void run_coordinator::run_one(std::int64_t id, bool dry_run, bool scheduled) {

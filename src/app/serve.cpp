@@ -13,6 +13,7 @@
 #include "connector/app/admin_throttle.hpp"
 #include "connector/app/commands.hpp"
 #include "connector/app/event_intake.hpp"
+#include "connector/app/instance_heartbeat.hpp"
 #include "connector/app/outbound_intake.hpp"
 #include "connector/app/reconcile_runs.hpp"
 #include "connector/app/service_notifier.hpp"
@@ -177,6 +178,10 @@ int serve(const config::settings& settings, const serve_options& options) {
   add_store_metrics(metrics, *inbox, clock);
   // A run a crashed or killed process left queued or running would otherwise show as
   // running forever in status and in GET /admin/runs/{id}.
+  // This process as one of the instances on the store: others judge its runs and its
+  // reconciliation lease by this heartbeat, and `status` lists it.
+  instance_heartbeat heartbeat(*inbox, clock, "serve");
+  heartbeat.start();
   if (const auto interrupted = inbox->fail_interrupted_runs(clock.now()); interrupted != 0) {
     spdlog::warn(
         "{} reconciliation run(s) were interrupted when the service stopped; marked failed",
@@ -431,6 +436,7 @@ int serve(const config::settings& settings, const serve_options& options) {
   alert_monitor.reset();       // reads the store, so it stops first
   if (runs) runs->stop();      // finishes the users being applied, records the run
   if (worker) worker->stop();  // finishes the users being applied
+  heartbeat.stop();            // leaves the instance list; its leases are free at once
   worker.reset();
   drainer.reset();  // finishes the replaces in progress; what waits stays queued
   runs.reset();

@@ -64,6 +64,16 @@ nlohmann::json status_to_json(const status_snapshot& status) {
   for (const auto& r : status.dead_letters) j["dead_letter_records"].push_back(record_to_json(r));
   j["retrying_records"] = nlohmann::json::array();
   for (const auto& r : status.retrying) j["retrying_records"].push_back(record_to_json(r));
+  j["instances"] = nlohmann::json::array();
+  for (const auto& i : status.instances) {
+    j["instances"].push_back({{"id", i.id},
+                              {"host", i.host},
+                              {"pid", i.pid},
+                              {"role", i.role},
+                              {"version", i.version},
+                              {"started_at", format_utc(i.started_at)},
+                              {"last_seen", format_utc(i.last_seen)}});
+  }
   j["held_records"] = nlohmann::json::array();
   for (const auto& r : status.held)
     j["held_records"].push_back({{"record_id", r.record_id}, {"reason", r.last_outcome}});
@@ -76,6 +86,16 @@ nlohmann::json status_to_json(const status_snapshot& status) {
                                               : nlohmann::json(nullptr)},
       {"last_error", g.retrying > 0 ? nlohmann::json(g.last_error) : nlohmann::json(nullptr)}};
   return j;
+}
+
+status_snapshot read_status(store::store_reader& reader, epoch_ms now) {
+  return {reader.stats(),
+          reader.list_records(store::record_state::dead, 50),
+          reader.list_records(store::record_state::retrying, 50),
+          reader.last_sync(),
+          reader.list_records(store::record_state::held, 50),
+          {},
+          reader.live_instances(now)};
 }
 
 std::string status_to_text(const status_snapshot& status) {
@@ -100,7 +120,12 @@ std::string status_to_text(const status_snapshot& status) {
         << " group(s) retrying; last error: " << status.groups.last_error;
   out << "\n"
       << "Last sync start:        " << last_sync_start(status.last_sync) << "\n"
-      << "Last sync status:       " << last_sync_status(status.last_sync) << "\n";
+      << "Last sync status:       " << last_sync_status(status.last_sync) << "\n"
+      << "Live instances:         " << status.instances.size() << "\n";
+  for (const auto& i : status.instances) {
+    out << "  " << i.id << "  " << i.role << " " << i.version << ", since "
+        << format_utc(i.started_at) << ", last seen " << format_utc(i.last_seen) << "\n";
+  }
   if (!status.dead_letters.empty()) {
     out << "\nDead letters (re-queue with `connector retry RECORD_ID` or `--all`):\n";
     for (const auto& r : status.dead_letters) {

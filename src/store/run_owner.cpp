@@ -1,87 +1,73 @@
 #include "run_owner.hpp"
 
-#include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
+#include <algorithm>
 #include <climits>
-#include <fstream>
 #include <mutex>
-#include <optional>
 #include <random>
 #include <sstream>
-#include <string_view>
 
 namespace connector::store {
 namespace {
 
-std::optional<std::string> first_line(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  if (!in || !std::getline(in, line) || line.empty()) return std::nullopt;
-  return line;
+// From project(VERSION) in CMakeLists.txt, for this file only (a definition on the whole
+// library would rebuild it all on every release).
+#ifndef CONNECTOR_VERSION
+#define CONNECTOR_VERSION "unknown"
+#endif
+
+std::string host_name() {
+  char name[HOST_NAME_MAX + 1] = {};
+  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "unknown-host";
+  return name;
 }
 
-// Field 22 of /proc/PID/stat: the start time after boot. The command name (field 2) may
-// hold spaces and parentheses, so the fields are counted from its closing parenthesis.
-std::optional<std::string> start_time(std::int64_t pid) {
-  const auto stat = first_line("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return std::nullopt;
-  const auto name_end = stat->rfind(')');
-  if (name_end == std::string::npos) return std::nullopt;
-  std::istringstream fields(stat->substr(name_end + 1));
-  std::string field;
-  for (int number = 3; number <= 22; ++number) {
-    if (!(fields >> field)) return std::nullopt;
-  }
-  return field;
-}
-
-// The same marker for any process on this host, or nothing without /proc.
-std::optional<std::string> instance_of(std::int64_t pid) {
-  static const auto boot_id = first_line("/proc/sys/kernel/random/boot_id");
-  if (!boot_id) return std::nullopt;
-  const auto started = start_time(pid);
-  if (!started) return std::nullopt;
-  return *boot_id + "/" + *started;
-}
-
-process_identity identify_this_process() {
-  process_identity self;
-  self.pid = getpid();
-  if (auto instance = instance_of(self.pid)) {
-    self.instance = std::move(*instance);
-  } else {
-    std::random_device random;
-    std::ostringstream id;
-    id << "random/" << std::hex << random() << random();
-    self.instance = id.str();
-  }
-  return self;
+// Random first: a pid is reused, and containers on several hosts often share a host name
+// and a pid (1). 64 random bits make two instances' ids collide practically never.
+std::string new_instance_id() {
+  std::random_device random;
+  std::ostringstream id;
+  id << std::hex << random() << random() << '@' << host_name() << '/' << std::dec << getpid();
+  return id.str();
 }
 
 }  // namespace
 
-process_identity current_process() {
-  // Cached, but per pid: a forked child is another process with its own runs.
+const std::string& this_instance_id() {
+  // Cached, but per pid: a forked child is another instance with its own runs.
   static std::mutex mutex;
-  static process_identity self;
+  static pid_t owner = 0;
+  static std::string id;
   std::lock_guard lock(mutex);
-  if (self.pid != getpid()) self = identify_this_process();
+  if (owner != getpid()) {
+    owner = getpid();
+    id = new_instance_id();
+  }
+  return id;
+}
+
+instance_record this_instance(const std::string& role, epoch_ms started_at, epoch_ms now) {
+  instance_record self;
+  self.id = this_instance_id();
+  self.host = host_name();
+  self.pid = getpid();
+  self.role = role;
+  self.version = CONNECTOR_VERSION;
+  self.started_at = started_at;
+  self.last_seen = now;
   return self;
 }
 
-bool process_is_alive(const process_identity& owner) {
-  const auto self = current_process();
-  // An earlier process of ours with the same pid (a container restarted) is gone.
-  if (owner.pid == self.pid) return owner.instance == self.instance;
-  // kill(0 or -1, …) would address process groups: never a valid owner.
-  if (owner.pid <= 0 || owner.pid > INT_MAX) return false;
-  // EPERM: it exists but belongs to another user; only ESRCH says it is gone.
-  if (kill(static_cast<pid_t>(owner.pid), 0) != 0 && errno == ESRCH) return false;
-  const auto instance = instance_of(owner.pid);
-  if (!instance) return true;  // no /proc, or it just exited: the next check will tell
-  return *instance == owner.instance;
+process_identity run_owner(const std::string& instance_id) {
+  return {getpid(), instance_id.empty() ? this_instance_id() : instance_id};
+}
+
+bool owner_is_live(const std::string& owner_instance, const std::string& self,
+                   const std::vector<instance_record>& live) {
+  if (owner_instance == self) return true;
+  return std::any_of(live.begin(), live.end(),
+                     [&](const instance_record& i) { return i.id == owner_instance; });
 }
 
 }  // namespace connector::store

@@ -1,23 +1,25 @@
 #pragma once
-// Who owns a run: a process, named so that another process on the same host can tell
-// whether the owner still lives. A pid alone is not enough (pids are reused, and start
-// again after a reboot), so the owner also carries a marker of its start.
+// Who owns a run: an instance (cluster.hpp), judged live by its heartbeat in the store, so
+// that an instance on another host can tell. The pid is kept for the operator's eyes only.
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "connector/store/cluster.hpp"
 
 namespace connector::store {
 
 struct process_identity {
   std::int64_t pid = 0;
-  std::string instance;  // "<boot id>/<start time in clock ticks>", or a random id without /proc
+  std::string instance;  // the owner instance's id
 };
 
-// This process (computed once per pid, so a forked child is told apart).
-process_identity current_process();
+// The owner a store acting for `instance_id` (empty: this process's) writes into its runs.
+process_identity run_owner(const std::string& instance_id);
 
-// False when the owner is certainly gone: no process has its pid, or the process with its
-// pid started at another time or boot. True when it lives, and when that cannot be told
-// (a live run must never be failed).
-bool process_is_alive(const process_identity& owner);
+// Whether a run of `owner_instance` belongs to a live instance: the store's own (`self`) is,
+// others are when `live` (live_instances at the store's clock) lists them.
+bool owner_is_live(const std::string& owner_instance, const std::string& self,
+                   const std::vector<instance_record>& live);
 
 }  // namespace connector::store

@@ -49,6 +49,7 @@ sqlite_reader::sqlite_reader(const std::string& path, int busy_timeout_ms)
     if (has_table(db_, "user_history")) history_ = std::make_unique<history_read_statements>(db_);
     if (has_table(db_, "department_links"))
       departments_ = std::make_unique<department_link_reads>(db_);
+    if (has_table(db_, "instances")) cluster_ = std::make_unique<cluster_reads>(db_);
   } catch (const sqlite_error& e) {
     throw std::runtime_error("store: cannot read " + path + ": " + e.what());
   }
@@ -56,6 +57,7 @@ sqlite_reader::sqlite_reader(const std::string& path, int busy_timeout_ms)
 
 // The statements go before their connection.
 sqlite_reader::~sqlite_reader() {
+  cluster_.reset();
   departments_.reset();
   history_.reset();
   runs_.reset();
@@ -133,10 +135,25 @@ std::optional<run_record> sqlite_reader::last_sync() {
   });
 }
 
-std::optional<run_record> sqlite_reader::running_run() {
+std::optional<run_record> sqlite_reader::running_run(epoch_ms now, const std::string& self) {
   return locked([&]() -> std::optional<run_record> {
     if (!runs_) return std::nullopt;
-    return runs_->first_of_live_owner();
+    return runs_->first_of_live_owner(self, cluster_ ? cluster_->live(now)
+                                                     : std::vector<instance_record>{});
+  });
+}
+
+std::vector<instance_record> sqlite_reader::live_instances(epoch_ms now) {
+  return locked([&]() -> std::vector<instance_record> {
+    if (!cluster_) return {};
+    return cluster_->live(now);
+  });
+}
+
+std::string sqlite_reader::lease_holder(const std::string& name) {
+  return locked([&]() -> std::string {
+    if (!cluster_) return {};
+    return cluster_->lease_holder(name);
   });
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "connector/store/interfaces.hpp"
+#include "sqlite_cluster.hpp"
 #include "sqlite_department_links.hpp"
 #include "sqlite_statements.hpp"
 
@@ -48,6 +49,7 @@ class sqlite_reader final : public store_reader {
                                                      std::size_t buckets) override;
   std::vector<std::int64_t> applied_per_bucket(epoch_ms since, epoch_ms bucket_ms,
                                                std::size_t buckets) override;
+  std::vector<instance_record> live_instances(epoch_ms now) override;
 
   // The engine's other reads (work_queue, user_links, department_links, run_log).
   std::vector<pending_record> take_due(epoch_ms now, std::size_t limit);
@@ -58,7 +60,8 @@ class sqlite_reader final : public store_reader {
   std::vector<std::pair<std::string, std::string>> list_links(const std::string& organization_id);
   std::size_t count_links(const std::string& organization_id);
   std::vector<department_link> list_department_links(const std::string& organization_id);
-  std::optional<run_record> running_run();
+  std::optional<run_record> running_run(epoch_ms now, const std::string& self);
+  std::string lease_holder(const std::string& name);
 
  private:
   // Runs `query` under the connection's lock; SQLite's errors name the file.
@@ -70,10 +73,12 @@ class sqlite_reader final : public store_reader {
   std::mutex mutex_;
   sqlite_connection db_;
   std::unique_ptr<read_statements> read_;
-  // Null while the file predates their tables (runs: version 2, history: 4, departments: 7).
+  // Null while the file predates their tables (runs: version 2, history: 4, departments: 7,
+  // instances: 10).
   std::unique_ptr<run_read_statements> runs_;
   std::unique_ptr<history_read_statements> history_;
   std::unique_ptr<department_link_reads> departments_;
+  std::unique_ptr<cluster_reads> cluster_;  // null before version 10
 };
 
 }  // namespace connector::store

@@ -9,7 +9,7 @@ namespace {
 
 // Append-only: a released step is never edited, a change is a new step. Step i (0-based)
 // takes the schema from version i to i + 1.
-constexpr std::array<const char*, 10> migrations = {
+constexpr std::array<const char*, 11> migrations = {
     // 1: the durable inbox.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice.
@@ -239,6 +239,33 @@ CREATE TABLE group_claims (
   attempts    INTEGER NOT NULL DEFAULT 0,
   last_error  TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
+)sql",
+    // 11: several instances (cluster.hpp). Instances and their heartbeats; leases held while
+    // the holder lives (one reconciliation at a time); the schedule's claimed due times; and
+    // the claim on a record an instance's worker took (claimed_by until lease_until).
+    R"sql(
+CREATE TABLE instances (
+  id         TEXT PRIMARY KEY,
+  host       TEXT NOT NULL,
+  pid        INTEGER NOT NULL,
+  role       TEXT NOT NULL,
+  version    TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  last_seen  INTEGER NOT NULL
+);
+CREATE TABLE leases (
+  name     TEXT PRIMARY KEY,
+  holder   TEXT NOT NULL,
+  taken_at INTEGER NOT NULL
+);
+CREATE TABLE schedule_slots (
+  name       TEXT PRIMARY KEY,
+  due_at     INTEGER NOT NULL,
+  claimed_by TEXT NOT NULL,
+  claimed_at INTEGER NOT NULL
+);
+ALTER TABLE records ADD COLUMN claimed_by TEXT;
+ALTER TABLE records ADD COLUMN lease_until INTEGER;
 )sql",
 };
 

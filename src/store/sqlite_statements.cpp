@@ -526,11 +526,12 @@ std::optional<run_record> run_read_statements::last() {
   return read_run(row).record;
 }
 
-std::optional<run_record> run_read_statements::first_of_live_owner() {
+std::optional<run_record> run_read_statements::first_of_live_owner(
+    const std::string& self, const std::vector<instance_record>& live) {
   run rows(unfinished_runs);
   while (rows.step()) {
     auto stored = read_run(rows);
-    if (process_is_alive(stored.owner)) return std::move(stored.record);
+    if (owner_is_live(stored.owner.instance, self, live)) return std::move(stored.record);
   }
   return std::nullopt;
 }

@@ -96,7 +96,9 @@ struct run_read_statements {
 
   std::optional<run_record> last();
 
-  std::optional<run_record> first_of_live_owner();
+  // The first unfinished run whose owner is live (owner_is_live).
+  std::optional<run_record> first_of_live_owner(const std::string& self,
+                                                const std::vector<instance_record>& live);
 
   sqlite_statement find_run, find_plan, list_runs, last_sync, unfinished_runs;
 };

@@ -24,6 +24,7 @@
 #include "group_commit.hpp"
 #include "run_owner.hpp"
 #include "run_progress.hpp"
+#include "sqlite_cluster.hpp"
 #include "sqlite_department_links.hpp"
 #include "sqlite_group_queue.hpp"
 #include "sqlite_history.hpp"
@@ -46,6 +47,7 @@ class sqlite_store final : public store, public group_queue, private group_commi
         records_prune_interval_ms_(std::max<std::int64_t>(options.records_prune_interval_ms, 0)),
         requeue_stale_while_waiting_(options.requeue_stale_while_waiting),
         time_(options.time ? *options.time : own_clock_),
+        owner_(run_owner(options.instance_id)),
         writer_db_(options.sqlite_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE),
         writer_(*this, {options.max_batch_requests, history_prune_interval_, options.on_commit,
                         "inbox-writer"}) {
@@ -59,6 +61,8 @@ class sqlite_store final : public store, public group_queue, private group_commi
     department_writes_ = std::make_unique<department_link_writes>(writer_db_);
     group_writes_ = std::make_unique<group_queue_writes>(writer_db_);
     group_reads_ = std::make_unique<group_queue_reads>(writer_db_);
+    cluster_writes_ = std::make_unique<cluster_writes>(writer_db_);
+    cluster_reads_ = std::make_unique<cluster_reads>(writer_db_);
     history_ = std::make_unique<sqlite_history>(writer_db_, *write_, options.history_retention_ms,
                                                 options.history_max_events_per_user);
     // Opened after the writer switched the file to WAL and migrated it.
@@ -101,10 +105,12 @@ class sqlite_store final : public store, public group_queue, private group_commi
     writer_.submit(std::move(request), std::move(done));
   }
 
-  // Reads only: the single sync worker moves records on with mark_*, so taking them needs
-  // no claim here.
+  // A write: what it returns is claimed for this store's instance (cluster.hpp), so a
+  // second instance on the file, or the CLI's sync-user, does not take it meanwhile.
   std::vector<pending_record> take_due(epoch_ms now, std::size_t limit) override {
-    return reader_->take_due(now, limit);
+    std::vector<pending_record> due;
+    run_write([&] { due = cluster_writes_->claim_due(owner_.instance, now, limit); });
+    return due;
   }
 
   std::vector<std::string> due_rereads(const std::string& organization_id, epoch_ms now,
@@ -127,7 +133,9 @@ class sqlite_store final : public store, public group_queue, private group_commi
           .bind(3, version)
           .bind(4, outcome)
           .execute();
+      // After: after_apply reads the mark's own change count.
       after_apply(organization_id, record_id, version);
+      cluster_writes_->release_claim(organization_id, record_id);
     });
   }
 
@@ -143,7 +151,9 @@ class sqlite_store final : public store, public group_queue, private group_commi
           .bind(5, std::int64_t{dead ? 1 : 0})
           .bind(6, retry_at)
           .execute();
+      // After: after_apply reads the mark's own change count.
       after_apply(organization_id, record_id, version);
+      cluster_writes_->release_claim(organization_id, record_id);
     });
   }
 
@@ -201,7 +211,9 @@ class sqlite_store final : public store, public group_queue, private group_commi
           .bind(3, version)
           .bind(4, reason)
           .execute();
+      // After: after_apply reads the mark's own change count.
       after_apply(organization_id, record_id, version);
+      cluster_writes_->release_claim(organization_id, record_id);
     });
   }
 
@@ -360,13 +372,12 @@ class sqlite_store final : public store, public group_queue, private group_commi
   std::int64_t create_run(const std::string& trigger, bool dry_run, epoch_ms now) override {
     std::int64_t id = 0;
     run_write([&] {
-      const auto owner = current_process();
       run(write_->insert_run)
           .bind(1, trigger)
           .bind(2, std::int64_t{dry_run ? 1 : 0})
           .bind(3, now)
-          .bind(4, owner.pid)
-          .bind(5, owner.instance)
+          .bind(4, owner_.pid)
+          .bind(5, owner_.instance)
           .execute();
       id = sqlite3_last_insert_rowid(writer_db_.handle());
     });
@@ -376,12 +387,11 @@ class sqlite_store final : public store, public group_queue, private group_commi
   void start_run(std::int64_t id, epoch_ms now) override {
     bool started = false;
     run_write([&] {
-      const auto owner = current_process();
       run(write_->start_run)
           .bind(1, id)
           .bind(2, now)
-          .bind(3, owner.pid)
-          .bind(4, owner.instance)
+          .bind(3, owner_.pid)
+          .bind(4, owner_.instance)
           .execute();
       started = sqlite3_changes(writer_db_.handle()) != 0;
     });
@@ -441,7 +451,9 @@ class sqlite_store final : public store, public group_queue, private group_commi
 
   std::optional<run_record> last_sync() override { return reader_->last_sync(); }
 
-  std::optional<run_record> running_run() override { return reader_->running_run(); }
+  std::optional<run_record> running_run() override {
+    return reader_->running_run(time_.now(), owner_.instance);
+  }
 
   // Decided inside the write transaction, so no run starts or finishes between the look
   // and the update.
@@ -449,11 +461,13 @@ class sqlite_store final : public store, public group_queue, private group_commi
     std::size_t failed = 0;
     run_write([&] {
       std::vector<std::int64_t> orphans;
+      const auto live = cluster_reads_->live(now);
       {
         run rows(write_->select_unfinished_runs);
         while (rows.step()) {
           const auto stored = read_run(rows);
-          if (!process_is_alive(stored.owner)) orphans.push_back(stored.record.id);
+          if (!owner_is_live(stored.owner.instance, owner_.instance, live))
+            orphans.push_back(stored.record.id);
         }
       }
       for (const auto id : orphans) {
@@ -462,6 +476,41 @@ class sqlite_store final : public store, public group_queue, private group_commi
       failed = orphans.size();
     });
     return failed;
+  }
+
+  // --- cluster ----------------------------------------------------------------------------
+
+  void heartbeat(const instance_record& self) override {
+    run_write([&] { cluster_writes_->heartbeat(self); });
+  }
+
+  void retire_instance(const std::string& id) override {
+    run_write([&] { cluster_writes_->retire(id); });
+  }
+
+  std::vector<instance_record> live_instances(epoch_ms now) override {
+    return reader_->live_instances(now);
+  }
+
+  bool take_lease(const std::string& name, const std::string& holder, epoch_ms now) override {
+    bool taken = false;
+    run_write([&] { taken = cluster_writes_->take_lease(name, holder, now); });
+    return taken;
+  }
+
+  void release_lease(const std::string& name, const std::string& holder) override {
+    run_write([&] { cluster_writes_->release_lease(name, holder); });
+  }
+
+  std::string lease_holder(const std::string& name) override {
+    return reader_->lease_holder(name);
+  }
+
+  bool claim_slot(const std::string& name, epoch_ms due, const std::string& holder,
+                  epoch_ms now) override {
+    bool claimed = false;
+    run_write([&] { claimed = cluster_writes_->claim_slot(name, due, holder, now); });
+    return claimed;
   }
 
   void record_history(std::vector<history_event> events) override {
@@ -801,6 +850,7 @@ class sqlite_store final : public store, public group_queue, private group_commi
   const bool requeue_stale_while_waiting_;
   const system_clock own_clock_;
   const connector::clock& time_;
+  const process_identity owner_;  // of the runs this store creates and starts
 
   // Writer side: used by the writer thread only, once the constructor has started it.
   sqlite_connection writer_db_;
@@ -809,6 +859,8 @@ class sqlite_store final : public store, public group_queue, private group_commi
   std::unique_ptr<department_link_writes> department_writes_;
   std::unique_ptr<group_queue_writes> group_writes_;
   std::unique_ptr<group_queue_reads> group_reads_;
+  std::unique_ptr<cluster_writes> cluster_writes_;
+  std::unique_ptr<cluster_reads> cluster_reads_;  // inside the writer's transactions
   std::unique_ptr<sqlite_history> history_;
 
   // Every read, from any thread, on a read-only connection of its own.

@@ -214,5 +214,50 @@ TEST_F(RunCoordinator, StoppingRecordsQueuedRunsAsStopped) {
   EXPECT_EQ(store_->find_run(queued)->message, "the service stopped before the run started");
 }
 
+// Two instances on one store (a second store on the same file acting for instance "b",
+// with its own coordinator): runs asked of both at once never overlap, because the second
+// waits, queued, for the reconciliation lease the first holds while it runs.
+TEST_F(RunCoordinator, RunsOfTwoInstancesOnOneStoreNeverOverlap) {
+  store::store_settings as_b;
+  as_b.sqlite_path = settings_.store.sqlite_path;
+  as_b.instance_id = "b";
+  auto store_b = store::open_store(as_b);
+  // Both beat (the clock moves less than a stale heartbeat's age during the test).
+  store_->heartbeat(store::this_instance("serve", monday_0800, monday_0800));
+  store_b->heartbeat({"b", "host-b", 2, "serve", "test", monday_0800, monday_0800});
+  between_pages_ = [this] { clock_.advance(1'000); };
+  start();
+  run_environment env_b;
+  env_b.settings = &settings_;
+  env_b.store = store_b.get();
+  env_b.ispring = &api_;
+  env_b.read_salesforce = reader();
+  env_b.organization_id = [] { return expected<std::string, std::string>(testing::test_org_id); };
+  env_b.time = &clock_;
+  env_b.instance_id = "b";
+  run_coordinator runs_b(std::move(env_b), std::nullopt);
+  runs_b.start();
+
+  const auto on_a = runs_->request("admin", false);
+  wait_for_a_page();  // a's run holds the lease, in the middle of reading
+  EXPECT_EQ(store_b->lease_holder(store::leases::reconciliation), store::this_instance_id());
+  const auto on_b = runs_b.request("manual", false);
+  EXPECT_EQ(status(on_b), "queued");
+  EXPECT_TRUE(store_b->running_run());  // a's, live: the CLI would refuse too
+  release();
+  ASSERT_TRUE(ends(on_a));
+  ASSERT_TRUE(ends(on_b));
+  runs_b.stop();
+  const auto a = store_->find_run(on_a);
+  const auto b = store_->find_run(on_b);
+  EXPECT_EQ(a->status, "succeeded") << a->message;
+  EXPECT_EQ(b->status, "succeeded") << b->message;
+  // b started once a had ended, a's 1-second page later: [started, ended] never intersect.
+  EXPECT_LE(*a->ended_at, *b->started_at);
+  EXPECT_GT(*b->started_at, *a->started_at);
+  EXPECT_EQ(sandbox_.users().size(), 3u);  // each user created once
+  EXPECT_EQ(store_->lease_holder(store::leases::reconciliation), "");  // freed after each run
+}
+
 }  // namespace
 }  // namespace connector::app

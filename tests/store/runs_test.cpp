@@ -1,6 +1,7 @@
 // Run history and links in bulk, against a real SQLite file: a run's life from queued to
-// finished, what `status` reads as the last sync, runs of dead processes, pruning, the
-// migration from a version-2 file, and the links the full reconciliation matches by.
+// finished, what `status` reads as the last sync, runs of instances that stopped beating,
+// pruning, the migration from a version-2 file, and the links the full reconciliation matches
+// by.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -247,9 +248,9 @@ TEST_P(runs_test, everything_survives_closing_and_reopening) {
   EXPECT_GT(reopened->create_run("manual", false, 5'000), sync);
 }
 
-TEST_P(runs_test, runs_of_a_dead_process_fail_and_runs_of_live_ones_do_not) {
-  // The child queues one run, starts another, reports, then waits for the parent's word
-  // and dies without finishing them.
+TEST_F(sqlite_file_runs_test, runs_of_an_instance_that_stopped_beating_fail_and_runs_of_live_ones_do_not) {
+  // The child registers as an instance (heartbeat at 1'000), queues one run, starts another,
+  // reports, then waits for the parent's word and dies without finishing or retiring.
   int to_parent[2], to_child[2];
   ASSERT_EQ(pipe(to_parent), 0);
   ASSERT_EQ(pipe(to_child), 0);
@@ -257,6 +258,7 @@ TEST_P(runs_test, runs_of_a_dead_process_fail_and_runs_of_live_ones_do_not) {
     close(to_parent[0]);
     close(to_child[1]);
     auto store = open();
+    store->heartbeat(this_instance("cli", 1'000, 1'000));
     store->create_run("scheduled", false, 1'000);
     store->start_run(store->create_run("cli", false, 1'000), 1'100);
     const char ready = 'r';
@@ -272,7 +274,11 @@ TEST_P(runs_test, runs_of_a_dead_process_fail_and_runs_of_live_ones_do_not) {
   ASSERT_EQ(read(to_parent[0], &ready, 1), 1);
   close(to_parent[0]);
 
-  // The child lives: its runs are left alone, and running_run() sees them across processes.
+  manual_clock clock(2'000);
+  store_settings options;
+  options.time = &clock;
+  box_ = open(options);
+  // The child beats: its runs are left alone, and running_run() sees them across processes.
   const auto ours = box()->create_run("manual", false, 1'500);
   EXPECT_EQ(box()->fail_interrupted_runs(2'000), 0u);
   auto busy = box()->running_run();
@@ -283,8 +289,15 @@ TEST_P(runs_test, runs_of_a_dead_process_fail_and_runs_of_live_ones_do_not) {
   close(to_child[1]);
   ASSERT_EQ(wait_for_exit(child), 0);
 
+  // Dead, but its last heartbeat is recent: nobody can tell yet, and a live run must never
+  // be failed. Three beats later it is gone.
+  const epoch_ms stale_at = 1'000 + instance_stale_after_ms + 1;
+  clock.set(stale_at - 1);
+  EXPECT_EQ(box()->running_run()->trigger, "cli");
+  EXPECT_EQ(box()->fail_interrupted_runs(stale_at - 1), 0u);
+  clock.set(stale_at);
   EXPECT_EQ(box()->running_run()->id, ours);
-  EXPECT_EQ(box()->fail_interrupted_runs(3'000), 2u);
+  EXPECT_EQ(box()->fail_interrupted_runs(stale_at), 2u);
   for (const auto& run : box()->list_runs(10)) {
     if (run.id == ours) {
       EXPECT_EQ(run.status, "queued");
@@ -292,11 +305,13 @@ TEST_P(runs_test, runs_of_a_dead_process_fail_and_runs_of_live_ones_do_not) {
     }
     EXPECT_EQ(run.status, "failed");
     EXPECT_EQ(run.message, interrupted_run_message);
-    EXPECT_EQ(run.ended_at, 3'000);
+    EXPECT_EQ(run.ended_at, stale_at);
   }
-  EXPECT_EQ(box()->fail_interrupted_runs(4'000), 0u);
+  EXPECT_EQ(box()->fail_interrupted_runs(stale_at + 1'000), 0u);
 }
 
+// Owners are instances, not pids: a run whose owner instance never beat (an earlier process
+// with the same pid, a row from before instances) is not live, whatever its pid.
 TEST_F(sqlite_file_runs_test, a_reused_pid_does_not_make_a_dead_owner_alive) {
   const auto ours = box()->create_run("manual", false, 1'000);
   const auto parents = box()->create_run("manual", false, 1'000);
@@ -394,7 +409,7 @@ TEST_F(sqlite_file_runs_test, a_version_2_file_gains_run_history_and_keeps_its_r
   EXPECT_EQ(record->last_error, "503");
   EXPECT_EQ(box()->find_link(org, user_b), "u-b");
   EXPECT_EQ(box()->stats().notifications_received, 1);
-  EXPECT_EQ(raw_db().integer("PRAGMA user_version"), 10);
+  EXPECT_EQ(raw_db().integer("PRAGMA user_version"), 11);
 
   const auto id = box()->create_run("scheduled", false, 6'000);
   box()->start_run(id, 6'000);

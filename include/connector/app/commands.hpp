@@ -46,6 +46,11 @@ int retry(const config::settings& settings, const std::string& record_id);
 // Lets records held by the safety limit through: every one when record_id is empty.
 int release(const config::settings& settings, const std::string& record_id);
 
+// Copies the SQLite store (store.sqlite_path) into the empty PostgreSQL database at
+// `postgresql_url` ("env:NAME" reads it from that variable, so the password stays out of
+// `ps`), printing the rows copied per table. The service must be stopped.
+int migrate(const config::settings& settings, const std::string& postgresql_url);
+
 // Applies one user now, printing each step (Entra's "provision on demand").
 int sync_user(const config::settings& settings, const std::string& record_id);
 

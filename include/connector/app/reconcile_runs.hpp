@@ -46,6 +46,9 @@ struct run_environment {
   std::function<expected<std::string, std::string>()> organization_id;
   const clock* time = nullptr;
   metrics::registry* metrics = nullptr;  // runs by status and their duration; may be null
+  // The instance the runs belong to (holder of the reconciliation lease, claimer of the
+  // schedule's due times); empty: this process's. Its heartbeat must be running.
+  std::string instance_id;
 };
 
 // Salesforce REST access for runs, from the salesforce section; the error names the keys
@@ -86,7 +89,9 @@ struct stop_request {
 using stop_check = std::function<std::optional<stop_request>()>;
 
 // Runs the recorded run `run_id` (created by the caller) from start to end and records its
-// outcome. `should_stop` is polled between pages and users.
+// outcome. `should_stop` is polled between pages and users. One reconciliation at a time
+// across every instance on the store: the run stays queued while another instance holds
+// the reconciliation lease, and starts once it is free (or ends as should_stop says).
 sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_id, bool dry_run,
                                    sync::reconcile_progress& progress,
                                    const stop_check& should_stop);
@@ -128,6 +133,8 @@ class run_coordinator {
  private:
   void loop();
   void run_one(std::int64_t id, bool dry_run, bool scheduled);
+  // The schedule fires once per due time across instances: true when this one claimed it.
+  bool claim_due_time(epoch_ms due);
   std::optional<sync::previous_run> last_run();
 
   run_environment env_;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "connector/clock.hpp"
+#include "connector/store/cluster.hpp"
 #include "connector/store/runs.hpp"
 #include "connector/store/types.hpp"
 
@@ -169,10 +170,12 @@ class run_log {
   virtual std::vector<run_record> list_runs(std::size_t limit, bool include_dry_runs = true) = 0;
   // The last run that started and is not a dry run (last_sync_start, last_sync_status).
   virtual std::optional<run_record> last_sync() = 0;
-  // The queued or running run of a live owner (running before queued, then oldest), if
-  // any: callers refuse to start a second reconciliation beside it.
+  // The queued or running run of a live owner instance (running before queued, then oldest),
+  // if any: callers refuse to start a second reconciliation beside it. Liveness is the
+  // owner's heartbeat (cluster.hpp) at the store's clock; this store's own instance is live.
   virtual std::optional<run_record> running_run() = 0;
-  // Runs left queued or running by an owner that is gone (crashed, killed, rebooted) become
+  // Runs left queued or running by an owner instance that is gone (no heartbeat for
+  // instance_stale_after_ms before `now`: crashed, killed, its host down) become
   // "failed" with interrupted_run_message. Runs of live owners, this one included, are left
   // alone, so the CLI may call it while the service runs. Returns how many were failed.
   virtual std::size_t fail_interrupted_runs(epoch_ms now) = 0;
@@ -231,6 +234,8 @@ class store_reader {
   // applies and the users a reconciliation run changed successfully.
   virtual std::vector<std::int64_t> applied_per_bucket(epoch_ms since, epoch_ms bucket_ms,
                                                        std::size_t buckets) = 0;
+  // The instances live at `now` (cluster::live_instances), for `status` and the page.
+  virtual std::vector<instance_record> live_instances(epoch_ms now) = 0;
 };
 
 // An open store: every interface, from one engine.
@@ -240,6 +245,7 @@ class store : public intake_sink,
               public department_links,
               public run_log,
               public history_log,
+              public cluster,
               public store_reader {
  public:
   // One method, reachable through either interface.
@@ -250,6 +256,7 @@ class store : public intake_sink,
   using user_links::find_link;
   using user_links::find_linked_record;
   using department_links::find_department_link;
+  using cluster::live_instances;
 
   // Removes at most `max_rows` events: those older than the retention, then those beyond the
   // per-user cap (store_settings). The writer does the same in small batches on its own;

@@ -51,6 +51,9 @@ struct store_settings {
   // indexed keys search_users finds a user by.
   std::string login_field = "Username";
   std::string email_field = "Email";
+  // The instance this store acts for: it owns the runs it creates and starts. Empty: this
+  // process's (this_instance_id()); tests give two stores in one process two instances.
+  std::string instance_id;
   // The clock of history times the store stamps itself and of pruning; null: the system clock.
   const connector::clock* time = nullptr;
 

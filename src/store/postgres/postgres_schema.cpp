@@ -12,7 +12,7 @@ namespace {
 // as on SQLite, so both engines share every computation on them. Keys that are compared or
 // ordered as bytes on SQLite (ids, the look-up keys) use COLLATE "C" here, whatever the
 // database's locale.
-constexpr std::array<const char*, 1> migrations = {
+constexpr std::array<const char*, 2> migrations = {
     // 1: everything the SQLite store holds at its version 9.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice; pruned
@@ -144,6 +144,30 @@ CREATE TABLE worker_retirements (
   time            BIGINT NOT NULL
 );
 CREATE INDEX worker_retirements_by_time ON worker_retirements (organization_id, time);
+)sql",
+    // 2: several instances (cluster.hpp). Instances and their heartbeats; leases held while
+    // the holder lives (one reconciliation at a time); the schedule's claimed due times.
+    R"sql(
+CREATE TABLE instances (
+  id         TEXT PRIMARY KEY,
+  host       TEXT NOT NULL,
+  pid        BIGINT NOT NULL,
+  role       TEXT NOT NULL,
+  version    TEXT NOT NULL,
+  started_at BIGINT NOT NULL,
+  last_seen  BIGINT NOT NULL
+);
+CREATE TABLE leases (
+  name     TEXT PRIMARY KEY,
+  holder   TEXT NOT NULL,
+  taken_at BIGINT NOT NULL
+);
+CREATE TABLE schedule_slots (
+  name       TEXT PRIMARY KEY,
+  due_at     BIGINT NOT NULL,
+  claimed_by TEXT NOT NULL,
+  claimed_at BIGINT NOT NULL
+);
 )sql",
 };
 

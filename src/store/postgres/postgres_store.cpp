@@ -19,6 +19,7 @@
 #include "connector/store/newest_wins.hpp"
 #include "../group_commit.hpp"
 #include "../run_progress.hpp"
+#include "postgres_cluster.hpp"
 #include "postgres_intake.hpp"
 #include "postgres_reads.hpp"
 #include "connector/text/ascii.hpp"
@@ -180,6 +181,7 @@ class postgres_store final : public store, private group_commit_engine {
         history_cap_(as_limit(settings.history_max_events_per_user)),
         prune_batch_(std::max<std::size_t>(settings.history_prune_batch, 1)),
         time_(settings.time ? *settings.time : own_clock_),
+        owner_(run_owner(settings.instance_id)),
         writer_session_(settings.postgresql_url),
         read_(settings.postgresql_url),
         writer_(*this, {settings.max_batch_requests,
@@ -205,8 +207,14 @@ class postgres_store final : public store, private group_commit_engine {
 
   // --- work_queue -------------------------------------------------------------------------
 
+  // A write: what it returns is claimed for this store's instance (cluster.hpp), so the
+  // other instances on the database do not take it while this one lives.
   std::vector<pending_record> take_due(epoch_ms now, std::size_t limit) override {
-    return read_([&](auto& db) { return postgres_reads::take_due(db, now, limit); });
+    std::vector<pending_record> due;
+    run_write([&](postgres_connection& db, history_rows&) {
+      due = postgres_cluster::claim_due(db, owner_.instance, now, limit);
+    });
+    return due;
   }
 
   std::vector<std::string> due_rereads(const std::string& organization_id, epoch_ms now,
@@ -224,6 +232,7 @@ class postgres_store final : public store, private group_commit_engine {
                                    params().add(organization_id).add(record_id).add(version).add(
                                        outcome),
                                    "mark record done");
+      postgres_cluster::release_claim(db, organization_id, record_id);
       after_apply(db, history, organization_id, record_id, version, changed.affected());
     });
   }
@@ -241,6 +250,7 @@ class postgres_store final : public store, private group_commit_engine {
                                        .add(dead)
                                        .add(retry_at),
                                    "mark record failed");
+      postgres_cluster::release_claim(db, organization_id, record_id);
       after_apply(db, history, organization_id, record_id, version, changed.affected());
     });
   }
@@ -278,6 +288,7 @@ class postgres_store final : public store, private group_commit_engine {
       const auto changed = db.exec(
           sql::hold_record, params().add(organization_id).add(record_id).add(version).add(reason),
           "hold record");
+      postgres_cluster::release_claim(db, organization_id, record_id);
       after_apply(db, history, organization_id, record_id, version, changed.affected());
     });
   }
@@ -409,11 +420,10 @@ class postgres_store final : public store, private group_commit_engine {
   std::int64_t create_run(const std::string& trigger, bool dry_run, epoch_ms now) override {
     std::int64_t id = 0;
     run_write([&](postgres_connection& db, history_rows&) {
-      const auto owner = current_process();
       id = db.exec(R"sql(
 INSERT INTO runs (triggered_by, dry_run, status, queued_at, owner_pid, owner_instance)
 VALUES ($1, $2, 'queued', $3, $4, $5) RETURNING id)sql",
-                   params().add(trigger).add(dry_run).add(now).add(owner.pid).add(owner.instance),
+                   params().add(trigger).add(dry_run).add(now).add(owner_.pid).add(owner_.instance),
                    "create run")
                .int64(0, 0);
     });
@@ -424,11 +434,10 @@ VALUES ($1, $2, 'queued', $3, $4, $5) RETURNING id)sql",
   void start_run(std::int64_t id, epoch_ms now) override {
     std::int64_t started = 0;
     run_write([&](postgres_connection& db, history_rows&) {
-      const auto owner = current_process();
       started = db.exec(R"sql(
 UPDATE runs SET status = 'running', started_at = $2, owner_pid = $3, owner_instance = $4
 WHERE id = $1 AND status = 'queued')sql",
-                        params().add(id).add(now).add(owner.pid).add(owner.instance),
+                        params().add(id).add(now).add(owner_.pid).add(owner_.instance),
                         "start run")
                     .affected();
     });
@@ -490,9 +499,12 @@ ON CONFLICT (run_id) DO UPDATE SET plan_json = excluded.plan_json)sql",
   }
 
   std::optional<run_record> running_run() override {
+    const epoch_ms now = time_.now();
     return read_([&](auto& db) -> std::optional<run_record> {
+      const auto live = postgres_cluster::live_instances(db, now);
       for (auto& stored : postgres_reads::unfinished_runs(db))
-        if (process_is_alive(stored.owner)) return std::move(stored.record);
+        if (owner_is_live(stored.owner.instance, owner_.instance, live))
+          return std::move(stored.record);
       return std::nullopt;
     });
   }
@@ -504,8 +516,9 @@ ON CONFLICT (run_id) DO UPDATE SET plan_json = excluded.plan_json)sql",
     run_write([&](postgres_connection& db, history_rows&) {
       db.exec("SELECT id FROM runs WHERE status IN ('queued', 'running') FOR UPDATE",
               "lock unfinished runs");
+      const auto live = postgres_cluster::live_instances(db, now);
       for (const auto& stored : postgres_reads::unfinished_runs(db)) {
-        if (process_is_alive(stored.owner)) continue;
+        if (owner_is_live(stored.owner.instance, owner_.instance, live)) continue;
         db.exec(R"sql(
 UPDATE runs SET status = 'failed', ended_at = $2, message = $3
 WHERE id = $1 AND status IN ('queued', 'running'))sql",
@@ -515,6 +528,47 @@ WHERE id = $1 AND status IN ('queued', 'running'))sql",
       }
     });
     return failed;
+  }
+
+  // --- cluster ----------------------------------------------------------------------------
+
+  void heartbeat(const instance_record& self) override {
+    run_write([&](postgres_connection& db, history_rows&) { postgres_cluster::heartbeat(db, self); });
+  }
+
+  void retire_instance(const std::string& id) override {
+    run_write([&](postgres_connection& db, history_rows&) { postgres_cluster::retire(db, id); });
+  }
+
+  std::vector<instance_record> live_instances(epoch_ms now) override {
+    return read_([&](auto& db) { return postgres_cluster::live_instances(db, now); });
+  }
+
+  bool take_lease(const std::string& name, const std::string& holder, epoch_ms now) override {
+    bool taken = false;
+    run_write([&](postgres_connection& db, history_rows&) {
+      taken = postgres_cluster::take_lease(db, name, holder, now);
+    });
+    return taken;
+  }
+
+  void release_lease(const std::string& name, const std::string& holder) override {
+    run_write([&](postgres_connection& db, history_rows&) {
+      postgres_cluster::release_lease(db, name, holder);
+    });
+  }
+
+  std::string lease_holder(const std::string& name) override {
+    return read_([&](auto& db) { return postgres_cluster::lease_holder(db, name); });
+  }
+
+  bool claim_slot(const std::string& name, epoch_ms due, const std::string& holder,
+                  epoch_ms now) override {
+    bool claimed = false;
+    run_write([&](postgres_connection& db, history_rows&) {
+      claimed = postgres_cluster::claim_slot(db, name, due, holder, now);
+    });
+    return claimed;
   }
 
   // --- history_log ------------------------------------------------------------------------
@@ -828,6 +882,7 @@ WHERE organization_id = $1 AND record_id = $2)sql",
   const std::size_t prune_batch_;
   const system_clock own_clock_;
   const connector::clock& time_;
+  const process_identity owner_;  // of the runs this store creates and starts
 
   postgres_session writer_session_;  // the writer thread's, once it runs
   read_side read_;
@@ -852,6 +907,7 @@ class postgres_reader final : public store_reader {
  public:
   explicit postgres_reader(const std::string& url) : read_(url) {
     const auto version = read_([](auto& db) { return postgres_schema_version(db); });
+    has_instances_ = version >= 2;
     if (version == 0) {
       throw std::runtime_error(
           "store: the PostgreSQL database holds no connector data (no schema yet); run "
@@ -926,8 +982,15 @@ class postgres_reader final : public store_reader {
     });
   }
 
+  // Empty beside a service older than the instances table (schema version 2).
+  std::vector<instance_record> live_instances(epoch_ms now) override {
+    if (!has_instances_) return {};
+    return read_([&](auto& db) { return postgres_cluster::live_instances(db, now); });
+  }
+
  private:
   read_side read_;
+  bool has_instances_ = false;
 };
 
 // What the operator reads when the store cannot open: the cause, never the password

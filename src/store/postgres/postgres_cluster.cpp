@@ -1,0 +1,126 @@
+#include "postgres_cluster.hpp"
+
+#include <algorithm>
+
+#include "postgres_reads.hpp"
+
+namespace connector::store::postgres_cluster {
+
+using params = postgres_params;
+
+void heartbeat(postgres_connection& db, const instance_record& self) {
+  db.exec(R"sql(
+INSERT INTO instances (id, host, pid, role, version, started_at, last_seen)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (id) DO UPDATE SET last_seen = greatest(instances.last_seen, excluded.last_seen))sql",
+          params()
+              .add(self.id)
+              .add(self.host)
+              .add(self.pid)
+              .add(self.role)
+              .add(self.version)
+              .add(self.started_at)
+              .add(self.last_seen),
+          "record heartbeat");
+}
+
+void retire(postgres_connection& db, const std::string& id) {
+  db.exec("DELETE FROM leases WHERE holder = $1", params().add(id),
+          "release the instance's leases");
+  db.exec("DELETE FROM instances WHERE id = $1", params().add(id), "retire instance");
+}
+
+// Taken when free, already ours, or its holder's heartbeat stopped: never by a pid.
+bool take_lease(postgres_connection& db, const std::string& name, const std::string& holder,
+                epoch_ms now) {
+  return db.exec(R"sql(
+INSERT INTO leases (name, holder, taken_at) VALUES ($1, $2, $3)
+ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, taken_at = excluded.taken_at
+WHERE leases.holder = excluded.holder
+   OR NOT EXISTS (SELECT 1 FROM instances WHERE id = leases.holder AND last_seen >= $4)
+RETURNING holder)sql",
+                 params().add(name).add(holder).add(now).add(live_since(now)), "take lease")
+             .rows() == 1;
+}
+
+void release_lease(postgres_connection& db, const std::string& name, const std::string& holder) {
+  db.exec("DELETE FROM leases WHERE name = $1 AND holder = $2", params().add(name).add(holder),
+          "release lease");
+}
+
+bool claim_slot(postgres_connection& db, const std::string& name, epoch_ms due,
+                const std::string& holder, epoch_ms now) {
+  return db.exec(R"sql(
+INSERT INTO schedule_slots (name, due_at, claimed_by, claimed_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (name) DO UPDATE SET due_at = excluded.due_at, claimed_by = excluded.claimed_by,
+  claimed_at = excluded.claimed_at
+WHERE schedule_slots.due_at < excluded.due_at
+   OR (schedule_slots.due_at = excluded.due_at
+       AND schedule_slots.claimed_by <> excluded.claimed_by
+       AND NOT EXISTS (SELECT 1 FROM instances
+                       WHERE id = schedule_slots.claimed_by AND last_seen >= $5))
+RETURNING claimed_by)sql",
+                 params().add(name).add(due).add(holder).add(now).add(live_since(now)),
+                 "claim schedule slot")
+             .rows() == 1;
+}
+
+// A claim is the claimer's as long as it beats (cluster.hpp): a live instance slow on iSpring
+// keeps its records, so no user is created twice; a dead one's pass three beats after its
+// last. lease_until tells the operator the earliest they could pass.
+std::vector<pending_record> claim_due(postgres_connection& db, const std::string& holder,
+                                      epoch_ms now, std::size_t limit) {
+  const auto rows = db.exec(std::string(R"sql(
+UPDATE records SET claimed_by = $2, lease_until = $3
+WHERE (organization_id, record_id) IN (
+  SELECT organization_id, record_id FROM records
+  WHERE state IN ('pending', 'retrying') AND due_at <= $1
+    AND (claimed_by IS NULL OR claimed_by = $2
+         OR NOT EXISTS (SELECT 1 FROM instances
+                        WHERE id = records.claimed_by AND last_seen >= $4))
+  ORDER BY due_at LIMIT $5
+  FOR UPDATE SKIP LOCKED)
+RETURNING )sql") + postgres_reads::record_columns,
+                            params()
+                                .add(now)
+                                .add(holder)
+                                .add(now + instance_stale_after_ms)
+                                .add(live_since(now))
+                                .add(postgres_reads::as_limit(limit)),
+                            "claim due records");
+  std::vector<pending_record> due;
+  for (int i = 0; i < rows.rows(); ++i) due.push_back(postgres_reads::record_from(rows, i));
+  // RETURNING comes in no particular order.
+  std::stable_sort(due.begin(), due.end(),
+                   [](const auto& a, const auto& b) { return a.due_at < b.due_at; });
+  return due;
+}
+
+void release_claim(postgres_connection& db, const std::string& organization_id,
+                   const std::string& record_id) {
+  db.exec(R"sql(
+UPDATE records SET claimed_by = NULL, lease_until = NULL
+WHERE organization_id = $1 AND record_id = $2 AND claimed_by IS NOT NULL)sql",
+          params().add(organization_id).add(record_id), "release record claim");
+}
+
+std::vector<instance_record> live_instances(postgres_connection& db, epoch_ms now) {
+  const auto rows = db.exec(R"sql(
+SELECT id, host, pid, role, version, started_at, last_seen FROM instances
+WHERE last_seen >= $1 ORDER BY started_at, id)sql",
+                            params().add(live_since(now)), "list live instances");
+  std::vector<instance_record> found;
+  for (int i = 0; i < rows.rows(); ++i) {
+    found.push_back({rows.text(i, 0), rows.text(i, 1), rows.int64(i, 2), rows.text(i, 3),
+                     rows.text(i, 4), rows.int64(i, 5), rows.int64(i, 6)});
+  }
+  return found;
+}
+
+std::string lease_holder(postgres_connection& db, const std::string& name) {
+  const auto rows =
+      db.exec("SELECT holder FROM leases WHERE name = $1", params().add(name), "select lease");
+  return rows.rows() == 0 ? std::string() : rows.text(0, 0);
+}
+
+}  // namespace connector::store::postgres_cluster

@@ -1,0 +1,334 @@
+// Several instances on one store, on both engines (one contract): instances register and go
+// stale by their heartbeat, the reconciliation lease has one holder at a time and passes
+// when its holder stops beating, the schedule's due time is claimed once however many
+// instances ask at the same instant, and runs are judged by their owner instance's
+// heartbeat, and due work is claimed: never handed to two live instances, passed on when
+// its claimer stops beating. Two stores opened on one database play two instances; the clock
+// is injected.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "connector/store/open.hpp"
+#include "support/inbox_input.hpp"
+#include "support/postgres_server.hpp"
+#include "support/service.hpp"
+
+namespace connector::store {
+namespace {
+
+constexpr epoch_ms start = 1'000'000;
+const std::string name = leases::reconciliation;
+
+instance_record instance(const std::string& id, epoch_ms seen) {
+  return {id, "host-" + id, 42, "serve", "test", start, seen};
+}
+
+class cluster_test : public ::testing::TestWithParam<std::string> {
+ protected:
+  cluster_test() {
+    if (GetParam() == "sqlite") {
+      base_.sqlite_path = (dir_.path() / "store.db").string();
+    } else {
+      base_.postgresql_url = testing::postgres_server::shared().create_database();
+    }
+    base_.time = &clock_;
+  }
+
+  // A store acting for instance `id`, on the test's one database.
+  std::unique_ptr<store> open_as(const std::string& id) {
+    auto settings = base_;
+    settings.instance_id = id;
+    return open_store(settings);
+  }
+  std::unique_ptr<store_reader> reader() { return open_store_reader(base_); }
+
+  testing::temp_dir dir_;
+  manual_clock clock_{start};
+  store_settings base_;
+};
+
+std::vector<std::string> ids_of(const std::vector<instance_record>& instances) {
+  std::vector<std::string> ids;
+  for (const auto& i : instances) ids.push_back(i.id);
+  return ids;
+}
+
+TEST_P(cluster_test, instances_are_live_while_they_beat_and_leave_when_retired) {
+  auto a = open_as("a");
+  auto b = open_as("b");
+  a->heartbeat(instance("a", start));
+  b->heartbeat(instance("b", start + 2'000));
+  EXPECT_EQ(ids_of(a->live_instances(start + 2'000)), (std::vector<std::string>{"a", "b"}));
+  const auto listed = reader()->live_instances(start + 2'000);
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].host, "host-a");
+  EXPECT_EQ(listed[0].pid, 42);
+  EXPECT_EQ(listed[0].role, "serve");
+  EXPECT_EQ(listed[0].version, "test");
+  EXPECT_EQ(listed[0].started_at, start);
+  EXPECT_EQ(listed[1].last_seen, start + 2'000);
+
+  // a stops beating: live up to the stale limit, gone one millisecond later.
+  EXPECT_EQ(ids_of(b->live_instances(start + instance_stale_after_ms)),
+            (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(ids_of(b->live_instances(start + instance_stale_after_ms + 1)),
+            (std::vector<std::string>{"b"}));
+  // A late beat never moves last_seen back (two threads of one instance racing).
+  b->heartbeat(instance("b", start));
+  EXPECT_EQ(reader()->live_instances(start + 2'000).back().last_seen, start + 2'000);
+  // A clean stop leaves at once.
+  b->retire_instance("b");
+  EXPECT_TRUE(a->live_instances(start + 2'000).size() == 1);
+}
+
+TEST_P(cluster_test, the_reconciliation_lease_has_one_holder_until_released) {
+  auto a = open_as("a");
+  auto b = open_as("b");
+  a->heartbeat(instance("a", start));
+  b->heartbeat(instance("b", start));
+  EXPECT_TRUE(a->take_lease(name, "a", start));
+  EXPECT_FALSE(b->take_lease(name, "b", start));
+  EXPECT_TRUE(a->take_lease(name, "a", start + 1));  // already its own
+  EXPECT_EQ(b->lease_holder(name), "a");
+  b->release_lease(name, "b");  // not b's: nothing changes
+  EXPECT_FALSE(b->take_lease(name, "b", start + 2));
+  a->release_lease(name, "a");
+  EXPECT_EQ(b->lease_holder(name), "");
+  EXPECT_TRUE(b->take_lease(name, "b", start + 3));
+  EXPECT_FALSE(a->take_lease(name, "a", start + 4));
+  // Retiring frees what the instance held.
+  b->retire_instance("b");
+  EXPECT_TRUE(a->take_lease(name, "a", start + 5));
+}
+
+TEST_P(cluster_test, the_lease_passes_only_once_its_holder_stops_beating) {
+  auto a = open_as("a");
+  auto b = open_as("b");
+  a->heartbeat(instance("a", start));
+  b->heartbeat(instance("b", start));
+  ASSERT_TRUE(a->take_lease(name, "a", start));
+  // a keeps beating: however long its run takes, the lease stays.
+  for (epoch_ms t = start; t <= start + 10 * instance_stale_after_ms; t += heartbeat_interval_ms) {
+    a->heartbeat(instance("a", t));
+    b->heartbeat(instance("b", t));
+    EXPECT_FALSE(b->take_lease(name, "b", t)) << "at +" << (t - start) << " ms";
+  }
+  // a is killed: its last beat ages, and only past the stale limit does the lease pass.
+  const epoch_ms last_beat = start + 10 * instance_stale_after_ms;
+  EXPECT_FALSE(b->take_lease(name, "b", last_beat + instance_stale_after_ms));
+  EXPECT_TRUE(b->take_lease(name, "b", last_beat + instance_stale_after_ms + 1));
+  EXPECT_EQ(a->lease_holder(name), "b");
+}
+
+TEST_P(cluster_test, many_instances_asking_at_once_get_one_lease_holder) {
+  constexpr int instances = 6;
+  std::vector<std::unique_ptr<store>> stores;
+  for (int i = 0; i < instances; ++i) {
+    stores.push_back(open_as("i" + std::to_string(i)));
+    stores.back()->heartbeat(instance("i" + std::to_string(i), start));
+  }
+  std::atomic<int> ready{0};
+  std::vector<std::future<bool>> takes;
+  for (int i = 0; i < instances; ++i) {
+    takes.push_back(std::async(std::launch::async, [&, i] {
+      ++ready;
+      while (ready.load() < instances) std::this_thread::yield();
+      return stores[static_cast<std::size_t>(i)]->take_lease(name, "i" + std::to_string(i),
+                                                             start);
+    }));
+  }
+  int holders = 0;
+  std::string winner;
+  for (int i = 0; i < instances; ++i) {
+    if (takes[static_cast<std::size_t>(i)].get()) {
+      ++holders;
+      winner = "i" + std::to_string(i);
+    }
+  }
+  EXPECT_EQ(holders, 1);
+  EXPECT_EQ(stores[0]->lease_holder(name), winner);
+}
+
+TEST_P(cluster_test, a_due_time_is_claimed_once_however_many_instances_ask) {
+  constexpr int instances = 6;
+  std::vector<std::unique_ptr<store>> stores;
+  for (int i = 0; i < instances; ++i) {
+    stores.push_back(open_as("i" + std::to_string(i)));
+    stores.back()->heartbeat(instance("i" + std::to_string(i), start));
+  }
+  for (const epoch_ms due : {start, start + 60'000, start + 120'000}) {
+    for (int i = 0; i < instances; ++i)  // all live when the time comes
+      stores[static_cast<std::size_t>(i)]->heartbeat(instance("i" + std::to_string(i), due));
+    std::atomic<int> ready{0};
+    std::vector<std::future<bool>> claims;
+    for (int i = 0; i < instances; ++i) {
+      claims.push_back(std::async(std::launch::async, [&, i] {
+        ++ready;
+        while (ready.load() < instances) std::this_thread::yield();
+        return stores[static_cast<std::size_t>(i)]->claim_slot("schedule", due,
+                                                               "i" + std::to_string(i), due);
+      }));
+    }
+    int winners = 0;
+    for (auto& c : claims) winners += c.get() ? 1 : 0;
+    EXPECT_EQ(winners, 1) << "due +" << (due - start);
+    // Asked again (the next loop of every instance, the winner's too): nobody runs it twice.
+    for (int i = 0; i < instances; ++i)
+      EXPECT_FALSE(stores[static_cast<std::size_t>(i)]->claim_slot("schedule", due,
+                                                                   "i" + std::to_string(i), due));
+    // An older due time (a clock behind the others') is no new slot either.
+    EXPECT_FALSE(stores[0]->claim_slot("schedule", due - 1, "i0", due));
+  }
+}
+
+TEST_P(cluster_test, a_due_time_whose_claimer_died_is_claimed_again) {
+  auto a = open_as("a");
+  auto b = open_as("b");
+  a->heartbeat(instance("a", start));
+  b->heartbeat(instance("b", start));
+  ASSERT_TRUE(a->claim_slot("schedule", start, "a", start));
+  EXPECT_FALSE(b->claim_slot("schedule", start, "b", start + instance_stale_after_ms));
+  // a died before its run started (the schedule still says the same due time): b runs it.
+  b->heartbeat(instance("b", start + instance_stale_after_ms + 1));
+  EXPECT_TRUE(b->claim_slot("schedule", start, "b", start + instance_stale_after_ms + 1));
+  EXPECT_FALSE(b->claim_slot("schedule", start, "b", start + instance_stale_after_ms + 2));
+}
+
+TEST_P(cluster_test, runs_are_judged_by_their_owner_instances_heartbeat) {
+  auto a = open_as("a");
+  auto b = open_as("b");
+  a->heartbeat(instance("a", start));
+  const auto run = a->create_run("manual", false, start);
+  a->start_run(run, start);
+  // b sees a's run as running while a beats, and leaves it alone.
+  EXPECT_EQ(b->running_run()->id, run);
+  EXPECT_EQ(b->fail_interrupted_runs(start + instance_stale_after_ms), 0u);
+  EXPECT_EQ(b->find_run(run)->status, "running");
+  // a's heartbeat stops (killed, its host down): past the stale limit its run is failed.
+  clock_.set(start + instance_stale_after_ms + 1);
+  EXPECT_FALSE(b->running_run());
+  EXPECT_EQ(b->fail_interrupted_runs(clock_.now()), 1u);
+  const auto failed = b->find_run(run);
+  EXPECT_EQ(failed->status, "failed");
+  EXPECT_EQ(failed->message, interrupted_run_message);
+  EXPECT_EQ(failed->ended_at, clock_.now());
+  // A store's own runs are live to it whatever the heartbeat says (it is running them).
+  const auto own = b->create_run("manual", false, clock_.now());
+  EXPECT_EQ(b->running_run()->id, own);
+  EXPECT_EQ(b->fail_interrupted_runs(clock_.now()), 0u);
+  // …and dead to another store once b is retired.
+  b->retire_instance("b");
+  EXPECT_FALSE(a->running_run());
+  EXPECT_EQ(a->fail_interrupted_runs(clock_.now()), 1u);
+}
+
+// `count` users due at `start`, one request each.
+void fill(store& s, int count) {
+  for (int i = 0; i < count; ++i) {
+    const std::string id = "0055g00000U" + std::to_string(100'000 + i) + "AAA";
+    const auto outcome = s.submit_and_wait(testing::inbox_input::request(
+        {testing::inbox_input::change("n" + std::to_string(i), id, R"({"LastName":"X"})", start)},
+        start));
+    ASSERT_TRUE(outcome.committed) << outcome.error;
+  }
+}
+
+std::vector<std::string> record_ids(const std::vector<pending_record>& records) {
+  std::vector<std::string> ids;
+  for (const auto& r : records) ids.push_back(r.record_id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+TEST_P(cluster_test, due_work_taken_by_a_live_instance_is_not_taken_by_another) {
+  auto a = open_as("a");
+  auto b = open_as("b");
+  a->heartbeat(instance("a", start));
+  b->heartbeat(instance("b", start));
+  fill(*a, 3);
+  const auto taken = a->take_due(start, 2);
+  ASSERT_EQ(taken.size(), 2u);
+  // b gets only the third; a's two stay a's while a beats, however long it takes.
+  const auto rest = b->take_due(start, 10);
+  ASSERT_EQ(rest.size(), 1u);
+  const auto taken_ids = record_ids(taken);
+  EXPECT_EQ(std::count(taken_ids.begin(), taken_ids.end(), rest[0].record_id), 0);
+  for (epoch_ms t = start; t < start + 5 * instance_stale_after_ms; t += heartbeat_interval_ms) {
+    a->heartbeat(instance("a", t));
+    b->heartbeat(instance("b", t));
+    EXPECT_TRUE(b->take_due(t, 10).size() == 1) << "only b's own, at +" << (t - start);
+  }
+  // a may take its own again (its worker asks again after a restart of its loop).
+  EXPECT_EQ(record_ids(a->take_due(start, 10)), record_ids(taken));
+  // Applied: the record leaves the queue and the claim with it.
+  a->mark_done(taken[0].organization_id, taken[0].record_id, taken[0].version, "applied");
+  EXPECT_EQ(b->take_due(start + 5 * instance_stale_after_ms, 10).size(), 1u);
+}
+
+TEST_P(cluster_test, a_killed_instances_claims_pass_once_its_heartbeat_is_stale) {
+  auto a = open_as("a");
+  auto b = open_as("b");
+  a->heartbeat(instance("a", start));
+  fill(*a, 4);
+  const auto taken = a->take_due(start, 10);
+  ASSERT_EQ(taken.size(), 4u);
+  // a dies (no more beats, never marks anything). b beats on.
+  const epoch_ms stale = start + instance_stale_after_ms;
+  b->heartbeat(instance("b", stale));
+  EXPECT_TRUE(b->take_due(stale, 10).empty());
+  b->heartbeat(instance("b", stale + 1));
+  const auto passed = b->take_due(stale + 1, 10);
+  EXPECT_EQ(record_ids(passed), record_ids(taken));
+  // Now b's: a coming back (its old id beats again) does not take them from live b.
+  a->heartbeat(instance("a", stale + 2));
+  EXPECT_TRUE(a->take_due(stale + 2, 10).empty());
+  // A failure with a retry later releases the claim: due again, to anyone.
+  b->mark_failed(passed[0].organization_id, passed[0].record_id, passed[0].version, "timeout",
+                 stale + 3, false);
+  const auto retried = a->take_due(stale + 3, 10);
+  ASSERT_EQ(retried.size(), 1u);
+  EXPECT_EQ(retried[0].record_id, passed[0].record_id);
+}
+
+TEST_P(cluster_test, two_instances_taking_at_once_never_take_the_same_record) {
+  constexpr int users = 300;
+  auto a = open_as("a");
+  auto b = open_as("b");
+  a->heartbeat(instance("a", start));
+  b->heartbeat(instance("b", start));
+  fill(*a, users);
+  // Both workers loop take_due in small batches at the same time, marking what they took
+  // done, until nothing is due; every user is applied by exactly one of them.
+  auto work = [&](store& s) {
+    std::vector<std::string> mine;
+    for (;;) {
+      const auto batch = s.take_due(start, 7);
+      if (batch.empty()) return mine;
+      for (const auto& r : batch) {
+        mine.push_back(r.record_id);
+        s.mark_done(r.organization_id, r.record_id, r.version, "applied");
+      }
+    }
+  };
+  auto on_a = std::async(std::launch::async, [&] { return work(*a); });
+  auto on_b = std::async(std::launch::async, [&] { return work(*b); });
+  auto all = on_a.get();
+  const auto by_b = on_b.get();
+  all.insert(all.end(), by_b.begin(), by_b.end());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(users));
+  EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end()) << "a user taken twice";
+}
+
+INSTANTIATE_TEST_SUITE_P(engines, cluster_test, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace connector::store
