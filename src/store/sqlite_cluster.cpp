@@ -13,6 +13,9 @@ ON CONFLICT (id) DO UPDATE SET last_seen = max(instances.last_seen, excluded.las
                       "record heartbeat"),
       delete_instance(db, "DELETE FROM instances WHERE id = ?1", "retire instance"),
       release_all(db, "DELETE FROM leases WHERE holder = ?1", "release the instance's leases"),
+      release_records(db, R"sql(
+UPDATE records SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = ?1)sql",
+                      "release the instance's record claims"),
       // Taken when free, already ours, or its holder's heartbeat stopped: never by a pid.
       upsert_lease(db, R"sql(
 INSERT INTO leases (name, holder, taken_at) VALUES (?1, ?2, ?3)
@@ -69,8 +72,10 @@ void cluster_writes::heartbeat(const instance_record& self) {
       .execute();
 }
 
+// Its records too: those its worker took but did not start pass at once, not 15 s later.
 void cluster_writes::retire(const std::string& id) {
   run(release_all).bind(1, id).execute();
+  run(release_records).bind(1, id).execute();
   run(delete_instance).bind(1, id).execute();
 }
 

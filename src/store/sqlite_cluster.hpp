@@ -28,8 +28,8 @@ struct cluster_writes {
   void release_claim(const std::string& organization_id, const std::string& record_id,
                      const std::string& holder);
 
-  sqlite_statement upsert_instance, delete_instance, release_all, upsert_lease, delete_lease,
-      upsert_slot, claim_due_records, clear_claim;
+  sqlite_statement upsert_instance, delete_instance, release_all, release_records, upsert_lease,
+      delete_lease, upsert_slot, claim_due_records, clear_claim;
 };
 
 // On any connection; the caller serialises.

@@ -356,6 +356,36 @@ TEST_P(cluster_test, a_killed_instances_claims_pass_once_its_heartbeat_is_stale)
   EXPECT_EQ(retried[0].record_id, passed[0].record_id);
 }
 
+// A clean stop leaves records the worker took but never started (its local list): they pass
+// to the others at once, not 15 s later, and nobody else's claims go with them.
+TEST_P(cluster_test, a_retired_instances_claims_pass_at_once) {
+  auto a = open_as("a");
+  auto b = open_as("b");
+  auto c = open_as("c");
+  a->heartbeat(instance("a", start));
+  b->heartbeat(instance("b", start));
+  c->heartbeat(instance("c", start));
+  fill(*a, 4);
+  const auto by_a = a->take_due(start, 2);
+  const auto by_b = b->take_due(start, 1);
+  ASSERT_EQ(by_a.size(), 2u);
+  ASSERT_EQ(by_b.size(), 1u);
+  a->retire_instance("a");
+  // Still at `start`: a's heartbeat is fresh, only the retirement frees its claims.
+  const auto passed = c->take_due(start, 10);
+  const auto expected = record_ids(by_a);
+  ASSERT_EQ(passed.size(), 3u) << "a's two and the one nobody took";
+  for (const auto& id : expected) {
+    const auto ids = record_ids(passed);
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), id), 1) << id;
+  }
+  EXPECT_EQ(std::count_if(passed.begin(), passed.end(),
+                          [&](const auto& r) { return r.record_id == by_b[0].record_id; }),
+            0)
+      << "b's claim is b's";
+  EXPECT_TRUE(b->take_due(start, 10).empty());
+}
+
 TEST_P(cluster_test, two_instances_taking_at_once_never_take_the_same_record) {
   constexpr int users = 300;
   auto a = open_as("a");

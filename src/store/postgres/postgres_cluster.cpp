@@ -24,9 +24,12 @@ ON CONFLICT (id) DO UPDATE SET last_seen = greatest(instances.last_seen, exclude
           "record heartbeat");
 }
 
+// Its records too: those its worker took but did not start pass at once, not 15 s later.
 void retire(postgres_connection& db, const std::string& id) {
   db.exec("DELETE FROM leases WHERE holder = $1", params().add(id),
           "release the instance's leases");
+  db.exec("UPDATE records SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = $1",
+          params().add(id), "release the instance's record claims");
   db.exec("DELETE FROM instances WHERE id = $1", params().add(id), "retire instance");
 }
 
