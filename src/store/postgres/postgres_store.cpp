@@ -186,9 +186,7 @@ UPDATE records SET state = 'pending', attempts = 0, due_at = $1, waiting_since =
   released_version = version
 WHERE state = 'held' AND ($2 = '' OR record_id = $2)
 RETURNING organization_id, record_id, version)sql";
-constexpr const char* record_for_reread = R"sql(
-SELECT object_type, fields_json, modstamp, version, state, attempts, last_error, due_at,
-       waiting_since, needs_reread
+const std::string record_for_reread = std::string("SELECT ") + record_row_columns + R"sql(
 FROM records WHERE organization_id = $1 AND record_id = $2 FOR UPDATE)sql";
 constexpr const char* upsert_keys = R"sql(
 INSERT INTO user_keys (organization_id, record_id, login_key, email_key, login, email)
