@@ -72,9 +72,8 @@ std::map<key, std::optional<record_row>> lock_records(postgres_connection& db,
     ids.push_back(k.second);
   }
   if (keys.empty()) return rows;
-  const auto found = db.exec(R"sql(
-SELECT organization_id, record_id, object_type, fields_json, modstamp, version, state, attempts,
-       last_error, due_at, waiting_since, needs_reread
+  const auto found = db.exec(std::string("SELECT organization_id, record_id, ") +
+                                 record_row_columns + R"sql(
 FROM records WHERE (organization_id, record_id) IN
   (SELECT * FROM unnest($1::text[], $2::text[]))
 ORDER BY organization_id, record_id
