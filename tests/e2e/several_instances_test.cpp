@@ -280,8 +280,9 @@ struct run_view {
 
 std::vector<run_view> runs_of(const running_service& service) {
   const auto listed = run_connector({"runs", "--json", "--config", service.config_path().string()});
+  const auto parsed = json::parse(listed.out);
   std::vector<run_view> runs;
-  for (const auto& r : json::parse(listed.out)["runs"])
+  for (const auto& r : parsed["runs"])
     runs.push_back({r["id"].get<std::int64_t>(), r["status"].get<std::string>(),
                     r["started_at"].is_string() ? r["started_at"].get<std::string>() : "",
                     r["ended_at"].is_string() ? r["ended_at"].get<std::string>() : "",
