@@ -37,12 +37,6 @@ bool has_admin_token(const http::request& req, const config::secret& token) {
 
 namespace {
 
-// The engine's group queue beside its other tables (SQLite); none: nothing waits.
-store::group_queue_stats group_stats_of(store::store_reader& inbox) {
-  auto* queue = dynamic_cast<store::group_queue*>(&inbox);
-  return queue ? queue->group_stats() : store::group_queue_stats{};
-}
-
 http::response json_error(int status, const std::string& message) {
   return http::response::json(status, nlohmann::json{{"error", message}}.dump());
 }
@@ -89,7 +83,6 @@ std::vector<http::route> make_admin_routes(const config::settings& settings,
                   [&inbox](http::request&&, const text::query_params&, http::respond_fn respond) {
                     // Live by the wall clock: instances beat by theirs.
                     auto status = read_status(inbox, system_clock().now());
-                    status.groups = group_stats_of(inbox);
                     respond(http::response::json(200, status_to_json(status).dump()));
                   })},
       // The seed's "Run Connector Manually": queued behind a run in progress, never beside it.

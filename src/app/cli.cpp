@@ -49,7 +49,6 @@ int status(const config::settings& settings, bool json) {
   try {
     const auto reader = store::open_store_reader(store_settings_for(settings));
     auto snapshot = read_status(*reader, system_clock().now());
-    snapshot.groups = store::read_group_queue_stats(store_settings_for(settings));
     std::cout << (json ? status_to_json(snapshot).dump(2) + "\n" : status_to_text(snapshot));
     return 0;
   } catch (const std::exception& e) {

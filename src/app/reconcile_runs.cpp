@@ -211,7 +211,7 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
       options.now = [&env] { return env.time->now(); };
       options.concurrency = env.settings->ispring ? env.settings->ispring->max_concurrency : 4;
       // The store's group claims keep the run's member replaces apart from the drainers'.
-      options.group_queue = dynamic_cast<store::group_queue*>(&store);
+      options.group_queue = &store;
       options.group_owner = sync::group_owner_id() + "/reconcile";
       options.stop_requested = [&] {
         if (!stop) stop = should_stop ? should_stop() : std::nullopt;

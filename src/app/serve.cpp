@@ -114,13 +114,9 @@ std::unique_ptr<sync::group_drainer> start_group_drainer(const config::settings&
                                                          metrics::registry& metrics,
                                                          sync::user_sync& user_sync,
                                                          sync::worker_options& worker_options) {
-  // The SQLite engine holds the group queue beside its other tables. An engine without one
-  // (PostgreSQL, for now) leaves the applier adding users at once, group by group.
-  auto* queue = dynamic_cast<store::group_queue*>(&inbox);
-  if (!queue) {
-    log::info("groups.at_once", "this store engine has no group queue: users join groups at once");
-    return nullptr;
-  }
+  // Every engine holds the group queue beside its other tables, shared by every instance on
+  // the same database: one claimant per group at a time.
+  store::group_queue* queue = &inbox;
   sync::group_drainer_options options;
   options.owner = sync::group_owner_id();
   options.retry_base_ms = settings.sync.retry_base_ms;

@@ -94,7 +94,7 @@ status_snapshot read_status(store::store_reader& reader, epoch_ms now) {
           reader.list_records(store::record_state::retrying, 50),
           reader.last_sync(),
           reader.list_records(store::record_state::held, 50),
-          {},
+          reader.group_stats(),
           reader.live_instances(now)};
 }
 

@@ -17,11 +17,12 @@ namespace connector::store {
 namespace {
 
 // Parents before children (run_plans refers to runs). The cluster's own tables (instances,
-// leases, schedule slots) describe running processes, not data: not copied.
+// leases, schedule slots) describe running processes, not data: not copied; nor are the
+// group claims (leases and back-off), which waiting additions get afresh (claimable_groups).
 constexpr const char* tables[] = {"notifications", "records",       "counters",
                                   "links",         "department_links", "runs",
                                   "run_plans",     "user_history",  "user_keys",
-                                  "worker_retirements"};
+                                  "worker_retirements", "group_additions"};
 // Rows per INSERT: far below PostgreSQL's 65,535 parameters for the widest table.
 constexpr std::size_t rows_per_insert = 500;
 
@@ -150,6 +151,10 @@ migration_counts migrate_to_postgresql(const store_settings& from, const store_s
     refuse_unless_empty(pg);
     migration_counts counts;
     for (const char* table : tables) counts.emplace_back(table, copy_table(pg, db, table));
+    // On PostgreSQL a group users wait for has its claims row (postgres_group_queue.hpp).
+    pg.exec("INSERT INTO group_claims (group_id) SELECT DISTINCT group_id FROM group_additions "
+            "ON CONFLICT (group_id) DO NOTHING",
+            "make the waiting groups claimable");
     transaction.commit();
     return counts;
   } catch (const postgres_error& e) {

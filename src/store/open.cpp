@@ -1,4 +1,3 @@
-#include "connector/store/group_queue.hpp"
 #include "connector/store/open.hpp"
 
 #include <stdexcept>
@@ -37,12 +36,3 @@ std::unique_ptr<store_reader> open_store_reader(const store_settings& settings) 
 
 }  // namespace connector::store
 
-namespace connector::store {
-
-group_queue_stats read_group_queue_stats(const store_settings& settings) {
-  check_one_engine(settings);
-  if (!settings.sqlite_path.empty()) return read_sqlite_group_queue_stats(settings.sqlite_path);
-  return {};  // PostgreSQL keeps no group queue yet: users join their groups at once
-}
-
-}  // namespace connector::store

@@ -8,6 +8,16 @@
 
 namespace connector::store {
 
+// released: NULL-safe without coalesce's type (SQLite would give 0, PostgreSQL false).
+const char* const record_columns =
+    "organization_id, record_id, object_type, fields_json, modstamp, version, attempts, "
+    "last_error, due_at, state, last_outcome, needs_reread, "
+    "(released_version IS NOT NULL AND released_version = version)";
+
+const char* const record_row_columns =
+    "object_type, fields_json, modstamp, version, state, attempts, last_error, due_at, "
+    "waiting_since, needs_reread";
+
 record_state parse_state(const std::string& text) {
   for (auto state : {record_state::pending, record_state::retrying, record_state::done,
                      record_state::dead, record_state::held}) {

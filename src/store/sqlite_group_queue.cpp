@@ -1,9 +1,9 @@
 #include "sqlite_group_queue.hpp"
 
 #include <algorithm>
-#include <filesystem>
 #include <limits>
 
+#include "group_queue_sql.hpp"
 #include "row_values.hpp"
 #include "sqlite_schema.hpp"
 
@@ -117,17 +117,8 @@ void group_queue_writes::release(const std::string& group_id, const std::string&
 }
 
 group_queue_reads::group_queue_reads(const sqlite_connection& db)
-    : totals(db, R"sql(
-SELECT COUNT(*), COUNT(DISTINCT group_id), MIN(queued_at) FROM group_additions)sql",
-             "count group additions"),
-      retrying(db, R"sql(
-WITH backing_off AS (
-  SELECT c.due_at, c.last_error FROM group_claims c
-  WHERE c.attempts > 0
-    AND EXISTS (SELECT 1 FROM group_additions a WHERE a.group_id = c.group_id))
-SELECT (SELECT COUNT(*) FROM backing_off),
-       (SELECT last_error FROM backing_off ORDER BY due_at DESC LIMIT 1))sql",
-               "count retrying groups") {}
+    : totals(db, group_queue_sql::totals, "count group additions"),
+      retrying(db, group_queue_sql::retrying, "count retrying groups") {}
 
 group_queue_stats group_queue_reads::stats() {
   group_queue_stats stats;
@@ -145,22 +136,6 @@ group_queue_stats group_queue_reads::stats() {
     if (!row.is_null(1)) stats.last_error = row.text(1);
   }
   return stats;
-}
-
-group_queue_stats read_sqlite_group_queue_stats(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return {};
-  try {
-    sqlite_connection db(path, SQLITE_OPEN_READONLY);
-    sqlite3_busy_timeout(db.handle(), 5000);
-    check_readable(db);
-    if (db.query_int("SELECT COUNT(*) FROM sqlite_master WHERE name = 'group_additions'",
-                     "look for the group queue") == 0)
-      return {};
-    return group_queue_reads(db).stats();
-  } catch (const sqlite_error& e) {
-    throw std::runtime_error("store: cannot read " + path + ": " + e.what());
-  }
 }
 
 }  // namespace connector::store

@@ -50,6 +50,7 @@ sqlite_reader::sqlite_reader(const std::string& path, int busy_timeout_ms)
     if (has_table(db_, "department_links"))
       departments_ = std::make_unique<department_link_reads>(db_);
     if (has_table(db_, "instances")) cluster_ = std::make_unique<cluster_reads>(db_);
+    if (has_table(db_, "group_additions")) groups_ = std::make_unique<group_queue_reads>(db_);
   } catch (const sqlite_error& e) {
     throw std::runtime_error("store: cannot read " + path + ": " + e.what());
   }
@@ -57,6 +58,7 @@ sqlite_reader::sqlite_reader(const std::string& path, int busy_timeout_ms)
 
 // The statements go before their connection.
 sqlite_reader::~sqlite_reader() {
+  groups_.reset();
   cluster_.reset();
   departments_.reset();
   history_.reset();
@@ -148,6 +150,10 @@ std::vector<instance_record> sqlite_reader::live_instances(epoch_ms now) {
     if (!cluster_) return {};
     return cluster_->live(now);
   });
+}
+
+group_queue_stats sqlite_reader::group_stats() {
+  return locked([&]() -> group_queue_stats { return groups_ ? groups_->stats() : group_queue_stats{}; });
 }
 
 std::string sqlite_reader::lease_holder(const std::string& name) {

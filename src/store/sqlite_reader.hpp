@@ -14,6 +14,7 @@
 #include "connector/store/interfaces.hpp"
 #include "sqlite_cluster.hpp"
 #include "sqlite_department_links.hpp"
+#include "sqlite_group_queue.hpp"
 #include "sqlite_statements.hpp"
 
 namespace connector::store {
@@ -50,6 +51,7 @@ class sqlite_reader final : public store_reader {
   std::vector<std::int64_t> applied_per_bucket(epoch_ms since, epoch_ms bucket_ms,
                                                std::size_t buckets) override;
   std::vector<instance_record> live_instances(epoch_ms now) override;
+  group_queue_stats group_stats() override;
 
   // The engine's other reads (work_queue, user_links, department_links, run_log).
   std::vector<pending_record> take_due(epoch_ms now, std::size_t limit);
@@ -74,11 +76,12 @@ class sqlite_reader final : public store_reader {
   sqlite_connection db_;
   std::unique_ptr<read_statements> read_;
   // Null while the file predates their tables (runs: version 2, history: 4, departments: 7,
-  // instances: 10).
+  // instances: 10, the group queue: 10).
   std::unique_ptr<run_read_statements> runs_;
   std::unique_ptr<history_read_statements> history_;
   std::unique_ptr<department_link_reads> departments_;
   std::unique_ptr<cluster_reads> cluster_;  // null before version 10
+  std::unique_ptr<group_queue_reads> groups_;  // null before version 10
 };
 
 }  // namespace connector::store

@@ -12,11 +12,6 @@
 
 namespace connector::store {
 
-const char* const record_columns =
-    "organization_id, record_id, object_type, fields_json, modstamp, version, attempts, "
-    "last_error, due_at, state, last_outcome, needs_reread, "
-    "coalesce(released_version = version, 0)";
-
 pending_record read_record(const run& row) {
   pending_record record;
   record.organization_id = row.text(0);
@@ -149,9 +144,7 @@ VALUES (?1, ?2, ?3, ?4, ?5)
 ON CONFLICT DO NOTHING)sql",
                           "insert notification"),
       // The record's row as newest_wins reads it, in the writer's transaction.
-      select_record_row(db, R"sql(
-SELECT object_type, fields_json, modstamp, version, state, attempts, last_error, due_at,
-       waiting_since, needs_reread
+      select_record_row(db, std::string("SELECT ") + record_row_columns + R"sql(
 FROM records WHERE organization_id = ?1 AND record_id = ?2)sql",
                         "select record"),
       // No RETURNING on these, on purpose: with it SQLite keeps a statement journal for each

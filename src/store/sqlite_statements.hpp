@@ -20,8 +20,7 @@ namespace connector::store {
 
 using run = sqlite_statement::run;
 
-// The columns read_record reads, in its order.
-extern const char* const record_columns;
+// A record from record_columns (row_values.hpp).
 pending_record read_record(const run& row);
 
 struct stored_run {

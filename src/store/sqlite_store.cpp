@@ -36,7 +36,7 @@ namespace connector::store {
 
 namespace {
 
-class sqlite_store final : public store, public group_queue, private group_commit_engine {
+class sqlite_store final : public store, private group_commit_engine {
  public:
   explicit sqlite_store(const store_settings& options)
       : runs_kept_(as_limit(std::max<std::size_t>(options.runs_kept, 1))),

@@ -12,6 +12,7 @@
 #include "support/eventually.hpp"
 #include "support/ispring_sandbox_server.hpp"
 #include "support/outbound_builder.hpp"
+#include "support/postgres_server.hpp"
 #include "support/sandbox_config.hpp"
 #include "support/service.hpp"
 #include "support/service_status.hpp"
@@ -34,12 +35,18 @@ class group_additions_e2e : public ::testing::Test {
     sandbox().add_group("All", foreign_);
   }
 
-  void start() {
-    const auto ispring = ispring_sandbox_config(sandbox_server_);
-    service_ = std::make_unique<running_service>(
-        dir_.path(), nlohmann::json{{"ispring", ispring},
-                                    {"mapping", {{"groups", "iSpring_Groups__c"}}},
-                                    {"sync", {{"retry_base_ms", 20}, {"retry_max_ms", 200}}}});
+  nlohmann::json config() {
+    return {{"ispring", ispring_sandbox_config(sandbox_server_)},
+            {"mapping", {{"groups", "iSpring_Groups__c"}}},
+            {"sync", {{"retry_base_ms", 20}, {"retry_max_ms", 200}}}};
+  }
+  void start() { service_ = std::make_unique<running_service>(dir_.path(), config()); }
+  // An instance on the PostgreSQL database `url` (several may share it), in `dir`.
+  std::unique_ptr<running_service> start_on_postgresql(const std::filesystem::path& dir,
+                                                       const std::string& url) {
+    auto overrides = config();
+    overrides["store"] = {{"sqlite_path", nullptr}, {"postgresql_url", url}};
+    return std::make_unique<running_service>(dir, overrides);
   }
 
   static user_notification joining_all(int n) {
@@ -49,13 +56,15 @@ class group_additions_e2e : public ::testing::Test {
   }
 
   // Posts users [first, last) from four connections, ten to a message; all must be acked.
-  void post_users(int first, int last) {
+  // Connections take turns over `to` (none: the one service).
+  void post_users(int first, int last, std::vector<running_service*> to = {}) {
+    if (to.empty()) to.push_back(service_.get());
     std::vector<std::thread> threads;
     std::atomic<int> next{first};
     std::atomic<int> refused{0};
     for (int t = 0; t < 4; ++t)
-      threads.emplace_back([&] {
-        auto client = service_->public_client();
+      threads.emplace_back([&, t] {
+        auto client = to[static_cast<std::size_t>(t) % to.size()]->public_client();
         for (int n = next.fetch_add(10); n < last; n = next.fetch_add(10)) {
           std::vector<user_notification> batch;
           for (int i = n; i < std::min(n + 10, last); ++i) batch.push_back(joining_all(i));
@@ -112,6 +121,29 @@ TEST_F(group_additions_e2e, many_creates_join_one_group_once_each_in_few_replace
   EXPECT_NE(explained.out.find("queued to join 'All'"), std::string::npos) << explained.out;
   EXPECT_NE(explained.out.find("added to 'All' by one replace of its members"), std::string::npos)
       << explained.out;
+}
+
+// On PostgreSQL, two instances on one database, each taking half of the notifications: their
+// drainers share one queue and one of them at a time replaces the group's members, so no
+// replace drops a member another added (read, union and replace per user at once would).
+TEST_F(group_additions_e2e, two_instances_on_postgresql_add_everyone_once_and_drop_no_member) {
+  sandbox().set_latency_ms(40, "POST /group/{id}/members");
+  const std::string url = postgres_server::shared().create_database();
+  temp_dir second_dir;
+  service_ = start_on_postgresql(dir_.path(), url);
+  auto second = start_on_postgresql(second_dir.path(), url);
+  post_users(1, 301, {service_.get(), second.get()});
+  ASSERT_TRUE(eventually([&] { return drained(*service_) && drained(*second); }))
+      << service_->process().stderr_text() << second->process().stderr_text();
+  expect_all_members(1, 301);
+  const int replaces = sandbox().calls("POST /group/{id}/members");
+  EXPECT_LT(replaces, 150) << "one replace per user would be 300";
+  EXPECT_GE(replaces, 1);
+  // The history, in the shared database, tells it as on SQLite.
+  const auto explained = run_connector(
+      {"explain", "--offline", "--config", service_->config_path().string(), make_id("005", 7)});
+  EXPECT_NE(explained.out.find("added to 'All' by one replace of its members"), std::string::npos)
+      << explained.out << explained.err;
 }
 
 TEST_F(group_additions_e2e, an_update_goes_through_while_a_replace_of_the_group_hangs) {

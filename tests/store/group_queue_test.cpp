@@ -1,6 +1,7 @@
-// The group queue (group_queue.hpp): additions wait durably for their group, one owner at a
-// time claims a group with a lease, a finished batch removes only what it claimed, and a
-// failed one keeps everything for a later attempt.
+// The group queue (group_queue.hpp), on every engine: additions wait durably for their
+// group, one owner at a time claims a group with a lease, a finished batch removes only what
+// it claimed, and a failed one keeps everything for a later attempt. PostgreSQL's several
+// instances at once: postgres_group_queue_test.cpp.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -8,7 +9,7 @@
 
 #include "connector/store/group_queue.hpp"
 #include "connector/store/open.hpp"
-#include "support/service.hpp"
+#include "support/store_engines.hpp"
 
 namespace connector::store {
 namespace {
@@ -25,20 +26,25 @@ std::vector<std::string> users_of(const group_claim& claim) {
   return users;
 }
 
-class group_queue_test : public ::testing::Test {
+class group_queue_test : public testing::store_test {
  protected:
-  std::string path() const { return (dir_.path() / "c.db").string(); }
-  group_queue& queue() { return dynamic_cast<group_queue&>(*inbox_); }
+  // Every store is one: no engine is asked whether it has a queue.
+  group_queue& queue() { return *inbox_; }
   void reopen() {
     inbox_.reset();
-    inbox_ = open_store({path()});
+    inbox_ = open_located();
   }
 
-  testing::temp_dir dir_;
-  std::unique_ptr<store> inbox_ = open_store({path()});
+  void SetUp() override {
+    store_test::SetUp();
+    inbox_ = open_located();
+  }
+  void TearDown() override { inbox_.reset(); }
+
+  std::unique_ptr<store> inbox_;
 };
 
-TEST_F(group_queue_test, additions_survive_reopening_and_are_claimed_oldest_group_first) {
+TEST_P(group_queue_test, additions_survive_reopening_and_are_claimed_oldest_group_first) {
   queue().queue_group_additions({addition("g-2", "u1"), addition("g-1", "u2")});
   queue().queue_group_additions({addition("g-2", "u3")});
   reopen();
@@ -60,7 +66,7 @@ TEST_F(group_queue_test, additions_survive_reopening_and_are_claimed_oldest_grou
   EXPECT_FALSE(queue().claim_next_group("b", 5000, 65'000, 100));
 }
 
-TEST_F(group_queue_test, only_one_owner_holds_a_group_until_its_lease_expires) {
+TEST_P(group_queue_test, only_one_owner_holds_a_group_until_its_lease_expires) {
   queue().queue_group_additions({addition("g-1", "u1")});
   ASSERT_TRUE(queue().claim_next_group("a", 1000, 31'000, 100));
   // Another instance, another process, the reconciliation: none of them gets it meanwhile.
@@ -79,7 +85,7 @@ TEST_F(group_queue_test, only_one_owner_holds_a_group_until_its_lease_expires) {
   EXPECT_FALSE(queue().claim_group("g-1", "c", 60'000, 90'000));
 }
 
-TEST_F(group_queue_test, finishing_removes_only_what_was_claimed_and_keeps_what_came_meanwhile) {
+TEST_P(group_queue_test, finishing_removes_only_what_was_claimed_and_keeps_what_came_meanwhile) {
   queue().queue_group_additions({addition("g-1", "u1"), addition("g-1", "u2")});
   auto claim = queue().claim_next_group("a", 1000, 31'000, 100);
   ASSERT_TRUE(claim);
@@ -93,7 +99,7 @@ TEST_F(group_queue_test, finishing_removes_only_what_was_claimed_and_keeps_what_
   EXPECT_EQ(next->attempts, 0);
 }
 
-TEST_F(group_queue_test, a_user_waiting_for_a_group_waits_once_and_joins_again_after_it) {
+TEST_P(group_queue_test, a_user_waiting_for_a_group_waits_once_and_joins_again_after_it) {
   // A record applied again (a newer state, a retry after a crash) queues its groups again.
   queue().queue_group_additions({addition("g-1", "u1"), addition("g-2", "u1")});
   queue().queue_group_additions({addition("g-1", "u1")});
@@ -112,7 +118,7 @@ TEST_F(group_queue_test, a_user_waiting_for_a_group_waits_once_and_joins_again_a
   EXPECT_EQ(queue().group_stats().additions, 2);
 }
 
-TEST_F(group_queue_test, a_finished_group_rests_until_its_due_time_and_others_go_first) {
+TEST_P(group_queue_test, a_finished_group_rests_until_its_due_time_and_others_go_first) {
   queue().queue_group_additions({addition("g-1", "u1")});
   auto claim = queue().claim_next_group("a", 1000, 31'000, 100);
   ASSERT_TRUE(claim);
@@ -128,7 +134,7 @@ TEST_F(group_queue_test, a_finished_group_rests_until_its_due_time_and_others_go
   EXPECT_EQ(users_of(*next), (std::vector<std::string>{"u2"}));
 }
 
-TEST_F(group_queue_test, a_claim_takes_at_most_the_limit_and_leaves_the_rest_queued) {
+TEST_P(group_queue_test, a_claim_takes_at_most_the_limit_and_leaves_the_rest_queued) {
   std::vector<group_addition> many;
   for (int i = 0; i < 250; ++i) many.push_back(addition("g-1", "u" + std::to_string(i)));
   queue().queue_group_additions(many);
@@ -143,7 +149,7 @@ TEST_F(group_queue_test, a_claim_takes_at_most_the_limit_and_leaves_the_rest_que
   EXPECT_EQ(claim->additions.front().ispring_user_id, "u100");
 }
 
-TEST_F(group_queue_test, a_failed_batch_keeps_every_addition_and_backs_off_until_its_retry_time) {
+TEST_P(group_queue_test, a_failed_batch_keeps_every_addition_and_backs_off_until_its_retry_time) {
   queue().queue_group_additions({addition("g-1", "u1"), addition("g-2", "u2")});
   auto claim = queue().claim_next_group("a", 1000, 31'000, 100);
   ASSERT_TRUE(claim);
@@ -172,7 +178,7 @@ TEST_F(group_queue_test, a_failed_batch_keeps_every_addition_and_backs_off_until
   EXPECT_EQ(stats.last_error, "");
 }
 
-TEST_F(group_queue_test, a_group_claimed_by_the_reconciliation_is_not_drained_until_let_go) {
+TEST_P(group_queue_test, a_group_claimed_by_the_reconciliation_is_not_drained_until_let_go) {
   ASSERT_TRUE(queue().claim_group("g-1", "recon", 1000, 31'000));
   queue().queue_group_additions({addition("g-1", "u1")});
   EXPECT_FALSE(queue().claim_next_group("a", 2000, 32'000, 100));
@@ -182,11 +188,12 @@ TEST_F(group_queue_test, a_group_claimed_by_the_reconciliation_is_not_drained_un
   EXPECT_EQ(users_of(*claim), (std::vector<std::string>{"u1"}));
 }
 
-TEST_F(group_queue_test, two_processes_on_one_file_never_claim_the_same_group_at_once) {
+// Two processes on one SQLite file, two instances on one PostgreSQL database.
+TEST_P(group_queue_test, two_stores_on_one_database_never_claim_the_same_group_at_once) {
   for (int g = 0; g < 20; ++g)
     queue().queue_group_additions({addition("g-" + std::to_string(g), "u")});
-  auto second = open_store({path()});
-  auto& other = dynamic_cast<group_queue&>(*second);
+  auto second = open_located();
+  group_queue& other = *second;
   std::vector<std::string> mine, theirs;
   std::thread t([&] {
     while (auto c = other.claim_next_group("b", 1000, 31'000, 10)) theirs.push_back(c->group_id);
@@ -198,13 +205,48 @@ TEST_F(group_queue_test, two_processes_on_one_file_never_claim_the_same_group_at
   EXPECT_EQ(all.size(), 20u);
 }
 
-TEST_F(group_queue_test, the_cli_reads_the_stats_beside_the_service) {
+TEST_P(group_queue_test, the_cli_reads_the_stats_beside_the_service) {
+  EXPECT_EQ(open_reader()->group_stats().additions, 0);
   queue().queue_group_additions({addition("g-1", "u1", 700), addition("g-1", "u2", 900)});
-  const auto stats = read_sqlite_group_queue_stats(path());
+  auto claim = queue().claim_next_group("a", 1000, 31'000, 100);
+  ASSERT_TRUE(claim);
+  queue().release_group("g-1", "a", 9000, "HTTP 503");
+  const auto stats = open_reader()->group_stats();
   EXPECT_EQ(stats.additions, 2);
   EXPECT_EQ(stats.groups, 1);
   EXPECT_EQ(stats.oldest_queued_at, 700);
+  EXPECT_EQ(stats.retrying, 1);
+  EXPECT_EQ(stats.last_error, "HTTP 503");
 }
+
+// At size (issue 18): a group 20,000 users wait for is drained in batches of the claim's
+// limit, each user handed out once, and the queue ends empty.
+TEST_P(group_queue_test, twenty_thousand_users_of_one_group_drain_in_batches_none_lost_none_twice) {
+  constexpr int users = 20'000;
+  std::vector<group_addition> chunk;
+  for (int i = 0; i < users; ++i) {
+    chunk.push_back(addition("g-all", "u" + std::to_string(i)));
+    if (chunk.size() == 500) {  // as the worker queues them, record after record
+      queue().queue_group_additions(chunk);
+      chunk.clear();
+    }
+  }
+  ASSERT_EQ(queue().group_stats().additions, users);
+  std::set<std::string> seen;
+  int batches = 0;
+  while (auto claim = queue().claim_next_group("a", 1000, 31'000, 1000)) {
+    ++batches;
+    ASSERT_LE(claim->additions.size(), 1000u);
+    for (const auto& a : claim->additions)
+      EXPECT_TRUE(seen.insert(a.ispring_user_id).second) << a.ispring_user_id << " twice";
+    queue().finish_group("g-all", "a", claim->up_to());
+  }
+  EXPECT_EQ(batches, users / 1000);
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(users));
+  EXPECT_EQ(queue().group_stats().additions, 0);
+}
+
+INSTANTIATE_STORE_ENGINES(group_queue_test);
 
 }  // namespace
 }  // namespace connector::store

@@ -56,6 +56,9 @@ TEST_F(migrate_test, everything_the_sqlite_store_holds_reads_the_same_from_postg
     last_run = sqlite->create_run("scheduled", false, 1'300);
     sqlite->record_history({event(user_a, 1'500, "applied", R"({"by":"test"})")});
     sqlite->note_retirement(testing::test_org_id, user_b, 9'000, 0);
+    // Users waiting for their group: they still join it after the move.
+    sqlite->queue_group_additions(
+        {{"grp-1", "All", "ispring-a", testing::test_org_id, user_a, 9'500, 0}});
   }
 
   const auto counts = migrate_to_postgresql(from_, to_);
@@ -72,6 +75,7 @@ TEST_F(migrate_test, everything_the_sqlite_store_holds_reads_the_same_from_postg
   EXPECT_EQ(rows_of("run_plans"), 1);
   EXPECT_EQ(rows_of("worker_retirements"), 1);
   EXPECT_GE(rows_of("user_history"), 1);
+  EXPECT_EQ(rows_of("group_additions"), 1);
 
   auto pg = open_store(to_);
   const auto stats = pg->stats();
@@ -94,6 +98,15 @@ TEST_F(migrate_test, everything_the_sqlite_store_holds_reads_the_same_from_postg
     applied_seen = applied_seen || (e.kind == "applied" && e.time == 1'500);
   EXPECT_TRUE(applied_seen);
   EXPECT_EQ(pg->retirements_since(testing::test_org_id, 0).size(), 1u);
+  const auto waiting = pg->claim_next_group("drainer", 20'000, 50'000, 10);
+  ASSERT_TRUE(waiting) << "a migrated group addition is never drained";
+  ASSERT_EQ(waiting->additions.size(), 1u);
+  EXPECT_EQ(waiting->additions[0].ispring_user_id, "ispring-a");
+  EXPECT_EQ(waiting->additions[0].record_id, user_a);
+  // A new addition after the move gets an id after the copied one (no key collision).
+  pg->queue_group_additions({{"grp-1", "All", "ispring-b", testing::test_org_id, user_b, 9'600, 0}});
+  pg->finish_group("grp-1", "drainer", waiting->up_to());
+  EXPECT_EQ(pg->group_stats().additions, 1);  // the new one waits for the next batch
   // Dedupe goes on: Salesforce redelivering n1 after the move is a duplicate, not a change.
   EXPECT_EQ(pg->submit_and_wait(request({change("n1", user_a, "{}", 5)})).duplicates, 1u);
   // Ids are never reused: the next run comes after the copied ones.

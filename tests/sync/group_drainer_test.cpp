@@ -86,7 +86,7 @@ class group_drainer_test : public ::testing::Test {
     o.sqlite_path = (dir_.path() / "g.db").string();
     o.time = &clock_;
     inbox_ = store::open_store(o);
-    queue_ = dynamic_cast<store::group_queue*>(inbox_.get());
+    queue_ = inbox_.get();  // every store is a group queue
     chain_.join_groups(group_mode::deferred);
     worker_options_.group_queue = queue_;
     // Members the connector does not manage: they must survive every replace.

@@ -22,8 +22,7 @@ struct status_snapshot {
   std::vector<store::instance_record> instances;  // live at the time of reading, oldest first
 };
 
-// Everything above from `reader`, instances live at `now`; `groups` is left to the caller
-// (the group queue is the engine's, not the reader's).
+// Everything above from `reader`, instances live at `now`.
 status_snapshot read_status(store::store_reader& reader, epoch_ms now);
 
 // Keys are a contract (design.md): pending, retrying, dead_letters (counts),

@@ -7,8 +7,8 @@
 // drainer claims one group at a time with a lease (one claimant per group across every
 // instance and process) and adds everyone queued for it with one read and one replace.
 //
-// A narrow store interface of its own: every engine implements it beside the others
-// (interfaces.hpp).
+// A narrow store interface of its own, part of every engine's `store` (interfaces.hpp); the
+// read-only store_reader gives its stats (group_stats) to the CLI's status.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -94,13 +94,5 @@ inline constexpr const char* queued = "group_queued";  // details.group, group_i
 inline constexpr const char* added = "group_added";    // details.group, members, ok
 inline constexpr const char* failed = "group_failed";  // details.group, error, next_attempt_at
 }  // namespace group_history_kinds
-
-// The SQLite engine's stats read beside a running service (the CLI's status), zeros for a
-// store older than the queue; with the store reader (open_store_reader) it moves there.
-group_queue_stats read_sqlite_group_queue_stats(const std::string& path);
-
-struct store_settings;
-// The same for whichever engine the settings name: zeros for an engine without a group queue.
-group_queue_stats read_group_queue_stats(const store_settings& settings);
 
 }  // namespace connector::store

@@ -17,6 +17,7 @@
 
 #include "connector/clock.hpp"
 #include "connector/store/cluster.hpp"
+#include "connector/store/group_queue.hpp"
 #include "connector/store/runs.hpp"
 #include "connector/store/types.hpp"
 
@@ -236,9 +237,13 @@ class store_reader {
                                                        std::size_t buckets) = 0;
   // The instances live at `now` (cluster::live_instances), for `status` and the page.
   virtual std::vector<instance_record> live_instances(epoch_ms now) = 0;
+  // Users waiting to join their groups (group_queue::group_stats), for `status` and the page:
+  // zeros beside a store older than the queue.
+  virtual group_queue_stats group_stats() = 0;
 };
 
-// An open store: every interface, from one engine.
+// An open store: every interface, from one engine (the group queue too: no caller asks an
+// engine whether it has one).
 class store : public intake_sink,
               public work_queue,
               public user_links,
@@ -246,6 +251,7 @@ class store : public intake_sink,
               public run_log,
               public history_log,
               public cluster,
+              public group_queue,
               public store_reader {
  public:
   // One method, reachable through either interface.
@@ -257,6 +263,7 @@ class store : public intake_sink,
   using user_links::find_linked_record;
   using department_links::find_department_link;
   using cluster::live_instances;
+  using group_queue::group_stats;
 
   // Removes at most `max_rows` events: those older than the retention, then those beyond the
   // per-user cap (store_settings). The writer does the same in small batches on its own;

@@ -73,7 +73,10 @@ void lock_record_keys(postgres_connection& db, const std::vector<std::string>& o
 SELECT pg_advisory_xact_lock($1::integer, k) FROM
   (SELECT DISTINCT hashtext(o || '/' || r) AS k
    FROM unnest($2::text[], $3::text[]) AS keys(o, r) ORDER BY k) AS ordered)sql",
-          postgres_params().add(std::int64_t{record_lock_class}).add_array(organizations).add_array(ids),
+          postgres_params()
+              .add(std::int64_t{record_lock_class})
+              .add_array(organizations)
+              .add_array(ids),
           "lock record keys");
 }
 
@@ -90,9 +93,8 @@ std::map<key, std::optional<record_row>> lock_records(postgres_connection& db,
   }
   if (keys.empty()) return rows;
   lock_record_keys(db, organizations, ids);
-  const auto found = db.exec(R"sql(
-SELECT organization_id, record_id, object_type, fields_json, modstamp, version, state, attempts,
-       last_error, due_at, waiting_since, needs_reread
+  const auto found = db.exec(std::string("SELECT organization_id, record_id, ") +
+                                 record_row_columns + R"sql(
 FROM records WHERE (organization_id, record_id) IN
   (SELECT * FROM unnest($1::text[], $2::text[]))
 ORDER BY organization_id, record_id

@@ -12,11 +12,6 @@ namespace connector::store::postgres_reads {
 
 using params = postgres_params;
 
-const char* const record_columns =
-    "organization_id, record_id, object_type, fields_json, modstamp, version, attempts, "
-    "last_error, due_at, state, last_outcome, needs_reread, "
-    "coalesce(released_version = version, false)";
-
 pending_record record_from(const postgres_result& rows, int row) {
   pending_record r;
   r.organization_id = rows.text(row, 0);

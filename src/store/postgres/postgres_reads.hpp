@@ -18,8 +18,8 @@
 
 namespace connector::store::postgres_reads {
 
-// The columns record_from reads, in its order, for SELECT lists.
-extern const char* const record_columns;
+// A record from record_columns (row_values.hpp, shared with SQLite).
+using connector::store::record_columns;
 pending_record record_from(const postgres_result& rows, int row);
 
 struct stored_run {
@@ -74,8 +74,7 @@ std::vector<std::int64_t> notifications_per_bucket(postgres_connection& db, epoc
 std::vector<std::int64_t> applied_per_bucket(postgres_connection& db, epoch_ms since,
                                              epoch_ms bucket_ms, std::size_t buckets);
 
-// The columns newest_wins rules over, from `first` on: object_type, fields_json, modstamp,
-// version, state, attempts, last_error, due_at, waiting_since, needs_reread.
+// The columns newest_wins rules over (record_row_columns, row_values.hpp), from `first` on.
 record_row record_row_from(const postgres_result& rows, int row, int first);
 
 }  // namespace connector::store::postgres_reads

@@ -12,7 +12,7 @@ namespace {
 // as on SQLite, so both engines share every computation on them. Keys that are compared or
 // ordered as bytes on SQLite (ids, the look-up keys) use COLLATE "C" here, whatever the
 // database's locale.
-constexpr std::array<const char*, 2> migrations = {
+constexpr std::array<const char*, 3> migrations = {
     // 1: everything the SQLite store holds at its version 9.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice; pruned
@@ -167,6 +167,36 @@ CREATE TABLE schedule_slots (
   due_at     BIGINT NOT NULL,
   claimed_by TEXT NOT NULL,
   claimed_at BIGINT NOT NULL
+);
+)sql",
+    // 3: group additions wait for their group (group_queue.hpp), which one owner at a time
+    // across every instance claims with a lease. Unlike SQLite's, a group has its claims row
+    // from its first addition on, so a claim locks an existing row (FOR UPDATE SKIP LOCKED),
+    // and an addition read into a claim is marked with its claimant (claimed_by): ids come
+    // from a sequence and commit out of order across instances, so "up to id N" alone could
+    // remove an addition that committed after the claim read the queue.
+    R"sql(
+CREATE TABLE group_additions (
+  id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  group_id        TEXT COLLATE "C" NOT NULL,
+  group_name      TEXT NOT NULL,
+  ispring_user_id TEXT COLLATE "C" NOT NULL,
+  organization_id TEXT NOT NULL,
+  record_id       TEXT NOT NULL,
+  queued_at       BIGINT NOT NULL,
+  claimed_by      TEXT
+);
+CREATE INDEX group_additions_by_group ON group_additions (group_id, id);
+-- A user waits for a group once, also when two instances queue them at the same moment.
+CREATE UNIQUE INDEX group_additions_by_user ON group_additions (group_id, ispring_user_id);
+
+CREATE TABLE group_claims (
+  group_id    TEXT COLLATE "C" PRIMARY KEY,
+  owner       TEXT NOT NULL DEFAULT '',  -- '': nobody
+  lease_until BIGINT NOT NULL DEFAULT 0,
+  due_at      BIGINT NOT NULL DEFAULT 0,
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  last_error  TEXT NOT NULL DEFAULT ''
 );
 )sql",
 };

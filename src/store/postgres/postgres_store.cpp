@@ -20,6 +20,7 @@
 #include "../group_commit.hpp"
 #include "../run_progress.hpp"
 #include "postgres_cluster.hpp"
+#include "postgres_group_queue.hpp"
 #include "postgres_intake.hpp"
 #include "postgres_reads.hpp"
 #include "connector/text/ascii.hpp"
@@ -73,6 +74,92 @@ void throw_unless_changed(std::int64_t changed, const std::string& what) {
   if (changed == 0) throw std::runtime_error(what);
 }
 
+// Every store_reader method, read on one connection, for the engine (`store`) and the
+// read-only reader alike: written once, whatever the interface set it completes. A method
+// store_reader shares with another interface (find_run, …) is overridden here for both.
+template <class Interfaces>
+class reads_through : public Interfaces {
+ public:
+  explicit reads_through(std::string url) : read_(std::move(url)) {}
+
+  inbox_stats stats() override {
+    return read_([&](auto& db) { return postgres_reads::stats(db); });
+  }
+  std::vector<pending_record> list_records(record_state state, std::size_t limit) override {
+    return read_([&](auto& db) { return postgres_reads::list_records(db, state, limit); });
+  }
+  std::optional<pending_record> find_record(const std::string& organization_id,
+                                            const std::string& record_id) override {
+    return read_(
+        [&](auto& db) { return postgres_reads::find_record(db, organization_id, record_id); });
+  }
+  bool has_notification(const std::string& organization_id,
+                        const std::string& notification_id) override {
+    return read_([&](auto& db) {
+      return postgres_reads::has_notification(db, organization_id, notification_id);
+    });
+  }
+  std::optional<run_record> find_run(std::int64_t id, bool with_plan) override {
+    return read_([&](auto& db) { return postgres_reads::find_run(db, id, with_plan); });
+  }
+  std::vector<run_record> list_runs(std::size_t limit, bool include_dry_runs) override {
+    return read_([&](auto& db) { return postgres_reads::list_runs(db, limit, include_dry_runs); });
+  }
+  std::optional<run_record> last_sync() override {
+    return read_([&](auto& db) { return postgres_reads::last_sync(db); });
+  }
+  std::vector<history_event> read_history(const std::string& organization_id,
+                                          const std::string& record_id,
+                                          std::size_t limit) override {
+    return read_([&](auto& db) {
+      return postgres_reads::read_history(db, organization_id, record_id, limit);
+    });
+  }
+  std::vector<user_match> search_users(const user_query& query) override {
+    return read_([&](auto& db) { return postgres_reads::search_users(db, query); });
+  }
+  std::optional<std::string> find_link(const std::string& organization_id,
+                                       const std::string& record_id) override {
+    return read_([&](auto& db) { return postgres_reads::find_link(db, organization_id, record_id); });
+  }
+  std::optional<std::pair<std::string, std::string>> find_linked_record(
+      const std::string& ispring_user_id) override {
+    return read_([&](auto& db) { return postgres_reads::find_linked_record(db, ispring_user_id); });
+  }
+  std::optional<department_link> find_department_link(const std::string& organization_id,
+                                                      const std::string& key) override {
+    return read_(
+        [&](auto& db) { return postgres_reads::find_department_link(db, organization_id, key); });
+  }
+  std::vector<std::int64_t> notifications_per_bucket(epoch_ms since, epoch_ms bucket_ms,
+                                                     std::size_t buckets) override {
+    return read_([&](auto& db) {
+      return postgres_reads::notifications_per_bucket(db, since, bucket_ms, buckets);
+    });
+  }
+  std::vector<std::int64_t> applied_per_bucket(epoch_ms since, epoch_ms bucket_ms,
+                                               std::size_t buckets) override {
+    return read_([&](auto& db) {
+      return postgres_reads::applied_per_bucket(db, since, bucket_ms, buckets);
+    });
+  }
+  // Empty beside a service older than the instances table (schema version 2).
+  std::vector<instance_record> live_instances(epoch_ms now) override {
+    if (schema_version_ < 2) return {};
+    return read_([&](auto& db) { return postgres_cluster::live_instances(db, now); });
+  }
+  // Zeros beside a service older than the group queue (schema version 3).
+  group_queue_stats group_stats() override {
+    if (schema_version_ < 3) return {};
+    return read_([&](auto& db) { return postgres_group_queue::stats(db); });
+  }
+
+ protected:
+  read_side read_;
+  // Of the database read: the engine migrated it to the newest; the reader finds it.
+  std::int64_t schema_version_ = latest_postgres_schema_version();
+};
+
 }  // namespace
 
 namespace {
@@ -99,9 +186,7 @@ UPDATE records SET state = 'pending', attempts = 0, due_at = $1, waiting_since =
   released_version = version
 WHERE state = 'held' AND ($2 = '' OR record_id = $2)
 RETURNING organization_id, record_id, version)sql";
-constexpr const char* record_for_reread = R"sql(
-SELECT object_type, fields_json, modstamp, version, state, attempts, last_error, due_at,
-       waiting_since, needs_reread
+const std::string record_for_reread = std::string("SELECT ") + record_row_columns + R"sql(
 FROM records WHERE organization_id = $1 AND record_id = $2 FOR UPDATE)sql";
 constexpr const char* upsert_keys = R"sql(
 INSERT INTO user_keys (organization_id, record_id, login_key, email_key, login, email)
@@ -172,10 +257,11 @@ DELETE FROM user_keys WHERE (organization_id, record_id) IN (
 
 namespace {
 
-class postgres_store final : public store, private group_commit_engine {
+class postgres_store final : public reads_through<store>, private group_commit_engine {
  public:
   explicit postgres_store(const store_settings& settings)
-      : settings_(settings),
+      : reads_through(settings.postgresql_url),
+        settings_(settings),
         runs_kept_(as_limit(std::max<std::size_t>(settings.runs_kept, 1))),
         plans_kept_(as_limit(settings.plans_kept)),
         history_cap_(as_limit(settings.history_max_events_per_user)),
@@ -183,7 +269,6 @@ class postgres_store final : public store, private group_commit_engine {
         time_(settings.time ? *settings.time : own_clock_),
         owner_(run_owner(settings.instance_id)),
         writer_session_(settings.postgresql_url),
-        read_(settings.postgresql_url),
         writer_(*this, {settings.max_batch_requests,
                         std::chrono::milliseconds(std::max(settings.history_prune_interval_ms, 1)),
                         settings.on_commit, "store-writer"}) {
@@ -334,10 +419,6 @@ class postgres_store final : public store, private group_commit_engine {
     set_links(organization_id, {{record_id, ispring_user_id}});
   }
 
-  std::optional<std::string> find_link(const std::string& organization_id,
-                                       const std::string& record_id) override {
-    return read_([&](auto& db) { return postgres_reads::find_link(db, organization_id, record_id); });
-  }
 
   std::vector<std::pair<std::string, std::string>> list_links(
       const std::string& organization_id) override {
@@ -371,21 +452,12 @@ class postgres_store final : public store, private group_commit_engine {
     return read_([&](auto& db) { return postgres_reads::count_links(db, organization_id); });
   }
 
-  std::optional<std::pair<std::string, std::string>> find_linked_record(
-      const std::string& ispring_user_id) override {
-    return read_([&](auto& db) { return postgres_reads::find_linked_record(db, ispring_user_id); });
-  }
 
   std::vector<department_link> list_department_links(const std::string& organization_id) override {
     return read_(
         [&](auto& db) { return postgres_reads::list_department_links(db, organization_id); });
   }
 
-  std::optional<department_link> find_department_link(const std::string& organization_id,
-                                                      const std::string& key) override {
-    return read_(
-        [&](auto& db) { return postgres_reads::find_department_link(db, organization_id, key); });
-  }
 
   void set_department_links(const std::string& organization_id,
                             const std::vector<department_link>& links) override {
@@ -412,6 +484,47 @@ class postgres_store final : public store, private group_commit_engine {
               "AND ispring_department_id = ANY ($2::text[])",
               params().add(organization_id).add_array(department_ids),
               "remove department links");
+    });
+  }
+
+  // --- group_queue (postgres_group_queue.cpp): writes through the writer, like the rest ---
+
+  void queue_group_additions(const std::vector<group_addition>& additions) override {
+    if (additions.empty()) return;
+    run_write([&](postgres_connection& db, history_rows&) {
+      postgres_group_queue::queue(db, additions);
+    });
+  }
+
+  std::optional<group_claim> claim_next_group(const std::string& owner, epoch_ms now,
+                                              epoch_ms lease_until, std::size_t limit) override {
+    std::optional<group_claim> claimed;
+    run_write([&](postgres_connection& db, history_rows&) {
+      claimed = postgres_group_queue::claim_next(db, owner, now, lease_until, limit);
+    });
+    return claimed;
+  }
+
+  bool claim_group(const std::string& group_id, const std::string& owner, epoch_ms now,
+                   epoch_ms lease_until) override {
+    bool claimed = false;
+    run_write([&](postgres_connection& db, history_rows&) {
+      claimed = postgres_group_queue::claim(db, group_id, owner, now, lease_until);
+    });
+    return claimed;
+  }
+
+  void finish_group(const std::string& group_id, const std::string& owner, std::int64_t up_to,
+                    epoch_ms due_again_at) override {
+    run_write([&](postgres_connection& db, history_rows&) {
+      postgres_group_queue::finish(db, group_id, owner, up_to, due_again_at);
+    });
+  }
+
+  void release_group(const std::string& group_id, const std::string& owner, epoch_ms retry_at,
+                     const std::string& error) override {
+    run_write([&](postgres_connection& db, history_rows&) {
+      postgres_group_queue::release(db, group_id, owner, retry_at, error);
     });
   }
 
@@ -486,17 +599,8 @@ ON CONFLICT (run_id) DO UPDATE SET plan_json = excluded.plan_json)sql",
                                        " cannot finish: it is unknown or already finished");
   }
 
-  std::optional<run_record> find_run(std::int64_t id, bool with_plan) override {
-    return read_([&](auto& db) { return postgres_reads::find_run(db, id, with_plan); });
-  }
 
-  std::vector<run_record> list_runs(std::size_t limit, bool include_dry_runs) override {
-    return read_([&](auto& db) { return postgres_reads::list_runs(db, limit, include_dry_runs); });
-  }
 
-  std::optional<run_record> last_sync() override {
-    return read_([&](auto& db) { return postgres_reads::last_sync(db); });
-  }
 
   std::optional<run_record> running_run() override {
     const epoch_ms now = time_.now();
@@ -540,9 +644,6 @@ WHERE id = $1 AND status IN ('queued', 'running'))sql",
     run_write([&](postgres_connection& db, history_rows&) { postgres_cluster::retire(db, id); });
   }
 
-  std::vector<instance_record> live_instances(epoch_ms now) override {
-    return read_([&](auto& db) { return postgres_cluster::live_instances(db, now); });
-  }
 
   bool take_lease(const std::string& name, const std::string& holder, epoch_ms now) override {
     bool taken = false;
@@ -584,54 +685,15 @@ WHERE id = $1 AND status IN ('queued', 'running'))sql",
     }));
   }
 
-  std::vector<history_event> read_history(const std::string& organization_id,
-                                          const std::string& record_id,
-                                          std::size_t limit) override {
-    return read_([&](auto& db) {
-      return postgres_reads::read_history(db, organization_id, record_id, limit);
-    });
-  }
 
   // --- store_reader -----------------------------------------------------------------------
 
-  inbox_stats stats() override {
-    return read_([&](auto& db) { return postgres_reads::stats(db); });
-  }
 
-  std::vector<pending_record> list_records(record_state state, std::size_t limit) override {
-    return read_([&](auto& db) { return postgres_reads::list_records(db, state, limit); });
-  }
 
-  std::optional<pending_record> find_record(const std::string& organization_id,
-                                            const std::string& record_id) override {
-    return read_(
-        [&](auto& db) { return postgres_reads::find_record(db, organization_id, record_id); });
-  }
 
-  bool has_notification(const std::string& organization_id,
-                        const std::string& notification_id) override {
-    return read_([&](auto& db) {
-      return postgres_reads::has_notification(db, organization_id, notification_id);
-    });
-  }
 
-  std::vector<user_match> search_users(const user_query& query) override {
-    return read_([&](auto& db) { return postgres_reads::search_users(db, query); });
-  }
 
-  std::vector<std::int64_t> notifications_per_bucket(epoch_ms since, epoch_ms bucket_ms,
-                                                     std::size_t buckets) override {
-    return read_([&](auto& db) {
-      return postgres_reads::notifications_per_bucket(db, since, bucket_ms, buckets);
-    });
-  }
 
-  std::vector<std::int64_t> applied_per_bucket(epoch_ms since, epoch_ms bucket_ms,
-                                               std::size_t buckets) override {
-    return read_([&](auto& db) {
-      return postgres_reads::applied_per_bucket(db, since, bucket_ms, buckets);
-    });
-  }
 
   // --- store ------------------------------------------------------------------------------
 
@@ -885,7 +947,6 @@ WHERE organization_id = $1 AND record_id = $2)sql",
   const process_identity owner_;  // of the runs this store creates and starts
 
   postgres_session writer_session_;  // the writer thread's, once it runs
-  read_side read_;
 
   // The newest progress counts per run, until the writer takes them (update_run_counts).
   run_progress progress_;
@@ -903,11 +964,10 @@ WHERE organization_id = $1 AND record_id = $2)sql",
 };
 
 // Read-only, beside running services: its own connection, never a migration.
-class postgres_reader final : public store_reader {
+class postgres_reader final : public reads_through<store_reader> {
  public:
-  explicit postgres_reader(const std::string& url) : read_(url) {
+  explicit postgres_reader(const std::string& url) : reads_through(url) {
     const auto version = read_([](auto& db) { return postgres_schema_version(db); });
-    has_instances_ = version >= 2;
     if (version == 0) {
       throw std::runtime_error(
           "store: the PostgreSQL database holds no connector data (no schema yet); run "
@@ -918,79 +978,8 @@ class postgres_reader final : public store_reader {
                                std::to_string(version) +
                                ", newer than this connector knows: run the newer connector");
     }
+    schema_version_ = version;
   }
-
-  inbox_stats stats() override {
-    return read_([&](auto& db) { return postgres_reads::stats(db); });
-  }
-  std::vector<pending_record> list_records(record_state state, std::size_t limit) override {
-    return read_([&](auto& db) { return postgres_reads::list_records(db, state, limit); });
-  }
-  std::optional<pending_record> find_record(const std::string& organization_id,
-                                            const std::string& record_id) override {
-    return read_(
-        [&](auto& db) { return postgres_reads::find_record(db, organization_id, record_id); });
-  }
-  bool has_notification(const std::string& organization_id,
-                        const std::string& notification_id) override {
-    return read_([&](auto& db) {
-      return postgres_reads::has_notification(db, organization_id, notification_id);
-    });
-  }
-  std::optional<run_record> find_run(std::int64_t id, bool with_plan) override {
-    return read_([&](auto& db) { return postgres_reads::find_run(db, id, with_plan); });
-  }
-  std::vector<run_record> list_runs(std::size_t limit, bool include_dry_runs) override {
-    return read_([&](auto& db) { return postgres_reads::list_runs(db, limit, include_dry_runs); });
-  }
-  std::optional<run_record> last_sync() override {
-    return read_([&](auto& db) { return postgres_reads::last_sync(db); });
-  }
-  std::vector<history_event> read_history(const std::string& organization_id,
-                                          const std::string& record_id,
-                                          std::size_t limit) override {
-    return read_([&](auto& db) {
-      return postgres_reads::read_history(db, organization_id, record_id, limit);
-    });
-  }
-  std::vector<user_match> search_users(const user_query& query) override {
-    return read_([&](auto& db) { return postgres_reads::search_users(db, query); });
-  }
-  std::optional<std::string> find_link(const std::string& organization_id,
-                                       const std::string& record_id) override {
-    return read_([&](auto& db) { return postgres_reads::find_link(db, organization_id, record_id); });
-  }
-  std::optional<std::pair<std::string, std::string>> find_linked_record(
-      const std::string& ispring_user_id) override {
-    return read_([&](auto& db) { return postgres_reads::find_linked_record(db, ispring_user_id); });
-  }
-  std::optional<department_link> find_department_link(const std::string& organization_id,
-                                                      const std::string& key) override {
-    return read_(
-        [&](auto& db) { return postgres_reads::find_department_link(db, organization_id, key); });
-  }
-  std::vector<std::int64_t> notifications_per_bucket(epoch_ms since, epoch_ms bucket_ms,
-                                                     std::size_t buckets) override {
-    return read_([&](auto& db) {
-      return postgres_reads::notifications_per_bucket(db, since, bucket_ms, buckets);
-    });
-  }
-  std::vector<std::int64_t> applied_per_bucket(epoch_ms since, epoch_ms bucket_ms,
-                                               std::size_t buckets) override {
-    return read_([&](auto& db) {
-      return postgres_reads::applied_per_bucket(db, since, bucket_ms, buckets);
-    });
-  }
-
-  // Empty beside a service older than the instances table (schema version 2).
-  std::vector<instance_record> live_instances(epoch_ms now) override {
-    if (!has_instances_) return {};
-    return read_([&](auto& db) { return postgres_cluster::live_instances(db, now); });
-  }
-
- private:
-  read_side read_;
-  bool has_instances_ = false;
 };
 
 // What the operator reads when the store cannot open: the cause, never the password
