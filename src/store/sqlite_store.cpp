@@ -135,7 +135,7 @@ class sqlite_store final : public store, private group_commit_engine {
           .execute();
       // After: after_apply reads the mark's own change count.
       after_apply(organization_id, record_id, version);
-      cluster_writes_->release_claim(organization_id, record_id);
+      cluster_writes_->release_claim(organization_id, record_id, owner_.instance);
     });
   }
 
@@ -153,7 +153,7 @@ class sqlite_store final : public store, private group_commit_engine {
           .execute();
       // After: after_apply reads the mark's own change count.
       after_apply(organization_id, record_id, version);
-      cluster_writes_->release_claim(organization_id, record_id);
+      cluster_writes_->release_claim(organization_id, record_id, owner_.instance);
     });
   }
 
@@ -213,7 +213,7 @@ class sqlite_store final : public store, private group_commit_engine {
           .execute();
       // After: after_apply reads the mark's own change count.
       after_apply(organization_id, record_id, version);
-      cluster_writes_->release_claim(organization_id, record_id);
+      cluster_writes_->release_claim(organization_id, record_id, owner_.instance);
     });
   }
 

@@ -317,7 +317,7 @@ class postgres_store final : public reads_through<store>, private group_commit_e
                                    params().add(organization_id).add(record_id).add(version).add(
                                        outcome),
                                    "mark record done");
-      postgres_cluster::release_claim(db, organization_id, record_id);
+      postgres_cluster::release_claim(db, organization_id, record_id, owner_.instance);
       after_apply(db, history, organization_id, record_id, version, changed.affected());
     });
   }
@@ -335,7 +335,7 @@ class postgres_store final : public reads_through<store>, private group_commit_e
                                        .add(dead)
                                        .add(retry_at),
                                    "mark record failed");
-      postgres_cluster::release_claim(db, organization_id, record_id);
+      postgres_cluster::release_claim(db, organization_id, record_id, owner_.instance);
       after_apply(db, history, organization_id, record_id, version, changed.affected());
     });
   }
@@ -373,7 +373,7 @@ class postgres_store final : public reads_through<store>, private group_commit_e
       const auto changed = db.exec(
           sql::hold_record, params().add(organization_id).add(record_id).add(version).add(reason),
           "hold record");
-      postgres_cluster::release_claim(db, organization_id, record_id);
+      postgres_cluster::release_claim(db, organization_id, record_id, owner_.instance);
       after_apply(db, history, organization_id, record_id, version, changed.affected());
     });
   }
