@@ -119,12 +119,33 @@ void group_commit::maintain(bool idle) {
   backlog_ = engine_.maintain(idle);
 }
 
+// A batch another instance's transaction deadlocked with runs again, a few times, rather
+// than faulting its intake requests and failing its writers: the conflict is gone once the
+// other transaction has committed.
 void group_commit::commit_batch(std::vector<job>& batch) {
+  constexpr int attempts = 4;
   std::string failure;
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
+    try {
+      try_batch(batch);
+      failure.clear();
+      break;
+    } catch (const std::exception& e) {
+      failure = describe_failure(e);
+      if (!engine_.may_retry(e)) break;
+    }
+  }
+  report(batch, failure);
+  if (failure.empty() && settings_.on_commit) settings_.on_commit(batch.size());
+  engine_.after_batch();
+}
+
+void group_commit::try_batch(std::vector<job>& batch) {
   try {
     engine_.begin();
     for (auto& queued : batch) {
       if (auto* intake = std::get_if<intake_job>(&queued)) {
+        intake->outcome = {};  // counted again on a retry
         engine_.apply_intake(intake->request, intake->outcome);
       } else if (auto* waited = std::get_if<waited_job>(&queued)) {
         waited->apply();
@@ -135,15 +156,12 @@ void group_commit::commit_batch(std::vector<job>& batch) {
     engine_.before_commit();
     engine_.commit();
     commits_.fetch_add(1, std::memory_order_relaxed);
-  } catch (const std::exception& e) {
-    failure = describe_failure(e);
+  } catch (...) {
+    // Some errors (a full disk, an I/O error) may already have rolled back; others leave
+    // the transaction open.
+    engine_.rollback();
+    throw;
   }
-  // Some errors (a full disk, an I/O error) may already have rolled back; others leave the
-  // transaction open.
-  if (!failure.empty()) engine_.rollback();
-  report(batch, failure);
-  if (failure.empty() && settings_.on_commit) settings_.on_commit(batch.size());
-  engine_.after_batch();
 }
 
 // noexcept: a throwing `done` stops the process at the bug instead of leaving the rest of

@@ -44,6 +44,14 @@ class group_commit_engine {
   virtual void commit() = 0;
   // After a failure: rolls back if a transaction is still open. Never throws.
   virtual void rollback() noexcept = 0;
+  // After a failure rolled back: whether the same batch may simply run again (another
+  // instance's transaction won a deadlock or a serialization conflict on a shared database).
+  // Every job is applied again from the start, so each must write only through the
+  // transaction and state the engine resets in begin().
+  virtual bool may_retry(const std::exception& failure) const noexcept {
+    (void)failure;
+    return false;
+  }
   // After the batch's outcomes were reported, committed or not (a WAL checkpoint).
   virtual void after_batch() {}
   // One step of housekeeping in a transaction of its own, after the acks; a failure is the
@@ -108,6 +116,8 @@ class group_commit {
   bool enqueue(job& job);  // moves it into the queue unless stopping
   void write_loop();
   void commit_batch(std::vector<job>& batch);
+  // One attempt: begin, every job, commit. Throws what failed, rolled back.
+  void try_batch(std::vector<job>& batch);
   static void report(std::vector<job>& batch, const std::string& failure) noexcept;
   bool maintenance_due() const;
   void maintain(bool idle);

@@ -893,6 +893,14 @@ WHERE organization_id = $1 AND record_id = $2)sql",
     }
   }
 
+  // Instances on one database lock the same records and groups in their own orders: the
+  // loser of a deadlock (40P01) or a serialization conflict (40001) runs its batch again.
+  bool may_retry(const std::exception& failure) const noexcept override {
+    const auto* error = dynamic_cast<const postgres_error*>(&failure);
+    return error != nullptr && !error->connection_lost() &&
+           (error->sqlstate() == "40P01" || error->sqlstate() == "40001");
+  }
+
   // A lost connection is dropped here, so the next batch reconnects (with back-off).
   void rollback() noexcept override {
     auto* db = std::exchange(db_, nullptr);
