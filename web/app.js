@@ -419,7 +419,7 @@
         missing.join(", ") + ".";
     }
     note.textContent = `${answer.departments.length - missing.length} departments in Salesforce` +
-      (answer.without_department ? `; ${answer.without_department} active users have none (not synchronised)` : "") +
+      (answer.without_department ? `; active users without a department (not synchronised): ${answer.without_department}` : "") +
       (answer.complete ? "." : "; only the first 2,000 are listed.");
     fillRows($("salesforce-departments-table"), answer.departments.map((d) => [
       d.missing ? el("strong", { text: d.name + " (matches no user)" }) : d.name,
