@@ -111,6 +111,18 @@ std::string department_count_query(const config::salesforce_settings& salesforce
          " LIMIT " + std::to_string(max_picker_departments);
 }
 
+std::string configured_count_query(const config::salesforce_settings& salesforce,
+                                   const config::mapping_settings& mapping,
+                                   const std::vector<std::string>& departments) {
+  if (departments.empty()) throw std::invalid_argument("no departments to count");
+  std::string in;
+  for (const auto& d : departments) in += (in.empty() ? "'" : ", '") + soql_escape(d) + "'";
+  std::string soql = department_count_query(salesforce, mapping);
+  const std::string group = " GROUP BY ";
+  soql.insert(soql.find(group), " AND " + mapping.department + " IN (" + in + ")");
+  return soql;
+}
+
 expected<std::vector<department_count>, std::string> read_department_counts(
     const std::vector<json>& records, const config::mapping_settings& mapping) {
   const std::string field = result_name(mapping.department);
@@ -158,7 +170,7 @@ json departments_answer(const std::vector<department_count>& counts,
     if (c.name.empty()) without += c.active_users;
     else if (c.active_users > 0) named.push_back(c);
   }
-  const auto missing = unmatched_departments(counts, sync, complete);
+  const auto missing = unmatched_departments(counts, sync, true);
   for (const auto& name : missing) named.push_back({name, 0});
   std::sort(named.begin(), named.end(),
             [](const auto& a, const auto& b) { return less_ignoring_case(a.name, b.name); });
@@ -294,7 +306,8 @@ struct pickers::state {
   // The last department counts, for status_warnings.
   mutable std::mutex mutex;
   std::optional<std::vector<department_count>> counts;
-  bool counts_complete = true;
+  bool counts_complete = true;             // the list was not cut at max_picker_departments
+  std::vector<std::string> counts_looked_up;  // then: the configured ones asked for by name
   std::int64_t counts_at_ms = 0;
   bool refreshing = false;
   std::optional<std::int64_t> refresh_tried_at_ms;  // a failing Salesforce is asked seldom
@@ -305,24 +318,52 @@ struct pickers::state {
         .count();
   }
 
-  // Active users per department, straight from Salesforce; remembered for the warnings.
-  expected<std::vector<department_count>, http::response> read_counts(
-      const config::settings& settings) {
-    if (!sources.salesforce) return unexpected{json_error(409, sources.salesforce_unavailable)};
+  expected<std::vector<department_count>, http::response> query_counts(
+      const std::string& soql, const config::mapping_settings& mapping) {
     std::vector<json> records;
-    auto read = sources.salesforce->query(
-        department_count_query(settings.salesforce, settings.mapping), [&records](auto& page) {
-          for (auto& r : page) records.push_back(std::move(r));
-          return true;
-        });
+    auto read = sources.salesforce->query(soql, [&records](auto& page) {
+      for (auto& r : page) records.push_back(std::move(r));
+      return true;
+    });
     if (!read) return unexpected{json_error(502, "Salesforce: " + read.error().to_string())};
-    auto counts_read = read_department_counts(records, settings.mapping);
+    auto counts_read = read_department_counts(records, mapping);
     if (!counts_read) return unexpected{json_error(502, counts_read.error())};
-    std::lock_guard lock(mutex);
-    counts = *counts_read;
-    counts_complete = records.size() < max_picker_departments;
-    counts_at_ms = now_ms();
     return std::move(*counts_read);
+  }
+
+  // Active users per department, straight from Salesforce; remembered for the warnings.
+  // A cut list is completed with the configured departments beyond the cut, asked for by
+  // name, so "missing" is never a guess.
+  expected<department_listing, http::response> read_counts(const config::settings& settings) {
+    if (!sources.salesforce) return unexpected{json_error(409, sources.salesforce_unavailable)};
+    auto listed = query_counts(department_count_query(settings.salesforce, settings.mapping),
+                               settings.mapping);
+    if (!listed) return unexpected{std::move(listed.error())};
+    department_listing out{std::move(*listed), true, {}};
+    out.complete = out.counts.size() < max_picker_departments;
+    if (!out.complete) {
+      for (const auto& [key, rule] : settings.sync.departments) {
+        const bool seen = std::any_of(out.counts.begin(), out.counts.end(),
+                                      [&key](const auto& c) { return text::iequals(c.name, key); });
+        if (key != "*" && !seen) out.looked_up.push_back(key);
+      }
+      for (std::size_t from = 0; from < out.looked_up.size(); from += 100) {
+        const std::vector<std::string> chunk(
+            out.looked_up.begin() + static_cast<std::ptrdiff_t>(from),
+            out.looked_up.begin() +
+                static_cast<std::ptrdiff_t>(std::min(out.looked_up.size(), from + 100)));
+        auto more = query_counts(configured_count_query(settings.salesforce, settings.mapping, chunk),
+                                 settings.mapping);
+        if (!more) return unexpected{std::move(more.error())};
+        out.counts.insert(out.counts.end(), more->begin(), more->end());
+      }
+    }
+    std::lock_guard lock(mutex);
+    counts = out.counts;
+    counts_complete = out.complete;
+    counts_looked_up = out.looked_up;
+    counts_at_ms = now_ms();
+    return out;
   }
 };
 
@@ -360,10 +401,10 @@ http::handler_fn remote_route(const config::secret& token, state_ptr state, pick
 
 http::response departments(pickers::state& s, const config::settings& settings,
                            const text::query_params&) {
-  auto counts = s.read_counts(settings);
-  if (!counts) return std::move(counts.error());
-  const bool complete = counts->size() < max_picker_departments;
-  return http::response::json(200, dump(departments_answer(*counts, settings.sync, complete)));
+  auto listing = s.read_counts(settings);
+  if (!listing) return std::move(listing.error());
+  return http::response::json(
+      200, dump(departments_answer(listing->counts, settings.sync, listing->complete)));
 }
 
 expected<user_search, std::string> read_search(const text::query_params& query) {
@@ -462,6 +503,7 @@ json pickers::status_warnings() const {
   if (!listed || !state_->sources.salesforce) return warnings;
   std::optional<std::vector<department_count>> counts;
   bool complete = true;
+  std::vector<std::string> looked_up;
   {
     std::lock_guard lock(state_->mutex);
     const auto now = state::now_ms();
@@ -487,10 +529,17 @@ json pickers::status_warnings() const {
     }
     counts = state_->counts;
     complete = state_->counts_complete;
+    looked_up = state_->counts_looked_up;
   }
   if (!counts) return warnings;
   const std::string field = settings.mapping.department;
-  for (const auto& name : unmatched_departments(*counts, settings.sync, complete)) {
+  for (const auto& name : unmatched_departments(*counts, settings.sync, true)) {
+    // Beyond a cut list only the departments asked for by name are known (one added to the
+    // settings since then waits for the next count).
+    const bool known = complete || std::any_of(looked_up.begin(), looked_up.end(), [&](const auto& l) {
+                         return text::iequals(l, name);
+                       });
+    if (!known) continue;
     warnings.push_back(
         {{"kind", "department_matches_no_user"},
          {"department", name},

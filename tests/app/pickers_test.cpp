@@ -53,6 +53,15 @@ TEST(PickerQueries, CountUsesTheConfiguredFieldObjectAndFilter) {
   EXPECT_THROW(department_count_query(sf, mapping), std::invalid_argument);
 }
 
+TEST(PickerQueries, ConfiguredDepartmentsAreCountedByName) {
+  config::salesforce_settings sf;
+  config::mapping_settings mapping;
+  EXPECT_EQ(configured_count_query(sf, mapping, {"Sales", "O'Brien's"}),
+            "SELECT Department, COUNT(Id) FROM User WHERE IsActive = true AND (UserType = "
+            "'Standard') AND Department IN ('Sales', 'O\\'Brien\\'s') GROUP BY Department LIMIT 2000");
+  EXPECT_THROW(configured_count_query(sf, mapping, {}), std::invalid_argument);
+}
+
 TEST(PickerQueries, UserSearchEscapesDepartmentAndText) {
   config::salesforce_settings sf;
   config::mapping_settings mapping;
@@ -228,6 +237,33 @@ TEST_F(PickerRoutes, DepartmentsCountActiveUsersAndSayWhichConfiguredOneMatchesN
   // The typo fixed in the settings: the warning goes at once, from the same counts.
   settings_.sync.departments.erase("Salse");
   EXPECT_EQ(p.status_warnings(), json::array());
+}
+
+// More departments than one grouped answer holds: the list is cut, and the configured
+// departments beyond the cut are asked for by name, so none is called missing by mistake.
+TEST_F(PickerRoutes, ACutListStillTellsConfiguredDepartmentsApart) {
+  salesforce_.sandbox().add_generated_users(2100, json::object(), 2100);  // one user each
+  settings_.sync.departments = {{"Department 2050", all_users()},  // beyond the first 2000
+                                {"Department 5", all_users()},
+                                {"Department 9999", all_users()}};
+  auto& p = open();
+  const auto r = call(p, "/admin/salesforce/departments");
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
+  const json answer = body(r);
+  EXPECT_EQ(answer["complete"], false);
+  std::map<std::string, json> by_name;
+  for (const auto& d : answer["departments"]) by_name[d["name"]] = d;
+  EXPECT_EQ(by_name.size(), 2002u);  // the first 2000, the one found by name, the missing one
+  EXPECT_EQ(by_name["Department 2050"], json({{"name", "Department 2050"},
+                                              {"active_users", 1},
+                                              {"selected", true}}));
+  EXPECT_EQ(by_name["Department 9999"]["missing"], true);
+  const auto warnings = p.status_warnings();
+  ASSERT_EQ(warnings.size(), 1u) << warnings;
+  EXPECT_EQ(warnings[0]["department"], "Department 9999");
+  // A department added to the settings since: not known yet, so not called missing.
+  settings_.sync.departments["Department 2075"] = all_users();
+  EXPECT_EQ(p.status_warnings().size(), 1u);
 }
 
 TEST_F(PickerRoutes, StatusWarningsRefreshOnTheirOwn) {

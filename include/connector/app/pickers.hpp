@@ -54,6 +54,21 @@ struct department_count {
   std::int64_t active_users = 0;
 };
 
+// The same count for the named departments only (… AND <field> IN ('…', …) GROUP BY …):
+// the configured departments beyond a cut list. `departments` must not be empty.
+std::string configured_count_query(const config::salesforce_settings& salesforce,
+                                   const config::mapping_settings& mapping,
+                                   const std::vector<std::string>& departments);
+
+// What the departments picker read: the counts (the first max_picker_departments groups,
+// then any configured department beyond them, asked for by name), and whether the list was
+// cut.
+struct department_listing {
+  std::vector<department_count> counts;
+  bool complete = true;
+  std::vector<std::string> looked_up;  // configured departments asked for by name
+};
+
 // The AggregateResult records of department_count_query: the department under the field's
 // last name ("Department"), the count as expr0. Nullopt-free: a record without a readable
 // count is an error naming it (a changed answer shape must not show 0 users).
@@ -70,8 +85,9 @@ std::vector<std::string> unmatched_departments(const std::vector<department_coun
                                                const config::sync_settings& sync, bool complete);
 
 // {"departments": [...] sorted by name, ignoring case, "without_department": n,
-//  "complete": bool}; configured departments matching no user are listed with
-// active_users 0, "selected": true, "missing": true.
+//  "complete": bool (the list was not cut)}; configured departments matching no user are
+// listed with active_users 0, "selected": true, "missing": true. `counts` must hold every
+// configured department that has users (department_listing does).
 nlohmann::json departments_answer(const std::vector<department_count>& counts,
                                   const config::sync_settings& sync, bool complete);
 
