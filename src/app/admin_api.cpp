@@ -95,8 +95,8 @@ std::vector<http::route> make_admin_routes(const config::settings& settings,
                     auto answer = status_to_json(status);
                     answer["warnings"] =
                         status_warnings ? status_warnings() : nlohmann::json::array();
-                    respond(http::response::json(
-                        200, answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+                    const auto replace = nlohmann::json::error_handler_t::replace;
+                    respond(http::response::json(200, answer.dump(-1, ' ', false, replace)));
                   })},
       // The seed's "Run Connector Manually": queued behind a run in progress, never beside it.
       {"POST", "/admin/reconcile",

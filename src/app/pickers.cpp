@@ -104,8 +104,9 @@ std::string department_count_query(const config::salesforce_settings& salesforce
                                    const config::mapping_settings& mapping) {
   if (!salesforce::is_soql_field_path(mapping.department) ||
       !salesforce::is_soql_field_path(salesforce.source_object))
-    throw std::invalid_argument("mapping.department or salesforce.source_object is not a field "
-                                "or object name");
+    throw std::invalid_argument(
+        "mapping.department or salesforce.source_object is not a field "
+        "or object name");
   return "SELECT " + mapping.department + ", COUNT(Id) FROM " + salesforce.source_object +
          " WHERE IsActive = true" + and_filter(salesforce) + " GROUP BY " + mapping.department +
          " LIMIT " + std::to_string(max_picker_departments);
@@ -135,8 +136,8 @@ expected<std::vector<department_count>, std::string> read_department_counts(
     const auto name = r.find(field);
     if (name == r.end() || !(name->is_string() || name->is_null()))
       return unexpected{"Salesforce answered the department count without the field " + field};
-    out.push_back({name->is_string() ? name->get<std::string>() : std::string(),
-                   count->get<std::int64_t>()});
+    out.push_back(
+        {name->is_string() ? name->get<std::string>() : std::string(), count->get<std::int64_t>()});
   }
   return out;
 }
@@ -167,8 +168,10 @@ json departments_answer(const std::vector<department_count>& counts,
   std::vector<department_count> named;
   std::int64_t without = 0;
   for (const auto& c : counts) {
-    if (c.name.empty()) without += c.active_users;
-    else if (c.active_users > 0) named.push_back(c);
+    if (c.name.empty())
+      without += c.active_users;
+    else if (c.active_users > 0)
+      named.push_back(c);
   }
   const auto missing = unmatched_departments(counts, sync, true);
   for (const auto& name : missing) named.push_back({name, 0});
@@ -182,9 +185,8 @@ json departments_answer(const std::vector<department_count>& counts,
     if (std::find(missing.begin(), missing.end(), c.name) != missing.end()) d["missing"] = true;
     list.push_back(std::move(d));
   }
-  return {{"departments", std::move(list)},
-          {"without_department", without},
-          {"complete", complete}};
+  return {
+      {"departments", std::move(list)}, {"without_department", without}, {"complete", complete}};
 }
 
 std::string user_search_query(const config::salesforce_settings& salesforce,
@@ -192,8 +194,9 @@ std::string user_search_query(const config::salesforce_settings& salesforce,
   const std::string& department = mapping.department;
   if (!salesforce::is_soql_field_path(department) ||
       !salesforce::is_soql_field_path(salesforce.source_object))
-    throw std::invalid_argument("mapping.department or salesforce.source_object is not a field "
-                                "or object name");
+    throw std::invalid_argument(
+        "mapping.department or salesforce.source_object is not a field "
+        "or object name");
   std::string soql = "SELECT Id, Username, Name, Email";
   if (!text::iequals(department, "Username") && !text::iequals(department, "Name") &&
       !text::iequals(department, "Email"))
@@ -228,8 +231,8 @@ json users_answer(std::vector<json> records, const user_search& search,
                      {"email", text_of(r, "Email").value_or("")},
                      {"selected", selected}});
   }
-  return {{"department", search.department}, {"q", search.text},   {"limit", search.limit},
-          {"offset", search.offset},         {"more", more},         {"users", std::move(users)}};
+  return {{"department", search.department}, {"q", search.text}, {"limit", search.limit},
+          {"offset", search.offset},         {"more", more},     {"users", std::move(users)}};
 }
 
 json salesforce_fields_answer(const json& describe) {
@@ -306,7 +309,7 @@ struct pickers::state {
   // The last department counts, for status_warnings.
   mutable std::mutex mutex;
   std::optional<std::vector<department_count>> counts;
-  bool counts_complete = true;             // the list was not cut at max_picker_departments
+  bool counts_complete = true;                // the list was not cut at max_picker_departments
   std::vector<std::string> counts_looked_up;  // then: the configured ones asked for by name
   std::int64_t counts_at_ms = 0;
   bool refreshing = false;
@@ -352,8 +355,8 @@ struct pickers::state {
             out.looked_up.begin() + static_cast<std::ptrdiff_t>(from),
             out.looked_up.begin() +
                 static_cast<std::ptrdiff_t>(std::min(out.looked_up.size(), from + 100)));
-        auto more = query_counts(configured_count_query(settings.salesforce, settings.mapping, chunk),
-                                 settings.mapping);
+        auto more = query_counts(
+            configured_count_query(settings.salesforce, settings.mapping, chunk), settings.mapping);
         if (!more) return unexpected{std::move(more.error())};
         out.counts.insert(out.counts.end(), more->begin(), more->end());
       }
@@ -377,26 +380,26 @@ using picker_work = std::function<http::response(pickers::state&, const config::
 // One remote call at a time per request, at most max_in_flight at once: a page that
 // hammers a picker cannot pile threads up behind a slow remote system.
 http::handler_fn remote_route(const config::secret& token, state_ptr state, picker_work work) {
-  return admin_only(token, [state, work = std::move(work)](http::request&&,
-                                                          const text::query_params& query,
-                                                          http::respond_fn respond) {
-    if (state->in_flight.fetch_add(1) >= state->sources.max_in_flight) {
-      state->in_flight.fetch_sub(1);
-      auto r = json_error(503, "too many picker requests at once; try again in a moment");
-      r.headers.emplace_back("Retry-After", "1");
-      return respond(std::move(r));
-    }
-    std::thread([state, work, query, respond = std::move(respond)] {
-      http::response answer;
-      try {
-        answer = work(*state, state->sources.settings(), query);
-      } catch (const std::exception& e) {
-        answer = json_error(500, std::string("picker failed: ") + e.what());
-      }
-      state->in_flight.fetch_sub(1);
-      respond(std::move(answer));
-    }).detach();
-  });
+  return admin_only(
+      token, [state, work = std::move(work)](http::request&&, const text::query_params& query,
+                                             http::respond_fn respond) {
+        if (state->in_flight.fetch_add(1) >= state->sources.max_in_flight) {
+          state->in_flight.fetch_sub(1);
+          auto r = json_error(503, "too many picker requests at once; try again in a moment");
+          r.headers.emplace_back("Retry-After", "1");
+          return respond(std::move(r));
+        }
+        std::thread([state, work, query, respond = std::move(respond)] {
+          http::response answer;
+          try {
+            answer = work(*state, state->sources.settings(), query);
+          } catch (const std::exception& e) {
+            answer = json_error(500, std::string("picker failed: ") + e.what());
+          }
+          state->in_flight.fetch_sub(1);
+          respond(std::move(answer));
+        }).detach();
+      });
 }
 
 http::response departments(pickers::state& s, const config::settings& settings,
@@ -436,12 +439,12 @@ http::response users(pickers::state& s, const config::settings& settings,
   if (!search) return json_error(400, search.error());
   if (!s.sources.salesforce) return json_error(409, s.sources.salesforce_unavailable);
   std::vector<json> records;
-  auto read = s.sources.salesforce->query(
-      user_search_query(settings.salesforce, settings.mapping, *search),
-      [&records, max = search->limit + 1](auto& page) {
-        for (auto& r : page) records.push_back(std::move(r));
-        return records.size() < max;
-      });
+  auto read =
+      s.sources.salesforce->query(user_search_query(settings.salesforce, settings.mapping, *search),
+                                  [&records, max = search->limit + 1](auto& page) {
+                                    for (auto& r : page) records.push_back(std::move(r));
+                                    return records.size() < max;
+                                  });
   if (!read) return json_error(502, "Salesforce: " + read.error().to_string());
   return http::response::json(200, dump(users_answer(std::move(records), *search, settings)));
 }
@@ -497,9 +500,9 @@ std::vector<http::route> pickers::routes(const config::secret& token) const {
 json pickers::status_warnings() const {
   json warnings = json::array();
   const auto settings = state_->sources.settings();
-  const bool listed = std::any_of(settings.sync.departments.begin(),
-                                  settings.sync.departments.end(),
-                                  [](const auto& entry) { return entry.first != "*"; });
+  const bool listed =
+      std::any_of(settings.sync.departments.begin(), settings.sync.departments.end(),
+                  [](const auto& entry) { return entry.first != "*"; });
   if (!listed || !state_->sources.salesforce) return warnings;
   std::optional<std::vector<department_count>> counts;
   bool complete = true;
@@ -536,15 +539,16 @@ json pickers::status_warnings() const {
   for (const auto& name : unmatched_departments(*counts, settings.sync, true)) {
     // Beyond a cut list only the departments asked for by name are known (one added to the
     // settings since then waits for the next count).
-    const bool known = complete || std::any_of(looked_up.begin(), looked_up.end(), [&](const auto& l) {
-                         return text::iequals(l, name);
-                       });
+    const bool known =
+        complete || std::any_of(looked_up.begin(), looked_up.end(),
+                                [&](const auto& l) { return text::iequals(l, name); });
     if (!known) continue;
     warnings.push_back(
         {{"kind", "department_matches_no_user"},
          {"department", name},
-         {"message", "sync.departments lists '" + name + "', which no active Salesforce user has as " +
-                         field + ": check the spelling (GET /admin/salesforce/departments)"}});
+         {"message", "sync.departments lists '" + name +
+                         "', which no active Salesforce user has as " + field +
+                         ": check the spelling (GET /admin/salesforce/departments)"}});
   }
   return warnings;
 }
@@ -561,8 +565,8 @@ picker_sources make_picker_sources(const config::settings& settings) {
     salesforce::rest_client_options options;
     options.batch_size = settings.salesforce.query_batch_size;
     options.request_timeout_ms = remote_timeout_ms;
-    sources.salesforce = std::make_shared<salesforce::rest_client>(
-        settings.salesforce, ispring::wall_clock(), options);
+    sources.salesforce = std::make_shared<salesforce::rest_client>(settings.salesforce,
+                                                                   ispring::wall_clock(), options);
   }
   if (settings.ispring) {
     auto ispring_settings = *settings.ispring;

@@ -25,7 +25,9 @@ using testing::salesforce_sandbox_server;
 constexpr const char* admin_token = "picker-test-token";
 constexpr const char* client_secret = "sandbox-consumer-secret";
 
-config::department_rule all_users() { return {}; }
+config::department_rule all_users() {
+  return {};
+}
 
 // --- Pure parts ---------------------------------------------------------------------------
 
@@ -56,9 +58,10 @@ TEST(PickerQueries, CountUsesTheConfiguredFieldObjectAndFilter) {
 TEST(PickerQueries, ConfiguredDepartmentsAreCountedByName) {
   config::salesforce_settings sf;
   config::mapping_settings mapping;
-  EXPECT_EQ(configured_count_query(sf, mapping, {"Sales", "O'Brien's"}),
-            "SELECT Department, COUNT(Id) FROM User WHERE IsActive = true AND (UserType = "
-            "'Standard') AND Department IN ('Sales', 'O\\'Brien\\'s') GROUP BY Department LIMIT 2000");
+  EXPECT_EQ(
+      configured_count_query(sf, mapping, {"Sales", "O'Brien's"}),
+      "SELECT Department, COUNT(Id) FROM User WHERE IsActive = true AND (UserType = "
+      "'Standard') AND Department IN ('Sales', 'O\\'Brien\\'s') GROUP BY Department LIMIT 2000");
   EXPECT_THROW(configured_count_query(sf, mapping, {}), std::invalid_argument);
 }
 
@@ -76,18 +79,17 @@ TEST(PickerQueries, UserSearchEscapesDepartmentAndText) {
 TEST(PickerAnswers, ConfiguredDepartmentsWithoutUsersAreFlagged) {
   config::sync_settings sync;
   sync.departments = {{"sales", all_users()}, {"Salse", all_users()}, {"Legal", all_users()}};
-  const std::vector<department_count> counts{
-      {"Support", 3}, {"Sales", 12}, {"", 2}, {"Legal", 0}};
+  const std::vector<department_count> counts{{"Support", 3}, {"Sales", 12}, {"", 2}, {"Legal", 0}};
   const json answer = departments_answer(counts, sync, true);
   EXPECT_EQ(answer["without_department"], 2);
   EXPECT_EQ(answer["complete"], true);
-  EXPECT_EQ(answer["departments"],
-            json::parse(R"([
+  EXPECT_EQ(answer["departments"], json::parse(R"([
               {"name": "Legal", "active_users": 0, "selected": true, "missing": true},
               {"name": "Sales", "active_users": 12, "selected": true},
               {"name": "Salse", "active_users": 0, "selected": true, "missing": true},
               {"name": "Support", "active_users": 3, "selected": false}])"));
-  EXPECT_EQ(unmatched_departments(counts, sync, true), (std::vector<std::string>{"Legal", "Salse"}));
+  EXPECT_EQ(unmatched_departments(counts, sync, true),
+            (std::vector<std::string>{"Legal", "Salse"}));
   // A cut list cannot prove a department absent: nothing is flagged.
   EXPECT_TRUE(unmatched_departments(counts, sync, false).empty());
   // "*" is no department; no list selects everything.
@@ -102,8 +104,7 @@ TEST(PickerAnswers, CountsWithoutTheExpectedShapeAreAnError) {
   EXPECT_FALSE(read_department_counts({json{{"Department", "Sales"}}}, mapping));
   EXPECT_FALSE(read_department_counts({json{{"Department", "Sales"}, {"expr0", "12"}}}, mapping));
   EXPECT_FALSE(read_department_counts({json{{"Division", "Sales"}, {"expr0", 12}}}, mapping));
-  const auto read =
-      read_department_counts({json{{"Department", nullptr}, {"expr0", 4}}}, mapping);
+  const auto read = read_department_counts({json{{"Department", nullptr}, {"expr0", 4}}}, mapping);
   ASSERT_TRUE(read);
   EXPECT_EQ(read->front().name, "");
   EXPECT_EQ(read->front().active_users, 4);
@@ -178,7 +179,8 @@ class PickerRoutes : public ::testing::Test {
       if (route.path != req.path) continue;
       auto answer = std::make_shared<std::promise<http::response>>();
       auto done = answer->get_future();
-      route.handler(std::move(req), [answer](http::response r) { answer->set_value(std::move(r)); });
+      route.handler(std::move(req),
+                    [answer](http::response r) { answer->set_value(std::move(r)); });
       return done.get();
     }
     ADD_FAILURE() << "no route " << req.path;
@@ -243,7 +245,7 @@ TEST_F(PickerRoutes, DepartmentsCountActiveUsersAndSayWhichConfiguredOneMatchesN
 // departments beyond the cut are asked for by name, so none is called missing by mistake.
 TEST_F(PickerRoutes, ACutListStillTellsConfiguredDepartmentsApart) {
   salesforce_.sandbox().add_generated_users(2100, json::object(), 2100);  // one user each
-  settings_.sync.departments = {{"Department 2050", all_users()},  // beyond the first 2000
+  settings_.sync.departments = {{"Department 2050", all_users()},         // beyond the first 2000
                                 {"Department 5", all_users()},
                                 {"Department 9999", all_users()}};
   auto& p = open();
@@ -254,9 +256,8 @@ TEST_F(PickerRoutes, ACutListStillTellsConfiguredDepartmentsApart) {
   std::map<std::string, json> by_name;
   for (const auto& d : answer["departments"]) by_name[d["name"]] = d;
   EXPECT_EQ(by_name.size(), 2002u);  // the first 2000, the one found by name, the missing one
-  EXPECT_EQ(by_name["Department 2050"], json({{"name", "Department 2050"},
-                                              {"active_users", 1},
-                                              {"selected", true}}));
+  EXPECT_EQ(by_name["Department 2050"],
+            json({{"name", "Department 2050"}, {"active_users", 1}, {"selected", true}}));
   EXPECT_EQ(by_name["Department 9999"]["missing"], true);
   const auto warnings = p.status_warnings();
   ASSERT_EQ(warnings.size(), 1u) << warnings;
@@ -348,7 +349,8 @@ TEST_F(PickerRoutes, BadParametersAreRefusedNamingThem) {
     const auto r = call(p, target);
     EXPECT_EQ(r.status, 400) << target;
   }
-  const auto long_q = call(p, "/admin/salesforce/users?department=Sales&q=" + std::string(101, 'a'));
+  const auto long_q =
+      call(p, "/admin/salesforce/users?department=Sales&q=" + std::string(101, 'a'));
   EXPECT_EQ(long_q.status, 400);
   EXPECT_EQ(body(long_q)["error"].get<std::string>().rfind("q:", 0), 0u);
   EXPECT_EQ(salesforce_.sandbox().calls("GET /services/data/{version}/query"), 0);
@@ -366,8 +368,8 @@ TEST_F(PickerRoutes, FieldsFromDescribeAndFromIspring) {
   std::map<std::string, json> by_name;
   const json sf_fields = body(sf)["fields"];
   for (const auto& f : sf_fields) by_name[f["name"]] = f;
-  EXPECT_EQ(by_name["Department"], json({{"name", "Department"}, {"label", "Department"},
-                                         {"type", "string"}}));
+  EXPECT_EQ(by_name["Department"],
+            json({{"name", "Department"}, {"label", "Department"}, {"type", "string"}}));
   EXPECT_EQ(by_name["iSpring_Groups__c"]["label"], "iSpring Groups");
 
   const auto fields = call(p, "/admin/ispring/fields");
@@ -408,8 +410,8 @@ TEST_F(PickerRoutes, RemoteFailuresAre502WithTheCauseAndNoCredential) {
   }
   salesforce_.sandbox().set_outage(false);
   ispring_.set_outage(true);
-  for (const char* path : {"/admin/ispring/fields", "/admin/ispring/departments",
-                           "/admin/ispring/groups"}) {
+  for (const char* path :
+       {"/admin/ispring/fields", "/admin/ispring/departments", "/admin/ispring/groups"}) {
     const auto r = call(p, path);
     EXPECT_EQ(r.status, 502) << path;
     EXPECT_EQ(body(r)["error"].get<std::string>().rfind("iSpring Learn: ", 0), 0u) << r.body;

@@ -23,7 +23,8 @@ using nlohmann::json;
 class pickers_e2e : public ::testing::Test {
  protected:
   pickers_e2e()
-      : salesforce_(std::make_unique<salesforce_sandbox_server>(jwt_salesforce_sandbox_options())) {}
+      : salesforce_(std::make_unique<salesforce_sandbox_server>(jwt_salesforce_sandbox_options())) {
+  }
 
   void start(const json& sync = json::object()) {
     json salesforce = salesforce_sandbox_config(*salesforce_);
@@ -120,8 +121,9 @@ TEST_F(pickers_e2e, LargeOrgDepartmentsCountedAndATypoFlagged) {
   std::set<std::string> seen;
   std::string previous;
   for (std::size_t offset = 0;; offset += 200) {
-    const json page = get_json("/admin/salesforce/users?department=Department%207&limit=200&offset=" +
-                               std::to_string(offset));
+    const json page =
+        get_json("/admin/salesforce/users?department=Department%207&limit=200&offset=" +
+                 std::to_string(offset));
     ASSERT_TRUE(page.is_object());
     for (const auto& u : page["users"]) {
       EXPECT_TRUE(seen.insert(u["id"]).second) << u;
@@ -141,7 +143,8 @@ TEST_F(pickers_e2e, SearchFindsUsersAndAnInjectionFindsNobody) {
   ASSERT_EQ(found["users"].size(), 1u) << found;
   EXPECT_EQ(found["users"][0]["username"], "user17@sandbox.example.com");
   EXPECT_EQ(found["users"][0]["name"], "User Number 17");
-  for (const char* attack : {"%27%20OR%20Name%20!%3D%20%27", "%25", "%5C%27%20OR%20Id%20!%3D%20null%20OR%20Name%20%3D%20%27"}) {
+  for (const char* attack : {"%27%20OR%20Name%20!%3D%20%27", "%25",
+                             "%5C%27%20OR%20Id%20!%3D%20null%20OR%20Name%20%3D%20%27"}) {
     const json none =
         get_json(std::string("/admin/salesforce/users?department=Department%202&q=") + attack);
     ASSERT_TRUE(none.is_object()) << attack;
@@ -157,7 +160,8 @@ TEST_F(pickers_e2e, FieldsAndIspringListsForTheDropDowns) {
                                    {"Email", "ann@acme.example"},
                                    {"LastName", "Tester"},
                                    {"iSpring_Groups__c", "Onboarding"}});
-  const auto sales = ispring_.sandbox().add_department("Sales", ispring_.sandbox().root_department_id());
+  const auto sales =
+      ispring_.sandbox().add_department("Sales", ispring_.sandbox().root_department_id());
   ispring_.sandbox().add_department("EMEA", sales, "EMEA");
   ispring_.sandbox().add_group("Onboarding");
   ispring_.sandbox().add_group("All Sales", {}, true);
@@ -182,16 +186,16 @@ TEST_F(pickers_e2e, FieldsAndIspringListsForTheDropDowns) {
   const json groups = get_json("/admin/ispring/groups");
   EXPECT_EQ(groups["groups"], json::parse(R"([
       {"id": ")" + ispring_.sandbox().find_group_by_name("All Sales")->id +
-                                           R"(", "name": "All Sales", "smart": true},
+                                          R"(", "name": "All Sales", "smart": true},
       {"id": ")" + ispring_.sandbox().find_group_by_name("Onboarding")->id +
-                                           R"(", "name": "Onboarding", "smart": false}])"));
+                                          R"(", "name": "Onboarding", "smart": false}])"));
 }
 
 TEST_F(pickers_e2e, RemoteDownAnswers502WithTheCause) {
   start();
   ispring_.sandbox().set_outage(true);
-  for (const char* path : {"/admin/ispring/fields", "/admin/ispring/departments",
-                           "/admin/ispring/groups"}) {
+  for (const char* path :
+       {"/admin/ispring/fields", "/admin/ispring/departments", "/admin/ispring/groups"}) {
     const auto r = get(path);
     EXPECT_EQ(r.status, 502) << path << ": " << r.body;
     EXPECT_NE(r.body.find("iSpring Learn: "), std::string::npos) << r.body;

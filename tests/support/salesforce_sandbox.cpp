@@ -35,8 +35,8 @@ constexpr int min_batch_size = 200;   // §D.2
 constexpr int max_batch_size = 2000;  // §D.2, also the default
 constexpr std::size_t max_open_cursors = 10;
 constexpr std::int64_t cursor_idle_ms = 15 * 60 * 1000;
-constexpr std::size_t max_offset = 2000;           // SOQL OFFSET
-constexpr std::size_t max_aggregate_rows = 2000;   // one batch: grouped queries have no queryMore
+constexpr std::size_t max_offset = 2000;          // SOQL OFFSET
+constexpr std::size_t max_aggregate_rows = 2000;  // one batch: grouped queries have no queryMore
 constexpr int oldest_api_version = 20;
 constexpr int newest_api_version = 66;
 constexpr const char* jwt_grant_type = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -523,8 +523,10 @@ class soql_parser {
         if (peek().kind != soql_token::word) return unexpected{unexpected_token()};
         soql_order_item item{peek().text, peek().column, false};
         ++pos_;
-        if (keyword("DESC")) item.descending = true;
-        else keyword("ASC");
+        if (keyword("DESC"))
+          item.descending = true;
+        else
+          keyword("ASC");
         q.order_by.push_back(std::move(item));
       } while (punct(soql_token::comma));
     }
@@ -686,7 +688,7 @@ struct condition {
   soql_condition::kind_t kind = soql_condition::compare;
   column target;
   bool negated = false;
-  bool like = false;  // values[0] is the pattern
+  bool like = false;                               // values[0] is the pattern
   std::vector<std::optional<std::string>> values;  // normalized; nullopt is null
   std::vector<condition> children;
 };
@@ -1176,9 +1178,9 @@ struct salesforce_sandbox::state {
     out.like = c.like;
     const std::string& name = fields[target->field].name;
     if (c.like && target->type != field_type::text && target->type != field_type::full_name) {
-      return unexpected{query_error{400, "INVALID_QUERY_FILTER_OPERATOR",
-                                    std::string("invalid operator on ") + type_name(target->type) +
-                                        " field: " + name}};
+      return unexpected{query_error{
+          400, "INVALID_QUERY_FILTER_OPERATOR",
+          std::string("invalid operator on ") + type_name(target->type) + " field: " + name}};
     }
     const auto wrong_type = [&](bool quoted) {
       const char* type = type_name(target->type);
@@ -1237,20 +1239,24 @@ struct salesforce_sandbox::state {
               "append the '__c' after the entity name. Please reference your WSDL or the "
               "describe call for the appropriate names."}};
     }
-    compiled_query out{std::make_shared<projection>(), std::nullopt, std::nullopt, {},
-                       parsed->limit, parsed->offset};
+    compiled_query out{std::make_shared<projection>(),
+                       std::nullopt,
+                       std::nullopt,
+                       {},
+                       parsed->limit,
+                       parsed->offset};
     if (parsed->offset && *parsed->offset > max_offset) {
-      return unexpected{query_error{400, "NUMBER_OUTSIDE_VALID_RANGE",
-                                    "Maximum SOQL offset allowed is 2000"}};
+      return unexpected{
+          query_error{400, "NUMBER_OUTSIDE_VALID_RANGE", "Maximum SOQL offset allowed is 2000"}};
     }
     if (parsed->where) {
       auto where = compile_condition(*parsed->where);
       if (!where) return unexpected{where.error()};
       out.where = std::move(*where);
     }
-    const bool aggregate = !parsed->group_by.empty() ||
-                           std::any_of(parsed->fields.begin(), parsed->fields.end(),
-                                       [](const auto& item) { return item.count; });
+    const bool aggregate =
+        !parsed->group_by.empty() || std::any_of(parsed->fields.begin(), parsed->fields.end(),
+                                                 [](const auto& item) { return item.count; });
     if (aggregate) {
       auto plan = compile_aggregate(*parsed);
       if (!plan) return unexpected{plan.error()};
@@ -1313,9 +1319,9 @@ struct salesforce_sandbox::state {
       if (!target->hops.empty())
         return unexpected{outside_subset("GROUP BY a relationship is not implemented")};
       if (target->type == field_type::datetime)
-        return unexpected{query_error{400, "INVALID_FIELD",
-                                      "field '" + fields[target->field].name +
-                                          "' can not be grouped in a query call"}};
+        return unexpected{query_error{
+            400, "INVALID_FIELD",
+            "field '" + fields[target->field].name + "' can not be grouped in a query call"}};
       plan.group_by.push_back(target->field);
     }
     if (!parsed.order_by.empty())
@@ -1333,8 +1339,8 @@ struct salesforce_sandbox::state {
       }
       if (std::find(plan.group_by.begin(), plan.group_by.end(), target->field) ==
           plan.group_by.end())
-        return unexpected{query_error{400, "MALFORMED_QUERY",
-                                      "Field must be grouped or aggregated: " + name}};
+        return unexpected{
+            query_error{400, "MALFORMED_QUERY", "Field must be grouped or aggregated: " + name}};
       plan.items.push_back({name, target->field, false});
     }
     return plan;
@@ -1636,8 +1642,8 @@ struct salesforce_sandbox::state {
         const auto y = column_value(*b.record, key.target);
         if (!x && !y) continue;
         if (!x || !y) return key.descending ? !y : !x;
-        const bool text = key.target.type == field_type::text ||
-                          key.target.type == field_type::full_name;
+        const bool text =
+            key.target.type == field_type::text || key.target.type == field_type::full_name;
         const int c = text ? lower(*x).compare(lower(*y)) : x->compare(*y);
         if (c != 0) return key.descending ? c > 0 : c < 0;
       }
@@ -1697,13 +1703,17 @@ struct salesforce_sandbox::state {
         const auto at = std::find(plan.group_by.begin(), plan.group_by.end(), item.field) -
                         plan.group_by.begin();
         const auto& key = g.keys[static_cast<std::size_t>(at)];
-        if (!key) r[item.name] = nullptr;
-        else if (fields[item.field].type == field_type::boolean) r[item.name] = *key == "true";
-        else r[item.name] = *key;
+        if (!key)
+          r[item.name] = nullptr;
+        else if (fields[item.field].type == field_type::boolean)
+          r[item.name] = *key == "true";
+        else
+          r[item.name] = *key;
       }
       records.push_back(std::move(r));
     }
-    return json_reply(200, json{{"totalSize", records.size()}, {"done", true}, {"records", records}}.dump());
+    return json_reply(
+        200, json{{"totalSize", records.size()}, {"done", true}, {"records", records}}.dump());
   }
 
   // GET …/sobjects/User/describe: the User object's fields as describe lists them (a subset
@@ -1722,8 +1732,12 @@ struct salesforce_sandbox::state {
                       {"filterable", true},
                       {"groupable", f.type != field_type::datetime}});
     }
-    return json_reply(200, json{{"name", "User"}, {"label", "User"}, {"custom", false},
-                                {"queryable", true}, {"fields", std::move(list)}}.dump());
+    return json_reply(200, json{{"name", "User"},
+                                {"label", "User"},
+                                {"custom", false},
+                                {"queryable", true},
+                                {"fields", std::move(list)}}
+                               .dump());
   }
 
   http::response query_more(const std::string& version, const std::string& locator_and_offset) {
@@ -1978,7 +1992,8 @@ std::vector<std::string> salesforce_sandbox::add_generated_users(std::size_t cou
     set_default(s.f_email, username);
     set_default(s.f_first, "User");
     set_default(s.f_last, "Number " + std::to_string(n));
-    set_default(s.field_by_name.at("department"), "Department " + std::to_string(n % std::max<std::size_t>(departments, 1)));
+    set_default(s.field_by_name.at("department"),
+                "Department " + std::to_string(n % std::max<std::size_t>(departments, 1)));
     set_default(s.f_active, "true");
     set_default(s.f_type, "Standard");
     set_default(s.f_created, stamp);

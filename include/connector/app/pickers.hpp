@@ -97,9 +97,9 @@ struct user_search {
   std::size_t limit = 50;
   std::size_t offset = 0;  // SOQL allows at most 2000
 };
-inline constexpr std::size_t max_picker_users = 200;     // per page
-inline constexpr std::size_t max_picker_offset = 2000;   // SOQL OFFSET's ceiling
-inline constexpr std::size_t max_picker_search = 100;    // characters of q
+inline constexpr std::size_t max_picker_users = 200;    // per page
+inline constexpr std::size_t max_picker_offset = 2000;  // SOQL OFFSET's ceiling
+inline constexpr std::size_t max_picker_search = 100;   // characters of q
 
 // The active users of a department, ordered by name, one more than `limit` (to tell that
 // more follow); q is escaped into LIKE patterns, so it can only narrow the list.
