@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "connector/app/admin_api.hpp"
@@ -377,28 +378,38 @@ using state_ptr = std::shared_ptr<pickers::state>;
 using picker_work = std::function<http::response(pickers::state&, const config::settings&,
                                                  const text::query_params&)>;
 
-// One remote call at a time per request, at most max_in_flight at once: a page that
-// hammers a picker cannot pile threads up behind a slow remote system.
+// Each request's remote calls run on a thread of their own, never on the admin listener's,
+// and at most max_in_flight at once: a page that hammers a picker cannot pile threads up
+// behind a slow remote system, nor hold up status.
 http::handler_fn remote_route(const config::secret& token, state_ptr state, picker_work work) {
   return admin_only(
       token, [state, work = std::move(work)](http::request&&, const text::query_params& query,
                                              http::respond_fn respond) {
+        const auto busy = [](const std::string& why) {
+          auto r = json_error(503, why);
+          r.headers.emplace_back("Retry-After", "1");
+          return r;
+        };
         if (state->in_flight.fetch_add(1) >= state->sources.max_in_flight) {
           state->in_flight.fetch_sub(1);
-          auto r = json_error(503, "too many picker requests at once; try again in a moment");
-          r.headers.emplace_back("Retry-After", "1");
-          return respond(std::move(r));
+          return respond(busy("too many picker requests at once; try again in a moment"));
         }
-        std::thread([state, work, query, respond = std::move(respond)] {
-          http::response answer;
-          try {
-            answer = work(*state, state->sources.settings(), query);
-          } catch (const std::exception& e) {
-            answer = json_error(500, std::string("picker failed: ") + e.what());
-          }
+        auto answer_to = std::make_shared<http::respond_fn>(std::move(respond));
+        try {
+          std::thread([state, work, query, answer_to] {
+            http::response answer;
+            try {
+              answer = work(*state, state->sources.settings(), query);
+            } catch (const std::exception& e) {
+              answer = json_error(500, std::string("picker failed: ") + e.what());
+            }
+            state->in_flight.fetch_sub(1);
+            (*answer_to)(std::move(answer));
+          }).detach();
+        } catch (const std::system_error&) {  // no thread to be had
           state->in_flight.fetch_sub(1);
-          respond(std::move(answer));
-        }).detach();
+          (*answer_to)(busy("the service is out of threads; try again in a moment"));
+        }
       });
 }
 
