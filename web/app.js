@@ -216,6 +216,11 @@
     });
   }
 
+  // Problems status reports beside its counts, e.g. a configured department no user has.
+  function renderWarnings(warnings) {
+    $("status-warnings").replaceChildren(...warnings.map((w) => el("li", { text: w.message })));
+  }
+
   async function loadOverview() {
     const status = await api("/admin/status");
     $("count-pending").textContent = show(status.pending);
@@ -224,6 +229,7 @@
     $("count-held").textContent = show(status.held);
     $("oldest-waiting").textContent = status.oldest_waiting_since ? localTime(status.oldest_waiting_since) : "nothing waits";
     renderLastSync(status);
+    renderWarnings(status.warnings || []);
     $("notifications-received").textContent = show(status.notifications_received);
     renderInstances(status.instances || []);
     renderDeadLetters(status.dead_letter_records || []);
@@ -392,7 +398,35 @@
       ". Up to 50 of each; the Run & preview tab pages through all.";
     fillRows($("out-of-scope-table"), rows, "Every user is in scope.");
   }
-  onShow["tab-sync"] = loadOutOfScope;
+  // The departments Salesforce has, with active users, read live (GET
+  // /admin/salesforce/departments); a configured one that no user has is said plainly.
+  async function loadSalesforceDepartments() {
+    const note = $("salesforce-departments-note");
+    const warning = $("salesforce-departments-warning");
+    warning.textContent = "";
+    let answer;
+    try {
+      answer = await api("/admin/salesforce/departments");
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return;
+      note.textContent = "Salesforce could not be read: " + error.message;
+      fillRows($("salesforce-departments-table"), [], "Nothing to show.");
+      return;
+    }
+    const missing = answer.departments.filter((d) => d.missing).map((d) => d.name);
+    if (missing.length) {
+      warning.textContent = "Configured but no active Salesforce user has it (check the spelling): " +
+        missing.join(", ") + ".";
+    }
+    note.textContent = `${answer.departments.length - missing.length} departments in Salesforce` +
+      (answer.without_department ? `; active users without a department (not synchronised): ${answer.without_department}` : "") +
+      (answer.complete ? "." : "; only the first 2,000 are listed.");
+    fillRows($("salesforce-departments-table"), answer.departments.map((d) => [
+      d.missing ? el("strong", { text: d.name + " (matches no user)" }) : d.name,
+      d.active_users, d.selected]), "Salesforce has no active users.");
+  }
+
+  onShow["tab-sync"] = () => Promise.all([loadOutOfScope(), loadSalesforceDepartments()]);
 
   // The seed's "Verify and Register Integration".
   $("verify").addEventListener("click", async () => {

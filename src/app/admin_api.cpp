@@ -71,7 +71,8 @@ std::vector<http::route> make_admin_routes(const config::settings& settings,
                                            intake_counters& /*counters*/, run_coordinator* runs,
                                            std::string runs_unavailable,
                                            const metrics::registry* metrics,
-                                           ispring::api* ispring) {
+                                           ispring::api* ispring,
+                                           std::function<nlohmann::json()> status_warnings) {
   const config::secret token = settings.admin.token;
   std::vector<http::route> routes{
       {"GET", "/healthz",
@@ -80,10 +81,15 @@ std::vector<http::route> make_admin_routes(const config::settings& settings,
        }},
       {"GET", "/admin/status",
        admin_only(token,
-                  [&inbox](http::request&&, const text::query_params&, http::respond_fn respond) {
+                  [&inbox, status_warnings](http::request&&, const text::query_params&,
+                                            http::respond_fn respond) {
                     // Live by the wall clock: instances beat by theirs.
                     auto status = read_status(inbox, system_clock().now());
-                    respond(http::response::json(200, status_to_json(status).dump()));
+                    auto answer = status_to_json(status);
+                    answer["warnings"] =
+                        status_warnings ? status_warnings() : nlohmann::json::array();
+                    const auto replace = nlohmann::json::error_handler_t::replace;
+                    respond(http::response::json(200, answer.dump(-1, ' ', false, replace)));
                   })},
       // The seed's "Run Connector Manually": queued behind a run in progress, never beside it.
       {"POST", "/admin/reconcile",

@@ -15,6 +15,7 @@
 #include "connector/app/event_intake.hpp"
 #include "connector/app/instance_heartbeat.hpp"
 #include "connector/app/outbound_intake.hpp"
+#include "connector/app/pickers.hpp"
 #include "connector/app/reconcile_runs.hpp"
 #include "connector/app/service_notifier.hpp"
 #include "connector/app/store_metrics.hpp"
@@ -342,11 +343,16 @@ int serve(const config::settings& settings, const serve_options& options) {
   };
   http::server public_server(public_server_options(settings.server), std::move(public_routes),
                              count_refusals("public"));
+  // The admin page's pickers read Salesforce and iSpring live, with clients of their own.
+  app::pickers pickers(make_picker_sources(settings));
+  auto admin_routes =
+      make_admin_routes(settings, *inbox, counters, runs.get(), runs_unavailable, &metrics,
+                        ispring_api.get(), [&pickers] { return pickers.status_warnings(); });
+  for (auto& route : pickers.routes(settings.admin.token)) admin_routes.push_back(std::move(route));
   http::server admin_server(
       admin_server_options(settings),
       with_admin_throttle(
-          with_admin_page(make_admin_routes(settings, *inbox, counters, runs.get(),
-                                            runs_unavailable, &metrics, ispring_api.get()),
+          with_admin_page(std::move(admin_routes),
                           {&settings, inbox.get(), inbox.get(), runs.get(), &clock, wake_worker}),
           settings.admin.token, clock, &metrics),
       count_refusals("admin"));

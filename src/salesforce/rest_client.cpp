@@ -33,6 +33,7 @@ const char* jwt_grant_type = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 constexpr const char* token_endpoint = "POST /services/oauth2/token";
 constexpr const char* query_endpoint = "GET /services/data/{version}/query";
 constexpr const char* next_page_endpoint = "GET /services/data/{version}/query/{locator}";
+constexpr const char* describe_endpoint = "GET /services/data/{version}/sobjects/{object}/describe";
 
 const char* kind_name(rest_failure_kind kind) {
   switch (kind) {
@@ -413,6 +414,31 @@ rest_result<std::size_t> rest_client::query(
     }
     target = std::move(page->next_records_url);
   }
+}
+
+rest_result<nlohmann::json> rest_client::describe(const std::string& object) {
+  // The name goes into the path: a plain identifier only, so it can name no other resource.
+  if (object.empty() || object.find('.') != std::string::npos || !is_soql_field_path(object)) {
+    return impl_->fail({rest_failure_kind::rejected,
+                        0,
+                        {},
+                        "'" + text::printable_text(object, 100) + "' is not an object name",
+                        "describe"});
+  }
+  auto response = impl_->get(
+      "/services/data/v" + impl_->settings_.api_version + "/sobjects/" + object + "/describe",
+      describe_endpoint, "describe");
+  if (!response) return unexpected{response.error()};
+  auto body = nlohmann::json::parse(response->body, nullptr, false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("fields") ||
+      !body["fields"].is_array()) {
+    return impl_->fail({rest_failure_kind::bad_response,
+                        response->status,
+                        {},
+                        "the describe answer is not an object with a fields array",
+                        "describe"});
+  }
+  return body;
 }
 
 rest_result<std::monostate> rest_client::verify() {

@@ -376,6 +376,10 @@ def scenario(harness, page, with_users):
            str(page.rows("#departments-table")))
     expect("Onboarding, Compliance" in page.text("#groups"), page.text("#groups"))
     page.wait_text("#out-of-scope-note", "No preview has finished yet")
+    # Read live from the Salesforce sandbox: the demo org's departments and their users.
+    page.wait_text("#salesforce-departments-note", "departments in Salesforce")
+    expect(["Sales", "1", "yes"] in page.rows("#salesforce-departments-table"),
+           str(page.rows("#salesforce-departments-table")))
 
     step("configuration tabs")
     # Preview: a dry run's plan, read as a table and filtered by action.

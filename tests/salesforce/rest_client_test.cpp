@@ -435,6 +435,26 @@ TEST_F(RestClient, BadQueriesAreRejectedWithSalesforcesMessage) {
   EXPECT_EQ(api->stats().failures, 2);
 }
 
+TEST_F(RestClient, DescribeReadsAnObjectsFieldsAndRefusesOtherPaths) {
+  start();
+  auto client = make(jwt_settings());
+  const auto user = client->describe("User");
+  ASSERT_TRUE(user) << user.error().to_string();
+  EXPECT_EQ((*user)["name"], "User");
+  EXPECT_FALSE((*user)["fields"].empty());
+  const auto other = client->describe("Account");
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().kind, rest_failure_kind::rejected);
+  EXPECT_EQ(other.error().http_status, 404);
+  const auto requests = server_->sandbox().request_log().size();
+  for (const char* name : {"", "User/../query", "User.Manager", "User?x=1"}) {
+    const auto refused = client->describe(name);
+    ASSERT_FALSE(refused) << name;
+    EXPECT_EQ(refused.error().kind, rest_failure_kind::rejected) << name;
+  }
+  EXPECT_EQ(server_->sandbox().request_log().size(), requests);  // none of them was sent
+}
+
 TEST_F(RestClient, AClosedPortIsARetryableNetworkFailure) {
   start();
   auto s = jwt_settings();

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <map>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -406,9 +407,11 @@ TEST_F(SalesforceSandbox, AnythingOutsideTheSubsetIsMalformed) {
   for (const char* soql :
        {"", "Id FROM User", "SELECT FROM User", "SELECT Id User", "SELECT Id, FROM User",
         "SELECT Id FROM User WHERE", "SELECT Id FROM User WHERE Email = 'x",
-        "SELECT Id FROM User WHERE Email LIKE 'x%'", "SELECT Id FROM User WHERE Email > 'x'",
-        "SELECT Id FROM User LIMIT 10", "SELECT Id FROM User ORDER BY Email",
-        "SELECT Id FROM User ORDER BY Id DESC",
+        "SELECT Id FROM User WHERE Email LIKE x", "SELECT Id FROM User WHERE Email > 'x'",
+        "SELECT Id FROM User LIMIT", "SELECT Id FROM User LIMIT x", "SELECT Id FROM User OFFSET",
+        "SELECT Id FROM User LIMIT 10 ORDER BY Id", "SELECT Id FROM User GROUP Department",
+        "SELECT Department, COUNT(Id) FROM User GROUP BY Department ORDER BY Department",
+        "SELECT MAX(Id) FROM User",
         "SELECT Id FROM User WHERE IsActive = true AND "
         "Email = 'x' OR Email = 'y'",
         "SELECT Id FROM User WHERE (Email = 'x'", "SELECT Id FROM User WHERE Email IN ()",
@@ -697,6 +700,156 @@ TEST(SalesforceSandboxServer, ControlEndpointsSeedEditAndInjectFaults) {
   EXPECT_EQ(call("POST", "/_sandbox/reset").status, 200);
   EXPECT_EQ(server.sandbox().user_count(), 0u);
   EXPECT_EQ(call("GET", "/_sandbox/nothing").status, 404);
+}
+
+// --- Grouped queries, LIKE, ORDER BY, LIMIT/OFFSET and describe (the admin pickers) ----------
+
+class SalesforceSandboxPickers : public SalesforceSandbox {
+ protected:
+  std::string add(const std::string& name, const json& department, bool active = true,
+                  const std::string& type = "Standard") {
+    return sandbox_->add_user({{"Username", name + "@acme.example"},
+                               {"Email", name + "@acme.example"},
+                               {"FirstName", name},
+                               {"LastName", "Tester"},
+                               {"Department", department},
+                               {"IsActive", active},
+                               {"UserType", type}});
+  }
+  // department → count, from AggregateResult records.
+  std::map<std::string, std::int64_t> counts_of(const http::response& r) {
+    std::map<std::string, std::int64_t> out;
+    const json b = body_of(r);
+    EXPECT_TRUE(b["done"].get<bool>()) << r.body;
+    EXPECT_FALSE(b.contains("nextRecordsUrl")) << r.body;
+    for (const auto& record : b["records"]) {
+      EXPECT_EQ(record["attributes"], json({{"type", "AggregateResult"}})) << record;
+      const auto& d = record["Department"];
+      out[d.is_null() ? "<null>" : d.get<std::string>()] = record["expr0"].get<std::int64_t>();
+    }
+    return out;
+  }
+};
+
+TEST_F(SalesforceSandboxPickers, GroupedCountsComeBackAsAggregateResults) {
+  add("ann", "Sales");
+  add("bob", "sales");  // grouped with Sales, whatever the case
+  add("cy", "Sales", false);
+  add("dee", "Support");
+  add("eve", nullptr);
+  add("fay", "Support", true, "PowerPartner");
+  const auto r = query(
+      "SELECT Department, COUNT(Id) FROM User WHERE IsActive = true AND (UserType = 'Standard') "
+      "GROUP BY Department");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(counts_of(r),
+            (std::map<std::string, std::int64_t>{{"Sales", 2}, {"Support", 1}, {"<null>", 1}}));
+  EXPECT_EQ(body_of(r)["totalSize"], 3);
+  // COUNT(field) counts the users that have it; LIMIT cuts groups.
+  const auto limited = query("SELECT Department, COUNT(Department) FROM User GROUP BY Department LIMIT 1");
+  ASSERT_EQ(limited.status, 200) << limited.body;
+  EXPECT_EQ(body_of(limited)["records"].size(), 1u);
+  const auto departments = query("SELECT COUNT(Department) FROM User");
+  ASSERT_EQ(departments.status, 200) << departments.body;
+  EXPECT_EQ(body_of(departments)["records"][0]["expr0"], 5);
+}
+
+TEST_F(SalesforceSandboxPickers, GroupedQueriesRefuseWhatSalesforceRefuses) {
+  add("ann", "Sales");
+  const auto ungrouped =
+      query("SELECT Department, Email, COUNT(Id) FROM User GROUP BY Department");
+  EXPECT_EQ(ungrouped.status, 400);
+  EXPECT_EQ(error_of(ungrouped),
+            std::make_pair(std::string("MALFORMED_QUERY"),
+                           std::string("Field must be grouped or aggregated: Email")));
+  const auto by_date = query("SELECT CreatedDate, COUNT(Id) FROM User GROUP BY CreatedDate");
+  EXPECT_EQ(error_of(by_date).first, "INVALID_FIELD");
+  EXPECT_EQ(error_of(by_date).second, "field 'CreatedDate' can not be grouped in a query call");
+  EXPECT_EQ(error_of(query("SELECT Dept, COUNT(Id) FROM User GROUP BY Dept")).first,
+            "INVALID_FIELD");
+  EXPECT_EQ(error_of(query("SELECT Department, COUNT(Nope) FROM User GROUP BY Department")).first,
+            "INVALID_FIELD");
+  // More groups than one batch: no queryMore for aggregates, unless LIMIT keeps it in one.
+  sandbox_->add_generated_users(2001 * 2, json::object(), 2001);
+  const auto too_many = query("SELECT Department, COUNT(Id) FROM User GROUP BY Department");
+  EXPECT_EQ(too_many.status, 400);
+  EXPECT_EQ(error_of(too_many).first, "EXCEEDED_ID_LIMIT");
+  const auto cut = query("SELECT Department, COUNT(Id) FROM User GROUP BY Department LIMIT 2000");
+  ASSERT_EQ(cut.status, 200) << cut.body.substr(0, 300);
+  EXPECT_EQ(body_of(cut)["records"].size(), 2000u);
+}
+
+TEST_F(SalesforceSandboxPickers, LikeMatchesPatternsIgnoringCaseAndOnlyOnText) {
+  add("ann", "Sales");
+  add("annabel", "Sales");
+  add("bo_b", "Sales");
+  add("bo%b", "Support");
+  const auto names = [this](const std::string& where) {
+    std::vector<std::string> out;
+    const auto r = query("SELECT Username FROM User WHERE " + where + " ORDER BY Username");
+    EXPECT_EQ(r.status, 200) << where << ": " << r.body;
+    const json b = r.status == 200 ? body_of(r) : json::object();
+    for (const auto& u : b.value("records", json::array())) out.push_back(u["Username"]);
+    return out;
+  };
+  using list = std::vector<std::string>;
+  EXPECT_EQ(names("Username LIKE 'ANN%'"), (list{"ann@acme.example", "annabel@acme.example"}));
+  EXPECT_EQ(names("Username LIKE 'an_@%'"), (list{"ann@acme.example"}));
+  EXPECT_EQ(names("Username LIKE 'bo_b%'"), (list{"bo%b@acme.example", "bo_b@acme.example"}));
+  EXPECT_EQ(names("Username LIKE 'bo\\_b%'"), (list{"bo_b@acme.example"}));
+  EXPECT_EQ(names("Username LIKE '%\\%%'"), (list{"bo%b@acme.example"}));
+  EXPECT_EQ(names("Name LIKE '%tester' AND Department = 'Support'"), (list{"bo%b@acme.example"}));
+  const auto on_boolean = query("SELECT Id FROM User WHERE IsActive LIKE 'true'");
+  EXPECT_EQ(error_of(on_boolean).first, "INVALID_QUERY_FILTER_OPERATOR");
+}
+
+TEST_F(SalesforceSandboxPickers, OrderLimitAndOffsetPageAList) {
+  add("cy", "Sales");
+  add("ann", "Sales");
+  add("Bob", "Sales");
+  add("dee", nullptr);
+  const auto names = [this](const std::string& tail) {
+    std::vector<std::string> out;
+    const auto r = query("SELECT FirstName FROM User " + tail);
+    EXPECT_EQ(r.status, 200) << tail << ": " << r.body;
+    const json b = r.status == 200 ? body_of(r) : json::object();
+    for (const auto& u : b.value("records", json::array())) out.push_back(u["FirstName"]);
+    return out;
+  };
+  using list = std::vector<std::string>;
+  EXPECT_EQ(names("ORDER BY FirstName"), (list{"ann", "Bob", "cy", "dee"}));
+  EXPECT_EQ(names("ORDER BY FirstName DESC LIMIT 2"), (list{"dee", "cy"}));
+  EXPECT_EQ(names("ORDER BY Department, FirstName LIMIT 2 OFFSET 1"), (list{"ann", "Bob"}));
+  const auto far = query("SELECT Id FROM User ORDER BY Id LIMIT 10 OFFSET 2001");
+  EXPECT_EQ(far.status, 400);
+  EXPECT_EQ(error_of(far), std::make_pair(std::string("NUMBER_OUTSIDE_VALID_RANGE"),
+                                          std::string("Maximum SOQL offset allowed is 2000")));
+}
+
+TEST_F(SalesforceSandboxPickers, DescribeListsTheUserObjectsFields) {
+  add("ann", "Sales");
+  sandbox_->add_user({{"Username", "x@acme.example"},
+                      {"Email", "x@acme.example"},
+                      {"LastName", "X"},
+                      {"iSpring_Groups__c", "Onboarding"}});
+  const auto r = get("/services/data/v61.0/sobjects/User/describe", token());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json b = body_of(r);
+  EXPECT_EQ(b["name"], "User");
+  std::map<std::string, json> by_name;
+  for (const auto& f : b["fields"]) by_name[f["name"]] = f;
+  EXPECT_EQ(by_name["Department"]["label"], "Department");
+  EXPECT_EQ(by_name["Department"]["type"], "string");
+  EXPECT_EQ(by_name["Email"]["type"], "email");
+  EXPECT_EQ(by_name["IsActive"]["type"], "boolean");
+  EXPECT_EQ(by_name["FirstName"]["label"], "First Name");
+  EXPECT_EQ(by_name["iSpring_Groups__c"]["label"], "iSpring Groups");
+  EXPECT_TRUE(by_name["iSpring_Groups__c"]["custom"].get<bool>());
+  EXPECT_FALSE(by_name["CreatedDate"]["groupable"].get<bool>());
+  const auto other = get("/services/data/v61.0/sobjects/Account/describe", token());
+  EXPECT_EQ(other.status, 404);
+  EXPECT_EQ(error_of(other).first, "NOT_FOUND");
+  EXPECT_EQ(get("/services/data/v61.0/sobjects/User/describe", "wrong-token").status, 401);
 }
 
 }  // namespace

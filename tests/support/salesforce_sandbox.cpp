@@ -35,6 +35,8 @@ constexpr int min_batch_size = 200;   // §D.2
 constexpr int max_batch_size = 2000;  // §D.2, also the default
 constexpr std::size_t max_open_cursors = 10;
 constexpr std::int64_t cursor_idle_ms = 15 * 60 * 1000;
+constexpr std::size_t max_offset = 2000;          // SOQL OFFSET
+constexpr std::size_t max_aggregate_rows = 2000;  // one batch: grouped queries have no queryMore
 constexpr int oldest_api_version = 20;
 constexpr int newest_api_version = 66;
 constexpr const char* jwt_grant_type = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -42,6 +44,7 @@ constexpr const char* jwt_grant_type = "urn:ietf:params:oauth:grant-type:jwt-bea
 constexpr const char* endpoint_token = "POST /services/oauth2/token";
 constexpr const char* endpoint_query = "GET /services/data/{version}/query";
 constexpr const char* endpoint_query_more = "GET /services/data/{version}/query/{locator}";
+constexpr const char* endpoint_describe = "GET /services/data/{version}/sobjects/{object}/describe";
 
 // --- Text --------------------------------------------------------------------------------
 
@@ -228,6 +231,53 @@ const char* type_name(field_type type) {
   return "string";
 }
 
+// describe's label: Salesforce's for the standard fields; a custom field's from its name
+// ("iSpring_Groups__c" → "iSpring Groups"), as the Setup default would make it.
+std::string label_of(const std::string& name) {
+  static const std::map<std::string, std::string> standard{
+      {"Id", "User ID"},
+      {"FirstName", "First Name"},
+      {"LastName", "Last Name"},
+      {"Name", "Full Name"},
+      {"IsActive", "Active"},
+      {"UserType", "User Type"},
+      {"ManagerId", "Manager ID"},
+      {"FederationIdentifier", "SAML Federation ID"},
+      {"EmployeeNumber", "Employee Number"},
+      {"ProfileId", "Profile ID"},
+      {"CompanyName", "Company Name"},
+      {"MobilePhone", "Mobile"},
+      {"CreatedDate", "Created Date"},
+      {"LastModifiedDate", "Last Modified Date"},
+      {"SystemModstamp", "System Modstamp"}};
+  if (const auto it = standard.find(name); it != standard.end()) return it->second;
+  std::string label = name;
+  if (label.size() > 3 && label.compare(label.size() - 3, 3, "__c") == 0)
+    label.resize(label.size() - 3);
+  std::replace(label.begin(), label.end(), '_', ' ');
+  return label;
+}
+
+// describe's type names (Salesforce's field types, lower-case).
+std::string describe_type(const field_def& f) {
+  if (f.name == "Email") return "email";
+  if (f.name == "Phone" || f.name == "MobilePhone") return "phone";
+  switch (f.type) {
+    case field_type::id:
+      return "id";
+    case field_type::reference:
+      return "reference";
+    case field_type::boolean:
+      return "boolean";
+    case field_type::datetime:
+      return "datetime";
+    case field_type::text:
+    case field_type::full_name:
+      return "string";
+  }
+  return "string";
+}
+
 using field_index = std::uint16_t;
 
 // Only the fields that are set, sorted by index; booleans as "true"/"false", ids in 18
@@ -269,7 +319,7 @@ template <class T>
 using query_result = expected<T, query_error>;
 
 struct soql_token {
-  enum kind_t { word, string, comma, open, close, equals, not_equals, end } kind;
+  enum kind_t { word, string, number, comma, open, close, equals, not_equals, end } kind;
   std::string text;    // words as written; strings decoded
   std::size_t column;  // 1-based, for messages
 };
@@ -279,6 +329,11 @@ query_error malformed(std::string_view soql, std::size_t column, const std::stri
   return {400, "MALFORMED_QUERY",
           "\n" + std::string(soql) + "\n" + std::string(column > 0 ? column - 1 : 0, ' ') +
               "^\nERROR at Row:1:Column:" + std::to_string(column) + "\n" + what};
+}
+
+// SOQL Salesforce accepts that this sandbox does not implement: refused, never guessed at.
+query_error outside_subset(const std::string& what) {
+  return {400, "MALFORMED_QUERY", "sandbox: " + what};
 }
 
 // A 'quoted' literal starting at soql[i], decoded; i ends after the closing quote.
@@ -366,6 +421,10 @@ query_result<std::vector<soql_token>> tokenize(std::string_view soql) {
         ++i;
       }
       out.push_back({soql_token::word, std::string(soql.substr(start, i - start)), column});
+    } else if (std::isdigit(static_cast<unsigned char>(c))) {
+      const std::size_t start = i;  // LIMIT and OFFSET counts; no other numbers in our subset
+      while (i < soql.size() && std::isdigit(static_cast<unsigned char>(soql[i]))) ++i;
+      out.push_back({soql_token::number, std::string(soql.substr(start, i - start)), column});
     } else if (c == '\'') {
       auto text = string_literal(soql, i);
       if (!text) return unexpected{text.error()};
@@ -378,7 +437,7 @@ query_result<std::vector<soql_token>> tokenize(std::string_view soql) {
       out.push_back({soql_token::not_equals, std::string(soql.substr(i, 2)), column});
       i += 2;
     } else {
-      // <, >, LIKE operands, numbers, date literals, bind variables: outside our subset.
+      // <, >, date literals, bind variables: outside our subset.
       std::size_t end = i + 1;
       while (end < soql.size() && soql[end] != ' ') ++end;
       return unexpected{malformed(
@@ -400,15 +459,31 @@ struct soql_condition {
   std::string path;
   std::size_t column = 0;
   bool negated = false;  // != and NOT IN
+  bool like = false;     // F LIKE 'pattern' (one value)
   std::vector<soql_literal> values;
   std::vector<soql_condition> children;
 };
 
+struct soql_select_item {
+  std::string path;
+  std::size_t column = 0;
+  bool count = false;  // COUNT(path)
+};
+
+struct soql_order_item {
+  std::string path;
+  std::size_t column = 0;
+  bool descending = false;
+};
+
 struct soql_query {
-  std::vector<std::pair<std::string, std::size_t>> fields;  // path, column
+  std::vector<soql_select_item> fields;
   std::string object;
   std::size_t object_column = 0;
   std::optional<soql_condition> where;
+  std::vector<std::pair<std::string, std::size_t>> group_by;  // path, column
+  std::vector<soql_order_item> order_by;
+  std::optional<std::size_t> limit, offset;
 };
 
 class soql_parser {
@@ -420,12 +495,9 @@ class soql_parser {
     soql_query q;
     if (!keyword("SELECT")) return unexpected{unexpected_token()};
     do {
-      const soql_token& t = peek();
-      if (t.kind != soql_token::word || is_keyword(t.text, "FROM")) {
-        return unexpected{unexpected_token()};
-      }
-      q.fields.emplace_back(t.text, t.column);
-      ++pos_;
+      auto item = select_item();
+      if (!item) return unexpected{item.error()};
+      q.fields.push_back(std::move(*item));
     } while (punct(soql_token::comma));
     if (!keyword("FROM")) return unexpected{unexpected_token()};
     if (peek().kind != soql_token::word) return unexpected{unexpected_token()};
@@ -437,14 +509,36 @@ class soql_parser {
       if (!where) return unexpected{where.error()};
       q.where = std::move(*where);
     }
+    if (keyword("GROUP")) {
+      if (!keyword("BY")) return unexpected{unexpected_token()};
+      do {
+        if (peek().kind != soql_token::word) return unexpected{unexpected_token()};
+        q.group_by.emplace_back(peek().text, peek().column);
+        ++pos_;
+      } while (punct(soql_token::comma));
+    }
     if (keyword("ORDER")) {
       if (!keyword("BY")) return unexpected{unexpected_token()};
-      if (peek().kind != soql_token::word || !iequals(peek().text, "Id")) {
-        return unexpected{
-            malformed(soql_, peek().column, "sandbox: only ORDER BY Id is implemented")};
-      }
-      ++pos_;
-      keyword("ASC");
+      do {
+        if (peek().kind != soql_token::word) return unexpected{unexpected_token()};
+        soql_order_item item{peek().text, peek().column, false};
+        ++pos_;
+        if (keyword("DESC"))
+          item.descending = true;
+        else
+          keyword("ASC");
+        q.order_by.push_back(std::move(item));
+      } while (punct(soql_token::comma));
+    }
+    if (keyword("LIMIT")) {
+      auto n = count();
+      if (!n) return unexpected{n.error()};
+      q.limit = *n;
+    }
+    if (keyword("OFFSET")) {
+      auto n = count();
+      if (!n) return unexpected{n.error()};
+      q.offset = *n;
     }
     if (peek().kind != soql_token::end) return unexpected{unexpected_token()};
     return q;
@@ -470,6 +564,33 @@ class soql_parser {
   }
   query_error unexpected_token() const {
     return malformed(soql_, peek().column, "unexpected token: '" + peek().text + "'");
+  }
+
+  // A field path, or COUNT(path). COUNT() (a bare row count) is outside the subset.
+  query_result<soql_select_item> select_item() {
+    const soql_token& t = peek();
+    if (t.kind != soql_token::word || is_keyword(t.text, "FROM")) {
+      return unexpected{unexpected_token()};
+    }
+    soql_select_item item{t.text, t.column, false};
+    ++pos_;
+    if (!punct(soql_token::open)) return item;
+    if (!is_keyword(item.path, "COUNT"))
+      return unexpected{malformed(soql_, item.column, "sandbox: only COUNT() is implemented")};
+    if (peek().kind != soql_token::word)
+      return unexpected{malformed(soql_, peek().column, "sandbox: COUNT() needs a field")};
+    item.path = peek().text;
+    item.count = true;
+    ++pos_;
+    if (!punct(soql_token::close)) return unexpected{unexpected_token()};
+    return item;
+  }
+
+  query_result<std::size_t> count() {
+    const soql_token& t = peek();
+    if (t.kind != soql_token::number || t.text.size() > 9) return unexpected{unexpected_token()};
+    ++pos_;
+    return static_cast<std::size_t>(std::stoul(t.text));
   }
 
   // primary (AND primary)* or primary (OR primary)*: SOQL refuses mixing them unbracketed.
@@ -512,7 +633,9 @@ class soql_parser {
     ++pos_;
     const bool equals = punct(soql_token::equals);
     c.negated = !equals && punct(soql_token::not_equals);
-    if (equals || c.negated) {
+    c.like = !equals && !c.negated && keyword("LIKE");
+    if (c.like && peek().kind != soql_token::string) return unexpected{unexpected_token()};
+    if (equals || c.negated || c.like) {
       auto value = literal();
       if (!value) return unexpected{value.error()};
       c.values.push_back(std::move(*value));
@@ -565,6 +688,7 @@ struct condition {
   soql_condition::kind_t kind = soql_condition::compare;
   column target;
   bool negated = false;
+  bool like = false;                               // values[0] is the pattern
   std::vector<std::optional<std::string>> values;  // normalized; nullopt is null
   std::vector<condition> children;
 };
@@ -589,10 +713,51 @@ std::size_t count_relationships(const projection& p) {
   return n;
 }
 
+// GROUP BY and COUNT(): each row is one group, rendered as an AggregateResult.
+struct aggregate_plan {
+  struct item {
+    std::string name;  // the grouped field's name, or expr0, expr1… for COUNT()s in order
+    field_index field = 0;
+    bool count = false;
+  };
+  std::vector<item> items;
+  std::vector<field_index> group_by;
+};
+
+struct order_key {
+  column target;
+  bool descending = false;
+};
+
 struct compiled_query {
   std::shared_ptr<const projection> fields;
   std::optional<condition> where;
+  std::optional<aggregate_plan> aggregate;
+  std::vector<order_key> order;
+  std::optional<std::size_t> limit, offset;
 };
+
+// SOQL LIKE: % any run, _ one character, \% and \_ themselves; case-insensitive (ASCII).
+bool like_match(std::string_view value, std::string_view pattern) {
+  if (pattern.empty()) return value.empty();
+  if (pattern[0] == '%') {
+    for (std::size_t i = 0; i <= value.size(); ++i)
+      if (like_match(value.substr(i), pattern.substr(1))) return true;
+    return false;
+  }
+  if (value.empty()) return false;
+  std::size_t used = 1;
+  char expected = pattern[0];
+  if (expected == '\\' && pattern.size() > 1 && (pattern[1] == '%' || pattern[1] == '_')) {
+    expected = pattern[1];
+    used = 2;
+  } else if (expected == '_') {
+    return like_match(value.substr(1), pattern.substr(1));
+  }
+  return std::tolower(static_cast<unsigned char>(value[0])) ==
+             std::tolower(static_cast<unsigned char>(expected)) &&
+         like_match(value.substr(1), pattern.substr(used));
+}
 
 struct snapshot_row {
   user_ptr record;
@@ -1010,7 +1175,13 @@ struct salesforce_sandbox::state {
     if (!target) return unexpected{target.error()};
     out.target = *target;
     out.negated = c.negated;
+    out.like = c.like;
     const std::string& name = fields[target->field].name;
+    if (c.like && target->type != field_type::text && target->type != field_type::full_name) {
+      return unexpected{query_error{
+          400, "INVALID_QUERY_FILTER_OPERATOR",
+          std::string("invalid operator on ") + type_name(target->type) + " field: " + name}};
+    }
     const auto wrong_type = [&](bool quoted) {
       const char* type = type_name(target->type);
       return query_error{400, "INVALID_QUERY_FILTER_OPERATOR",
@@ -1068,9 +1239,38 @@ struct salesforce_sandbox::state {
               "append the '__c' after the entity name. Please reference your WSDL or the "
               "describe call for the appropriate names."}};
     }
+    compiled_query out{std::make_shared<projection>(),
+                       std::nullopt,
+                       std::nullopt,
+                       {},
+                       parsed->limit,
+                       parsed->offset};
+    if (parsed->offset && *parsed->offset > max_offset) {
+      return unexpected{
+          query_error{400, "NUMBER_OUTSIDE_VALID_RANGE", "Maximum SOQL offset allowed is 2000"}};
+    }
+    if (parsed->where) {
+      auto where = compile_condition(*parsed->where);
+      if (!where) return unexpected{where.error()};
+      out.where = std::move(*where);
+    }
+    const bool aggregate =
+        !parsed->group_by.empty() || std::any_of(parsed->fields.begin(), parsed->fields.end(),
+                                                 [](const auto& item) { return item.count; });
+    if (aggregate) {
+      auto plan = compile_aggregate(*parsed);
+      if (!plan) return unexpected{plan.error()};
+      out.aggregate = std::move(*plan);
+      return out;
+    }
+    for (const auto& item : parsed->order_by) {
+      auto target = resolve(item.path, nullptr);
+      if (!target) return unexpected{target.error()};
+      out.order.push_back({*target, item.descending});
+    }
     auto root = std::make_shared<projection>();
     std::vector<std::string> selected;  // canonical paths, lower-case
-    for (const auto& [path, col] : parsed->fields) {
+    for (const auto& [path, col, is_count] : parsed->fields) {
       std::vector<std::string> names;
       auto resolved = resolve(path, &names);
       if (!resolved) return unexpected{resolved.error()};
@@ -1104,13 +1304,46 @@ struct salesforce_sandbox::state {
       node->items.push_back(std::move(leaf));
     }
     fix_counts(*root);
-    compiled_query out{root, std::nullopt};
-    if (parsed->where) {
-      auto where = compile_condition(*parsed->where);
-      if (!where) return unexpected{where.error()};
-      out.where = std::move(*where);
-    }
+    out.fields = root;
     return out;
+  }
+
+  // Rules Salesforce applies to grouped queries: every selected field grouped or
+  // aggregated, grouped fields groupable (not dateTime), COUNT()s named expr0, expr1, ….
+  // Outside the subset: relationship paths and ORDER BY in a grouped query.
+  query_result<aggregate_plan> compile_aggregate(const soql_query& parsed) const {
+    aggregate_plan plan;
+    for (const auto& [path, col] : parsed.group_by) {
+      auto target = resolve(path, nullptr);
+      if (!target) return unexpected{target.error()};
+      if (!target->hops.empty())
+        return unexpected{outside_subset("GROUP BY a relationship is not implemented")};
+      if (target->type == field_type::datetime)
+        return unexpected{query_error{
+            400, "INVALID_FIELD",
+            "field '" + fields[target->field].name + "' can not be grouped in a query call"}};
+      plan.group_by.push_back(target->field);
+    }
+    if (!parsed.order_by.empty())
+      return unexpected{outside_subset("ORDER BY in a grouped query is not implemented")};
+    int expressions = 0;
+    for (const auto& [path, col, is_count] : parsed.fields) {
+      auto target = resolve(path, nullptr);
+      if (!target) return unexpected{target.error()};
+      if (!target->hops.empty())
+        return unexpected{outside_subset("relationships in a grouped query are not implemented")};
+      const std::string& name = fields[target->field].name;
+      if (is_count) {
+        plan.items.push_back({"expr" + std::to_string(expressions++), target->field, true});
+        continue;
+      }
+      if (std::find(plan.group_by.begin(), plan.group_by.end(), target->field) ==
+          plan.group_by.end())
+        return unexpected{
+            query_error{400, "MALFORMED_QUERY", "Field must be grouped or aggregated: " + name}};
+      plan.items.push_back({name, target->field, false});
+    }
+    return plan;
   }
 
   static void fix_counts(projection& p) {
@@ -1145,6 +1378,7 @@ struct salesforce_sandbox::state {
     }
     const auto value = column_value(record, c.target);
     const bool text = c.target.type == field_type::text || c.target.type == field_type::full_name;
+    if (c.like) return value && c.values.front() && like_match(*value, *c.values.front());
     const bool found = std::any_of(c.values.begin(), c.values.end(), [&](const auto& v) {
       if (!v || !value) return !v && !value;
       // Text compares ignore case in SOQL; ids are stored and compared in 18 characters.
@@ -1365,6 +1599,7 @@ struct salesforce_sandbox::state {
     auto compiled = compile(soql);
     if (!compiled)
       return api_error(compiled.error().status, compiled.error().code, compiled.error().message);
+    if (compiled->aggregate) return aggregate_page(*compiled);
     std::vector<snapshot_row> rows;
     const bool has_relationships = count_relationships(*compiled->fields) > 0;
     for (const auto& [id, record] : users) {
@@ -1373,6 +1608,8 @@ struct salesforce_sandbox::state {
       if (has_relationships) resolve_related(*compiled->fields, record.get(), row.related);
       rows.push_back(std::move(row));
     }
+    sort_rows(rows, compiled->order);
+    cut_rows(rows, compiled->offset, compiled->limit);
     const std::size_t batch = static_cast<std::size_t>(batch_size(request));
     std::string locator;
     if (rows.size() > batch) {
@@ -1393,6 +1630,114 @@ struct salesforce_sandbox::state {
       return reply;
     }
     return page(*compiled->fields, rows, 0, batch, locator, version);
+  }
+
+  // ORDER BY: text ignoring case (ids and the rest as stored), nulls first ascending and
+  // last descending (SOQL's defaults); ties keep Id order.
+  void sort_rows(std::vector<snapshot_row>& rows, const std::vector<order_key>& order) const {
+    if (order.empty()) return;
+    std::stable_sort(rows.begin(), rows.end(), [&](const snapshot_row& a, const snapshot_row& b) {
+      for (const auto& key : order) {
+        const auto x = column_value(*a.record, key.target);
+        const auto y = column_value(*b.record, key.target);
+        if (!x && !y) continue;
+        if (!x || !y) return key.descending ? !y : !x;
+        const bool text =
+            key.target.type == field_type::text || key.target.type == field_type::full_name;
+        const int c = text ? lower(*x).compare(lower(*y)) : x->compare(*y);
+        if (c != 0) return key.descending ? c > 0 : c < 0;
+      }
+      return false;
+    });
+  }
+
+  template <class T>
+  static void cut_rows(std::vector<T>& rows, std::optional<std::size_t> offset,
+                       std::optional<std::size_t> limit) {
+    const std::size_t skip = std::min(rows.size(), offset.value_or(0));
+    rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(skip));
+    if (limit && rows.size() > *limit) rows.resize(*limit);
+  }
+
+  // A grouped query's rows, in one page (inferred: no nextRecordsUrl; more rows than one
+  // batch is EXCEEDED_ID_LIMIT, Salesforce's answer to an aggregate query without a LIMIT
+  // small enough). Text groups ignore case (inferred), spelled as first met in Id order.
+  http::response aggregate_page(const compiled_query& q) const {
+    struct group {
+      std::vector<std::optional<std::string>> keys;
+      std::vector<std::int64_t> counts;
+    };
+    const aggregate_plan& plan = *q.aggregate;
+    std::vector<group> groups;
+    std::unordered_map<std::string, std::size_t> by_key;
+    for (const auto& [id, record] : users) {
+      if (q.where && !matches(*record, *q.where)) continue;
+      std::string key;
+      std::vector<std::optional<std::string>> keys;
+      for (const field_index f : plan.group_by) {
+        keys.push_back(value_of(*record, f));
+        key += keys.back() ? "v" + lower(*keys.back()) : std::string("n");
+        key += '\x1f';
+      }
+      auto [it, added] = by_key.emplace(key, groups.size());
+      if (added) groups.push_back({std::move(keys), std::vector<std::int64_t>(plan.items.size())});
+      group& g = groups[it->second];
+      for (std::size_t i = 0; i < plan.items.size(); ++i)
+        if (plan.items[i].count && value_of(*record, plan.items[i].field)) ++g.counts[i];
+    }
+    cut_rows(groups, q.offset, q.limit);
+    if (groups.size() > max_aggregate_rows) {
+      return api_error(400, "EXCEEDED_ID_LIMIT",
+                       "Aggregate query does not support queryMore(), use LIMIT to restrict the "
+                       "results to a single batch");
+    }
+    json records = json::array();
+    for (const auto& g : groups) {
+      json r = {{"attributes", {{"type", "AggregateResult"}}}};
+      for (std::size_t i = 0; i < plan.items.size(); ++i) {
+        const auto& item = plan.items[i];
+        if (item.count) {
+          r[item.name] = g.counts[i];
+          continue;
+        }
+        const auto at = std::find(plan.group_by.begin(), plan.group_by.end(), item.field) -
+                        plan.group_by.begin();
+        const auto& key = g.keys[static_cast<std::size_t>(at)];
+        if (!key)
+          r[item.name] = nullptr;
+        else if (fields[item.field].type == field_type::boolean)
+          r[item.name] = *key == "true";
+        else
+          r[item.name] = *key;
+      }
+      records.push_back(std::move(r));
+    }
+    return json_reply(
+        200, json{{"totalSize", records.size()}, {"done", true}, {"records", records}}.dump());
+  }
+
+  // GET …/sobjects/User/describe: the User object's fields as describe lists them (a subset
+  // of describe's keys: name, label, type, custom, nillable, filterable, groupable).
+  http::response describe(const std::string& object) const {
+    if (!iequals(object, "User"))
+      return api_error(404, "NOT_FOUND", "The requested resource does not exist");
+    json list = json::array();
+    for (const auto& f : fields) {
+      const bool custom = f.name.size() > 3 && f.name.compare(f.name.size() - 3, 3, "__c") == 0;
+      list.push_back({{"name", f.name},
+                      {"label", label_of(f.name)},
+                      {"type", describe_type(f)},
+                      {"custom", custom},
+                      {"nillable", f.name != "Id" && f.name != "Username" && f.name != "LastName"},
+                      {"filterable", true},
+                      {"groupable", f.type != field_type::datetime}});
+    }
+    return json_reply(200, json{{"name", "User"},
+                                {"label", "User"},
+                                {"custom", false},
+                                {"queryable", true},
+                                {"fields", std::move(list)}}
+                               .dump());
   }
 
   http::response query_more(const std::string& version, const std::string& locator_and_offset) {
@@ -1434,6 +1779,9 @@ struct salesforce_sandbox::state {
         is_data && segments.size() == 5 && is_api_version(segments[3]) && segments[4] == "query";
     const bool is_query_more = is_data && segments.size() == 6 && is_api_version(segments[3]) &&
                                segments[4] == "query" && !segments[5].empty();
+    const bool is_describe = is_data && segments.size() == 7 && is_api_version(segments[3]) &&
+                             segments[4] == "sobjects" && segments[6] == "describe";
+    if (is_describe && request.method == "GET") entry.endpoint = endpoint_describe;
     if (is_token && request.method == "POST") entry.endpoint = endpoint_token;
     if (is_query && request.method == "GET") entry.endpoint = endpoint_query;
     if (is_query_more && request.method == "GET") entry.endpoint = endpoint_query_more;
@@ -1460,7 +1808,7 @@ struct salesforce_sandbox::state {
       }
       return post_token(request);
     }
-    if (!is_query && !is_query_more) {
+    if (!is_query && !is_query_more && !is_describe) {
       return api_error(404, "NOT_FOUND", "The requested resource does not exist");
     }
     if (request.method != "GET" && request.method != "HEAD") {
@@ -1484,6 +1832,7 @@ struct salesforce_sandbox::state {
     }
     const std::string version(segments[3]);
     if (is_query_more) return query_more(version, std::string(segments[5]));
+    if (is_describe) return describe(std::string(segments[5]));
     if (!form) return api_error(400, "MALFORMED_QUERY", "malformed query string");
     return query(request, version, q == form->end() ? std::string() : q->second);
   }
@@ -1621,7 +1970,8 @@ std::vector<std::string> salesforce_sandbox::add_users(const std::vector<nlohman
 }
 
 std::vector<std::string> salesforce_sandbox::add_generated_users(std::size_t count,
-                                                                 const nlohmann::json& common) {
+                                                                 const nlohmann::json& common,
+                                                                 std::size_t departments) {
   std::lock_guard lock(state_->mutex);
   state& s = *state_;
   const std::string stamp = salesforce_datetime(s.now_ms());
@@ -1642,7 +1992,8 @@ std::vector<std::string> salesforce_sandbox::add_generated_users(std::size_t cou
     set_default(s.f_email, username);
     set_default(s.f_first, "User");
     set_default(s.f_last, "Number " + std::to_string(n));
-    set_default(s.field_by_name.at("department"), "Department " + std::to_string(n % 10));
+    set_default(s.field_by_name.at("department"),
+                "Department " + std::to_string(n % std::max<std::size_t>(departments, 1)));
     set_default(s.f_active, "true");
     set_default(s.f_type, "Standard");
     set_default(s.f_created, stamp);

@@ -7,16 +7,25 @@
 // INVALID_TYPE), literals against field types (INVALID_QUERY_FILTER_OPERATOR), and anything
 // outside the subset we send is MALFORMED_QUERY rather than silently accepted.
 //
-// SOQL subset: SELECT f, Rel.f, … FROM User [WHERE c] [ORDER BY Id [ASC]], where c is
-// `F = v`, `F != v`, `F IN (v, …)`, `F NOT IN (v, …)` with v a 'quoted string' (backslash
-// escapes), true, false or null, combined with AND / OR (not mixed without parentheses, as
-// in SOQL) and parentheses. Text compares ignore ASCII case, ids compare on 15 characters.
-// The one relationship is Manager (via ManagerId), nestable (Manager.Manager.Email).
+// SOQL subset: SELECT f, Rel.f, … FROM User [WHERE c] [ORDER BY f [ASC|DESC], …]
+// [LIMIT n] [OFFSET n (at most 2000)], where c is `F = v`, `F != v`, `F IN (v, …)`,
+// `F NOT IN (v, …)`, `F LIKE 'pattern'` (text fields only; % _ and \% \_) with v a
+// 'quoted string' (backslash escapes), true, false or null, combined with AND / OR (not
+// mixed without parentheses, as in SOQL) and parentheses. Text compares ignore ASCII case,
+// ids compare on 15 characters. The one relationship is Manager (via ManagerId), nestable
+// (Manager.Manager.Email). Grouped: SELECT f, COUNT(f2) … GROUP BY f, … [LIMIT n] answers
+// AggregateResult records with the counts named expr0, expr1…; a selected field neither
+// grouped nor aggregated is MALFORMED_QUERY, a dateTime field cannot be grouped.
+// GET …/sobjects/User/describe lists the fields (name, label, type, …); other objects 404.
 //
 // Inferred where the reference is silent (kept here to correct against a live org): a
 // batchSize outside 200..2000 is clamped to it and an unreadable one ignored; a cursor lives
 // 15 minutes after its last use and at most 10 are open (the oldest is dropped); the
-// integration user is not a User record of the org.
+// integration user is not a User record of the org. Grouped queries (the reference is
+// silent on them): text groups ignore case (spelled as first met), and their rows come in
+// one page, never with a nextRecordsUrl: more than 2000 rows is EXCEEDED_ID_LIMIT
+// ("Aggregate query does not support queryMore(), use LIMIT…", the error Salesforce users
+// report). Labels and types of describe are Salesforce's names, the other keys a subset.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -115,9 +124,11 @@ class salesforce_sandbox {
   std::vector<std::string> add_users(const std::vector<nlohmann::json>& users);
   // `count` synthetic users, fast (100,000 in well under a second): Username and Email
   // "user<n>@sandbox.example.com", FirstName "User", LastName "Number <n>", Department
-  // "Department <n % 10>", active Standard users; `common` fields are set on each.
+  // "Department <n % departments>", active Standard users; `common` fields are set on each
+  // (n counts every generated user of the sandbox, from 1).
   std::vector<std::string> add_generated_users(
-      std::size_t count, const nlohmann::json& common = nlohmann::json::object());
+      std::size_t count, const nlohmann::json& common = nlohmann::json::object(),
+      std::size_t departments = 10);
   // Sets the given fields (null clears); LastModifiedDate and SystemModstamp become now
   // unless given.
   void update_user(const std::string& id, const nlohmann::json& fields);

@@ -82,7 +82,8 @@ struct salesforce_sandbox_server::impl {
         for (const auto& u : body.value("users", json::array())) users.push_back(u);
         auto ids = sandbox_.add_users(users);
         const auto generated = sandbox_.add_generated_users(
-            body.value("generate", std::size_t{0}), body.value("generate_fields", json::object()));
+            body.value("generate", std::size_t{0}), body.value("generate_fields", json::object()),
+            body.value("generate_departments", std::size_t{10}));
         ids.insert(ids.end(), generated.begin(), generated.end());
         return json_reply(200, {{"ids", ids}});
       }

@@ -6,7 +6,8 @@
 // Every method on every path goes to salesforce_sandbox::handle(), except the control
 // endpoints under /_sandbox/ (no auth; for demos and for tests that drive a child process):
 //   POST  /_sandbox/seed          {"users":[{"Username","LastName","Email",…}],
-//                                  "generate":n, "generate_fields":{…}}
+//                                  "generate":n, "generate_fields":{…},
+//                                  "generate_departments":10}
 //                                 → {"ids":[…]} (the listed users, then the generated ones)
 //   GET   /_sandbox/users/{id}    → every field of the user
 //   PATCH /_sandbox/users/{id}    {"Department":"Sales", "Title":null, …} → the user

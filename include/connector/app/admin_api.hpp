@@ -2,6 +2,8 @@
 // The admin listener's routes: health, status, metrics and manual reconciliation. Every
 // admin face needs `Authorization: Bearer <admin.token>`.
 #include <functional>
+
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "connector/app/outbound_intake.hpp"
@@ -33,11 +35,14 @@ http::handler_fn admin_only(config::secret token, admin_handler_fn handler);
 // credentials): its routes then answer 409 with the reason. With `metrics`, GET /metrics
 // serves it in the Prometheus text format (without the token only when
 // admin.allow_unauthenticated_metrics is set, which config allows on loopback only).
-// `ispring` (null: none) is read live by GET /admin/users/{id}.
+// `ispring` (null: none) is read live by GET /admin/users/{id}. GET /admin/status carries
+// `status_warnings()` as "warnings" (an array; empty without it), e.g. the pickers'
+// configured departments that match no Salesforce user.
 std::vector<http::route> make_admin_routes(const config::settings& settings,
                                            store::store_reader& inbox, intake_counters& counters,
                                            run_coordinator* runs, std::string runs_unavailable = {},
                                            const metrics::registry* metrics = nullptr,
-                                           ispring::api* ispring = nullptr);
+                                           ispring::api* ispring = nullptr,
+                                           std::function<nlohmann::json()> status_warnings = {});
 
 }  // namespace connector::app

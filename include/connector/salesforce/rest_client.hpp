@@ -59,6 +59,10 @@ class rest_api {
   virtual rest_result<std::size_t> query(
       const std::string& soql,
       const std::function<bool(std::vector<nlohmann::json>& records)>& on_page) = 0;
+  // GET …/sobjects/{object}/describe: the object's metadata as Salesforce sends it
+  // ({"name", "fields": [{"name", "label", "type", …}], …}). `object` must be a plain API
+  // name (letters, digits, '_'); anything else is refused as rejected without a request.
+  virtual rest_result<nlohmann::json> describe(const std::string& object) = 0;
   // Obtains (or reuses) a token: proves the credentials, for `connector check`.
   virtual rest_result<std::monostate> verify() = 0;
   // 18-character organization id from the token response's identity URL
@@ -89,11 +93,12 @@ class rest_client final : public rest_api {
   rest_result<std::size_t> query(
       const std::string& soql,
       const std::function<bool(std::vector<nlohmann::json>& records)>& on_page) override;
+  rest_result<nlohmann::json> describe(const std::string& object) override;
   rest_result<std::monostate> verify() override;
   rest_result<std::string> organization_id() override;
 
   struct stats_snapshot {
-    std::int64_t requests;        // API requests (query pages), retries after renewal included
+    std::int64_t requests;        // API requests (query pages, describes), retries after renewal included
     std::int64_t token_requests;  // POSTs to the token endpoint
     std::int64_t token_renewals;  // tokens dropped after a 401 and fetched again
     std::int64_t failures;        // calls that returned a rest_failure
