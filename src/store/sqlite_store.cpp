@@ -653,7 +653,8 @@ class sqlite_store final : public store, private group_commit_engine {
   // group_commit_engine: the writer's transaction around a batch.
   void begin() override {
     run(write_->begin).execute();
-    history_->drop_staged();  // nothing of a batch that failed
+    history_->resume_sequence();  // a CLI beside the service may have written history
+    history_->drop_staged();      // nothing of a batch that failed
     totals_ = {};
   }
 

@@ -416,6 +416,38 @@ TEST_P(cluster_test, two_instances_taking_at_once_never_take_the_same_record) {
   EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end()) << "a user taken twice";
 }
 
+// The CLI's `retry` and `release` write beside a running service, on one SQLite file too,
+// each writing the user's history: neither may take a history id the other is about to use.
+// The service's next write then failed whole (UNIQUE on user_history.id), with the mark of the
+// record the operator let through in it, which stayed claimed and was never applied.
+TEST_P(cluster_test, a_second_store_writing_history_beside_the_first_fails_none_of_its_writes) {
+  auto service = open_as("service");
+  fill(*service, 2);
+  for (const auto& r : service->take_due(start, 10))
+    service->mark_failed(r.organization_id, r.record_id, r.version, "400", start, true);
+  const auto dead = service->list_records(record_state::dead, 10);
+  ASSERT_EQ(dead.size(), 2u);
+  {
+    auto cli = open_as("cli");  // opened after the service: both count from the same id
+    ASSERT_EQ(cli->requeue_dead(dead[0].record_id, start + 1), 1u);
+  }
+  EXPECT_EQ(service->requeue_dead(dead[1].record_id, start + 2), 1u);
+  const auto again = service->take_due(start + 2, 10);
+  ASSERT_EQ(again.size(), 2u);
+  for (const auto& r : again) {
+    service->record_history({testing::inbox_input::event(r.record_id, start + 3, "applied")});
+    EXPECT_NO_THROW(service->mark_done(r.organization_id, r.record_id, r.version, "applied"));
+    EXPECT_EQ(service->find_record(r.organization_id, r.record_id)->state, record_state::done);
+  }
+  for (const auto& r : dead) {
+    const auto history = service->read_history(r.organization_id, r.record_id, 10);
+    EXPECT_EQ(std::count_if(history.begin(), history.end(),
+                            [](const auto& e) { return e.kind == history_kinds::requeued; }),
+              1)
+        << r.record_id;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(engines, cluster_test, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& info) { return info.param; });
 
