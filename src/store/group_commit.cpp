@@ -123,7 +123,7 @@ void group_commit::maintain(bool idle) {
 // than faulting its intake requests and failing its writers: the conflict is gone once the
 // other transaction has committed.
 void group_commit::commit_batch(std::vector<job>& batch) {
-  constexpr int attempts = 4;
+  constexpr int attempts = 8;
   std::string failure;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
     try {

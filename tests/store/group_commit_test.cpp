@@ -94,7 +94,7 @@ TEST(group_commit, conflicts_that_go_on_fail_the_batch_after_a_few_attempts) {
   const auto r = one_batch(engine, writes);
   EXPECT_FALSE(r.outcome.committed) << "never an ack for what did not commit";
   EXPECT_NE(r.outcome.error.find("deadlock detected"), std::string::npos) << r.outcome.error;
-  EXPECT_EQ(r.begins, 4);
+  EXPECT_EQ(r.begins, 8);
   EXPECT_TRUE(r.threw);
   EXPECT_EQ(engine.commits, 0);
 }
