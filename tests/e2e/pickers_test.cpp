@@ -3,6 +3,11 @@
 // large org's department counts, the "Manage users" list with search, the fields for the
 // mapping, and what must never happen — no token getting through, a search widening the
 // query, a department typo passing silently, a remote outage hanging the page.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -201,15 +206,30 @@ TEST_F(pickers_e2e, RemoteDownAnswers502WithTheCause) {
     EXPECT_NE(r.body.find("iSpring Learn: "), std::string::npos) << r.body;
     EXPECT_EQ(r.body.find("sandbox-client-secret"), std::string::npos) << r.body;
   }
-  // Salesforce stopped, its port still taking connections (the service inherited the
-  // listening socket): nothing ever answers, and the picker gives up after its connect
-  // timeout instead of hanging the page.
-  salesforce_->stop();
+}
+
+TEST_F(pickers_e2e, SalesforceThatNeverAnswersTimesOutWithoutHoldingThePage) {
+  // A port that takes connections (the kernel's backlog) and never answers a byte: the
+  // picker gives up after its connect timeout instead of hanging the page.
+  const int silent_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(silent_fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(bind(silent_fd, reinterpret_cast<sockaddr*>(&address), length), 0);
+  ASSERT_EQ(listen(silent_fd, 16), 0);
+  ASSERT_EQ(getsockname(silent_fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  json salesforce = salesforce_sandbox_config(*salesforce_);
+  salesforce["login_url"] = "https://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  service_ = std::make_unique<running_service>(
+      dir_.path(), json{{"ispring", ispring_sandbox_config(ispring_)}, {"salesforce", salesforce}});
   const auto silent = get("/admin/salesforce/departments");
   EXPECT_EQ(silent.status, 502) << silent.body;
   EXPECT_NE(silent.body.find("timed out"), std::string::npos) << silent.body;
   // The rest of the admin API is not held up.
   EXPECT_EQ(get("/admin/status").status, 200);
+  close(silent_fd);
 }
 
 TEST_F(pickers_e2e, SalesforceUnreachableAnswers502AtOnce) {

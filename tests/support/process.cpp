@@ -35,6 +35,10 @@ pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, st
     dup2(null_fd, 0);
     dup2(out_fd, 1);
     dup2(err_fd, 2);
+    // Nothing else of the test process follows the child: a sandbox's listening socket held
+    // open by a service would keep taking connections after the sandbox stopped, so "the
+    // remote is down" would not be what the service meets.
+    close_range(3, ~0U, 0);
     for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
