@@ -86,7 +86,7 @@ RETURNING )sql") + postgres_reads::record_columns,
                                 .add(holder)
                                 .add(now + instance_stale_after_ms)
                                 .add(live_since(now))
-                                .add(postgres_reads::as_limit(limit)),
+                                .add(as_limit(limit)),
                             "claim due records");
   std::vector<pending_record> due;
   for (int i = 0; i < rows.rows(); ++i) due.push_back(postgres_reads::record_from(rows, i));

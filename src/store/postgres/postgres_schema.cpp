@@ -12,7 +12,7 @@ namespace {
 // as on SQLite, so both engines share every computation on them. Keys that are compared or
 // ordered as bytes on SQLite (ids, the look-up keys) use COLLATE "C" here, whatever the
 // database's locale.
-constexpr std::array<const char*, 2> migrations = {
+constexpr std::array<const char*, 3> migrations = {
     // 1: everything the SQLite store holds at its version 9.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice; pruned
@@ -167,6 +167,15 @@ CREATE TABLE schedule_slots (
   due_at     BIGINT NOT NULL,
   claimed_by TEXT NOT NULL,
   claimed_at BIGINT NOT NULL
+);
+)sql",    // 3: settings edited in the page (settings_log.hpp), as on SQLite's step 12.
+    R"sql(
+CREATE TABLE settings_revisions (
+  revision      BIGINT PRIMARY KEY,
+  saved_at      BIGINT NOT NULL,
+  saved_by      TEXT NOT NULL,
+  sections      TEXT NOT NULL,
+  settings_json TEXT NOT NULL
 );
 )sql",
 };
