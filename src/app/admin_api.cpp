@@ -35,6 +35,20 @@ bool has_admin_token(const http::request& req, const config::secret& token) {
   return CRYPTO_memcmp(presented_digest, expected_digest, SHA256_DIGEST_LENGTH) == 0;
 }
 
+std::optional<std::string> admin_token_name(const http::request& req,
+                                            const std::vector<config::admin_token>& tokens) {
+  // Every token is compared, the first match kept: the time taken does not tell which.
+  std::optional<std::string> name;
+  for (const auto& token : tokens)
+    if (has_admin_token(req, token.token) && !name) name = token.name;
+  return name;
+}
+
+std::vector<config::admin_token> accepted_tokens(const config::admin_settings& admin) {
+  if (!admin.tokens.empty()) return admin.tokens;
+  return {{"admin", admin.token}};
+}
+
 namespace {
 
 // The engine's group queue beside its other tables (SQLite); none: nothing waits.
@@ -59,9 +73,14 @@ http::handler_fn without_token(admin_handler_fn handler) {
 }  // namespace
 
 http::handler_fn admin_only(config::secret token, admin_handler_fn handler) {
-  return [token = std::move(token), handler = std::move(handler)](http::request&& req,
-                                                                  http::respond_fn respond) {
-    if (!has_admin_token(req, token)) {
+  return admin_only(std::vector<config::admin_token>{{"admin", std::move(token)}},
+                    std::move(handler));
+}
+
+http::handler_fn admin_only(std::vector<config::admin_token> tokens, admin_handler_fn handler) {
+  return [tokens = std::move(tokens), handler = std::move(handler)](http::request&& req,
+                                                                    http::respond_fn respond) {
+    if (!admin_token_name(req, tokens)) {
       auto r = json_error(401, "missing or wrong admin token");
       r.headers.emplace_back("WWW-Authenticate", "Bearer");
       return respond(std::move(r));
@@ -78,7 +97,7 @@ std::vector<http::route> make_admin_routes(const config::settings& settings,
                                            std::string runs_unavailable,
                                            const metrics::registry* metrics,
                                            ispring::api* ispring) {
-  const config::secret token = settings.admin.token;
+  const auto token = accepted_tokens(settings.admin);
   std::vector<http::route> routes{
       {"GET", "/healthz",
        [](http::request&&, http::respond_fn respond) {

@@ -2,6 +2,8 @@
 // The admin listener's routes: health, status, metrics and manual reconciliation. Every
 // admin face needs `Authorization: Bearer <admin.token>`.
 #include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "connector/app/outbound_intake.hpp"
@@ -18,6 +20,14 @@ namespace connector::app {
 // True when the request carries the admin token; compared in constant time.
 bool has_admin_token(const http::request& req, const config::secret& token);
 
+// The name of the admin token the request carries (admin.tokens; admin.token is "admin"),
+// each compared in constant time; nullopt when it carries none of them.
+std::optional<std::string> admin_token_name(const http::request& req,
+                                            const std::vector<config::admin_token>& tokens);
+
+// admin.tokens, or admin.token named "admin" for settings made without load_file.
+std::vector<config::admin_token> accepted_tokens(const config::admin_settings& admin);
+
 // An admin route's handler, given the request's query string already read by
 // text::query_params' rules.
 using admin_handler_fn =
@@ -28,6 +38,8 @@ using admin_handler_fn =
 // parameter; only the rest reach `handler`. Wrong tokens are counted and slowed down by the
 // listener's throttle (admin_throttle.hpp), which stands in front of every route.
 http::handler_fn admin_only(config::secret token, admin_handler_fn handler);
+// The same for any of `tokens` (admin.tokens).
+http::handler_fn admin_only(std::vector<config::admin_token> tokens, admin_handler_fn handler);
 
 // `runs` is null when the reconciliation cannot run (no ispring section, or no Salesforce
 // credentials): its routes then answer 409 with the reason. With `metrics`, GET /metrics
