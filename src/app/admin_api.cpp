@@ -96,7 +96,7 @@ std::vector<http::route> make_admin_routes(const config::settings& settings,
                                            intake_counters& /*counters*/, run_coordinator* runs,
                                            std::string runs_unavailable,
                                            const metrics::registry* metrics,
-                                           ispring::api* ispring) {
+                                           ispring::api* ispring, sync::settings_source live) {
   const auto token = accepted_tokens(settings.admin);
   std::vector<http::route> routes{
       {"GET", "/healthz",
@@ -132,8 +132,9 @@ std::vector<http::route> make_admin_routes(const config::settings& settings,
       // `connector explain` over HTTP: the same JSON; ?offline=true leaves iSpring unasked.
       {"GET", "/admin/users/*",
        admin_only(token,
-                  [&inbox, &settings, ispring](http::request&& req, const text::query_params& query,
-                                               http::respond_fn respond) {
+                  [&inbox, &settings, ispring, live](http::request&& req,
+                                                     const text::query_params& query,
+                                                     http::respond_fn respond) {
                     const auto user = text::percent_decode(std::string_view(req.path).substr(
                         std::string_view("/admin/users/").size()));
                     if (!user)
@@ -148,7 +149,10 @@ std::vector<http::route> make_admin_routes(const config::settings& settings,
                       return respond(json_error(400, !limit ? limit.error() : offline.error()));
                     explain_options options;
                     options.limit = std::min<std::size_t>(*limit, 1000);
-                    auto answer = explain_user(*user, settings, facts_of(inbox),
+                    // What would happen now: by the settings revision in force now.
+                    const auto now = live ? live() : sync::settings_snapshot{};
+                    const auto& current = now.settings ? *now.settings : settings;
+                    auto answer = explain_user(*user, current, facts_of(inbox),
                                                *offline ? nullptr : ispring, options);
                     if (!answer) return respond(json_error(answer.error().status, answer.error().message));
                     if (!ispring && !answer->value("/ispring/checked"_json_pointer, false))

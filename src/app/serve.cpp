@@ -405,7 +405,8 @@ int serve(const config::settings& file_settings, const serve_options& options) {
       with_admin_throttle(
           with_admin_page(with_settings_routes(
                           make_admin_routes(settings, *inbox, counters, runs.get(),
-                                            runs_unavailable, &metrics, ispring_api.get()),
+                                            runs_unavailable, &metrics, ispring_api.get(),
+                                            live.source()),
                           live),
                           {&settings, inbox.get(), inbox.get(), runs.get(), &clock, wake_worker}),
           accepted_tokens(settings.admin), clock, &metrics),

@@ -13,6 +13,7 @@
 #include "connector/ispring/api.hpp"
 #include "connector/metrics/registry.hpp"
 #include "connector/store/interfaces.hpp"
+#include "connector/sync/settings_snapshot.hpp"
 #include "connector/text/url.hpp"
 
 namespace connector::app {
@@ -45,11 +46,13 @@ http::handler_fn admin_only(std::vector<config::admin_token> tokens, admin_handl
 // credentials): its routes then answer 409 with the reason. With `metrics`, GET /metrics
 // serves it in the Prometheus text format (without the token only when
 // admin.allow_unauthenticated_metrics is set, which config allows on loopback only).
-// `ispring` (null: none) is read live by GET /admin/users/{id}.
+// `ispring` (null: none) is read live by GET /admin/users/{id}, which explains by `live`'s
+// newest settings (settings edited in the page) when given, else by `settings`.
 std::vector<http::route> make_admin_routes(const config::settings& settings,
                                            store::store_reader& inbox, intake_counters& counters,
                                            run_coordinator* runs, std::string runs_unavailable = {},
                                            const metrics::registry* metrics = nullptr,
-                                           ispring::api* ispring = nullptr);
+                                           ispring::api* ispring = nullptr,
+                                           sync::settings_source live = {});
 
 }  // namespace connector::app
