@@ -44,6 +44,52 @@ json settings_answer(const live_settings& settings) {
           {"file_managed", settings.file().file_managed}};
 }
 
+// POST /admin/settings/revisions/{R}/restore
+admin_handler_fn restore_handler(live_settings& live, std::vector<config::admin_token> tokens) {
+  return [&live, tokens = std::move(tokens)](http::request&& req, const text::query_params&,
+                                             http::respond_fn respond) {
+    auto rest =
+        std::string_view(req.path).substr(std::string_view("/admin/settings/revisions/").size());
+    constexpr std::string_view suffix = "/restore";
+    const auto id = rest.ends_with(suffix)
+                        ? parse_revision(rest.substr(0, rest.size() - suffix.size()))
+                        : std::nullopt;
+    if (!id) return respond(error_answer(404, "POST /admin/settings/revisions/{R}/restore"));
+    const auto if_match = parse_if_match(req.header("if-match"));
+    if (!if_match) return respond(error_answer(400, if_match.error()));
+    const auto who = admin_token_name(req, tokens).value_or("admin");
+    const auto outcome = live.restore(*id, *if_match, who);
+    if (outcome.saved)
+      log::info("settings.restored", "settings revision {} restored as revision {} by {}", *id,
+                outcome.revision, who);
+    respond(outcome_answer(outcome));
+  };
+}
+
+// PUT /admin/settings/{section}
+admin_handler_fn put_section_handler(live_settings& live,
+                                     std::vector<config::admin_token> tokens) {
+  return [&live, tokens = std::move(tokens)](http::request&& req, const text::query_params&,
+                                             http::respond_fn respond) {
+    const std::string section(
+        std::string_view(req.path).substr(std::string_view("/admin/settings/").size()));
+    if (!is_editable_section(section))
+      return respond(error_answer(
+          404, "no such section: " + section + " (mapping, schedule, sync, alerts.email_to)"));
+    const auto value = json::parse(req.body, nullptr, false);
+    if (value.is_discarded())
+      return respond(error_answer(400, section + ": the body is not valid JSON", section));
+    const auto if_match = parse_if_match(req.header("if-match"));
+    if (!if_match) return respond(error_answer(400, if_match.error()));
+    const auto who = admin_token_name(req, tokens).value_or("admin");
+    const auto outcome = live.save_section(section, value, *if_match, who);
+    if (outcome.saved)
+      log::info("settings.saved", "settings revision {} saved by {}: {} changed",
+                outcome.revision, who, section);
+    respond(outcome_answer(outcome));
+  };
+}
+
 }  // namespace
 
 expected<std::optional<std::int64_t>, std::string> parse_if_match(std::string_view header) {
@@ -100,46 +146,8 @@ std::vector<http::route> make_settings_routes(live_settings& settings,
          if (!revision) return respond(error_answer(404, "no such settings revision"));
          respond(json_answer(200, revision_to_json(*revision)));
        })},
-      {"POST", "/admin/settings/revisions/*",
-       admin_only(tokens, [&live, tokens](http::request&& req, const text::query_params&,
-                                         http::respond_fn respond) {
-         auto rest = std::string_view(req.path).substr(
-             std::string_view("/admin/settings/revisions/").size());
-         constexpr std::string_view suffix = "/restore";
-         const auto id = rest.ends_with(suffix)
-                             ? parse_revision(rest.substr(0, rest.size() - suffix.size()))
-                             : std::nullopt;
-         if (!id)
-           return respond(error_answer(404, "POST /admin/settings/revisions/{R}/restore"));
-         const auto if_match = parse_if_match(req.header("if-match"));
-         if (!if_match) return respond(error_answer(400, if_match.error()));
-         const auto who = admin_token_name(req, tokens).value_or("admin");
-         const auto outcome = live.restore(*id, *if_match, who);
-         if (outcome.saved)
-           log::info("settings.restored", "settings revision {} restored as revision {} by {}",
-                     *id, outcome.revision, who);
-         respond(outcome_answer(outcome));
-       })},
-      {"PUT", "/admin/settings/*",
-       admin_only(tokens, [&live, tokens](http::request&& req, const text::query_params&,
-                                         http::respond_fn respond) {
-         const std::string section(
-             std::string_view(req.path).substr(std::string_view("/admin/settings/").size()));
-         if (!is_editable_section(section))
-           return respond(error_answer(404, "no such section: " + section +
-                                                " (mapping, schedule, sync, alerts.email_to)"));
-         const auto value = json::parse(req.body, nullptr, false);
-         if (value.is_discarded())
-           return respond(error_answer(400, section + ": the body is not valid JSON", section));
-         const auto if_match = parse_if_match(req.header("if-match"));
-         if (!if_match) return respond(error_answer(400, if_match.error()));
-         const auto who = admin_token_name(req, tokens).value_or("admin");
-         const auto outcome = live.save_section(section, value, *if_match, who);
-         if (outcome.saved)
-           log::info("settings.saved", "settings revision {} saved by {}: {} changed",
-                     outcome.revision, who, section);
-         respond(outcome_answer(outcome));
-       })},
+      {"POST", "/admin/settings/revisions/*", admin_only(tokens, restore_handler(live, tokens))},
+      {"PUT", "/admin/settings/*", admin_only(tokens, put_section_handler(live, tokens))},
   };
 }
 
