@@ -373,6 +373,16 @@ TEST_F(settings_e2e, ExportThenImportOnAFreshStoreGivesTheSameEffectiveSettings)
             "Sales EMEA");
   EXPECT_EQ(json::parse(b.out)["revision"], 1);
 
+  // An import naming a section the file manages, or not an export at all: nothing saved.
+  auto with_mapping = json::parse(exported.out);
+  with_mapping["settings"]["mapping"] = {{"department", "Department"}};
+  write_text(dir_.path() / "managed.json", with_mapping.dump());
+  const auto refused = cli(first, {"settings", "import", (dir_.path() / "managed.json").string()});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("mapping"), std::string::npos) << refused.err;
+  const auto not_export = cli(first, {"settings", "import", (dir_.path() / "sync.json").string()});
+  EXPECT_EQ(not_export.exit_code, 2);
+
   const auto listed = cli(first, {"settings", "revisions", "--json"});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
   const auto list = json::parse(listed.out)["revisions"];
