@@ -13,6 +13,7 @@
 #include "support/salesforce_sandbox_server.hpp"
 #include "support/sandbox_config.hpp"
 #include "support/service.hpp"
+#include "support/smtp_sink.hpp"
 
 namespace connector::testing {
 namespace {
@@ -315,6 +316,38 @@ TEST_F(settings_live_e2e, AnIntervalChangedThroughTheApiMovesTheNextRun) {
   ASSERT_TRUE(eventually([&] { return ended(2); })) << service_->process().stderr_text();
   EXPECT_EQ(run(2)["trigger"], "scheduled");
   EXPECT_EQ(run(2)["settings_revision"], 3);
+}
+
+TEST_F(settings_live_e2e, AlertAddressesSavedInThePageGetTheNextAlertWithoutARestart) {
+  smtp_sink sink(dir_.path());
+  auto alerts = sink.alerts_config();
+  alerts["email_to"] = nullptr;  // the page's
+  alerts["min_interval_seconds"] = 5;
+  alerts["check_interval_seconds"] = 1;
+  auto overrides = sandbox_overrides();
+  overrides["alerts"] = alerts;
+  start(overrides);
+  EXPECT_EQ(get_settings()["settings"]["alerts.email_to"], json::array());
+  const auto bad = put("alerts.email_to", json::array({"not an address"}), "\"0\"");
+  ASSERT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(json::parse(bad.body)["key"], "alerts.email_to[0]");
+  ASSERT_EQ(put("alerts.email_to", json::array({"page-admin@example.com"}), "\"0\"").status, 200);
+
+  // A run that fails (Salesforce refuses the sign-in) is mailed to the address just saved.
+  salesforce_.sandbox().fail_next(1, 400, "invalid_grant", "authentication failure",
+                                  salesforce_fault_target::token);
+  const auto queued = call("POST", "/admin/reconcile", "");
+  ASSERT_EQ(queued.status, 202) << queued.body;
+  const auto id = json::parse(queued.body)["id"].get<std::int64_t>();
+  ASSERT_TRUE(eventually([&] { return ended(id); }));
+  EXPECT_EQ(run(id)["status"], "failed");
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& m : sink.messages())
+      if (smtp_sink::header(m, "X-Connector-Alert") == "reconciliation") return true;
+    return false;
+  })) << service_->process().stderr_text();
+  for (const auto& m : sink.messages())
+    EXPECT_EQ(smtp_sink::header(m, "To"), "page-admin@example.com");
 }
 
 // --- the CLI ------------------------------------------------------------------------------
