@@ -13,6 +13,9 @@ ON CONFLICT (id) DO UPDATE SET last_seen = max(instances.last_seen, excluded.las
                       "record heartbeat"),
       delete_instance(db, "DELETE FROM instances WHERE id = ?1", "retire instance"),
       release_all(db, "DELETE FROM leases WHERE holder = ?1", "release the instance's leases"),
+      release_records(db, R"sql(
+UPDATE records SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = ?1)sql",
+                      "release the instance's record claims"),
       // Taken when free, already ours, or its holder's heartbeat stopped: never by a pid.
       upsert_lease(db, R"sql(
 INSERT INTO leases (name, holder, taken_at) VALUES (?1, ?2, ?3)
@@ -35,21 +38,26 @@ RETURNING claimed_by)sql",
                   "claim schedule slot"),
       // A claim is the claimer's as long as it beats (cluster.hpp): a live instance slow on
       // iSpring keeps its records, so no user is created twice; a dead one's pass three
-      // beats after its last. lease_until tells the operator the earliest they could pass.
+      // beats after its last. The claimer's own are not due for it either, beating or not
+      // (a store's own instance is live): a refill that runs while a record is applied must
+      // not hand it out again. lease_until tells the operator the earliest they could pass.
       claim_due_records(db, std::string(R"sql(
 UPDATE records SET claimed_by = ?2, lease_until = ?3
 WHERE (organization_id, record_id) IN (
   SELECT organization_id, record_id FROM records INDEXED BY records_due
   WHERE state IN ('pending', 'retrying') AND due_at <= ?1
-    AND (claimed_by IS NULL OR claimed_by = ?2
-         OR NOT EXISTS (SELECT 1 FROM instances
-                        WHERE id = records.claimed_by AND last_seen >= ?4))
+    AND (claimed_by IS NULL
+         OR (claimed_by <> ?2
+             AND NOT EXISTS (SELECT 1 FROM instances
+                             WHERE id = records.claimed_by AND last_seen >= ?4)))
   ORDER BY due_at LIMIT ?5)
 RETURNING )sql") + record_columns,
                         "claim due records"),
+      // Only the holder's: an instance taken for dead that comes back and finishes late must
+      // not free a record its successor is applying.
       clear_claim(db, R"sql(
 UPDATE records SET claimed_by = NULL, lease_until = NULL
-WHERE organization_id = ?1 AND record_id = ?2 AND claimed_by IS NOT NULL)sql",
+WHERE organization_id = ?1 AND record_id = ?2 AND claimed_by = ?3)sql",
                   "release record claim") {}
 
 void cluster_writes::heartbeat(const instance_record& self) {
@@ -64,8 +72,10 @@ void cluster_writes::heartbeat(const instance_record& self) {
       .execute();
 }
 
+// Its records too: those its worker took but did not start pass at once, not 15 s later.
 void cluster_writes::retire(const std::string& id) {
   run(release_all).bind(1, id).execute();
+  run(release_records).bind(1, id).execute();
   run(delete_instance).bind(1, id).execute();
 }
 
@@ -106,8 +116,8 @@ std::vector<pending_record> cluster_writes::claim_due(const std::string& holder,
 }
 
 void cluster_writes::release_claim(const std::string& organization_id,
-                                   const std::string& record_id) {
-  run(clear_claim).bind(1, organization_id).bind(2, record_id).execute();
+                                   const std::string& record_id, const std::string& holder) {
+  run(clear_claim).bind(1, organization_id).bind(2, record_id).bind(3, holder).execute();
 }
 
 cluster_reads::cluster_reads(const sqlite_connection& db)

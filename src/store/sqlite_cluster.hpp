@@ -20,14 +20,16 @@ struct cluster_writes {
   bool take_lease(const std::string& name, const std::string& holder, epoch_ms now);
   void release_lease(const std::string& name, const std::string& holder);
   bool claim_slot(const std::string& name, epoch_ms due, const std::string& holder, epoch_ms now);
-  // take_due: the due records nobody else holds, claimed for `holder`, oldest due first.
+  // take_due: the due records nobody holds (`holder` neither), claimed for `holder`, oldest
+  // due first.
   std::vector<pending_record> claim_due(const std::string& holder, epoch_ms now,
                                         std::size_t limit);
-  // mark_done, mark_failed, mark_held: the record is nobody's any more.
-  void release_claim(const std::string& organization_id, const std::string& record_id);
+  // mark_done, mark_failed, mark_held: the record is nobody's any more (if `holder`'s).
+  void release_claim(const std::string& organization_id, const std::string& record_id,
+                     const std::string& holder);
 
-  sqlite_statement upsert_instance, delete_instance, release_all, upsert_lease, delete_lease,
-      upsert_slot, claim_due_records, clear_claim;
+  sqlite_statement upsert_instance, delete_instance, release_all, release_records, upsert_lease,
+      delete_lease, upsert_slot, claim_due_records, clear_claim;
 };
 
 // On any connection; the caller serialises.

@@ -41,6 +41,10 @@ void append_json_string(std::string& out, std::string_view text) {
 sqlite_history::sqlite_history(const sqlite_connection& db, write_statements& write,
                                std::int64_t retention_ms, std::size_t max_events_per_user)
     : db_(db), write_(write), retention_ms_(retention_ms), cap_(as_limit(max_events_per_user)) {
+  resume_sequence();
+}
+
+void sqlite_history::resume_sequence() {
   run row(write_.max_history_id);
   if (row.step()) next_id_ = row.int64(0) + 1;
 }

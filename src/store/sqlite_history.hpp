@@ -25,6 +25,11 @@ class sqlite_history {
   sqlite_history(const sqlite_connection& db, write_statements& write, std::int64_t retention_ms,
                  std::size_t max_events_per_user);
 
+  // Reads the id sequence from the file, inside a write transaction (under its lock). Another
+  // process writes history to the same file too (the CLI's retry and release beside the
+  // service): an id counted on from memory collided with theirs and failed the whole batch.
+  void resume_sequence();
+
   // One event into user_history, inside the writer's transaction.
   void insert(const std::string& organization_id, const std::string& record_id, epoch_ms time,
               std::string_view kind, std::string_view details);

@@ -294,9 +294,13 @@ SELECT id, organization_id, time, details FROM user_history_new ORDER BY id LIMI
                          "select intake history to move"),
       delete_new_history(db, "DELETE FROM user_history_new WHERE id <= ?1",
                          "remove moved intake history"),
+      // A staged row holds its events' ids from its own on (one per element of its array):
+      // the last one's are the highest taken.
       max_history_id(db, R"sql(
 SELECT max(coalesce((SELECT max(id) FROM user_history), 0),
-           coalesce((SELECT max(id) FROM user_history_new), 0)))sql",
+           coalesce((SELECT id - 1 + CASE WHEN json_valid(details) AND json_type(details) = 'array'
+                                          THEN max(json_array_length(details), 1) ELSE 1 END
+                     FROM user_history_new ORDER BY id DESC LIMIT 1), 0)))sql",
                      "read history sequence"),
       // Written when the worker is done with a record, and only when they changed, so the
       // lookup indexes cost intake nothing.

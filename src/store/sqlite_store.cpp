@@ -135,7 +135,7 @@ class sqlite_store final : public store, public group_queue, private group_commi
           .execute();
       // After: after_apply reads the mark's own change count.
       after_apply(organization_id, record_id, version);
-      cluster_writes_->release_claim(organization_id, record_id);
+      cluster_writes_->release_claim(organization_id, record_id, owner_.instance);
     });
   }
 
@@ -153,7 +153,7 @@ class sqlite_store final : public store, public group_queue, private group_commi
           .execute();
       // After: after_apply reads the mark's own change count.
       after_apply(organization_id, record_id, version);
-      cluster_writes_->release_claim(organization_id, record_id);
+      cluster_writes_->release_claim(organization_id, record_id, owner_.instance);
     });
   }
 
@@ -213,7 +213,7 @@ class sqlite_store final : public store, public group_queue, private group_commi
           .execute();
       // After: after_apply reads the mark's own change count.
       after_apply(organization_id, record_id, version);
-      cluster_writes_->release_claim(organization_id, record_id);
+      cluster_writes_->release_claim(organization_id, record_id, owner_.instance);
     });
   }
 
@@ -653,7 +653,8 @@ class sqlite_store final : public store, public group_queue, private group_commi
   // group_commit_engine: the writer's transaction around a batch.
   void begin() override {
     run(write_->begin).execute();
-    history_->drop_staged();  // nothing of a batch that failed
+    history_->resume_sequence();  // a CLI beside the service may have written history
+    history_->drop_staged();      // nothing of a batch that failed
     totals_ = {};
   }
 

@@ -92,47 +92,98 @@ void worker::wake() {
   {
     std::lock_guard lock(mutex_);
     woken_ = true;
+    ++wakes_;
   }
   wakeup_.notify_all();
 }
 
-// Under mutex_: the next record nobody is applying, refilling from the store when the
-// local list runs dry.
-std::optional<store::pending_record> worker::next_due_locked() {
-  for (int pass = 0; pass < 2; ++pass) {
-    while (!ready_.empty()) {
-      auto record = std::move(ready_.front());
-      ready_.erase(ready_.begin());
-      if (in_flight_.insert(record.record_id).second) return record;
-    }
-    if (pass == 0) {
-      const auto now = clock_.now();
-      if (earliest_retry_ && *earliest_retry_ <= now) earliest_retry_.reset();
-      ready_ = store_.queue.take_due(now, options_.batch);
-    }
+// Under mutex_: the first ready record whose older state is not being applied (a newer state
+// taken while the older one is applied waits its turn: it is claimed for us, so dropping it
+// would leave it to nobody while this instance lives).
+std::optional<store::pending_record> worker::take_ready_locked() {
+  const auto next = std::find_if(ready_.begin(), ready_.end(), [this](const auto& record) {
+    return !in_flight_.contains(record.record_id);
+  });
+  if (next == ready_.end()) return std::nullopt;
+  auto record = std::move(*next);
+  ready_.erase(next);
+  in_flight_.insert(record.record_id);
+  return record;
+}
+
+// Under `lock`: the next record to apply, refilling from the store when none is ready. One
+// thread refills at a time, the others wait for it (wait_predicate).
+std::optional<store::pending_record> worker::next_due(std::unique_lock<std::mutex>& lock) {
+  if (auto record = take_ready_locked()) return record;
+  if (refilling_) return std::nullopt;
+  refill(lock);
+  return take_ready_locked();
+}
+
+// Taking due records is a write that waits for the store's writer, whose callbacks (an ack
+// that wakes the worker) take mutex_: so the store is asked without it. What it returns is
+// claimed for this instance and due for nobody else, this refill included, until marked, so
+// no record is in ready_ twice or taken while it is applied.
+void worker::refill(std::unique_lock<std::mutex>& lock) {
+  refilling_ = true;
+  woken_ = false;  // what is committed from now on, this refill may not see
+  const auto now = clock_.now();
+  if (earliest_retry_ && *earliest_retry_ <= now) earliest_retry_.reset();
+  lock.unlock();
+  std::vector<store::pending_record> due;
+  try {
+    due = store_.queue.take_due(now, options_.batch);
+  } catch (const std::exception& e) {
+    // The database away (PostgreSQL restarting): the next wake or poll asks again.
+    log::warn("worker.queue_failed", "could not take due records: {}", e.what());
   }
-  return std::nullopt;
+  lock.lock();
+  refilling_ = false;
+  ready_.insert(ready_.end(), std::make_move_iterator(due.begin()),
+                std::make_move_iterator(due.end()));
+  unpark_locked(now);
+  wakeup_.notify_all();  // the threads that found this refill going
+}
+
+// Under mutex_: records whose outcome the store could not record come back once their wait
+// is over. They are still claimed for this instance, so nobody else would take them.
+void worker::unpark_locked(epoch_ms now) {
+  const auto back = std::stable_partition(parked_.begin(), parked_.end(),
+                                          [now](const auto& p) { return p.first > now; });
+  for (auto it = back; it != parked_.end(); ++it) ready_.push_back(std::move(it->second));
+  parked_.erase(back, parked_.end());
+}
+
+bool worker::should_wake_locked() const {
+  if (stopping_) return true;
+  if (refilling_) return false;  // the refiller wakes everyone when it is done
+  return woken_ || std::any_of(ready_.begin(), ready_.end(), [this](const auto& record) {
+           return !in_flight_.contains(record.record_id);
+         });
 }
 
 void worker::thread_loop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    woken_ = false;
-    auto record = next_due_locked();
+    auto record = next_due(lock);
     if (!record) {
       auto wait = std::chrono::milliseconds(options_.idle_poll_ms);
-      if (earliest_retry_) {
+      // While another thread refills, its end wakes us; a retry already due would spin.
+      if (earliest_retry_ && !refilling_) {
         wait = std::min(wait, std::chrono::milliseconds(
                                   std::max<std::int64_t>(0, *earliest_retry_ - clock_.now())));
       }
-      wakeup_.wait_for(lock, wait, [this] { return stopping_ || woken_; });
+      wakeup_.wait_for(lock, wait, [this] { return should_wake_locked(); });
       continue;
     }
+    const auto wakes_before = wakes_;
     lock.unlock();
     process(*record);
     lock.lock();
     in_flight_.erase(record->record_id);
-    // Others may be waiting for this record's newer state.
+    // Committed during the apply, maybe this record's newer state: a refill meanwhile could
+    // not take it (it was claimed until the mark), so the next one looks again.
+    if (wakes_ != wakes_before) woken_ = true;
     wakeup_.notify_all();
   }
 }
@@ -142,8 +193,8 @@ std::size_t worker::run_once() {
   for (;;) {
     std::optional<store::pending_record> record;
     {
-      std::lock_guard lock(mutex_);
-      record = next_due_locked();
+      std::unique_lock lock(mutex_);
+      record = next_due(lock);
     }
     if (!record) return processed;
     process(*record);
@@ -153,6 +204,12 @@ std::size_t worker::run_once() {
     }
     ++processed;
   }
+}
+
+void worker::park(const store::pending_record& record, epoch_ms until) {
+  std::lock_guard lock(mutex_);
+  parked_.emplace_back(until, record);
+  earliest_retry_ = std::min(earliest_retry_.value_or(until), until);
 }
 
 namespace {
@@ -273,9 +330,11 @@ void worker::process(const store::pending_record& record) {
       earliest_retry_ = std::min(earliest_retry_.value_or(retry_at), retry_at);
     }
   } catch (const std::exception& e) {
-    // The store could not record the outcome (disk full…): the record stays as it was in
-    // the queue and comes back; nothing is lost, it may only be applied again.
+    // The store could not record the outcome (disk full, the database away): the record
+    // stays as it was in the queue, claimed for this instance, so it comes back here after
+    // a wait; nothing is lost, it may only be applied again.
     log::error("user.store_failed", "user {}: could not record the outcome: {}", record.record_id, e.what());
+    park(record, now + options_.retry_base_ms);
   }
 }
 

@@ -173,7 +173,8 @@ TEST_F(sync_e2e, a_permanently_rejected_user_becomes_a_dead_letter_and_can_be_re
   const auto retried =
       run_connector({"retry", "--all", "--config", service_->config_path().string()});
   ASSERT_EQ(retried.exit_code, 0) << retried.err;
-  ASSERT_TRUE(eventually([&] { return user(6).has_value() && drained(); }));
+  ASSERT_TRUE(eventually([&] { return user(6).has_value() && drained(); }))
+      << status().dump() << service_->process().stderr_text();
   EXPECT_EQ(status()["dead_letters"], 0);
 }
 

@@ -263,13 +263,72 @@ TEST_P(cluster_test, due_work_taken_by_a_live_instance_is_not_taken_by_another) 
   for (epoch_ms t = start; t < start + 5 * instance_stale_after_ms; t += heartbeat_interval_ms) {
     a->heartbeat(instance("a", t));
     b->heartbeat(instance("b", t));
-    EXPECT_TRUE(b->take_due(t, 10).size() == 1) << "only b's own, at +" << (t - start);
+    EXPECT_TRUE(b->take_due(t, 10).empty()) << "neither a's nor b's own again, at +"
+                                            << (t - start);
   }
-  // a may take its own again (its worker asks again after a restart of its loop).
-  EXPECT_EQ(record_ids(a->take_due(start, 10)), record_ids(taken));
-  // Applied: the record leaves the queue and the claim with it.
-  a->mark_done(taken[0].organization_id, taken[0].record_id, taken[0].version, "applied");
-  EXPECT_EQ(b->take_due(start + 5 * instance_stale_after_ms, 10).size(), 1u);
+  // Nor does a take its own again while they are claimed (they are being applied).
+  EXPECT_TRUE(a->take_due(start, 10).empty());
+  // Failed with a retry due now: the claim goes with the mark, so b may take it.
+  const epoch_ms later = start + 5 * instance_stale_after_ms;
+  a->mark_failed(taken[0].organization_id, taken[0].record_id, taken[0].version, "timeout",
+                 later, false);
+  const auto retried = b->take_due(later, 10);
+  ASSERT_EQ(retried.size(), 1u);
+  EXPECT_EQ(retried[0].record_id, taken[0].record_id);
+}
+
+// The worker refills while records are applied: a refill that runs before a record is
+// finished, or between its mark and the worker forgetting it, must not hand it out again, or
+// it is applied twice (and a stale copy applied after an operator's release holds it again).
+TEST_P(cluster_test, a_record_being_applied_is_not_taken_again_by_its_own_instance) {
+  auto a = open_as("a");  // never beats: a store's own instance is live to itself
+  fill(*a, 1);
+  const auto taken = a->take_due(start, 10);
+  ASSERT_EQ(taken.size(), 1u);
+  const auto& r = taken[0];
+  EXPECT_TRUE(a->take_due(start, 10).empty()) << "a refill while it is applied";
+  EXPECT_TRUE(a->take_due(start + 10 * instance_stale_after_ms, 10).empty())
+      << "however long the apply takes";
+
+  // A newer state arrives during the apply: still a's, not due until the older one is marked.
+  ASSERT_TRUE(a->submit_and_wait(testing::inbox_input::request(
+                                     {testing::inbox_input::change(
+                                         "n-newer", r.record_id, R"({"LastName":"Y"})",
+                                         start + 1)},
+                                     start + 1))
+                  .committed);
+  EXPECT_TRUE(a->take_due(start + 1, 10).empty());
+  a->mark_done(r.organization_id, r.record_id, r.version, "applied");
+  const auto newer = a->take_due(start + 1, 10);
+  ASSERT_EQ(newer.size(), 1u) << "the older state's mark frees the newer one";
+  EXPECT_GT(newer[0].version, r.version);
+  EXPECT_NE(newer[0].fields_json.find("\"Y\""), std::string::npos) << newer[0].fields_json;
+  EXPECT_TRUE(a->take_due(start + 1, 10).empty());
+
+  // Marked done: gone for good; held or failed: the claim goes with the mark as well.
+  a->mark_done(newer[0].organization_id, newer[0].record_id, newer[0].version, "applied");
+  EXPECT_TRUE(a->take_due(start + 2, 10).empty());
+  EXPECT_EQ(a->find_record(r.organization_id, r.record_id)->state, record_state::done);
+}
+
+TEST_P(cluster_test, a_mark_by_an_instance_taken_for_dead_leaves_its_successors_claim) {
+  auto a = open_as("a");
+  auto b = open_as("b");
+  auto c = open_as("c");
+  a->heartbeat(instance("a", start));
+  fill(*a, 1);
+  const auto taken = a->take_due(start, 10);
+  ASSERT_EQ(taken.size(), 1u);
+  // a stalls past the stale limit: b takes the record over and applies it.
+  const epoch_ms later = start + instance_stale_after_ms + 1;
+  b->heartbeat(instance("b", later));
+  c->heartbeat(instance("c", later));
+  ASSERT_EQ(b->take_due(later, 10).size(), 1u);
+  // a wakes up and records a failure with a retry due now: the state is a's to write (same
+  // version), but the claim is b's, and c must not get the record b is applying.
+  a->mark_failed(taken[0].organization_id, taken[0].record_id, taken[0].version, "timeout",
+                 later, false);
+  EXPECT_TRUE(c->take_due(later, 10).empty());
 }
 
 TEST_P(cluster_test, a_killed_instances_claims_pass_once_its_heartbeat_is_stale) {
@@ -295,6 +354,36 @@ TEST_P(cluster_test, a_killed_instances_claims_pass_once_its_heartbeat_is_stale)
   const auto retried = a->take_due(stale + 3, 10);
   ASSERT_EQ(retried.size(), 1u);
   EXPECT_EQ(retried[0].record_id, passed[0].record_id);
+}
+
+// A clean stop leaves records the worker took but never started (its local list): they pass
+// to the others at once, not 15 s later, and nobody else's claims go with them.
+TEST_P(cluster_test, a_retired_instances_claims_pass_at_once) {
+  auto a = open_as("a");
+  auto b = open_as("b");
+  auto c = open_as("c");
+  a->heartbeat(instance("a", start));
+  b->heartbeat(instance("b", start));
+  c->heartbeat(instance("c", start));
+  fill(*a, 4);
+  const auto by_a = a->take_due(start, 2);
+  const auto by_b = b->take_due(start, 1);
+  ASSERT_EQ(by_a.size(), 2u);
+  ASSERT_EQ(by_b.size(), 1u);
+  a->retire_instance("a");
+  // Still at `start`: a's heartbeat is fresh, only the retirement frees its claims.
+  const auto passed = c->take_due(start, 10);
+  const auto expected = record_ids(by_a);
+  ASSERT_EQ(passed.size(), 3u) << "a's two and the one nobody took";
+  for (const auto& id : expected) {
+    const auto ids = record_ids(passed);
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), id), 1) << id;
+  }
+  EXPECT_EQ(std::count_if(passed.begin(), passed.end(),
+                          [&](const auto& r) { return r.record_id == by_b[0].record_id; }),
+            0)
+      << "b's claim is b's";
+  EXPECT_TRUE(b->take_due(start, 10).empty());
 }
 
 TEST_P(cluster_test, two_instances_taking_at_once_never_take_the_same_record) {
@@ -325,6 +414,38 @@ TEST_P(cluster_test, two_instances_taking_at_once_never_take_the_same_record) {
   std::sort(all.begin(), all.end());
   EXPECT_EQ(all.size(), static_cast<std::size_t>(users));
   EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end()) << "a user taken twice";
+}
+
+// The CLI's `retry` and `release` write beside a running service, on one SQLite file too,
+// each writing the user's history: neither may take a history id the other is about to use.
+// The service's next write then failed whole (UNIQUE on user_history.id), with the mark of the
+// record the operator let through in it, which stayed claimed and was never applied.
+TEST_P(cluster_test, a_second_store_writing_history_beside_the_first_fails_none_of_its_writes) {
+  auto service = open_as("service");
+  fill(*service, 2);
+  for (const auto& r : service->take_due(start, 10))
+    service->mark_failed(r.organization_id, r.record_id, r.version, "400", start, true);
+  const auto dead = service->list_records(record_state::dead, 10);
+  ASSERT_EQ(dead.size(), 2u);
+  {
+    auto cli = open_as("cli");  // opened after the service: both count from the same id
+    ASSERT_EQ(cli->requeue_dead(dead[0].record_id, start + 1), 1u);
+  }
+  EXPECT_EQ(service->requeue_dead(dead[1].record_id, start + 2), 1u);
+  const auto again = service->take_due(start + 2, 10);
+  ASSERT_EQ(again.size(), 2u);
+  for (const auto& r : again) {
+    service->record_history({testing::inbox_input::event(r.record_id, start + 3, "applied")});
+    EXPECT_NO_THROW(service->mark_done(r.organization_id, r.record_id, r.version, "applied"));
+    EXPECT_EQ(service->find_record(r.organization_id, r.record_id)->state, record_state::done);
+  }
+  for (const auto& r : dead) {
+    const auto history = service->read_history(r.organization_id, r.record_id, 10);
+    EXPECT_EQ(std::count_if(history.begin(), history.end(),
+                            [](const auto& e) { return e.kind == history_kinds::requeued; }),
+              1)
+        << r.record_id;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(engines, cluster_test, ::testing::Values("sqlite", "postgresql"),

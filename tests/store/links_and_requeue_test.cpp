@@ -115,7 +115,9 @@ TEST_P(links_and_requeue, dead_letters_are_listed_and_requeued_one_or_all) {
   EXPECT_EQ(due[0].attempts, 0);
 
   EXPECT_EQ(inbox_->requeue_dead("", 6000), 1u);
-  EXPECT_EQ(inbox_->take_due(6000, 10).size(), 2u);
+  const auto rest = inbox_->take_due(6000, 10);
+  ASSERT_EQ(rest.size(), 1u) << "user_a is taken (claimed) already";
+  EXPECT_EQ(rest[0].record_id, user_b);
   EXPECT_EQ(inbox_->stats().dead_letters, 0);
 }
 

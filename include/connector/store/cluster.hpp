@@ -49,7 +49,8 @@ class cluster {
 
   // Registers the instance the first time and moves its last_seen to `self.last_seen`.
   virtual void heartbeat(const instance_record& self) = 0;
-  // A clean stop: the instance leaves the list at once and its leases are released.
+  // A clean stop: the instance leaves the list at once, and its leases and record claims
+  // (take_due) are released, so others take its records at once rather than 15 s later.
   virtual void retire_instance(const std::string& id) = 0;
   // Instances whose last heartbeat is at most instance_stale_after_ms before `now`, oldest
   // start first.

@@ -42,7 +42,9 @@ class work_queue {
   virtual ~work_queue() = default;
 
   // Returns up to `limit` records whose state is pending or retrying and whose due time has
-  // come, oldest first.
+  // come, oldest first, claimed for this store's instance (cluster.hpp). A claimed record is
+  // due for nobody, this instance included, until mark_done/failed/held clears the claim,
+  // its claimer retires, or its claimer stops beating: so it is never handed out twice.
   virtual std::vector<pending_record> take_due(epoch_ms now, std::size_t limit) = 0;
   // Ids of an organization's due records that wait for a re-read (GAP events), oldest
   // first: the worker reads them from Salesforce together, in one query. `every_due`: all

@@ -101,7 +101,9 @@ class worker {
   worker& operator=(const worker&) = delete;
 
   void start();
-  // Finishes the records being applied, then returns.
+  // Finishes the records being applied, then returns. Those taken but not started stay
+  // claimed for this instance until it retires (cluster::retire_instance, on a clean stop)
+  // or stops beating.
   void stop();
   // Something was committed: look at the queue now instead of at the next poll.
   void wake();
@@ -112,8 +114,13 @@ class worker {
 
  private:
   void thread_loop();
-  std::optional<store::pending_record> next_due_locked();
+  std::optional<store::pending_record> next_due(std::unique_lock<std::mutex>& lock);
+  std::optional<store::pending_record> take_ready_locked();
+  void refill(std::unique_lock<std::mutex>& lock);
+  void unpark_locked(epoch_ms now);
+  bool should_wake_locked() const;
   void process(const store::pending_record& record);
+  void park(const store::pending_record& record, epoch_ms until);
   bool queue_group_additions(const store::pending_record& record, record_result& result,
                              epoch_ms now);
 
@@ -125,9 +132,13 @@ class worker {
   std::mutex mutex_;
   std::condition_variable wakeup_;
   bool stopping_ = false;
-  bool woken_ = false;
+  bool woken_ = false;        // something was committed since the last refill began
+  std::uint64_t wakes_ = 0;   // wake() calls, to tell whether one came during an apply
+  bool refilling_ = false;    // a thread is asking the store, without mutex_
   std::vector<store::pending_record> ready_;  // taken from the store, not yet started
   std::set<std::string> in_flight_;           // record ids being applied
+  // Applied, but the store could not record the outcome: back into ready_ at the time given.
+  std::vector<std::pair<epoch_ms, store::pending_record>> parked_;
   std::optional<epoch_ms> earliest_retry_;    // when a retry we scheduled falls due
   std::vector<std::thread> threads_;
   // connector_worker_applies_total by result: applied, skipped, failed (to retry), dead.

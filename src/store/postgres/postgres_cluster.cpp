@@ -24,9 +24,12 @@ ON CONFLICT (id) DO UPDATE SET last_seen = greatest(instances.last_seen, exclude
           "record heartbeat");
 }
 
+// Its records too: those its worker took but did not start pass at once, not 15 s later.
 void retire(postgres_connection& db, const std::string& id) {
   db.exec("DELETE FROM leases WHERE holder = $1", params().add(id),
           "release the instance's leases");
+  db.exec("UPDATE records SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = $1",
+          params().add(id), "release the instance's record claims");
   db.exec("DELETE FROM instances WHERE id = $1", params().add(id), "retire instance");
 }
 
@@ -67,7 +70,9 @@ RETURNING claimed_by)sql",
 
 // A claim is the claimer's as long as it beats (cluster.hpp): a live instance slow on iSpring
 // keeps its records, so no user is created twice; a dead one's pass three beats after its
-// last. lease_until tells the operator the earliest they could pass.
+// last. The claimer's own are not due for it either, beating or not (a store's own instance
+// is live): a refill that runs while a record is applied must not hand it out again.
+// lease_until tells the operator the earliest they could pass.
 std::vector<pending_record> claim_due(postgres_connection& db, const std::string& holder,
                                       epoch_ms now, std::size_t limit) {
   const auto rows = db.exec(std::string(R"sql(
@@ -75,9 +80,10 @@ UPDATE records SET claimed_by = $2, lease_until = $3
 WHERE (organization_id, record_id) IN (
   SELECT organization_id, record_id FROM records
   WHERE state IN ('pending', 'retrying') AND due_at <= $1
-    AND (claimed_by IS NULL OR claimed_by = $2
-         OR NOT EXISTS (SELECT 1 FROM instances
-                        WHERE id = records.claimed_by AND last_seen >= $4))
+    AND (claimed_by IS NULL
+         OR (claimed_by <> $2
+             AND NOT EXISTS (SELECT 1 FROM instances
+                             WHERE id = records.claimed_by AND last_seen >= $4)))
   ORDER BY due_at LIMIT $5
   FOR UPDATE SKIP LOCKED)
 RETURNING )sql") + postgres_reads::record_columns,
@@ -96,12 +102,14 @@ RETURNING )sql") + postgres_reads::record_columns,
   return due;
 }
 
+// Only the holder's: an instance taken for dead that comes back and finishes late must not
+// free a record its successor is applying.
 void release_claim(postgres_connection& db, const std::string& organization_id,
-                   const std::string& record_id) {
+                   const std::string& record_id, const std::string& holder) {
   db.exec(R"sql(
 UPDATE records SET claimed_by = NULL, lease_until = NULL
-WHERE organization_id = $1 AND record_id = $2 AND claimed_by IS NOT NULL)sql",
-          params().add(organization_id).add(record_id), "release record claim");
+WHERE organization_id = $1 AND record_id = $2 AND claimed_by = $3)sql",
+          params().add(organization_id).add(record_id).add(holder), "release record claim");
 }
 
 std::vector<instance_record> live_instances(postgres_connection& db, epoch_ms now) {

@@ -25,9 +25,9 @@ bool claim_slot(postgres_connection& db, const std::string& name, epoch_ms due,
 // waited for.
 std::vector<pending_record> claim_due(postgres_connection& db, const std::string& holder,
                                       epoch_ms now, std::size_t limit);
-// mark_done, mark_failed, mark_held: the record is nobody's any more.
+// mark_done, mark_failed, mark_held: the record is nobody's any more (if `holder`'s).
 void release_claim(postgres_connection& db, const std::string& organization_id,
-                   const std::string& record_id);
+                   const std::string& record_id, const std::string& holder);
 
 std::vector<instance_record> live_instances(postgres_connection& db, epoch_ms now);
 std::string lease_holder(postgres_connection& db, const std::string& name);

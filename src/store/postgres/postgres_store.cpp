@@ -232,7 +232,7 @@ class postgres_store final : public store, private group_commit_engine {
                                    params().add(organization_id).add(record_id).add(version).add(
                                        outcome),
                                    "mark record done");
-      postgres_cluster::release_claim(db, organization_id, record_id);
+      postgres_cluster::release_claim(db, organization_id, record_id, owner_.instance);
       after_apply(db, history, organization_id, record_id, version, changed.affected());
     });
   }
@@ -250,7 +250,7 @@ class postgres_store final : public store, private group_commit_engine {
                                        .add(dead)
                                        .add(retry_at),
                                    "mark record failed");
-      postgres_cluster::release_claim(db, organization_id, record_id);
+      postgres_cluster::release_claim(db, organization_id, record_id, owner_.instance);
       after_apply(db, history, organization_id, record_id, version, changed.affected());
     });
   }
@@ -288,7 +288,7 @@ class postgres_store final : public store, private group_commit_engine {
       const auto changed = db.exec(
           sql::hold_record, params().add(organization_id).add(record_id).add(version).add(reason),
           "hold record");
-      postgres_cluster::release_claim(db, organization_id, record_id);
+      postgres_cluster::release_claim(db, organization_id, record_id, owner_.instance);
       after_apply(db, history, organization_id, record_id, version, changed.affected());
     });
   }
