@@ -9,6 +9,11 @@ std::optional<alerts_check> check_alerts(const config::settings& settings, bool 
     if (!send_test_email) return std::nullopt;
     return alerts_check{false, "alerts: no alerts section, so there is nothing to send with"};
   }
+  if (settings.alerts->email_to.empty()) {
+    return alerts_check{!send_test_email,
+                        "alerts: alerts.email_to is not set (in the file or the admin page), so "
+                        "no alert is sent"};
+  }
   std::string to;
   for (const auto& address : settings.alerts->email_to) to += (to.empty() ? "" : ", ") + address;
   smtp_mailer out(*settings.alerts, clock);

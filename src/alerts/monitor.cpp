@@ -241,6 +241,10 @@ void alert_monitor::check_once() {
 std::unique_ptr<alert_monitor> start_alert_monitor(const config::settings& settings,
                                                    monitor_sources sources) {
   if (!settings.alerts) return nullptr;
+  if (settings.alerts->email_to.empty()) {
+    spdlog::warn("alerts are off: alerts.email_to is not set (in the file or the admin page)");
+    return nullptr;
+  }
   auto out = std::make_unique<smtp_mailer>(*settings.alerts, *sources.time);
   std::string to;
   for (const auto& address : settings.alerts->email_to) to += (to.empty() ? "" : ", ") + address;

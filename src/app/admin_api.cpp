@@ -35,6 +35,20 @@ bool has_admin_token(const http::request& req, const config::secret& token) {
   return CRYPTO_memcmp(presented_digest, expected_digest, SHA256_DIGEST_LENGTH) == 0;
 }
 
+std::optional<std::string> admin_token_name(const http::request& req,
+                                            const std::vector<config::admin_token>& tokens) {
+  // Every token is compared, the first match kept: the time taken does not tell which.
+  std::optional<std::string> name;
+  for (const auto& token : tokens)
+    if (has_admin_token(req, token.token) && !name) name = token.name;
+  return name;
+}
+
+std::vector<config::admin_token> accepted_tokens(const config::admin_settings& admin) {
+  if (!admin.tokens.empty()) return admin.tokens;
+  return {{"admin", admin.token}};
+}
+
 namespace {
 
 http::response json_error(int status, const std::string& message) {
@@ -53,9 +67,14 @@ http::handler_fn without_token(admin_handler_fn handler) {
 }  // namespace
 
 http::handler_fn admin_only(config::secret token, admin_handler_fn handler) {
-  return [token = std::move(token), handler = std::move(handler)](http::request&& req,
-                                                                  http::respond_fn respond) {
-    if (!has_admin_token(req, token)) {
+  return admin_only(std::vector<config::admin_token>{{"admin", std::move(token)}},
+                    std::move(handler));
+}
+
+http::handler_fn admin_only(std::vector<config::admin_token> tokens, admin_handler_fn handler) {
+  return [tokens = std::move(tokens), handler = std::move(handler)](http::request&& req,
+                                                                    http::respond_fn respond) {
+    if (!admin_token_name(req, tokens)) {
       auto r = json_error(401, "missing or wrong admin token");
       r.headers.emplace_back("WWW-Authenticate", "Bearer");
       return respond(std::move(r));
@@ -71,9 +90,9 @@ std::vector<http::route> make_admin_routes(const config::settings& settings,
                                            intake_counters& /*counters*/, run_coordinator* runs,
                                            std::string runs_unavailable,
                                            const metrics::registry* metrics,
-                                           ispring::api* ispring,
+                                           ispring::api* ispring, sync::settings_source live,
                                            std::function<nlohmann::json()> status_warnings) {
-  const config::secret token = settings.admin.token;
+  const auto token = accepted_tokens(settings.admin);
   std::vector<http::route> routes{
       {"GET", "/healthz",
        [](http::request&&, http::respond_fn respond) {
@@ -112,8 +131,9 @@ std::vector<http::route> make_admin_routes(const config::settings& settings,
       // `connector explain` over HTTP: the same JSON; ?offline=true leaves iSpring unasked.
       {"GET", "/admin/users/*",
        admin_only(token,
-                  [&inbox, &settings, ispring](http::request&& req, const text::query_params& query,
-                                               http::respond_fn respond) {
+                  [&inbox, &settings, ispring, live](http::request&& req,
+                                                     const text::query_params& query,
+                                                     http::respond_fn respond) {
                     const auto user = text::percent_decode(std::string_view(req.path).substr(
                         std::string_view("/admin/users/").size()));
                     if (!user)
@@ -128,7 +148,10 @@ std::vector<http::route> make_admin_routes(const config::settings& settings,
                       return respond(json_error(400, !limit ? limit.error() : offline.error()));
                     explain_options options;
                     options.limit = std::min<std::size_t>(*limit, 1000);
-                    auto answer = explain_user(*user, settings, facts_of(inbox),
+                    // What would happen now: by the settings revision in force now.
+                    const auto now = live ? live() : sync::settings_snapshot{};
+                    const auto& current = now.settings ? *now.settings : settings;
+                    auto answer = explain_user(*user, current, facts_of(inbox),
                                                *offline ? nullptr : ispring, options);
                     if (!answer) return respond(json_error(answer.error().status, answer.error().message));
                     if (!ispring && !answer->value("/ispring/checked"_json_pointer, false))

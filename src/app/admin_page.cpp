@@ -188,7 +188,13 @@ nlohmann::json config_to_json(const config::settings& s) {
       {"admin",
        {{"listen", endpoint_text(s.admin.listen)},
         {"tls", s.admin.tls},
-        {"token", secret_json(s.admin.token)}}},
+        {"token", secret_json(s.admin.token)},
+        // Names only: who saves settings revisions. The tokens are never shown.
+        {"token_names", [&s] {
+           std::vector<std::string> names;
+           for (const auto& t : s.admin.tokens) names.push_back(t.name);
+           return names;
+         }()}}},
       {"store",
        {{"sqlite_path", s.store.sqlite_path},
         {"postgresql_url", secret_json(s.store.postgresql_url)}}},
@@ -313,7 +319,7 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
   store::work_queue& queue = *context.queue;
   const clock& time = *context.time;
   run_coordinator* runs = context.runs;
-  const config::secret token = settings.admin.token;
+  const auto token = accepted_tokens(settings.admin);
   auto check_running = std::make_shared<std::atomic<bool>>(false);
   auto plans = std::make_shared<plan_cache>();
 

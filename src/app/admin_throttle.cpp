@@ -58,16 +58,25 @@ std::vector<http::route> with_admin_throttle(std::vector<http::route> routes,
                                              const config::secret& token, const clock& time,
                                              metrics::registry* metrics,
                                              admin_throttle_policy policy) {
+  return with_admin_throttle(std::move(routes), std::vector<config::admin_token>{{"admin", token}},
+                             time, metrics, policy);
+}
+
+std::vector<http::route> with_admin_throttle(std::vector<http::route> routes,
+                                             const std::vector<config::admin_token>& tokens,
+                                             const clock& time, metrics::registry* metrics,
+                                             admin_throttle_policy policy) {
   struct shared_state {
-    shared_state(admin_throttle_policy policy, config::secret token, const clock& time)
-        : throttle(policy), token(std::move(token)), time(&time) {}
+    shared_state(admin_throttle_policy policy, std::vector<config::admin_token> tokens,
+                 const clock& time)
+        : throttle(policy), tokens(std::move(tokens)), time(&time) {}
     admin_throttle throttle;
-    config::secret token;
+    std::vector<config::admin_token> tokens;
     const clock* time;
     metrics::counter* failures = nullptr;
     metrics::counter* throttled = nullptr;
   };
-  auto state = std::make_shared<shared_state>(policy, token, time);
+  auto state = std::make_shared<shared_state>(policy, tokens, time);
   if (metrics) {
     state->failures = &metrics
                            ->counter("connector_admin_auth_failures_total",
@@ -98,7 +107,7 @@ std::vector<http::route> with_admin_throttle(std::vector<http::route> routes,
         add_security_headers(r);
         return respond(std::move(r));
       }
-      if (has_admin_token(req, state->token)) {
+      if (admin_token_name(req, state->tokens)) {
         state->throttle.record_success(address);
       } else {
         const auto failed = state->throttle.record_failure(address, now);

@@ -348,6 +348,9 @@ int runs(const config::settings& settings, std::size_t limit, bool json) {
            << count("create") << ", update " << count("update") << ", move " << count("move")
            << ", deactivate " << count("deactivate") << ", failed " << count("failed");
       std::cout << line.str() << "\n";
+      if (const auto revision = run.counts.find(settings_revision_count);
+          revision != run.counts.end() && revision->second > 0)
+        std::cout << "       settings revision " << revision->second << "\n";
       if (!run.message.empty()) std::cout << "       " << run.message << "\n";
     }
     return 0;
@@ -514,6 +517,43 @@ int run_cli(int argc, char** argv) {
                    "postgresql://user:password@host:port/db, or env:NAME to read it from NAME")
       ->required();
 
+  auto* settings_cmd = cli.add_subcommand(
+      "settings",
+      "The settings edited in the admin page (mapping, schedule, sync, alerts.email_to): "
+      "get, set, export, import, revisions, restore");
+  settings_cmd->require_subcommand(1);
+  settings_cli_options settings_opts;
+  const auto settings_action = [&](const char* name, const char* help) {
+    auto* action = settings_cmd->add_subcommand(name, help);
+    action->add_option("--config", config_path, "Config file (JSON)")->required();
+    action->callback([&settings_opts, name] { settings_opts.action = name; });
+    return action;
+  };
+  auto* settings_get = settings_action("get", "Print the settings as they apply (or one section)");
+  settings_get->add_option("SECTION", settings_opts.section, "mapping, schedule, sync or alerts.email_to");
+  auto* settings_set = settings_action(
+      "set", "Save one section from a JSON file (- for stdin) as a new revision, validated as "
+             "the config file is");
+  settings_set->add_option("SECTION", settings_opts.section, "mapping, schedule, sync or alerts.email_to")
+      ->required();
+  settings_set->add_option("FILE", settings_opts.file, "JSON file, or - for stdin")->required();
+  settings_set->add_option("--if-match", settings_opts.if_match,
+                           "Refuse unless this is the newest revision");
+  settings_action("export", "Print every page-managed section as one JSON document");
+  auto* settings_import = settings_action(
+      "import", "Save what `settings export` wrote as one new revision");
+  settings_import->add_option("FILE", settings_opts.file, "JSON file, or - for stdin")->required();
+  settings_import->add_option("--if-match", settings_opts.if_match,
+                              "Refuse unless this is the newest revision");
+  auto* settings_revisions = settings_action("revisions", "List revisions: when, who, what changed");
+  settings_revisions->add_option("--limit", settings_opts.limit, "How many, newest first")
+      ->capture_default_str();
+  settings_revisions->add_flag("--json", settings_opts.json, "One JSON object, for scripts");
+  auto* settings_restore =
+      settings_action("restore", "Save an earlier revision's content as a new revision");
+  settings_restore->add_option("REVISION", settings_opts.revision, "The revision to restore")
+      ->required();
+
   CLI11_PARSE(cli, argc, argv);
 
   auto settings = load_or_explain(config_path);
@@ -532,9 +572,15 @@ int run_cli(int argc, char** argv) {
     }
   }
   if (*status_cmd) return status(*settings, status_json);
+  if (*runs_cmd) return runs(*settings, runs_limit, runs_json);
+  if (*settings_cmd) return settings_command(*settings, settings_opts);
+  if (*check_cmd || *reconcile_cmd || *sync_user_cmd || *explain_cmd) {
+    // What the page saved applies to these as it does to the service.
+    settings = with_page_settings(*settings);
+    if (!settings) return 2;
+  }
   if (*check_cmd) return check(*settings, send_test_email);
   if (*reconcile_cmd) return reconcile(*settings, reconcile_opts);
-  if (*runs_cmd) return runs(*settings, runs_limit, runs_json);
   if (*sync_user_cmd) return sync_user(*settings, sync_record);
   if (*explain_cmd) return explain(*settings, explain_target, explain_opts);
   if (*retry_cmd) return retry(*settings, retry_all ? std::string() : retry_record);

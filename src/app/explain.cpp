@@ -401,6 +401,8 @@ std::string describe_event(const store::history_event& event) {
   } else if (kind == kinds::scope) {
     text = std::string(d.value("in_scope", false) ? "in scope: " : "out of scope: ") +
            text_of(d, "reason") + " → " + text_of(d, "action");
+    if (const auto revision = int_of(d, "settings_revision"))
+      text += " (settings revision " + std::to_string(*revision) + ")";
   } else if (kind == kinds::ispring_call) {
     text = "iSpring " + text_of(d, "call") + ": " +
            (d.value("ok", false) ? std::string("ok") : text_of(d, "error"));

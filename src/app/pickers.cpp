@@ -381,9 +381,10 @@ using picker_work = std::function<http::response(pickers::state&, const config::
 // Each request's remote calls run on a thread of their own, never on the admin listener's,
 // and at most max_in_flight at once: a page that hammers a picker cannot pile threads up
 // behind a slow remote system, nor hold up status.
-http::handler_fn remote_route(const config::secret& token, state_ptr state, picker_work work) {
+http::handler_fn remote_route(const std::vector<config::admin_token>& tokens, state_ptr state,
+                              picker_work work) {
   return admin_only(
-      token, [state, work = std::move(work)](http::request&&, const text::query_params& query,
+      tokens, [state, work = std::move(work)](http::request&&, const text::query_params& query,
                                              http::respond_fn respond) {
         const auto busy = [](const std::string& why) {
           auto r = json_error(503, why);
@@ -488,7 +489,7 @@ pickers::pickers(picker_sources sources) : state_(std::make_shared<state>()) {
 
 pickers::~pickers() = default;
 
-std::vector<http::route> pickers::routes(const config::secret& token) const {
+std::vector<http::route> pickers::routes(const std::vector<config::admin_token>& token) const {
   return {
       {"GET", "/admin/salesforce/departments", remote_route(token, state_, departments)},
       {"GET", "/admin/salesforce/users", remote_route(token, state_, users)},

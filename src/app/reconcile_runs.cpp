@@ -103,7 +103,8 @@ struct lease_release {
 
 expected<salesforce_access, std::string> make_salesforce_access(const config::settings& settings,
                                                                 clock& time,
-                                                                metrics::registry* metrics) {
+                                                                metrics::registry* metrics,
+                                                                sync::settings_source live) {
   const auto& sf = settings.salesforce;
   if (!config::has_rest_credentials(sf))
     return unexpected{std::string(
@@ -116,16 +117,23 @@ expected<salesforce_access, std::string> make_salesforce_access(const config::se
   salesforce_access access;
   access.api = api;
   access.credentials = &api->credentials();
-  const std::string query =
-      salesforce::build_query(sf, sync::required_salesforce_fields(settings.mapping));
-  access.read_users = [api, query](const auto& on_page) -> expected<std::size_t, std::string> {
-    auto read = api->query(query, on_page);
+  // The fields the mapping reads, as of the call: a mapping saved in the page reaches the
+  // next read.
+  auto fields_now = [live, fixed = sync::required_salesforce_fields(settings.mapping)] {
+    if (live)
+      if (const auto now = live(); now.settings)
+        return sync::required_salesforce_fields(now.settings->mapping);
+    return fixed;
+  };
+  access.read_users = [api, sf, fields_now](const auto& on_page)
+      -> expected<std::size_t, std::string> {
+    auto read = api->query(salesforce::build_query(sf, fields_now()), on_page);
     if (!read) return unexpected{read.error().to_string()};
     return *read;
   };
-  access.read_user = [api, sf, fields = sync::required_salesforce_fields(settings.mapping)](
-                         const std::vector<std::string>& record_ids)
+  access.read_user = [api, sf, fields_now](const std::vector<std::string>& record_ids)
       -> expected<std::map<std::string, nlohmann::json>, std::string> {
+    const auto fields = fields_now();
     std::map<std::string, nlohmann::json> found;
     for (std::size_t from = 0; from < record_ids.size(); from += salesforce::max_ids_per_query) {
       const auto to = std::min(record_ids.size(), from + salesforce::max_ids_per_query);
@@ -194,6 +202,12 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
     return report;
   }
   const lease_release release{env};
+  // The revision in force now, to the run's end: a change saved meanwhile applies to the next.
+  sync::settings_snapshot settings{0, nullptr};
+  if (env.current_settings) settings = env.current_settings();
+  if (!settings.settings)
+    settings.settings =
+        std::shared_ptr<const config::settings>(env.settings, [](const config::settings*) {});
   const epoch_ms started = env.time->now();
   store.start_run(run_id, started);
   sync::reconcile_report report;
@@ -209,7 +223,8 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
       options.organization_id = *organization;
       options.run_id = run_id;
       options.now = [&env] { return env.time->now(); };
-      options.concurrency = env.settings->ispring ? env.settings->ispring->max_concurrency : 4;
+      options.concurrency =
+          settings.settings->ispring ? settings.settings->ispring->max_concurrency : 4;
       // The store's group claims keep the run's member replaces apart from the drainers'.
       options.group_queue = &store;
       options.group_owner = sync::group_owner_id() + "/reconcile";
@@ -217,7 +232,7 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
         if (!stop) stop = should_stop ? should_stop() : std::nullopt;
         return stop.has_value();
       };
-      sync::reconciler reconciler(*env.settings, *env.ispring, store, env.read_salesforce);
+      sync::reconciler reconciler(*settings.settings, *env.ispring, store, env.read_salesforce);
       report = reconciler.run(options, progress);
       if (report.status == "stopped" && stop) {
         report.status = stop->status;
@@ -232,6 +247,7 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
   auto counts = report.counts;
   for (const auto& [key, value] : progress.counts())
     if (!counts.contains(key)) counts[key] = value;
+  if (settings.revision > 0) counts[settings_revision_count] = settings.revision;
   const std::string plan = report.plan.is_null() ? std::string() : report.plan.dump();
   const epoch_ms ended = env.time->now();
   store.finish_run(run_id, report.status, ended, counts, report.message, plan);
@@ -272,6 +288,11 @@ nlohmann::json run_to_json(const store::run_record& run) {
       {"ended_at", run.ended_at ? nlohmann::json(format_utc(*run.ended_at)) : nlohmann::json()},
       {"counts", run.counts},
       {"message", run.message}};
+  if (const auto revision = run.counts.find(settings_revision_count);
+      revision != run.counts.end()) {
+    j["settings_revision"] = revision->second;
+    j["counts"].erase(settings_revision_count);
+  }
   j["duration_ms"] = run.started_at && run.ended_at
                          ? nlohmann::json(*run.ended_at - *run.started_at)
                          : nlohmann::json();

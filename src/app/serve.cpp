@@ -14,10 +14,12 @@
 #include "connector/app/commands.hpp"
 #include "connector/app/event_intake.hpp"
 #include "connector/app/instance_heartbeat.hpp"
+#include "connector/app/live_settings.hpp"
 #include "connector/app/outbound_intake.hpp"
 #include "connector/app/pickers.hpp"
 #include "connector/app/reconcile_runs.hpp"
 #include "connector/app/service_notifier.hpp"
+#include "connector/app/settings_api.hpp"
 #include "connector/app/store_metrics.hpp"
 #include "connector/http/server.hpp"
 #include "connector/ispring/client.hpp"
@@ -27,6 +29,7 @@
 #include "connector/offset_file_clock.hpp"
 #include "connector/salesforce/rest_wire.hpp"
 #include "connector/store/open.hpp"
+#include "connector/store/settings_log.hpp"
 #include "connector/sync/group_drainer.hpp"
 #include "connector/sync/schedule.hpp"
 #include "connector/sync/user_sync.hpp"
@@ -34,6 +37,18 @@
 
 namespace connector::app {
 namespace {
+
+// How often the store is asked for a new settings revision (one indexed max()): a change
+// saved by another instance or the CLI applies within this.
+constexpr int settings_poll_interval_ms = 250;
+
+std::vector<http::route> with_settings_routes(std::vector<http::route> routes,
+                                              live_settings& live) {
+  auto settings_routes = make_settings_routes(live, accepted_tokens(live.file().admin));
+  routes.insert(routes.end(), std::make_move_iterator(settings_routes.begin()),
+                std::make_move_iterator(settings_routes.end()));
+  return routes;
+}
 
 http::server_options public_server_options(const config::server_settings& s) {
   http::server_options o;
@@ -142,11 +157,11 @@ std::unique_ptr<sync::group_drainer> start_group_drainer(const config::settings&
 
 }  // namespace
 
-int serve(const config::settings& settings, const serve_options& options) {
+int serve(const config::settings& file_settings, const serve_options& options) {
   namespace fs = std::filesystem;
   // Safe by default: a public listener needs a lock, or an explicit "on purpose".
-  if (auto problem = config::intake_lock_problem(settings.server)) {
-    if (!settings.server.allow_unlocked_intake) {
+  if (auto problem = config::intake_lock_problem(file_settings.server)) {
+    if (!file_settings.server.allow_unlocked_intake) {
       log::error("service.refused", "cannot start: {}", *problem);
       return 2;
     }
@@ -168,11 +183,21 @@ int serve(const config::settings& settings, const serve_options& options) {
   // handles; GET /metrics on the admin listener renders it.
   metrics::registry metrics;
   metrics::add_process_metrics(metrics);
-  store::store_settings store_options = store_settings_for(settings);
+  store::store_settings store_options = store_settings_for(file_settings);
   store_options.on_commit = commit_group_observer(metrics);
   store_options.time = &clock;
   auto inbox = store::open_store(store_options);
   add_store_metrics(metrics, *inbox, clock);
+  // Settings edited in the admin page: the file's sections where it sets them, else the
+  // newest revision's, else defaults. A revision saved here or by another instance on the
+  // store applies within a poll, without a restart.
+  auto settings_log = store::open_settings_log(store_options);
+  live_settings live(file_settings, *settings_log, clock);
+  const auto started_with = live.current();
+  const config::settings& settings = *started_with.settings;
+  if (started_with.revision > 0)
+    log::info("settings.revision", "settings revision {} (sections not in the file come from it)",
+              started_with.revision);
   // A run a crashed or killed process left queued or running would otherwise show as
   // running forever in status and in GET /admin/runs/{id}.
   // This process as one of the instances on the store: others judge its runs and its
@@ -195,7 +220,8 @@ int serve(const config::settings& settings, const serve_options& options) {
   // Remote protocols (JWT lifetimes, token expiry) keep the real time, whatever tests do
   // to the service's clock.
   system_clock remote_clock;
-  if (auto access = make_salesforce_access(settings, remote_clock, &metrics); !access) {
+  if (auto access = make_salesforce_access(settings, remote_clock, &metrics, live.source());
+      !access) {
     salesforce_unavailable = access.error();
   } else {
     salesforce = std::move(*access);
@@ -221,6 +247,7 @@ int serve(const config::settings& settings, const serve_options& options) {
     }
     user_sync =
         std::make_unique<sync::user_sync>(settings, *ispring_api, std::move(reread), inbox.get());
+    user_sync->follow(live.source());  // each record on the newest settings revision
     if (const auto& cap = settings.sync.max_deactivations_per_hour) {
       deactivation_limiter = std::make_unique<sync::deactivation_limiter>(
           *cap, clock, sync::journal_in(*inbox, *inbox));
@@ -259,6 +286,7 @@ int serve(const config::settings& settings, const serve_options& options) {
     if (!schedule) throw std::runtime_error(schedule.error());  // load_file checked it already
     run_environment env;
     env.settings = &settings;
+    env.current_settings = live.source();
     env.store = inbox.get();
     env.ispring = ispring_api.get();
     env.read_salesforce = salesforce->read_users;
@@ -274,9 +302,35 @@ int serve(const config::settings& settings, const serve_options& options) {
   }
 
   // E-mail to the administrator, from a thread of its own (alerts.*).
-  auto alert_monitor = alerts::start_alert_monitor(
-      settings, {inbox.get(), ispring_api ? &ispring_api->credentials() : nullptr,
-                 salesforce ? salesforce->credentials : nullptr, &clock});
+  const alerts::monitor_sources alert_sources{
+      inbox.get(), ispring_api ? &ispring_api->credentials() : nullptr,
+      salesforce ? salesforce->credentials : nullptr, &clock};
+  auto alert_monitor = alerts::start_alert_monitor(settings, alert_sources);
+  std::mutex alert_monitor_mutex;  // a new alerts.email_to restarts it from another thread
+
+  // A new settings revision: the worker and the next run read it themselves; the schedule
+  // and the alerts' addresses are handed over here.
+  live.on_change([&, schedule_now = section_to_json(settings, "schedule"),
+                  email_to_now = section_to_json(settings, "alerts.email_to")](
+                     const sync::settings_snapshot& now) mutable {
+    if (auto schedule_next = section_to_json(*now.settings, "schedule");
+        schedule_next != schedule_now && runs) {
+      if (auto schedule = sync::schedule::make(now.settings->schedule)) {
+        log::info("service.schedule", "reconciliation schedule is now: {} (settings revision {})",
+                  schedule->describe(), now.revision);
+        runs->set_schedule(std::move(*schedule));
+        schedule_now = std::move(schedule_next);
+      }
+    }
+    if (auto email_to_next = section_to_json(*now.settings, "alerts.email_to");
+        email_to_next != email_to_now) {
+      std::lock_guard lock(alert_monitor_mutex);
+      alert_monitor.reset();
+      alert_monitor = alerts::start_alert_monitor(*now.settings, alert_sources);
+      email_to_now = std::move(email_to_next);
+    }
+  });
+  live.start_polling(settings_poll_interval_ms);
 
   std::function<void()> wake_worker;
   if (worker) wake_worker = [w = worker.get()] { w->wake(); };
@@ -344,17 +398,20 @@ int serve(const config::settings& settings, const serve_options& options) {
   http::server public_server(public_server_options(settings.server), std::move(public_routes),
                              count_refusals("public"));
   // The admin page's pickers read Salesforce and iSpring live, with clients of their own.
-  app::pickers pickers(make_picker_sources(settings));
-  auto admin_routes =
-      make_admin_routes(settings, *inbox, counters, runs.get(), runs_unavailable, &metrics,
-                        ispring_api.get(), [&pickers] { return pickers.status_warnings(); });
-  for (auto& route : pickers.routes(settings.admin.token)) admin_routes.push_back(std::move(route));
+  auto picker_sources = make_picker_sources(settings);
+  picker_sources.settings = [source = live.source()] { return *source().settings; };
+  app::pickers pickers(std::move(picker_sources));
+  auto admin_routes = make_admin_routes(settings, *inbox, counters, runs.get(), runs_unavailable,
+                                        &metrics, ispring_api.get(), live.source(),
+                                        [&pickers] { return pickers.status_warnings(); });
+  for (auto& route : pickers.routes(accepted_tokens(settings.admin)))
+    admin_routes.push_back(std::move(route));
   http::server admin_server(
       admin_server_options(settings),
       with_admin_throttle(
-          with_admin_page(std::move(admin_routes),
+          with_admin_page(with_settings_routes(std::move(admin_routes), live),
                           {&settings, inbox.get(), inbox.get(), runs.get(), &clock, wake_worker}),
-          settings.admin.token, clock, &metrics),
+          accepted_tokens(settings.admin), clock, &metrics),
       count_refusals("admin"));
 
   log::info("service.listening", "listening on {}:{} (Salesforce outbound messages at {}), admin on {}:{}",
@@ -395,6 +452,8 @@ int serve(const config::settings& settings, const serve_options& options) {
     // systemctl status.
     const auto reload_schedule = [&]() -> std::string {
       auto reloaded = config::load_file(settings.config_path);
+      // The page's sections as they stand, for a schedule the file no longer sets.
+      if (reloaded) reloaded = config::with_stored_sections(*reloaded, live.stored().dump());
       if (!reloaded) {
         log::error("service.reload_failed", "SIGHUP: configuration not reloaded: {}",
                    reloaded.error().to_string());
@@ -435,7 +494,11 @@ int serve(const config::settings& settings, const serve_options& options) {
     admin_server.stop();
     admin_thread.join();
   }
-  alert_monitor.reset();       // reads the store, so it stops first
+  live.stop_polling();  // no new revision reaches what stops below
+  {
+    std::lock_guard lock(alert_monitor_mutex);
+    alert_monitor.reset();  // reads the store, so it stops first
+  }
   if (runs) runs->stop();      // finishes the users being applied, records the run
   if (worker) worker->stop();  // finishes the users being applied
   heartbeat.stop();            // leaves the instance list; its leases are free at once

@@ -305,21 +305,63 @@ bool is_wildcard(const std::string& host) {
   return host == "0.0.0.0" || host == "::";
 }
 
-void read_admin(const object_reader& root, const server_settings& server, admin_settings& out) {
-  const auto admin =
-      root.object("admin", {"listen", "token", "tls", "allow_unauthenticated_metrics"});
-  if (!admin) fail("admin.token", "required");
-  read_endpoint(*admin, "listen", out.listen);
-  auto token = admin->secret_value("token");
-  if (!token) fail(admin->key_of("token"), "required");
-  const auto& text = token->reveal();
-  // It travels in "Authorization: Bearer ..." and guards manual reconciles.
+// An admin token travels in "Authorization: Bearer ..." and guards manual reconciles.
+void check_admin_token(const secret& token, const std::string& key) {
+  const auto& text = token.reveal();
   if (text.size() < 16 || !std::all_of(text.begin(), text.end(),
                                        [](unsigned char c) { return c > 0x20 && c < 0x7f; })) {
-    fail(admin->key_of("token"),
+    fail(key,
          "expected at least 16 printable characters without spaces (e.g. openssl rand -hex 32)");
   }
-  out.token = std::move(*token);
+}
+
+// admin.tokens: [{"name": "ops", "token": "..."}]; the name is who saved a settings revision.
+void read_named_tokens(const object_reader& admin, std::vector<admin_token>& out) {
+  const auto* tokens = admin.find("tokens");
+  if (tokens == nullptr) return;
+  const auto key = admin.key_of("tokens");
+  if (!tokens->is_array()) {
+    fail(key, "expected an array of {\"name\": …, \"token\": …}, got " +
+                  detail::json_type_name(*tokens));
+  }
+  for (std::size_t i = 0; i < tokens->size(); ++i) {
+    const object_reader item(admin.context(), (*tokens)[i], element_key(key, i),
+                             {"name", "token"});
+    const auto name = item.required_text("name");
+    const bool valid = !name.empty() && name.size() <= 64 &&
+                       std::all_of(name.begin(), name.end(), [](unsigned char c) {
+                         return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '@';
+                       });
+    if (!valid) {
+      fail(item.key_of("name"),
+           "expected 1 to 64 characters of A-Z a-z 0-9 - _ . @, got " + in_quotes(name));
+    }
+    for (const auto& other : out) {
+      if (other.name == name) fail(item.key_of("name"), "the name " + in_quotes(name) + " is taken");
+    }
+    auto token = item.secret_value("token");
+    if (!token) fail(item.key_of("token"), "required");
+    check_admin_token(*token, item.key_of("token"));
+    for (const auto& other : out) {
+      if (other.token.reveal() == token->reveal())
+        fail(item.key_of("token"), "the same token as " + in_quotes(other.name));
+    }
+    out.push_back({name, std::move(*token)});
+  }
+}
+
+void read_admin(const object_reader& root, const server_settings& server, admin_settings& out) {
+  const auto admin =
+      root.object("admin", {"listen", "token", "tokens", "tls", "allow_unauthenticated_metrics"});
+  if (!admin) fail("admin.token", "required");
+  read_endpoint(*admin, "listen", out.listen);
+  if (auto token = admin->secret_value("token")) {
+    check_admin_token(*token, admin->key_of("token"));
+    out.tokens.push_back({"admin", std::move(*token)});
+  }
+  read_named_tokens(*admin, out.tokens);
+  if (out.tokens.empty()) fail(admin->key_of("token"), "required (or admin.tokens)");
+  out.token = out.tokens.front().token;
   admin->read_boolean("tls", out.tls);
   admin->read_boolean("allow_unauthenticated_metrics", out.allow_unauthenticated_metrics);
   const bool loopback = is_loopback(out.listen.host);
@@ -707,8 +749,10 @@ void read_alerts(const object_reader& root, std::optional<alerts_settings>& out)
                              "pending_age_threshold_minutes", "check_interval_seconds"});
   if (!alerts) return;
   auto& s = out.emplace();
+  // Absent: edited in the admin page (alerts stay off until it is set).
   auto email_to = alerts->text_list("email_to");
-  if (!email_to || email_to->empty()) {
+  if (!email_to) email_to.emplace();
+  if (alerts->has("email_to") && email_to->empty()) {
     fail(alerts->key_of("email_to"), "required: at least one address");
   }
   for (std::size_t i = 0; i < email_to->size(); ++i) {
@@ -808,8 +852,52 @@ std::filesystem::path absolute_path(const std::string& path) {
   return absolute.lexically_normal();
 }
 
-settings load_settings(const std::string& text, const std::string& base_dir) {
-  return read_settings(parse_document(text), detail::load_context{absolute_path(base_dir)});
+// Whether the document sets an editable section (editable_sections' names).
+bool sets_section(const json& document, std::string_view name) {
+  if (name == "alerts.email_to") {
+    const auto alerts = document.find("alerts");
+    return alerts != document.end() && alerts->is_object() && alerts->contains("email_to");
+  }
+  return document.contains(std::string(name));
+}
+
+// `document` with the stored sections it does not set; the stored JSON is checked first.
+void add_stored_sections(json& document, const std::string& stored_json) {
+  if (stored_json.empty()) return;
+  const json stored = parse_document(stored_json);
+  if (!stored.is_object()) fail("", "stored settings: expected a JSON object of sections");
+  for (const auto& item : stored.items()) {
+    const auto& name = item.key();
+    const auto known = std::find(std::begin(editable_sections), std::end(editable_sections), name);
+    if (known == std::end(editable_sections)) {
+      fail(name, "not a section edited in the admin page (mapping, schedule, sync, "
+                 "alerts.email_to)");
+    }
+    if (sets_section(document, name)) continue;  // file-managed: the file wins
+    if (name == "alerts.email_to") {
+      // Addresses without the file's alerts.smtp have no way to be sent to.
+      const auto alerts = document.find("alerts");
+      if (alerts != document.end() && alerts->is_object()) (*alerts)["email_to"] = item.value();
+      continue;
+    }
+    document[name] = item.value();
+  }
+}
+
+settings load_settings(const std::string& text, const std::string& base_dir,
+                       const std::string& stored_json = {}) {
+  auto document = parse_document(text);
+  std::vector<std::string> file_managed;
+  for (const char* name : editable_sections) {
+    if (sets_section(document, name)) file_managed.emplace_back(name);
+  }
+  add_stored_sections(document, stored_json);
+  const auto base = absolute_path(base_dir);
+  auto result = read_settings(document, detail::load_context{base});
+  result.source_text = text;
+  result.base_dir = base.string();
+  result.file_managed = std::move(file_managed);
+  return result;
 }
 
 }  // namespace
@@ -850,6 +938,17 @@ bool verifies_notifications(const settings& settings) {
 expected<settings, config_error> load_text(const std::string& text, const std::string& base_dir) {
   try {
     return load_settings(text, base_dir);
+  } catch (const detail::load_failure& failure) {
+    return unexpected{failure.error};
+  }
+}
+
+expected<settings, config_error> with_stored_sections(const settings& file,
+                                                      const std::string& stored_json) {
+  try {
+    auto result = load_settings(file.source_text, file.base_dir, stored_json);
+    result.config_path = file.config_path;
+    return result;
   } catch (const detail::load_failure& failure) {
     return unexpected{failure.error};
   }

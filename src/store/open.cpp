@@ -36,3 +36,14 @@ std::unique_ptr<store_reader> open_store_reader(const store_settings& settings) 
 
 }  // namespace connector::store
 
+#include "settings_logs.hpp"
+
+namespace connector::store {
+
+std::unique_ptr<settings_log> open_settings_log(const store_settings& settings) {
+  check_one_engine(settings);
+  if (!settings.sqlite_path.empty()) return open_sqlite_settings_log(settings);
+  return open_postgres_settings_log(settings);
+}
+
+}  // namespace connector::store

@@ -46,4 +46,21 @@ std::map<std::string, std::int64_t> counts_from_json(const std::string& text) {
   return counts;
 }
 
+std::string sections_to_text(const std::vector<std::string>& sections) {
+  std::string text;
+  for (const auto& name : sections) text += (text.empty() ? "" : ",") + name;
+  return text;
+}
+
+std::vector<std::string> sections_from_text(const std::string& text) {
+  std::vector<std::string> sections;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto comma = std::min(text.find(',', start), text.size());
+    sections.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return sections;
+}
+
 }  // namespace connector::store

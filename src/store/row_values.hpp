@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "connector/store/types.hpp"
 
@@ -32,5 +33,10 @@ extern const char* const record_row_columns;
 std::string counts_to_json(const std::map<std::string, std::int64_t>& counts);
 // Written by counts_to_json only; anything else in the column reads as no counts.
 std::map<std::string, std::int64_t> counts_from_json(const std::string& text);
+
+// A settings revision's changed sections as stored: names joined by ',' (no section name
+// holds one).
+std::string sections_to_text(const std::vector<std::string>& sections);
+std::vector<std::string> sections_from_text(const std::string& text);
 
 }  // namespace connector::store

@@ -9,7 +9,7 @@ namespace {
 
 // Append-only: a released step is never edited, a change is a new step. Step i (0-based)
 // takes the schema from version i to i + 1.
-constexpr std::array<const char*, 11> migrations = {
+constexpr std::array<const char*, 12> migrations = {
     // 1: the durable inbox.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice.
@@ -266,6 +266,17 @@ CREATE TABLE schedule_slots (
 );
 ALTER TABLE records ADD COLUMN claimed_by TEXT;
 ALTER TABLE records ADD COLUMN lease_until INTEGER;
+)sql",
+    // 12: settings edited in the page (settings_log.hpp): numbered revisions of the whole
+    // set, who saved each, when, and the sections it changed.
+    R"sql(
+CREATE TABLE settings_revisions (
+  revision      INTEGER PRIMARY KEY,
+  saved_at      INTEGER NOT NULL,
+  saved_by      TEXT NOT NULL,
+  sections      TEXT NOT NULL,  -- changed sections, joined by ','
+  settings_json TEXT NOT NULL
+);
 )sql",
 };
 

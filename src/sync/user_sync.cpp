@@ -190,16 +190,25 @@ expected<std::optional<nlohmann::json>, std::string> user_sync::read_again(
   return found_mine;
 }
 
+settings_snapshot user_sync::settings_now() const {
+  if (source_)
+    if (auto snapshot = source_(); snapshot.settings) return snapshot;
+  // Not owned: the settings given at construction outlive this.
+  return {0, std::shared_ptr<const config::settings>(&settings_, [](const config::settings*) {})};
+}
+
 user_sync_report user_sync::run(const store::pending_record& record,
                                 const std::optional<std::string>& link) {
+  // One revision for the whole record, however long its read takes.
+  const auto settings = settings_now();
   auto fields = fields_of(record);
   const bool can_read = static_cast<bool>(reread_.read);
   const bool verify = reread_.verify && can_read;
   // A partial change event holds only what changed: without the rest, the user would be
   // applied as if those fields were unknown (no department: set aside).
   std::vector<std::string> missing;
-  if (!record.needs_reread && !verify) missing = missing_mapped_fields(fields, settings_.mapping);
-  if (!verify && !record.needs_reread && missing.empty()) return run_with_fields(record, fields, link);
+  if (!record.needs_reread && !verify) missing = missing_mapped_fields(fields, settings.settings->mapping);
+  if (!verify && !record.needs_reread && missing.empty()) return run_with_fields(settings, record, fields, link);
 
   // Why the record is read, in the words of the history and the errors.
   const std::string why =
@@ -217,7 +226,7 @@ user_sync_report user_sync::run(const store::pending_record& record,
               "applying the last state received",
               record.record_id, why);
     read_details["without_rest"] = true;
-    auto report = run_with_fields(record, fields, link);
+    auto report = run_with_fields(settings, record, fields, link);
     report.result.history.insert(report.result.history.begin(),
                                  event(store::history_kinds::read, read_details));
     return report;
@@ -244,7 +253,7 @@ user_sync_report user_sync::run(const store::pending_record& record,
   if (verify) {
     // What Salesforce returns is applied, the notification's fields never: a field it
     // claimed and Salesforce left out (or null) must not survive either.
-    if (auto differing = differing_mapped_fields(fields, **read, settings_.mapping);
+    if (auto differing = differing_mapped_fields(fields, **read, settings.settings->mapping);
         !differing.empty() && !record.needs_reread)
       read_details["differing"] = std::move(differing);
     fields = **read;
@@ -257,22 +266,26 @@ user_sync_report user_sync::run(const store::pending_record& record,
     modstamp = salesforce::parse_rest_datetime_ms(stamp->get_ref<const std::string&>());
   }
   record_result::reread_data reread{(*read)->dump(), modstamp, verify};
-  report = run_with_fields(record, fields, link);
+  report = run_with_fields(settings, record, fields, link);
   report.result.history.insert(report.result.history.begin(),
                                event(store::history_kinds::read, read_details));
   report.result.reread = std::move(reread);
   return report;
 }
 
-user_sync_report user_sync::run_with_fields(const store::pending_record& record,
+user_sync_report user_sync::run_with_fields(const settings_snapshot& settings,
+                                            const store::pending_record& record,
                                             const nlohmann::json& fields,
                                             const std::optional<std::string>& link) {
   user_sync_report report;
   mapped_user mapped;
-  auto desired = desired_from_fields(fields, record.record_id, settings_, &mapped);
+  auto desired = desired_from_fields(fields, record.record_id, *settings.settings, &mapped);
+  auto scope = scope_details(desired);
+  // Which settings decided: `explain` shows it beside the scope.
+  if (settings.revision > 0) scope["settings_revision"] = settings.revision;
   std::vector<store::history_event> history{
       event(store::history_kinds::mapped, mapping_details(mapped)),
-      event(store::history_kinds::scope, scope_details(desired))};
+      event(store::history_kinds::scope, std::move(scope))};
   report.scope_reason = desired.reason;
   if (desired.action == sync_action::ignore) {
     report.result = record_result::skipped(desired.reason);

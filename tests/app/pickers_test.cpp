@@ -175,7 +175,7 @@ class PickerRoutes : public ::testing::Test {
     req.path = target.substr(0, question);
     if (question != std::string::npos) req.query = target.substr(question + 1);
     if (!token.empty()) req.headers.emplace_back("authorization", "Bearer " + token);
-    for (auto& route : p.routes(config::secret(admin_token))) {
+    for (auto& route : p.routes({{"admin", config::secret(admin_token)}})) {
       if (route.path != req.path) continue;
       auto answer = std::make_shared<std::promise<http::response>>();
       auto done = answer->get_future();

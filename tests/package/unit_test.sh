@@ -100,9 +100,11 @@ fi
 grep -q "salesforce.organization_ids" <<<"$out" || fail "placeholders: $out"
 sed -i "s|REPLACE-WITH-YOUR-ORGANIZATION-ID|00D5g000004XyZaEAK|" "$work/connector.json"
 # It serves on the public address, locked by the secret path segment the package made: on
-# port 0 and with a manual schedule, so nothing leaves this machine.
+# port 0, and with the schedule left to the admin page (manual until saved there), so
+# nothing leaves this machine.
+grep -q '"schedule"' "$work/connector.json" && fail "the packaged config sets the schedule"
 sed -i -e 's|"0.0.0.0:8443"|"0.0.0.0:0"|' -e 's|"127.0.0.1:8444"|"127.0.0.1:0"|' \
-    -e 's|"run_type": "interval"|"run_type": "manual"|' "$work/connector.json"
+    "$work/connector.json"
 # Without that lock the same config is refused, naming the keys that lock it.
 grep -v '"secret_path_segment"' "$work/connector.json" |
   sed 's|"events_path": "/salesforce/events",|"events_path": "/salesforce/events"|' >"$work/unlocked.json"

@@ -64,6 +64,7 @@ TEST_F(sqlite_file_intake_and_queue, a_version_1_database_is_migrated_keeping_it
     // Back to what version 1 wrote.
     raw_sqlite raw(db_path());
     raw.exec(
+        "DROP TABLE settings_revisions; "
         "DROP TABLE group_additions; DROP TABLE group_claims; "
         "DROP TABLE instances; DROP TABLE leases; DROP TABLE schedule_slots; "
         "ALTER TABLE records DROP COLUMN claimed_by; ALTER TABLE records DROP COLUMN lease_until; "
@@ -85,13 +86,13 @@ TEST_F(sqlite_file_intake_and_queue, a_version_1_database_is_migrated_keeping_it
   EXPECT_EQ(box->stats().oldest_waiting_since, 1000);
   box.reset();
   raw_sqlite raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "11");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "12");
 }
 
 TEST_F(sqlite_file_intake_and_queue, creates_schema_in_wal_mode_with_a_version) {
   { auto box = open(); }
   raw_sqlite raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "11");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "12");
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
   for (const char* table : {"notifications", "records", "counters", "links", "runs", "run_plans",
                             "user_history", "department_links", "group_additions",

@@ -60,5 +60,10 @@ std::vector<http::route> with_admin_throttle(std::vector<http::route> routes,
                                              const config::secret& token, const clock& time,
                                              metrics::registry* metrics,
                                              admin_throttle_policy policy = {});
+// The same for any of `tokens` (admin.tokens).
+std::vector<http::route> with_admin_throttle(std::vector<http::route> routes,
+                                             const std::vector<config::admin_token>& tokens,
+                                             const clock& time, metrics::registry* metrics,
+                                             admin_throttle_policy policy = {});
 
 }  // namespace connector::app

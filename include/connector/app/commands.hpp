@@ -2,6 +2,7 @@
 // The subcommands of the `connector` binary. main.cpp only parses the command line and
 // calls one of these.
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -63,6 +64,26 @@ struct explain_cli_options {
 // What happened to one user and why (explain.hpp), read beside the running service.
 int explain(const config::settings& settings, const std::string& user,
             const explain_cli_options& options);
+
+struct settings_cli_options {
+  std::string action;   // get, set, export, import, revisions, restore
+  std::string section;  // get (optional), set
+  std::string file;     // set, import: a JSON file, or "-" for stdin
+  std::optional<std::int64_t> if_match;  // set, import: refuse unless this is the newest
+  std::int64_t revision = 0;             // restore
+  std::size_t limit = 20;                // revisions
+  bool json = false;                     // revisions
+};
+
+// `connector settings`: the settings edited in the admin page, with the admin API's rules
+// (validation exactly as the file's, file-managed sections refused). Saves are signed
+// "cli:$USER".
+int settings_command(const config::settings& settings, const settings_cli_options& options);
+
+// The settings as they apply: the file, with the sections it leaves out from the store's
+// newest revision (the CLI's reconcile, sync-user, explain, check). nullopt (after saying
+// why) when that revision does not fit the file.
+std::optional<config::settings> with_page_settings(const config::settings& file);
 
 // The whole command line; returns the exit code.
 int run_cli(int argc, char** argv);

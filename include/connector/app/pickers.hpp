@@ -139,8 +139,8 @@ class pickers {
   pickers(const pickers&) = delete;
   pickers& operator=(const pickers&) = delete;
 
-  // The six routes, each behind admin_only(token).
-  std::vector<http::route> routes(const config::secret& token) const;
+  // The six routes, each behind admin_only(tokens): any named admin token.
+  std::vector<http::route> routes(const std::vector<config::admin_token>& tokens) const;
 
   // Warnings for GET /admin/status: [{"kind": "department_matches_no_user", "department",
   // "message"}]. From the last department counts (those of the departments picker, or of a

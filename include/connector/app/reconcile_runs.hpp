@@ -29,6 +29,7 @@
 #include "connector/store/interfaces.hpp"
 #include "connector/sync/reconciler.hpp"
 #include "connector/sync/schedule.hpp"
+#include "connector/sync/settings_snapshot.hpp"
 #include "connector/sync/user_sync.hpp"
 
 namespace connector::salesforce {
@@ -39,6 +40,9 @@ namespace connector::app {
 
 struct run_environment {
   const config::settings* settings = nullptr;
+  // Settings edited in the admin page: a run takes the newest snapshot when it starts and
+  // keeps it to its end (its revision is recorded with the run). Unset: `settings`.
+  sync::settings_source current_settings;
   store::store* store = nullptr;  // runs, and what the reconciler uses
   ispring::api* ispring = nullptr;
   sync::salesforce_reader read_salesforce;
@@ -62,8 +66,11 @@ struct salesforce_access {
   const credentials_state* credentials = nullptr;  // owned by `api`: whether they work (alerts)
 };
 // `metrics` (optional) receives the REST client's connector_salesforce_* metrics.
+// With `live`, the fields read follow the mapping of its newest snapshot (settings edited
+// in the admin page); else `settings.mapping`'s.
 expected<salesforce_access, std::string> make_salesforce_access(
-    const config::settings& settings, clock& time, metrics::registry* metrics = nullptr);
+    const config::settings& settings, clock& time, metrics::registry* metrics = nullptr,
+    sync::settings_source live = {});
 
 // How the sync worker (and `connector sync-user`) read notified users back from Salesforce:
 // GAP events, partial change events and, with sync.verify_notifications, every
@@ -97,8 +104,13 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
                                    const stop_check& should_stop);
 
 // A run as JSON for the admin API and `connector runs --json`: id, trigger, dry_run,
-// status, queued_at, started_at, ended_at, duration_ms, counts, message (+ plan on request).
+// status, queued_at, started_at, ended_at, duration_ms, counts, message, settings_revision
+// (+ plan on request).
 nlohmann::json run_to_json(const store::run_record& run);
+
+// The settings revision a run ran on is kept among its counts under this key (0: none
+// saved); run_to_json shows it apart from the counts.
+inline constexpr const char* settings_revision_count = "settings_revision";
 
 class run_coordinator {
  public:

@@ -65,9 +65,17 @@ struct server_settings {
   int threads = 0;  // 0: one per core
 };
 
+// An admin token with the name revisions record as who saved them.
+struct admin_token {
+  std::string name;
+  secret token;
+};
+
 struct admin_settings {
   endpoint listen{"127.0.0.1", 8444};
-  secret token;
+  secret token;  // admin.token, else the first of admin.tokens
+  // Every accepted token: admin.token (named "admin") and admin.tokens, in the file's order.
+  std::vector<admin_token> tokens;
   bool tls = true;                             // false is accepted only on a loopback address
   bool allow_unauthenticated_metrics = false;  // only on a loopback listener
 };
@@ -210,8 +218,18 @@ struct logging_settings {
   std::string format;
 };
 
+// The sections the admin page edits (design.md "Settings edited in the page"): kept in the
+// store as revisions unless the file sets them (then they are file-managed, read-only).
+inline constexpr const char* editable_sections[] = {"mapping", "schedule", "sync",
+                                                    "alerts.email_to"};
+
 struct settings {
   std::string config_path;  // absolute path of the file loaded
+  // The file as loaded (with_stored_sections reads it again) and where relative paths start.
+  // source_text may hold literal secrets: never logged.
+  std::string source_text;
+  std::string base_dir;
+  std::vector<std::string> file_managed;  // editable_sections the file sets, in that order
   server_settings server;
   admin_settings admin;
   store_settings store;
@@ -234,6 +252,14 @@ struct config_error {
 expected<settings, config_error> load_file(const std::string& path);
 // Same, from text; `base_dir` resolves relative paths.
 expected<settings, config_error> load_text(const std::string& text, const std::string& base_dir);
+
+// The effective settings: `file`'s, with each editable section the file leaves out taken
+// from `stored` (a JSON object by section name, as a settings revision holds them), else its
+// default. Validated exactly as the file is, errors naming the key
+// ("schedule.run_interval_minutes"). A stored section the file manages is ignored; an
+// unknown name in `stored` is an error. `file` must come from load_file or load_text.
+expected<settings, config_error> with_stored_sections(const settings& file,
+                                                      const std::string& stored_json);
 
 // Whether the salesforce section can sign in to the REST API: a client id with either a
 // username and private key (JWT bearer) or a client secret (client credentials).

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "connector/config/config.hpp"
+#include "connector/sync/settings_snapshot.hpp"
 #include "connector/expected.hpp"
 #include "connector/ispring/api.hpp"
 #include "connector/metrics/registry.hpp"
@@ -89,11 +90,18 @@ class user_sync {
   // a call (sync-user), at once.
   void join_groups(group_mode mode) { join_groups_ = mode; }
 
+  // Settings edited in the admin page: each record is applied on the newest snapshot
+  // `source` gives (its revision recorded in the record's scope event). Without it, the
+  // settings given at construction.
+  void follow(settings_source source) { source_ = std::move(source); }
+
   // For the worker.
   record_processor processor();
 
  private:
-  user_sync_report run_with_fields(const store::pending_record& record,
+  settings_snapshot settings_now() const;
+  user_sync_report run_with_fields(const settings_snapshot& settings,
+                                   const store::pending_record& record,
                                    const nlohmann::json& fields,
                                    const std::optional<std::string>& link);
 
@@ -117,6 +125,7 @@ class user_sync {
   };
 
   const config::settings& settings_;
+  settings_source source_;
   reread_options reread_;
   store::department_links* links_;
   std::mutex reread_mutex_;

@@ -12,7 +12,7 @@ namespace {
 // as on SQLite, so both engines share every computation on them. Keys that are compared or
 // ordered as bytes on SQLite (ids, the look-up keys) use COLLATE "C" here, whatever the
 // database's locale.
-constexpr std::array<const char*, 3> migrations = {
+constexpr std::array<const char*, 4> migrations = {
     // 1: everything the SQLite store holds at its version 9.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice; pruned
@@ -197,6 +197,16 @@ CREATE TABLE group_claims (
   due_at      BIGINT NOT NULL DEFAULT 0,
   attempts    INTEGER NOT NULL DEFAULT 0,
   last_error  TEXT NOT NULL DEFAULT ''
+);
+)sql",
+    // 4: settings edited in the page (settings_log.hpp), as on SQLite's step 12.
+    R"sql(
+CREATE TABLE settings_revisions (
+  revision      BIGINT PRIMARY KEY,
+  saved_at      BIGINT NOT NULL,
+  saved_by      TEXT NOT NULL,
+  sections      TEXT NOT NULL,
+  settings_json TEXT NOT NULL
 );
 )sql",
 };
