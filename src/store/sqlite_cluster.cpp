@@ -53,6 +53,20 @@ WHERE (organization_id, record_id) IN (
   ORDER BY due_at LIMIT ?5)
 RETURNING )sql") + record_columns,
                         "claim due records"),
+      // The same rule for one record, its claimer included: a record this instance took and
+      // could not mark is still its own, due or not (a newer state's due time may be a later
+      // clock's), or nobody would take it while this instance lives.
+      claim_one_record(db, std::string(R"sql(
+UPDATE records SET claimed_by = ?3, lease_until = ?4
+WHERE organization_id = ?1 AND record_id = ?2
+  AND state IN ('pending', 'retrying')
+  AND (claimed_by = ?3
+       OR (due_at <= ?5
+           AND (claimed_by IS NULL
+                OR NOT EXISTS (SELECT 1 FROM instances
+                               WHERE id = records.claimed_by AND last_seen >= ?6))))
+RETURNING )sql") + record_columns,
+                       "claim record"),
       // Only the holder's: an instance taken for dead that comes back and finishes late must
       // not free a record its successor is applying.
       clear_claim(db, R"sql(
@@ -113,6 +127,20 @@ std::vector<pending_record> cluster_writes::claim_due(const std::string& holder,
   std::stable_sort(due.begin(), due.end(),
                    [](const auto& a, const auto& b) { return a.due_at < b.due_at; });
   return due;
+}
+
+std::optional<pending_record> cluster_writes::claim_one(const std::string& organization_id,
+                                                        const std::string& record_id,
+                                                        const std::string& holder, epoch_ms now) {
+  run row(claim_one_record);
+  row.bind(1, organization_id)
+      .bind(2, record_id)
+      .bind(3, holder)
+      .bind(4, now + instance_stale_after_ms)
+      .bind(5, now)
+      .bind(6, live_since(now));
+  if (!row.step()) return std::nullopt;
+  return read_record(row);
 }
 
 void cluster_writes::release_claim(const std::string& organization_id,

@@ -2,6 +2,7 @@
 // Instances, leases and schedule slots in SQLite (cluster.hpp): their statements, apart from
 // the inbox's, prepared on a connection that sees schema version 10 or later. One SQLite file
 // has one writer at a time, so the rules hold the same as on a shared PostgreSQL.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,12 +25,16 @@ struct cluster_writes {
   // due first.
   std::vector<pending_record> claim_due(const std::string& holder, epoch_ms now,
                                         std::size_t limit);
+  // take_claimed: one record, due, ours, free or a dead holder's, claimed for `holder`.
+  std::optional<pending_record> claim_one(const std::string& organization_id,
+                                          const std::string& record_id, const std::string& holder,
+                                          epoch_ms now);
   // mark_done, mark_failed, mark_held: the record is nobody's any more (if `holder`'s).
   void release_claim(const std::string& organization_id, const std::string& record_id,
                      const std::string& holder);
 
   sqlite_statement upsert_instance, delete_instance, release_all, release_records, upsert_lease,
-      delete_lease, upsert_slot, claim_due_records, clear_claim;
+      delete_lease, upsert_slot, claim_due_records, claim_one_record, clear_claim;
 };
 
 // On any connection; the caller serialises.

@@ -113,6 +113,16 @@ class sqlite_store final : public store, private group_commit_engine {
     return due;
   }
 
+  std::optional<pending_record> take_claimed(const std::string& organization_id,
+                                             const std::string& record_id,
+                                             epoch_ms now) override {
+    std::optional<pending_record> record;
+    run_write([&] {
+      record = cluster_writes_->claim_one(organization_id, record_id, owner_.instance, now);
+    });
+    return record;
+  }
+
   std::vector<std::string> due_rereads(const std::string& organization_id, epoch_ms now,
                                        std::size_t limit, bool every_due) override {
     return reader_->due_rereads(organization_id, now, limit, every_due);

@@ -146,7 +146,8 @@ void group_drainer::thread_loop(const std::string& owner) {
     try {
       drained = drain_one(owner);
     } catch (const std::exception& e) {
-      // The store failed (disk full…): the additions stay queued, the claim's lease expires.
+      // The store failed (disk full…): the additions stay queued; a claim it could not let
+      // go of is let go of once it answers again (retry_unsettled), or its lease expires.
       log::error("groups.store_failed", "group drainer: {}", e.what());
     }
     lock.lock();
@@ -162,12 +163,43 @@ void group_drainer::thread_loop(const std::string& owner) {
   }
 }
 
+void group_drainer::settle(std::function<void()> write) {
+  try {
+    write();
+  } catch (...) {
+    std::lock_guard lock(mutex_);
+    unsettled_.push_back(std::move(write));
+    throw;
+  }
+}
+
+// Any thread may run them: each write names the claim's owner. Throws while the store is
+// still away, keeping what is left for the next time.
+void group_drainer::retry_unsettled() {
+  std::vector<std::function<void()>> writes;
+  {
+    std::lock_guard lock(mutex_);
+    writes.swap(unsettled_);
+  }
+  for (auto it = writes.begin(); it != writes.end(); ++it) {
+    try {
+      (*it)();
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      unsettled_.insert(unsettled_.end(), std::make_move_iterator(it),
+                        std::make_move_iterator(writes.end()));
+      throw;
+    }
+  }
+}
+
 bool group_drainer::drain_one(const std::string& owner) {
+  retry_unsettled();
   const epoch_ms now = clock_.now();
   auto claim = queue_.claim_next_group(owner, now, now + options_.lease_ms, options_.batch);
   if (!claim) return false;
   if (claim->additions.empty()) {  // drained meanwhile by another owner
-    queue_.finish_group(claim->group_id, owner, 0);
+    settle([this, group_id = claim->group_id, owner] { queue_.finish_group(group_id, owner, 0); });
     return true;
   }
   const std::string& name = claim->additions.front().group_name;
@@ -175,7 +207,7 @@ bool group_drainer::drain_one(const std::string& owner) {
   const auto started = std::chrono::steady_clock::now();
   auto steps = apply_.add_to_group(name, users);
   if (!steps) {
-    fail(*claim, steps.error().to_string());
+    settle([this, claim = *claim, error = steps.error().to_string()] { fail(claim, error); });
     return true;
   }
   // Paced: the group rests as long as its read and replace took, so a large group spends at
@@ -185,7 +217,9 @@ bool group_drainer::drain_one(const std::string& owner) {
                         std::chrono::steady_clock::now() - started)
                         .count();
   const epoch_ms rest_until = clock_.now() + std::min<std::int64_t>(took, options_.max_rest_ms);
-  finish(*claim, *steps, users.size(), rest_until);
+  settle([this, claim = *claim, steps = *steps, members = users.size(), rest_until] {
+    finish(claim, steps, members, rest_until);
+  });
   std::lock_guard lock(mutex_);
   resting_until_ = std::min(resting_until_.value_or(rest_until), rest_until);
   return true;

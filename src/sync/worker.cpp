@@ -123,12 +123,14 @@ std::optional<store::pending_record> worker::next_due(std::unique_lock<std::mute
 // Taking due records is a write that waits for the store's writer, whose callbacks (an ack
 // that wakes the worker) take mutex_: so the store is asked without it. What it returns is
 // claimed for this instance and due for nobody else, this refill included, until marked, so
-// no record is in ready_ twice or taken while it is applied.
+// no record is in ready_ twice or taken while it is applied. Parked records are read again
+// here too, outside the lock, for the same reason.
 void worker::refill(std::unique_lock<std::mutex>& lock) {
   refilling_ = true;
   woken_ = false;  // what is committed from now on, this refill may not see
   const auto now = clock_.now();
   if (earliest_retry_ && *earliest_retry_ <= now) earliest_retry_.reset();
+  auto parked = unpark_locked(now);
   lock.unlock();
   std::vector<store::pending_record> due;
   try {
@@ -137,21 +139,67 @@ void worker::refill(std::unique_lock<std::mutex>& lock) {
     // The database away (PostgreSQL restarting): the next wake or poll asks again.
     log::warn("worker.queue_failed", "could not take due records: {}", e.what());
   }
+  auto back = take_back(std::move(parked), due, now);
   lock.lock();
   refilling_ = false;
   ready_.insert(ready_.end(), std::make_move_iterator(due.begin()),
                 std::make_move_iterator(due.end()));
-  unpark_locked(now);
+  keep_new_locked(std::move(back));
   wakeup_.notify_all();  // the threads that found this refill going
 }
 
-// Under mutex_: records whose outcome the store could not record come back once their wait
-// is over. They are still claimed for this instance, so nobody else would take them.
-void worker::unpark_locked(epoch_ms now) {
+// Under mutex_: the parked records whose wait is over, out of parked_.
+std::vector<worker::parked_record> worker::unpark_locked(epoch_ms now) {
   const auto back = std::stable_partition(parked_.begin(), parked_.end(),
-                                          [now](const auto& p) { return p.first > now; });
-  for (auto it = back; it != parked_.end(); ++it) ready_.push_back(std::move(it->second));
+                                          [now](const auto& p) { return p.until > now; });
+  std::vector<parked_record> over(std::make_move_iterator(back),
+                                  std::make_move_iterator(parked_.end()));
   parked_.erase(back, parked_.end());
+  return over;
+}
+
+// Without mutex_: the parked records' current states, from the store. One done, held, or
+// another live instance's meanwhile is dropped (that one applies it); one `due` holds already
+// needs no second copy; the store still away parks the key again.
+std::vector<store::pending_record> worker::take_back(std::vector<parked_record> parked,
+                                                     const std::vector<store::pending_record>& due,
+                                                     epoch_ms now) {
+  std::vector<store::pending_record> back;
+  for (auto& p : parked) {
+    const bool taken = std::any_of(due.begin(), due.end(), [&](const auto& r) {
+      return r.organization_id == p.organization_id && r.record_id == p.record_id;
+    });
+    if (taken) continue;
+    try {
+      if (auto record = store_.queue.take_claimed(p.organization_id, p.record_id, now)) {
+        back.push_back(std::move(*record));
+      } else {
+        log::info("user.unparked", "user {}: settled meanwhile, not applied again",
+                  p.record_id);
+      }
+    } catch (const std::exception& e) {
+      log::warn("worker.queue_failed", "could not read back user {}: {}", p.record_id,
+                e.what());
+      std::lock_guard lock(mutex_);
+      park_locked(std::move(p.organization_id), std::move(p.record_id),
+                  now + options_.retry_base_ms);
+    }
+  }
+  return back;
+}
+
+// Under mutex_: records taken back from parked_ into ready_, unless a refill took them
+// meanwhile and they are there or being applied: that copy's mark (version-checked) or park
+// settles them.
+void worker::keep_new_locked(std::vector<store::pending_record> records) {
+  for (auto& record : records) {
+    const bool known =
+        in_flight_.contains(record.record_id) ||
+        std::any_of(ready_.begin(), ready_.end(), [&](const auto& r) {
+          return r.organization_id == record.organization_id && r.record_id == record.record_id;
+        });
+    if (!known) ready_.push_back(std::move(record));
+  }
 }
 
 bool worker::should_wake_locked() const {
@@ -208,7 +256,11 @@ std::size_t worker::run_once() {
 
 void worker::park(const store::pending_record& record, epoch_ms until) {
   std::lock_guard lock(mutex_);
-  parked_.emplace_back(until, record);
+  park_locked(record.organization_id, record.record_id, until);
+}
+
+void worker::park_locked(std::string organization_id, std::string record_id, epoch_ms until) {
+  parked_.push_back({std::move(organization_id), std::move(record_id), until});
   earliest_retry_ = std::min(earliest_retry_.value_or(until), until);
 }
 
@@ -332,7 +384,8 @@ void worker::process(const store::pending_record& record) {
   } catch (const std::exception& e) {
     // The store could not record the outcome (disk full, the database away): the record
     // stays as it was in the queue, claimed for this instance, so it comes back here after
-    // a wait; nothing is lost, it may only be applied again.
+    // a wait, read again from the store (a newer state may have been applied meanwhile);
+    // nothing is lost, it may only be applied again.
     log::error("user.store_failed", "user {}: could not record the outcome: {}", record.record_id, e.what());
     park(record, now + options_.retry_base_ms);
   }

@@ -356,6 +356,100 @@ TEST_P(cluster_test, a_killed_instances_claims_pass_once_its_heartbeat_is_stale)
   EXPECT_EQ(retried[0].record_id, passed[0].record_id);
 }
 
+// The worker parks a record whose outcome it could not record (the store away) and reads it
+// again when it comes back: the CURRENT state, never the one it applied, and only while the
+// record is still its to apply.
+void submit_newer(store& s, const std::string& record_id, epoch_ms at) {
+  ASSERT_TRUE(s.submit_and_wait(testing::inbox_input::request(
+                                    {testing::inbox_input::change(
+                                        "n-newer-" + std::to_string(at), record_id,
+                                        R"({"LastName":"Y"})", at)},
+                                    at))
+                  .committed);
+}
+
+TEST_P(cluster_test, a_parked_record_is_taken_back_in_its_current_state_while_it_is_ours) {
+  auto a = open_as("a");
+  auto b = open_as("b");
+  a->heartbeat(instance("a", start));
+  b->heartbeat(instance("b", start));
+  fill(*a, 1);
+  const auto taken = a->take_due(start, 10);
+  ASSERT_EQ(taken.size(), 1u);
+  const auto& r = taken[0];
+  submit_newer(*a, r.record_id, start + 1);
+  const auto back = a->take_claimed(r.organization_id, r.record_id, start + 1);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_GT(back->version, r.version) << "the newer state, not the one applied";
+  EXPECT_NE(back->fields_json.find("\"Y\""), std::string::npos) << back->fields_json;
+  // Still a's, even before a due time a later clock stamped: nobody else would take it.
+  EXPECT_TRUE(a->take_claimed(r.organization_id, r.record_id, start - 1).has_value());
+  EXPECT_FALSE(b->take_claimed(r.organization_id, r.record_id, start + 1).has_value())
+      << "a is live: its record is not b's";
+  EXPECT_TRUE(b->take_due(start + 1, 10).empty());
+  EXPECT_TRUE(a->take_due(start + 1, 10).empty()) << "taken back, it is still claimed";
+  a->mark_done(back->organization_id, back->record_id, back->version, "applied");
+  EXPECT_EQ(a->find_record(r.organization_id, r.record_id)->state, record_state::done);
+}
+
+TEST_P(cluster_test, a_parked_record_settled_meanwhile_is_not_taken_back) {
+  auto a = open_as("a");
+  a->heartbeat(instance("a", start));
+  fill(*a, 4);
+  const auto taken = a->take_due(start, 10);
+  ASSERT_EQ(taken.size(), 4u);
+  const auto& done = taken[0];
+  const auto& held = taken[1];
+  const auto& dead = taken[2];
+  const auto& retrying = taken[3];
+  a->mark_done(done.organization_id, done.record_id, done.version, "applied");
+  a->mark_held(held.organization_id, held.record_id, held.version, "safety limit");
+  a->mark_failed(dead.organization_id, dead.record_id, dead.version, "400", start, true);
+  a->mark_failed(retrying.organization_id, retrying.record_id, retrying.version, "timeout",
+                 start + 5'000, false);
+  for (const auto* r : {&done, &held, &dead, &retrying}) {
+    EXPECT_FALSE(a->take_claimed(r->organization_id, r->record_id, start + 1).has_value())
+        << r->record_id;
+  }
+  EXPECT_FALSE(a->take_claimed(done.organization_id, "0055g00000Unknown", start + 1));
+  // The retry's due time has come: taken back, claimed, so a refill does not take it too.
+  const auto back = a->take_claimed(retrying.organization_id, retrying.record_id, start + 5'000);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->state, record_state::retrying);
+  EXPECT_TRUE(a->take_due(start + 5'000, 10).empty());
+}
+
+TEST_P(cluster_test, a_parked_record_passes_with_its_claim_to_a_live_successor_only) {
+  auto a = open_as("a");
+  auto b = open_as("b");
+  a->heartbeat(instance("a", start));
+  fill(*a, 1);
+  const auto taken = a->take_due(start, 10);
+  ASSERT_EQ(taken.size(), 1u);
+  const auto& r = taken[0];
+  // a stalls past the stale limit: b takes the record over.
+  const epoch_ms later = start + instance_stale_after_ms + 1;
+  b->heartbeat(instance("b", later));
+  ASSERT_EQ(b->take_due(later, 10).size(), 1u);
+  a->heartbeat(instance("a", later));  // a is back, and live again
+  EXPECT_FALSE(a->take_claimed(r.organization_id, r.record_id, later).has_value())
+      << "b is applying it";
+  // b applies it; a newer state arrives, nobody's: a takes it back, in that state.
+  b->mark_done(r.organization_id, r.record_id, r.version, "applied");
+  submit_newer(*a, r.record_id, later + 1);
+  const auto back = a->take_claimed(r.organization_id, r.record_id, later + 1);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_GT(back->version, r.version);
+  EXPECT_TRUE(b->take_due(later + 1, 10).empty()) << "a's claim now";
+  // a dies with it: b takes it back once a's heartbeat is stale, not before.
+  const epoch_ms stale = later + instance_stale_after_ms;
+  b->heartbeat(instance("b", stale + 1));
+  EXPECT_FALSE(b->take_claimed(r.organization_id, r.record_id, stale).has_value());
+  const auto passed = b->take_claimed(r.organization_id, r.record_id, stale + 1);
+  ASSERT_TRUE(passed.has_value());
+  EXPECT_EQ(passed->version, back->version);
+}
+
 // A clean stop leaves records the worker took but never started (its local list): they pass
 // to the others at once, not 15 s later, and nobody else's claims go with them.
 TEST_P(cluster_test, a_retired_instances_claims_pass_at_once) {

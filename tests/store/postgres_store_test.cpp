@@ -225,14 +225,24 @@ TEST_F(postgres_store_test, versions_decide_whether_an_outcome_settles_the_recor
   auto due = box->take_due(500, 10);
   ASSERT_EQ(due.size(), 2u);
   EXPECT_EQ(due[0].record_id, user_b) << "oldest first";
-  EXPECT_EQ(box->take_due(500, 10).size(), 2u) << "taking claims nothing (one worker)";
-  // A newer state arrives while the worker applies version 1: it stays pending.
+  EXPECT_TRUE(box->take_due(500, 10).empty())
+      << "a claimed record is due for nobody, its claimer included";
+  // A newer state arrives while the worker applies version 1: it stays pending, claimed
+  // until the older state's mark, then due again in its own state.
   submitted(*box, request({change("n3", user_a, R"({"Title":"B"})", 2)}, 1100));
+  EXPECT_TRUE(box->take_due(1100, 10).empty());
   box->mark_done(org, user_a, 1, "applied");
   auto record = box->find_record(org, user_a);
   EXPECT_EQ(record->state, record_state::pending);
   EXPECT_EQ(record->version, 2);
   EXPECT_EQ(box->read_history(org, user_a, 1)[0].kind, history_kinds::superseded);
+  const auto newer = box->take_due(1100, 10);
+  ASSERT_EQ(newer.size(), 1u);
+  EXPECT_EQ(newer[0].record_id, user_a);
+  EXPECT_EQ(newer[0].version, 2);
+  EXPECT_EQ(newer[0].fields_json, R"({"Title":"B"})");
+  box->mark_done(org, user_a, 1, "applied");  // a stale, repeated mark settles nothing
+  EXPECT_EQ(box->find_record(org, user_a)->state, record_state::pending);
   box->mark_done(org, user_a, 2, "applied");
   EXPECT_EQ(box->find_record(org, user_a)->state, record_state::done);
   EXPECT_EQ(box->find_record(org, user_a)->last_outcome, "applied");

@@ -73,6 +73,45 @@ class gated_ispring : public testing::in_process_ispring {
   std::vector<std::size_t> replaces_;  // members sent by each
 };
 
+// The real queue, whose finish_group fails (the database away) as often as the test says.
+class flaky_group_queue : public store::group_queue {
+ public:
+  explicit flaky_group_queue(store::group_queue& inner) : inner_(inner) {}
+  int failing_finishes = 0;
+  std::string last_claimed;  // the group id of the last claim handed out
+
+  void queue_group_additions(const std::vector<store::group_addition>& additions) override {
+    inner_.queue_group_additions(additions);
+  }
+  std::optional<store::group_claim> claim_next_group(const std::string& owner, epoch_ms now,
+                                                     epoch_ms lease_until,
+                                                     std::size_t limit) override {
+    auto claim = inner_.claim_next_group(owner, now, lease_until, limit);
+    if (claim) last_claimed = claim->group_id;
+    return claim;
+  }
+  bool claim_group(const std::string& group_id, const std::string& owner, epoch_ms now,
+                   epoch_ms lease_until) override {
+    return inner_.claim_group(group_id, owner, now, lease_until);
+  }
+  void finish_group(const std::string& group_id, const std::string& owner, std::int64_t up_to,
+                    epoch_ms due_again_at) override {
+    if (failing_finishes > 0) {
+      --failing_finishes;
+      throw std::runtime_error("store: the database is away");
+    }
+    inner_.finish_group(group_id, owner, up_to, due_again_at);
+  }
+  void release_group(const std::string& group_id, const std::string& owner, epoch_ms retry_at,
+                     const std::string& error) override {
+    inner_.release_group(group_id, owner, retry_at, error);
+  }
+  store::group_queue_stats group_stats() override { return inner_.group_stats(); }
+
+ private:
+  store::group_queue& inner_;
+};
+
 std::string record_id(int n) {
   return testing::make_id("005", static_cast<std::uint64_t>(n));
 }
@@ -115,7 +154,8 @@ class group_drainer_test : public ::testing::Test {
     ASSERT_TRUE(inbox_->submit_and_wait(r).committed);
   }
 
-  group_drainer make_drainer() {
+  group_drainer make_drainer() { return make_drainer(*queue_); }
+  group_drainer make_drainer(store::group_queue& queue) {
     group_drainer_options o;
     o.owner = "test";
     o.threads = 1;
@@ -123,7 +163,7 @@ class group_drainer_test : public ::testing::Test {
     o.max_rest_ms = 0;  // no pacing: this clock stands still
     o.retry_base_ms = 1'000;
     o.retry_max_ms = 60'000;
-    return group_drainer(*queue_, api_,
+    return group_drainer(queue, api_,
                          [this](std::vector<store::history_event> events) {
                            inbox_->record_history(std::move(events));
                          },
@@ -237,6 +277,40 @@ TEST_F(group_drainer_test, a_failed_replace_is_retried_after_its_back_off_and_dr
   EXPECT_EQ(now.size(), 53u);
   for (int n = 1; n <= 3; ++n)
     EXPECT_NE(std::find(now.begin(), now.end(), linked(n)), now.end()) << n;
+}
+
+// The replace went through but the store could not record it (nor, the next time, again):
+// the drainer still holds the group's claim. Once the store answers it lets go at once, not
+// when the minute's lease runs out (this clock stands still: it never does here), and the
+// users are not replaced into the group a second time.
+TEST_F(group_drainer_test, a_finish_the_store_refused_is_retried_once_it_answers_again) {
+  for (int n = 1; n <= 3; ++n) receive(n, "N");
+  worker w(*inbox_, chain_.processor(), clock_, worker_options_);
+  ASSERT_EQ(w.run_once(), 3u);
+  flaky_group_queue flaky(*queue_);
+  flaky.failing_finishes = 2;
+  auto drainer = make_drainer(flaky);
+  EXPECT_THROW(drainer.drain_once(), std::runtime_error);
+  EXPECT_EQ(members().size(), 53u);
+  EXPECT_EQ(queue_->group_stats().additions, 3) << "nothing removed before it is recorded";
+  const auto group_id = flaky.last_claimed;
+  ASSERT_FALSE(group_id.empty());
+  const epoch_ms now = clock_.now();
+  EXPECT_FALSE(queue_->claim_group(group_id, "reconciliation", now, now + 60'000))
+      << "the drainer still holds it";
+  EXPECT_THROW(drainer.drain_once(), std::runtime_error) << "still away";
+  EXPECT_EQ(flaky.failing_finishes, 0);
+
+  EXPECT_EQ(drainer.drain_once(), 0u) << "finished, and nothing else due";
+  EXPECT_EQ(queue_->group_stats().additions, 0);
+  EXPECT_TRUE(queue_->claim_group(group_id, "reconciliation", now, now + 60'000))
+      << "let go of without waiting for the lease";
+  EXPECT_EQ(api_.replaces(), 1u);
+  EXPECT_EQ(members().size(), 53u);
+  for (int n = 1; n <= 3; ++n) {
+    const auto kinds = kinds_of(n);
+    EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "group_added"), 1) << n;
+  }
 }
 
 TEST_F(group_drainer_test, without_a_queue_a_deferred_addition_never_marks_the_record_done) {

@@ -67,6 +67,15 @@ class writer_like_queue : public store::work_queue {
     inner_.mark_done(o, r, v, outcome);
     if (after_mark) after_mark(r, v);
   }
+  // take_claimed fails (the store still away) this many times first.
+  std::atomic<int> failing_take_backs{0};
+  std::atomic<int> take_backs{0};
+  std::optional<store::pending_record> take_claimed(const std::string& o, const std::string& r,
+                                                    epoch_ms now) override {
+    ++take_backs;
+    if (failing_take_backs.fetch_sub(1) > 0) throw std::runtime_error("store: still away");
+    return inner_.take_claimed(o, r, now);
+  }
   std::vector<std::string> due_rereads(const std::string& o, epoch_ms now, std::size_t limit,
                                        bool every_due) override {
     return inner_.due_rereads(o, now, limit, every_due);
@@ -217,6 +226,80 @@ TEST_F(worker_refill_test, a_record_whose_outcome_could_not_be_recorded_comes_ba
   EXPECT_EQ(w.run_once(), 1u);
   EXPECT_EQ(calls, 2);
   EXPECT_EQ(store_->find_record(org, "005A")->state, store::record_state::done);
+}
+
+// The outcome of a parked record was not recorded, so the store still holds the state that
+// was applied, or a newer one: the worker must read which when the record comes back. The
+// state it applied, kept in memory, would put old fields over iSpring's newer ones.
+TEST_F(worker_refill_test, a_parked_record_comes_back_in_its_newest_state_never_the_old_one) {
+  submit("005A", "n1", R"({"FirstName":"v1"})");
+  std::vector<std::string> applied;
+  bool store_down = true;
+  queue_.before_mark = [&](const std::string&, std::int64_t) {
+    if (!store_down) return;
+    store_down = false;
+    submit("005A", "n2", R"({"FirstName":"v2"})");  // committed while the mark fails
+    throw std::runtime_error("store: the database is away");
+  };
+  worker w({queue_, *store_, *store_},
+           [&](const store::pending_record& r, const auto&) {
+             applied.push_back(r.fields_json);
+             return record_result::applied("applied", std::nullopt);
+           },
+           clock_, options_);
+  EXPECT_EQ(w.run_once(), 1u);
+  queue_.failing_take_backs = 1;  // the first attempt to read it back fails too: parked again
+  clock_.advance(options_.retry_base_ms);
+  EXPECT_EQ(w.run_once(), 0u);
+  EXPECT_EQ(queue_.take_backs, 1);
+  EXPECT_EQ(w.run_once(), 0u) << "not before its next wait";
+  clock_.advance(options_.retry_base_ms);
+  EXPECT_EQ(w.run_once(), 1u);
+  EXPECT_EQ(applied, (std::vector<std::string>{R"({"FirstName":"v1"})", R"({"FirstName":"v2"})"}));
+  const auto record = store_->find_record(org, "005A");
+  EXPECT_EQ(record->state, store::record_state::done);
+  EXPECT_EQ(record->version, 2);
+  EXPECT_EQ(w.run_once(), 0u);
+}
+
+// Another instance took this one for dead while the store was away (no beats for 15 s) and
+// applied a newer state: the parked record is settled, and must not be applied again at all.
+TEST_F(worker_refill_test, a_parked_record_another_instance_applied_meanwhile_is_left_alone) {
+  submit("005A", "n1", R"({"FirstName":"v1"})");
+  std::vector<std::string> applied;
+  bool store_down = true;
+  queue_.before_mark = [&](const std::string&, std::int64_t) {
+    if (!store_down) return;
+    store_down = false;
+    throw std::runtime_error("store: the database is away");
+  };
+  worker w({queue_, *store_, *store_},
+           [&](const store::pending_record& r, const auto&) {
+             applied.push_back(r.fields_json);
+             return record_result::applied("applied", std::nullopt);
+           },
+           clock_, options_);
+  EXPECT_EQ(w.run_once(), 1u);
+
+  store::store_settings other;
+  other.sqlite_path = (dir_.path() / "w.db").string();
+  other.instance_id = "other";
+  auto b = store::open_store(other);
+  submit("005A", "n2", R"({"FirstName":"v2"})");
+  b->heartbeat({"other", "host-b", 7, "serve", "test", clock_.now(), clock_.now()});
+  const auto taken = b->take_due(clock_.now(), 10);
+  ASSERT_EQ(taken.size(), 1u) << "this worker's instance never beat: its claim passes";
+  EXPECT_EQ(taken[0].fields_json, R"({"FirstName":"v2"})");
+  b->mark_done(org, "005A", taken[0].version, "applied");
+
+  clock_.advance(options_.retry_base_ms);
+  EXPECT_EQ(w.run_once(), 0u);
+  EXPECT_EQ(queue_.take_backs, 1);
+  EXPECT_EQ(applied, (std::vector<std::string>{R"({"FirstName":"v1"})"}));
+  EXPECT_EQ(store_->find_record(org, "005A")->state, store::record_state::done);
+  clock_.advance(options_.retry_base_ms);
+  EXPECT_EQ(w.run_once(), 0u);
+  EXPECT_EQ(queue_.take_backs, 1) << "dropped, not parked again";
 }
 
 }  // namespace

@@ -47,6 +47,15 @@ class work_queue {
   // due for nobody, this instance included, until mark_done/failed/held clears the claim,
   // its claimer retires, or its claimer stops beating: so it is never handed out twice.
   virtual std::vector<pending_record> take_due(epoch_ms now, std::size_t limit) = 0;
+  // One record the worker took before but could not record the outcome of (the store away),
+  // read again as a write: its CURRENT state (maybe newer than what was applied) when it is
+  // pending or retrying and still claimed by this store's instance — or due by `now` and
+  // unclaimed or claimed by an instance that stopped beating, and then claimed for this one.
+  // Nullopt when it is done, held, dead, someone else's and not yet due, or another live
+  // instance holds it.
+  virtual std::optional<pending_record> take_claimed(const std::string& organization_id,
+                                                     const std::string& record_id,
+                                                     epoch_ms now) = 0;
   // Ids of an organization's due records that wait for a re-read (GAP events), oldest
   // first: the worker reads them from Salesforce together, in one query. `every_due`: all
   // due records of the organization (the worker verifies every notification by a read).

@@ -84,6 +84,11 @@ class group_drainer {
   void finish(const store::group_claim& claim, const std::vector<apply_step>& steps,
               std::size_t members, epoch_ms due_again_at);
   void fail(const store::group_claim& claim, const std::string& error);
+  // Runs a write that lets go of a claim (finish, release); one the store refused (the
+  // database away) is kept and run again before the next claim, so the group waits for the
+  // store, not for its lease to expire.
+  void settle(std::function<void()> write);
+  void retry_unsettled();
 
   store::group_queue& queue_;
   directory directory_;
@@ -97,6 +102,7 @@ class group_drainer {
   bool stopping_ = false;
   bool woken_ = false;
   std::optional<epoch_ms> resting_until_;  // the earliest a group this process paced is due
+  std::vector<std::function<void()>> unsettled_;  // settle()'s writes the store refused
   std::vector<std::thread> threads_;
   metrics::counter* succeeded_ = nullptr;
   metrics::counter* failed_ = nullptr;

@@ -113,14 +113,28 @@ class worker {
   std::size_t run_once();
 
  private:
+  // Only the key: the state applied may be stale by the time it comes back (a newer one
+  // applied meanwhile, here or by an instance that took this one for dead), so the record is
+  // read again through the store (work_queue::take_claimed).
+  struct parked_record {
+    std::string organization_id;
+    std::string record_id;
+    epoch_ms until = 0;
+  };
+
   void thread_loop();
   std::optional<store::pending_record> next_due(std::unique_lock<std::mutex>& lock);
   std::optional<store::pending_record> take_ready_locked();
   void refill(std::unique_lock<std::mutex>& lock);
-  void unpark_locked(epoch_ms now);
+  std::vector<parked_record> unpark_locked(epoch_ms now);
+  std::vector<store::pending_record> take_back(std::vector<parked_record> parked,
+                                               const std::vector<store::pending_record>& due,
+                                               epoch_ms now);
+  void keep_new_locked(std::vector<store::pending_record> records);
   bool should_wake_locked() const;
   void process(const store::pending_record& record);
   void park(const store::pending_record& record, epoch_ms until);
+  void park_locked(std::string organization_id, std::string record_id, epoch_ms until);
   bool queue_group_additions(const store::pending_record& record, record_result& result,
                              epoch_ms now);
 
@@ -137,8 +151,8 @@ class worker {
   bool refilling_ = false;    // a thread is asking the store, without mutex_
   std::vector<store::pending_record> ready_;  // taken from the store, not yet started
   std::set<std::string> in_flight_;           // record ids being applied
-  // Applied, but the store could not record the outcome: back into ready_ at the time given.
-  std::vector<std::pair<epoch_ms, store::pending_record>> parked_;
+  // Applied, but the store could not record the outcome: read again at the time given.
+  std::vector<parked_record> parked_;
   std::optional<epoch_ms> earliest_retry_;    // when a retry we scheduled falls due
   std::vector<std::thread> threads_;
   // connector_worker_applies_total by result: applied, skipped, failed (to retry), dead.

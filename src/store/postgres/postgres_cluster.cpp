@@ -102,6 +102,35 @@ RETURNING )sql") + postgres_reads::record_columns,
   return due;
 }
 
+// The same rule for one record, its claimer included: a record this instance took and could
+// not mark is still its own, due or not (a newer state's due time may be a later clock's),
+// or nobody would take it while this instance lives.
+std::optional<pending_record> claim_one(postgres_connection& db,
+                                        const std::string& organization_id,
+                                        const std::string& record_id, const std::string& holder,
+                                        epoch_ms now) {
+  const auto rows = db.exec(std::string(R"sql(
+UPDATE records SET claimed_by = $3, lease_until = $4
+WHERE organization_id = $1 AND record_id = $2
+  AND state IN ('pending', 'retrying')
+  AND (claimed_by = $3
+       OR (due_at <= $5
+           AND (claimed_by IS NULL
+                OR NOT EXISTS (SELECT 1 FROM instances
+                               WHERE id = records.claimed_by AND last_seen >= $6))))
+RETURNING )sql") + postgres_reads::record_columns,
+                            params()
+                                .add(organization_id)
+                                .add(record_id)
+                                .add(holder)
+                                .add(now + instance_stale_after_ms)
+                                .add(now)
+                                .add(live_since(now)),
+                            "claim record");
+  if (rows.rows() == 0) return std::nullopt;
+  return postgres_reads::record_from(rows, 0);
+}
+
 // Only the holder's: an instance taken for dead that comes back and finishes late must not
 // free a record its successor is applying.
 void release_claim(postgres_connection& db, const std::string& organization_id,

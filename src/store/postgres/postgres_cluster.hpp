@@ -2,6 +2,7 @@
 // Instances, leases and schedule slots on PostgreSQL (cluster.hpp), as functions of a
 // connection. Writes run in the engine's writer transaction; two instances' writers taking
 // the same lease or slot meet on its row lock (INSERT … ON CONFLICT), so one of them wins.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,11 @@ bool claim_slot(postgres_connection& db, const std::string& name, epoch_ms due,
 // waited for.
 std::vector<pending_record> claim_due(postgres_connection& db, const std::string& holder,
                                       epoch_ms now, std::size_t limit);
+// take_claimed: one record, due, ours, free or a dead holder's, claimed for `holder`.
+std::optional<pending_record> claim_one(postgres_connection& db,
+                                        const std::string& organization_id,
+                                        const std::string& record_id, const std::string& holder,
+                                        epoch_ms now);
 // mark_done, mark_failed, mark_held: the record is nobody's any more (if `holder`'s).
 void release_claim(postgres_connection& db, const std::string& organization_id,
                    const std::string& record_id, const std::string& holder);

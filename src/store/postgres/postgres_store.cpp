@@ -302,6 +302,16 @@ class postgres_store final : public reads_through<store>, private group_commit_e
     return due;
   }
 
+  std::optional<pending_record> take_claimed(const std::string& organization_id,
+                                             const std::string& record_id,
+                                             epoch_ms now) override {
+    std::optional<pending_record> record;
+    run_write([&](postgres_connection& db, history_rows&) {
+      record = postgres_cluster::claim_one(db, organization_id, record_id, owner_.instance, now);
+    });
+    return record;
+  }
+
   std::vector<std::string> due_rereads(const std::string& organization_id, epoch_ms now,
                                        std::size_t limit, bool every_due) override {
     return read_([&](auto& db) {
