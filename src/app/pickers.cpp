@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -316,6 +317,21 @@ struct pickers::state {
   bool refreshing = false;
   std::optional<std::int64_t> refresh_tried_at_ms;  // a failing Salesforce is asked seldom
 
+  // Threads still running a picker's remote calls (under mutex): the pickers wait for them
+  // when destroyed, so none outlives what it reads (the settings source, the process's
+  // statics at exit). Each ends within the remote timeout.
+  std::size_t threads = 0;
+  std::condition_variable threads_done;
+
+  void thread_started() {
+    std::lock_guard lock(mutex);
+    ++threads;
+  }
+  void thread_ended() {
+    std::lock_guard lock(mutex);
+    if (--threads == 0) threads_done.notify_all();
+  }
+
   static std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
@@ -396,6 +412,7 @@ http::handler_fn remote_route(const std::vector<config::admin_token>& tokens, st
           return respond(busy("too many picker requests at once; try again in a moment"));
         }
         auto answer_to = std::make_shared<http::respond_fn>(std::move(respond));
+        state->thread_started();
         try {
           std::thread([state, work, query, answer_to] {
             http::response answer;
@@ -406,8 +423,10 @@ http::handler_fn remote_route(const std::vector<config::admin_token>& tokens, st
             }
             state->in_flight.fetch_sub(1);
             (*answer_to)(std::move(answer));
+            state->thread_ended();
           }).detach();
         } catch (const std::system_error&) {  // no thread to be had
+          state->thread_ended();
           state->in_flight.fetch_sub(1);
           (*answer_to)(busy("the service is out of threads; try again in a moment"));
         }
@@ -487,7 +506,10 @@ pickers::pickers(picker_sources sources) : state_(std::make_shared<state>()) {
   state_->sources = std::move(sources);
 }
 
-pickers::~pickers() = default;
+pickers::~pickers() {
+  std::unique_lock lock(state_->mutex);
+  state_->threads_done.wait(lock, [this] { return state_->threads == 0; });
+}
 
 std::vector<http::route> pickers::routes(const std::vector<config::admin_token>& token) const {
   return {
@@ -529,18 +551,25 @@ json pickers::status_warnings() const {
     if (stale && may_try && !state_->refreshing) {
       state_->refreshing = true;
       state_->refresh_tried_at_ms = now;
-      std::thread([s = state_, settings] {
-        try {
-          if (auto read = s->read_counts(settings); !read)
+      ++state_->threads;  // under the lock already
+      try {
+        std::thread([s = state_, settings] {
+          try {
+            if (auto read = s->read_counts(settings); !read)
+              spdlog::warn("checking the configured departments against Salesforce failed: {}",
+                           read.error().body);
+          } catch (const std::exception& e) {
             spdlog::warn("checking the configured departments against Salesforce failed: {}",
-                         read.error().body);
-        } catch (const std::exception& e) {
-          spdlog::warn("checking the configured departments against Salesforce failed: {}",
-                       e.what());
-        }
-        std::lock_guard lock(s->mutex);
-        s->refreshing = false;
-      }).detach();
+                         e.what());
+          }
+          std::lock_guard lock(s->mutex);
+          s->refreshing = false;
+          if (--s->threads == 0) s->threads_done.notify_all();
+        }).detach();
+      } catch (const std::system_error&) {  // no thread to be had: next time
+        state_->refreshing = false;
+        --state_->threads;
+      }
     }
     counts = state_->counts;
     complete = state_->counts_complete;
