@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "shared_sql.hpp"
 #include "sqlite_statements.hpp"
 
 namespace connector::store {
@@ -11,31 +12,12 @@ INSERT INTO instances (id, host, pid, role, version, started_at, last_seen)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
 ON CONFLICT (id) DO UPDATE SET last_seen = max(instances.last_seen, excluded.last_seen))sql",
                       "record heartbeat"),
-      delete_instance(db, "DELETE FROM instances WHERE id = ?1", "retire instance"),
-      release_all(db, "DELETE FROM leases WHERE holder = ?1", "release the instance's leases"),
-      release_records(db, R"sql(
-UPDATE records SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = ?1)sql",
-                      "release the instance's record claims"),
-      // Taken when free, already ours, or its holder's heartbeat stopped: never by a pid.
-      upsert_lease(db, R"sql(
-INSERT INTO leases (name, holder, taken_at) VALUES (?1, ?2, ?3)
-ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, taken_at = excluded.taken_at
-WHERE leases.holder = excluded.holder
-   OR NOT EXISTS (SELECT 1 FROM instances WHERE id = leases.holder AND last_seen >= ?4)
-RETURNING holder)sql",
-                   "take lease"),
-      delete_lease(db, "DELETE FROM leases WHERE name = ?1 AND holder = ?2", "release lease"),
-      upsert_slot(db, R"sql(
-INSERT INTO schedule_slots (name, due_at, claimed_by, claimed_at) VALUES (?1, ?2, ?3, ?4)
-ON CONFLICT (name) DO UPDATE SET due_at = excluded.due_at, claimed_by = excluded.claimed_by,
-  claimed_at = excluded.claimed_at
-WHERE schedule_slots.due_at < excluded.due_at
-   OR (schedule_slots.due_at = excluded.due_at
-       AND schedule_slots.claimed_by <> excluded.claimed_by
-       AND NOT EXISTS (SELECT 1 FROM instances
-                       WHERE id = schedule_slots.claimed_by AND last_seen >= ?5))
-RETURNING claimed_by)sql",
-                  "claim schedule slot"),
+      delete_instance(db, shared_sql::delete_instance, "retire instance"),
+      release_all(db, shared_sql::release_leases_of, "release the instance's leases"),
+      release_records(db, shared_sql::release_records_of, "release the instance's record claims"),
+      upsert_lease(db, shared_sql::take_lease, "take lease"),
+      delete_lease(db, shared_sql::release_lease, "release lease"),
+      upsert_slot(db, shared_sql::claim_slot, "claim schedule slot"),
       // A claim is the claimer's as long as it beats (cluster.hpp): a live instance slow on
       // iSpring keeps its records, so no user is created twice; a dead one's pass three
       // beats after its last. The claimer's own are not due for it either, beating or not
@@ -53,26 +35,9 @@ WHERE (organization_id, record_id) IN (
   ORDER BY due_at LIMIT ?5)
 RETURNING )sql") + record_columns,
                         "claim due records"),
-      // The same rule for one record, its claimer included: a record this instance took and
-      // could not mark is still its own, due or not (a newer state's due time may be a later
-      // clock's), or nobody would take it while this instance lives.
-      claim_one_record(db, std::string(R"sql(
-UPDATE records SET claimed_by = ?3, lease_until = ?4
-WHERE organization_id = ?1 AND record_id = ?2
-  AND state IN ('pending', 'retrying')
-  AND (claimed_by = ?3
-       OR (due_at <= ?5
-           AND (claimed_by IS NULL
-                OR NOT EXISTS (SELECT 1 FROM instances
-                               WHERE id = records.claimed_by AND last_seen >= ?6))))
-RETURNING )sql") + record_columns,
+      claim_one_record(db, std::string(shared_sql::claim_one_record) + record_columns,
                        "claim record"),
-      // Only the holder's: an instance taken for dead that comes back and finishes late must
-      // not free a record its successor is applying.
-      clear_claim(db, R"sql(
-UPDATE records SET claimed_by = NULL, lease_until = NULL
-WHERE organization_id = ?1 AND record_id = ?2 AND claimed_by = ?3)sql",
-                  "release record claim") {}
+      clear_claim(db, shared_sql::release_claim, "release record claim") {}
 
 void cluster_writes::heartbeat(const instance_record& self) {
   run(upsert_instance)

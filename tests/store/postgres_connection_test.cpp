@@ -10,6 +10,7 @@
 #include "connector/store/postgres.hpp"
 #include "store/postgres/postgres_schema.hpp"
 #include "store/postgres/postgres_session.hpp"
+#include "store/postgres/postgres_sql.hpp"
 #include "support/postgres_server.hpp"
 
 namespace connector::store {
@@ -18,6 +19,13 @@ namespace {
 using testing::postgres_server;
 
 std::string database_of(const std::string& url) { return url.substr(url.rfind('/') + 1); }
+
+TEST(postgres_connection, shared_statements_read_in_postgres_placeholders) {
+  EXPECT_EQ(postgres_sql("UPDATE t SET a = ?1 WHERE b = ?12 AND c >= ?3"),
+            "UPDATE t SET a = $1 WHERE b = $12 AND c >= $3");
+  // Only a number after it makes a placeholder.
+  EXPECT_EQ(postgres_sql("SELECT '?' WHERE x ? 'k' AND y = ?2"), "SELECT '?' WHERE x ? 'k' AND y = $2");
+}
 
 TEST(postgres_connection, text_and_arrays_reach_the_server_as_written) {
   postgres_connection db(postgres_server::shared().create_database());

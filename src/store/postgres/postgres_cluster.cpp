@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "../shared_sql.hpp"
 #include "postgres_reads.hpp"
+#include "postgres_sql.hpp"
 
 namespace connector::store::postgres_cluster {
 
@@ -26,43 +28,31 @@ ON CONFLICT (id) DO UPDATE SET last_seen = greatest(instances.last_seen, exclude
 
 // Its records too: those its worker took but did not start pass at once, not 15 s later.
 void retire(postgres_connection& db, const std::string& id) {
-  db.exec("DELETE FROM leases WHERE holder = $1", params().add(id),
-          "release the instance's leases");
-  db.exec("UPDATE records SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = $1",
-          params().add(id), "release the instance's record claims");
-  db.exec("DELETE FROM instances WHERE id = $1", params().add(id), "retire instance");
+  static const auto release_leases = postgres_sql(shared_sql::release_leases_of);
+  static const auto release_records = postgres_sql(shared_sql::release_records_of);
+  static const auto delete_instance = postgres_sql(shared_sql::delete_instance);
+  db.exec(release_leases, params().add(id), "release the instance's leases");
+  db.exec(release_records, params().add(id), "release the instance's record claims");
+  db.exec(delete_instance, params().add(id), "retire instance");
 }
 
-// Taken when free, already ours, or its holder's heartbeat stopped: never by a pid.
 bool take_lease(postgres_connection& db, const std::string& name, const std::string& holder,
                 epoch_ms now) {
-  return db.exec(R"sql(
-INSERT INTO leases (name, holder, taken_at) VALUES ($1, $2, $3)
-ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, taken_at = excluded.taken_at
-WHERE leases.holder = excluded.holder
-   OR NOT EXISTS (SELECT 1 FROM instances WHERE id = leases.holder AND last_seen >= $4)
-RETURNING holder)sql",
+  static const auto sql = postgres_sql(shared_sql::take_lease);
+  return db.exec(sql,
                  params().add(name).add(holder).add(now).add(live_since(now)), "take lease")
              .rows() == 1;
 }
 
 void release_lease(postgres_connection& db, const std::string& name, const std::string& holder) {
-  db.exec("DELETE FROM leases WHERE name = $1 AND holder = $2", params().add(name).add(holder),
-          "release lease");
+  static const auto sql = postgres_sql(shared_sql::release_lease);
+  db.exec(sql, params().add(name).add(holder), "release lease");
 }
 
 bool claim_slot(postgres_connection& db, const std::string& name, epoch_ms due,
                 const std::string& holder, epoch_ms now) {
-  return db.exec(R"sql(
-INSERT INTO schedule_slots (name, due_at, claimed_by, claimed_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT (name) DO UPDATE SET due_at = excluded.due_at, claimed_by = excluded.claimed_by,
-  claimed_at = excluded.claimed_at
-WHERE schedule_slots.due_at < excluded.due_at
-   OR (schedule_slots.due_at = excluded.due_at
-       AND schedule_slots.claimed_by <> excluded.claimed_by
-       AND NOT EXISTS (SELECT 1 FROM instances
-                       WHERE id = schedule_slots.claimed_by AND last_seen >= $5))
-RETURNING claimed_by)sql",
+  static const auto sql = postgres_sql(shared_sql::claim_slot);
+  return db.exec(sql,
                  params().add(name).add(due).add(holder).add(now).add(live_since(now)),
                  "claim schedule slot")
              .rows() == 1;
@@ -102,23 +92,13 @@ RETURNING )sql") + postgres_reads::record_columns,
   return due;
 }
 
-// The same rule for one record, its claimer included: a record this instance took and could
-// not mark is still its own, due or not (a newer state's due time may be a later clock's),
-// or nobody would take it while this instance lives.
+// The claim rule for one record (shared_sql.hpp).
 std::optional<pending_record> claim_one(postgres_connection& db,
                                         const std::string& organization_id,
                                         const std::string& record_id, const std::string& holder,
                                         epoch_ms now) {
-  const auto rows = db.exec(std::string(R"sql(
-UPDATE records SET claimed_by = $3, lease_until = $4
-WHERE organization_id = $1 AND record_id = $2
-  AND state IN ('pending', 'retrying')
-  AND (claimed_by = $3
-       OR (due_at <= $5
-           AND (claimed_by IS NULL
-                OR NOT EXISTS (SELECT 1 FROM instances
-                               WHERE id = records.claimed_by AND last_seen >= $6))))
-RETURNING )sql") + postgres_reads::record_columns,
+  static const auto sql = postgres_sql(shared_sql::claim_one_record) + record_columns;
+  const auto rows = db.exec(sql,
                             params()
                                 .add(organization_id)
                                 .add(record_id)
@@ -131,13 +111,11 @@ RETURNING )sql") + postgres_reads::record_columns,
   return postgres_reads::record_from(rows, 0);
 }
 
-// Only the holder's: an instance taken for dead that comes back and finishes late must not
-// free a record its successor is applying.
+// Only the holder's (shared_sql.hpp).
 void release_claim(postgres_connection& db, const std::string& organization_id,
                    const std::string& record_id, const std::string& holder) {
-  db.exec(R"sql(
-UPDATE records SET claimed_by = NULL, lease_until = NULL
-WHERE organization_id = $1 AND record_id = $2 AND claimed_by = $3)sql",
+  static const auto sql = postgres_sql(shared_sql::release_claim);
+  db.exec(sql,
           params().add(organization_id).add(record_id).add(holder), "release record claim");
 }
 
