@@ -145,7 +145,10 @@ grep -qF -e "$segment_value" "$root/tmp/dpkg.log" "$root/tmp/apt.log" && fail "t
 # 6. Upgrades keep an edited config: a newer package with the same shipped config replaces
 # it silently; one whose shipped config changed too keeps the admin's and puts its own
 # beside it (as apt does with --force-confold, or after asking).
-sed -i 's/"run_interval_minutes": 60/"run_interval_minutes": 45/' "$root$config"
+# (The admin listener's port: the schedule and the mapping are the admin page's now, not the
+# file's.)
+sed -i 's/"127.0.0.1:8444"/"127.0.0.1:8445"/' "$root$config"
+grep -q '"127.0.0.1:8445"' "$root$config" || fail "the admin's edit of the config did not take"
 repack() {  # version, sed expression for the shipped config
   rm -rf "$root/tmp/repack"
   dpkg-deb -R "$deb" "$root/tmp/repack"
@@ -162,14 +165,15 @@ repack "$version+upgrade1" 's/^//'
 in_root dpkg --unpack "/tmp/connector-$version+upgrade1.deb" >/dev/null || fail "unpack upgrade 1"
 check_mode "root:root 700" /etc/connector/credentials
 in_root dpkg --configure connector >/dev/null || fail "upgrade 1"
-grep -q '"run_interval_minutes": 45' "$root$config" || fail "upgrade 1 overwrote the config"
+grep -q '"127.0.0.1:8445"' "$root$config" || fail "upgrade 1 overwrote the config"
 [ ! -e "$root$config.dpkg-dist" ] || fail "upgrade 1 offered an unchanged config"
 check_mode "root:connector 640" "$config"
-repack "$version+upgrade2" 's/"run_interval_minutes": 60/"run_interval_minutes": 30/'
+repack "$version+upgrade2" 's/"127.0.0.1:8444"/"127.0.0.1:8446"/'
+grep -q '"127.0.0.1:8446"' "$root/tmp/repack$config" || fail "upgrade 2's config did not change"
 in_root dpkg -i --force-confold "/tmp/connector-$version+upgrade2.deb" >/dev/null </dev/null ||
   fail "upgrade 2"
-grep -q '"run_interval_minutes": 45' "$root$config" || fail "upgrade 2 overwrote the config"
-grep -q '"run_interval_minutes": 30' "$root$config.dpkg-dist" ||
+grep -q '"127.0.0.1:8445"' "$root$config" || fail "upgrade 2 overwrote the config"
+grep -q '"127.0.0.1:8446"' "$root$config.dpkg-dist" ||
   fail "upgrade 2 did not leave its own config beside it"
 [ "$(in_root getent passwd | grep -c '^connector:')" = 1 ] || fail "the user was made twice"
 [ "$(cat "$root$segment")" = "$segment_value" ] || fail "an upgrade replaced the intake path segment"
