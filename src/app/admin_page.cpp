@@ -334,16 +334,22 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
       {"GET", "/admin/config",
        admin_only(
            token,
-           [&settings](http::request&&, const text::query_params&, http::respond_fn respond) {
-             respond(json_answer(200, config_to_json(settings)));
+           [&settings, live = context.live](http::request&&, const text::query_params&,
+                                             http::respond_fn respond) {
+             if (!live) return respond(json_answer(200, config_to_json(settings)));
+             const auto now = live();
+             respond(json_answer(200, config_to_json(*now.settings)));
            })},
       {"GET", "/admin/schedule",
        admin_only(
            token,
-           [&settings, runs](http::request&&, const text::query_params&, http::respond_fn respond) {
+           [&settings, runs, live = context.live](http::request&&, const text::query_params&,
+                                                  http::respond_fn respond) {
              const auto next = runs ? runs->next_scheduled_run() : std::nullopt;
+             const auto now = live ? live().settings : nullptr;
+             const auto& run_type = now ? now->schedule.run_type : settings.schedule.run_type;
              respond(json_answer(
-                 200, {{"run_type", settings.schedule.run_type},
+                 200, {{"run_type", run_type},
                        {"reconciliation_available", runs != nullptr},
                        {"next_run", next ? nlohmann::json(format_utc(*next)) : nlohmann::json()}}));
            })},

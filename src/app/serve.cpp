@@ -410,7 +410,7 @@ int serve(const config::settings& file_settings, const serve_options& options) {
       admin_server_options(settings),
       with_admin_throttle(
           with_admin_page(with_settings_routes(std::move(admin_routes), live),
-                          {&settings, inbox.get(), inbox.get(), runs.get(), &clock, wake_worker}),
+                          {&settings, inbox.get(), inbox.get(), runs.get(), &clock, wake_worker, live.source()}),
           accepted_tokens(settings.admin), clock, &metrics),
       count_refusals("admin"));
 

@@ -296,6 +296,12 @@ TEST_F(settings_live_e2e, AnIntervalChangedThroughTheApiMovesTheNextRun) {
   auto hourly = interval_5;
   hourly["run_interval_minutes"] = 60;
   ASSERT_EQ(put("schedule", hourly, "\"0\"").status, 200);
+  // The page's Schedule and Configuration views show the revision in force, not the start's.
+  ASSERT_TRUE(eventually([&] {
+    return json::parse(call("GET", "/admin/schedule", "").body)["run_type"] == "interval";
+  }));
+  EXPECT_EQ(json::parse(call("GET", "/admin/config", "").body)["schedule"]["run_interval_minutes"],
+            60);
   // No previous run: the first is due at once.
   ASSERT_TRUE(eventually([&] { return ended(1); })) << service_->process().stderr_text();
   EXPECT_EQ(run(1)["trigger"], "scheduled");

@@ -28,6 +28,7 @@
 #include "connector/config/config.hpp"
 #include "connector/http/server.hpp"
 #include "connector/store/interfaces.hpp"
+#include "connector/sync/settings_snapshot.hpp"
 
 namespace connector::app {
 
@@ -46,6 +47,9 @@ struct admin_page_context {
   run_coordinator* runs = nullptr;  // null: the reconciliation is unavailable
   const clock* time = nullptr;
   std::function<void()> wake_worker;  // after dead letters are re-queued; may be empty
+  // The settings in force now (a revision saved in the page, or by another instance); empty:
+  // `settings` as started. /admin/config and /admin/schedule show these.
+  sync::settings_source live;
 };
 
 // The page's routes in front of `admin_routes`, every handler wrapped to add the security
