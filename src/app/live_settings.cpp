@@ -283,22 +283,8 @@ save_outcome live_settings::restore(std::int64_t old, std::optional<std::int64_t
   const auto earlier = log_.read_revision(old);
   if (!earlier) return refused(404, "no settings revision " + std::to_string(old));
   if (auto refusal = precondition(if_match, newest)) return *refusal;
-  const auto stored_revision = log_.read_revision(newest);
-  const auto before =
-      parse_stored(stored_revision ? stored_revision->settings_json : std::string());
-  const auto content = parse_stored(earlier->settings_json);
-  auto next = before;
-  // The page-managed sections as they were; what the file manages stays as it is.
-  for (const char* name : config::editable_sections) {
-    if (is_file_managed(file_, name)) continue;
-    if (content.contains(name)) {
-      next[name] = content[name];
-    } else {
-      next.erase(name);
-    }
-  }
-  const auto changed = changed_sections(file_, before, next);
-  return save_set(std::move(next), changed, newest, who);
+  // The page-managed sections as they were.
+  return replace_page_sections(parse_stored(earlier->settings_json), newest, who);
 }
 
 save_outcome live_settings::save_all(const json& sections, std::optional<std::int64_t> if_match,
@@ -316,14 +302,21 @@ save_outcome live_settings::save_all(const json& sections, std::optional<std::in
   std::unique_lock log_lock(log_mutex_);
   const auto newest = log_.current_revision();
   if (auto refusal = precondition(if_match.value_or(newest), newest)) return *refusal;
+  return replace_page_sections(sections, newest, who);
+}
+
+// Under log_mutex_: revision `newest` with every page-managed section replaced by `content`'s
+// (one `content` lacks is removed, so its defaults apply); what the file manages stays as it is.
+save_outcome live_settings::replace_page_sections(const json& content, std::int64_t newest,
+                                                  const std::string& who) {
   const auto stored_revision = log_.read_revision(newest);
   const auto before =
       parse_stored(stored_revision ? stored_revision->settings_json : std::string());
   auto next = before;
   for (const char* name : config::editable_sections) {
     if (is_file_managed(file_, name)) continue;
-    if (sections.contains(name)) {
-      next[name] = sections[name];
+    if (content.contains(name)) {
+      next[name] = content[name];
     } else {
       next.erase(name);
     }

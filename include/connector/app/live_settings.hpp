@@ -87,6 +87,8 @@ class live_settings {
   void stop_polling();
 
  private:
+  save_outcome replace_page_sections(const nlohmann::json& content, std::int64_t newest,
+                                     const std::string& who);
   save_outcome save_set(nlohmann::json next, const std::vector<std::string>& changed,
                         std::int64_t from, const std::string& who);
   void apply(std::int64_t revision, nlohmann::json stored,
