@@ -1,3 +1,5 @@
 #include "connector/app/commands.hpp"
 
-int main(int argc, char** argv) { return connector::app::run_cli(argc, argv); }
+int main(int argc, char** argv) {
+  return connector::app::run_cli(argc, argv);
+}

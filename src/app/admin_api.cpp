@@ -89,8 +89,8 @@ std::vector<http::route> make_admin_routes(const config::settings& settings,
                                            store::store_reader& inbox,
                                            intake_counters& /*counters*/, run_coordinator* runs,
                                            std::string runs_unavailable,
-                                           const metrics::registry* metrics,
-                                           ispring::api* ispring, sync::settings_source live,
+                                           const metrics::registry* metrics, ispring::api* ispring,
+                                           sync::settings_source live,
                                            std::function<nlohmann::json()> status_warnings) {
   const auto token = accepted_tokens(settings.admin);
   std::vector<http::route> routes{
@@ -130,40 +130,39 @@ std::vector<http::route> make_admin_routes(const config::settings& settings,
                   })},
       // `connector explain` over HTTP: the same JSON; ?offline=true leaves iSpring unasked.
       {"GET", "/admin/users/*",
-       admin_only(token,
-                  [&inbox, &settings, ispring, live](http::request&& req,
-                                                     const text::query_params& query,
-                                                     http::respond_fn respond) {
-                    const auto user = text::percent_decode(std::string_view(req.path).substr(
-                        std::string_view("/admin/users/").size()));
-                    if (!user)
-                      return respond(json_error(400, "the user in the path has a broken %-escape"));
-                    if (user->empty())
-                      return respond(json_error(404,
-                                                "name a user: /admin/users/{record id, username, "
-                                                "e-mail or iSpring user id}"));
-                    const auto limit = query.whole_number("limit", 50);
-                    const auto offline = query.flag("offline");
-                    if (!limit || !offline)
-                      return respond(json_error(400, !limit ? limit.error() : offline.error()));
-                    explain_options options;
-                    options.limit = std::min<std::size_t>(*limit, 1000);
-                    // What would happen now: by the settings revision in force now.
-                    const auto now = live ? live() : sync::settings_snapshot{};
-                    const auto& current = now.settings ? *now.settings : settings;
-                    auto answer = explain_user(*user, current, facts_of(inbox),
-                                               *offline ? nullptr : ispring, options);
-                    if (!answer) return respond(json_error(answer.error().status, answer.error().message));
-                    if (!ispring && !answer->value("/ispring/checked"_json_pointer, false))
-                      (*answer)["ispring"] = {
-                          {"checked", false},
-                          {"reason", settings.ispring ? "offline: iSpring was not asked"
-                                                      : "no ispring section in the "
-                                                        "configuration"}};
-                    respond(http::response::json(
-                        200,
-                        answer->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
-                  })},
+       admin_only(
+           token,
+           [&inbox, &settings, ispring, live](http::request&& req, const text::query_params& query,
+                                              http::respond_fn respond) {
+             const auto user = text::percent_decode(
+                 std::string_view(req.path).substr(std::string_view("/admin/users/").size()));
+             if (!user)
+               return respond(json_error(400, "the user in the path has a broken %-escape"));
+             if (user->empty())
+               return respond(json_error(404,
+                                         "name a user: /admin/users/{record id, username, "
+                                         "e-mail or iSpring user id}"));
+             const auto limit = query.whole_number("limit", 50);
+             const auto offline = query.flag("offline");
+             if (!limit || !offline)
+               return respond(json_error(400, !limit ? limit.error() : offline.error()));
+             explain_options options;
+             options.limit = std::min<std::size_t>(*limit, 1000);
+             // What would happen now: by the settings revision in force now.
+             const auto now = live ? live() : sync::settings_snapshot{};
+             const auto& current = now.settings ? *now.settings : settings;
+             auto answer = explain_user(*user, current, facts_of(inbox),
+                                        *offline ? nullptr : ispring, options);
+             if (!answer) return respond(json_error(answer.error().status, answer.error().message));
+             if (!ispring && !answer->value("/ispring/checked"_json_pointer, false))
+               (*answer)["ispring"] = {
+                   {"checked", false},
+                   {"reason", settings.ispring ? "offline: iSpring was not asked"
+                                               : "no ispring section in the "
+                                                 "configuration"}};
+             respond(http::response::json(
+                 200, answer->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+           })},
       // Search for the admin page: ?q= a record id, username or e-mail prefix; paged.
       {"GET", "/admin/users",
        admin_only(token,

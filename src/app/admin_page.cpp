@@ -190,7 +190,8 @@ nlohmann::json config_to_json(const config::settings& s) {
         {"tls", s.admin.tls},
         {"token", secret_json(s.admin.token)},
         // Names only: who saves settings revisions. The tokens are never shown.
-        {"token_names", [&s] {
+        {"token_names",
+         [&s] {
            std::vector<std::string> names;
            for (const auto& t : s.admin.tokens) names.push_back(t.name);
            return names;
@@ -332,33 +333,32 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
                      respond);
        }},
       {"GET", "/admin/config",
-       admin_only(
-           token,
-           [&settings, live = context.live](http::request&&, const text::query_params&,
-                                             http::respond_fn respond) {
-             if (!live) return respond(json_answer(200, config_to_json(settings)));
-             const auto now = live();
-             respond(json_answer(200, config_to_json(*now.settings)));
-           })},
+       admin_only(token,
+                  [&settings, live = context.live](http::request&&, const text::query_params&,
+                                                   http::respond_fn respond) {
+                    if (!live) return respond(json_answer(200, config_to_json(settings)));
+                    const auto now = live();
+                    respond(json_answer(200, config_to_json(*now.settings)));
+                  })},
       {"GET", "/admin/schedule",
-       admin_only(
-           token,
-           [&settings, runs, live = context.live](http::request&&, const text::query_params&,
-                                                  http::respond_fn respond) {
-             const auto next = runs ? runs->next_scheduled_run() : std::nullopt;
-             const auto now = live ? live().settings : nullptr;
-             const auto& run_type = now ? now->schedule.run_type : settings.schedule.run_type;
-             respond(json_answer(
-                 200, {{"run_type", run_type},
-                       {"reconciliation_available", runs != nullptr},
-                       {"next_run", next ? nlohmann::json(format_utc(*next)) : nlohmann::json()}}));
-           })},
+       admin_only(token,
+                  [&settings, runs, live = context.live](http::request&&, const text::query_params&,
+                                                         http::respond_fn respond) {
+                    const auto next = runs ? runs->next_scheduled_run() : std::nullopt;
+                    const auto now = live ? live().settings : nullptr;
+                    const auto& run_type =
+                        now ? now->schedule.run_type : settings.schedule.run_type;
+                    respond(json_answer(200, {{"run_type", run_type},
+                                              {"reconciliation_available", runs != nullptr},
+                                              {"next_run", next ? nlohmann::json(format_utc(*next))
+                                                                : nlohmann::json()}}));
+                  })},
       // Hourly buckets ending with the current hour; "series" grows (applied changes
       // per hour can join from the history table) without changing the shape.
       {"GET", "/admin/activity",
        admin_only(token,
                   [&inbox, &time](http::request&&, const text::query_params& query,
-                                     http::respond_fn respond) {
+                                  http::respond_fn respond) {
                     const auto hours = query.whole_number("hours", 24);
                     if (!hours || *hours == 0 || *hours > 24 * 31)
                       return respond(json_error(400, "hours: a whole number from 1 to 744"));

@@ -5,8 +5,8 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
-#include <cstdlib>
 #include <condition_variable>
+#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <mutex>
@@ -530,22 +530,26 @@ int run_cli(int argc, char** argv) {
     return action;
   };
   auto* settings_get = settings_action("get", "Print the settings as they apply (or one section)");
-  settings_get->add_option("SECTION", settings_opts.section, "mapping, schedule, sync or alerts.email_to");
+  settings_get->add_option("SECTION", settings_opts.section,
+                           "mapping, schedule, sync or alerts.email_to");
   auto* settings_set = settings_action(
-      "set", "Save one section from a JSON file (- for stdin) as a new revision, validated as "
-             "the config file is");
-  settings_set->add_option("SECTION", settings_opts.section, "mapping, schedule, sync or alerts.email_to")
+      "set",
+      "Save one section from a JSON file (- for stdin) as a new revision, validated as "
+      "the config file is");
+  settings_set
+      ->add_option("SECTION", settings_opts.section, "mapping, schedule, sync or alerts.email_to")
       ->required();
   settings_set->add_option("FILE", settings_opts.file, "JSON file, or - for stdin")->required();
   settings_set->add_option("--if-match", settings_opts.if_match,
                            "Refuse unless this is the newest revision");
   settings_action("export", "Print every page-managed section as one JSON document");
-  auto* settings_import = settings_action(
-      "import", "Save what `settings export` wrote as one new revision");
+  auto* settings_import =
+      settings_action("import", "Save what `settings export` wrote as one new revision");
   settings_import->add_option("FILE", settings_opts.file, "JSON file, or - for stdin")->required();
   settings_import->add_option("--if-match", settings_opts.if_match,
                               "Refuse unless this is the newest revision");
-  auto* settings_revisions = settings_action("revisions", "List revisions: when, who, what changed");
+  auto* settings_revisions =
+      settings_action("revisions", "List revisions: when, who, what changed");
   settings_revisions->add_option("--limit", settings_opts.limit, "How many, newest first")
       ->capture_default_str();
   settings_revisions->add_flag("--json", settings_opts.json, "One JSON object, for scripts");

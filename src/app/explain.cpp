@@ -162,7 +162,8 @@ std::string time_text(epoch_ms t) {
 store::store_settings store_settings_for(const config::settings& settings) {
   store::store_settings options;
   options.sqlite_path = settings.store.sqlite_path;
-  if (settings.store.postgresql_url) options.postgresql_url = settings.store.postgresql_url->reveal();
+  if (settings.store.postgresql_url)
+    options.postgresql_url = settings.store.postgresql_url->reveal();
   options.history_retention_ms =
       static_cast<std::int64_t>(settings.store.history_retention_days) * 24 * 60 * 60 * 1000;
   options.history_max_events_per_user = settings.store.history_max_events_per_user;
@@ -304,8 +305,7 @@ void note_merges(std::vector<store::history_event>& newest_first) {
 namespace {
 
 // The group drainer's events (group_queue.hpp): queued, then the replace and its answer.
-std::optional<std::string> describe_group_event(const std::string& kind,
-                                                const nlohmann::json& d) {
+std::optional<std::string> describe_group_event(const std::string& kind, const nlohmann::json& d) {
   namespace kinds = store::group_history_kinds;
   const std::string group = quoted(text_of(d, "group"));
   if (kind == kinds::queued)
@@ -363,17 +363,19 @@ std::string describe_event(const store::history_event& event) {
         for (const auto& n : d[key]) list += (list.empty() ? "" : ", ") + n.get<std::string>();
       return list;
     };
-    text = purpose == "verify"       ? "verified with Salesforce: read over REST"
-           : purpose == "gap"        ? "read over REST (Salesforce sent the change without data)"
-           : "read over REST to complete the notification, which lacked " + names("missing");
+    text = purpose == "verify" ? "verified with Salesforce: read over REST"
+           : purpose == "gap"
+               ? "read over REST (Salesforce sent the change without data)"
+               : "read over REST to complete the notification, which lacked " + names("missing");
     if (d.value("without_rest", false)) {
       text = (purpose == "gap" ? std::string("Salesforce sent the change without data")
                                : "the notification lacked " + names("missing")) +
              ", and no Salesforce REST credentials are configured to read the user: the last "
              "state received is applied";
     } else if (!d.value("returned", true)) {
-      text += "; Salesforce does not return the user (unknown id, deleted, or outside "
-              "salesforce.query_filter), so nothing is applied";
+      text +=
+          "; Salesforce does not return the user (unknown id, deleted, or outside "
+          "salesforce.query_filter), so nothing is applied";
     } else if (const auto differing = names("differing"); !differing.empty()) {
       text += "; the notification's " + differing +
               " differed from Salesforce and were not used: Salesforce's values are applied";

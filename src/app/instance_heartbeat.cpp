@@ -15,7 +15,7 @@ instance_heartbeat::instance_heartbeat(store::store& store, const clock& time, s
   if (!instance_id.empty()) self_.id = std::move(instance_id);
   store_.heartbeat(self_);
   spdlog::debug("instance {} registered ({} on {}, pid {})", self_.id, self_.role, self_.host,
-               self_.pid);
+                self_.pid);
 }
 
 instance_heartbeat::~instance_heartbeat() {
@@ -40,9 +40,10 @@ void instance_heartbeat::beat() {
     self_.last_seen = time_.now();
     store_.heartbeat(self_);
     if (const auto failed = store_.fail_interrupted_runs(self_.last_seen); failed != 0)
-      spdlog::warn("{} reconciliation run(s) of an instance that stopped beating were "
-                   "interrupted; marked failed",
-                   failed);
+      spdlog::warn(
+          "{} reconciliation run(s) of an instance that stopped beating were "
+          "interrupted; marked failed",
+          failed);
   } catch (const std::exception& e) {
     // The database away: intake faults meanwhile; the next beat tries again.
     spdlog::warn("instance heartbeat failed: {}", e.what());

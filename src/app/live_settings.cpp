@@ -195,7 +195,8 @@ bool live_settings::refresh() {
     }
     return false;
   }
-  apply(revision, std::move(stored), std::make_shared<const config::settings>(std::move(*effective)));
+  apply(revision, std::move(stored),
+        std::make_shared<const config::settings>(std::move(*effective)));
   return true;
 }
 
@@ -236,7 +237,8 @@ std::optional<save_outcome> precondition(std::optional<std::int64_t> if_match,
   if (!if_match) {
     return refused(428,
                    "If-Match is required: send the revision the change starts from, "
-                   "If-Match: \"" + std::to_string(newest) + "\" (GET /admin/settings)");
+                   "If-Match: \"" +
+                       std::to_string(newest) + "\" (GET /admin/settings)");
   }
   if (*if_match != newest) {
     return refused(409, "revision " + std::to_string(*if_match) + " is stale: the newest is " +
@@ -255,8 +257,9 @@ save_outcome live_settings::save_section(const std::string& section, const json&
                             " (the page edits mapping, schedule, sync and alerts.email_to)");
   }
   if (is_file_managed(file_, section)) {
-    return refused(409, section + " is set in the config file (" + file_.config_path +
-                            "), so it is read-only here: change it there",
+    return refused(409,
+                   section + " is set in the config file (" + file_.config_path +
+                       "), so it is read-only here: change it there",
                    section);
   }
   if (section == "alerts.email_to" && !file_.alerts) {
@@ -294,9 +297,10 @@ save_outcome live_settings::save_all(const json& sections, std::optional<std::in
     if (!is_editable_section(item.key()))
       return refused(400, "not a section edited in the admin page: " + item.key(), item.key());
     if (is_file_managed(file_, item.key()))
-      return refused(409, item.key() + " is set in the config file (" + file_.config_path +
-                              "), so it cannot be imported: leave it out of the import or out "
-                              "of the file",
+      return refused(409,
+                     item.key() + " is set in the config file (" + file_.config_path +
+                         "), so it cannot be imported: leave it out of the import or out "
+                         "of the file",
                      item.key());
   }
   std::unique_lock log_lock(log_mutex_);

@@ -79,7 +79,7 @@ http::handler_fn make_outbound_intake_handler(store::intake_sink& inbox,
       ++counters.rejected;
       recorded.refused(intake_refusal::malformed);
       log::warn("intake.refused", "refused outbound message from {}: {}", req.remote_address,
-                   parsed.error().message);
+                parsed.error().message);
       respond(fault(400, "soapenv:Client", parsed.error().message));
       return;
     }
@@ -103,29 +103,28 @@ http::handler_fn make_outbound_intake_handler(store::intake_sink& inbox,
       return;
     }
     const std::size_t notifications = parsed->notifications.size();
-    inbox.submit(
-        to_intake_request(*parsed, now),
-        [respond = std::move(respond), &counters, on_stored, recorded, received,
-         notifications](store::intake_outcome outcome) {
-          if (!outcome.committed) {
-            // Not durable, so not acknowledged: Salesforce will deliver it again.
-            ++counters.commit_failures;
-            recorded.failed(notifications);
-            log::error("intake.store_failed", "could not store outbound message: {}", outcome.error);
-            // The cause (the store engine's words, paths) is for the log: the sender is not
-            // authenticated.
-            respond(fault(500, "soapenv:Server",
-                          "could not store the notification; it was not acknowledged "
-                          "(Salesforce will deliver it again)"));
-            return;
-          }
-          ++counters.messages_acked;
-          counters.notifications_stored += outcome.stored;
-          counters.duplicates += outcome.duplicates;
-          respond(http::response::xml(200, salesforce::build_ack(true)));
-          recorded.acked(outcome.stored, outcome.duplicates, received);
-          if (outcome.stored > 0 && on_stored) on_stored();
-        });
+    inbox.submit(to_intake_request(*parsed, now), [respond = std::move(respond), &counters,
+                                                   on_stored, recorded, received,
+                                                   notifications](store::intake_outcome outcome) {
+      if (!outcome.committed) {
+        // Not durable, so not acknowledged: Salesforce will deliver it again.
+        ++counters.commit_failures;
+        recorded.failed(notifications);
+        log::error("intake.store_failed", "could not store outbound message: {}", outcome.error);
+        // The cause (the store engine's words, paths) is for the log: the sender is not
+        // authenticated.
+        respond(fault(500, "soapenv:Server",
+                      "could not store the notification; it was not acknowledged "
+                      "(Salesforce will deliver it again)"));
+        return;
+      }
+      ++counters.messages_acked;
+      counters.notifications_stored += outcome.stored;
+      counters.duplicates += outcome.duplicates;
+      respond(http::response::xml(200, salesforce::build_ack(true)));
+      recorded.acked(outcome.stored, outcome.duplicates, received);
+      if (outcome.stored > 0 && on_stored) on_stored();
+    });
   };
 }
 

@@ -401,7 +401,7 @@ http::handler_fn remote_route(const std::vector<config::admin_token>& tokens, st
                               picker_work work) {
   return admin_only(
       tokens, [state, work = std::move(work)](http::request&&, const text::query_params& query,
-                                             http::respond_fn respond) {
+                                              http::respond_fn respond) {
         const auto busy = [](const std::string& why) {
           auto r = json_error(503, why);
           r.headers.emplace_back("Retry-After", "1");

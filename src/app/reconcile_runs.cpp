@@ -8,12 +8,12 @@
 #include <thread>
 
 #include "connector/app/status_report.hpp"
+#include "connector/log.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/salesforce/rest_client.hpp"
 #include "connector/store/group_queue.hpp"
 #include "connector/sync/group_drainer.hpp"
 #include "connector/sync/mapping.hpp"
-#include "connector/log.hpp"
 
 namespace connector::app {
 namespace {
@@ -72,8 +72,7 @@ const std::string& instance_of(const run_environment& env) {
 std::optional<stop_request> wait_for_lease(const run_environment& env, std::int64_t run_id,
                                            const stop_check& should_stop) {
   bool told = false;
-  while (!env.store->take_lease(store::leases::reconciliation, instance_of(env),
-                                env.time->now())) {
+  while (!env.store->take_lease(store::leases::reconciliation, instance_of(env), env.time->now())) {
     if (auto stop = should_stop ? should_stop() : std::nullopt) return stop;
     if (!told) {
       log::write(spdlog::level::info, "run.waiting",
@@ -125,8 +124,8 @@ expected<salesforce_access, std::string> make_salesforce_access(const config::se
         return sync::required_salesforce_fields(now.settings->mapping);
     return fixed;
   };
-  access.read_users = [api, sf, fields_now](const auto& on_page)
-      -> expected<std::size_t, std::string> {
+  access.read_users = [api, sf,
+                       fields_now](const auto& on_page) -> expected<std::size_t, std::string> {
     auto read = api->query(salesforce::build_query(sf, fields_now()), on_page);
     if (!read) return unexpected{read.error().to_string()};
     return *read;
@@ -253,7 +252,8 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
   store.finish_run(run_id, report.status, ended, counts, report.message, plan);
   if (env.metrics) record_run(*env.metrics, report.status, dry_run, ended - started);
   const auto level = report.status == "succeeded" ? spdlog::level::info : spdlog::level::warn;
-  log::write(level, "run.finished", "reconciliation run {} {}: {}", run_id, report.status, report.message);
+  log::write(level, "run.finished", "reconciliation run {} {}: {}", run_id, report.status,
+             report.message);
   return report;
 }
 
@@ -419,8 +419,7 @@ void run_coordinator::loop() {
       const bool busy = env_.store->running_run().has_value();
       // Every instance sees the same due time; the one that claims it runs, the others
       // let it pass.
-      if (due && *due <= env_.time->now() && !busy &&
-          claim_due_time(*due)) {
+      if (due && *due <= env_.time->now() && !busy && claim_due_time(*due)) {
         lock.lock();
         if (stopping_) break;
         const auto id = env_.store->create_run("scheduled", false, env_.time->now());

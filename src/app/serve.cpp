@@ -106,7 +106,7 @@ class signal_waiter {
       } while (signal_number == SIGHUP);
       if (signal_number != SIGUSR2) {
         log::info("service.stopping", "received {}, finishing in-flight requests",
-                     signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+                  signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
       }
       on_stop();
     });
@@ -139,7 +139,8 @@ std::unique_ptr<sync::group_drainer> start_group_drainer(const config::settings&
   options.retry_max_ms = settings.sync.retry_max_ms;
   options.metrics = &metrics;
   auto drainer = std::make_unique<sync::group_drainer>(
-      *queue, api, [&inbox](std::vector<store::history_event> events) {
+      *queue, api,
+      [&inbox](std::vector<store::history_event> events) {
         inbox.record_history(std::move(events));
       },
       clock, options);
@@ -149,9 +150,10 @@ std::unique_ptr<sync::group_drainer> start_group_drainer(const config::settings&
   worker_options.group_queue = queue;
   worker_options.on_group_additions = [d = drainer.get()] { d->wake(); };
   if (by_update)
-    spdlog::warn("ispring.group_additions is \"user_update\": users join groups by groupIds on "
-                 "their update, which iSpring documents as adding but has not been confirmed to "
-                 "(it may replace their other groups)");
+    spdlog::warn(
+        "ispring.group_additions is \"user_update\": users join groups by groupIds on "
+        "their update, which iSpring documents as adding but has not been confirmed to "
+        "(it may replace their other groups)");
   return drainer;
 }
 
@@ -239,11 +241,13 @@ int serve(const config::settings& file_settings, const serve_options& options) {
     auto reread =
         reread_options_for(settings, salesforce ? &*salesforce : nullptr, *inbox, clock, &metrics);
     if (reread.verify) {
-      spdlog::info("notifications are verified: each user is read from Salesforce over REST "
-                   "and only what Salesforce returns is applied");
+      spdlog::info(
+          "notifications are verified: each user is read from Salesforce over REST "
+          "and only what Salesforce returns is applied");
     } else if (salesforce) {
-      spdlog::warn("sync.verify_notifications is false: the fields of notifications are applied "
-                   "as they arrive");
+      spdlog::warn(
+          "sync.verify_notifications is false: the fields of notifications are applied "
+          "as they arrive");
     }
     user_sync =
         std::make_unique<sync::user_sync>(settings, *ispring_api, std::move(reread), inbox.get());
@@ -359,8 +363,9 @@ int serve(const config::settings& file_settings, const serve_options& options) {
     std::function<void(const std::vector<std::string>&)> on_gap;
     if (runs) {
       on_gap = [r = runs.get()](const std::vector<std::string>& records) {
-        log::warn("intake.gap_all", "GAP change event for every record ({}): a reconciliation run is queued",
-                     records.front());
+        log::warn("intake.gap_all",
+                  "GAP change event for every record ({}): a reconciliation run is queued",
+                  records.front());
         r->request_soon("gap_event");
       };
     } else {
@@ -384,9 +389,9 @@ int serve(const config::settings& file_settings, const serve_options& options) {
       {"listener", "reason"});
   // Zero from the start, so a rate over them is defined before the first refusal.
   for (const char* listener : {"public", "admin"}) {
-    for (const auto why : {http::connection_refusal::not_allowed,
-                           http::connection_refusal::per_address_cap,
-                           http::connection_refusal::server_full}) {
+    for (const auto why :
+         {http::connection_refusal::not_allowed, http::connection_refusal::per_address_cap,
+          http::connection_refusal::server_full}) {
       refused_connections.with({listener, http::to_string(why)});
     }
   }
@@ -408,16 +413,16 @@ int serve(const config::settings& file_settings, const serve_options& options) {
     admin_routes.push_back(std::move(route));
   http::server admin_server(
       admin_server_options(settings),
-      with_admin_throttle(
-          with_admin_page(with_settings_routes(std::move(admin_routes), live),
-                          {&settings, inbox.get(), inbox.get(), runs.get(), &clock, wake_worker, live.source()}),
-          accepted_tokens(settings.admin), clock, &metrics),
+      with_admin_throttle(with_admin_page(with_settings_routes(std::move(admin_routes), live),
+                                          {&settings, inbox.get(), inbox.get(), runs.get(), &clock,
+                                           wake_worker, live.source()}),
+                          accepted_tokens(settings.admin), clock, &metrics),
       count_refusals("admin"));
 
-  log::info("service.listening", "listening on {}:{} (Salesforce outbound messages at {}), admin on {}:{}",
-               settings.server.listen.host, public_server.port(),
-               settings.server.outbound_message_path, settings.admin.listen.host,
-               admin_server.port());
+  log::info("service.listening",
+            "listening on {}:{} (Salesforce outbound messages at {}), admin on {}:{}",
+            settings.server.listen.host, public_server.port(),
+            settings.server.outbound_message_path, settings.admin.listen.host, admin_server.port());
   if (options.ready_file) {
     std::ofstream ready(*options.ready_file + ".tmp");
     ready << nlohmann::json{{"public_port", public_server.port()},

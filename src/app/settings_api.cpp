@@ -13,8 +13,7 @@ namespace {
 using nlohmann::json;
 
 http::response json_answer(int status, const json& body) {
-  return http::response::json(status,
-                              body.dump(-1, ' ', false, json::error_handler_t::replace));
+  return http::response::json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 http::response error_answer(int status, const std::string& message, const std::string& key = {}) {
@@ -67,8 +66,7 @@ admin_handler_fn restore_handler(live_settings& live, std::vector<config::admin_
 }
 
 // PUT /admin/settings/{section}
-admin_handler_fn put_section_handler(live_settings& live,
-                                     std::vector<config::admin_token> tokens) {
+admin_handler_fn put_section_handler(live_settings& live, std::vector<config::admin_token> tokens) {
   return [&live, tokens = std::move(tokens)](http::request&& req, const text::query_params&,
                                              http::respond_fn respond) {
     const std::string section(
@@ -84,8 +82,8 @@ admin_handler_fn put_section_handler(live_settings& live,
     const auto who = admin_token_name(req, tokens).value_or("admin");
     const auto outcome = live.save_section(section, value, *if_match, who);
     if (outcome.saved)
-      log::info("settings.saved", "settings revision {} saved by {}: {} changed",
-                outcome.revision, who, section);
+      log::info("settings.saved", "settings revision {} saved by {}: {} changed", outcome.revision,
+                who, section);
     respond(outcome_answer(outcome));
   };
 }
@@ -123,29 +121,32 @@ std::vector<http::route> make_settings_routes(live_settings& settings,
                   [&live](http::request&&, const text::query_params&, http::respond_fn respond) {
                     const auto answer = settings_answer(live);
                     auto r = json_answer(200, answer);
-                    r.headers.emplace_back("ETag",
-                                           "\"" + std::to_string(answer["revision"].get<std::int64_t>()) + "\"");
+                    r.headers.emplace_back(
+                        "ETag",
+                        "\"" + std::to_string(answer["revision"].get<std::int64_t>()) + "\"");
                     respond(std::move(r));
                   })},
       {"GET", "/admin/settings/revisions",
-       admin_only(tokens, [&live](http::request&&, const text::query_params& query,
-                                 http::respond_fn respond) {
-         const auto limit = query.whole_number("limit", 50);
-         if (!limit) return respond(error_answer(400, limit.error()));
-         json list = json::array();
-         for (const auto& r : live.list_revisions(std::min<std::size_t>(*limit, 1000)))
-           list.push_back(revision_to_json(r));
-         respond(json_answer(200, {{"revisions", std::move(list)}}));
-       })},
+       admin_only(
+           tokens,
+           [&live](http::request&&, const text::query_params& query, http::respond_fn respond) {
+             const auto limit = query.whole_number("limit", 50);
+             if (!limit) return respond(error_answer(400, limit.error()));
+             json list = json::array();
+             for (const auto& r : live.list_revisions(std::min<std::size_t>(*limit, 1000)))
+               list.push_back(revision_to_json(r));
+             respond(json_answer(200, {{"revisions", std::move(list)}}));
+           })},
       {"GET", "/admin/settings/revisions/*",
-       admin_only(tokens, [&live](http::request&& req, const text::query_params&,
-                                 http::respond_fn respond) {
-         const auto id = parse_revision(
-             std::string_view(req.path).substr(std::string_view("/admin/settings/revisions/").size()));
-         const auto revision = id ? live.read_revision(*id) : std::nullopt;
-         if (!revision) return respond(error_answer(404, "no such settings revision"));
-         respond(json_answer(200, revision_to_json(*revision)));
-       })},
+       admin_only(
+           tokens,
+           [&live](http::request&& req, const text::query_params&, http::respond_fn respond) {
+             const auto id = parse_revision(std::string_view(req.path).substr(
+                 std::string_view("/admin/settings/revisions/").size()));
+             const auto revision = id ? live.read_revision(*id) : std::nullopt;
+             if (!revision) return respond(error_answer(404, "no such settings revision"));
+             respond(json_answer(200, revision_to_json(*revision)));
+           })},
       {"POST", "/admin/settings/revisions/*", admin_only(tokens, restore_handler(live, tokens))},
       {"PUT", "/admin/settings/*", admin_only(tokens, put_section_handler(live, tokens))},
   };

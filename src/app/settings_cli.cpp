@@ -38,7 +38,8 @@ expected<json, std::string> read_json_input(const std::string& path) {
     text.assign(std::istreambuf_iterator<char>(in), {});
   }
   auto parsed = json::parse(text, nullptr, false);
-  if (parsed.is_discarded()) return unexpected{(path == "-" ? "stdin" : path) + " is not valid JSON"};
+  if (parsed.is_discarded())
+    return unexpected{(path == "-" ? "stdin" : path) + " is not valid JSON"};
   return parsed;
 }
 
@@ -117,8 +118,7 @@ int run_action(live_settings& live, const settings_cli_options& options) {
     return 0;
   }
   if (action == "restore") {
-    return report(live.restore(options.revision, live.current().revision, cli_author()),
-                  "restore");
+    return report(live.restore(options.revision, live.current().revision, cli_author()), "restore");
   }
   const auto input = read_json_input(options.file.empty() ? "-" : options.file);
   if (!input) {

@@ -325,8 +325,7 @@ void read_named_tokens(const object_reader& admin, std::vector<admin_token>& out
                   detail::json_type_name(*tokens));
   }
   for (std::size_t i = 0; i < tokens->size(); ++i) {
-    const object_reader item(admin.context(), (*tokens)[i], element_key(key, i),
-                             {"name", "token"});
+    const object_reader item(admin.context(), (*tokens)[i], element_key(key, i), {"name", "token"});
     const auto name = item.required_text("name");
     const bool valid = !name.empty() && name.size() <= 64 &&
                        std::all_of(name.begin(), name.end(), [](unsigned char c) {
@@ -337,7 +336,8 @@ void read_named_tokens(const object_reader& admin, std::vector<admin_token>& out
            "expected 1 to 64 characters of A-Z a-z 0-9 - _ . @, got " + in_quotes(name));
     }
     for (const auto& other : out) {
-      if (other.name == name) fail(item.key_of("name"), "the name " + in_quotes(name) + " is taken");
+      if (other.name == name)
+        fail(item.key_of("name"), "the name " + in_quotes(name) + " is taken");
     }
     auto token = item.secret_value("token");
     if (!token) fail(item.key_of("token"), "required");
@@ -408,9 +408,9 @@ void read_store_engine(const object_reader& store, store_settings& out) {
 }
 
 void read_store(const object_reader& root, store_settings& out) {
-  const auto store = root.object(
-      "store", {"sqlite_path", "postgresql_url", "history_retention_days",
-                "history_max_events_per_user", "notification_retention_hours"});
+  const auto store =
+      root.object("store", {"sqlite_path", "postgresql_url", "history_retention_days",
+                            "history_max_events_per_user", "notification_retention_hours"});
   if (!store) fail("store.sqlite_path", "required");
   read_store_engine(*store, out);
   store->read_integer("history_retention_days", out.history_retention_days, 1, 36'500);
@@ -439,15 +439,17 @@ void read_platform_events(const object_reader& salesforce, salesforce_settings& 
     settings.names = std::move(*names);
   }
   const auto id_key = events->key_of("record_id_field");
-  if (!events->has("record_id_field")) fail(id_key, "required: the event field that holds the record id");
+  if (!events->has("record_id_field"))
+    fail(id_key, "required: the event field that holds the record id");
   read_salesforce_field(*events, "record_id_field", settings.record_id_field);
 
   const auto* fields = events->find("fields");
   const auto fields_key = events->key_of("fields");
   if (fields == nullptr) fail(fields_key, "required: event field -> Salesforce record field");
   if (!fields->is_object() || fields->empty()) {
-    fail(fields_key, "expected a non-empty object of event field -> record field, such as "
-                     "{\"Email__c\": \"Email\"}");
+    fail(fields_key,
+         "expected a non-empty object of event field -> record field, such as "
+         "{\"Email__c\": \"Email\"}");
   }
   for (const auto& item : fields->items()) {
     const auto item_key = child_key(fields_key, item.key());
@@ -679,11 +681,10 @@ void read_deactivation_cap(const object_reader& sync, const char* name, bool off
 }
 
 void read_sync(const object_reader& root, sync_settings& out) {
-  const auto sync =
-      root.object("sync", {"departments", "groups", "parent_department", "inactive_users",
-                           "out_of_scope_users", "delete_empty_departments", "max_deactivations",
-                           "max_deactivations_per_hour", "max_attempts", "retry_base_ms",
-                           "retry_max_ms", "verify_notifications"});
+  const auto sync = root.object(
+      "sync", {"departments", "groups", "parent_department", "inactive_users", "out_of_scope_users",
+               "delete_empty_departments", "max_deactivations", "max_deactivations_per_hour",
+               "max_attempts", "retry_base_ms", "retry_max_ms", "verify_notifications"});
   if (!sync) return;
   read_departments(*sync, out);
   if (const auto* groups = sync->find("groups")) {
@@ -700,18 +701,16 @@ void read_sync(const object_reader& root, sync_settings& out) {
   out.parent_department = sync->text("parent_department");
   for (auto [name, field] : {std::pair{"inactive_users", &out.inactive_users},
                              std::pair{"out_of_scope_users", &out.out_of_scope_users}}) {
-    constexpr std::array actions{user_action::deactivate, user_action::ignore,
-                                 user_action::remove};
-    if (auto action = sync->choice(name, {to_string(actions[0]), to_string(actions[1]),
-                                          to_string(actions[2])})) {
+    constexpr std::array actions{user_action::deactivate, user_action::ignore, user_action::remove};
+    if (auto action = sync->choice(
+            name, {to_string(actions[0]), to_string(actions[1]), to_string(actions[2])})) {
       *field = *std::find_if(actions.begin(), actions.end(),
                              [&](user_action a) { return *action == to_string(a); });
     }
   }
   sync->read_boolean("delete_empty_departments", out.delete_empty_departments);
   read_deactivation_cap(*sync, "max_deactivations", false, out.max_deactivations);
-  read_deactivation_cap(*sync, "max_deactivations_per_hour", true,
-                        out.max_deactivations_per_hour);
+  read_deactivation_cap(*sync, "max_deactivations_per_hour", true, out.max_deactivations_per_hour);
   sync->read_integer("max_attempts", out.max_attempts, 1, 1000);
   sync->read_integer("retry_base_ms", out.retry_base_ms, 1);
   sync->read_integer("retry_max_ms", out.retry_max_ms, 1);
@@ -870,8 +869,9 @@ void add_stored_sections(json& document, const std::string& stored_json) {
     const auto& name = item.key();
     const auto known = std::find(std::begin(editable_sections), std::end(editable_sections), name);
     if (known == std::end(editable_sections)) {
-      fail(name, "not a section edited in the admin page (mapping, schedule, sync, "
-                 "alerts.email_to)");
+      fail(name,
+           "not a section edited in the admin page (mapping, schedule, sync, "
+           "alerts.email_to)");
     }
     if (sets_section(document, name)) continue;  // file-managed: the file wins
     if (name == "alerts.email_to") {

@@ -213,9 +213,8 @@ struct server::impl {
         // Waiting for the next request on a kept-alive connection.
         lowest.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
         auto executor = co_await asio::this_coro::executor;
-        const auto idle_id = register_idle([&lowest, executor] {
-          asio::post(executor, [&lowest] { lowest.cancel(); });
-        });
+        const auto idle_id = register_idle(
+            [&lowest, executor] { asio::post(executor, [&lowest] { lowest.cancel(); }); });
         auto [ec, n] = co_await stream.async_read_some(buffer.prepare(16 * 1024), use_tuple);
         unregister_idle(idle_id);
         if (ec) {
@@ -239,8 +238,7 @@ struct server::impl {
         response refusal;
         if (ec == bhttp::error::body_limit) {
           refusal = response::text(413, "Request body larger than " +
-                                            std::to_string(options_.body_limit_bytes) +
-                                            " bytes\n");
+                                            std::to_string(options_.body_limit_bytes) + " bytes\n");
         } else if (ec == bhttp::error::header_limit) {
           refusal = response::text(431, "Request header fields too large\n");
         } else {
@@ -406,7 +404,9 @@ server::server(server_options options, std::vector<route> routes, refusal_observ
 
 server::~server() = default;
 
-std::uint16_t server::port() const { return impl_->acceptor_.local_endpoint().port(); }
+std::uint16_t server::port() const {
+  return impl_->acceptor_.local_endpoint().port();
+}
 
 void server::run(int threads) {
   asio::co_spawn(impl_->acceptor_.get_executor(), impl_->accept_loop(), asio::detached);
@@ -418,7 +418,9 @@ void server::run(int threads) {
   for (auto& t : pool) t.join();
 }
 
-void server::stop() { impl_->stop(); }
+void server::stop() {
+  impl_->stop();
+}
 
 server_counters server::counters() const {
   return {impl_->accepted_.load(),

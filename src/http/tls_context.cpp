@@ -4,8 +4,8 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
-#include <vector>
 #include <stdexcept>
+#include <vector>
 
 #include "connector/log.hpp"
 #include "connector/text/utf8.hpp"
@@ -31,8 +31,8 @@ std::string openssl_error() {
 
 void restrict_protocols(ssl::context& context) {
   context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                      ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                      ssl::context::single_dh_use);
   SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
   SSL_CTX_set_cipher_list(context.native_handle(), tls12_ciphers);
 }
@@ -75,8 +75,8 @@ ssl::context make_client_tls_context(const std::string* extra_ca_file) {
   restrict_protocols(context);
   context.set_default_verify_paths();
   if (extra_ca_file != nullptr && !extra_ca_file->empty()) {
-    if (SSL_CTX_load_verify_locations(context.native_handle(), extra_ca_file->c_str(),
-                                      nullptr) != 1) {
+    if (SSL_CTX_load_verify_locations(context.native_handle(), extra_ca_file->c_str(), nullptr) !=
+        1) {
       throw std::runtime_error("cannot load CA file " + *extra_ca_file + ": " + openssl_error());
     }
   }
@@ -94,8 +94,7 @@ std::string subject_of(X509* certificate) {
   return subject;
 }
 
-bool verify_client_certificate(bool preverified, X509_STORE_CTX* ctx,
-                               const tls_options& options) {
+bool verify_client_certificate(bool preverified, X509_STORE_CTX* ctx, const tls_options& options) {
   if (!preverified) return false;
   if (options.client_subjects.empty()) return true;
   if (X509_STORE_CTX_get_error_depth(ctx) != 0) return true;  // only the leaf is named

@@ -1,8 +1,8 @@
 #include "connector/log.hpp"
 
 #include <spdlog/pattern_formatter.h>
-#include <unistd.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -118,11 +118,17 @@ scope::scope(std::string key, std::string value) {
   context().fields.emplace_back(std::move(key), std::move(value));
 }
 
-scope::~scope() { context().fields.pop_back(); }
+scope::~scope() {
+  context().fields.pop_back();
+}
 
 namespace detail {
-event_name::event_name(std::string_view name) { context().event.assign(name); }
-event_name::~event_name() { context().event.clear(); }
+event_name::event_name(std::string_view name) {
+  context().event.assign(name);
+}
+event_name::~event_name() {
+  context().event.clear();
+}
 }  // namespace detail
 
 void configure(const std::string& level, const std::string& format,
@@ -134,13 +140,11 @@ void configure(const std::string& level, const std::string& format,
   // Not configured: people read a terminal, programs read everything else.
   const bool json = format == "json" || (format.empty() && ::isatty(STDERR_FILENO) == 0);
   if (json) {
-    formatter->add_flag<json_message_flag>('*')
-        .add_flag<json_context_flag>('&')
-        .set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%&"message":"%*"})");
+    formatter->add_flag<json_message_flag>('*').add_flag<json_context_flag>('&').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%&"message":"%*"})");
   } else {
-    formatter->add_flag<text_event_flag>('&')
-        .add_flag<text_fields_flag>('~')
-        .set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l%& %v%~");
+    formatter->add_flag<text_event_flag>('&').add_flag<text_fields_flag>('~').set_pattern(
+        "%Y-%m-%dT%H:%M:%S.%eZ %l%& %v%~");
   }
   logger->set_formatter(std::move(formatter));
   logger->set_level(spdlog::level::from_str(level));

@@ -19,10 +19,10 @@ namespace {
 // Parents before children (run_plans refers to runs). The cluster's own tables (instances,
 // leases, schedule slots) describe running processes, not data: not copied; nor are the
 // group claims (leases and back-off), which waiting additions get afresh (claimable_groups).
-constexpr const char* tables[] = {"notifications", "records",       "counters",
-                                  "links",         "department_links", "runs",
-                                  "run_plans",     "user_history",  "user_keys",
-                                  "worker_retirements", "group_additions"};
+constexpr const char* tables[] = {
+    "notifications",  "records",   "counters",     "links",     "department_links",
+    "runs",           "run_plans", "user_history", "user_keys", "worker_retirements",
+    "group_additions"};
 // Rows per INSERT: far below PostgreSQL's 65,535 parameters for the widest table.
 constexpr std::size_t rows_per_insert = 500;
 
@@ -133,8 +133,9 @@ void settle_sqlite(const store_settings& from) {
     if (db.query_int("SELECT count(*) FROM user_history_new", "count staged history") == 0) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  throw std::runtime_error("the SQLite store's staged history did not settle; is the service "
-                           "still running on it?");
+  throw std::runtime_error(
+      "the SQLite store's staged history did not settle; is the service "
+      "still running on it?");
 }
 
 }  // namespace
@@ -152,9 +153,10 @@ migration_counts migrate_to_postgresql(const store_settings& from, const store_s
     migration_counts counts;
     for (const char* table : tables) counts.emplace_back(table, copy_table(pg, db, table));
     // On PostgreSQL a group users wait for has its claims row (postgres_group_queue.hpp).
-    pg.exec("INSERT INTO group_claims (group_id) SELECT DISTINCT group_id FROM group_additions "
-            "ON CONFLICT (group_id) DO NOTHING",
-            "make the waiting groups claimable");
+    pg.exec(
+        "INSERT INTO group_claims (group_id) SELECT DISTINCT group_id FROM group_additions "
+        "ON CONFLICT (group_id) DO NOTHING",
+        "make the waiting groups claimable");
     transaction.commit();
     return counts;
   } catch (const postgres_error& e) {

@@ -58,8 +58,7 @@ void cluster_writes::retire(const std::string& id) {
   run(delete_instance).bind(1, id).execute();
 }
 
-bool cluster_writes::take_lease(const std::string& name, const std::string& holder,
-                                epoch_ms now) {
+bool cluster_writes::take_lease(const std::string& name, const std::string& holder, epoch_ms now) {
   run row(upsert_lease);
   row.bind(1, name).bind(2, holder).bind(3, now).bind(4, live_since(now));
   return row.step();
@@ -108,8 +107,8 @@ std::optional<pending_record> cluster_writes::claim_one(const std::string& organ
   return read_record(row);
 }
 
-void cluster_writes::release_claim(const std::string& organization_id,
-                                   const std::string& record_id, const std::string& holder) {
+void cluster_writes::release_claim(const std::string& organization_id, const std::string& record_id,
+                                   const std::string& holder) {
   run(clear_claim).bind(1, organization_id).bind(2, record_id).bind(3, holder).execute();
 }
 

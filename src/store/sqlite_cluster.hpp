@@ -23,8 +23,7 @@ struct cluster_writes {
   bool claim_slot(const std::string& name, epoch_ms due, const std::string& holder, epoch_ms now);
   // take_due: the due records nobody holds (`holder` neither), claimed for `holder`, oldest
   // due first.
-  std::vector<pending_record> claim_due(const std::string& holder, epoch_ms now,
-                                        std::size_t limit);
+  std::vector<pending_record> claim_due(const std::string& holder, epoch_ms now, std::size_t limit);
   // take_claimed: one record, due, ours, free or a dead holder's, claimed for `holder`.
   std::optional<pending_record> claim_one(const std::string& organization_id,
                                           const std::string& record_id, const std::string& holder,

@@ -76,8 +76,7 @@ bool group_queue_writes::claim(const std::string& group_id, const std::string& o
 }
 
 std::optional<group_claim> group_queue_writes::claim_next(const std::string& owner, epoch_ms now,
-                                                          epoch_ms lease_until,
-                                                          std::size_t limit) {
+                                                          epoch_ms lease_until, std::size_t limit) {
   group_claim claimed;
   {
     run row(next_group);

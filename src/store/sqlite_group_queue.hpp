@@ -27,8 +27,8 @@ struct group_queue_writes {
                const std::string& error);
 
   const sqlite_connection& db;
-  sqlite_statement insert, next_group, upsert_claim, read_claim, additions_of, remove_up_to,
-      let_go, back_off;
+  sqlite_statement insert, next_group, upsert_claim, read_claim, additions_of, remove_up_to, let_go,
+      back_off;
 };
 
 // On a reading connection; the caller serialises.

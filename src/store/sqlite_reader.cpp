@@ -140,8 +140,8 @@ std::optional<run_record> sqlite_reader::last_sync() {
 std::optional<run_record> sqlite_reader::running_run(epoch_ms now, const std::string& self) {
   return locked([&]() -> std::optional<run_record> {
     if (!runs_) return std::nullopt;
-    return runs_->first_of_live_owner(self, cluster_ ? cluster_->live(now)
-                                                     : std::vector<instance_record>{});
+    return runs_->first_of_live_owner(
+        self, cluster_ ? cluster_->live(now) : std::vector<instance_record>{});
   });
 }
 
@@ -153,7 +153,8 @@ std::vector<instance_record> sqlite_reader::live_instances(epoch_ms now) {
 }
 
 group_queue_stats sqlite_reader::group_stats() {
-  return locked([&]() -> group_queue_stats { return groups_ ? groups_->stats() : group_queue_stats{}; });
+  return locked(
+      [&]() -> group_queue_stats { return groups_ ? groups_->stats() : group_queue_stats{}; });
 }
 
 std::string sqlite_reader::lease_holder(const std::string& name) {

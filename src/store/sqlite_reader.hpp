@@ -80,7 +80,7 @@ class sqlite_reader final : public store_reader {
   std::unique_ptr<run_read_statements> runs_;
   std::unique_ptr<history_read_statements> history_;
   std::unique_ptr<department_link_reads> departments_;
-  std::unique_ptr<cluster_reads> cluster_;  // null before version 10
+  std::unique_ptr<cluster_reads> cluster_;     // null before version 10
   std::unique_ptr<group_queue_reads> groups_;  // null before version 10
 };
 

@@ -114,8 +114,7 @@ class sqlite_store final : public store, private group_commit_engine {
   }
 
   std::optional<pending_record> take_claimed(const std::string& organization_id,
-                                             const std::string& record_id,
-                                             epoch_ms now) override {
+                                             const std::string& record_id, epoch_ms now) override {
     std::optional<pending_record> record;
     run_write([&] {
       record = cluster_writes_->claim_one(organization_id, record_id, owner_.instance, now);
@@ -357,7 +356,6 @@ class sqlite_store final : public store, private group_commit_engine {
     return stats;
   }
 
-
   std::vector<pending_record> records_in_flight(const std::string& organization_id) override {
     return reader_->records_in_flight(organization_id);
   }
@@ -512,9 +510,7 @@ class sqlite_store final : public store, private group_commit_engine {
     run_write([&] { cluster_writes_->release_lease(name, holder); });
   }
 
-  std::string lease_holder(const std::string& name) override {
-    return reader_->lease_holder(name);
-  }
+  std::string lease_holder(const std::string& name) override { return reader_->lease_holder(name); }
 
   bool claim_slot(const std::string& name, epoch_ms due, const std::string& holder,
                   epoch_ms now) override {

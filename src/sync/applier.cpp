@@ -516,8 +516,8 @@ struct applier::run {
       for (const auto& text : ensured->created)
         step("groups", "created group " + text, step_outcome::changed);
       if (ensured->is_smart)
-        step("groups", "group " + quoted(ensured->name) +
-                           " is a smart group: its rules decide membership");
+        step("groups",
+             "group " + quoted(ensured->name) + " is a smart group: its rules decide membership");
       else
         groups.push_back({ensured->id, ensured->name});
     }
@@ -543,8 +543,7 @@ struct applier::run {
       fail("groups", "add user to " + names, r.error());
       return false;
     }
-    step("groups", "added to " + names + " (groupIds on the user's update)",
-         step_outcome::changed);
+    step("groups", "added to " + names + " (groupIds on the user's update)", step_outcome::changed);
     return true;
   }
 

@@ -50,8 +50,8 @@ std::string group_owner_id() {
 
 bool with_group_claim(store::group_queue& queue, const std::string& group_id,
                       const std::string& owner, const std::function<epoch_ms()>& now,
-                      std::int64_t lease_ms,
-                      const std::function<bool()>& give_up, const std::function<void()>& replace) {
+                      std::int64_t lease_ms, const std::function<bool()>& give_up,
+                      const std::function<void()>& replace) {
   auto pause = std::chrono::milliseconds(5);
   for (;;) {
     const epoch_ms at = now();
@@ -229,10 +229,8 @@ void group_drainer::finish(const store::group_claim& claim, const std::vector<ap
                            std::size_t members, epoch_ms due_again_at) {
   queue_.finish_group(claim.group_id, claim.owner, claim.up_to(), due_again_at);
   const auto& a = claim.additions.front();
-  nlohmann::json details = {{"group", a.group_name},
-                            {"group_id", claim.group_id},
-                            {"batch", members},
-                            {"ok", true}};
+  nlohmann::json details = {
+      {"group", a.group_name}, {"group_id", claim.group_id}, {"batch", members}, {"ok", true}};
   std::string answer;
   for (const auto& s : steps)
     if (s.stage == "groups") answer += (answer.empty() ? "" : "; ") + s.text;
@@ -255,14 +253,17 @@ void group_drainer::fail(const store::group_claim& claim, const std::string& err
   const epoch_ms now = clock_.now();
   queue_.release_group(claim.group_id, claim.owner, now + delay, error);
   const auto& a = claim.additions.front();
-  nlohmann::json details = {{"group", a.group_name},     {"group_id", claim.group_id},
-                            {"batch", claim.additions.size()}, {"attempt", attempts},
-                            {"error", error},            {"next_attempt_at", now + delay}};
-  if (history_)
-    history_(events_for(claim, now, store::group_history_kinds::failed, details));
+  nlohmann::json details = {{"group", a.group_name},
+                            {"group_id", claim.group_id},
+                            {"batch", claim.additions.size()},
+                            {"attempt", attempts},
+                            {"error", error},
+                            {"next_attempt_at", now + delay}};
+  if (history_) history_(events_for(claim, now, store::group_history_kinds::failed, details));
   if (failed_) failed_->inc();
-  log::warn("groups.retry", "group {}: adding {} user(s) failed (attempt {}), retrying in {} ms: {}",
-            a.group_name, claim.additions.size(), attempts, delay, error);
+  log::warn("groups.retry",
+            "group {}: adding {} user(s) failed (attempt {}), retrying in {} ms: {}", a.group_name,
+            claim.additions.size(), attempts, delay, error);
 }
 
 }  // namespace connector::sync

@@ -129,8 +129,7 @@ ispring::user ispring_index::at(std::size_t i) const {
     const std::string& field = interned_[v.rest.number()];
     user.fields.emplace_hint(user.fields.end(), field, v.rest.text());
   }
-  for (auto n = v.rest.number(); n > 0; --n)
-    user.group_ids.push_back(interned_[v.rest.number()]);
+  for (auto n = v.rest.number(); n > 0; --n) user.group_ids.push_back(interned_[v.rest.number()]);
   return user;
 }
 
@@ -213,8 +212,8 @@ void ispring_index::drop_repeated_ids() {
     while (b < ids.size() && ids[b].hash == ids[a].hash) ++b;
     for (std::size_t x = a + 1; x < b; ++x)
       for (std::size_t y = a; y < x; ++y)
-        if (!repeated[ids[y].user] && key_of(ids[x].user, key_kind::id) ==
-                                          key_of(ids[y].user, key_kind::id)) {
+        if (!repeated[ids[y].user] &&
+            key_of(ids[x].user, key_kind::id) == key_of(ids[y].user, key_kind::id)) {
           repeated[ids[x].user] = true;
           any = true;
           break;

@@ -166,8 +166,8 @@ class link_table {
   link_table(const ispring_index& actual, std::vector<std::pair<std::string, std::string>> links) {
     for (const auto& [record, user_id] : links)
       if (const auto user = actual.find_id(user_id))
-        entries_.push_back({hash_of(record), static_cast<std::uint32_t>(*user),
-                            append_text(records_, record)});
+        entries_.push_back(
+            {hash_of(record), static_cast<std::uint32_t>(*user), append_text(records_, record)});
     std::sort(entries_.begin(), entries_.end(), [](const entry& a, const entry& b) {
       return a.hash != b.hash ? a.hash < b.hash : a.record < b.record;
     });
@@ -300,10 +300,10 @@ class department_planner {
   const std::optional<std::string> parent_id_;
   std::unordered_map<std::string, keyed_link> links_;  // by lower-case key
   std::set<std::string> gone_;
-  std::unordered_set<std::string> configured_;                 // lower-case keys
+  std::unordered_set<std::string> configured_;                // lower-case keys
   std::unordered_map<std::string, linked_department> bound_;  // lower key → where users go
-  std::unordered_set<std::string> renamed_;                    // department ids
-  std::map<std::string, department_rename> renames_;           // by lower key, as before
+  std::unordered_set<std::string> renamed_;                   // department ids
+  std::map<std::string, department_rename> renames_;          // by lower key, as before
   std::map<std::string, department_adoption> adoptions_;
 };
 
@@ -431,8 +431,7 @@ struct reconcile_planner::state {
     std::string key = d.department_key + '\n' + d.department;
     if (const auto it = targets_by_key.find(key); it != targets_by_key.end()) return it->second;
     const ispring::department* linked =
-        d.department_link ? after.find_linked(d.parent_department, d.department_link->id)
-                          : nullptr;
+        d.department_link ? after.find_linked(d.parent_department, d.department_link->id) : nullptr;
     if (!linked) linked = after.find_target(d.parent_department, d.department);
     return targets_by_key.emplace(std::move(key), linked ? linked->id : std::string())
         .first->second;

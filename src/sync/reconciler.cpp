@@ -335,7 +335,7 @@ struct run_data {
   std::vector<std::string> unlinks;
   std::map<std::string, std::pair<std::string, std::vector<std::string>>>
       group_additions;  // group id → its name, user ids
-  std::map<std::string, store::department_link> department_links;   // created ones, by key
+  std::map<std::string, store::department_link> department_links;  // created ones, by key
 
   void record_failure(const std::string& who, const std::string& what) {
     std::lock_guard lock(report_mutex);
@@ -376,8 +376,7 @@ struct run_data {
 
 // Once the iSpring users are indexed: the planner, with what the store knows.
 std::unique_ptr<reconcile_planner> make_planner(reconciler_store& store,
-                                                const config::sync_settings& sync,
-                                                run_data& run) {
+                                                const config::sync_settings& sync, run_data& run) {
   const auto& org = run.options.organization_id;
   reconcile_sources sources;
   sources.directory = *run.ispring.directory;
@@ -523,10 +522,9 @@ bool reconciler::plan(run_state& run) {
   if (run.skipped_records > 0)
     report.counts["unreadable_records"] = static_cast<std::int64_t>(run.skipped_records);
   run.progress.planned = report.counts["salesforce_users"];
-  log::info("run.planned",
-            "reconciliation planned {} changes for {} users in {:.2f} s (peak RSS {} MB)",
-            plan.to_apply(), report.counts["salesforce_users"], seconds_since(planning),
-            peak_rss_mb());
+  log::info(
+      "run.planned", "reconciliation planned {} changes for {} users in {:.2f} s (peak RSS {} MB)",
+      plan.to_apply(), report.counts["salesforce_users"], seconds_since(planning), peak_rss_mb());
   run.progress.to_apply = static_cast<std::int64_t>(plan.to_apply());
   if (!run.options.dry_run && !plan.safety.exceeded) return true;
 
@@ -538,8 +536,8 @@ bool reconciler::plan(run_state& run) {
     report.message = "nothing changed: " + plan.safety.message;
   } else {
     report.status = "succeeded";
-    report.message = "dry run: " + std::to_string(plan.to_apply()) +
-                     " users would change; nothing was changed";
+    report.message =
+        "dry run: " + std::to_string(plan.to_apply()) + " users would change; nothing was changed";
   }
   return false;
 }
@@ -662,8 +660,8 @@ void reconciler::finish(run_state& run) {
   const std::string of = std::to_string(run.to_apply);
   if (run.stopped) {
     report.status = "stopped";
-    report.message = "stopped after " + std::to_string(run.applied + run.failed) + " of " + of +
-                     " users";
+    report.message =
+        "stopped after " + std::to_string(run.applied + run.failed) + " of " + of + " users";
   } else if (run.failed > 0) {
     report.status = "failed";
     report.message = std::to_string(run.failed) + " of " + of +

@@ -6,12 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "connector/log.hpp"
 #include "connector/salesforce/change_order.hpp"
 #include "connector/salesforce/rest_wire.hpp"
 #include "connector/sync/mapping.hpp"
 #include "connector/sync/plan.hpp"
 #include "connector/sync/scope.hpp"
-#include "connector/log.hpp"
 
 namespace connector::sync {
 
@@ -125,8 +125,8 @@ expected<std::optional<nlohmann::json>, std::string> user_sync::read_again(
     if (waited || !reread_.time) break;
     // A read in progress asks for this record, after its state arrived: wait for it rather
     // than ask again (a burst costs a few queries, not one per worker thread).
-    const auto covering = std::find_if(
-        reads_in_progress_.begin(), reads_in_progress_.end(), [&](const auto& read) {
+    const auto covering =
+        std::find_if(reads_in_progress_.begin(), reads_in_progress_.end(), [&](const auto& read) {
           return read->read_at >= record.due_at && read->ids.contains(record.record_id);
         });
     if (covering == reads_in_progress_.end()) break;
@@ -207,17 +207,19 @@ user_sync_report user_sync::run(const store::pending_record& record,
   // A partial change event holds only what changed: without the rest, the user would be
   // applied as if those fields were unknown (no department: set aside).
   std::vector<std::string> missing;
-  if (!record.needs_reread && !verify) missing = missing_mapped_fields(fields, settings.settings->mapping);
-  if (!verify && !record.needs_reread && missing.empty()) return run_with_fields(settings, record, fields, link);
+  if (!record.needs_reread && !verify)
+    missing = missing_mapped_fields(fields, settings.settings->mapping);
+  if (!verify && !record.needs_reread && missing.empty())
+    return run_with_fields(settings, record, fields, link);
 
   // Why the record is read, in the words of the history and the errors.
   const std::string why =
-      record.needs_reread
-          ? "Salesforce sent this change without data (GAP event)"
-          : verify ? "every notification is verified with Salesforce (sync.verify_notifications)"
-                   : "the notification lacks " + join(missing) + ", which the mapping reads";
-  nlohmann::json read_details = {
-      {"purpose", record.needs_reread ? "gap" : verify ? "verify" : "incomplete"}};
+      record.needs_reread ? "Salesforce sent this change without data (GAP event)"
+      : verify ? "every notification is verified with Salesforce (sync.verify_notifications)"
+               : "the notification lacks " + join(missing) + ", which the mapping reads";
+  nlohmann::json read_details = {{"purpose", record.needs_reread ? "gap"
+                                             : verify            ? "verify"
+                                                                 : "incomplete"}};
   if (!missing.empty()) read_details["missing"] = missing;
 
   if (!can_read) {
@@ -234,9 +236,8 @@ user_sync_report user_sync::run(const store::pending_record& record,
   user_sync_report report;
   auto read = read_again(record);
   if (!read) {
-    report.result = record_result::failed(why + ", and reading the user over REST failed: " +
-                                              read.error(),
-                                          true);
+    report.result = record_result::failed(
+        why + ", and reading the user over REST failed: " + read.error(), true);
     return report;
   }
   read_details["returned"] = read->has_value();
@@ -244,8 +245,9 @@ user_sync_report user_sync::run(const store::pending_record& record,
     // Saved as read, so the record no longer waits for a re-read; verified, nothing the
     // notification said is kept.
     report.result = record_result::skipped(
-        why + ", and the user query does not return the record (unknown id, deleted, or "
-              "outside salesforce.query_filter): nothing changed in iSpring");
+        why +
+        ", and the user query does not return the record (unknown id, deleted, or "
+        "outside salesforce.query_filter): nothing changed in iSpring");
     report.result.reread = record_result::reread_data{"{}", std::nullopt, verify};
     report.result.history.push_back(event(store::history_kinds::read, read_details));
     return report;
@@ -322,8 +324,7 @@ user_sync_report user_sync::run_with_fields(const settings_snapshot& settings,
     // The place reserved counts only if iSpring made the change.
     const bool retired =
         applied.ok && std::any_of(applied.steps.begin(), applied.steps.end(), [](const auto& s) {
-          return (s.stage == "status" || s.stage == "delete") &&
-                 s.outcome == step_outcome::changed;
+          return (s.stage == "status" || s.stage == "delete") && s.outcome == step_outcome::changed;
         });
     if (retired) {
       limiter_->confirm(record.organization_id, record.record_id, limit->at);

@@ -174,12 +174,10 @@ std::vector<store::pending_record> worker::take_back(std::vector<parked_record> 
       if (auto record = store_.queue.take_claimed(p.organization_id, p.record_id, now)) {
         back.push_back(std::move(*record));
       } else {
-        log::info("user.unparked", "user {}: settled meanwhile, not applied again",
-                  p.record_id);
+        log::info("user.unparked", "user {}: settled meanwhile, not applied again", p.record_id);
       }
     } catch (const std::exception& e) {
-      log::warn("worker.queue_failed", "could not read back user {}: {}", p.record_id,
-                e.what());
+      log::warn("worker.queue_failed", "could not read back user {}: {}", p.record_id, e.what());
       std::lock_guard lock(mutex_);
       park_locked(std::move(p.organization_id), std::move(p.record_id),
                   now + options_.retry_base_ms);
@@ -297,9 +295,8 @@ bool worker::queue_group_additions(const store::pending_record& record, record_r
     a.queued_at = now;
     store::history_event queued;
     queued.kind = store::group_history_kinds::queued;
-    queued.details_json =
-        nlohmann::json{{"group", a.group_name}, {"group_id", a.group_id}}.dump(
-            -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    queued.details_json = nlohmann::json{{"group", a.group_name}, {"group_id", a.group_id}}.dump(
+        -1, ' ', false, nlohmann::json::error_handler_t::replace);
     result.history.push_back(std::move(queued));
   }
   options_.group_queue->queue_group_additions(result.group_additions);
@@ -373,11 +370,11 @@ void worker::process(const store::pending_record& record) {
                              retry_at, dead);
     if (applied_) (dead ? dead_ : failed_)->inc();
     if (dead) {
-      log::error("user.dead_letter", "user {}: dead letter after {} attempt(s): {}", record.record_id, attempts,
-                    result.error);
+      log::error("user.dead_letter", "user {}: dead letter after {} attempt(s): {}",
+                 record.record_id, attempts, result.error);
     } else {
-      log::warn("user.retry", "user {}: attempt {} failed, retrying in {} ms: {}", record.record_id, attempts,
-                   delay, result.error);
+      log::warn("user.retry", "user {}: attempt {} failed, retrying in {} ms: {}", record.record_id,
+                attempts, delay, result.error);
       std::lock_guard lock(mutex_);
       earliest_retry_ = std::min(earliest_retry_.value_or(retry_at), retry_at);
     }
@@ -386,7 +383,8 @@ void worker::process(const store::pending_record& record) {
     // stays as it was in the queue, claimed for this instance, so it comes back here after
     // a wait, read again from the store (a newer state may have been applied meanwhile);
     // nothing is lost, it may only be applied again.
-    log::error("user.store_failed", "user {}: could not record the outcome: {}", record.record_id, e.what());
+    log::error("user.store_failed", "user {}: could not record the outcome: {}", record.record_id,
+               e.what());
     park(record, now + options_.retry_base_ms);
   }
 }

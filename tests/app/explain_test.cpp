@@ -238,9 +238,9 @@ TEST(note_merges, a_notification_joins_the_change_still_waiting_until_it_is_appl
 }
 
 TEST(describe_event, says_why_a_user_was_read_from_salesforce_and_what_it_found) {
-  EXPECT_EQ(describe_event(event("read", {{"purpose", "verify"},
-                                          {"returned", true},
-                                          {"differing", {"Email", "IsActive"}}})),
+  EXPECT_EQ(describe_event(event(
+                "read",
+                {{"purpose", "verify"}, {"returned", true}, {"differing", {"Email", "IsActive"}}})),
             "verified with Salesforce: read over REST; the notification's Email, IsActive "
             "differed from Salesforce and were not used: Salesforce's values are applied");
   EXPECT_EQ(describe_event(event("read", {{"purpose", "verify"}, {"returned", true}})),
@@ -252,14 +252,14 @@ TEST(describe_event, says_why_a_user_was_read_from_salesforce_and_what_it_found)
                                           {"missing", {"Department", "Email"}},
                                           {"returned", true}})),
             "read over REST to complete the notification, which lacked Department, Email");
-  EXPECT_EQ(describe_event(event("read", {{"purpose", "incomplete"},
-                                          {"missing", {"Department"}},
-                                          {"without_rest", true}})),
+  EXPECT_EQ(describe_event(event(
+                "read",
+                {{"purpose", "incomplete"}, {"missing", {"Department"}}, {"without_rest", true}})),
             "the notification lacked Department, and no Salesforce REST credentials are "
             "configured to read the user: the last state received is applied");
-  EXPECT_EQ(describe_event(event("stale", {{"source", "outbound_message"},
-                                           {"notification_id", "n1"},
-                                           {"read_again", true}})),
+  EXPECT_EQ(describe_event(event(
+                "stale",
+                {{"source", "outbound_message"}, {"notification_id", "n1"}, {"read_again", true}})),
             "notification ignored (outbound message n1): older than the state already held; "
             "the waiting user is read from Salesforce again all the same");
 }
@@ -272,13 +272,11 @@ TEST(describe_event, says_each_kind_in_words) {
                                               {"coalesced_since", 0}})),
             "notification received (outbound message n2); merged into the change waiting since "
             "1970-01-01T00:00:00.000Z");
-  EXPECT_EQ(describe_event(event("received", {{"source", "event"},
-                                              {"notification_id", "d1"},
-                                              {"no_data", true}})),
+  EXPECT_EQ(describe_event(event(
+                "received", {{"source", "event"}, {"notification_id", "d1"}, {"no_data", true}})),
             "notification received (event d1); the record was deleted before delivery");
-  EXPECT_EQ(describe_event(event("received", {{"source", "event"},
-                                              {"notification_id", "g1"},
-                                              {"reread", true}})),
+  EXPECT_EQ(describe_event(event(
+                "received", {{"source", "event"}, {"notification_id", "g1"}, {"reread", true}})),
             "notification received (event g1); Salesforce sent it without data (GAP event): the "
             "user is read over REST first");
   EXPECT_EQ(

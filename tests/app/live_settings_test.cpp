@@ -22,8 +22,7 @@ class live_settings_test : public testing::store_test {
   void SetUp() override {
     store_test::SetUp();
     store_ = open_located();
-    auto loaded = config::load_text(testing::test_config(dir_.path()).dump(),
-                                    dir_.path().string());
+    auto loaded = config::load_text(testing::test_config(dir_.path()).dump(), dir_.path().string());
     ASSERT_TRUE(loaded) << loaded.error().to_string();
     file_ = *loaded;
   }

@@ -92,8 +92,7 @@ TEST_F(logging_test, text_lines_show_the_event_and_fields_and_the_level_filters)
   EXPECT_NE(all[0].find(" warning [user.retry] attempt 2 failed record_id=0055g00000AbCdEAAZ"),
             std::string::npos)
       << all[0];
-  EXPECT_NE(all[1].find(" error plain record_id=0055g00000AbCdEAAZ"), std::string::npos)
-      << all[1];
+  EXPECT_NE(all[1].find(" error plain record_id=0055g00000AbCdEAAZ"), std::string::npos) << all[1];
 }
 
 }  // namespace

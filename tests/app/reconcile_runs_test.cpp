@@ -255,7 +255,7 @@ TEST_F(RunCoordinator, RunsOfTwoInstancesOnOneStoreNeverOverlap) {
   // b started once a had ended, a's 1-second page later: [started, ended] never intersect.
   EXPECT_LE(*a->ended_at, *b->started_at);
   EXPECT_GT(*b->started_at, *a->started_at);
-  EXPECT_EQ(sandbox_.users().size(), 3u);  // each user created once
+  EXPECT_EQ(sandbox_.users().size(), 3u);                              // each user created once
   EXPECT_EQ(store_->lease_holder(store::leases::reconciliation), "");  // freed after each run
 }
 

@@ -60,10 +60,10 @@ TEST(status_report, the_live_instances_are_listed_with_host_pid_and_last_beat) {
   status_snapshot status;
   EXPECT_TRUE(status_to_json(status)["instances"].empty());
   EXPECT_NE(status_to_text(status).find("Live instances:         0\n"), std::string::npos);
-  status.instances.push_back({"9f2c@node-a/41", "node-a", 41, "serve", "0.1.0",
-                              1'764'383'017'123, 1'764'383'020'000});
-  status.instances.push_back({"77ab@node-b/7", "node-b", 7, "cli", "0.1.0", 1'764'383'018'000,
-                              1'764'383'019'000});
+  status.instances.push_back(
+      {"9f2c@node-a/41", "node-a", 41, "serve", "0.1.0", 1'764'383'017'123, 1'764'383'020'000});
+  status.instances.push_back(
+      {"77ab@node-b/7", "node-b", 7, "cli", "0.1.0", 1'764'383'018'000, 1'764'383'019'000});
   const auto json = status_to_json(status);
   ASSERT_EQ(json["instances"].size(), 2u);
   EXPECT_EQ(json["instances"][0]["id"], "9f2c@node-a/41");

@@ -620,18 +620,18 @@ void print_table(const std::vector<nlohmann::json>& results, const bench_options
       options.connections, options.warmup_seconds, options.measure_seconds,
       static_cast<unsigned long long>(options.users));
   std::printf("%-11s %-12s %9s %10s %8s %8s %8s %8s %7s %9s %9s %7s %8s %7s\n", "engine",
-              "notif/msg", "msg/s",
-              "notif/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "srv us/msg",
-              "srv cores", "RSS MB", "client", "durable");
+              "notif/msg", "msg/s", "notif/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors",
+              "srv us/msg", "srv cores", "RSS MB", "client", "durable");
   for (const auto& r : results) {
-    std::printf("%-11s %-12d %9.0f %10.0f %8.2f %8.2f %8.2f %8.2f %7llu %9.0f %9.2f %7.1f %8.2f %7s\n",
-                r["engine"].get<std::string>().c_str(), r["notifications_per_message"].get<int>(), r["messages_per_second"].get<double>(),
-                r["notifications_per_second"].get<double>(), r["latency_ms"]["p50"].get<double>(),
-                r["latency_ms"]["p90"].get<double>(), r["latency_ms"]["p99"].get<double>(),
-                r["latency_ms"]["max"].get<double>(), r["errors"].get<unsigned long long>(),
-                r["server_cpu_us_per_message"].get<double>(), r["server_cores_used"].get<double>(),
-                r["server_peak_rss_mb"].get<double>(), r["client_cores_used"].get<double>(),
-                r["verified"].get<bool>() ? "yes" : "NO");
+    std::printf(
+        "%-11s %-12d %9.0f %10.0f %8.2f %8.2f %8.2f %8.2f %7llu %9.0f %9.2f %7.1f %8.2f %7s\n",
+        r["engine"].get<std::string>().c_str(), r["notifications_per_message"].get<int>(),
+        r["messages_per_second"].get<double>(), r["notifications_per_second"].get<double>(),
+        r["latency_ms"]["p50"].get<double>(), r["latency_ms"]["p90"].get<double>(),
+        r["latency_ms"]["p99"].get<double>(), r["latency_ms"]["max"].get<double>(),
+        r["errors"].get<unsigned long long>(), r["server_cpu_us_per_message"].get<double>(),
+        r["server_cores_used"].get<double>(), r["server_peak_rss_mb"].get<double>(),
+        r["client_cores_used"].get<double>(), r["verified"].get<bool>() ? "yes" : "NO");
   }
   std::printf("\n");
   for (const auto& r : results) {

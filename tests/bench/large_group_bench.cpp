@@ -125,10 +125,12 @@ std::vector<std::string> seed_ispring(ispring_sandbox& sandbox, std::uint64_t ex
   std::vector<ispring_sandbox::seed_user> seeds;
   for (std::uint64_t u = 1; u <= existing; ++u) {
     const auto n = std::to_string(u);
-    seeds.push_back({"user" + n + "@acme.example.prod", "user" + n + "@acme.example",
-                     engineering,
-                     {{"first_name", "First" + n}, {"last_name", "Last" + n},
-                      {"job_title", "Engineer"}}, 1});
+    seeds.push_back(
+        {"user" + n + "@acme.example.prod",
+         "user" + n + "@acme.example",
+         engineering,
+         {{"first_name", "First" + n}, {"last_name", "Last" + n}, {"job_title", "Engineer"}},
+         1});
   }
   auto ids = sandbox.add_users(seeds);
   sandbox.add_group("All", ids);
@@ -234,7 +236,7 @@ class arrival_checker {
 
   ispring_sandbox& sandbox_;
   std::vector<message>& messages_;
-  std::size_t cursor_ = 0;        // in the sandbox's journal of user writes
+  std::size_t cursor_ = 0;         // in the sandbox's journal of user writes
   std::set<std::string> members_;  // of All, as last read
   std::mutex mutex_;
   std::map<std::uint64_t, std::vector<std::size_t>> outstanding_;  // user → messages
@@ -283,11 +285,12 @@ std::vector<message> schedule(const bench_options& o) {
 int run(const bench_options& o) {
   auto messages = schedule(o);
   const std::uint64_t last_user = o.existing + messages.size() / 2 + 1;
-  std::printf("large_group_bench: %zu notifications at %.0f/s for %.0f s, half updates of %llu "
-              "users in \"All\", half new users joining it; verification %s, "
-              "ispring.group_additions %s\n",
-              messages.size(), o.rate, o.seconds, static_cast<unsigned long long>(o.existing),
-              o.verify ? "on" : "off", o.group_additions.c_str());
+  std::printf(
+      "large_group_bench: %zu notifications at %.0f/s for %.0f s, half updates of %llu "
+      "users in \"All\", half new users joining it; verification %s, "
+      "ispring.group_additions %s\n",
+      messages.size(), o.rate, o.seconds, static_cast<unsigned long long>(o.existing),
+      o.verify ? "on" : "off", o.group_additions.c_str());
 
   sandbox_options ispring_options;
   if (o.group_additions == "user_update")
@@ -311,8 +314,8 @@ int run(const bench_options& o) {
   std::unique_ptr<salesforce_sandbox_server> salesforce;
   std::mutex salesforce_mutex;
   if (o.verify) {
-    salesforce = std::make_unique<salesforce_sandbox_server>(jwt_salesforce_sandbox_options(),
-                                                             server);
+    salesforce =
+        std::make_unique<salesforce_sandbox_server>(jwt_salesforce_sandbox_options(), server);
     std::vector<nlohmann::json> users;
     for (std::uint64_t u = 1; u <= last_user; ++u)
       users.push_back(salesforce_user_of(user_in_all(u, 0)));
@@ -338,8 +341,8 @@ int run(const bench_options& o) {
       for (std::size_t i = static_cast<std::size_t>(k); i < messages.size();
            i += static_cast<std::size_t>(o.senders)) {
         auto& m = messages[i];
-        m.due = start + std::chrono::nanoseconds(static_cast<std::int64_t>(
-                            static_cast<double>(i) * 1e9 / o.rate));
+        m.due = start + std::chrono::nanoseconds(
+                            static_cast<std::int64_t>(static_cast<double>(i) * 1e9 / o.rate));
         std::this_thread::sleep_until(m.due);
         if (salesforce) {
           std::lock_guard lock(salesforce_mutex);
@@ -352,8 +355,8 @@ int run(const bench_options& o) {
         }
         checker.sent(i);
         try {
-          const auto reply = clients[static_cast<std::size_t>(k)]->post_xml(
-              "/salesforce/outbound", m.body);
+          const auto reply =
+              clients[static_cast<std::size_t>(k)]->post_xml("/salesforce/outbound", m.body);
           m.ok = reply.status == 200 && reply.body.find("<Ack>true</Ack>") != std::string::npos;
         } catch (const std::exception& e) {
           std::fprintf(stderr, "message %zu: %s\n", i, e.what());
@@ -382,14 +385,16 @@ int run(const bench_options& o) {
   std::printf("\nack -> iSpring (ms):\n");
   print_line("updates", u);
   print_line("creates (and member of All)", c);
-  std::printf("left behind 60 s after the last ack: %zu of %zu; errors %llu; drained %.0f ms "
-              "after the last ack\n",
-              left_behind, messages.size(), static_cast<unsigned long long>(errors.load()),
-              ms_between(last_ack, drained));
+  std::printf(
+      "left behind 60 s after the last ack: %zu of %zu; errors %llu; drained %.0f ms "
+      "after the last ack\n",
+      left_behind, messages.size(), static_cast<unsigned long long>(errors.load()),
+      ms_between(last_ack, drained));
   const auto group = sandbox.find_group_by_name("All");
   std::map<std::string, int> times;
   for (const auto& id : group->user_ids) ++times[id];
-  const auto twice = std::count_if(times.begin(), times.end(), [](auto& e) { return e.second > 1; });
+  const auto twice =
+      std::count_if(times.begin(), times.end(), [](auto& e) { return e.second > 1; });
   const std::size_t expected_members = o.existing + messages.size() / 2;
   std::printf("group All: %zu members (expected %zu), %ld listed twice; iSpring users %zu\n",
               group->user_ids.size(), expected_members, static_cast<long>(twice),
@@ -404,10 +409,11 @@ int run(const bench_options& o) {
   const bool ok = u.p50 <= p50_target && u.p99 <= p99_target && c.p99 <= create_p99_target &&
                   left_behind == 0 && errors == 0 && twice == 0 &&
                   group->user_ids.size() == expected_members;
-  std::printf("targets%s: updates p50 %.2f <= %.0f, p99 %.2f <= %.0f; creates p99 %.2f <= %.0f; "
-              "nothing left behind: %s\n",
-              o.verify ? " (verified)" : "", u.p50, p50_target, u.p99, p99_target, c.p99,
-              create_p99_target, ok ? "PASS" : "FAIL");
+  std::printf(
+      "targets%s: updates p50 %.2f <= %.0f, p99 %.2f <= %.0f; creates p99 %.2f <= %.0f; "
+      "nothing left behind: %s\n",
+      o.verify ? " (verified)" : "", u.p50, p50_target, u.p99, p99_target, c.p99, create_p99_target,
+      ok ? "PASS" : "FAIL");
   for (auto& client : clients) client->close();
   service.stop();
   return ok ? 0 : 1;

@@ -204,8 +204,9 @@ int page_only(const std::string& config_path) {
   if (!read) throw std::runtime_error(read.error());
   if (!ispring_error.empty()) throw std::runtime_error(ispring_error);
   std::cout << json{{"status", "paged"},
-                    {"counts", {{"salesforce_users", salesforce_users},
-                                {"ispring_users", ispring_users.load()}}}}
+                    {"counts",
+                     {{"salesforce_users", salesforce_users},
+                      {"ispring_users", ispring_users.load()}}}}
             << "\n";
   return 0;
 }
@@ -332,12 +333,12 @@ int main(int argc, char** argv) try {
   std::printf("check: %zu of %zu changed users hold the new name, %zu iSpring users for %zu\n",
               renamed, changed_users.size(), ispring_users, o.users);
   const bool ok = renamed == changed_users.size() && ispring_users == o.users;
-  std::printf("targets: no change %.2fx bare paging (<= %.1fx) %s, "
-              "peak RSS %.0f MB (<= %.0f MB) %s, changed %.1f s (<= %.0f s) %s\n",
-              ratio, target_ratio, ratio <= target_ratio ? "met" : "MISSED", rss,
-              target_rss_mb(o.users), rss <= target_rss_mb(o.users) ? "met" : "MISSED",
-              with_changes.seconds, target_changed_s,
-              with_changes.seconds <= target_changed_s ? "met" : "MISSED");
+  std::printf(
+      "targets: no change %.2fx bare paging (<= %.1fx) %s, "
+      "peak RSS %.0f MB (<= %.0f MB) %s, changed %.1f s (<= %.0f s) %s\n",
+      ratio, target_ratio, ratio <= target_ratio ? "met" : "MISSED", rss, target_rss_mb(o.users),
+      rss <= target_rss_mb(o.users) ? "met" : "MISSED", with_changes.seconds, target_changed_s,
+      with_changes.seconds <= target_changed_s ? "met" : "MISSED");
   return ok ? 0 : 1;
 } catch (const std::exception& e) {
   std::cerr << "reconcile_bench: " << e.what() << "\n";

@@ -126,7 +126,8 @@ std::vector<std::vector<intake_request>> build(const scenario& s, long& next_not
   return work;
 }
 
-void run(connector::store::store& box, const scenario& s, long& next_notification, long known_users) {
+void run(connector::store::store& box, const scenario& s, long& next_notification,
+         long known_users) {
   auto work = build(s, next_notification, known_users);
   const std::size_t commits_before = box.commits_so_far();
   const double cpu_before = writer_cpu_seconds();
@@ -159,7 +160,6 @@ void run(connector::store::store& box, const scenario& s, long& next_notificatio
       static_cast<double>(requests) / static_cast<double>(commits),
       seconds * 1e3 / static_cast<double>(commits), failed != 0 ? "  FAILURES" : "");
 }
-
 
 constexpr long known_users = 20'000;
 
@@ -245,7 +245,8 @@ int main(int argc, char** argv) {
                                   ? postgresql_url
                                   : connector::testing::postgres_server::shared().create_database();
     auto box = open_store(settings);
-    std::printf("== PostgreSQL%s\n", postgresql_url.empty() ? " 15 (started by the benchmark)" : "");
+    std::printf("== PostgreSQL%s\n",
+                postgresql_url.empty() ? " 15 (started by the benchmark)" : "");
     run_all(*box, scale);
   }
   return 0;

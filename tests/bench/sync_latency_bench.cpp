@@ -52,8 +52,8 @@
 #include "support/bench_stats.hpp"
 #include "support/command_line.hpp"
 #include "support/ispring_sandbox_server.hpp"
-#include "support/salesforce_sandbox_server.hpp"
 #include "support/outbound_builder.hpp"
+#include "support/salesforce_sandbox_server.hpp"
 #include "support/sandbox_config.hpp"
 #include "support/service.hpp"
 

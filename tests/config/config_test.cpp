@@ -691,8 +691,7 @@ TEST_F(config_test, every_documented_extra_key_is_accepted) {
   EXPECT_EQ(s.salesforce.login_url, "https://test.salesforce.com") << "without the trailing /";
   EXPECT_EQ(s.salesforce.query_batch_size, 500);
   ASSERT_TRUE(s.salesforce.platform_events);
-  EXPECT_EQ(s.salesforce.platform_events->names,
-            (std::vector<std::string>{"Employee_Changed__e"}));
+  EXPECT_EQ(s.salesforce.platform_events->names, (std::vector<std::string>{"Employee_Changed__e"}));
   EXPECT_EQ(s.salesforce.platform_events->record_id_field, "User_Id__c");
   EXPECT_EQ(s.salesforce.platform_events->fields,
             (std::map<std::string, std::string>{{"Email__c", "Email"}, {"Title__c", "Title"}}));
@@ -772,10 +771,9 @@ TEST_F(config_test, verify_notifications_follows_the_rest_credentials_unless_giv
   EXPECT_FALSE(verifies_notifications(load_ok(document)));
 
   // With credentials (either flow): on by default, off only when said.
-  for (const auto& credentials :
-       {json{{"client_secret", "consumer-secret"}},
-        json{{"username", "integration@example.com"},
-             {"private_key", "file:../certs/salesforce-jwt.key"}}}) {
+  for (const auto& credentials : {json{{"client_secret", "consumer-secret"}},
+                                  json{{"username", "integration@example.com"},
+                                       {"private_key", "file:../certs/salesforce-jwt.key"}}}) {
     auto configured = minimal_config();
     configured["salesforce"]["client_id"] = "consumer-key";
     configured["salesforce"].update(credentials);
@@ -1107,9 +1105,8 @@ INSTANTIATE_TEST_SUITE_P(
          "0% to 100%"},
         {"max_deactivations_per_hour_negative", set("/sync", {{"max_deactivations_per_hour", -1}}),
          "sync.max_deactivations_per_hour", "got -1"},
-        {"max_deactivations_per_hour_false",
-         set("/sync", {{"max_deactivations_per_hour", false}}), "sync.max_deactivations_per_hour",
-         "got a boolean"},
+        {"max_deactivations_per_hour_false", set("/sync", {{"max_deactivations_per_hour", false}}),
+         "sync.max_deactivations_per_hour", "got a boolean"},
         {"max_deactivations_off_is_only_for_the_hourly_limit",
          set("/sync", {{"max_deactivations", "off"}}), "sync.max_deactivations", "got \"off\""},
         {"retry_max_below_base", set("/sync", {{"retry_base_ms", 1000}, {"retry_max_ms", 10}}),

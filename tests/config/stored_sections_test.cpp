@@ -37,9 +37,8 @@ TEST_F(stored_sections_test, named_tokens_sit_beside_the_single_token) {
   EXPECT_EQ(s.admin.tokens[1].token.reveal(), ops_token);
 
   // Named tokens alone are enough.
-  const auto named = load_ok({{"admin",
-                               {{"token", nullptr},
-                                {"tokens", {{{"name", "ops"}, {"token", ops_token}}}}}}});
+  const auto named = load_ok(
+      {{"admin", {{"token", nullptr}, {"tokens", {{{"name", "ops"}, {"token", ops_token}}}}}}});
   ASSERT_EQ(named.admin.tokens.size(), 1u);
   EXPECT_EQ(named.admin.token.reveal(), ops_token);
 }
@@ -66,30 +65,31 @@ TEST_F(stored_sections_test, bad_named_tokens_are_refused_naming_the_key_never_t
 
 TEST_F(stored_sections_test, the_file_manages_the_sections_it_sets) {
   EXPECT_TRUE(load_ok().file_managed.empty());
-  const auto s = load_ok({{"schedule", {{"run_type", "manual"}}},
-                          {"sync", json::object()},
-                          {"alerts",
-                           {{"email_to", {"ops@example.com"}},
-                            {"smtp", {{"host", "127.0.0.1"}, {"security", "none"},
-                                      {"from", "c@example.com"}}}}}});
+  const auto s = load_ok(
+      {{"schedule", {{"run_type", "manual"}}},
+       {"sync", json::object()},
+       {"alerts",
+        {{"email_to", {"ops@example.com"}},
+         {"smtp", {{"host", "127.0.0.1"}, {"security", "none"}, {"from", "c@example.com"}}}}}});
   EXPECT_EQ(s.file_managed, (std::vector<std::string>{"schedule", "sync", "alerts.email_to"}));
   // alerts without email_to: the addresses are the page's.
-  const auto page = load_ok({{"alerts", {{"smtp", {{"host", "127.0.0.1"}, {"security", "none"},
-                                                   {"from", "c@example.com"}}}}}});
+  const auto page = load_ok(
+      {{"alerts",
+        {{"smtp", {{"host", "127.0.0.1"}, {"security", "none"}, {"from", "c@example.com"}}}}}});
   EXPECT_TRUE(page.file_managed.empty());
   ASSERT_TRUE(page.alerts);
   EXPECT_TRUE(page.alerts->email_to.empty());
 }
 
 TEST_F(stored_sections_test, stored_sections_apply_where_the_file_is_silent) {
-  const auto file = load_ok({{"mapping", {{"department", "Division"}}},
-                             {"alerts", {{"smtp", {{"host", "127.0.0.1"}, {"security", "none"},
-                                                   {"from", "c@example.com"}}}}}});
-  const json stored = {
-      {"mapping", {{"department", "Ignored"}}},
-      {"schedule", {{"run_type", "interval"}, {"run_interval_minutes", 5}}},
-      {"sync", {{"departments", {{"Sales", {{"ispring_name", "Sales EMEA"}}}}}}},
-      {"alerts.email_to", {"ops@example.com"}}};
+  const auto file = load_ok(
+      {{"mapping", {{"department", "Division"}}},
+       {"alerts",
+        {{"smtp", {{"host", "127.0.0.1"}, {"security", "none"}, {"from", "c@example.com"}}}}}});
+  const json stored = {{"mapping", {{"department", "Ignored"}}},
+                       {"schedule", {{"run_type", "interval"}, {"run_interval_minutes", 5}}},
+                       {"sync", {{"departments", {{"Sales", {{"ispring_name", "Sales EMEA"}}}}}}},
+                       {"alerts.email_to", {"ops@example.com"}}};
   const auto s = with_stored_sections(file, stored.dump());
   ASSERT_TRUE(s) << s.error().to_string();
   EXPECT_EQ(s->mapping.department, "Division");  // file-managed: the file wins
@@ -118,10 +118,11 @@ TEST_F(stored_sections_test, a_stored_section_is_validated_as_the_file_is) {
             "schedule.run_interval_minutes");
   EXPECT_EQ(error_of({{"schedule", {{"run_type", "hourly"}}}}).key, "schedule.run_type");
   EXPECT_EQ(error_of({{"sync", {{"max_deactivations", "150%"}}}}).key, "sync.max_deactivations");
-  EXPECT_EQ(error_of({{"sync", {{"departments", {{"Sales", {{"users", {"a"}},
-                                                             {"sync_all_users", true}}}}}}}})
-                .key,
-            "sync.departments.Sales.users");
+  EXPECT_EQ(
+      error_of(
+          {{"sync", {{"departments", {{"Sales", {{"users", {"a"}}, {"sync_all_users", true}}}}}}}})
+          .key,
+      "sync.departments.Sales.users");
   EXPECT_EQ(error_of({{"mapping", {{"email", "Email; DROP"}}}}).key, "mapping.email");
   EXPECT_EQ(error_of({{"mapping", "Email"}}).key, "mapping");
   EXPECT_EQ(error_of({{"server", json::object()}}).key, "server");

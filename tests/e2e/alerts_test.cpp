@@ -260,7 +260,8 @@ TEST_F(alerts_service_e2e, UsersHeldByTheSafetyLimitAreMailedAndTheirReleaseClea
   for (std::size_t i = 0; i < ids.size(); ++i) {
     salesforce_.sandbox().update_user(ids[i], {{"IsActive", false}});
     const auto user = *salesforce_.sandbox().find_user(ids[i]);
-    leaving.push_back({make_id("04l", 100 + i), ids[i],
+    leaving.push_back({make_id("04l", 100 + i),
+                       ids[i],
                        {{"Username", user["Username"].get<std::string>()},
                         {"Email", user["Email"].get<std::string>()},
                         {"LastName", "Tester"},

@@ -89,7 +89,8 @@ class group_additions_e2e : public ::testing::Test {
     for (const auto& id : foreign_) EXPECT_EQ(times.count(id), 1u) << "staff " << id << " dropped";
     int missing = 0;
     for (int n = first; n < last; ++n) {
-      const auto u = sandbox().find_user_by_login("user" + std::to_string(n) + "@acme.example.prod");
+      const auto u =
+          sandbox().find_user_by_login("user" + std::to_string(n) + "@acme.example.prod");
       if (!u || !times.contains(u->id)) ++missing;
     }
     EXPECT_EQ(missing, 0) << "of " << last - first << " users";
@@ -159,8 +160,9 @@ TEST_F(group_additions_e2e, an_update_goes_through_while_a_replace_of_the_group_
   update.fields["FirstName"] = "Renamed";
   update.fields["SystemModstamp"] = update.fields["LastModifiedDate"] = "2026-11-01T11:00:00.000Z";
   auto client = service_->public_client();
-  ASSERT_EQ(client.post_xml("/salesforce/outbound", build_user_message(test_org_id, {update})).status,
-            200);
+  ASSERT_EQ(
+      client.post_xml("/salesforce/outbound", build_user_message(test_org_id, {update})).status,
+      200);
   ASSERT_TRUE(eventually([&] {
     const auto u = sandbox().find_user_by_login("user1@acme.example.prod");
     return u && u->fields.count("first_name") && u->fields.at("first_name") == "Renamed";

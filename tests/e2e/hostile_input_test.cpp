@@ -38,7 +38,7 @@ class hostile_input : public ::testing::Test {
     service_ = new running_service(dir_->path(), {{"server",
                                                    {{"events_signing_secrets", {secret}},
                                                     {"read_timeout_ms", 400},
-                         {"handshake_timeout_ms", 400},
+                                                    {"handshake_timeout_ms", 400},
                                                     {"idle_timeout_ms", 400}}}});
   }
   static void TearDownTestSuite() {

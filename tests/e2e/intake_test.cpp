@@ -15,7 +15,8 @@ const std::string outbound_path = "/salesforce/outbound";
 const std::string ack_marker = "<Ack>true</Ack>";
 
 nlohmann::json status_json(const running_service& service) {
-  const auto result = run_connector({"status", "--json", "--config", service.config_path().string()});
+  const auto result =
+      run_connector({"status", "--json", "--config", service.config_path().string()});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   return nlohmann::json::parse(result.out);
 }
@@ -113,7 +114,9 @@ struct refused_case {
 };
 
 // Named by its case, not dumped as bytes, in test listings.
-void PrintTo(const refused_case& c, std::ostream* out) { *out << c.name; }
+void PrintTo(const refused_case& c, std::ostream* out) {
+  *out << c.name;
+}
 
 class refused_messages : public intake, public ::testing::WithParamInterface<refused_case> {};
 
@@ -135,16 +138,16 @@ TEST_P(refused_messages, get_a_fault_and_leave_the_store_untouched) {
 
 INSTANTIATE_TEST_SUITE_P(
     intake, refused_messages,
-    ::testing::Values(
-        refused_case{"unknown_organization", "text/xml; charset=UTF-8",
-                     build_user_message("00D000000000001AAA", {sample_user(1, 1)}), 403,
-                     "is not one of the organizations"},
-        refused_case{"wrong_object", "text/xml; charset=UTF-8",
-                     build_user_message(test_org_id, {sample_user(1, 1)}, "Lead"), 403,
-                     "accepts User outbound messages only"},
-        refused_case{"not_xml", "text/xml", "{\"hello\": 1}", 400, ""},
-        refused_case{"wrong_content_type", "application/json",
-                     build_user_message(test_org_id, {sample_user(1, 1)}), 415, "Content-Type"}),
+    ::testing::Values(refused_case{"unknown_organization", "text/xml; charset=UTF-8",
+                                   build_user_message("00D000000000001AAA", {sample_user(1, 1)}),
+                                   403, "is not one of the organizations"},
+                      refused_case{"wrong_object", "text/xml; charset=UTF-8",
+                                   build_user_message(test_org_id, {sample_user(1, 1)}, "Lead"),
+                                   403, "accepts User outbound messages only"},
+                      refused_case{"not_xml", "text/xml", "{\"hello\": 1}", 400, ""},
+                      refused_case{"wrong_content_type", "application/json",
+                                   build_user_message(test_org_id, {sample_user(1, 1)}), 415,
+                                   "Content-Type"}),
     [](const auto& info) { return info.param.name; });
 
 TEST_F(intake, a_body_over_the_limit_is_refused_with_413) {
@@ -199,11 +202,11 @@ TEST_F(intake, refuses_tls_1_1_clients_during_the_handshake) {
 
 TEST_F(intake, sends_the_full_certificate_chain) {
   running_service service(dir_.path());
-  const auto result = run_command(
-      {"/bin/sh", "-c",
-       "openssl s_client -connect 127.0.0.1:" + std::to_string(service.public_port()) +
-           " -servername localhost -showcerts -CAfile " + test_certs::get().ca_crt.string() +
-           " </dev/null 2>/dev/null"});
+  const auto result =
+      run_command({"/bin/sh", "-c",
+                   "openssl s_client -connect 127.0.0.1:" + std::to_string(service.public_port()) +
+                       " -servername localhost -showcerts -CAfile " +
+                       test_certs::get().ca_crt.string() + " </dev/null 2>/dev/null"});
   EXPECT_NE(result.out.find("1 s:O = Connector Local, CN = Connector Local Intermediate CA"),
             std::string::npos)
       << result.out;
@@ -213,9 +216,9 @@ TEST_F(intake, sends_the_full_certificate_chain) {
 TEST_F(intake, sigterm_finishes_cleanly_with_exit_code_0) {
   running_service service(dir_.path());
   auto client = service.public_client();
-  ASSERT_EQ(client.post_xml(outbound_path, build_user_message(test_org_id, {sample_user(1, 1)}))
-                .status,
-            200);
+  ASSERT_EQ(
+      client.post_xml(outbound_path, build_user_message(test_org_id, {sample_user(1, 1)})).status,
+      200);
   // The keep-alive connection above is idle now; stop must not wait for its timeout.
   EXPECT_EQ(service.stop(), 0);
   EXPECT_NE(service.process().stderr_text().find("stopped cleanly"), std::string::npos);
@@ -230,8 +233,8 @@ TEST_F(intake, admin_status_requires_the_token) {
       admin.get("/admin/status", {{"Authorization", std::string("Bearer ") + test_admin_token}});
   ASSERT_EQ(reply.status, 200);
   const auto json = nlohmann::json::parse(reply.body);
-  for (const char* key : {"pending", "retrying", "dead_letters", "last_sync_start",
-                          "last_sync_status"}) {
+  for (const char* key :
+       {"pending", "retrying", "dead_letters", "last_sync_start", "last_sync_status"}) {
     EXPECT_TRUE(json.contains(key)) << key;
   }
 }
@@ -240,8 +243,7 @@ TEST(intake_config, a_bad_config_stops_start_up_naming_the_key) {
   temp_dir dir;
   auto config = test_config(dir.path(), {{"server", {{"listen", "not-an-endpoint"}}}});
   write_text(dir.path() / "config.json", config.dump());
-  const auto result =
-      run_connector({"serve", "--config", (dir.path() / "config.json").string()});
+  const auto result = run_connector({"serve", "--config", (dir.path() / "config.json").string()});
   EXPECT_NE(result.exit_code, 0);
   EXPECT_NE(result.err.find("server.listen"), std::string::npos) << result.err;
 }
@@ -250,8 +252,7 @@ TEST(intake_config, an_unknown_key_stops_start_up_naming_it) {
   temp_dir dir;
   auto config = test_config(dir.path(), {{"store", {{"sqlite_pth", "x.db"}}}});
   write_text(dir.path() / "config.json", config.dump());
-  const auto result =
-      run_connector({"serve", "--config", (dir.path() / "config.json").string()});
+  const auto result = run_connector({"serve", "--config", (dir.path() / "config.json").string()});
   EXPECT_NE(result.exit_code, 0);
   EXPECT_NE(result.err.find("store.sqlite_pth"), std::string::npos) << result.err;
 }

@@ -162,7 +162,8 @@ TEST_F(metrics_e2e, CountersMoveByWhatWasSentAndPromtoolAcceptsTheText) {
                                   {"iSpring_Groups__c", ""}});
   // The users the notifications below name, as Salesforce holds them: with REST credentials
   // every notification is verified by a read, and only what Salesforce returns is applied.
-  for (const int n : {1, 2, 3, 6}) salesforce_.sandbox().add_user(salesforce_user_of(sample_user(n, n)));
+  for (const int n : {1, 2, 3, 6})
+    salesforce_.sandbox().add_user(salesforce_user_of(sample_user(n, n)));
   start();
 
   // Only with the admin token.

@@ -625,9 +625,7 @@ class gap_events_e2e : public reconcile_service_e2e {
     return post_signed_event(client, body, webhook_id);
   }
 
-  std::size_t runs_so_far() {
-    return json::parse(admin("GET", "/admin/runs").body)["runs"].size();
-  }
+  std::size_t runs_so_far() { return json::parse(admin("GET", "/admin/runs").body)["runs"].size(); }
 };
 
 TEST_F(gap_events_e2e, AGapEventRereadsThatUserOnly) {
@@ -647,8 +645,9 @@ TEST_F(gap_events_e2e, AGapEventRereadsThatUserOnly) {
   // A later change Salesforce again sent without data: read again, the new title applied.
   salesforce_.sandbox().update_user(kim, {{"Title", "Staff Engineer"}});
   ASSERT_EQ(send_gap(kim, "GAP_UPDATE", "msg_gap_2", 1'764'000'001'000).status, 200);
-  ASSERT_TRUE(eventually(
-      [&] { return ispring_user("kim") && ispring_user("kim")->fields.at("job_title") == "Staff Engineer"; }));
+  ASSERT_TRUE(eventually([&] {
+    return ispring_user("kim") && ispring_user("kim")->fields.at("job_title") == "Staff Engineer";
+  }));
   const auto status = json::parse(connector({"status", "--json"}).out);
   EXPECT_EQ(status["pending"], 0);
   EXPECT_EQ(status["dead_letters"], 0);

@@ -48,12 +48,13 @@ TEST(retention, the_database_stays_flat_while_the_same_users_change_past_the_win
     for (int first = 0; first < users; first += per_message) {
       std::vector<user_notification> batch;
       for (int u = first; u < first + per_message; ++u) {
-        auto n = sample_user(static_cast<std::uint64_t>(u) + 1, ++notification,
-                             stamp_after(round * 12));
+        auto n =
+            sample_user(static_cast<std::uint64_t>(u) + 1, ++notification, stamp_after(round * 12));
         n.fields["Title"] = "Round " + std::to_string(round);
         batch.push_back(std::move(n));
       }
-      const auto reply = client.post_xml("/salesforce/outbound", build_user_message(test_org_id, batch));
+      const auto reply =
+          client.post_xml("/salesforce/outbound", build_user_message(test_org_id, batch));
       ASSERT_EQ(reply.status, 200) << reply.body;
     }
     // Kept: the ids received within 72 hours (this round and the 5 before: 6 × 12 h is
@@ -77,7 +78,8 @@ TEST(retention, the_database_stays_flat_while_the_same_users_change_past_the_win
                          sql.integer("PRAGMA page_size"));
     file_bytes.push_back(static_cast<std::int64_t>(std::filesystem::file_size(service.db_path())));
     std::printf("round %d: %lld bytes in use, file %lld bytes\n", round,
-                static_cast<long long>(used_bytes.back()), static_cast<long long>(file_bytes.back()));
+                static_cast<long long>(used_bytes.back()),
+                static_cast<long long>(file_bytes.back()));
     service.advance_clock(12 * hour_ms);
     offset_ms += 12 * hour_ms;
   }

@@ -30,8 +30,8 @@ class settings_e2e : public ::testing::Test {
   http_reply call(const std::string& method, const std::string& target, const std::string& body,
                   std::optional<std::string> if_match = std::nullopt,
                   const std::string& token = test_admin_token) {
-    std::vector<std::pair<std::string, std::string>> headers{
-        {"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+    std::vector<std::pair<std::string, std::string>> headers{{"Authorization", "Bearer " + token},
+                                                             {"Content-Type", "application/json"}};
     if (if_match) headers.emplace_back("If-Match", *if_match);
     return service_->admin_client().request(method, target, body, headers);
   }
@@ -118,8 +118,7 @@ TEST_F(settings_e2e, ASaveNeedsTheNewestRevisionInIfMatch) {
 }
 
 TEST_F(settings_e2e, ASectionTheFileSetsIsReadOnly) {
-  start({{"mapping", {{"department", "Division"}}},
-         {"schedule", {{"run_type", "manual"}}}});
+  start({{"mapping", {{"department", "Division"}}}, {"schedule", {{"run_type", "manual"}}}});
   const auto answer = get_settings();
   EXPECT_EQ(answer["file_managed"], json::array({"mapping", "schedule"}));
   EXPECT_EQ(answer["settings"]["mapping"]["department"], "Division");
@@ -204,8 +203,8 @@ class settings_live_e2e : public settings_e2e {
                                            {"IsActive", true}});
   }
   // An outbound message naming the user; the service reads the user back from Salesforce.
-  void notify(const std::string& record_id, const std::string& name,
-              const std::string& department, std::uint64_t n) {
+  void notify(const std::string& record_id, const std::string& name, const std::string& department,
+              std::uint64_t n) {
     user_notification note{make_id("04l", n), record_id, {}};
     note.fields = {{"Username", name + "@acme.example.prod"},
                    {"Email", name + "@acme.example"},
@@ -214,8 +213,8 @@ class settings_live_e2e : public settings_e2e {
                    {"Department", department},
                    {"IsActive", "true"},
                    {"SystemModstamp", "2026-11-01T10:00:0" + std::to_string(n) + ".000Z"}};
-    const auto reply = service_->public_client().post_xml(
-        "/salesforce/outbound", build_user_message(test_org_id, {note}));
+    const auto reply = service_->public_client().post_xml("/salesforce/outbound",
+                                                          build_user_message(test_org_id, {note}));
     ASSERT_EQ(reply.status, 200) << reply.body;
   }
   bool in_ispring(const std::string& name) {
@@ -270,8 +269,7 @@ TEST_F(settings_live_e2e, ADepartmentAddedToTheSyncScopeReachesIspringWithoutARe
   EXPECT_TRUE(history_of(sam)["now"]["scope"]["in_scope"].get<bool>()) << history_of(sam).dump(2);
   // The worker: Sue's notification after the save is applied on revision 2.
   notify(sue, "sue", "Support", 3);
-  ASSERT_TRUE(eventually([&] { return in_ispring("sue"); }))
-      << service_->process().stderr_text();
+  ASSERT_TRUE(eventually([&] { return in_ispring("sue"); })) << service_->process().stderr_text();
   // Its history is committed just after the iSpring call; the scope names revision 2.
   EXPECT_TRUE(eventually([&] {
     return history_of(sue).dump().find("\"settings_revision\":2") != std::string::npos;
@@ -381,7 +379,8 @@ TEST_F(settings_e2e, ExportThenImportOnAFreshStoreGivesTheSameEffectiveSettings)
   write_text(dir_.path() / "sync.json", sync.dump());
   write_text(dir_.path() / "schedule.json", interval_5.dump());
   write_text(dir_.path() / "bad.json", R"({"run_type": "interval", "run_interval_minutes": 0})");
-  const auto set_sync = cli(first, {"settings", "set", "sync", (dir_.path() / "sync.json").string()});
+  const auto set_sync =
+      cli(first, {"settings", "set", "sync", (dir_.path() / "sync.json").string()});
   ASSERT_EQ(set_sync.exit_code, 0) << set_sync.err;
   ASSERT_EQ(cli(first, {"settings", "set", "schedule", (dir_.path() / "schedule.json").string()})
                 .exit_code,
@@ -399,8 +398,7 @@ TEST_F(settings_e2e, ExportThenImportOnAFreshStoreGivesTheSameEffectiveSettings)
   EXPECT_FALSE(json::parse(exported.out)["settings"].contains("mapping"))  // the file's
       << exported.out;
   write_text(dir_.path() / "export.json", exported.out);
-  const auto imported =
-      cli(second, {"settings", "import", (dir_.path() / "export.json").string()});
+  const auto imported = cli(second, {"settings", "import", (dir_.path() / "export.json").string()});
   ASSERT_EQ(imported.exit_code, 0) << imported.err;
 
   const auto a = cli(first, {"settings", "get"});

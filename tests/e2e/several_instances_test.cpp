@@ -31,7 +31,9 @@ using nlohmann::json;
 // Every user carries these, so many users share each group.
 const std::vector<std::string> shared_groups = {"Onboarding", "Compliance"};
 
-std::string login_of(int user) { return "user" + std::to_string(user) + "@acme.example.prod"; }
+std::string login_of(int user) {
+  return "user" + std::to_string(user) + "@acme.example.prod";
+}
 
 // Version `v` of user `n`: each newer one a later stamp and a first name that tells it.
 user_notification version_of(int n, int v) {
@@ -154,7 +156,7 @@ class several_instances_e2e : public ::testing::Test {
 
   ispring_sandbox_server ispring_;
   std::unique_ptr<salesforce_sandbox_server> salesforce_;  // for the reconciliation runs
-  std::unique_ptr<service_cluster> cluster_;  // last: stopped before the sandboxes go
+  std::unique_ptr<service_cluster> cluster_;               // last: stopped before the sandboxes go
 };
 
 // --- 1. Two instances, notifications to both -------------------------------------------------
@@ -165,10 +167,9 @@ TEST_F(several_instances_e2e, both_take_notifications_and_each_user_is_created_o
   const auto list = messages(400, {2, 0, 4, 1, 3});
   const auto deliveries = post_spread(cluster_->services(), bodies(list));
   for (std::size_t i = 0; i < deliveries.size(); ++i)
-    ASSERT_EQ(deliveries[i].status, 200)
-        << "message " << i << ": " << deliveries[i].body << "\n" << stderr_of_all();
-  ASSERT_TRUE(eventually([&] { return drained(); }, std::chrono::seconds(120)))
-      << stderr_of_all();
+    ASSERT_EQ(deliveries[i].status, 200) << "message " << i << ": " << deliveries[i].body << "\n"
+                                         << stderr_of_all();
+  ASSERT_TRUE(eventually([&] { return drained(); }, std::chrono::seconds(120))) << stderr_of_all();
 
   std::map<int, int> every_user_newest;
   for (int n = 0; n < 400; ++n) every_user_newest[n] = 4;
@@ -180,7 +181,8 @@ TEST_F(several_instances_e2e, both_take_notifications_and_each_user_is_created_o
 
 // --- 2. SIGKILL mid-load ---------------------------------------------------------------------
 
-TEST_F(several_instances_e2e, a_killed_instance_loses_no_acked_user_and_the_survivor_takes_its_claims) {
+TEST_F(several_instances_e2e,
+       a_killed_instance_loses_no_acked_user_and_the_survivor_takes_its_claims) {
   // Creates as slow as a busy iSpring's: records stay claimed, their creates in flight.
   sandbox().set_latency_ms(40, "POST /user");
   start();
@@ -197,11 +199,11 @@ TEST_F(several_instances_e2e, a_killed_instance_loses_no_acked_user_and_the_surv
     return postgres_server::shared().admin_sql(
         cluster_->database(),
         "SELECT string_agg(record_id, ',') FROM records WHERE state IN ('pending', 'retrying') "
-        "AND claimed_by LIKE '%/" + pid + "'");
+        "AND claimed_by LIKE '%/" +
+            pid + "'");
   };
-  const bool mid_load = eventually([&] {
-    return sandbox().calls("POST /user") >= 30 && !claims_of_doomed().empty();
-  });
+  const bool mid_load = eventually(
+      [&] { return sandbox().calls("POST /user") >= 30 && !claims_of_doomed().empty(); });
   doomed.kill_hard();
   const auto orphaned = claims_of_doomed();
   poster.join();
@@ -211,8 +213,7 @@ TEST_F(several_instances_e2e, a_killed_instance_loses_no_acked_user_and_the_surv
   // The dead instance's claims pass once three heartbeats are missed: the survivor's clock
   // moves past that instead of the test waiting 15 s.
   survivor.advance_clock(2 * 60'000);
-  ASSERT_TRUE(eventually([&] { return drained(); }, std::chrono::seconds(120)))
-      << stderr_of_all();
+  ASSERT_TRUE(eventually([&] { return drained(); }, std::chrono::seconds(120))) << stderr_of_all();
 
   const auto acked = newest_acked(list, deliveries);
   ASSERT_GT(acked.size(), 100u) << "most messages must have been acked";
@@ -227,7 +228,8 @@ TEST_F(several_instances_e2e, a_killed_instance_loses_no_acked_user_and_the_surv
 
 // --- 3. PostgreSQL restarted under load -------------------------------------------------------
 
-TEST_F(several_instances_e2e, postgres_restarted_under_load_faults_posts_meanwhile_and_loses_no_ack) {
+TEST_F(several_instances_e2e,
+       postgres_restarted_under_load_faults_posts_meanwhile_and_loses_no_ack) {
   sandbox().set_latency_ms(20, "POST /user");
   start();
   auto& server = postgres_server::shared();
@@ -260,12 +262,12 @@ TEST_F(several_instances_e2e, postgres_restarted_under_load_faults_posts_meanwhi
       if (again[i].status != 200) still.push_back(pending[i]);
     pending = std::move(still);
     return pending.empty();
-  })) << pending.size() << " messages never acked after the restart: " << stderr_of_all();
+  })) << pending.size()
+      << " messages never acked after the restart: " << stderr_of_all();
   // A group drainer whose store write failed in the outage keeps its group's claim until the
   // claim's lease (a minute) runs out, so this may wait that long. The clocks are not moved
   // past it: each instance would take the other for dead until its next heartbeat.
-  ASSERT_TRUE(eventually([&] { return drained(); }, std::chrono::seconds(120)))
-      << stderr_of_all();
+  ASSERT_TRUE(eventually([&] { return drained(); }, std::chrono::seconds(120))) << stderr_of_all();
 
   std::map<int, int> every_user_newest;
   for (int n = 0; n < 300; ++n) every_user_newest[n] = 3;
@@ -324,18 +326,19 @@ TEST_F(several_instances_e2e, two_runs_asked_on_both_instances_at_once_never_ove
       auto client = (*cluster_)[i].admin_client();
       client.connect();
       ready.arrive_and_wait();
-      const auto reply = client.request(
-          "POST", "/admin/reconcile", {},
-          {{"Authorization", std::string("Bearer ") + test_admin_token}});
+      const auto reply =
+          client.request("POST", "/admin/reconcile", {},
+                         {{"Authorization", std::string("Bearer ") + test_admin_token}});
       if (reply.status == 202) ids[i] = json::parse(reply.body)["id"].get<std::int64_t>();
     });
   ready.arrive_and_wait();
   for (auto& t : askers) t.join();
   ASSERT_NE(ids[0], 0);
   ASSERT_NE(ids[1], 0);
-  ASSERT_TRUE(eventually([&] {
-    return run_finished((*cluster_)[0], ids[0]) && run_finished((*cluster_)[1], ids[1]);
-  }, std::chrono::seconds(180))) << stderr_of_all();
+  ASSERT_TRUE(eventually(
+      [&] { return run_finished((*cluster_)[0], ids[0]) && run_finished((*cluster_)[1], ids[1]); },
+      std::chrono::seconds(180)))
+      << stderr_of_all();
 
   auto runs = runs_of((*cluster_)[0]);
   ASSERT_EQ(runs.size(), 2u);

@@ -64,8 +64,7 @@ class verify_e2e : public ::testing::Test {
   }
 
   std::optional<sandbox_user> ispring_user(std::uint64_t n) {
-    return ispring_.sandbox().find_user_by_login("user" + std::to_string(n) +
-                                                 "@acme.example.prod");
+    return ispring_.sandbox().find_user_by_login("user" + std::to_string(n) + "@acme.example.prod");
   }
   json status() { return status_of(*service_); }
   bool drained() { return connector::testing::drained(*service_); }
@@ -131,11 +130,10 @@ TEST_F(verify_e2e, ForgedNotificationsChangeNothingInIspringAndAGenuineChangeSti
     std::string field, value;
   };
   std::uint64_t notification = 10;
-  for (const auto& [field, value] :
-       std::vector<forgery>{{"Email", "attacker@evil.example"},
-                            {"LastName", "Mallory"},
-                            {"FirstName", "Eve"},
-                            {"IsActive", "false"}}) {
+  for (const auto& [field, value] : std::vector<forgery>{{"Email", "attacker@evil.example"},
+                                                         {"LastName", "Mallory"},
+                                                         {"FirstName", "Eve"},
+                                                         {"IsActive", "false"}}) {
     auto forged = sample_user(1, ++notification, future);
     forged.fields[field] = value;
     const auto reads = count_of(genuine.user_id, "read");
@@ -184,7 +182,8 @@ TEST_F(verify_e2e, ForgedNotificationsChangeNothingInIspringAndAGenuineChangeSti
 TEST_F(verify_e2e, ABurstOfNotificationsIsVerifiedInAHandfulOfQueries) {
   constexpr std::uint64_t users = 500;
   std::vector<json> records;
-  for (std::uint64_t n = 1; n <= users; ++n) records.push_back(salesforce_user_of(sample_user(n, n)));
+  for (std::uint64_t n = 1; n <= users; ++n)
+    records.push_back(salesforce_user_of(sample_user(n, n)));
   salesforce_.sandbox().add_users(records);
   start();
   // As Salesforce sends a burst: messages of up to 100 notifications, one after the other.

@@ -34,9 +34,9 @@ TEST(RestWireDatetime, ReadsTheRestFormAndTheXsdForm) {
   EXPECT_EQ(parse_rest_datetime_ms("2024-05-01T04:30:00.000-0530"), 1714557600000);
   EXPECT_EQ(parse_rest_datetime_ms("2024-05-01T10:00:00.000Z"), 1714557600000);
   EXPECT_EQ(parse_rest_datetime_ms("2024-05-01T10:00:00.000+00:00"), 1714557600000);
-  for (const char* text : {"", "+0000", "2024-05-01T10:00:00.000+000", "2024-05-01T10:00:00+1401",
-                           "2024-05-01T10:00:00.000+00000", "2024-05-01T10:00:00.000 0000",
-                           "2024-05-01+0000"}) {
+  for (const char* text :
+       {"", "+0000", "2024-05-01T10:00:00.000+000", "2024-05-01T10:00:00+1401",
+        "2024-05-01T10:00:00.000+00000", "2024-05-01T10:00:00.000 0000", "2024-05-01+0000"}) {
     EXPECT_EQ(parse_rest_datetime_ms(text), std::nullopt) << text;
   }
 }

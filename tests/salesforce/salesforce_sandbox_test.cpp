@@ -405,18 +405,30 @@ TEST_F(SalesforceSandbox, UnknownObjectsAndFieldsAreNamed) {
 
 TEST_F(SalesforceSandbox, AnythingOutsideTheSubsetIsMalformed) {
   for (const char* soql :
-       {"", "Id FROM User", "SELECT FROM User", "SELECT Id User", "SELECT Id, FROM User",
-        "SELECT Id FROM User WHERE", "SELECT Id FROM User WHERE Email = 'x",
-        "SELECT Id FROM User WHERE Email LIKE x", "SELECT Id FROM User WHERE Email > 'x'",
-        "SELECT Id FROM User LIMIT", "SELECT Id FROM User LIMIT x", "SELECT Id FROM User OFFSET",
-        "SELECT Id FROM User LIMIT 10 ORDER BY Id", "SELECT Id FROM User GROUP Department",
+       {"",
+        "Id FROM User",
+        "SELECT FROM User",
+        "SELECT Id User",
+        "SELECT Id, FROM User",
+        "SELECT Id FROM User WHERE",
+        "SELECT Id FROM User WHERE Email = 'x",
+        "SELECT Id FROM User WHERE Email LIKE x",
+        "SELECT Id FROM User WHERE Email > 'x'",
+        "SELECT Id FROM User LIMIT",
+        "SELECT Id FROM User LIMIT x",
+        "SELECT Id FROM User OFFSET",
+        "SELECT Id FROM User LIMIT 10 ORDER BY Id",
+        "SELECT Id FROM User GROUP Department",
         "SELECT Department, COUNT(Id) FROM User GROUP BY Department ORDER BY Department",
         "SELECT MAX(Id) FROM User",
         "SELECT Id FROM User WHERE IsActive = true AND "
         "Email = 'x' OR Email = 'y'",
-        "SELECT Id FROM User WHERE (Email = 'x'", "SELECT Id FROM User WHERE Email IN ()",
-        "SELECT COUNT() FROM User", "SELECT Id, Email, email FROM User",
-        "SELECT Id FROM User WHERE Email = 'a\\qb'", "SELECT Id FROM User; DELETE"}) {
+        "SELECT Id FROM User WHERE (Email = 'x'",
+        "SELECT Id FROM User WHERE Email IN ()",
+        "SELECT COUNT() FROM User",
+        "SELECT Id, Email, email FROM User",
+        "SELECT Id FROM User WHERE Email = 'a\\qb'",
+        "SELECT Id FROM User; DELETE"}) {
     const auto r = query(soql);
     EXPECT_EQ(r.status, 400) << soql;
     EXPECT_EQ(error_of(r).first, "MALFORMED_QUERY") << soql << ": " << r.body;
@@ -746,7 +758,8 @@ TEST_F(SalesforceSandboxPickers, GroupedCountsComeBackAsAggregateResults) {
             (std::map<std::string, std::int64_t>{{"Sales", 2}, {"Support", 1}, {"<null>", 1}}));
   EXPECT_EQ(body_of(r)["totalSize"], 3);
   // COUNT(field) counts the users that have it; LIMIT cuts groups.
-  const auto limited = query("SELECT Department, COUNT(Department) FROM User GROUP BY Department LIMIT 1");
+  const auto limited =
+      query("SELECT Department, COUNT(Department) FROM User GROUP BY Department LIMIT 1");
   ASSERT_EQ(limited.status, 200) << limited.body;
   EXPECT_EQ(body_of(limited)["records"].size(), 1u);
   const auto departments = query("SELECT COUNT(Department) FROM User");
@@ -756,8 +769,7 @@ TEST_F(SalesforceSandboxPickers, GroupedCountsComeBackAsAggregateResults) {
 
 TEST_F(SalesforceSandboxPickers, GroupedQueriesRefuseWhatSalesforceRefuses) {
   add("ann", "Sales");
-  const auto ungrouped =
-      query("SELECT Department, Email, COUNT(Id) FROM User GROUP BY Department");
+  const auto ungrouped = query("SELECT Department, Email, COUNT(Id) FROM User GROUP BY Department");
   EXPECT_EQ(ungrouped.status, 400);
   EXPECT_EQ(error_of(ungrouped),
             std::make_pair(std::string("MALFORMED_QUERY"),

@@ -140,8 +140,7 @@ TEST_P(cluster_test, many_instances_asking_at_once_get_one_lease_holder) {
     takes.push_back(std::async(std::launch::async, [&, i] {
       ++ready;
       while (ready.load() < instances) std::this_thread::yield();
-      return stores[static_cast<std::size_t>(i)]->take_lease(name, "i" + std::to_string(i),
-                                                             start);
+      return stores[static_cast<std::size_t>(i)]->take_lease(name, "i" + std::to_string(i), start);
     }));
   }
   int holders = 0;
@@ -263,15 +262,14 @@ TEST_P(cluster_test, due_work_taken_by_a_live_instance_is_not_taken_by_another) 
   for (epoch_ms t = start; t < start + 5 * instance_stale_after_ms; t += heartbeat_interval_ms) {
     a->heartbeat(instance("a", t));
     b->heartbeat(instance("b", t));
-    EXPECT_TRUE(b->take_due(t, 10).empty()) << "neither a's nor b's own again, at +"
-                                            << (t - start);
+    EXPECT_TRUE(b->take_due(t, 10).empty()) << "neither a's nor b's own again, at +" << (t - start);
   }
   // Nor does a take its own again while they are claimed (they are being applied).
   EXPECT_TRUE(a->take_due(start, 10).empty());
   // Failed with a retry due now: the claim goes with the mark, so b may take it.
   const epoch_ms later = start + 5 * instance_stale_after_ms;
-  a->mark_failed(taken[0].organization_id, taken[0].record_id, taken[0].version, "timeout",
-                 later, false);
+  a->mark_failed(taken[0].organization_id, taken[0].record_id, taken[0].version, "timeout", later,
+                 false);
   const auto retried = b->take_due(later, 10);
   ASSERT_EQ(retried.size(), 1u);
   EXPECT_EQ(retried[0].record_id, taken[0].record_id);
@@ -293,8 +291,7 @@ TEST_P(cluster_test, a_record_being_applied_is_not_taken_again_by_its_own_instan
   // A newer state arrives during the apply: still a's, not due until the older one is marked.
   ASSERT_TRUE(a->submit_and_wait(testing::inbox_input::request(
                                      {testing::inbox_input::change(
-                                         "n-newer", r.record_id, R"({"LastName":"Y"})",
-                                         start + 1)},
+                                         "n-newer", r.record_id, R"({"LastName":"Y"})", start + 1)},
                                      start + 1))
                   .committed);
   EXPECT_TRUE(a->take_due(start + 1, 10).empty());
@@ -326,8 +323,8 @@ TEST_P(cluster_test, a_mark_by_an_instance_taken_for_dead_leaves_its_successors_
   ASSERT_EQ(b->take_due(later, 10).size(), 1u);
   // a wakes up and records a failure with a retry due now: the state is a's to write (same
   // version), but the claim is b's, and c must not get the record b is applying.
-  a->mark_failed(taken[0].organization_id, taken[0].record_id, taken[0].version, "timeout",
-                 later, false);
+  a->mark_failed(taken[0].organization_id, taken[0].record_id, taken[0].version, "timeout", later,
+                 false);
   EXPECT_TRUE(c->take_due(later, 10).empty());
 }
 
@@ -360,12 +357,12 @@ TEST_P(cluster_test, a_killed_instances_claims_pass_once_its_heartbeat_is_stale)
 // again when it comes back: the CURRENT state, never the one it applied, and only while the
 // record is still its to apply.
 void submit_newer(store& s, const std::string& record_id, epoch_ms at) {
-  ASSERT_TRUE(s.submit_and_wait(testing::inbox_input::request(
-                                    {testing::inbox_input::change(
-                                        "n-newer-" + std::to_string(at), record_id,
-                                        R"({"LastName":"Y"})", at)},
-                                    at))
-                  .committed);
+  ASSERT_TRUE(
+      s.submit_and_wait(testing::inbox_input::request(
+                            {testing::inbox_input::change("n-newer-" + std::to_string(at),
+                                                          record_id, R"({"LastName":"Y"})", at)},
+                            at))
+          .committed);
 }
 
 TEST_P(cluster_test, a_parked_record_is_taken_back_in_its_current_state_while_it_is_ours) {

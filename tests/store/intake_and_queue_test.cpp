@@ -94,9 +94,9 @@ TEST_F(sqlite_file_intake_and_queue, creates_schema_in_wal_mode_with_a_version) 
   raw_sqlite raw(db_path());
   EXPECT_EQ(raw.text("PRAGMA user_version"), "12");
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
-  for (const char* table : {"notifications", "records", "counters", "links", "runs", "run_plans",
-                            "user_history", "department_links", "group_additions",
-                            "group_claims"}) {
+  for (const char* table :
+       {"notifications", "records", "counters", "links", "runs", "run_plans", "user_history",
+        "department_links", "group_additions", "group_claims"}) {
     EXPECT_EQ(
         raw.text(std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"),
         "1")

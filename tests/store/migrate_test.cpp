@@ -41,8 +41,9 @@ TEST_F(migrate_test, everything_the_sqlite_store_holds_reads_the_same_from_postg
   std::int64_t last_run = 0;
   {
     auto sqlite = open_store(from_);
-    ASSERT_TRUE(sqlite->submit_and_wait(request({change("n1", user_a, R"({"Email":"a@x.io"})", 5),
-                                                 change("n2", user_b, R"({"Email":"b@x.io"})", 5)}))
+    ASSERT_TRUE(sqlite
+                    ->submit_and_wait(request({change("n1", user_a, R"({"Email":"a@x.io"})", 5),
+                                               change("n2", user_b, R"({"Email":"b@x.io"})", 5)}))
                     .committed);
     ASSERT_EQ(sqlite->submit_and_wait(request({change("n1", user_a, "{}", 5)})).duplicates, 1u);
     const auto due = sqlite->take_due(20'000, 10);
@@ -104,7 +105,8 @@ TEST_F(migrate_test, everything_the_sqlite_store_holds_reads_the_same_from_postg
   EXPECT_EQ(waiting->additions[0].ispring_user_id, "ispring-a");
   EXPECT_EQ(waiting->additions[0].record_id, user_a);
   // A new addition after the move gets an id after the copied one (no key collision).
-  pg->queue_group_additions({{"grp-1", "All", "ispring-b", testing::test_org_id, user_b, 9'600, 0}});
+  pg->queue_group_additions(
+      {{"grp-1", "All", "ispring-b", testing::test_org_id, user_b, 9'600, 0}});
   pg->finish_group("grp-1", "drainer", waiting->up_to());
   EXPECT_EQ(pg->group_stats().additions, 1);  // the new one waits for the next batch
   // Dedupe goes on: Salesforce redelivering n1 after the move is a duplicate, not a change.

@@ -54,8 +54,8 @@ record_row waiting(record_state state) {
 }
 
 TEST(newest_wins, a_new_record_is_pending_at_version_one_since_it_arrived) {
-  const auto decision = decide_intake(std::nullopt, change_with(R"({"Email":"a@x.test"})", 7), 99,
-                                      false);
+  const auto decision =
+      decide_intake(std::nullopt, change_with(R"({"Email":"a@x.test"})", 7), 99, false);
   ASSERT_EQ(decision.verdict, intake_verdict::applied);
   ASSERT_TRUE(decision.row);
   EXPECT_EQ(decision.row->version, 1);
@@ -83,8 +83,8 @@ TEST(newest_wins, a_newer_stamp_merges_over_the_stored_fields_and_keeps_cleared_
 
 TEST(newest_wins, an_equal_or_unknown_stamp_lets_the_later_arrival_win) {
   for (const auto stamp : {std::optional<epoch_ms>(1000), std::optional<epoch_ms>()}) {
-    const auto decision = decide_intake(settled(), change_with(R"({"Title":"CTO"})", stamp), 99,
-                                        false);
+    const auto decision =
+        decide_intake(settled(), change_with(R"({"Title":"CTO"})", stamp), 99, false);
     ASSERT_EQ(decision.verdict, intake_verdict::applied);
     EXPECT_EQ(json::parse(decision.row->fields_json)["Title"], "CTO");
     EXPECT_EQ(decision.row->modstamp, 1000) << "an unknown stamp keeps the stored one";

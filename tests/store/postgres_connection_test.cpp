@@ -18,22 +18,26 @@ namespace {
 
 using testing::postgres_server;
 
-std::string database_of(const std::string& url) { return url.substr(url.rfind('/') + 1); }
+std::string database_of(const std::string& url) {
+  return url.substr(url.rfind('/') + 1);
+}
 
 TEST(postgres_connection, shared_statements_read_in_postgres_placeholders) {
   EXPECT_EQ(postgres_sql("UPDATE t SET a = ?1 WHERE b = ?12 AND c >= ?3"),
             "UPDATE t SET a = $1 WHERE b = $12 AND c >= $3");
   // Only a number after it makes a placeholder.
-  EXPECT_EQ(postgres_sql("SELECT '?' WHERE x ? 'k' AND y = ?2"), "SELECT '?' WHERE x ? 'k' AND y = $2");
+  EXPECT_EQ(postgres_sql("SELECT '?' WHERE x ? 'k' AND y = ?2"),
+            "SELECT '?' WHERE x ? 'k' AND y = $2");
 }
 
 TEST(postgres_connection, text_and_arrays_reach_the_server_as_written) {
   postgres_connection db(postgres_server::shared().create_database());
-  const std::vector<std::string> awkward = {"a,b", "{braces}", "quote \" and \\ backslash",
-                                            "NULL", "", "ünïcødé"};
-  const auto rows = db.exec("SELECT value FROM unnest($1::text[]) WITH ORDINALITY AS t (value, n) "
-                            "ORDER BY n",
-                            postgres_params().add_array(awkward), "round trip");
+  const std::vector<std::string> awkward = {"a,b",  "{braces}", "quote \" and \\ backslash",
+                                            "NULL", "",         "ünïcødé"};
+  const auto rows = db.exec(
+      "SELECT value FROM unnest($1::text[]) WITH ORDINALITY AS t (value, n) "
+      "ORDER BY n",
+      postgres_params().add_array(awkward), "round trip");
   ASSERT_EQ(rows.rows(), static_cast<int>(awkward.size()));
   for (int i = 0; i < rows.rows(); ++i) EXPECT_EQ(rows.text(i, 0), awkward[i]);
 
@@ -42,9 +46,9 @@ TEST(postgres_connection, text_and_arrays_reach_the_server_as_written) {
                                    1, std::nullopt, -9007199254740993}),
                                "numbers");
   EXPECT_EQ(numbers.text(0, 0), "{1,NULL,-9007199254740993}");
-  const auto nulls = db.exec("SELECT $1::text IS NULL, $2::bigint",
-                             postgres_params().add_null().add(std::optional<std::int64_t>{}),
-                             "nulls");
+  const auto nulls =
+      db.exec("SELECT $1::text IS NULL, $2::bigint",
+              postgres_params().add_null().add(std::optional<std::int64_t>{}), "nulls");
   EXPECT_TRUE(nulls.boolean(0, 0));
   EXPECT_TRUE(nulls.is_null(0, 1));
 }
@@ -171,9 +175,8 @@ TEST(postgres_session, a_terminated_connection_is_replaced_on_next_use) {
   EXPECT_NE(again, pid);
   // retrying() does the same for reads in one call.
   server.admin_sql(database_of(url), "SELECT pg_terminate_backend(" + again + ")");
-  EXPECT_EQ(session.retrying([](postgres_connection& db) {
-    return db.exec("SELECT 42", "answer").text(0, 0);
-  }),
+  EXPECT_EQ(session.retrying(
+                [](postgres_connection& db) { return db.exec("SELECT 42", "answer").text(0, 0); }),
             "42");
 }
 

@@ -111,7 +111,8 @@ TEST_F(postgres_group_queue_test, additions_queued_by_one_instance_are_drained_b
 // Queued on one instance while another's replace runs: kept for the next batch. Also the one
 // that commits late with a lower id (ids come from one sequence, commits in any order): the
 // finish "up to" the newest it applied must not remove it.
-TEST_F(postgres_group_queue_test, an_addition_queued_while_the_group_is_claimed_waits_for_the_next_batch) {
+TEST_F(postgres_group_queue_test,
+       an_addition_queued_while_the_group_is_claimed_waits_for_the_next_batch) {
   auto a = open_instance();
   auto b = open_instance();
   a->queue_group_additions({addition("g-1", "u1")});

@@ -57,7 +57,9 @@ class postgres_store_test : public ::testing::Test {
   std::string database() const {
     return settings_.postgresql_url.substr(settings_.postgresql_url.rfind('/') + 1);
   }
-  std::string sql(const std::string& statement) { return server().admin_sql(database(), statement); }
+  std::string sql(const std::string& statement) {
+    return server().admin_sql(database(), statement);
+  }
 
   manual_clock clock_{10'000};
   store_settings settings_;
@@ -106,7 +108,8 @@ TEST_F(postgres_store_test, duplicates_within_a_request_across_requests_and_reop
   EXPECT_EQ(stats.duplicates_ignored, 2);
 }
 
-TEST_F(postgres_store_test, concurrent_requests_share_commits_store_each_id_once_and_all_hear_back) {
+TEST_F(postgres_store_test,
+       concurrent_requests_share_commits_store_each_id_once_and_all_hear_back) {
   auto box = open();
   // A lock on the counters holds the writer inside its first batch: the rest pile up.
   postgres_connection intruder(server().admin_conninfo(database()));
@@ -324,8 +327,8 @@ TEST_F(postgres_store_test, links_are_stored_replaced_counted_and_removed) {
   box->set_link(org, user_a, "ispring-9");
   EXPECT_EQ(box->find_link(org, user_a), "ispring-9");
   EXPECT_EQ(box->count_links(org), 3u);
-  EXPECT_EQ(box->find_linked_record("ispring-2"), std::make_pair(std::string(org),
-                                                                 std::string(user_b)));
+  EXPECT_EQ(box->find_linked_record("ispring-2"),
+            std::make_pair(std::string(org), std::string(user_b)));
   box->remove_link(org, user_b);
   box->remove_link(org, "0055g00000AbCdZAAZ");  // unknown: no error
   EXPECT_FALSE(box->find_link(org, user_b));
@@ -428,8 +431,9 @@ TEST_F(postgres_store_test, history_is_told_newest_first_and_pruned_by_age_and_c
 TEST_F(postgres_store_test, users_are_found_by_id_login_or_email_once_applied) {
   settings_.login_field = "Username";
   auto box = open();
-  submitted(*box, request({change("n1", user_a, R"({"Username":"JDoe@Acme.com","Email":"j@x.io"})"),
-                           change("n2", user_b, R"({"Username":"ann@acme.com","Email":"A@x.io"})")}));
+  submitted(*box,
+            request({change("n1", user_a, R"({"Username":"JDoe@Acme.com","Email":"j@x.io"})"),
+                     change("n2", user_b, R"({"Username":"ann@acme.com","Email":"A@x.io"})")}));
   user_query q;
   q.organization_ids = {org};
   q.text = "jdoe@acme.com";
@@ -553,7 +557,8 @@ TEST_F(postgres_store_test, a_server_that_is_down_fails_each_batch_at_once_with_
   EXPECT_NE(outcome.error.find("postgresql"), std::string::npos) << outcome.error;
   EXPECT_EQ(outcome.error.find(server().password()), std::string::npos) << outcome.error;
   EXPECT_EQ(second.error.find(server().password()), std::string::npos) << second.error;
-  testing::eventually([&] { return submitted(*box, request({change("n3", user_a, "{}")})).committed; });
+  testing::eventually(
+      [&] { return submitted(*box, request({change("n3", user_a, "{}")})).committed; });
   EXPECT_FALSE(box->has_notification(org, "n1"));
 }
 

@@ -172,8 +172,8 @@ TEST_F(sqlite_file_retention_test, the_writer_prunes_by_itself_and_the_file_stop
   round(20);
   // The window holds the last 7 rounds' ids (received within 72 hours); the writer gets there
   // on its own while idle.
-  EXPECT_TRUE(testing::eventually(
-      [&] { return count("SELECT count(*) FROM notifications") == 7 * 300; }));
+  EXPECT_TRUE(
+      testing::eventually([&] { return count("SELECT count(*) FROM notifications") == 7 * 300; }));
   EXPECT_EQ(count("SELECT count(*) FROM records"), 300);
 }
 

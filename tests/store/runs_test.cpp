@@ -248,7 +248,8 @@ TEST_P(runs_test, everything_survives_closing_and_reopening) {
   EXPECT_GT(reopened->create_run("manual", false, 5'000), sync);
 }
 
-TEST_F(sqlite_file_runs_test, runs_of_an_instance_that_stopped_beating_fail_and_runs_of_live_ones_do_not) {
+TEST_F(sqlite_file_runs_test,
+       runs_of_an_instance_that_stopped_beating_fail_and_runs_of_live_ones_do_not) {
   // The child registers as an instance (heartbeat at 1'000), queues one run, starts another,
   // reports, then waits for the parent's word and dies without finishing or retiring.
   int to_parent[2], to_child[2];

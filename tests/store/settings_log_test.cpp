@@ -92,7 +92,8 @@ TEST_P(settings_log_test, a_stale_or_future_revision_is_refused_and_writes_nothi
   EXPECT_FALSE(log->read_revision(6));
 }
 
-TEST_P(settings_log_test, two_instances_saving_from_one_revision_at_once_make_exactly_one_revision) {
+TEST_P(settings_log_test,
+       two_instances_saving_from_one_revision_at_once_make_exactly_one_revision) {
   constexpr int instances = 4;
   constexpr int rounds = 20;
   std::vector<std::unique_ptr<settings_log>> logs;

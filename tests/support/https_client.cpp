@@ -74,8 +74,8 @@ struct https_client::impl {
   template <class F>
   auto with_stream(F&& f) {
     if (tls_stream) {
-      beast::get_lowest_layer(*tls_stream).expires_after(
-          std::chrono::milliseconds(options.timeout_ms));
+      beast::get_lowest_layer(*tls_stream)
+          .expires_after(std::chrono::milliseconds(options.timeout_ms));
       return f(*tls_stream);
     }
     plain_stream->expires_after(std::chrono::milliseconds(options.timeout_ms));
@@ -102,8 +102,12 @@ https_client::~https_client() {
 }
 https_client::https_client(https_client&&) noexcept = default;
 
-void https_client::connect() { impl_->connect(); }
-void https_client::close() { impl_->close(); }
+void https_client::connect() {
+  impl_->connect();
+}
+void https_client::close() {
+  impl_->close();
+}
 
 http_reply https_client::request(const std::string& method, const std::string& target,
                                  const std::string& body,

@@ -21,10 +21,10 @@ struct client_options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   bool tls = true;
-  std::string ca_file;          // trust anchor for the server certificate
+  std::string ca_file;           // trust anchor for the server certificate
   std::string client_cert_file;  // mutual TLS
   std::string client_key_file;
-  int max_tls_version = 0;       // e.g. TLS1_1_VERSION to test refusals; 0 = default
+  int max_tls_version = 0;  // e.g. TLS1_1_VERSION to test refusals; 0 = default
   int min_tls_version = 0;
   int timeout_ms = 30'000;
 };
@@ -45,8 +45,8 @@ class https_client {
     return request("GET", target, {}, headers);
   }
   http_reply post_xml(const std::string& target, const std::string& body) {
-    return request("POST", target, body, {{"Content-Type", "text/xml; charset=UTF-8"},
-                                          {"SOAPAction", "\"\""}});
+    return request("POST", target, body,
+                   {{"Content-Type", "text/xml; charset=UTF-8"}, {"SOAPAction", "\"\""}});
   }
   // Sends raw bytes over the (TLS) connection and reads what comes back until close or
   // timeout: for malformed requests.

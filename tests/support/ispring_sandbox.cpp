@@ -1150,9 +1150,9 @@ std::optional<sandbox_user> ispring_sandbox::find_user_by_login(const std::strin
 
 std::vector<std::string> ispring_sandbox::user_writes_since(std::size_t& cursor) const {
   std::lock_guard lock(mutex_);
-  std::vector<std::string> ids(user_writes_.begin() + static_cast<std::ptrdiff_t>(
-                                                          std::min(cursor, user_writes_.size())),
-                               user_writes_.end());
+  std::vector<std::string> ids(
+      user_writes_.begin() + static_cast<std::ptrdiff_t>(std::min(cursor, user_writes_.size())),
+      user_writes_.end());
   cursor = user_writes_.size();
   return ids;
 }

@@ -190,8 +190,7 @@ class ispring_sandbox {
 
   // `body`: the request's JSON, parsed before the lock (discarded when it is no JSON).
   sandbox_response dispatch(const sandbox_request& request, const std::string& path,
-                            const std::string& query, std::string& endpoint,
-                            nlohmann::json body);
+                            const std::string& query, std::string& endpoint, nlohmann::json body);
   std::optional<sandbox_response> check_faults(bool is_token_request);
   bool authorized(const sandbox_request& request) const;
 

@@ -10,10 +10,17 @@ std::string escape(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -23,7 +30,8 @@ std::string escape(const std::string& text) {
 
 std::string make_id(const std::string& prefix, std::uint64_t number) {
   std::string digits = std::to_string(number);
-  std::string id15 = prefix + "5g" + std::string(10 - std::min<std::size_t>(10, digits.size()), '0') + digits;
+  std::string id15 =
+      prefix + "5g" + std::string(10 - std::min<std::size_t>(10, digits.size()), '0') + digits;
   id15 = id15.substr(0, 15);
   return *salesforce::to_18_char_id(id15);
 }
@@ -39,11 +47,14 @@ std::string build_user_message(const std::string& organization_id,
       "xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" "
       "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n <soapenv:Body>\n"
       "  <notifications xmlns=\"http://soap.sforce.com/2005/09/outbound\">\n"
-      "   <OrganizationId>" + organization_id + "</OrganizationId>\n"
+      "   <OrganizationId>" +
+      organization_id +
+      "</OrganizationId>\n"
       "   <ActionId>04k5g000000TestAAA</ActionId>\n"
       "   <SessionId xsi:nil=\"true\"/>\n"
       "   <EnterpriseUrl>https://acme.my.salesforce.com/services/Soap/c/61.0/" +
-      organization_id.substr(0, 15) + "</EnterpriseUrl>\n"
+      organization_id.substr(0, 15) +
+      "</EnterpriseUrl>\n"
       "   <PartnerUrl>https://acme.my.salesforce.com/services/Soap/u/61.0/" +
       organization_id.substr(0, 15) + "</PartnerUrl>\n";
   for (const auto& n : notifications) {
@@ -63,19 +74,18 @@ std::string build_user_message(const std::string& organization_id,
 user_notification sample_user(std::uint64_t user_number, std::uint64_t notification_number,
                               const std::string& system_modstamp) {
   const std::string n = std::to_string(user_number);
-  return user_notification{
-      make_id("04l", notification_number),
-      make_id("005", user_number),
-      {{"Department", "Engineering"},
-       {"Email", "user" + n + "@acme.example"},
-       {"FirstName", "First" + n},
-       {"IsActive", "true"},
-       {"LastModifiedDate", system_modstamp},
-       {"LastName", "Last" + n},
-       {"SystemModstamp", system_modstamp},
-       {"Title", "Engineer"},
-       {"Username", "user" + n + "@acme.example.prod"},
-       {"iSpring_Groups__c", "Onboarding;Compliance"}}};
+  return user_notification{make_id("04l", notification_number),
+                           make_id("005", user_number),
+                           {{"Department", "Engineering"},
+                            {"Email", "user" + n + "@acme.example"},
+                            {"FirstName", "First" + n},
+                            {"IsActive", "true"},
+                            {"LastModifiedDate", system_modstamp},
+                            {"LastName", "Last" + n},
+                            {"SystemModstamp", system_modstamp},
+                            {"Title", "Engineer"},
+                            {"Username", "user" + n + "@acme.example.prod"},
+                            {"iSpring_Groups__c", "Onboarding;Compliance"}}};
 }
 
 }  // namespace connector::testing

@@ -121,8 +121,8 @@ void postgres_server::spawn_and_wait() {
   process_ = std::make_unique<child_process>(
       as_server_user({(bin_dir / "postgres").string(), "-D", (folder_ / "data").string(), "-p",
                       std::to_string(port_), "-k", folder_.string(), "-c",
-                      "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c",
-                      "synchronous_commit=on", "-c", "max_connections=300"}),
+                      "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c", "synchronous_commit=on",
+                      "-c", "max_connections=300"}),
       folder_);
   const std::string conninfo = superuser_conninfo(folder_, port_, "postgres");
   while (PQping(conninfo.c_str()) != PQPING_OK) {

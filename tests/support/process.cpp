@@ -111,8 +111,12 @@ std::optional<int> child_process::wait(std::chrono::milliseconds timeout) {
   return status_;
 }
 
-std::string child_process::stderr_text() const { return read_file(err_path_); }
-std::string child_process::stdout_text() const { return read_file(out_path_); }
+std::string child_process::stderr_text() const {
+  return read_file(err_path_);
+}
+std::string child_process::stdout_text() const {
+  return read_file(out_path_);
+}
 
 bool wait_for_file(const std::filesystem::path& path, child_process& process,
                    std::chrono::milliseconds timeout) {

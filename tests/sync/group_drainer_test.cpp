@@ -146,7 +146,7 @@ class group_drainer_test : public ::testing::Test {
     c.record_id = record_id(n);
     c.object_type = "User";
     const std::string login = "user" + std::to_string(n) + "@acme.com";
-    c.fields_json = json{{"Username", login}, {"Email", login},    {"LastName", "U"},
+    c.fields_json = json{{"Username", login},  {"Email", login},        {"LastName", "U"},
                          {"FirstName", title}, {"Department", "Sales"}, {"Groups__c", groups},
                          {"IsActive", "true"}}
                         .dump();
@@ -163,11 +163,12 @@ class group_drainer_test : public ::testing::Test {
     o.max_rest_ms = 0;  // no pacing: this clock stands still
     o.retry_base_ms = 1'000;
     o.retry_max_ms = 60'000;
-    return group_drainer(queue, api_,
-                         [this](std::vector<store::history_event> events) {
-                           inbox_->record_history(std::move(events));
-                         },
-                         clock_, o);
+    return group_drainer(
+        queue, api_,
+        [this](std::vector<store::history_event> events) {
+          inbox_->record_history(std::move(events));
+        },
+        clock_, o);
   }
 
   std::vector<std::string> members() { return sandbox_.find_group_by_name("All")->user_ids; }

@@ -27,7 +27,7 @@ TEST(IspringIndex, EveryUserComesBackExactlyAsAdded) {
   odd.status = ispring::user_status_inactive;
   odd.role = "";
   odd.group_ids = {"g-1", "g-2"};
-  odd.fields["USER_DEFINED_FIELD3"] = "";       // an empty value is a value
+  odd.fields["USER_DEFINED_FIELD3"] = "";           // an empty value is a value
   odd.fields["job_title"] = std::string(300, 'x');  // longer than one varint byte
   odd.login = "bob-copy-differs";                   // not the copy of fields["login"]
   odd.email.clear();

@@ -152,9 +152,9 @@ TEST(mapping, missing_mapped_fields_names_what_a_partial_change_lacks) {
             (strings{"Username", "IsActive", "Email", "LastName", "Department", "iSpring_Groups__c",
                      "Manager.Email"}));
   // null is known (cleared), a nested null relationship too; Id and SystemModstamp do not count.
-  const json full = {{"Username", "a@b.c"}, {"IsActive", true},         {"Email", "a@b.c"},
-                     {"LastName", nullptr},   {"Department", "Sales"},  {"iSpring_Groups__c", ""},
-                     {"Title", "Lead"},       {"Manager", nullptr}};
+  const json full = {{"Username", "a@b.c"}, {"IsActive", true},      {"Email", "a@b.c"},
+                     {"LastName", nullptr}, {"Department", "Sales"}, {"iSpring_Groups__c", ""},
+                     {"Title", "Lead"},     {"Manager", nullptr}};
   EXPECT_EQ(missing_mapped_fields(full, m), strings{});
   EXPECT_EQ(missing_mapped_fields(json::object(), m).size(), 8u);
 }
@@ -162,8 +162,12 @@ TEST(mapping, missing_mapped_fields_names_what_a_partial_change_lacks) {
 TEST(mapping, differing_mapped_fields_names_what_a_notification_claimed_against_salesforce) {
   config::mapping_settings m;
   m.fields = {{"job_title", "Title"}};
-  const json read = {{"Id", "0055g0000000001AAA"}, {"Username", "a@acme.com"}, {"IsActive", true},
-                     {"Email", "a@acme.com"},         {"LastName", "A"},           {"Title", nullptr},
+  const json read = {{"Id", "0055g0000000001AAA"},
+                     {"Username", "a@acme.com"},
+                     {"IsActive", true},
+                     {"Email", "a@acme.com"},
+                     {"LastName", "A"},
+                     {"Title", nullptr},
                      {"SystemModstamp", "2026-11-01T10:00:00.000Z"}};
   // The same values as Salesforce has them in an outbound message's text: nothing differs.
   EXPECT_EQ(differing_mapped_fields(json{{"Username", "a@acme.com"},

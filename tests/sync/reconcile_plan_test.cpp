@@ -652,29 +652,29 @@ class StreamingPlan : public ReconcilePlan {
     auto changed = record("r-upd", "upd", "Sales");
     changed["FirstName"] = "Changed";
     salesforce(changed);
-    ispring("u-upd", "upd", "d-sales");                          // update, matched by login
-    auto case_only = record("r-case", "Case.User", "Sales");       // a login's case is no change
+    ispring("u-upd", "upd", "d-sales");                       // update, matched by login
+    auto case_only = record("r-case", "Case.User", "Sales");  // a login's case is no change
     case_only.erase("Groups__c");
     salesforce(case_only);
     ispring("u-case", "case.user", "d-sales");
-    auto first_name_case = record("r-fcase", "fcase", "Sales");    // a name's case is one
+    auto first_name_case = record("r-fcase", "fcase", "Sales");  // a name's case is one
     first_name_case["FirstName"] = "jo";
     first_name_case.erase("Groups__c");
     salesforce(first_name_case);
     ispring("u-fcase", "fcase", "d-sales");
-    salesforce(record("r-mv", "mv", "Support"));                 // moves out of Old
+    salesforce(record("r-mv", "mv", "Support"));  // moves out of Old
     ispring("u-mv", "mv", "d-old");
     salesforce(record("r-new", "new", "Sales", true, "Onboarding"));  // create
-    salesforce(record("r-off", "off", "Sales", false));          // deactivate
+    salesforce(record("r-off", "off", "Sales", false));               // deactivate
     ispring("u-off", "off", "d-sales");
-    salesforce(record("r-none", "none", "Sales", false));        // ignored: nothing to retire
-    salesforce(record("r-fly", "fly", "Sales"));                 // deferred
+    salesforce(record("r-none", "none", "Sales", false));  // ignored: nothing to retire
+    salesforce(record("r-fly", "fly", "Sales"));           // deferred
     ispring("u-fly", "fly", "d-support");
     input_.in_flight = {"r-fly"};
-    salesforce(record("r-twice", "upd", "Sales"));               // problem: u-upd is taken
-    ispring("u-gone", "gone", "d-sales");                        // retired: the query lost it
+    salesforce(record("r-twice", "upd", "Sales"));  // problem: u-upd is taken
+    ispring("u-gone", "gone", "d-sales");           // retired: the query lost it
     input_.links.emplace("r-gone", "u-gone");
-    ispring("u-manual", "manual", "d-support");                  // nobody's: never touched
+    ispring("u-manual", "manual", "d-support");  // nobody's: never touched
   }
 };
 

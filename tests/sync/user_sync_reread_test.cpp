@@ -321,7 +321,8 @@ TEST_F(user_sync_reread, a_verified_notification_applies_what_salesforce_returns
   EXPECT_EQ(newest(1, "read")["differing"], nullptr) << "Salesforce confirms it";
 }
 
-TEST_F(user_sync_reread, a_genuine_change_stale_against_a_forged_stamp_during_an_apply_is_not_lost) {
+TEST_F(user_sync_reread,
+       a_genuine_change_stale_against_a_forged_stamp_during_an_apply_is_not_lost) {
   open_inbox(true);
   make_chain(true);
   in_salesforce(1, "Engineer");

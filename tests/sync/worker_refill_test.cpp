@@ -2,8 +2,8 @@
 // store's writer: take_due waits for a write whose commit callback wakes the worker (an
 // intake ack calls wake()), on another thread. Taking due records under the worker's lock
 // deadlocks there; a record claimed for the worker must never be taken twice or dropped.
-#include "connector/sync/worker.hpp"
 #include "connector/store/open.hpp"
+#include "connector/sync/worker.hpp"
 
 #include <gtest/gtest.h>
 
@@ -35,8 +35,7 @@ class writer_like_queue : public store::work_queue {
   // How many of the next take_due calls wake the worker: the first few (each wake asks for a
   // refill, so waking on every one would refill without end).
   std::atomic<int> waking_takes{0};
-  std::function<void(const std::string& record_id, std::int64_t version)> before_mark,
-      after_mark;
+  std::function<void(const std::string&record_id, std::int64_t version)> before_mark, after_mark;
 
   std::vector<store::pending_record> take_due(epoch_ms now, std::size_t limit) override {
     if (to_wake && waking_takes.fetch_sub(1) > 0) {
@@ -141,13 +140,14 @@ TEST_F(worker_refill_test, a_take_due_that_waits_for_a_callback_waking_the_worke
   std::mutex m;
   std::map<std::string, int> applies;
   options_.batch = 8;  // several refills, each waiting for its callback
-  worker w({queue_, *store_, *store_},
-           [&](const store::pending_record& r, const auto&) {
-             std::lock_guard lock(m);
-             ++applies[r.record_id];
-             return record_result::applied("applied", std::nullopt);
-           },
-           clock_, options_);
+  worker w(
+      {queue_, *store_, *store_},
+      [&](const store::pending_record& r, const auto&) {
+        std::lock_guard lock(m);
+        ++applies[r.record_id];
+        return record_result::applied("applied", std::nullopt);
+      },
+      clock_, options_);
   queue_.to_wake = &w;
   queue_.waking_takes = 3;
   w.start();
@@ -168,19 +168,20 @@ TEST_F(worker_refill_test, a_newer_state_taken_while_the_older_is_being_marked_i
   std::mutex m;
   std::vector<std::string> applied;
   int at_once = 0, most_at_once = 0;
-  worker w({queue_, *store_, *store_},
-           [&](const store::pending_record& r, const auto&) {
-             {
-               std::lock_guard lock(m);
-               applied.push_back(r.fields_json);
-               most_at_once = std::max(most_at_once, ++at_once);
-             }
-             if (r.fields_json == R"({"Title":"old"})") submit("005A", "n2", R"({"Title":"new"})");
-             std::lock_guard lock(m);
-             --at_once;
-             return record_result::applied("applied", std::nullopt);
-           },
-           clock_, options_);
+  worker w(
+      {queue_, *store_, *store_},
+      [&](const store::pending_record& r, const auto&) {
+        {
+          std::lock_guard lock(m);
+          applied.push_back(r.fields_json);
+          most_at_once = std::max(most_at_once, ++at_once);
+        }
+        if (r.fields_json == R"({"Title":"old"})") submit("005A", "n2", R"({"Title":"new"})");
+        std::lock_guard lock(m);
+        --at_once;
+        return record_result::applied("applied", std::nullopt);
+      },
+      clock_, options_);
   queue_.after_mark = [&](const std::string&, std::int64_t version) {
     if (version != 1) return;
     // The older state is marked, the newer one due: the other thread refills now, while
@@ -214,12 +215,13 @@ TEST_F(worker_refill_test, a_record_whose_outcome_could_not_be_recorded_comes_ba
       throw std::runtime_error("store: the database is away");
     }
   };
-  worker w({queue_, *store_, *store_},
-           [&](const auto&, const auto&) {
-             ++calls;
-             return record_result::applied("applied", std::nullopt);
-           },
-           clock_, options_);
+  worker w(
+      {queue_, *store_, *store_},
+      [&](const auto&, const auto&) {
+        ++calls;
+        return record_result::applied("applied", std::nullopt);
+      },
+      clock_, options_);
   EXPECT_EQ(w.run_once(), 1u);
   EXPECT_EQ(w.run_once(), 0u) << "not before its wait";
   clock_.advance(options_.retry_base_ms);
@@ -241,12 +243,13 @@ TEST_F(worker_refill_test, a_parked_record_comes_back_in_its_newest_state_never_
     submit("005A", "n2", R"({"FirstName":"v2"})");  // committed while the mark fails
     throw std::runtime_error("store: the database is away");
   };
-  worker w({queue_, *store_, *store_},
-           [&](const store::pending_record& r, const auto&) {
-             applied.push_back(r.fields_json);
-             return record_result::applied("applied", std::nullopt);
-           },
-           clock_, options_);
+  worker w(
+      {queue_, *store_, *store_},
+      [&](const store::pending_record& r, const auto&) {
+        applied.push_back(r.fields_json);
+        return record_result::applied("applied", std::nullopt);
+      },
+      clock_, options_);
   EXPECT_EQ(w.run_once(), 1u);
   queue_.failing_take_backs = 1;  // the first attempt to read it back fails too: parked again
   clock_.advance(options_.retry_base_ms);
@@ -273,12 +276,13 @@ TEST_F(worker_refill_test, a_parked_record_another_instance_applied_meanwhile_is
     store_down = false;
     throw std::runtime_error("store: the database is away");
   };
-  worker w({queue_, *store_, *store_},
-           [&](const store::pending_record& r, const auto&) {
-             applied.push_back(r.fields_json);
-             return record_result::applied("applied", std::nullopt);
-           },
-           clock_, options_);
+  worker w(
+      {queue_, *store_, *store_},
+      [&](const store::pending_record& r, const auto&) {
+        applied.push_back(r.fields_json);
+        return record_result::applied("applied", std::nullopt);
+      },
+      clock_, options_);
   EXPECT_EQ(w.run_once(), 1u);
 
   store::store_settings other;

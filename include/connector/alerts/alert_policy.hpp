@@ -28,9 +28,8 @@ enum class alert_kind {
   held_by_safety_limit,    // deactivations over sync.max_deactivations_per_hour wait
 };
 inline constexpr std::array<alert_kind, 6> all_alert_kinds = {
-    alert_kind::reconciliation, alert_kind::dead_letters, alert_kind::ispring_credentials,
-    alert_kind::salesforce_credentials, alert_kind::pending_age,
-    alert_kind::held_by_safety_limit};
+    alert_kind::reconciliation,         alert_kind::dead_letters, alert_kind::ispring_credentials,
+    alert_kind::salesforce_credentials, alert_kind::pending_age,  alert_kind::held_by_safety_limit};
 
 // "reconciliation", "dead_letters", … (the X-Connector-Alert header, logs).
 std::string_view kind_name(alert_kind kind);

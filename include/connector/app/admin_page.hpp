@@ -44,7 +44,7 @@ struct admin_page_context {
   const config::settings* settings = nullptr;
   store::store_reader* reader = nullptr;
   store::work_queue* queue = nullptr;  // the page's retry and release
-  run_coordinator* runs = nullptr;  // null: the reconciliation is unavailable
+  run_coordinator* runs = nullptr;     // null: the reconciliation is unavailable
   const clock* time = nullptr;
   std::function<void()> wake_worker;  // after dead letters are re-queued; may be empty
   // The settings in force now (a revision saved in the page, or by another instance); empty:

@@ -66,9 +66,9 @@ int explain(const config::settings& settings, const std::string& user,
             const explain_cli_options& options);
 
 struct settings_cli_options {
-  std::string action;   // get, set, export, import, revisions, restore
-  std::string section;  // get (optional), set
-  std::string file;     // set, import: a JSON file, or "-" for stdin
+  std::string action;                    // get, set, export, import, revisions, restore
+  std::string section;                   // get (optional), set
+  std::string file;                      // set, import: a JSON file, or "-" for stdin
   std::optional<std::int64_t> if_match;  // set, import: refuse unless this is the newest
   std::int64_t revision = 0;             // restore
   std::size_t limit = 20;                // revisions

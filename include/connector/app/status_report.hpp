@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "connector/store/group_queue.hpp"
 #include "connector/store/interfaces.hpp"
 #include "connector/store/runs.hpp"
 #include "connector/store/types.hpp"
-#include "connector/store/group_queue.hpp"
 
 namespace connector::app {
 

@@ -85,7 +85,7 @@ struct store_settings {
   // yet), or PostgreSQL (postgresql://user:password@host:port/db, a secret).
   std::string sqlite_path;
   std::optional<secret> postgresql_url;
-  int history_retention_days = 30;  // per-user history of changes and outcomes
+  int history_retention_days = 30;              // per-user history of changes and outcomes
   std::size_t history_max_events_per_user = 0;  // 0: no cap, only the retention
   // The dedupe window: notification ids, and settled records linked to no iSpring user, are
   // pruned after it (longer than Salesforce's 24 hours of redelivery).
@@ -213,7 +213,7 @@ struct alerts_settings {
 };
 
 struct logging_settings {
-  std::string level = "info";   // trace debug info warn error
+  std::string level = "info";  // trace debug info warn error
   // json | text; empty (not configured): text on a terminal, JSON otherwise (journald, files).
   std::string format;
 };

@@ -10,10 +10,10 @@
 namespace connector::http {
 
 struct request {
-  std::string method;  // "GET", "POST", …
-  std::string target;  // as sent: path and query
-  std::string path;    // target up to '?'
-  std::string query;   // after '?', without it
+  std::string method;                                        // "GET", "POST", …
+  std::string target;                                        // as sent: path and query
+  std::string path;                                          // target up to '?'
+  std::string query;                                         // after '?', without it
   std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
   std::string body;
   std::string remote_address;

@@ -22,8 +22,8 @@ struct tls_options {
 
 struct server_options {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 0;           // 0: any free port; read it back with port()
-  std::optional<tls_options> tls;   // nullopt: plain HTTP (admin listener on loopback only)
+  std::uint16_t port = 0;          // 0: any free port; read it back with port()
+  std::optional<tls_options> tls;  // nullopt: plain HTTP (admin listener on loopback only)
   std::size_t body_limit_bytes = 4 * 1024 * 1024;
   std::size_t header_limit_bytes = 16 * 1024;
   int handshake_timeout_ms = 10'000;

@@ -26,7 +26,7 @@ enum class failure_kind {
 struct failure {
   failure_kind kind = failure_kind::network;
   int http_status = 0;
-  std::string message;  // iSpring's message or the transport error; never a secret
+  std::string message;               // iSpring's message or the transport error; never a secret
   std::optional<int> retry_after_s;  // from Retry-After on 429/503
   bool retryable() const {
     return kind == failure_kind::network || kind == failure_kind::rate_limited ||

@@ -65,7 +65,7 @@ struct parsed_event {
   // JSON object of the fields sent, compound fields flattened (Name.FirstName → FirstName,
   // MailingAddress.City → MailingCity); null means cleared in Salesforce. "{}" without data.
   std::string fields_json = "{}";
-  bool has_data = true;       // false for DELETE and every GAP_* event
+  bool has_data = true;  // false for DELETE and every GAP_* event
   // GAP_*: the record must be read over REST. record_id may then be a wildcard ("005*",
   // every record of a kind; is_wildcard_record), which only a full reconciliation serves.
   bool needs_reread = false;

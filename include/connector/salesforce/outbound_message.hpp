@@ -47,9 +47,9 @@ struct outbound_message {
 
 enum class parse_errc {
   empty_body,
-  malformed_xml,          // not well-formed, or not UTF-8 text
-  dtd_forbidden,          // any DOCTYPE / entity declaration: never processed
-  not_soap11_envelope,    // root is not {http://schemas.xmlsoap.org/soap/envelope/}Envelope
+  malformed_xml,        // not well-formed, or not UTF-8 text
+  dtd_forbidden,        // any DOCTYPE / entity declaration: never processed
+  not_soap11_envelope,  // root is not {http://schemas.xmlsoap.org/soap/envelope/}Envelope
   missing_body,
   missing_notifications,  // Body has no {http://soap.sforce.com/2005/09/outbound}notifications
   no_notification,        // zero Notification elements
@@ -57,9 +57,9 @@ enum class parse_errc {
   missing_organization_id,
   missing_notification_id,
   missing_sobject,
-  missing_object_type,    // sObject without a resolvable xsi:type
-  missing_record_id,      // sObject with fields but without Id
-  mixed_object_types,     // an Outbound Message is bound to one object
+  missing_object_type,  // sObject without a resolvable xsi:type
+  missing_record_id,    // sObject with fields but without Id
+  mixed_object_types,   // an Outbound Message is bound to one object
 };
 
 struct parse_error {

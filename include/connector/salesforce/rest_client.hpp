@@ -98,7 +98,7 @@ class rest_client final : public rest_api {
   rest_result<std::string> organization_id() override;
 
   struct stats_snapshot {
-    std::int64_t requests;        // API requests (query pages, describes), retries after renewal included
+    std::int64_t requests;  // API requests (query pages, describes), retries after renewal included
     std::int64_t token_requests;  // POSTs to the token endpoint
     std::int64_t token_renewals;  // tokens dropped after a 401 and fetched again
     std::int64_t failures;        // calls that returned a rest_failure

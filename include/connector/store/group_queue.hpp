@@ -64,8 +64,7 @@ class group_queue {
   // other owner holds with a live lease (an expired lease passes on): claimed for `owner`
   // until `lease_until`, with its oldest `limit` additions. None: nothing to do now.
   virtual std::optional<group_claim> claim_next_group(const std::string& owner, epoch_ms now,
-                                                      epoch_ms lease_until,
-                                                      std::size_t limit) = 0;
+                                                      epoch_ms lease_until, std::size_t limit) = 0;
 
   // Claims (or renews) one group whether or not additions wait for it, so that anyone else
   // replacing its members (the full reconciliation) never races the drainer. False when

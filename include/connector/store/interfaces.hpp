@@ -266,15 +266,15 @@ class store : public intake_sink,
               public store_reader {
  public:
   // One method, reachable through either interface.
+  using cluster::live_instances;
+  using department_links::find_department_link;
+  using group_queue::group_stats;
+  using history_log::read_history;
   using run_log::find_run;
   using run_log::last_sync;
   using run_log::list_runs;
-  using history_log::read_history;
   using user_links::find_link;
   using user_links::find_linked_record;
-  using department_links::find_department_link;
-  using cluster::live_instances;
-  using group_queue::group_stats;
 
   // Removes at most `max_rows` events: those older than the retention, then those beyond the
   // per-user cap (store_settings). The writer does the same in small batches on its own;

@@ -77,7 +77,7 @@ class postgres_result {
   std::int64_t int64(int row, int column) const;
   std::optional<std::int64_t> optional_int64(int row, int column) const;
   bool boolean(int row, int column) const;  // 't' / 'f'
-  std::string command_tag() const;            // "COMMIT", "ROLLBACK", "INSERT 0 3", …
+  std::string command_tag() const;          // "COMMIT", "ROLLBACK", "INSERT 0 3", …
 
  private:
   pg_result* result_;

@@ -22,7 +22,7 @@ struct run_record {
   std::optional<epoch_ms> started_at, ended_at;
   std::map<std::string, std::int64_t> counts;  // "read", "in_scope", "create", … (free keys)
   std::string message;                         // why it failed/stopped, or a summary
-  std::string plan_json;  // dry runs: the plan; only from find_run(id, true)
+  std::string plan_json;                       // dry runs: the plan; only from find_run(id, true)
 };
 
 // The statuses a run ends with (design.md, `GET /admin/runs/{id}`).

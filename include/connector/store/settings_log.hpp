@@ -22,9 +22,9 @@ namespace connector::store {
 struct settings_revision {
   std::int64_t revision = 0;
   epoch_ms saved_at = 0;
-  std::string saved_by;                // the admin token's name, "cli", …
-  std::vector<std::string> sections;   // the sections this revision changed
-  std::string settings_json;           // the whole set: {"mapping": …, "schedule": …}
+  std::string saved_by;               // the admin token's name, "cli", …
+  std::vector<std::string> sections;  // the sections this revision changed
+  std::string settings_json;          // the whole set: {"mapping": …, "schedule": …}
 };
 
 class settings_log {

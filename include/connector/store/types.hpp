@@ -71,7 +71,7 @@ struct inbox_stats {
   std::int64_t pending = 0;   // records waiting for their first (or next fresh) attempt
   std::int64_t retrying = 0;  // records backing off after a failure
   std::int64_t dead_letters = 0;
-  std::int64_t held = 0;  // held by the safety limit, waiting for the operator
+  std::int64_t held = 0;     // held by the safety limit, waiting for the operator
   std::int64_t skipped = 0;  // applied as "nothing to do", e.g. users without a department
   std::optional<epoch_ms> last_received_at;
   // When the change that has waited longest for the worker (pending or retrying) arrived;
@@ -101,9 +101,9 @@ inline constexpr const char* received = "received";      // stored (explain tell
 inline constexpr const char* duplicate = "duplicate";    // notification id seen before
 inline constexpr const char* stale = "stale";            // older modstamp than the state held
 inline constexpr const char* superseded = "superseded";  // a newer state arrived during apply
-inline constexpr const char* read = "read";  // read over REST first: details.purpose, returned
-inline constexpr const char* mapped = "mapped";          // the mapping's result
-inline constexpr const char* scope = "scope";            // in scope or not, and why
+inline constexpr const char* read = "read";      // read over REST first: details.purpose, returned
+inline constexpr const char* mapped = "mapped";  // the mapping's result
+inline constexpr const char* scope = "scope";    // in scope or not, and why
 inline constexpr const char* ispring_call = "ispring_call";
 inline constexpr const char* applied = "applied";
 inline constexpr const char* skipped = "skipped";
@@ -111,7 +111,7 @@ inline constexpr const char* failed = "failed";  // details.next_attempt_at
 inline constexpr const char* dead_letter = "dead_letter";
 inline constexpr const char* requeued = "requeued";
 inline constexpr const char* held = "held";  // kept back by the safety limit; details.reason
-inline constexpr const char* released = "released";  // let through by the operator
+inline constexpr const char* released = "released";      // let through by the operator
 inline constexpr const char* reconciled = "reconciled";  // details.run_id, action, ok
 }  // namespace history_kinds
 

@@ -30,12 +30,12 @@ namespace connector::sync {
 struct group_drainer_options {
   // Unique per process (group_owner_id); each drainer thread adds "/N".
   std::string owner;
-  int threads = 2;                   // groups drained at once
-  std::int64_t lease_ms = 60'000;    // longer than a read and a replace, retries included
-  std::size_t batch = 2'000;         // additions per replace
+  int threads = 2;                 // groups drained at once
+  std::int64_t lease_ms = 60'000;  // longer than a read and a replace, retries included
+  std::size_t batch = 2'000;       // additions per replace
   int retry_base_ms = 1'000;
   int retry_max_ms = 5 * 60'000;
-  int idle_poll_ms = 1'000;          // look at the queue at least this often
+  int idle_poll_ms = 1'000;  // look at the queue at least this often
   // After a replace the group rests as long as it took, at most this long (pacing).
   std::int64_t max_rest_ms = 1'000;
   // Receives connector_group_replaces_total{result}, the queue gauges; null records nothing.
@@ -51,8 +51,8 @@ std::string group_owner_id();
 // running it, once `give_up` says so while waiting.
 bool with_group_claim(store::group_queue& queue, const std::string& group_id,
                       const std::string& owner, const std::function<epoch_ms()>& now,
-                      std::int64_t lease_ms,
-                      const std::function<bool()>& give_up, const std::function<void()>& replace);
+                      std::int64_t lease_ms, const std::function<bool()>& give_up,
+                      const std::function<void()>& replace);
 
 class group_drainer {
  public:
@@ -101,7 +101,7 @@ class group_drainer {
   std::condition_variable wakeup_;
   bool stopping_ = false;
   bool woken_ = false;
-  std::optional<epoch_ms> resting_until_;  // the earliest a group this process paced is due
+  std::optional<epoch_ms> resting_until_;         // the earliest a group this process paced is due
   std::vector<std::function<void()>> unsettled_;  // settle()'s writes the store refused
   std::vector<std::thread> threads_;
   metrics::counter* succeeded_ = nullptr;

@@ -31,8 +31,8 @@ struct desired_user {
   // Every profile field the mapping owns that the record carries ("" clears it). Fields the
   // mapping does not own are never sent, so never cleared.
   ispring::field_map fields;
-  std::string department;                        // the iSpring department name (upsert)
-  std::string department_key;                    // the sync.departments key (scope.hpp)
+  std::string department;      // the iSpring department name (upsert)
+  std::string department_key;  // the sync.departments key (scope.hpp)
   // The department linked to that key, set by the caller from the stored links: the user goes
   // there whatever its name now (renamed to `department` when the connector last gave it
   // another). nullopt: `department` under parent_department, found by name or created.
@@ -109,9 +109,9 @@ struct user_plan {
 };
 
 // `actual` is the matched iSpring user (nullopt: none). The target department is the linked
-// one when `directory` has it (find_linked), else found by name. Departments and groups missing from
-// `directory` are planned as created. Groups the user is in that `directory` does not know
-// are left alone (refresh the snapshot first to manage them).
+// one when `directory` has it (find_linked), else found by name. Departments and groups missing
+// from `directory` are planned as created. Groups the user is in that `directory` does not know are
+// left alone (refresh the snapshot first to manage them).
 user_plan plan_user(const desired_user& desired, const std::optional<ispring::user>& actual,
                     const directory_snapshot& directory);
 // The same without a copy of the user (null: none), for the reconciliation's 100,000.

@@ -54,7 +54,7 @@ struct reconcile_input {
   std::unordered_map<std::string, std::string> links;  // record id → iSpring user id
   // Department key → the department linked to it (keys compare ignoring case).
   std::map<std::string, linked_department> department_links;
-  std::set<std::string> in_flight;                     // record ids the worker owns now
+  std::set<std::string> in_flight;  // record ids the worker owns now
 };
 
 // What happens to one user, for counts and filters. A user may have several.
@@ -76,7 +76,7 @@ const char* to_string(change_kind kind);
 struct planned_user {
   desired_user desired;
   std::optional<ispring::user> actual;  // the matched iSpring user
-  std::string matched_by;             // "link", "login", "e-mail", "" (none)
+  std::string matched_by;               // "link", "login", "e-mail", "" (none)
   user_plan plan;
   std::vector<change_kind> kinds;
   bool should_apply() const;  // has changes, and is neither deferred nor a problem
@@ -149,10 +149,10 @@ std::optional<std::size_t> deactivation_limit(const std::optional<std::string>& 
 
 // What the planner reads besides the users.
 struct reconcile_sources {
-  directory_snapshot directory;                                 // departments and groups
-  std::vector<std::pair<std::string, std::string>> links;       // record id → iSpring user id
-  std::map<std::string, linked_department> department_links;    // by key, as stored
-  std::set<std::string> in_flight;                              // record ids the worker owns
+  directory_snapshot directory;                               // departments and groups
+  std::vector<std::pair<std::string, std::string>> links;     // record id → iSpring user id
+  std::map<std::string, linked_department> department_links;  // by key, as stored
+  std::set<std::string> in_flight;                            // record ids the worker owns
 };
 
 // The plan, built as the Salesforce users arrive: each is matched against the packed iSpring

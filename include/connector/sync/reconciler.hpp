@@ -19,8 +19,8 @@
 #include "connector/config/config.hpp"
 #include "connector/expected.hpp"
 #include "connector/ispring/api.hpp"
-#include "connector/store/interfaces.hpp"
 #include "connector/store/group_queue.hpp"
+#include "connector/store/interfaces.hpp"
 
 namespace connector::sync {
 

@@ -5,8 +5,8 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -15,7 +15,6 @@
 #include <nlohmann/json.hpp>
 
 #include "connector/config/config.hpp"
-#include "connector/sync/settings_snapshot.hpp"
 #include "connector/expected.hpp"
 #include "connector/ispring/api.hpp"
 #include "connector/metrics/registry.hpp"
@@ -25,6 +24,7 @@
 #include "connector/sync/ispring_calls.hpp"
 #include "connector/sync/mapping.hpp"
 #include "connector/sync/plan.hpp"
+#include "connector/sync/settings_snapshot.hpp"
 #include "connector/sync/worker.hpp"
 
 namespace connector::sync {
@@ -38,9 +38,8 @@ struct user_sync_report {
 // Reads records from Salesforce over REST by id (the mapping's fields, within
 // salesforce.query_filter): those the query returns, by 18-character id (an id missing: the
 // query no longer returns it), or why the read failed.
-using record_reader =
-    std::function<expected<std::map<std::string, nlohmann::json>, std::string>(
-        const std::vector<std::string>& record_ids)>;
+using record_reader = std::function<expected<std::map<std::string, nlohmann::json>, std::string>(
+    const std::vector<std::string>& record_ids)>;
 
 // Records Salesforce sent without data (GAP events), and records whose stored fields lack a
 // field the mapping reads (partial change events), are read before they are applied; with

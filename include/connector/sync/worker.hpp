@@ -19,8 +19,8 @@
 
 #include "connector/clock.hpp"
 #include "connector/metrics/registry.hpp"
-#include "connector/store/interfaces.hpp"
 #include "connector/store/group_queue.hpp"
+#include "connector/store/interfaces.hpp"
 
 namespace connector::sync {
 
@@ -146,14 +146,14 @@ class worker {
   std::mutex mutex_;
   std::condition_variable wakeup_;
   bool stopping_ = false;
-  bool woken_ = false;        // something was committed since the last refill began
-  std::uint64_t wakes_ = 0;   // wake() calls, to tell whether one came during an apply
-  bool refilling_ = false;    // a thread is asking the store, without mutex_
+  bool woken_ = false;       // something was committed since the last refill began
+  std::uint64_t wakes_ = 0;  // wake() calls, to tell whether one came during an apply
+  bool refilling_ = false;   // a thread is asking the store, without mutex_
   std::vector<store::pending_record> ready_;  // taken from the store, not yet started
   std::set<std::string> in_flight_;           // record ids being applied
   // Applied, but the store could not record the outcome: read again at the time given.
   std::vector<parked_record> parked_;
-  std::optional<epoch_ms> earliest_retry_;    // when a retry we scheduled falls due
+  std::optional<epoch_ms> earliest_retry_;  // when a retry we scheduled falls due
   std::vector<std::thread> threads_;
   // connector_worker_applies_total by result: applied, skipped, failed (to retry), dead.
   metrics::counter* applied_ = nullptr;

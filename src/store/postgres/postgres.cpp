@@ -63,10 +63,10 @@ postgres_params& postgres_params::add_array(const std::vector<std::int64_t>& val
       array_literal(values, [](std::string& out, std::int64_t v) { out += std::to_string(v); }));
   return *this;
 }
-postgres_params& postgres_params::add_array(const std::vector<std::optional<std::int64_t>>& values) {
-  values_.emplace_back(array_literal(values, [](std::string& out, const auto& v) {
-    out += v ? std::to_string(*v) : "NULL";
-  }));
+postgres_params& postgres_params::add_array(
+    const std::vector<std::optional<std::int64_t>>& values) {
+  values_.emplace_back(array_literal(
+      values, [](std::string& out, const auto& v) { out += v ? std::to_string(*v) : "NULL"; }));
   return *this;
 }
 postgres_params& postgres_params::add_array(const std::vector<bool>& values) {
@@ -95,7 +95,9 @@ postgres_result& postgres_result::operator=(postgres_result&& other) noexcept {
   return *this;
 }
 
-int postgres_result::rows() const noexcept { return result_ ? PQntuples(result_) : 0; }
+int postgres_result::rows() const noexcept {
+  return result_ ? PQntuples(result_) : 0;
+}
 
 std::int64_t postgres_result::affected() const {
   const char* text = result_ ? PQcmdTuples(result_) : "";
@@ -124,7 +126,9 @@ bool postgres_result::boolean(int row, int column) const {
   return !is_null(row, column) && PQgetvalue(result_, row, column)[0] == 't';
 }
 
-std::string postgres_result::command_tag() const { return result_ ? PQcmdStatus(result_) : ""; }
+std::string postgres_result::command_tag() const {
+  return result_ ? PQcmdStatus(result_) : "";
+}
 
 std::string scrub_secret(std::string text, const std::string& secret) {
   if (secret.empty()) return text;
@@ -173,7 +177,8 @@ std::string postgres_url_problem(const std::string& url) {
   std::string error;
   const auto options = parse_url(url, error);
   if (!options)
-    return "is not a URL libpq can read: " + scrub_secret(trimmed(error), postgres_url_password(url));
+    return "is not a URL libpq can read: " +
+           scrub_secret(trimmed(error), postgres_url_password(url));
   if (option(options.get(), "host").empty() && option(options.get(), "hostaddr").empty())
     return "names no host (postgresql://user:password@host:port/database)";
   if (option(options.get(), "dbname").empty())
@@ -196,7 +201,8 @@ postgres_connection::postgres_connection(const std::string& url)
     throw postgres_error(message, "", true);
   }
   // Our messages are read by the operator; the server's notices are not ours to log.
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
 }
 
 postgres_connection::~postgres_connection() {

@@ -39,8 +39,7 @@ void retire(postgres_connection& db, const std::string& id) {
 bool take_lease(postgres_connection& db, const std::string& name, const std::string& holder,
                 epoch_ms now) {
   static const auto sql = postgres_sql(shared_sql::take_lease);
-  return db.exec(sql,
-                 params().add(name).add(holder).add(now).add(live_since(now)), "take lease")
+  return db.exec(sql, params().add(name).add(holder).add(now).add(live_since(now)), "take lease")
              .rows() == 1;
 }
 
@@ -52,8 +51,7 @@ void release_lease(postgres_connection& db, const std::string& name, const std::
 bool claim_slot(postgres_connection& db, const std::string& name, epoch_ms due,
                 const std::string& holder, epoch_ms now) {
   static const auto sql = postgres_sql(shared_sql::claim_slot);
-  return db.exec(sql,
-                 params().add(name).add(due).add(holder).add(now).add(live_since(now)),
+  return db.exec(sql, params().add(name).add(due).add(holder).add(now).add(live_since(now)),
                  "claim schedule slot")
              .rows() == 1;
 }
@@ -93,8 +91,7 @@ RETURNING )sql") + postgres_reads::record_columns,
 }
 
 // The claim rule for one record (shared_sql.hpp).
-std::optional<pending_record> claim_one(postgres_connection& db,
-                                        const std::string& organization_id,
+std::optional<pending_record> claim_one(postgres_connection& db, const std::string& organization_id,
                                         const std::string& record_id, const std::string& holder,
                                         epoch_ms now) {
   static const auto sql = postgres_sql(shared_sql::claim_one_record) + record_columns;
@@ -115,8 +112,7 @@ std::optional<pending_record> claim_one(postgres_connection& db,
 void release_claim(postgres_connection& db, const std::string& organization_id,
                    const std::string& record_id, const std::string& holder) {
   static const auto sql = postgres_sql(shared_sql::release_claim);
-  db.exec(sql,
-          params().add(organization_id).add(record_id).add(holder), "release record claim");
+  db.exec(sql, params().add(organization_id).add(record_id).add(holder), "release record claim");
 }
 
 std::vector<instance_record> live_instances(postgres_connection& db, epoch_ms now) {

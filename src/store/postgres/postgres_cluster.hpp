@@ -27,8 +27,7 @@ bool claim_slot(postgres_connection& db, const std::string& name, epoch_ms due,
 std::vector<pending_record> claim_due(postgres_connection& db, const std::string& holder,
                                       epoch_ms now, std::size_t limit);
 // take_claimed: one record, due, ours, free or a dead holder's, claimed for `holder`.
-std::optional<pending_record> claim_one(postgres_connection& db,
-                                        const std::string& organization_id,
+std::optional<pending_record> claim_one(postgres_connection& db, const std::string& organization_id,
                                         const std::string& record_id, const std::string& holder,
                                         epoch_ms now);
 // mark_done, mark_failed, mark_held: the record is nobody's any more (if `holder`'s).

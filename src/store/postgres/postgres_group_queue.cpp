@@ -68,13 +68,13 @@ WHERE group_id = $1 AND owner = $2)sql";
 
 std::vector<group_addition> take_additions(postgres_connection& db, const std::string& group_id,
                                            const std::string& owner, std::size_t limit) {
-  const auto rows = db.exec(sql::take_additions,
-                            params().add(group_id).add(owner).add(as_limit(limit)),
-                            "read group additions");
+  const auto rows =
+      db.exec(sql::take_additions, params().add(group_id).add(owner).add(as_limit(limit)),
+              "read group additions");
   std::vector<group_addition> taken;
   for (int i = 0; i < rows.rows(); ++i)
-    taken.push_back({group_id, rows.text(i, 1), rows.text(i, 2), rows.text(i, 3),
-                     rows.text(i, 4), rows.int64(i, 5), rows.int64(i, 0)});
+    taken.push_back({group_id, rows.text(i, 1), rows.text(i, 2), rows.text(i, 3), rows.text(i, 4),
+                     rows.int64(i, 5), rows.int64(i, 0)});
   // RETURNING comes in no particular order: oldest first.
   std::sort(taken.begin(), taken.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   return taken;
@@ -107,8 +107,8 @@ void queue(postgres_connection& db, const std::vector<group_addition>& additions
 
 std::optional<group_claim> claim_next(postgres_connection& db, const std::string& owner,
                                       epoch_ms now, epoch_ms lease_until, std::size_t limit) {
-  const auto row = db.exec(sql::claim_next, params().add(now).add(owner).add(lease_until),
-                           "claim next group");
+  const auto row =
+      db.exec(sql::claim_next, params().add(now).add(owner).add(lease_until), "claim next group");
   if (row.rows() == 0) return std::nullopt;
   group_claim claimed;
   claimed.group_id = row.text(0, 0);

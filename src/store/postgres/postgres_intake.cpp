@@ -20,8 +20,7 @@ void append(history_rows& history, const intake_request& request, const incoming
   if (!change.notification_id.empty()) details["notification_id"] = change.notification_id;
   if (change.modstamp) details["modstamp"] = *change.modstamp;
   if (flag != nullptr) details[flag] = true;
-  history.add(request.organization_id, change.record_id, request.received_at, kind,
-              details.dump());
+  history.add(request.organization_id, change.record_id, request.received_at, kind, details.dump());
 }
 
 // The batch's notification ids that are new: inserted now. An id twice in the batch counts
@@ -93,14 +92,13 @@ std::map<key, std::optional<record_row>> lock_records(postgres_connection& db,
   }
   if (keys.empty()) return rows;
   lock_record_keys(db, organizations, ids);
-  const auto found = db.exec(std::string("SELECT organization_id, record_id, ") +
-                                 record_row_columns + R"sql(
+  const auto found =
+      db.exec(std::string("SELECT organization_id, record_id, ") + record_row_columns + R"sql(
 FROM records WHERE (organization_id, record_id) IN
   (SELECT * FROM unnest($1::text[], $2::text[]))
 ORDER BY organization_id, record_id
 FOR UPDATE)sql",
-                             postgres_params().add_array(organizations).add_array(ids),
-                             "lock records");
+              postgres_params().add_array(organizations).add_array(ids), "lock records");
   for (int i = 0; i < found.rows(); ++i)
     rows[{found.text(i, 0), found.text(i, 1)}] = postgres_reads::record_row_from(found, i, 2);
   return rows;
@@ -212,8 +210,7 @@ void apply_intake(postgres_connection& db, const std::vector<intake_item>& items
         const key id{request.organization_id, change.notification_id};
         if (!fresh.contains(id) || !counted.insert(id).second) {
           ++item.outcome->duplicates;
-          if (!change.record_id.empty())
-            append(history, request, change, history_kinds::duplicate);
+          if (!change.record_id.empty()) append(history, request, change, history_kinds::duplicate);
           continue;
         }
       }

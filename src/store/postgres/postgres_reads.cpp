@@ -77,7 +77,8 @@ std::vector<std::int64_t> buckets_of(const postgres_result& rows, std::size_t bu
   std::vector<std::int64_t> counts(buckets, 0);
   for (int i = 0; i < rows.rows(); ++i) {
     const auto bucket = rows.int64(i, 0);
-    if (bucket >= 0 && static_cast<std::size_t>(bucket) < buckets) counts[bucket] = rows.int64(i, 1);
+    if (bucket >= 0 && static_cast<std::size_t>(bucket) < buckets)
+      counts[bucket] = rows.int64(i, 1);
   }
   return counts;
 }
@@ -93,13 +94,14 @@ std::vector<pending_record> take_due(postgres_connection& db, epoch_ms now, std:
 
 std::vector<std::string> due_rereads(postgres_connection& db, const std::string& organization_id,
                                      epoch_ms now, std::size_t limit, bool every_due) {
-  return texts_of(db.exec(R"sql(
+  return texts_of(
+      db.exec(R"sql(
 SELECT record_id FROM records
 WHERE state IN ('pending', 'retrying') AND due_at <= $2 AND organization_id = $1
   AND (needs_reread OR $4)
 ORDER BY due_at LIMIT $3)sql",
-                          params().add(organization_id).add(now).add(as_limit(limit)).add(every_due),
-                          "select due records to re-read"));
+              params().add(organization_id).add(now).add(as_limit(limit)).add(every_due),
+              "select due records to re-read"));
 }
 
 std::vector<pending_record> list_records(postgres_connection& db, record_state state,
@@ -159,8 +161,8 @@ SELECT
   return s;
 }
 
-std::vector<epoch_ms> retirements_since(postgres_connection& db,
-                                        const std::string& organization_id, epoch_ms since) {
+std::vector<epoch_ms> retirements_since(postgres_connection& db, const std::string& organization_id,
+                                        epoch_ms since) {
   const auto rows = db.exec(
       "SELECT time FROM worker_retirements WHERE organization_id = $1 AND time >= $2 ORDER BY time",
       params().add(organization_id).add(since), "select retirements");
@@ -171,9 +173,9 @@ std::vector<epoch_ms> retirements_since(postgres_connection& db,
 
 std::optional<std::string> find_link(postgres_connection& db, const std::string& organization_id,
                                      const std::string& record_id) {
-  const auto row = db.exec(
-      "SELECT ispring_user_id FROM links WHERE organization_id = $1 AND record_id = $2",
-      params().add(organization_id).add(record_id), "select link");
+  const auto row =
+      db.exec("SELECT ispring_user_id FROM links WHERE organization_id = $1 AND record_id = $2",
+              params().add(organization_id).add(record_id), "select link");
   if (row.rows() == 0) return std::nullopt;
   return row.text(0, 0);
 }
@@ -189,10 +191,9 @@ std::vector<std::pair<std::string, std::string>> list_links(postgres_connection&
 }
 
 std::size_t count_links(postgres_connection& db, const std::string& organization_id) {
-  return static_cast<std::size_t>(
-      db.exec("SELECT count(*) FROM links WHERE organization_id = $1",
-              params().add(organization_id), "count links")
-          .int64(0, 0));
+  return static_cast<std::size_t>(db.exec("SELECT count(*) FROM links WHERE organization_id = $1",
+                                          params().add(organization_id), "count links")
+                                      .int64(0, 0));
 }
 
 std::optional<std::pair<std::string, std::string>> find_linked_record(
@@ -260,8 +261,8 @@ namespace {
 
 std::vector<stored_run> runs_of(postgres_connection& db, const std::string& rest, const params& p,
                                 std::string_view operation) {
-  const auto rows = db.exec(std::string("SELECT ") + run_columns + " FROM runs " + rest, p,
-                            operation);
+  const auto rows =
+      db.exec(std::string("SELECT ") + run_columns + " FROM runs " + rest, p, operation);
   std::vector<stored_run> runs;
   for (int i = 0; i < rows.rows(); ++i) runs.push_back(run_from(rows, i));
   return runs;
@@ -274,8 +275,8 @@ std::optional<run_record> find_run(postgres_connection& db, std::int64_t id, boo
   if (runs.empty()) return std::nullopt;
   run_record found = std::move(runs.front().record);
   if (with_plan) {
-    const auto plan = db.exec("SELECT plan_json FROM run_plans WHERE run_id = $1",
-                              params().add(id), "select run plan");
+    const auto plan = db.exec("SELECT plan_json FROM run_plans WHERE run_id = $1", params().add(id),
+                              "select run plan");
     if (plan.rows() > 0) found.plan_json = plan.text(0, 0);
   }
   return found;
@@ -300,19 +301,17 @@ std::optional<run_record> last_sync(postgres_connection& db) {
 }
 
 std::vector<stored_run> unfinished_runs(postgres_connection& db) {
-  return runs_of(db,
-                 "WHERE status IN ('queued', 'running') ORDER BY status = 'running' DESC, id",
+  return runs_of(db, "WHERE status IN ('queued', 'running') ORDER BY status = 'running' DESC, id",
                  params(), "select unfinished runs");
 }
 
-std::vector<history_event> read_history(postgres_connection& db,
-                                        const std::string& organization_id,
+std::vector<history_event> read_history(postgres_connection& db, const std::string& organization_id,
                                         const std::string& record_id, std::size_t limit) {
-  const auto rows = db.exec(R"sql(
+  const auto rows =
+      db.exec(R"sql(
 SELECT id, organization_id, record_id, time, kind, details FROM user_history
 WHERE organization_id = $1 AND record_id = $2 ORDER BY time DESC, id DESC LIMIT $3)sql",
-                            params().add(organization_id).add(record_id).add(as_limit(limit)),
-                            "read history");
+              params().add(organization_id).add(record_id).add(as_limit(limit)), "read history");
   std::vector<history_event> events;
   for (int i = 0; i < rows.rows(); ++i) {
     history_event e;
@@ -365,12 +364,12 @@ std::vector<std::int64_t> notifications_per_bucket(postgres_connection& db, epoc
                                                    epoch_ms bucket_ms, std::size_t buckets) {
   if (bucket_ms <= 0 || buckets == 0) return std::vector<std::int64_t>(buckets, 0);
   const epoch_ms until = since + bucket_ms * static_cast<epoch_ms>(buckets);
-  return buckets_of(db.exec(R"sql(
+  return buckets_of(
+      db.exec(R"sql(
 SELECT (received_at - $1) / $2, count(*) FROM notifications
 WHERE received_at >= $1 AND received_at < $3 GROUP BY 1)sql",
-                            params().add(since).add(bucket_ms).add(until),
-                            "count notifications per bucket"),
-                    buckets);
+              params().add(since).add(bucket_ms).add(until), "count notifications per bucket"),
+      buckets);
 }
 
 // A user applied: by the worker (kind 'applied') or by a reconciliation run, when its change
@@ -379,15 +378,15 @@ std::vector<std::int64_t> applied_per_bucket(postgres_connection& db, epoch_ms s
                                              epoch_ms bucket_ms, std::size_t buckets) {
   if (bucket_ms <= 0 || buckets == 0) return std::vector<std::int64_t>(buckets, 0);
   const epoch_ms until = since + bucket_ms * static_cast<epoch_ms>(buckets);
-  return buckets_of(db.exec(R"sql(
+  return buckets_of(
+      db.exec(R"sql(
 SELECT (time - $1) / $2, count(*) FROM user_history
 WHERE time >= $1 AND time < $3
   AND (kind = 'applied'
        OR (kind = 'reconciled' AND (details::jsonb -> 'ok') IN ('true'::jsonb, '1'::jsonb)))
 GROUP BY 1)sql",
-                            params().add(since).add(bucket_ms).add(until),
-                            "count applied users per bucket"),
-                    buckets);
+              params().add(since).add(bucket_ms).add(until), "count applied users per bucket"),
+      buckets);
 }
 
 }  // namespace connector::store::postgres_reads

@@ -9,12 +9,12 @@
 #include <utility>
 #include <vector>
 
+#include "../row_values.hpp"
+#include "../run_owner.hpp"
 #include "connector/store/newest_wins.hpp"
 #include "connector/store/postgres.hpp"
 #include "connector/store/runs.hpp"
 #include "connector/store/types.hpp"
-#include "../row_values.hpp"
-#include "../run_owner.hpp"
 
 namespace connector::store::postgres_reads {
 
@@ -42,8 +42,8 @@ std::vector<pending_record> records_in_flight(postgres_connection& db,
 bool has_notification(postgres_connection& db, const std::string& organization_id,
                       const std::string& notification_id);
 inbox_stats stats(postgres_connection& db);
-std::vector<epoch_ms> retirements_since(postgres_connection& db,
-                                        const std::string& organization_id, epoch_ms since);
+std::vector<epoch_ms> retirements_since(postgres_connection& db, const std::string& organization_id,
+                                        epoch_ms since);
 
 std::optional<std::string> find_link(postgres_connection& db, const std::string& organization_id,
                                      const std::string& record_id);
@@ -65,8 +65,7 @@ std::optional<run_record> last_sync(postgres_connection& db);
 // Queued or running runs, running first, then oldest.
 std::vector<stored_run> unfinished_runs(postgres_connection& db);
 
-std::vector<history_event> read_history(postgres_connection& db,
-                                        const std::string& organization_id,
+std::vector<history_event> read_history(postgres_connection& db, const std::string& organization_id,
                                         const std::string& record_id, std::size_t limit);
 std::vector<user_match> search_users(postgres_connection& db, const user_query& query);
 std::vector<std::int64_t> notifications_per_bucket(postgres_connection& db, epoch_ms since,

@@ -230,8 +230,8 @@ std::int64_t postgres_schema_version(postgres_connection& connection) {
   const auto exists =
       connection.exec("SELECT to_regclass('schema_migrations') IS NOT NULL", "look for schema");
   if (!exists.boolean(0, 0)) return 0;
-  return connection.exec("SELECT coalesce(max(version), 0) FROM schema_migrations",
-                         "read schema version")
+  return connection
+      .exec("SELECT coalesce(max(version), 0) FROM schema_migrations", "read schema version")
       .int64(0, 0);
 }
 

@@ -9,9 +9,8 @@ postgres_connection& postgres_session::get() {
   connection_.reset();
   const auto now = std::chrono::steady_clock::now();
   if (now < next_attempt_) {
-    throw postgres_error("postgresql: reconnecting after the connection was lost (" +
-                             last_failure_ + ")",
-                         "", true);
+    throw postgres_error(
+        "postgresql: reconnecting after the connection was lost (" + last_failure_ + ")", "", true);
   }
   try {
     connection_ = std::make_unique<postgres_connection>(url_);

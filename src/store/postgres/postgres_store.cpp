@@ -15,15 +15,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "connector/store/fields_json.hpp"
-#include "connector/store/newest_wins.hpp"
 #include "../group_commit.hpp"
 #include "../run_progress.hpp"
+#include "connector/store/fields_json.hpp"
+#include "connector/store/newest_wins.hpp"
+#include "connector/text/ascii.hpp"
 #include "postgres_cluster.hpp"
 #include "postgres_group_queue.hpp"
 #include "postgres_intake.hpp"
 #include "postgres_reads.hpp"
-#include "connector/text/ascii.hpp"
 #include "postgres_schema.hpp"
 #include "postgres_session.hpp"
 
@@ -120,7 +120,8 @@ class reads_through : public Interfaces {
   }
   std::optional<std::string> find_link(const std::string& organization_id,
                                        const std::string& record_id) override {
-    return read_([&](auto& db) { return postgres_reads::find_link(db, organization_id, record_id); });
+    return read_(
+        [&](auto& db) { return postgres_reads::find_link(db, organization_id, record_id); });
   }
   std::optional<std::pair<std::string, std::string>> find_linked_record(
       const std::string& ispring_user_id) override {
@@ -303,8 +304,7 @@ class postgres_store final : public reads_through<store>, private group_commit_e
   }
 
   std::optional<pending_record> take_claimed(const std::string& organization_id,
-                                             const std::string& record_id,
-                                             epoch_ms now) override {
+                                             const std::string& record_id, epoch_ms now) override {
     std::optional<pending_record> record;
     run_write([&](postgres_connection& db, history_rows&) {
       record = postgres_cluster::claim_one(db, organization_id, record_id, owner_.instance, now);
@@ -323,10 +323,10 @@ class postgres_store final : public reads_through<store>, private group_commit_e
   void mark_done(const std::string& organization_id, const std::string& record_id,
                  std::int64_t version, const std::string& outcome) override {
     run_write([&](postgres_connection& db, history_rows& history) {
-      const auto changed = db.exec(sql::finish_record,
-                                   params().add(organization_id).add(record_id).add(version).add(
-                                       outcome),
-                                   "mark record done");
+      const auto changed =
+          db.exec(sql::finish_record,
+                  params().add(organization_id).add(record_id).add(version).add(outcome),
+                  "mark record done");
       postgres_cluster::release_claim(db, organization_id, record_id, owner_.instance);
       after_apply(db, history, organization_id, record_id, version, changed.affected());
     });
@@ -406,9 +406,10 @@ class postgres_store final : public reads_through<store>, private group_commit_e
     run_write([&](postgres_connection& db, history_rows&) {
       db.exec("DELETE FROM worker_retirements WHERE time < $1", params().add(prune_before),
               "prune retirements");
-      db.exec("INSERT INTO worker_retirements (organization_id, record_id, time) "
-              "VALUES ($1, $2, $3)",
-              params().add(organization_id).add(record_id).add(at), "note retirement");
+      db.exec(
+          "INSERT INTO worker_retirements (organization_id, record_id, time) "
+          "VALUES ($1, $2, $3)",
+          params().add(organization_id).add(record_id).add(at), "note retirement");
     });
   }
 
@@ -428,7 +429,6 @@ class postgres_store final : public reads_through<store>, private group_commit_e
                 const std::string& ispring_user_id) override {
     set_links(organization_id, {{record_id, ispring_user_id}});
   }
-
 
   std::vector<std::pair<std::string, std::string>> list_links(
       const std::string& organization_id) override {
@@ -462,12 +462,10 @@ class postgres_store final : public reads_through<store>, private group_commit_e
     return read_([&](auto& db) { return postgres_reads::count_links(db, organization_id); });
   }
 
-
   std::vector<department_link> list_department_links(const std::string& organization_id) override {
     return read_(
         [&](auto& db) { return postgres_reads::list_department_links(db, organization_id); });
   }
-
 
   void set_department_links(const std::string& organization_id,
                             const std::vector<department_link>& links) override {
@@ -490,10 +488,10 @@ class postgres_store final : public reads_through<store>, private group_commit_e
                                const std::vector<std::string>& department_ids) override {
     if (department_ids.empty()) return;
     run_write([&](postgres_connection& db, history_rows&) {
-      db.exec("DELETE FROM department_links WHERE organization_id = $1 "
-              "AND ispring_department_id = ANY ($2::text[])",
-              params().add(organization_id).add_array(department_ids),
-              "remove department links");
+      db.exec(
+          "DELETE FROM department_links WHERE organization_id = $1 "
+          "AND ispring_department_id = ANY ($2::text[])",
+          params().add(organization_id).add_array(department_ids), "remove department links");
     });
   }
 
@@ -560,8 +558,7 @@ VALUES ($1, $2, 'queued', $3, $4, $5) RETURNING id)sql",
       started = db.exec(R"sql(
 UPDATE runs SET status = 'running', started_at = $2, owner_pid = $3, owner_instance = $4
 WHERE id = $1 AND status = 'queued')sql",
-                        params().add(id).add(now).add(owner_.pid).add(owner_.instance),
-                        "start run")
+                        params().add(id).add(now).add(owner_.pid).add(owner_.instance), "start run")
                     .affected();
     });
     throw_unless_changed(started, "store: run " + std::to_string(id) +
@@ -591,10 +588,10 @@ WHERE id = $1 AND status = 'queued')sql",
     std::int64_t finished = 0;
     run_write([&](postgres_connection& db, history_rows&) {
       progress_.forget(id);  // progress queued before this ran; a later one finds no counts
-      finished = db.exec(sql::finish_run,
-                         params().add(id).add(status).add(now).add(counts_json).add(message),
-                         "finish run")
-                     .affected();
+      finished =
+          db.exec(sql::finish_run,
+                  params().add(id).add(status).add(now).add(counts_json).add(message), "finish run")
+              .affected();
       if (finished == 0) return;
       if (!plan_json.empty()) {
         db.exec(R"sql(
@@ -608,9 +605,6 @@ ON CONFLICT (run_id) DO UPDATE SET plan_json = excluded.plan_json)sql",
     throw_unless_changed(finished, "store: run " + std::to_string(id) +
                                        " cannot finish: it is unknown or already finished");
   }
-
-
-
 
   std::optional<run_record> running_run() override {
     const epoch_ms now = time_.now();
@@ -647,13 +641,13 @@ WHERE id = $1 AND status IN ('queued', 'running'))sql",
   // --- cluster ----------------------------------------------------------------------------
 
   void heartbeat(const instance_record& self) override {
-    run_write([&](postgres_connection& db, history_rows&) { postgres_cluster::heartbeat(db, self); });
+    run_write(
+        [&](postgres_connection& db, history_rows&) { postgres_cluster::heartbeat(db, self); });
   }
 
   void retire_instance(const std::string& id) override {
     run_write([&](postgres_connection& db, history_rows&) { postgres_cluster::retire(db, id); });
   }
-
 
   bool take_lease(const std::string& name, const std::string& holder, epoch_ms now) override {
     bool taken = false;
@@ -688,22 +682,14 @@ WHERE id = $1 AND status IN ('queued', 'running'))sql",
     if (events.empty()) return;
     for (auto& e : events)
       if (!is_json_object(e.details_json)) e.details_json = "{}";
-    writer_.post(in_transaction([events = std::move(events)](postgres_connection&,
-                                                             history_rows& history) {
-      for (const auto& e : events)
-        history.add(e.organization_id, e.record_id, e.time, e.kind, e.details_json);
-    }));
+    writer_.post(
+        in_transaction([events = std::move(events)](postgres_connection&, history_rows& history) {
+          for (const auto& e : events)
+            history.add(e.organization_id, e.record_id, e.time, e.kind, e.details_json);
+        }));
   }
 
-
   // --- store_reader -----------------------------------------------------------------------
-
-
-
-
-
-
-
 
   // --- store ------------------------------------------------------------------------------
 
@@ -751,11 +737,12 @@ WHERE id = $1 AND status IN ('queued', 'running'))sql",
   write_fn reread_writer(std::string organization_id, std::string record_id, std::int64_t version,
                          std::string fields_json, std::optional<epoch_ms> modstamp, bool replace) {
     return [=](postgres_connection& db, history_rows&) {
-      const auto rows = db.exec(sql::record_for_reread, params().add(organization_id).add(record_id),
-                                "select record to save a read");
+      const auto rows =
+          db.exec(sql::record_for_reread, params().add(organization_id).add(record_id),
+                  "select record to save a read");
       if (rows.rows() == 0) return;
-      const auto row = decide_reread(postgres_reads::record_row_from(rows, 0, 0), version, fields_json, modstamp,
-                                     replace);
+      const auto row = decide_reread(postgres_reads::record_row_from(rows, 0, 0), version,
+                                     fields_json, modstamp, replace);
       if (!row) return;  // a newer state arrived meanwhile: its mark to re-read stays
       db.exec(R"sql(
 UPDATE records SET fields_json = $3, modstamp = $4, needs_reread = $5
@@ -786,9 +773,10 @@ WHERE organization_id = $1 AND record_id = $2)sql",
   // The mapping's login and e-mail as the record now holds them, written when they changed.
   void write_user_keys(postgres_connection& db, const std::string& organization_id,
                        const std::string& record_id) {
-    const auto row = db.exec("SELECT fields_json FROM records WHERE organization_id = $1 "
-                             "AND record_id = $2",
-                             params().add(organization_id).add(record_id), "read user keys");
+    const auto row = db.exec(
+        "SELECT fields_json FROM records WHERE organization_id = $1 "
+        "AND record_id = $2",
+        params().add(organization_id).add(record_id), "read user keys");
     if (row.rows() == 0) return;
     auto fields = nlohmann::json::parse(row.text(0, 0), nullptr, false);
     if (!fields.is_object()) fields = nlohmann::json::object();
@@ -819,15 +807,14 @@ WHERE organization_id = $1 AND record_id = $2)sql",
     for (std::size_t looked = 0; looked < users_per_step && removed < max_rows && !touched_.empty();
          ++looked) {
       const auto user = touched_.extract(touched_.begin()).value();
-      removed += static_cast<std::size_t>(
-          db.exec(sql::prune_user_history,
-                  params()
-                      .add(user.first)
-                      .add(user.second)
-                      .add(history_cap_)
-                      .add(as_limit(max_rows - removed)),
-                  "prune a user's history")
-              .affected());
+      removed += static_cast<std::size_t>(db.exec(sql::prune_user_history,
+                                                  params()
+                                                      .add(user.first)
+                                                      .add(user.second)
+                                                      .add(history_cap_)
+                                                      .add(as_limit(max_rows - removed)),
+                                                  "prune a user's history")
+                                              .affected());
     }
     return removed;
   }
@@ -838,10 +825,10 @@ WHERE organization_id = $1 AND record_id = $2)sql",
                                bool force) {
     if (settings_.notification_retention_ms <= 0) return 0;
     const epoch_ms cutoff = now - settings_.notification_retention_ms;
-    auto removed = static_cast<std::size_t>(
-        db.exec(sql::prune_notifications, params().add(cutoff).add(as_limit(max_rows)),
-                "prune notification ids")
-            .affected());
+    auto removed = static_cast<std::size_t>(db.exec(sql::prune_notifications,
+                                                    params().add(cutoff).add(as_limit(max_rows)),
+                                                    "prune notification ids")
+                                                .affected());
     const bool records_due = force || records_backlog_ || !last_records_prune_ ||
                              now - *last_records_prune_ >= settings_.records_prune_interval_ms;
     if (!records_due || removed >= max_rows) return removed;
@@ -878,7 +865,8 @@ WHERE organization_id = $1 AND record_id = $2)sql",
 
   void flush_intake() {
     if (intake_.empty()) return;
-    connector::store::apply_intake(*db_, intake_, settings_.requeue_stale_while_waiting, history_, totals_);
+    connector::store::apply_intake(*db_, intake_, settings_.requeue_stale_while_waiting, history_,
+                                   totals_);
     intake_.clear();
   }
 
@@ -925,7 +913,8 @@ WHERE organization_id = $1 AND record_id = $2)sql",
       }
       lost = lost || !db->usable();
     }
-    if (lost) writer_session_.after_failure(postgres_error("postgresql: connection lost", "", true));
+    if (lost)
+      writer_session_.after_failure(postgres_error("postgresql: connection lost", "", true));
   }
 
   // A run's newest progress counts (update_run_counts), on the writer thread.
@@ -944,8 +933,8 @@ WHERE organization_id = $1 AND record_id = $2)sql",
       auto& db = writer_session_.get();
       postgres_transaction transaction(db);
       const auto now = time_.now();
-      const auto removed = prune_history_in(db, now, prune_batch_) +
-                           prune_expired_in(db, now, prune_batch_, false);
+      const auto removed =
+          prune_history_in(db, now, prune_batch_) + prune_expired_in(db, now, prune_batch_, false);
       transaction.commit();
       return removed >= prune_batch_ || !touched_.empty() || records_backlog_;
     } catch (const postgres_error& e) {
@@ -1016,8 +1005,9 @@ auto opening(const store_settings& settings, Open open) {
 }  // namespace
 
 std::unique_ptr<store> open_postgres_store(const store_settings& settings) {
-  return opening(settings,
-                 [&]() -> std::unique_ptr<store> { return std::make_unique<postgres_store>(settings); });
+  return opening(settings, [&]() -> std::unique_ptr<store> {
+    return std::make_unique<postgres_store>(settings);
+  });
 }
 
 std::unique_ptr<store_reader> open_postgres_reader(const store_settings& settings) {
