@@ -203,8 +203,10 @@ std::string user_search_query(const config::salesforce_settings& salesforce,
   if (!text::iequals(department, "Username") && !text::iequals(department, "Name") &&
       !text::iequals(department, "Email"))
     soql += ", " + department;
-  soql += " FROM " + salesforce.source_object + " WHERE IsActive = true AND " + department +
-          " = '" + soql_escape(search.department) + "'" + and_filter(salesforce);
+  soql += " FROM " + salesforce.source_object + " WHERE IsActive = true";
+  if (!search.department.empty())
+    soql += " AND " + department + " = '" + soql_escape(search.department) + "'";
+  soql += and_filter(salesforce);
   if (!search.text.empty()) {
     const std::string pattern = "'%" + soql_escape(search.text, true) + "%'";
     soql += " AND (Name LIKE " + pattern + " OR Username LIKE " + pattern + " OR Email LIKE " +
@@ -224,13 +226,16 @@ json users_answer(std::vector<json> records, const user_search& search,
     sync::mapped_user user;
     user.record_id = text_of(r, "Id").value_or("");
     user.username = text_of(r, "Username");
-    user.department = search.department;
+    user.department = search.department.empty()
+                          ? text_of(r, result_name(settings.mapping.department)).value_or("")
+                          : search.department;
     user.active = true;
     const bool selected = sync::decide_scope(user, settings.sync).in_scope;
     users.push_back({{"id", user.record_id},
                      {"username", user.username.value_or("")},
                      {"name", text_of(r, "Name").value_or("")},
                      {"email", text_of(r, "Email").value_or("")},
+                     {"department", user.department.value_or("")},
                      {"selected", selected}});
   }
   return {{"department", search.department}, {"q", search.text}, {"limit", search.limit},
@@ -443,11 +448,13 @@ http::response departments(pickers::state& s, const config::settings& settings,
 
 expected<user_search, std::string> read_search(const text::query_params& query) {
   user_search search;
-  const auto* department = query.find("department");
-  if (!department || department->empty())
-    return unexpected{std::string("department: name the department whose users to list")};
-  search.department = *department;
+  if (const auto* department = query.find("department")) search.department = *department;
   if (const auto* q = query.find("q")) search.text = *q;
+  // Every user of a large org is too long a list to tick through: all departments need a q.
+  if (search.department.empty() && search.text.empty())
+    return unexpected{
+        std::string("department: name the department whose users to list, or search every "
+                    "department with q")};
   if (search.text.size() > max_picker_search)
     return unexpected{"q: at most " + std::to_string(max_picker_search) + " characters"};
   const auto limit = query.whole_number("limit", 50);

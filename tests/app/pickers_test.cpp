@@ -74,6 +74,14 @@ TEST(PickerQueries, UserSearchEscapesDepartmentAndText) {
             "Department = 'Sales\\' OR Department != \\'' AND (UserType = 'Standard') AND (Name "
             "LIKE '%50\\%\\' OR Name != \\'%' OR Username LIKE '%50\\%\\' OR Name != \\'%' OR "
             "Email LIKE '%50\\%\\' OR Name != \\'%') ORDER BY Name, Id LIMIT 21 OFFSET 40");
+  // Every department (the page's Add New Department): no department condition at all.
+  search.department.clear();
+  search.text = "ann";
+  search.offset = 0;
+  EXPECT_EQ(user_search_query(sf, mapping, search),
+            "SELECT Id, Username, Name, Email, Department FROM User WHERE IsActive = true AND "
+            "(UserType = 'Standard') AND (Name LIKE '%ann%' OR Username LIKE '%ann%' OR Email "
+            "LIKE '%ann%') ORDER BY Name, Id LIMIT 21");
 }
 
 TEST(PickerAnswers, ConfiguredDepartmentsWithoutUsersAreFlagged) {
@@ -313,6 +321,43 @@ TEST_F(PickerRoutes, UsersOfADepartmentWithSearchAndWhoIsSelected) {
   ASSERT_EQ(body(page2)["users"].size(), 1u);
   EXPECT_EQ(body(page2)["users"][0]["username"], "dee@acme.example");
   EXPECT_EQ(body(page2)["more"], false);
+}
+
+// "Add New Department" picks users whatever their department: a search over every
+// department, each user with their own department and whether the settings select them.
+// Without q it refuses (a whole org is no tick list) and asks Salesforce nothing.
+TEST_F(PickerRoutes, SearchAcrossEveryDepartmentNeedsQAndNamesEachUsersDepartment) {
+  add("ann", "Support");
+  add("annabel", "Finance");
+  add("anders", "");
+  add("annie", "Sales", false);
+  add("bob", "Sales");
+  auto& p = open();
+  const auto found = call(p, "/admin/salesforce/users?q=ann");
+  ASSERT_EQ(found.status, 200) << found.body;
+  const json users = body(found)["users"];
+  ASSERT_EQ(users.size(), 2u) << found.body;  // not the inactive one, not bob
+  EXPECT_EQ(users[0]["username"], "ann@acme.example");
+  EXPECT_EQ(users[0]["department"], "Support");
+  EXPECT_EQ(users[0]["selected"], false);  // Support lists only dee
+  EXPECT_EQ(users[1]["username"], "annabel@acme.example");
+  EXPECT_EQ(users[1]["department"], "Finance");
+  EXPECT_EQ(users[1]["selected"], false);
+  const auto sales = call(p, "/admin/salesforce/users?department=&q=bob");
+  ASSERT_EQ(sales.status, 200) << sales.body;
+  ASSERT_EQ(body(sales)["users"].size(), 1u);
+  EXPECT_EQ(body(sales)["users"][0]["department"], "Sales");
+  EXPECT_EQ(body(sales)["users"][0]["selected"], true);
+  // In one department the answer names it too.
+  EXPECT_EQ(body(call(p, "/admin/salesforce/users?department=Support"))["users"][0]["department"],
+            "Support");
+  const auto queries = salesforce_.sandbox().calls("GET /services/data/{version}/query");
+  for (const char* target : {"/admin/salesforce/users", "/admin/salesforce/users?department=&q="}) {
+    const auto r = call(p, target);
+    EXPECT_EQ(r.status, 400) << target;
+    EXPECT_EQ(body(r)["error"].get<std::string>().rfind("department", 0), 0u) << r.body;
+  }
+  EXPECT_EQ(salesforce_.sandbox().calls("GET /services/data/{version}/query"), queries);
 }
 
 TEST_F(PickerRoutes, InjectionCannotWidenTheUserList) {

@@ -92,8 +92,10 @@ nlohmann::json departments_answer(const std::vector<department_count>& counts,
                                   const config::sync_settings& sync, bool complete);
 
 struct user_search {
-  std::string department;  // the department field's value, matched as Salesforce does
-  std::string text;        // q: part of the name, username or e-mail; "" lists them all
+  // The department field's value, matched as Salesforce does; "" searches every department
+  // (the page's "Add New Department" picks users whatever their department): q required then.
+  std::string department;
+  std::string text;  // q: part of the name, username or e-mail; "" lists them all
   std::size_t limit = 50;
   std::size_t offset = 0;  // SOQL allows at most 2000
 };
@@ -107,7 +109,8 @@ std::string user_search_query(const config::salesforce_settings& salesforce,
                               const config::mapping_settings& mapping, const user_search& search);
 
 // {"department", "q", "limit", "offset", "more", "users": [{"id", "username", "name",
-//  "email", "selected"}]}: "selected" is whether sync.departments puts the user in scope.
+//  "email", "department", "selected"}]}: "selected" is whether sync.departments puts the user
+// in scope.
 nlohmann::json users_answer(std::vector<nlohmann::json> records, const user_search& search,
                             const config::settings& settings);
 
