@@ -10,18 +10,23 @@
   // --- talking to the service ------------------------------------------------------------
 
   class ApiError extends Error {
-    constructor(status, message, routeMissing) {
+    constructor(status, message, routeMissing, key) {
       super(message);
       this.status = status;
       this.routeMissing = routeMissing; // the server has no such route (an older version)
+      this.key = key || ""; // the setting a 400 names ("schedule.run_interval_minutes")
     }
   }
 
+  // options: method, body (sent as JSON), headers (e.g. If-Match).
   async function api(path, options = {}) {
     const token = sessionStorage.getItem(TOKEN_KEY) || "";
+    const headers = { Authorization: "Bearer " + token, Accept: "application/json", ...options.headers };
+    if (options.body !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(path, {
       method: options.method || "GET",
-      headers: { Authorization: "Bearer " + token, Accept: "application/json" },
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
       cache: "no-store",
       credentials: "omit",
     });
@@ -34,7 +39,8 @@
     if (!response.ok) {
       const message = typeof body === "object" && body && body.error ? body.error : String(body).trim();
       throw new ApiError(response.status, message || "HTTP " + response.status,
-                         response.status === 404 && typeof body === "string");
+                         response.status === 404 && typeof body === "string",
+                         typeof body === "object" && body ? body.key : "");
     }
     return body;
   }
@@ -152,7 +158,10 @@
     sessionStorage.setItem(TOKEN_KEY, token);
     enter();
   });
-  $("sign-out").addEventListener("click", () => signOut("Signed out."));
+  // The settings forms (forms.js) put a guard here: it calls `proceed` at once, or after
+  // the administrator chose to discard unsaved changes.
+  let leaveGuard = (proceed) => proceed();
+  $("sign-out").addEventListener("click", () => leaveGuard(() => signOut("Signed out.")));
 
   // --- tabs: role=tablist, arrow keys, Home and End (WAI-ARIA tabs pattern) --------------
 
@@ -160,6 +169,11 @@
   const onShow = {};
 
   function selectTab(tab, focus) {
+    if (tab.getAttribute("aria-selected") === "true") return showTab(tab, focus);
+    leaveGuard(() => showTab(tab, focus));
+  }
+
+  function showTab(tab, focus) {
     for (const t of tabs) {
       const selected = t === tab;
       t.setAttribute("aria-selected", String(selected));
@@ -300,10 +314,15 @@
     $("activity-caption").textContent = "Per hour, last " + hours + " hours (local time) — " + total;
   }
 
-  // --- configuration tabs (read-only) ----------------------------------------------------
+  // --- the connections (read-only; the forms of the settings are in forms.js and after) ---
 
   // The seed shows Last Sync Start and Last Sync Status on its Schedule tab too.
   onShow["tab-schedule"] = async () => renderLastSync(await api("/admin/status"));
+
+  // Secrets are write-only: the service says only whether one is set ("[redacted]").
+  function secretState(value) {
+    return value ? "set (never shown)" : "not set";
+  }
 
   function renderConfig() {
     const c = config;
@@ -312,7 +331,7 @@
       ["Endpoint", i.api_url],
       ["Authorization", i.auth === "password" ? "administrator login and password" : "OAuth client credentials"],
       [i.auth === "password" ? "Administrator" : "Client id", i.auth === "password" ? i.login : i.client_id],
-      [i.auth === "password" ? "Password" : "Client secret", i.auth === "password" ? i.password : i.client_secret],
+      [i.auth === "password" ? "Password" : "Client secret", secretState(i.auth === "password" ? i.password : i.client_secret)],
       ["Extra CA", i.tls_ca_file],
     ] : [["State", "not configured: nothing is pushed to iSpring Learn"]]);
     const s = c.salesforce;
@@ -324,7 +343,7 @@
       ["Flow", flows[s.flow] || s.flow],
       ["Client id", s.client_id],
       ["Integration user", s.username],
-      ["Key or secret", s.private_key || s.client_secret],
+      ["Key or secret", secretState(s.private_key || s.client_secret)],
       ["Object", s.source_object + " (API " + s.api_version + ")"],
       ["Query filter", s.query_filter],
       ["Outbound messages at", c.server.outbound_message_path + (c.server.secret_path_segment ? "/[secret segment]" : "")],
@@ -333,41 +352,6 @@
     // An intake anyone can post to runs only when the configuration says so on purpose.
     $("intake-warning").textContent = c.server.intake_warning || "";
     $("overview-intake-warning").textContent = c.server.intake_warning || "";
-
-    fillRows($("mandatory-table"), c.mapping.mandatory.map((m) => [m.ispring, m.salesforce || "not mapped"]), "");
-    fillRows($("fields-table"), c.mapping.fields.map((m) => [m.ispring, m.salesforce]), "No extra fields.");
-
-    const sc = c.schedule;
-    fillFacts($("schedule-settings"), [
-      ["Run type", sc.run_type],
-      ["Run interval (minutes)", sc.run_interval_minutes],
-      ["Start work time", sc.start_work_time || "no work window"],
-      ["Stop work time", sc.stop_work_time || "no work window"],
-      ["Time zone", sc.time_zone],
-    ]);
-    fillFacts($("status-check-settings"), [
-      ["Check sync status after (seconds)", sc.check_sync_status_after_seconds],
-      ["Check sync status duration (minutes)", sc.check_sync_status_duration_minutes],
-      ["Interval after expire duration (minutes)", sc.interval_after_expire_duration_minutes],
-    ]);
-
-    const y = c.sync;
-    $("departments-note").textContent = y.all_departments
-      ? "Every department is in scope, with all of its users." : "Only these departments are in scope (* stands for every unlisted one).";
-    fillRows($("departments-table"), y.departments.map((d) => [
-      d.salesforce_name, d.sync_all_users, d.ispring_name || "same", d.sync_all_users ? "all" : d.users]),
-      "No department rules.");
-    $("groups").textContent = y.groups === "all" ? "All groups are synchronised."
-      : y.groups.length ? "Only these groups: " + y.groups.join(", ") : "No groups are synchronised.";
-    fillFacts($("scope-settings"), [
-      ["Users without a department", "not synchronised"],
-      ["Inactive users (IsActive = false)", y.inactive_users],
-      ["Users out of scope", y.out_of_scope_users],
-      ["Parent department", y.parent_department || "the root"],
-      ["Delete empty departments", y.delete_empty_departments],
-      ["Stop a run deactivating more than", y.max_deactivations || "no limit"],
-      ["Notifications verified with Salesforce", y.verify_notifications],
-    ]);
   }
 
   // The users the newest preview leaves out of scope, with the reason its plan gives: not
@@ -398,35 +382,7 @@
       ". Up to 50 of each; the Run & preview tab pages through all.";
     fillRows($("out-of-scope-table"), rows, "Every user is in scope.");
   }
-  // The departments Salesforce has, with active users, read live (GET
-  // /admin/salesforce/departments); a configured one that no user has is said plainly.
-  async function loadSalesforceDepartments() {
-    const note = $("salesforce-departments-note");
-    const warning = $("salesforce-departments-warning");
-    warning.textContent = "";
-    let answer;
-    try {
-      answer = await api("/admin/salesforce/departments");
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) return;
-      note.textContent = "Salesforce could not be read: " + error.message;
-      fillRows($("salesforce-departments-table"), [], "Nothing to show.");
-      return;
-    }
-    const missing = answer.departments.filter((d) => d.missing).map((d) => d.name);
-    if (missing.length) {
-      warning.textContent = "Configured but no active Salesforce user has it (check the spelling): " +
-        missing.join(", ") + ".";
-    }
-    note.textContent = `${answer.departments.length - missing.length} departments in Salesforce` +
-      (answer.without_department ? `; active users without a department (not synchronised): ${answer.without_department}` : "") +
-      (answer.complete ? "." : "; only the first 2,000 are listed.");
-    fillRows($("salesforce-departments-table"), answer.departments.map((d) => [
-      d.missing ? el("strong", { text: d.name + " (matches no user)" }) : d.name,
-      d.active_users, d.selected]), "Salesforce has no active users.");
-  }
-
-  onShow["tab-sync"] = () => Promise.all([loadOutOfScope(), loadSalesforceDepartments()]);
+  onShow["tab-sync"] = loadOutOfScope;
 
   // The seed's "Verify and Register Integration".
   $("verify").addEventListener("click", async () => {
@@ -632,6 +588,21 @@
       else showError(error);
     }
   }
+
+  // --- what the other scripts of the page use (forms.js, settings_forms.js, ...) ----------
+
+  window.connectorPage = {
+    api, ApiError, el, show, fillRows, fillFacts, localTime, countsText, statusText, showError,
+    // Runs `load` too whenever the tab opens.
+    onShow(tabId, load) {
+      const before = onShow[tabId];
+      onShow[tabId] = before ? () => Promise.all([before(), load()]) : load;
+    },
+    setLeaveGuard(guard) { leaveGuard = guard; },
+    selectedTab: () => tabs.find((t) => t.getAttribute("aria-selected") === "true"),
+    selectTab: (id) => selectTab($(id), true),
+    signedIn: () => !$("console").hidden,
+  };
 
   // --- start -----------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
@@ -142,7 +143,9 @@ class Harness:
         with urllib.request.urlopen(req, context=self.tls, timeout=10) as answer:
             return answer.status, answer.read().decode()
 
-    def launch(self):
+    def launch(self, edit_config=None, seed=None):
+        """`edit_config(config)` changes the service's config before it starts; `seed` is
+        the Salesforce sandbox's users file (the demo org's by default)."""
         tools = os.path.join(self.build_dir, "tests")
         cert, key = os.path.join(self.certs, "server.crt"), os.path.join(self.certs, "server.key")
         ispring = self.start("ispring_sandbox", [
@@ -152,7 +155,7 @@ class Harness:
             os.path.join(tools, "salesforce_sandbox"), "--listen", "127.0.0.1:0", "--cert", cert,
             "--key", key, "--client-id", CLIENT_ID, "--username", "integration@example.com",
             "--public-key", os.path.join(self.certs, "salesforce-jwt.pub"), "--org-id", ORG_ID,
-            "--seed", os.path.join(self.source_dir, "config/demo-salesforce-users.json")])
+            "--seed", seed or os.path.join(self.source_dir, "config/demo-salesforce-users.json")])
         self.ispring_url = ispring["url"]
         self.salesforce_url = salesforce["url"]
         # An interval schedule whose work window opens in six hours: the page shows the next
@@ -187,6 +190,8 @@ class Harness:
                          "stop_work_time": closes.strftime("%H:%M"), "time_zone": "UTC"},
             "logging": {"level": "info", "format": "text"},
         }
+        if edit_config:
+            edit_config(config)
         config_path = os.path.join(self.work, "config.json")
         with open(config_path, "w") as f:
             json.dump(config, f, indent=2)
@@ -196,9 +201,18 @@ class Harness:
         self.public = f"https://127.0.0.1:{service['public_port']}"
 
     def status(self):
-        _, body = self.request(self.admin + "/admin/status",
-                               headers={"Authorization": "Bearer " + ADMIN_TOKEN})
-        return json.loads(body)
+        return self.admin_json("/admin/status")[1]
+
+    def admin_json(self, path, method="GET", body=None, headers=None):
+        """An admin API call with the admin token: (status, JSON answer), errors included."""
+        all_headers = {"Authorization": "Bearer " + ADMIN_TOKEN, "Content-Type": "application/json"}
+        all_headers.update(headers or {})
+        data = None if body is None else json.dumps(body)
+        try:
+            code, text = self.request(self.admin + path, method, data, all_headers)
+            return code, json.loads(text)
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read().decode() or "{}")
 
 
 def eventually(what, condition, timeout=WAIT_S):
@@ -234,8 +248,11 @@ class Page:
         return self.text(css)
 
     def rows(self, table_css):
-        return [[c.text for c in r.find_elements(By.TAG_NAME, "td")]
-                for r in self.driver.find_elements(By.CSS_SELECTOR, table_css + " tbody tr")]
+        # One script, so a table the page draws again meanwhile is never read half old.
+        return self.driver.execute_script(
+            "return Array.from(document.querySelectorAll(arguments[0] + ' tbody tr'))"
+            ".map(r => Array.from(r.querySelectorAll(':scope > td')).map(c => c.innerText.trim()))",
+            table_css)
 
     def tab(self, name):
         self.find("#tab-" + name).click()
@@ -247,7 +264,8 @@ class Page:
         return path
 
 
-TABS = ["overview", "authorization", "mapping", "schedule", "sync", "runs", "dead", "users"]
+TABS = ["overview", "authorization", "mapping", "schedule", "sync", "revisions", "runs", "dead",
+        "users"]
 
 
 def screenshots(page, label):
@@ -350,7 +368,11 @@ def scenario(harness, page, with_users):
     # Authorization: both connections, no secret, and Verify runs the checks.
     page.tab("authorization")
     page.wait_text("#ispring-settings", harness.ispring_url)
-    expect("[redacted]" in page.text("#ispring-settings"), page.text("#ispring-settings"))
+    # Secrets are write-only: shown as set, never read back.
+    expect("Client secret\nset (never shown)" in page.text("#ispring-settings"),
+           page.text("#ispring-settings"))
+    expect("Key or secret\nset (never shown)" in page.text("#salesforce-settings"),
+           page.text("#salesforce-settings"))
     # A loopback intake needs no other lock, so neither tab warns.
     expect("Intake locks\nloopback" in page.text("#salesforce-settings"), page.text("#salesforce-settings"))
     expect(not page.find("#intake-warning").is_displayed(), page.text("#intake-warning"))
@@ -363,23 +385,36 @@ def scenario(harness, page, with_users):
     expect("signed in to " + harness.ispring_url in findings, findings)
     expect("signed in to organization" in findings, findings)
 
+    # The config file sets mapping, schedule and sync: their forms show it, read-only.
     page.tab("mapping")
-    mandatory = page.rows("#mandatory-table")
-    expect([r[0] for r in mandatory] == ["last_name", "login", "email", "department", "groups"],
-           str(mandatory))
-    expect(mandatory[1][1] == "Username", str(mandatory))
-    expect(["job_title", "Title"] in page.rows("#fields-table"), str(page.rows("#fields-table")))
+    page.wait.until(lambda d: page.find("#map-login").get_attribute("value") == "Username",
+                    "the mapping form filled")
+    expect(page.find("#map-groups").get_attribute("value") == "iSpring_Groups__c", "group field")
+    extra = [[Select(c).first_selected_option.get_attribute("value")
+              for c in r.find_elements(By.TAG_NAME, "select")]
+             for r in driver.find_elements(By.CSS_SELECTOR, "#fields-table tbody tr")]
+    expect(["job_title", "Title"] in extra, str(extra))
+    expect("configuration file sets" in page.text("#mapping-form .managed-note"),
+           page.text("#mapping-form .managed-note"))
+    expect(not page.find("#map-login").is_enabled(), "a file-managed field is editable")
+    expect(not page.find("#mapping-form button.save").is_displayed(), "Save on a file-managed form")
     page.tab("schedule")
-    expect("interval" in page.text("#schedule-settings"), page.text("#schedule-settings"))
+    page.wait.until(lambda d: page.find("#schedule-run_type").get_attribute("value") == "interval",
+                    "the schedule form filled")
+    expect(not page.find("#schedule-run_interval_minutes").is_enabled(), "schedule editable")
     page.tab("sync")
-    expect(["Sales", "yes", "Sales EMEA", "all"] in page.rows("#departments-table"),
-           str(page.rows("#departments-table")))
-    expect("Onboarding, Compliance" in page.text("#groups"), page.text("#groups"))
-    page.wait_text("#out-of-scope-note", "No preview has finished yet")
     # Read live from the Salesforce sandbox: the demo org's departments and their users.
-    page.wait_text("#salesforce-departments-note", "departments in Salesforce")
-    expect(["Sales", "1", "yes"] in page.rows("#salesforce-departments-table"),
-           str(page.rows("#salesforce-departments-table")))
+    page.wait.until(lambda d: any(r[1:3] == ["Sales", "1"] for r in page.rows("#sync-departments-table")),
+                    "Sales with its one active user")
+    expect(page.find('[aria-label="Name in iSpring for Sales"]').get_attribute("value")
+           == "Sales EMEA", "Sales' iSpring name")
+    expect(page.find('[aria-label="Synchronise Sales"]').is_selected(), "Sales not ticked")
+    expect(not page.find('[aria-label="Synchronise Finance"]').is_selected(), "Finance ticked")
+    ticked = [b.get_attribute("value") for b in driver.find_elements(By.CSS_SELECTOR, ".group-tick")
+              if b.is_selected()]
+    expect(sorted(ticked) == ["Compliance", "Onboarding"], str(ticked))
+    page.wait_text("#salesforce-departments-warning", "without a department (never synchronised): 1")
+    page.wait_text("#out-of-scope-note", "No preview has finished yet")
 
     step("configuration tabs")
     # Preview: a dry run's plan, read as a table and filtered by action.
@@ -519,22 +554,19 @@ def scenario(harness, page, with_users):
            "the token outlived signing out")
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--build-dir", required=True)
-    parser.add_argument("--source-dir", required=True)
-    parser.add_argument("--users", action="store_true",
-                        help="the service has per-user history (GET /admin/users)")
-    args = parser.parse_args()
-    args.build_dir, args.source_dir = map(os.path.abspath, (args.build_dir, args.source_dir))
-
+def run_browser_test(title, build_dir, source_dir, scenario, artifacts_subdir="",
+                     expected_console=()):
+    """Starts the sandboxes, the service and a headless Chromium in a temporary folder and
+    runs `scenario(harness, page)`; `scenario` launches the harness (its config is its own).
+    Fails on any Content-Security-Policy violation or console error not in
+    `expected_console`. Screenshots go to <build>/tests/browser-artifacts[/subdir]."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     chromedriver = shutil.which("chromedriver") or (
         "/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else None)
     if not chromium or not chromedriver:
         fail("chromium and chromium-driver are needed: run scripts/install-deps.sh")
 
-    artifacts = os.path.join(args.build_dir, "tests", "browser-artifacts")
+    artifacts = os.path.join(build_dir, "tests", "browser-artifacts", artifacts_subdir)
     os.makedirs(artifacts, exist_ok=True)
     for old in os.listdir(artifacts):
         if old.endswith(".png"):
@@ -542,12 +574,10 @@ def main():
 
     started = time.monotonic()
     work = tempfile.mkdtemp(prefix="connector-browser-")
-    harness = Harness(args.build_dir, args.source_dir, work)
+    harness = Harness(build_dir, source_dir, work)
     driver = None
     ok = False
     try:
-        harness.launch()
-        step("service and sandboxes ready")
         options = webdriver.ChromeOptions()
         options.binary_location = chromium
         for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
@@ -564,11 +594,9 @@ def main():
             fail(f"could not start chromium through chromedriver: {error}")
         driver.set_window_size(*LAPTOP)
         page = Page(driver, artifacts)
-        scenario(harness, page, args.users)
+        scenario(harness, page)
         # The page must run under its Content-Security-Policy without a single violation.
-        # (The wrong token's 401 is expected, and so is /admin/users's 404 in a version
-        # without per-user history.)
-        expected = ["status of 401"] + ([] if args.users else ["/admin/users?"])
+        expected = ["status of 401"] + list(expected_console)
         violations = [e["message"] for e in driver.get_log("browser")
                       if "Content Security Policy" in e["message"] or e["level"] == "SEVERE"
                       and not any(x in e["message"] for x in expected)]
@@ -593,9 +621,28 @@ def main():
             driver.quit()
         harness.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"admin page browser test: {'passed' if ok else 'FAILED'} in "
+    print(f"{title}: {'passed' if ok else 'FAILED'} in "
           f"{time.monotonic() - started:.1f} s; screenshots in {artifacts}")
     sys.exit(0 if ok else 1)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build-dir", required=True)
+    parser.add_argument("--source-dir", required=True)
+    parser.add_argument("--users", action="store_true",
+                        help="the service has per-user history (GET /admin/users)")
+    args = parser.parse_args()
+    args.build_dir, args.source_dir = map(os.path.abspath, (args.build_dir, args.source_dir))
+
+    def run(harness, page):
+        harness.launch()
+        step("service and sandboxes ready")
+        scenario(harness, page, args.users)
+    # The wrong token's 401 is expected, and so is /admin/users's 404 in a version without
+    # per-user history.
+    run_browser_test("admin page browser test", args.build_dir, args.source_dir, run,
+                     expected_console=[] if args.users else ["/admin/users?"])
 
 
 if __name__ == "__main__":
