@@ -409,7 +409,8 @@ def scenario(harness, page, with_users):
     expect(page.find('[aria-label="Name in iSpring for Sales"]').get_attribute("value")
            == "Sales EMEA", "Sales' iSpring name")
     expect(page.find('[aria-label="Synchronise Sales"]').is_selected(), "Sales not ticked")
-    expect(not page.find('[aria-label="Synchronise Finance"]').is_selected(), "Finance ticked")
+    expect(page.find('[aria-label="Synchronise Support"]').is_selected(), "Support not ticked")
+    expect(not page.find('[aria-label="Synchronise Sales"]').is_enabled(), "a file-managed tick")
     ticked = [b.get_attribute("value") for b in driver.find_elements(By.CSS_SELECTOR, ".group-tick")
               if b.is_selected()]
     expect(sorted(ticked) == ["Compliance", "Onboarding"], str(ticked))
@@ -444,6 +445,8 @@ def scenario(harness, page, with_users):
     page.tab("overview")
     page.wait_text("#last-sync-status", "succeeded")
     expect(page.text("#last-sync-start") != "never", "no last sync start")
+    # The runs table fills after the counts (a second round of calls).
+    page.wait.until(lambda d: len(page.rows("#runs-table")) == 2, "two runs listed")
     runs = page.rows("#runs-table")
     expect(len(runs) == 2 and "succeeded" in runs[0][2] and "(preview)" in runs[1][0], str(runs))
     _, state = harness.request(harness.ispring_url + "/_sandbox/state")
