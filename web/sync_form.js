@@ -495,7 +495,7 @@
         (plan.safety && plan.safety.exceeded ? " " + plan.safety.message : "");
       const changing = plan.users.filter((u) => u.actions.some((a) => a !== "unchanged"));
       fillRows($("sync-preview-table"), changing.map((u) => [u.actions.join(", "), u.login || u.record_id,
-        u.department || (u.desired && u.desired.department) || "", (u.changes || []).join("; ") || u.reason || ""]),
+        (u.changes || []).join("; ") + (u.problem ? ` (${u.problem})` : ""), u.reason || ""]),
         "Nobody changes.");
       result.hidden = false;
       syncForm.say(`Preview ${run.id}: not saved yet. Save to apply it. (All counts: ${countsText(counts)}.)`);
