@@ -319,6 +319,12 @@ def restore_previous(harness, page):
     expect(page.find("#schedule-start_work_time").get_attribute("value") == "", "work window")
 
 
+def before_unload_blocked(driver):
+    return driver.execute_script(
+        "const e = new Event('beforeunload', {cancelable: true});"
+        "window.dispatchEvent(e); return e.defaultPrevented;")
+
+
 def guard(page):
     """An unsaved change, then a tab switch: the guard asks; Escape stays, Discard leaves."""
     driver = page.driver
@@ -336,6 +342,9 @@ def guard(page):
     page.wait.until(lambda d: not dialog.is_displayed(), "stayed")
     expect(page.find("#panel-schedule").is_displayed(), "left the tab anyway")
     expect(interval.get_attribute("value") == "30", "the change was lost")
+    # Closing or reloading the page: the page asks the browser to confirm (its own dialog,
+    # which headless Chromium does not show, so the event is what is checked).
+    expect(before_unload_blocked(driver), "closing the page would not ask")
     # Signing out asks too.
     page.find("#sign-out").click()
     page.wait.until(lambda d: dialog.is_displayed(), "the guard on signing out")
@@ -347,6 +356,7 @@ def guard(page):
     page.wait.until(lambda d: d.find_element(By.ID, "panel-sync").is_displayed(), "the Sync tab")
     page.tab("schedule")
     expect(interval.get_attribute("value") == before, "the discarded change is still there")
+    expect(not before_unload_blocked(driver), "closing asks with nothing unsaved")
 
 
 def screenshots(page):
