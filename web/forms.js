@@ -169,24 +169,29 @@
   // --- dialogs -----------------------------------------------------------------------------
 
   // Opens a <dialog> holding a form; resolves with the value of the button that closed it
-  // ("" for Escape). Enter submits (the first button), Escape cancels: the browser's own.
+  // ("" for Escape). Enter submits (the first button), Escape cancels. Settled on the submit
+  // and cancel events themselves: "close" is queued, and a late one would settle the next
+  // opening of the same dialog.
   function openDialog(dialog, focus) {
     const opener = document.activeElement;
+    const form = dialog.querySelector("form");
     return new Promise((resolve) => {
-      const form = dialog.querySelector("form");
+      const finish = (value) => {
+        form.removeEventListener("submit", onSubmit);
+        dialog.removeEventListener("cancel", onCancel);
+        dialog.close(value);
+        if (opener && opener.isConnected) opener.focus();
+        resolve(value);
+      };
       const onSubmit = (event) => {
         event.preventDefault();
         const value = event.submitter ? event.submitter.value : "";
         if (dialog.beforeClose && !dialog.beforeClose(value)) return;
-        dialog.close(value);
+        finish(value);
       };
+      const onCancel = () => finish("");
       form.addEventListener("submit", onSubmit);
-      dialog.addEventListener("close", () => {
-        form.removeEventListener("submit", onSubmit);
-        if (opener && opener.isConnected) opener.focus();
-        resolve(dialog.returnValue);
-      }, { once: true });
-      dialog.returnValue = "";
+      dialog.addEventListener("cancel", onCancel);
       dialog.showModal();
       if (focus) focus.focus();
     });
