@@ -55,8 +55,7 @@
   }
 
   let errorSerial = 0;
-  function showFieldError(form, key, message) {
-    const control = controlFor(form, key);
+  function showFieldError(form, key, message, control = controlFor(form, key)) {
     if (!control) return false;
     if (!control.id) control.id = "field-" + ++errorSerial;
     const id = control.id + "-error";
@@ -76,7 +75,8 @@
   // --- a section's form --------------------------------------------------------------------
 
   // spec: { section, form (element), tab (its tab id), fill(value, readOnly), read() → value,
-  //         check() → {key, message} | null (what the JSON cannot say, e.g. a field twice),
+  //         check() → {key, message, control?} | null (what the JSON cannot say, e.g. a
+  //         field mapped twice; control: the one to mark when the key names two),
   //         lockedBecause() → why the section cannot be edited now, or "" }
   function sectionForm(spec) {
     const form = spec.form;
@@ -127,7 +127,9 @@
     const problem = form.check ? form.check() : null;
     if (problem) {
       form.say("Not saved: " + problem.message);
-      if (!form.showError(problem.key, problem.message)) form.say("Not saved: " + problem.key + ": " + problem.message);
+      if (!showFieldError(form.form, problem.key, problem.message, problem.control)) {
+        form.say("Not saved: " + problem.key + ": " + problem.message);
+      }
       return;
     }
     const from = form.revision;

@@ -107,8 +107,8 @@
       for (const row of $("fields-table").tBodies[0].rows) {
         const target = row.querySelector(".extra-ispring");
         const source = row.querySelector(".extra-salesforce");
-        if (!target.value) return { key: source.dataset.key, message: "choose the iSpring Learn field of this row (or remove the row)" };
-        if (seen.has(target.value)) return { key: source.dataset.key, message: `${target.value} is mapped twice: remove one of the rows` };
+        if (!target.value) return { key: source.dataset.key, control: target, message: "choose the iSpring Learn field of this row (or remove the row)" };
+        if (seen.has(target.value)) return { key: source.dataset.key, control: source, message: `${target.value} is mapped twice: remove one of the rows` };
         seen.add(target.value);
       }
       return null;

@@ -359,6 +359,29 @@ def guard(page):
     expect(not before_unload_blocked(driver), "closing asks with nothing unsaved")
 
 
+def mapping_save(harness, page):
+    """A new profile field, first mapped twice by mistake (said beside it, nothing saved),
+    then saved; an existing one re-pointed."""
+    page.tab("mapping")
+    page.wait.until(lambda d: len(Select(page.find("#map-login")).options) > 3, "the fields")
+    page.find("#add-field").click()
+    rows = page.driver.find_elements(By.CSS_SELECTOR, "#fields-table tbody tr")
+    Select(rows[-1].find_element(By.CSS_SELECTOR, ".extra-ispring")).select_by_value("first_name")
+    Select(rows[-1].find_element(By.CSS_SELECTOR, ".extra-salesforce")).select_by_value("Title")
+    page.find("#mapping-form button.save").click()
+    page.wait_text("#mapping-form .form-status", "mapped twice")
+    twice = rows[-1].find_element(By.CSS_SELECTOR, ".extra-salesforce").get_attribute("id")
+    field_error_beside(page, twice, "first_name is mapped twice")
+    expect(settings(harness)["revision"] == 5, "saved with a field mapped twice")
+    Select(rows[-1].find_element(By.CSS_SELECTOR, ".extra-ispring")).select_by_value("job_title")
+    # Re-point first_name to the nickname-like Name field.
+    Select(rows[0].find_element(By.CSS_SELECTOR, ".extra-salesforce")).select_by_value("Name")
+    page.find("#mapping-form button.save").click()
+    page.wait_text("#mapping-form .form-status", "Saved as revision 6")
+    fields = settings(harness)["settings"]["mapping"]["fields"]
+    expect(fields == {"first_name": "Name", "job_title": "Title"}, str(fields))
+
+
 def screenshots(page):
     for label, size in (("laptop", LAPTOP), ("phone", PHONE)):
         page.driver.set_window_size(*size)
@@ -403,6 +426,8 @@ def scenario(harness, page):
     step("restored")
     guard(page)
     step("guard")
+    mapping_save(harness, page)
+    step("mapping saved")
     screenshots(page)
     step("screenshots")
     expect(missing is None, missing or "")
