@@ -59,8 +59,9 @@
     return pickers.ispring.map((f) => ({ value: f.id, text: f.label && f.label !== f.id ? `${f.label} (${f.id})` : f.id }));
   }
 
+  let rowSerial = 0;
   function fieldRow(ispringId, salesforceField) {
-    const n = $("fields-table").tBodies[0].rows.length + 1 + Math.floor(Math.random() * 1e6);
+    const n = ++rowSerial; // ids for the labels and the errors' aria-describedby
     const target = el("select", { id: `extra-ispring-${n}`, "aria-label": "iSpring Learn field", class: "extra-ispring" });
     fillSelect(target, ispringOptions(), ispringId, "choose a field");
     const source = el("select", { id: `extra-salesforce-${n}`, "aria-label": "Salesforce field", class: "extra-salesforce" });
@@ -161,7 +162,6 @@
       return value;
     },
   });
-  void schedule;
 
   const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
   $("time-zones").replaceChildren(...["UTC", ...zones].map((z) => el("option", { value: z })));
