@@ -17,6 +17,7 @@
 #include "connector/app/live_settings.hpp"
 #include "connector/app/outbound_intake.hpp"
 #include "connector/app/pickers.hpp"
+#include "connector/app/preview_api.hpp"
 #include "connector/app/reconcile_runs.hpp"
 #include "connector/app/service_notifier.hpp"
 #include "connector/app/settings_api.hpp"
@@ -410,6 +411,9 @@ int serve(const config::settings& file_settings, const serve_options& options) {
                                         &metrics, ispring_api.get(), live.source(),
                                         [&pickers] { return pickers.status_warnings(); });
   for (auto& route : pickers.routes(accepted_tokens(settings.admin)))
+    admin_routes.push_back(std::move(route));
+  for (auto& route :
+       make_preview_routes(live, runs.get(), runs_unavailable, accepted_tokens(settings.admin)))
     admin_routes.push_back(std::move(route));
   http::server admin_server(
       admin_server_options(settings),
