@@ -13,6 +13,7 @@
 #include "connector/app/admin_throttle.hpp"
 #include "connector/app/commands.hpp"
 #include "connector/app/event_intake.hpp"
+#include "connector/app/group_api.hpp"
 #include "connector/app/instance_heartbeat.hpp"
 #include "connector/app/live_settings.hpp"
 #include "connector/app/outbound_intake.hpp"
@@ -414,6 +415,9 @@ int serve(const config::settings& file_settings, const serve_options& options) {
     admin_routes.push_back(std::move(route));
   for (auto& route :
        make_preview_routes(live, runs.get(), runs_unavailable, accepted_tokens(settings.admin)))
+    admin_routes.push_back(std::move(route));
+  for (auto& route : make_group_routes(
+           live, ispring_api.get(), [] { return std::string(); }, accepted_tokens(settings.admin)))
     admin_routes.push_back(std::move(route));
   http::server admin_server(
       admin_server_options(settings),
