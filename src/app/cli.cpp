@@ -18,6 +18,7 @@
 #include "connector/app/commands.hpp"
 #include "connector/app/explain.hpp"
 #include "connector/app/instance_heartbeat.hpp"
+#include "connector/app/organization.hpp"
 #include "connector/app/reconcile_runs.hpp"
 #include "connector/app/status_report.hpp"
 #include "connector/ispring/client.hpp"
@@ -49,7 +50,20 @@ int status(const config::settings& settings, bool json) {
   try {
     const auto reader = store::open_store_reader(store_settings_for(settings));
     auto snapshot = read_status(*reader, system_clock().now());
-    std::cout << (json ? status_to_json(snapshot).dump(2) + "\n" : status_to_text(snapshot));
+    std::string held;
+    try {
+      held = organization_hold_reason(settings);
+    } catch (const std::exception&) {
+      // A store no service has opened yet (or an older one): bound to nothing, holding nothing.
+    }
+    if (json) {
+      auto out = status_to_json(snapshot);
+      out["warnings"] = nlohmann::json::array();
+      if (!held.empty()) out["warnings"].push_back({{"kind", "organization"}, {"message", held}});
+      std::cout << out.dump(2) + "\n";
+    } else {
+      std::cout << status_to_text(snapshot) << (held.empty() ? "" : "warning: " + held + "\n");
+    }
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "connector status: " << e.what() << "\n";
@@ -262,6 +276,10 @@ int reconcile(const config::settings& settings, const reconcile_cli_options& opt
     instance_heartbeat heartbeat(*inbox, clock, "cli");
     heartbeat.start();
     inbox->fail_interrupted_runs(clock.now());
+    if (const auto held = organization_hold_reason(settings); !held.empty() && !options.dry_run) {
+      std::cerr << "connector reconcile: " << held << "\n";
+      return 1;
+    }
     // One run at a time, also across processes and hosts: a service may be running one.
     if (const auto running = inbox->running_run()) {
       std::cerr << "connector reconcile: run " << running->id << " (" << running->trigger << ") is "
@@ -558,6 +576,18 @@ int run_cli(int argc, char** argv) {
   settings_restore->add_option("REVISION", settings_opts.revision, "The revision to restore")
       ->required();
 
+  auto* reset_org_cmd = cli.add_subcommand(
+      "reset-organization",
+      "Show what resetting the store to the configured iSpring organization forgets; with "
+      "--confirm, do it");
+  organization_cli_options reset_org_opts;
+  reset_org_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
+  reset_org_cmd->add_option("--confirm", reset_org_opts.confirm,
+                            "The configured organization typed back: forget the old one's links");
+  reset_org_cmd->add_flag("--same-organization", reset_org_opts.same_organization,
+                          "It is the same organization under a new URL: keep the links");
+  reset_org_cmd->add_flag("--json", reset_org_opts.json, "One JSON object, for scripts");
+
   CLI11_PARSE(cli, argc, argv);
 
   auto settings = load_or_explain(config_path);
@@ -578,6 +608,7 @@ int run_cli(int argc, char** argv) {
   if (*status_cmd) return status(*settings, status_json);
   if (*runs_cmd) return runs(*settings, runs_limit, runs_json);
   if (*settings_cmd) return settings_command(*settings, settings_opts);
+  if (*reset_org_cmd) return reset_organization_command(*settings, reset_org_opts);
   if (*check_cmd || *reconcile_cmd || *sync_user_cmd || *explain_cmd) {
     // What the page saved applies to these as it does to the service.
     settings = with_page_settings(*settings);

@@ -249,9 +249,7 @@ std::optional<save_outcome> precondition(std::optional<std::int64_t> if_match,
 
 }  // namespace
 
-save_outcome live_settings::save_section(const std::string& section, const json& value,
-                                         std::optional<std::int64_t> if_match,
-                                         const std::string& who) {
+std::optional<save_outcome> live_settings::section_refusal(const std::string& section) const {
   if (!is_editable_section(section)) {
     return refused(404, "no such section: " + section +
                             " (the page edits mapping, schedule, sync and alerts.email_to)");
@@ -268,6 +266,13 @@ save_outcome live_settings::save_section(const std::string& section, const json&
                    "without it there is nothing to send with",
                    "alerts.smtp");
   }
+  return std::nullopt;
+}
+
+save_outcome live_settings::save_section(const std::string& section, const json& value,
+                                         std::optional<std::int64_t> if_match,
+                                         const std::string& who) {
+  if (auto refusal = section_refusal(section)) return *refusal;
   std::unique_lock log_lock(log_mutex_);
   const auto newest = log_.current_revision();
   if (auto refusal = precondition(if_match, newest)) return *refusal;
@@ -277,6 +282,31 @@ save_outcome live_settings::save_section(const std::string& section, const json&
   next[section] = value;
   const auto changed = changed_sections(file_, before, next);
   return save_set(std::move(next), changed, newest, who);
+}
+
+expected<sync::settings_snapshot, save_outcome> live_settings::candidate(const json& sections) {
+  if (!sections.is_object() || sections.empty())
+    return unexpected{refused(400,
+                              "expected a JSON object of one or more sections, e.g. "
+                              "{\"sync\": {...}}")};
+  for (const auto& item : sections.items()) {
+    if (auto refusal = section_refusal(item.key())) {
+      if (refusal->status == 404) refusal->key = item.key();  // a key of the body, not a path
+      if (refusal->status == 404) refusal->status = 400;
+      return unexpected{std::move(*refusal)};
+    }
+  }
+  std::unique_lock log_lock(log_mutex_);
+  const auto newest = log_.current_revision();
+  const auto stored_revision = log_.read_revision(newest);
+  log_lock.unlock();
+  auto next = parse_stored(stored_revision ? stored_revision->settings_json : std::string());
+  for (const auto& item : sections.items()) next[item.key()] = item.value();
+  auto effective = config::with_stored_sections(file_, next.dump());
+  if (!effective)
+    return unexpected{refused(400, effective.error().to_string(), effective.error().key)};
+  return sync::settings_snapshot{newest,
+                                 std::make_shared<const config::settings>(std::move(*effective))};
 }
 
 save_outcome live_settings::restore(std::int64_t old, std::optional<std::int64_t> if_match,

@@ -189,7 +189,8 @@ sync::reread_options reread_options_for(const config::settings& settings,
 
 sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_id, bool dry_run,
                                    sync::reconcile_progress& progress,
-                                   const stop_check& should_stop) {
+                                   const stop_check& should_stop,
+                                   const sync::settings_snapshot* candidate) {
   const log::scope run("run_id", std::to_string(run_id));
   auto& store = *env.store;
   if (auto stop = wait_for_lease(env, run_id, should_stop)) {
@@ -203,7 +204,11 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
   const lease_release release{env};
   // The revision in force now, to the run's end: a change saved meanwhile applies to the next.
   sync::settings_snapshot settings{0, nullptr};
-  if (env.current_settings) settings = env.current_settings();
+  if (candidate) {
+    settings = *candidate;
+  } else if (env.current_settings) {
+    settings = env.current_settings();
+  }
   if (!settings.settings)
     settings.settings =
         std::shared_ptr<const config::settings>(env.settings, [](const config::settings*) {});
@@ -247,6 +252,7 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
   for (const auto& [key, value] : progress.counts())
     if (!counts.contains(key)) counts[key] = value;
   if (settings.revision > 0) counts[settings_revision_count] = settings.revision;
+  if (candidate) counts[settings_candidate_count] = 1;
   const std::string plan = report.plan.is_null() ? std::string() : report.plan.dump();
   const epoch_ms ended = env.time->now();
   store.finish_run(run_id, report.status, ended, counts, report.message, plan);
@@ -293,6 +299,8 @@ nlohmann::json run_to_json(const store::run_record& run) {
     j["settings_revision"] = revision->second;
     j["counts"].erase(settings_revision_count);
   }
+  j["settings_candidate"] = run.counts.contains(settings_candidate_count);
+  j["counts"].erase(settings_candidate_count);
   j["duration_ms"] = run.started_at && run.ended_at
                          ? nlohmann::json(*run.ended_at - *run.started_at)
                          : nlohmann::json();
@@ -348,7 +356,17 @@ std::int64_t run_coordinator::request(const std::string& trigger, bool dry_run) 
   const auto id = env_.store->create_run(trigger, dry_run, env_.time->now());
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back({id, dry_run, trigger == "scheduled"});
+    queue_.push_back({id, dry_run, trigger == "scheduled", std::nullopt});
+  }
+  wake_.notify_all();
+  return id;
+}
+
+std::int64_t run_coordinator::request_preview(sync::settings_snapshot candidate) {
+  const auto id = env_.store->create_run(preview_trigger, true, env_.time->now());
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back({id, true, false, std::move(candidate)});
   }
   wake_.notify_all();
   return id;
@@ -399,14 +417,14 @@ void run_coordinator::loop() {
       lock.unlock();
       const auto id = env_.store->create_run(trigger, false, env_.time->now());
       lock.lock();
-      queue_.push_back({id, false, false});
+      queue_.push_back({id, false, false, std::nullopt});
       continue;
     }
     if (!queue_.empty()) {
       const auto next = queue_.front();
       queue_.pop_front();
       lock.unlock();
-      run_one(next.id, next.dry_run, next.scheduled);
+      run_one(next);
       lock.lock();
       continue;
     }
@@ -423,7 +441,7 @@ void run_coordinator::loop() {
         lock.lock();
         if (stopping_) break;
         const auto id = env_.store->create_run("scheduled", false, env_.time->now());
-        queue_.push_back({id, false, true});
+        queue_.push_back({id, false, true, std::nullopt});
         continue;
       }
       lock.lock();
@@ -441,7 +459,9 @@ bool run_coordinator::claim_due_time(epoch_ms due) {
   return false;
 }
 
-void run_coordinator::run_one(std::int64_t id, bool dry_run, bool scheduled) {
+void run_coordinator::run_one(const queued_run& run) {
+  const auto id = run.id;
+  const bool scheduled = run.scheduled;
   auto progress = std::make_shared<sync::reconcile_progress>();
   std::optional<sync::schedule> schedule;
   {
@@ -473,7 +493,8 @@ void run_coordinator::run_one(std::int64_t id, bool dry_run, bool scheduled) {
     }
     return std::nullopt;
   };
-  execute_run(env_, id, dry_run, *progress, should_stop);
+  execute_run(env_, id, run.dry_run, *progress, should_stop,
+              run.candidate ? &*run.candidate : nullptr);
   std::lock_guard lock(mutex_);
   current_id_ = 0;
   progress_.reset();

@@ -13,10 +13,13 @@
 #include "connector/app/admin_throttle.hpp"
 #include "connector/app/commands.hpp"
 #include "connector/app/event_intake.hpp"
+#include "connector/app/group_api.hpp"
 #include "connector/app/instance_heartbeat.hpp"
 #include "connector/app/live_settings.hpp"
+#include "connector/app/organization.hpp"
 #include "connector/app/outbound_intake.hpp"
 #include "connector/app/pickers.hpp"
+#include "connector/app/preview_api.hpp"
 #include "connector/app/reconcile_runs.hpp"
 #include "connector/app/service_notifier.hpp"
 #include "connector/app/settings_api.hpp"
@@ -29,6 +32,7 @@
 #include "connector/offset_file_clock.hpp"
 #include "connector/salesforce/rest_wire.hpp"
 #include "connector/store/open.hpp"
+#include "connector/store/organization_binding.hpp"
 #include "connector/store/settings_log.hpp"
 #include "connector/sync/group_drainer.hpp"
 #include "connector/sync/schedule.hpp"
@@ -123,7 +127,7 @@ class signal_waiter {
 
 // Users join groups through the drainer (one replace per group and batch), or by groupIds on
 // their update (ispring.group_additions "user_update"); the drainer runs in both, so what was
-// queued before a switch still reaches iSpring.
+// queued before a switch still reaches iSpring. The caller starts it (organization_hold).
 std::unique_ptr<sync::group_drainer> start_group_drainer(const config::settings& settings,
                                                          store::store& inbox, ispring::api& api,
                                                          const connector::clock& clock,
@@ -144,7 +148,6 @@ std::unique_ptr<sync::group_drainer> start_group_drainer(const config::settings&
         inbox.record_history(std::move(events));
       },
       clock, options);
-  drainer->start();
   const bool by_update = settings.ispring->group_additions == "user_update";
   user_sync.join_groups(by_update ? sync::group_mode::by_update : sync::group_mode::deferred);
   worker_options.group_queue = queue;
@@ -234,6 +237,7 @@ int serve(const config::settings& file_settings, const serve_options& options) {
   std::unique_ptr<sync::deactivation_limiter> deactivation_limiter;
   std::unique_ptr<sync::worker> worker;
   std::unique_ptr<sync::group_drainer> drainer;
+  std::unique_ptr<organization_hold> organization;
   if (settings.ispring) {
     ispring_api = std::make_unique<ispring::https_api>(*settings.ispring, ispring::retry_policy{},
                                                        ispring::sleep_for_real,
@@ -270,7 +274,10 @@ int serve(const config::settings& file_settings, const serve_options& options) {
     drainer = start_group_drainer(settings, *inbox, *ispring_api, clock, metrics, *user_sync,
                                   worker_options);
     worker = std::make_unique<sync::worker>(*inbox, user_sync->processor(), clock, worker_options);
-    worker->start();
+    // Bound to the organization its links belong to: another one waits for a reset.
+    organization = std::make_unique<organization_hold>(
+        store::open_organization_binding(store_options), organization_identity(*settings.ispring),
+        *inbox, clock);
   } else {
     spdlog::warn(
         "no ispring section in the configuration: notifications are stored but not "
@@ -300,10 +307,17 @@ int serve(const config::settings& file_settings, const serve_options& options) {
     add_reconciliation_metrics(metrics, *inbox);
     spdlog::info("reconciliation schedule: {}", schedule->describe());
     runs = std::make_unique<run_coordinator>(std::move(env), std::move(*schedule));
-    runs->start();
   } else {
     spdlog::warn("full reconciliation unavailable: {}", runs_unavailable);
   }
+
+  // What writes to iSpring starts now, or once the organization matches again.
+  if (organization)
+    organization->when_released([&] {
+      if (worker) worker->start();
+      if (drainer) drainer->start();
+      if (runs) runs->start();
+    });
 
   // E-mail to the administrator, from a thread of its own (alerts.*).
   const alerts::monitor_sources alert_sources{
@@ -406,11 +420,33 @@ int serve(const config::settings& file_settings, const serve_options& options) {
   auto picker_sources = make_picker_sources(settings);
   picker_sources.settings = [source = live.source()] { return *source().settings; };
   app::pickers pickers(std::move(picker_sources));
-  auto admin_routes = make_admin_routes(settings, *inbox, counters, runs.get(), runs_unavailable,
-                                        &metrics, ispring_api.get(), live.source(),
-                                        [&pickers] { return pickers.status_warnings(); });
+  auto admin_routes =
+      make_admin_routes(settings, *inbox, counters, runs.get(), runs_unavailable, &metrics,
+                        ispring_api.get(), live.source(), [&pickers, &organization] {
+                          auto warnings = pickers.status_warnings();
+                          if (organization)
+                            for (auto& w : organization->status_warnings())
+                              warnings.push_back(std::move(w));
+                          return warnings;
+                        });
   for (auto& route : pickers.routes(accepted_tokens(settings.admin)))
     admin_routes.push_back(std::move(route));
+  for (auto& route :
+       make_preview_routes(live, runs.get(), runs_unavailable, accepted_tokens(settings.admin)))
+    admin_routes.push_back(std::move(route));
+  for (auto& route : make_group_routes(
+           live, ispring_api.get(),
+           [&organization]() -> std::string {
+             if (!organization)
+               return "adding a group needs the ispring section "
+                      "in the configuration";
+             return organization->reason();
+           },
+           accepted_tokens(settings.admin)))
+    admin_routes.push_back(std::move(route));
+  if (organization)
+    for (auto& route : organization->routes(accepted_tokens(settings.admin)))
+      admin_routes.push_back(std::move(route));
   http::server admin_server(
       admin_server_options(settings),
       with_admin_throttle(with_admin_page(with_settings_routes(std::move(admin_routes), live),
@@ -500,6 +536,7 @@ int serve(const config::settings& file_settings, const serve_options& options) {
     admin_thread.join();
   }
   live.stop_polling();  // no new revision reaches what stops below
+  if (organization) organization->stop();  // starts nothing after this
   {
     std::lock_guard lock(alert_monitor_mutex);
     alert_monitor.reset();  // reads the store, so it stops first

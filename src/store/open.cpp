@@ -36,9 +36,21 @@ std::unique_ptr<store_reader> open_store_reader(const store_settings& settings) 
 
 }  // namespace connector::store
 
+#include "connector/store/organization_binding.hpp"
 #include "settings_logs.hpp"
 
 namespace connector::store {
+
+std::unique_ptr<organization_binding> open_sqlite_organization_binding(
+    const store_settings& settings);
+std::unique_ptr<organization_binding> open_postgres_organization_binding(
+    const store_settings& settings);
+
+std::unique_ptr<organization_binding> open_organization_binding(const store_settings& settings) {
+  check_one_engine(settings);
+  if (!settings.sqlite_path.empty()) return open_sqlite_organization_binding(settings);
+  return open_postgres_organization_binding(settings);
+}
 
 std::unique_ptr<settings_log> open_settings_log(const store_settings& settings) {
   check_one_engine(settings);

@@ -9,7 +9,7 @@ namespace {
 
 // Append-only: a released step is never edited, a change is a new step. Step i (0-based)
 // takes the schema from version i to i + 1.
-constexpr std::array<const char*, 12> migrations = {
+constexpr std::array<const char*, 13> migrations = {
     // 1: the durable inbox.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice.
@@ -277,6 +277,15 @@ CREATE TABLE settings_revisions (
   sections      TEXT NOT NULL,  -- changed sections, joined by ','
   settings_json TEXT NOT NULL
 );
+)sql",
+    // 13: the iSpring organization the links belong to (organization_binding.hpp): one row,
+    // its identity (api_url and client_id, or the legacy account_url; never a secret).
+    R"sql(
+CREATE TABLE organization_binding (
+  name     TEXT PRIMARY KEY,  -- 'ispring'
+  identity TEXT NOT NULL,
+  bound_at INTEGER NOT NULL
+) WITHOUT ROWID;
 )sql",
 };
 

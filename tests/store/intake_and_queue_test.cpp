@@ -86,13 +86,13 @@ TEST_F(sqlite_file_intake_and_queue, a_version_1_database_is_migrated_keeping_it
   EXPECT_EQ(box->stats().oldest_waiting_since, 1000);
   box.reset();
   raw_sqlite raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "12");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "13");
 }
 
 TEST_F(sqlite_file_intake_and_queue, creates_schema_in_wal_mode_with_a_version) {
   { auto box = open(); }
   raw_sqlite raw(db_path());
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "12");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "13");
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
   for (const char* table :
        {"notifications", "records", "counters", "links", "runs", "run_plans", "user_history",

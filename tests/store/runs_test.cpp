@@ -410,7 +410,7 @@ TEST_F(sqlite_file_runs_test, a_version_2_file_gains_run_history_and_keeps_its_r
   EXPECT_EQ(record->last_error, "503");
   EXPECT_EQ(box()->find_link(org, user_b), "u-b");
   EXPECT_EQ(box()->stats().notifications_received, 1);
-  EXPECT_EQ(raw_db().integer("PRAGMA user_version"), 12);
+  EXPECT_EQ(raw_db().integer("PRAGMA user_version"), 13);
 
   const auto id = box()->create_run("scheduled", false, 6'000);
   box()->start_run(id, 6'000);

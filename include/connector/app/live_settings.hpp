@@ -64,6 +64,11 @@ class live_settings {
   // 428) is the newest. Validated as the file would be; nothing saved on any error.
   save_outcome save_section(const std::string& section, const nlohmann::json& value,
                             std::optional<std::int64_t> if_match, const std::string& who);
+  // What the settings would be with `sections` (one or more page-managed sections, e.g.
+  // {"sync": …}) in place of the newest revision's, checked exactly as a save would be (400
+  // naming the key, 409 for a file-managed section), nothing saved: the Sync preview runs on
+  // it. The snapshot's revision is the one it is based on.
+  expected<sync::settings_snapshot, save_outcome> candidate(const nlohmann::json& sections);
   // A new revision with revision `old`'s content (its page-managed sections).
   save_outcome restore(std::int64_t old, std::optional<std::int64_t> if_match,
                        const std::string& who);
@@ -87,6 +92,8 @@ class live_settings {
   void stop_polling();
 
  private:
+  // Why `section` cannot be saved here (unknown, file-managed, alerts without smtp).
+  std::optional<save_outcome> section_refusal(const std::string& section) const;
   save_outcome replace_page_sections(const nlohmann::json& content, std::int64_t newest,
                                      const std::string& who);
   save_outcome save_set(nlohmann::json next, const std::vector<std::string>& changed,

@@ -99,9 +99,12 @@ using stop_check = std::function<std::optional<stop_request>()>;
 // outcome. `should_stop` is polled between pages and users. One reconciliation at a time
 // across every instance on the store: the run stays queued while another instance holds
 // the reconciliation lease, and starts once it is free (or ends as should_stop says).
+// With `candidate` (the Sync preview: settings not saved, based on its revision) the run
+// uses it instead of the revision in force, and records it was a candidate.
 sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_id, bool dry_run,
                                    sync::reconcile_progress& progress,
-                                   const stop_check& should_stop);
+                                   const stop_check& should_stop,
+                                   const sync::settings_snapshot* candidate = nullptr);
 
 // A run as JSON for the admin API and `connector runs --json`: id, trigger, dry_run,
 // status, queued_at, started_at, ended_at, duration_ms, counts, message, settings_revision
@@ -111,6 +114,11 @@ nlohmann::json run_to_json(const store::run_record& run);
 // The settings revision a run ran on is kept among its counts under this key (0: none
 // saved); run_to_json shows it apart from the counts.
 inline constexpr const char* settings_revision_count = "settings_revision";
+// A preview's run ran on candidate settings (settings_revision: what they were based on);
+// run_to_json shows it as "settings_candidate": true.
+inline constexpr const char* settings_candidate_count = "settings_candidate";
+// The trigger of a Sync preview's run (POST /admin/settings/preview): always a dry run.
+inline constexpr const char* preview_trigger = "preview";
 
 class run_coordinator {
  public:
@@ -135,6 +143,9 @@ class run_coordinator {
   // Queues a run and returns its id at once.
   std::int64_t request(const std::string& trigger, bool dry_run);
 
+  // Queues a dry run on `candidate` (unsaved settings, the Sync preview) and returns its id.
+  std::int64_t request_preview(sync::settings_snapshot candidate);
+
   // The run's record, with live progress while it runs; nullopt when unknown.
   std::optional<nlohmann::json> describe(std::int64_t id, bool with_plan);
 
@@ -144,7 +155,13 @@ class run_coordinator {
 
  private:
   void loop();
-  void run_one(std::int64_t id, bool dry_run, bool scheduled);
+  struct queued_run {
+    std::int64_t id = 0;
+    bool dry_run = false;
+    bool scheduled = false;
+    std::optional<sync::settings_snapshot> candidate;  // a preview's
+  };
+  void run_one(const queued_run& run);
   // The schedule fires once per due time across instances: true when this one claimed it.
   bool claim_due_time(epoch_ms due);
   std::optional<sync::previous_run> last_run();
@@ -153,11 +170,6 @@ class run_coordinator {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::optional<sync::schedule> schedule_;
-  struct queued_run {
-    std::int64_t id = 0;
-    bool dry_run = false;
-    bool scheduled = false;
-  };
   std::deque<queued_run> queue_;
   std::optional<std::string> soon_;  // request_soon's trigger, until the thread queues it
   bool stopping_ = false;

@@ -12,7 +12,7 @@ namespace {
 // as on SQLite, so both engines share every computation on them. Keys that are compared or
 // ordered as bytes on SQLite (ids, the look-up keys) use COLLATE "C" here, whatever the
 // database's locale.
-constexpr std::array<const char*, 4> migrations = {
+constexpr std::array<const char*, 5> migrations = {
     // 1: everything the SQLite store holds at its version 9.
     R"sql(
 -- Every notification id seen, so redeliveries are acked without being applied twice; pruned
@@ -207,6 +207,14 @@ CREATE TABLE settings_revisions (
   saved_by      TEXT NOT NULL,
   sections      TEXT NOT NULL,
   settings_json TEXT NOT NULL
+);
+)sql",
+    // 5: the iSpring organization the links belong to, as on SQLite's step 13.
+    R"sql(
+CREATE TABLE organization_binding (
+  name     TEXT PRIMARY KEY,
+  identity TEXT NOT NULL,
+  bound_at BIGINT NOT NULL
 );
 )sql",
 };
