@@ -322,15 +322,17 @@
     try {
       const answer = await api("/admin/ispring/groups", { method: "POST", body: { name },
                                                           headers: { "If-Match": `"${syncForm.revision}"` } });
-      status.textContent = `Group ${name} created in iSpring Learn` + (answer && answer.revision ? ` and added to the synchronised groups (revision ${answer.revision}).` : ".");
+      const added = answer && answer.added_to_sync;
+      status.textContent = `Group ${name} created in iSpring Learn` +
+        (added ? ` and added to the synchronised groups (revision ${answer.revision}).` : ".");
       if (!model.groups.some((g) => same(g, name))) model.groups.push(name);
       if (!wasDirty) {
         syncForm.baseline = null;
         await forms.loadSettings();
       } else {
         // Unsaved edits stay: the new revision is this form's base plus the group.
-        if (answer && answer.revision) syncForm.revision = answer.revision;
-        renderGroups([...ticked, name]);
+        if (added) syncForm.revision = answer.revision;
+        renderGroups(added ? [...ticked, name] : ticked);
       }
     } catch (error) {
       if (error instanceof ApiError && (error.status === 404 || error.status === 405)) {

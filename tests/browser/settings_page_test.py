@@ -201,6 +201,20 @@ def add_department_search(page):
            "Cancel added a department")
 
 
+def add_group(harness, page):
+    """Add New Group: created in iSpring ahead of any user; with every group synchronised
+    the settings do not change (no revision), and the unsaved department picks stay."""
+    page.find("#add-group").click()
+    page.wait.until(lambda d: d.find_element(By.ID, "group-dialog").is_displayed(), "the dialog")
+    page.find("#new-group-name").send_keys("Onboarding 2026" + Keys.ENTER)
+    page.wait_text("#add-group-status", "Group Onboarding 2026 created in iSpring Learn.")
+    expect("Onboarding 2026" in page.text("#sync-groups-list"), page.text("#sync-groups-list"))
+    _, state = harness.request(harness.ispring_url + "/_sandbox/state")
+    expect("Onboarding 2026" in state, "the group is not in iSpring")
+    expect(settings(harness)["revision"] == 1, "a revision for a group with every group synced")
+    expect("2 users" in department_row(page, "Support")[5], "the unsaved picks were lost")
+
+
 def preview(page):
     page.find("#sync-preview").click()
     page.wait.until(lambda d: d.find_element(By.ID, "sync-preview-result").is_displayed()
@@ -410,6 +424,8 @@ def scenario(harness, page):
     pick_departments(page)
     add_department_search(page)
     step("departments picked")
+    add_group(harness, page)
+    step("group added")
     missing = None
     try:
         preview(page)
