@@ -500,6 +500,7 @@
         (u.changes || []).join("; ") + (u.problem ? ` (${u.problem})` : ""), u.reason || ""]),
         "Nobody changes.");
       result.hidden = false;
+      result.scrollIntoView({ block: "nearest" });
       syncForm.say(`Preview ${run.id}: not saved yet. Save to apply it. (All counts: ${countsText(counts)}.)`);
     } catch (error) {
       if (error instanceof ApiError && error.status === 400 && error.key) {
