@@ -360,7 +360,8 @@
   const OUT_OF_SCOPE = ["ignored", "deactivate", "delete"];
   async function loadOutOfScope() {
     const runs = await api("/admin/runs?limit=50");
-    const latest = runs.runs.find((r) => r.dry_run && r.status === "succeeded");
+    // A Sync tab preview ran unsaved settings (settings_candidate): not what applies now.
+    const latest = runs.runs.find((r) => r.dry_run && !r.settings_candidate && r.status === "succeeded");
     if (!latest) {
       $("out-of-scope-note").textContent =
         "No preview has finished yet: run one (Run & preview) to see who falls out and why.";
