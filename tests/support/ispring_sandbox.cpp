@@ -1032,9 +1032,9 @@ sandbox_response ispring_sandbox::create_group(const call& c) {
   sandbox_group g{{}, name->get<std::string>(), false, {}};
   if (auto m = check_members(c.members); !m.empty()) return error(400, m);
   g.id = next_id();
-  g.user_ids = c.members.ids;
+  g.user_ids = std::move(c.members.ids);
   member_sets_[g.id] = std::move(c.members.set);
-  groups_[g.id] = std::move(g);
+  groups_[g.id] = g;
   return created(g.id);
 }
 
