@@ -67,9 +67,13 @@ struct ispring_index::packed_view {
 };
 
 std::uint32_t ispring_index::intern(const std::string& text) {
-  const auto [it, added] = intern_ids_.emplace(text, static_cast<std::uint32_t>(interned_.size()));
-  if (added) interned_.push_back(text);
-  return it->second;
+  // Looked up first: emplace builds a node (a copy of the text) before it finds the key, and
+  // nearly every call is for a department, role or field name already known.
+  if (const auto it = intern_ids_.find(text); it != intern_ids_.end()) return it->second;
+  const auto id = static_cast<std::uint32_t>(interned_.size());
+  intern_ids_.emplace(text, id);
+  interned_.push_back(text);
+  return id;
 }
 
 void ispring_index::add(const ispring::user& user) {

@@ -18,6 +18,7 @@
 #include "connector/log.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/sync/applier.hpp"
+#include "connector/sync/desired_pack.hpp"
 #include "connector/sync/group_drainer.hpp"
 #include "connector/sync/mapping.hpp"
 #include "connector/sync/reconcile_plan.hpp"
@@ -192,7 +193,8 @@ void read_ispring(ispring::api& api, directory& dir, const reconcile_options& op
 
 // The Salesforce side of the read: the reader hands pages over (two at most wait), a thread
 // of its own maps them and plans each against the iSpring index. Pages that come before the
-// index is complete wait packed, max_waiting_bytes at most.
+// index is complete are mapped at once (while iSpring is still read) and wait as packed
+// desired users, max_waiting_bytes at most.
 class salesforce_pipeline {
  public:
   salesforce_pipeline(const config::settings& settings, reconcile_progress& progress)
@@ -257,29 +259,47 @@ class salesforce_pipeline {
   std::size_t waiting_at_ispring_done() const { return waiting_at_ispring_done_; }
 
  private:
+  // The user `record` describes; nullopt (counted as skipped) when it has no readable Id.
+  std::optional<desired_user> desired_of(const nlohmann::json& record) {
+    const auto id_field = record.find("Id");
+    std::optional<std::string> id;
+    if (id_field != record.end() && id_field->is_string())
+      id = salesforce::to_18_char_id(id_field->get_ref<const std::string&>());
+    if (!id) {
+      ++skipped_;
+      return std::nullopt;
+    }
+    return make_desired_user(map_user(record, *id, settings_.mapping), settings_.sync);
+  }
+
+  void plan(desired_user user) {
+    if (!planner_) return;
+    planner_->add(std::move(user));
+    ++progress_.planned;
+  }
+
   void plan_page(const std::vector<nlohmann::json>& records) {
     if (!planner_) return;
-    for (const auto& record : records) {
-      const auto id_field = record.find("Id");
-      std::optional<std::string> id;
-      if (id_field != record.end() && id_field->is_string())
-        id = salesforce::to_18_char_id(id_field->get_ref<const std::string&>());
-      if (!id) {
-        ++skipped_;
-        continue;
-      }
-      planner_->add(make_desired_user(map_user(record, *id, settings_.mapping), settings_.sync));
-      ++progress_.planned;
-    }
+    for (const auto& record : records)
+      if (auto user = desired_of(record)) plan(std::move(*user));
   }
 
   void hand_over(std::vector<nlohmann::json>& records) {
     std::unique_lock lock(mutex_);
     if (!ispring_done_) {
-      nlohmann::json page(std::move(records));
-      waiting_.push_back(nlohmann::json::to_msgpack(page));
-      waiting_bytes_ += waiting_.back().size();
-      waiting_users_ += page.size();
+      lock.unlock();  // waiting_ is this thread's; the lock guards ispring_done_
+      std::string packed;
+      std::size_t users = 0;
+      for (const auto& record : records)
+        if (auto user = desired_of(record)) {
+          pack_desired_user(*user, packed);
+          ++users;
+        }
+      records.clear();
+      lock.lock();
+      waiting_bytes_ += packed.size();
+      waiting_users_ += users;
+      waiting_.push_back(std::move(packed));
       changed_.wait(lock, [&] { return ispring_done_ || waiting_bytes_ < max_waiting_bytes; });
       return;
     }
@@ -290,10 +310,9 @@ class salesforce_pipeline {
 
   // Once the iSpring side is done (planner_ and waiting_ are then this thread's alone).
   void plan_waiting() {
-    for (; !waiting_.empty(); waiting_.pop_front()) {
-      const auto page = nlohmann::json::from_msgpack(waiting_.front());
-      plan_page(page.get_ref<const nlohmann::json::array_t&>());
-    }
+    for (; !waiting_.empty(); waiting_.pop_front())
+      for (std::string_view page = waiting_.front(); !page.empty();)
+        plan(unpack_desired_user(page));
     waiting_bytes_ = 0;
   }
 
@@ -306,7 +325,7 @@ class salesforce_pipeline {
   bool ispring_done_ = false;
   bool failed_ = false;
   reconcile_planner* planner_ = nullptr;
-  std::deque<std::vector<std::uint8_t>> waiting_;  // pages, packed
+  std::deque<std::string> waiting_;  // pages of desired users, packed
   std::size_t waiting_bytes_ = 0, waiting_users_ = 0, waiting_at_ispring_done_ = 0;
   std::size_t skipped_ = 0;
 };

@@ -577,6 +577,56 @@ TEST_F(IspringSandbox, GroupMembersAreReplacedNotMerged) {
   EXPECT_TRUE(sandbox_.groups().at(0).user_ids.empty());
 }
 
+// Membership is answered from a set kept beside each list (and a replace's list is built
+// before the lock): every way in and out of a group must keep the two the same, and a refused
+// replace must leave the old list whole.
+TEST_F(IspringSandbox, MembershipFollowsEveryReplaceAndARefusedOneChangesNothing) {
+  const std::string a = create_user("a", "a@example.com");
+  const std::string b = create_user("b", "b@example.com");
+  const std::string c = create_user("c", "c@example.com");
+  const std::string g = sandbox_.add_group("G", {a});
+  const auto groups_of = [&](const std::string& user) {
+    const auto u = isp::parse_user(get("/user/" + user + "/v2").body);
+    EXPECT_TRUE(u);
+    return u ? u->group_ids : std::vector<std::string>{"(unreadable)"};
+  };
+
+  // Repeats are kept once, in the order of their first mention.
+  EXPECT_EQ(post("/group/" + g + "/members", {{"userIds", {c, b, c, b}}}).status, 200);
+  EXPECT_EQ(sandbox_.groups().at(0).user_ids, (std::vector<std::string>{c, b}));
+  EXPECT_TRUE(groups_of(a).empty());
+  EXPECT_EQ(groups_of(b), std::vector<std::string>{g});
+
+  // Refused (an unknown id after known ones; not strings): the list stays as it was.
+  const auto unknown = post("/group/" + g + "/members", {{"userIds", {a, "nope", "nope2"}}});
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_NE(unknown.body.find("nope"), std::string::npos);
+  EXPECT_EQ(unknown.body.find("nope2"), std::string::npos);  // the first unknown is named
+  EXPECT_EQ(post("/group/" + g + "/members", {{"userIds", {a, 1}}}).status, 400);
+  EXPECT_EQ(sandbox_.groups().at(0).user_ids, (std::vector<std::string>{c, b}));
+  EXPECT_TRUE(groups_of(a).empty());
+
+  // A deleted member leaves the list and the set; a new group starts from its own list.
+  EXPECT_EQ(del("/user/" + c).status, 204);
+  EXPECT_EQ(sandbox_.groups().at(0).user_ids, std::vector<std::string>{b});
+  const auto created = post("/group", {{"name", "H"}, {"userIds", {a, a}}});
+  ASSERT_EQ(created.status, 201);
+  const std::string h = *isp::parse_created_id(created.body);
+  EXPECT_EQ(groups_of(a), std::vector<std::string>{h});
+  const auto in_h = isp::parse_users_page(get("/users/v2?groups[]=" + h).body);
+  ASSERT_TRUE(in_h);
+  ASSERT_EQ(in_h->items.size(), 1u);
+  EXPECT_EQ(in_h->items[0].id, a);
+
+  // Removed from a group, then the group deleted: no user still shows it.
+  EXPECT_EQ(post("/user/" + b + "/groups/remove", {{"groupIds", {g}}}).status, 204);
+  EXPECT_TRUE(groups_of(b).empty());
+  EXPECT_EQ(del("/group/" + h).status, 204);
+  EXPECT_TRUE(groups_of(a).empty());
+  EXPECT_EQ(post("/group/" + g + "/members", {{"userIds", {a}}}).status, 200);
+  EXPECT_EQ(groups_of(a), std::vector<std::string>{g});
+}
+
 TEST_F(IspringSandbox, GroupRulesNamesUnknownUsersSmartGroups) {
   const std::string a = create_user("a", "a@example.com");
   const std::string g = sandbox_.add_group("G");

@@ -182,6 +182,7 @@ struct ispring_sandbox::call {
   std::vector<std::string> params;  // path captures, in order
   query_list query;
   json body;  // parsed JSON for POST (object or other), null otherwise
+  member_list& members;  // body's "userIds", prepared before the lock
 };
 
 struct ispring_sandbox::route {
@@ -215,9 +216,11 @@ void ispring_sandbox::reset_locked() {
   users_.clear();
   login_index_.clear();
   email_index_.clear();
+  user_ids_.clear();
   user_writes_.clear();
   departments_.clear();
   groups_.clear();
+  member_sets_.clear();
   tokens_.clear();
   latency_ms_ = 0;
   endpoint_latency_ms_.clear();
@@ -243,13 +246,16 @@ void ispring_sandbox::reset() {
 sandbox_response ispring_sandbox::handle(const sandbox_request& request) {
   // Parsed before the lock: a body of 20,000 member ids must not hold up every other request.
   json body = request.method == "POST" ? json::parse(request.body, nullptr, false) : json();
+  // So is a member list de-duplicated; a replace leaves the list it replaced in `members`,
+  // freed after the lock (declared after it, the lock is released first).
+  member_list members = prepare_members(body);
   std::lock_guard lock(mutex_);
   const auto question = request.target.find('?');
   const std::string path = request.target.substr(0, question);
   const std::string query =
       question == std::string::npos ? "" : request.target.substr(question + 1);
   std::string endpoint = "unrouted";
-  sandbox_response response = dispatch(request, path, query, endpoint, std::move(body));
+  sandbox_response response = dispatch(request, path, query, endpoint, std::move(body), members);
   log_.push_back({request.method, path, endpoint, response.status});
   ++call_counts_[endpoint];
   return response;
@@ -281,7 +287,7 @@ std::optional<sandbox_response> ispring_sandbox::check_faults(bool is_token_requ
 
 sandbox_response ispring_sandbox::dispatch(const sandbox_request& request, const std::string& path,
                                            const std::string& query, std::string& endpoint,
-                                           json body) {
+                                           json body, member_list& members) {
   static const route routes[] = {
       {"POST", "/api/v3/token", &ispring_sandbox::post_token},
       {"GET", "/users/v2", &ispring_sandbox::get_users},
@@ -362,7 +368,7 @@ sandbox_response ispring_sandbox::dispatch(const sandbox_request& request, const
 
   auto query_items = parse_form(query);
   if (!query_items) return error(400, "Malformed percent-encoding in query");
-  call c{request, std::move(params), std::move(*query_items), json()};
+  call c{request, std::move(params), std::move(*query_items), json(), members};
   if (is_token_request) return (this->*matched->handler)(c);
 
   if (!authorized(request)) {
@@ -501,8 +507,7 @@ sandbox_user ispring_sandbox::with_groups(const sandbox_user& user) const {
   sandbox_user out = user;
   out.group_ids.clear();
   for (const auto& [id, g] : groups_)
-    if (std::find(g.user_ids.begin(), g.user_ids.end(), user.id) != g.user_ids.end())
-      out.group_ids.push_back(id);
+    if (is_member(id, user.id)) out.group_ids.push_back(id);
   return out;
 }
 
@@ -723,7 +728,8 @@ sandbox_response ispring_sandbox::create_user(const call& c) {
   u.department_id = dept->get<std::string>();
   if (const auto it = b.find("role"); it != b.end()) u.role = it->get<std::string>();
   u.added_date = iso_date(now_ms());
-  users_[u.id] = u;
+  const auto at = users_.insert_or_assign(u.id, u).first;
+  user_ids_.insert(at->first);
   index_user(u);
   return created(u.id);
 }
@@ -773,13 +779,11 @@ sandbox_response ispring_sandbox::update_user(const call& c) {
   index_user(updated);
   if (has_group_ids) {
     for (auto& [id, g] : groups_) {
-      auto& members = g.user_ids;
       const bool wanted = std::find(new_groups.begin(), new_groups.end(), id) != new_groups.end();
-      const auto pos = std::find(members.begin(), members.end(), updated.id);
-      if (wanted && pos == members.end()) members.push_back(updated.id);
-      if (!wanted && pos != members.end() && !g.is_smart &&
+      if (wanted) add_member(g, updated.id);
+      if (!wanted && !g.is_smart &&
           options_.group_ids_on_update == sandbox_group_ids_on_update::replace)
-        members.erase(pos);
+        remove_member(g, updated.id);
     }
   }
   return empty(200);
@@ -800,8 +804,9 @@ sandbox_response ispring_sandbox::set_user_status(const call& c) {
 sandbox_response ispring_sandbox::delete_user(const call& c) {
   const auto found = users_.find(c.params.at(0));
   if (found == users_.end()) return error(404, "User not found");
-  for (auto& [id, g] : groups_) std::erase(g.user_ids, found->first);
+  for (auto& [id, g] : groups_) remove_member(g, found->first);
   unindex_user(found->second);
+  user_ids_.erase(found->first);
   users_.erase(found);
   return empty(204);
 }
@@ -814,7 +819,7 @@ sandbox_response ispring_sandbox::remove_user_groups(const call& c) {
   if (!ids) return error(400, "groupIds must be an array of strings");
   for (const auto& id : *ids)
     if (!groups_.contains(id)) return error(400, "Group not found: " + id);
-  for (const auto& id : *ids) std::erase(groups_[id].user_ids, found->first);
+  for (const auto& id : *ids) remove_member(groups_[id], found->first);
   return empty(204);
 }
 
@@ -977,23 +982,46 @@ sandbox_response ispring_sandbox::get_group(const call& c) {
   return json_response(200, body);
 }
 
-namespace {
-// Validated, de-duplicated member list; an error message, or empty.
-template <class Users>
-std::string read_members(const json& body, const Users& users, std::vector<std::string>& out) {
+// Outside the lock: a set, not a search of the list (20,000 members must not cost 200 million
+// comparisons), built while other requests are answered.
+ispring_sandbox::member_list ispring_sandbox::prepare_members(const json& body) {
+  member_list out;
+  if (!body.is_object()) return out;
   const auto it = body.find("userIds");
-  if (it == body.end()) return {};
+  if (it == body.end()) return out;
+  out.given = true;
   auto ids = string_list(*it);
-  if (!ids) return "userIds must be an array of strings";
-  // A set, not a search of `out`: 20,000 members must not cost 200 million comparisons.
-  std::unordered_set<std::string> seen(out.begin(), out.end());
-  for (const auto& id : *ids) {
-    if (!users.contains(id)) return "User not found: " + id;
-    if (seen.insert(id).second) out.push_back(id);
+  if (!ids) {
+    out.error = "userIds must be an array of strings";
+    return out;
   }
+  out.set.reserve(ids->size());
+  for (auto& id : *ids)
+    if (out.set.insert(id).second) out.ids.push_back(std::move(id));
+  return out;
+}
+
+// Under the lock: every member exists. The first unknown one in the list is named (the
+// de-duplicated list keeps the order of first mentions).
+std::string ispring_sandbox::check_members(const member_list& members) const {
+  if (!members.error.empty()) return members.error;
+  for (const auto& id : members.ids)
+    if (!user_ids_.contains(id)) return "User not found: " + id;
   return {};
 }
-}  // namespace
+
+bool ispring_sandbox::is_member(const std::string& group_id, const std::string& user_id) const {
+  const auto it = member_sets_.find(group_id);
+  return it != member_sets_.end() && it->second.contains(user_id);
+}
+
+void ispring_sandbox::add_member(sandbox_group& group, const std::string& user_id) {
+  if (member_sets_[group.id].insert(user_id).second) group.user_ids.push_back(user_id);
+}
+
+void ispring_sandbox::remove_member(sandbox_group& group, const std::string& user_id) {
+  if (member_sets_[group.id].erase(user_id) > 0) std::erase(group.user_ids, user_id);
+}
 
 sandbox_response ispring_sandbox::create_group(const call& c) {
   const json& b = c.body;
@@ -1002,8 +1030,10 @@ sandbox_response ispring_sandbox::create_group(const call& c) {
   if (name == b.end() || !name->is_string()) return error(400, "name is required");
   if (auto m = check_group_name(name->get<std::string>(), {}); !m.empty()) return error(400, m);
   sandbox_group g{{}, name->get<std::string>(), false, {}};
-  if (auto m = read_members(b, users_, g.user_ids); !m.empty()) return error(400, m);
+  if (auto m = check_members(c.members); !m.empty()) return error(400, m);
   g.id = next_id();
+  g.user_ids = std::move(c.members.ids);
+  member_sets_[g.id] = std::move(c.members.set);
   groups_[g.id] = g;
   return created(g.id);
 }
@@ -1026,14 +1056,16 @@ sandbox_response ispring_sandbox::replace_group_members(const call& c) {
   if (auto m = unknown_keys(c.body, {"userIds"}); !m.empty()) return error(400, m);
   if (!c.body.contains("userIds")) return error(400, "userIds is required");
   if (found->second.is_smart) return error(400, "Members of a smart group follow its rules");
-  std::vector<std::string> members;
-  if (auto m = read_members(c.body, users_, members); !m.empty()) return error(400, m);
-  found->second.user_ids = std::move(members);  // REPLACES the list (S13)
+  if (auto m = check_members(c.members); !m.empty()) return error(400, m);
+  // REPLACES the list (S13); the old one goes back to the request, to be freed after the lock.
+  std::swap(found->second.user_ids, c.members.ids);
+  std::swap(member_sets_[found->first], c.members.set);
   return empty(200);
 }
 
 sandbox_response ispring_sandbox::delete_group(const call& c) {
   if (groups_.erase(c.params.at(0)) == 0) return error(404, "Group not found");
+  member_sets_.erase(c.params.at(0));
   return empty(204);
 }
 
@@ -1268,7 +1300,8 @@ std::string ispring_sandbox::add_user(const std::string& login, const std::strin
   u.id = next_id();
   u.status = status;
   u.added_date = iso_date(now_ms());
-  users_[u.id] = u;
+  const auto at = users_.insert_or_assign(u.id, u).first;
+  user_ids_.insert(at->first);
   index_user(u);
   return u.id;
 }
@@ -1312,7 +1345,7 @@ std::vector<std::string> ispring_sandbox::add_users(const std::vector<seed_user>
     u.added_date = iso_date(now_ms());
     ids.push_back(u.id);
     index_user(u);
-    users_[u.id] = std::move(u);
+    user_ids_.insert(users_.insert_or_assign(u.id, std::move(u)).first->first);
   }
   return ids;
 }
@@ -1325,6 +1358,7 @@ std::string ispring_sandbox::add_group(const std::string& name,
   for (const auto& id : user_ids)
     if (!users_.contains(id)) throw std::invalid_argument("add_group: unknown user " + id);
   sandbox_group g{next_id(), name, is_smart, user_ids};
+  member_sets_[g.id].insert(user_ids.begin(), user_ids.end());
   groups_[g.id] = g;
   return g.id;
 }

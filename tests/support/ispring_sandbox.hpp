@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -182,6 +183,14 @@ class ispring_sandbox {
  private:
   struct route;
   struct call;
+  // A request's member list, de-duplicated before the lock (see handle()).
+  struct member_list {
+    bool given = false;  // the body held "userIds"
+    std::string error;   // not an array of strings
+    std::vector<std::string> ids;
+    std::unordered_set<std::string> set;
+  };
+  static member_list prepare_members(const nlohmann::json& body);
 
   void reset_locked();
   std::string issue_token_locked();
@@ -190,7 +199,8 @@ class ispring_sandbox {
 
   // `body`: the request's JSON, parsed before the lock (discarded when it is no JSON).
   sandbox_response dispatch(const sandbox_request& request, const std::string& path,
-                            const std::string& query, std::string& endpoint, nlohmann::json body);
+                            const std::string& query, std::string& endpoint, nlohmann::json body,
+                            member_list& members);
   std::optional<sandbox_response> check_faults(bool is_token_request);
   bool authorized(const sandbox_request& request) const;
 
@@ -244,8 +254,17 @@ class ispring_sandbox {
   void index_user(const sandbox_user& user);  // also notes the write (user_writes_)
   std::vector<std::string> user_writes_;
   void unindex_user(const sandbox_user& user);
+  // Ids of users_ (views of its keys): 23,000 member ids are checked in a replace.
+  std::unordered_set<std::string_view> user_ids_;
   std::map<std::string, sandbox_department> departments_;
   std::map<std::string, sandbox_group> groups_;
+  // Group id → its members, as a set: a user's groups are asked on every user read, and a
+  // search of a 23,000-member list would hold the lock for each of them.
+  std::unordered_map<std::string, std::unordered_set<std::string>> member_sets_;
+  bool is_member(const std::string& group_id, const std::string& user_id) const;
+  void add_member(sandbox_group& group, const std::string& user_id);
+  void remove_member(sandbox_group& group, const std::string& user_id);
+  std::string check_members(const member_list& members) const;
   std::map<std::string, std::int64_t> tokens_;  // token → expiry (epoch ms)
 
   int latency_ms_ = 0;
