@@ -171,7 +171,9 @@ store::store_settings store_settings_for(const config::settings& settings) {
       static_cast<std::int64_t>(settings.store.notification_retention_hours) * 60 * 60 * 1000;
   options.login_field = settings.mapping.login;
   options.email_field = settings.mapping.email;
-  options.requeue_stale_while_waiting = config::verifies_notifications(settings);
+  // Whenever verification may be on: a settings revision can turn it on while the store is
+  // open (requeueing a waiting record with verification off only applies it again).
+  options.requeue_stale_while_waiting = config::has_rest_credentials(settings.salesforce);
   return options;
 }
 

@@ -247,8 +247,11 @@ void group_drainer::finish(const store::group_claim& claim, const std::vector<ap
 
 void group_drainer::fail(const store::group_claim& claim, const std::string& error) {
   const int attempts = claim.attempts + 1;
+  const auto retry = options_.retries
+                         ? options_.retries()
+                         : retry_settings{0, options_.retry_base_ms, options_.retry_max_ms};
   thread_local std::mt19937_64 random{std::random_device{}()};
-  const auto delay = retry_delay_ms(attempts, options_.retry_base_ms, options_.retry_max_ms,
+  const auto delay = retry_delay_ms(attempts, retry.retry_base_ms, retry.retry_max_ms,
                                     std::uniform_real_distribution<double>(0, 1)(random));
   const epoch_ms now = clock_.now();
   queue_.release_group(claim.group_id, claim.owner, now + delay, error);

@@ -178,9 +178,9 @@ std::vector<store::pending_record> worker::take_back(std::vector<parked_record> 
       }
     } catch (const std::exception& e) {
       log::warn("worker.queue_failed", "could not read back user {}: {}", p.record_id, e.what());
+      const auto until = now + retries_now().retry_base_ms;  // asked outside mutex_
       std::lock_guard lock(mutex_);
-      park_locked(std::move(p.organization_id), std::move(p.record_id),
-                  now + options_.retry_base_ms);
+      park_locked(std::move(p.organization_id), std::move(p.record_id), until);
     }
   }
   return back;
@@ -353,9 +353,10 @@ void worker::process(const store::pending_record& record) {
       return;
     }
     const int attempts = record.attempts + 1;
-    const bool dead = !result.retryable || attempts >= options_.max_attempts;
+    const auto retry = retries_now();  // the revision in force at this failure
+    const bool dead = !result.retryable || attempts >= retry.max_attempts;
     thread_local std::mt19937_64 random{std::random_device{}()};
-    const auto delay = retry_delay_ms(attempts, options_.retry_base_ms, options_.retry_max_ms,
+    const auto delay = retry_delay_ms(attempts, retry.retry_base_ms, retry.retry_max_ms,
                                       std::uniform_real_distribution<double>(0, 1)(random));
     const auto retry_at = now + delay;
     nlohmann::json details = {{"attempt", attempts},
@@ -385,7 +386,7 @@ void worker::process(const store::pending_record& record) {
     // nothing is lost, it may only be applied again.
     log::error("user.store_failed", "user {}: could not record the outcome: {}", record.record_id,
                e.what());
-    park(record, now + options_.retry_base_ms);
+    park(record, now + retries_now().retry_base_ms);
   }
 }
 

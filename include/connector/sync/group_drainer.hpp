@@ -24,6 +24,7 @@
 #include "connector/store/group_queue.hpp"
 #include "connector/store/types.hpp"
 #include "connector/sync/applier.hpp"
+#include "connector/sync/worker.hpp"
 
 namespace connector::sync {
 
@@ -35,6 +36,10 @@ struct group_drainer_options {
   std::size_t batch = 2'000;       // additions per replace
   int retry_base_ms = 1'000;
   int retry_max_ms = 5 * 60'000;
+  // Settings edited in the page: sync.retry_base_ms and retry_max_ms in force, asked at each
+  // failed replace (max_attempts does not apply: additions are never dropped); none: the two
+  // fields above.
+  std::function<retry_settings()> retries;
   int idle_poll_ms = 1'000;  // look at the queue at least this often
   // After a replace the group rests as long as it took, at most this long (pacing).
   std::int64_t max_rest_ms = 1'000;
