@@ -18,6 +18,7 @@
 #include "connector/app/commands.hpp"
 #include "connector/app/explain.hpp"
 #include "connector/app/instance_heartbeat.hpp"
+#include "connector/app/pickers.hpp"
 #include "connector/app/reconcile_runs.hpp"
 #include "connector/app/status_report.hpp"
 #include "connector/ispring/client.hpp"
@@ -45,11 +46,38 @@ std::optional<config::settings> load_or_explain(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// GET /admin/status's warnings (pickers::status_warnings), read from Salesforce now: the
+// settings in force (the page's revision), a failed read as a warning of its own.
+nlohmann::json status_warnings_now(const config::settings& file) {
+  const auto settings = with_page_settings(file).value_or(file);
+  auto sources = make_picker_sources(settings);
+  sources.ispring.reset();  // only Salesforce is asked
+  const pickers check(std::move(sources));
+  auto warnings = check.read_status_warnings();
+  if (warnings) return std::move(*warnings);
+  return nlohmann::json::array(
+      {{{"kind", "departments_not_checked"},
+        {"message", "could not check sync.departments against Salesforce: " + warnings.error()}}});
+}
+
+}  // namespace
+
 int status(const config::settings& settings, bool json) {
   try {
     const auto reader = store::open_store_reader(store_settings_for(settings));
     auto snapshot = read_status(*reader, system_clock().now());
-    std::cout << (json ? status_to_json(snapshot).dump(2) + "\n" : status_to_text(snapshot));
+    const auto warnings = status_warnings_now(settings);
+    if (json) {
+      auto answer = status_to_json(snapshot);
+      answer["warnings"] = warnings;
+      std::cout << answer.dump(2) + "\n";
+      return 0;
+    }
+    std::cout << status_to_text(snapshot);
+    if (!warnings.empty()) std::cout << "\nWarnings:\n";
+    for (const auto& w : warnings) std::cout << "  " << w["message"].get<std::string>() << "\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "connector status: " << e.what() << "\n";
