@@ -315,6 +315,13 @@ std::optional<std::string> describe_group_event(const std::string& kind, const n
   if (kind == kinds::added)
     return "added to " + group + " by one replace of its members for " + text_of(d, "batch") +
            " user(s): " + text_of(d, "answer");
+  if (kind == kinds::dropped)
+    return "not added to " + group + ": iSpring no longer has user " +
+           text_of(d, "ispring_user_id") +
+           " (deleted there since it was queued), so the replace went on without it for " +
+           text_of(d, "batch") +
+           " other user(s); the user's next change or the next reconciliation creates it "
+           "again while it is in scope";
   if (kind != kinds::failed) return std::nullopt;
   std::string text = "adding to " + group + " failed (attempt " + text_of(d, "attempt") +
                      "): " + text_of(d, "error");
