@@ -283,12 +283,8 @@ std::vector<store::history_event> history_of(const store::pending_record& record
 
 }  // namespace
 
-// Durable before the record is marked done: a crash in between leaves the record pending (and
-// maybe the additions queued twice, which a union ignores), never an applied user whose
-// groups are forgotten. Throws when the store cannot commit: the record stays as it was.
-bool worker::queue_group_additions(const store::pending_record& record, record_result& result,
-                                   epoch_ms now) {
-  if (!options_.group_queue) return false;
+void stamp_group_additions(const store::pending_record& record, record_result& result,
+                           epoch_ms now) {
   for (auto& a : result.group_additions) {
     a.organization_id = record.organization_id;
     a.record_id = record.record_id;
@@ -299,9 +295,23 @@ bool worker::queue_group_additions(const store::pending_record& record, record_r
         -1, ' ', false, nlohmann::json::error_handler_t::replace);
     result.history.push_back(std::move(queued));
   }
+}
+
+// Durable before the record is marked done: a crash in between leaves the record pending (and
+// maybe the additions queued twice, which a union ignores), never an applied user whose
+// groups are forgotten. Throws when the store cannot commit: the record stays as it was.
+bool worker::queue_group_additions(const store::pending_record& record, record_result& result,
+                                   epoch_ms now) {
+  if (!options_.group_queue) return false;
+  stamp_group_additions(record, result, now);
   options_.group_queue->queue_group_additions(result.group_additions);
   if (options_.on_group_additions) options_.on_group_additions();
   return true;
+}
+
+retry_settings worker::retries_now() const {
+  if (options_.retries) return options_.retries();
+  return {options_.max_attempts, options_.retry_base_ms, options_.retry_max_ms};
 }
 
 void worker::process(const store::pending_record& record) {

@@ -257,5 +257,72 @@ TEST_F(group_additions_e2e, a_user_deleted_in_ispring_meanwhile_is_left_out_and_
       << joined;
 }
 
+// `connector sync-user` adds groups as the worker does: queued, then replaced under the
+// group's claim, so it never races the service's drainer (or a reconciliation, or another
+// instance) and drops nobody. While another owner holds the group it replaces nothing and
+// leaves the user queued; once the group is free, the user joins, once.
+TEST_F(group_additions_e2e, sync_user_adds_groups_under_the_group_claim) {
+  auto intake_only = config();
+  intake_only.erase("ispring");  // the users wait in the queue for sync-user
+  service_ = std::make_unique<running_service>(dir_.path(), intake_only);
+  post_users(1, 3);
+  ASSERT_EQ(service_->stop(), 0);
+  const auto config_path = dir_.path() / "with-ispring.json";
+  write_text(config_path, test_config(dir_.path(), config()).dump());
+  const auto sync_user = [&](int n) {
+    return run_connector({"sync-user", "--config", config_path.string(),
+                          make_id("005", static_cast<std::uint64_t>(n))});
+  };
+  const auto is_member = [&](int n) {
+    const auto u = sandbox().find_user_by_login("user" + std::to_string(n) + "@acme.example.prod");
+    const auto list = members();
+    return u && std::count(list.begin(), list.end(), u->id) == 1;
+  };
+
+  // Nobody else holds the group: added at once, by one replace under the claim.
+  const auto first = sync_user(1);
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_NE(first.out.find("groups: added to 'All' by one replace of its members for 1 user(s)"),
+            std::string::npos)
+      << first.out;
+  EXPECT_TRUE(is_member(1));
+  EXPECT_EQ(members().size(), static_cast<std::size_t>(foreign_members + 1));
+
+  // Another drainer holds it (an instance replacing its members right now).
+  const auto all = sandbox().find_group_by_name("All")->id;
+  store::store_settings location;
+  location.sqlite_path = service_->db_path().string();
+  const auto wall_now = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  {
+    auto store = store::open_store(location);
+    ASSERT_TRUE(store->claim_group(all, "another-instance", wall_now(), wall_now() + 600'000));
+  }
+  const int replaces = sandbox().calls("POST /group/{id}/members");
+  const auto held = sync_user(2);
+  ASSERT_EQ(held.exit_code, 0) << held.out << held.err;
+  EXPECT_NE(held.out.find("groups: queued; another drainer holds the group"), std::string::npos)
+      << held.out;
+  EXPECT_EQ(sandbox().calls("POST /group/{id}/members"), replaces) << "replaced beside its holder";
+  EXPECT_FALSE(is_member(2));
+  EXPECT_EQ(status_of(*service_)["group_additions"]["waiting"], 1);
+
+  {
+    auto store = store::open_store(location);
+    store->finish_group(all, "another-instance", 0);  // lets go, removes nothing
+  }
+  const auto again = sync_user(2);
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_NE(again.out.find("groups: added to 'All'"), std::string::npos) << again.out;
+  EXPECT_TRUE(is_member(1));
+  EXPECT_TRUE(is_member(2));
+  EXPECT_EQ(members().size(), static_cast<std::size_t>(foreign_members + 2));
+  EXPECT_EQ(status_of(*service_)["group_additions"]["waiting"], 0);
+  EXPECT_EQ(sandbox().users().size(), static_cast<std::size_t>(foreign_members + 2));
+}
+
 }  // namespace
 }  // namespace connector::testing

@@ -85,6 +85,12 @@ struct worker_options {
   std::function<retry_settings()> retries;
 };
 
+// The group additions a processor left (record_result::group_additions), stamped with their
+// record and `now`, each with its "queued" event added to result.history: as the worker and
+// `connector sync-user` put them in the group queue, before the record is marked done.
+void stamp_group_additions(const store::pending_record& record, record_result& result,
+                           epoch_ms now);
+
 // Exponential back-off with "equal jitter": half the delay fixed, half random, so retries
 // of many users spread out but never come back sooner than half the nominal delay.
 // `attempts` counts failures so far (1 after the first); `jitter` is in [0, 1).
