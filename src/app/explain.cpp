@@ -7,6 +7,7 @@
 #include "connector/app/status_report.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/store/group_queue.hpp"
+#include "connector/sync/group_drainer.hpp"
 #include "connector/sync/plan.hpp"
 #include "connector/sync/user_sync.hpp"
 
@@ -315,7 +316,7 @@ std::optional<std::string> describe_group_event(const std::string& kind, const n
   if (kind == kinds::added)
     return "added to " + group + " by one replace of its members for " + text_of(d, "batch") +
            " user(s): " + text_of(d, "answer");
-  if (kind == kinds::dropped)
+  if (kind == sync::group_dropped_kind)
     return "not added to " + group + ": iSpring no longer has user " +
            text_of(d, "ispring_user_id") +
            " (deleted there since it was queued), so the replace went on without it for " +

@@ -295,8 +295,8 @@ void group_drainer::finish(const store::group_claim& claim, const std::vector<ap
                                     {"group_id", claim.group_id},
                                     {"ispring_user_id", addition.ispring_user_id},
                                     {"batch", members}};
-    events.push_back({addition.organization_id, addition.record_id, now,
-                      store::group_history_kinds::dropped, dump(dropped), 0});
+    events.push_back(
+        {addition.organization_id, addition.record_id, now, group_dropped_kind, dump(dropped), 0});
   }
   if (history_) history_(std::move(events));
   if (succeeded_) {

@@ -92,9 +92,6 @@ namespace group_history_kinds {
 inline constexpr const char* queued = "group_queued";  // details.group, group_id
 inline constexpr const char* added = "group_added";    // details.group, members, ok
 inline constexpr const char* failed = "group_failed";  // details.group, error, next_attempt_at
-// Left out of the replace: iSpring no longer has the user (read, not guessed); details.group,
-// ispring_user_id, batch (the others, added without it).
-inline constexpr const char* dropped = "group_dropped";
 }  // namespace group_history_kinds
 
 }  // namespace connector::store
