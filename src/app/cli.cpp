@@ -19,6 +19,7 @@
 #include "connector/app/explain.hpp"
 #include "connector/app/instance_heartbeat.hpp"
 #include "connector/app/organization.hpp"
+#include "connector/app/pickers.hpp"
 #include "connector/app/reconcile_runs.hpp"
 #include "connector/app/status_report.hpp"
 #include "connector/ispring/client.hpp"
@@ -27,6 +28,7 @@
 #include "connector/salesforce/rest_client.hpp"
 #include "connector/store/migrate.hpp"
 #include "connector/store/open.hpp"
+#include "connector/sync/group_drainer.hpp"
 #include "connector/sync/mapping.hpp"
 #include "connector/sync/user_sync.hpp"
 
@@ -46,24 +48,44 @@ std::optional<config::settings> load_or_explain(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// GET /admin/status's warnings (pickers::status_warnings), read from Salesforce now: the
+// settings in force (the page's revision), a failed read as a warning of its own.
+nlohmann::json status_warnings_now(const config::settings& file) {
+  const auto settings = with_page_settings(file).value_or(file);
+  auto sources = make_picker_sources(settings);
+  sources.ispring.reset();  // only Salesforce is asked
+  const pickers check(std::move(sources));
+  auto warnings = check.read_status_warnings();
+  if (warnings) return std::move(*warnings);
+  return nlohmann::json::array(
+      {{{"kind", "departments_not_checked"},
+        {"message", "could not check sync.departments against Salesforce: " + warnings.error()}}});
+}
+
+}  // namespace
+
 int status(const config::settings& settings, bool json) {
   try {
     const auto reader = store::open_store_reader(store_settings_for(settings));
     auto snapshot = read_status(*reader, system_clock().now());
-    std::string held;
+    auto warnings = status_warnings_now(settings);
     try {
-      held = organization_hold_reason(settings);
+      if (const auto held = organization_hold_reason(settings); !held.empty())
+        warnings.push_back({{"kind", "organization"}, {"message", held}});
     } catch (const std::exception&) {
       // A store no service has opened yet (or an older one): bound to nothing, holding nothing.
     }
     if (json) {
-      auto out = status_to_json(snapshot);
-      out["warnings"] = nlohmann::json::array();
-      if (!held.empty()) out["warnings"].push_back({{"kind", "organization"}, {"message", held}});
-      std::cout << out.dump(2) + "\n";
-    } else {
-      std::cout << status_to_text(snapshot) << (held.empty() ? "" : "warning: " + held + "\n");
+      auto answer = status_to_json(snapshot);
+      answer["warnings"] = warnings;
+      std::cout << answer.dump(2) + "\n";
+      return 0;
     }
+    std::cout << status_to_text(snapshot);
+    if (!warnings.empty()) std::cout << "\nWarnings:\n";
+    for (const auto& w : warnings) std::cout << "  " << w["message"].get<std::string>() << "\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "connector status: " << e.what() << "\n";
@@ -111,6 +133,63 @@ int release(const config::settings& settings, const std::string& record_id) {
   }
 }
 
+namespace {
+
+// Adds the users queued for groups, now, through the group queue's claims, as the service's
+// drainer does: never beside another replace of the same group (a drainer or a reconciliation,
+// here or on another instance), which could drop a member. A group another owner holds is
+// left to it. Prints what became of `record`'s additions.
+void add_queued_groups(store::store& inbox, ispring::api& api,
+                       const store::pending_record& record) {
+  std::vector<store::history_event> mine;
+  sync::group_drainer_options options;
+  options.owner = sync::group_owner_id() + ":sync-user";
+  options.max_rest_ms = 0;
+  system_clock clock;
+  sync::group_drainer drainer(
+      inbox, api,
+      [&](std::vector<store::history_event> events) {
+        for (const auto& e : events)
+          if (e.organization_id == record.organization_id && e.record_id == record.record_id)
+            mine.push_back(e);
+        inbox.record_history(std::move(events));
+      },
+      clock, options);
+  drainer.drain_once();
+  for (const auto& e : mine) std::cout << "  groups: " << describe_event(e) << "\n";
+  if (mine.empty())
+    std::cout << "  groups: queued; another drainer holds the group, and adds it in its next "
+                 "replace\n";
+}
+
+// The outcome as the worker records it, so the worker does not apply the same state again;
+// the group additions queued first, as durable as the outcome.
+void record_sync_user_outcome(store::store& inbox, const store::pending_record& record,
+                              sync::record_result& result) {
+  const auto now = system_clock().now();
+  sync::stamp_group_additions(record, result, now);
+  if (!result.group_additions.empty()) inbox.queue_group_additions(result.group_additions);
+  auto history = std::move(result.history);
+  store::history_event outcome;
+  outcome.kind = result.result == sync::record_result::kind::applied
+                     ? store::history_kinds::applied
+                     : store::history_kinds::skipped;
+  outcome.details_json =
+      nlohmann::json{{"outcome", result.outcome + " (connector sync-user)"}}.dump();
+  history.push_back(std::move(outcome));
+  for (auto& e : history) {
+    e.organization_id = record.organization_id;
+    e.record_id = record.record_id;
+    if (e.time == 0) e.time = now;
+  }
+  inbox.record_history(std::move(history));
+  if (result.ispring_user_id)
+    inbox.set_link(record.organization_id, record.record_id, *result.ispring_user_id);
+  inbox.mark_done(record.organization_id, record.record_id, record.version, result.outcome);
+}
+
+}  // namespace
+
 int sync_user(const config::settings& settings, const std::string& record_id) {
   if (!settings.ispring) {
     std::cerr << "connector sync-user: the configuration has no ispring section\n";
@@ -139,6 +218,10 @@ int sync_user(const config::settings& settings, const std::string& record_id) {
         settings, api,
         reread_options_for(settings, salesforce ? &*salesforce : nullptr, *inbox, clock),
         inbox.get());
+    // Groups through the queue and its claims, as the worker's (ispring.group_additions
+    // "user_update" adds them on the user's update, as there).
+    const bool by_update = settings.ispring->group_additions == "user_update";
+    chain.join_groups(by_update ? sync::group_mode::by_update : sync::group_mode::deferred);
     auto report = chain.run(*record, link);
     if (report.result.reread) {
       inbox->save_reread(record->organization_id, record->record_id, record->version,
@@ -147,31 +230,14 @@ int sync_user(const config::settings& settings, const std::string& record_id) {
     }
     std::cout << "user " << record->record_id << "\n  scope: " << report.scope_reason << "\n";
     for (const auto& step : report.steps) std::cout << "  " << step.to_string() << "\n";
-    const auto& result = report.result;
+    auto& result = report.result;
     if (result.result == sync::record_result::kind::failed) {
       std::cout << "  FAILED: " << result.error << "\n";
       return 1;
     }
-    // Recorded like the worker would, so it does not apply the same state again.
-    auto history = std::move(report.result.history);
-    store::history_event outcome;
-    outcome.kind = result.result == sync::record_result::kind::applied
-                       ? store::history_kinds::applied
-                       : store::history_kinds::skipped;
-    outcome.details_json =
-        nlohmann::json{{"outcome", result.outcome + " (connector sync-user)"}}.dump();
-    history.push_back(std::move(outcome));
-    const auto now = system_clock().now();
-    for (auto& e : history) {
-      e.organization_id = record->organization_id;
-      e.record_id = record->record_id;
-      e.time = now;
-    }
-    inbox->record_history(std::move(history));
-    if (result.ispring_user_id) {
-      inbox->set_link(record->organization_id, record->record_id, *result.ispring_user_id);
-    }
-    inbox->mark_done(record->organization_id, record->record_id, record->version, result.outcome);
+    const bool joins_groups = !result.group_additions.empty();
+    record_sync_user_outcome(*inbox, *record, result);
+    if (joins_groups) add_queued_groups(*inbox, api, *record);
     std::cout << "  result: " << result.outcome << "\n";
     return 0;
   } catch (const std::exception& e) {

@@ -7,6 +7,7 @@
 #include "connector/app/status_report.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/store/group_queue.hpp"
+#include "connector/sync/group_drainer.hpp"
 #include "connector/sync/plan.hpp"
 #include "connector/sync/user_sync.hpp"
 
@@ -171,7 +172,9 @@ store::store_settings store_settings_for(const config::settings& settings) {
       static_cast<std::int64_t>(settings.store.notification_retention_hours) * 60 * 60 * 1000;
   options.login_field = settings.mapping.login;
   options.email_field = settings.mapping.email;
-  options.requeue_stale_while_waiting = config::verifies_notifications(settings);
+  // Whenever verification may be on: a settings revision can turn it on while the store is
+  // open (requeueing a waiting record with verification off only applies it again).
+  options.requeue_stale_while_waiting = config::has_rest_credentials(settings.salesforce);
   return options;
 }
 
@@ -313,6 +316,13 @@ std::optional<std::string> describe_group_event(const std::string& kind, const n
   if (kind == kinds::added)
     return "added to " + group + " by one replace of its members for " + text_of(d, "batch") +
            " user(s): " + text_of(d, "answer");
+  if (kind == sync::group_dropped_kind)
+    return "not added to " + group + ": iSpring no longer has user " +
+           text_of(d, "ispring_user_id") +
+           " (deleted there since it was queued), so the replace went on without it for " +
+           text_of(d, "batch") +
+           " other user(s); the user's next change or the next reconciliation creates it "
+           "again while it is in scope";
   if (kind != kinds::failed) return std::nullopt;
   std::string text = "adding to " + group + " failed (attempt " + text_of(d, "attempt") +
                      "): " + text_of(d, "error");

@@ -538,13 +538,59 @@ std::vector<http::route> pickers::routes(const std::vector<config::admin_token>&
   };
 }
 
-json pickers::status_warnings() const {
+namespace {
+
+// sync.departments names departments (not only "*"): something to check.
+bool lists_departments(const config::settings& settings) {
+  return std::any_of(settings.sync.departments.begin(), settings.sync.departments.end(),
+                     [](const auto& entry) { return entry.first != "*"; });
+}
+
+// status_warnings' answer from one reading of the counts.
+json department_warnings(const std::vector<department_count>& counts, bool complete,
+                         const std::vector<std::string>& looked_up,
+                         const config::settings& settings) {
   json warnings = json::array();
+  const std::string field = settings.mapping.department;
+  for (const auto& name : unmatched_departments(counts, settings.sync, true)) {
+    // Beyond a cut list only the departments asked for by name are known (one added to the
+    // settings since then waits for the next count).
+    const bool known =
+        complete || std::any_of(looked_up.begin(), looked_up.end(),
+                                [&](const auto& l) { return text::iequals(l, name); });
+    if (!known) continue;
+    warnings.push_back(
+        {{"kind", "department_matches_no_user"},
+         {"department", name},
+         {"message", "sync.departments lists '" + name +
+                         "', which no active Salesforce user has as " + field +
+                         ": check the spelling (GET /admin/salesforce/departments)"}});
+  }
+  return warnings;
+}
+
+}  // namespace
+
+expected<json, std::string> pickers::read_status_warnings() const {
   const auto settings = state_->sources.settings();
-  const bool listed =
-      std::any_of(settings.sync.departments.begin(), settings.sync.departments.end(),
-                  [](const auto& entry) { return entry.first != "*"; });
-  if (!listed || !state_->sources.salesforce) return warnings;
+  if (!lists_departments(settings) || !state_->sources.salesforce) return json::array();
+  expected<department_listing, http::response> listing = unexpected{http::response{}};
+  try {
+    listing = state_->read_counts(settings);
+  } catch (const std::exception& e) {  // a department field the query cannot name
+    return unexpected{std::string(e.what())};
+  }
+  if (!listing) {
+    const auto body = json::parse(listing.error().body, nullptr, false);
+    return unexpected{body.is_object() ? body.value("error", listing.error().body)
+                                       : listing.error().body};
+  }
+  return department_warnings(listing->counts, listing->complete, listing->looked_up, settings);
+}
+
+json pickers::status_warnings() const {
+  const auto settings = state_->sources.settings();
+  if (!lists_departments(settings) || !state_->sources.salesforce) return json::array();
   std::optional<std::vector<department_count>> counts;
   bool complete = true;
   std::vector<std::string> looked_up;
@@ -582,23 +628,8 @@ json pickers::status_warnings() const {
     complete = state_->counts_complete;
     looked_up = state_->counts_looked_up;
   }
-  if (!counts) return warnings;
-  const std::string field = settings.mapping.department;
-  for (const auto& name : unmatched_departments(*counts, settings.sync, true)) {
-    // Beyond a cut list only the departments asked for by name are known (one added to the
-    // settings since then waits for the next count).
-    const bool known =
-        complete || std::any_of(looked_up.begin(), looked_up.end(),
-                                [&](const auto& l) { return text::iequals(l, name); });
-    if (!known) continue;
-    warnings.push_back(
-        {{"kind", "department_matches_no_user"},
-         {"department", name},
-         {"message", "sync.departments lists '" + name +
-                         "', which no active Salesforce user has as " + field +
-                         ": check the spelling (GET /admin/salesforce/departments)"}});
-  }
-  return warnings;
+  if (!counts) return json::array();
+  return department_warnings(*counts, complete, looked_up, settings);
 }
 
 picker_sources make_picker_sources(const config::settings& settings) {

@@ -125,6 +125,14 @@ class signal_waiter {
   std::thread thread_;
 };
 
+// sync.max_attempts and the retry delays of the revision in force, asked at each failure.
+std::function<sync::retry_settings()> live_retries(sync::settings_source source) {
+  return [source = std::move(source)] {
+    const auto& now = source().settings->sync;
+    return sync::retry_settings{now.max_attempts, now.retry_base_ms, now.retry_max_ms};
+  };
+}
+
 // Users join groups through the drainer (one replace per group and batch), or by groupIds on
 // their update (ispring.group_additions "user_update"); the drainer runs in both, so what was
 // queued before a switch still reaches iSpring. The caller starts it (organization_hold).
@@ -139,8 +147,7 @@ std::unique_ptr<sync::group_drainer> start_group_drainer(const config::settings&
   store::group_queue* queue = &inbox;
   sync::group_drainer_options options;
   options.owner = sync::group_owner_id();
-  options.retry_base_ms = settings.sync.retry_base_ms;
-  options.retry_max_ms = settings.sync.retry_max_ms;
+  options.retries = worker_options.retries;
   options.metrics = &metrics;
   auto drainer = std::make_unique<sync::group_drainer>(
       *queue, api,
@@ -256,20 +263,19 @@ int serve(const config::settings& file_settings, const serve_options& options) {
     user_sync =
         std::make_unique<sync::user_sync>(settings, *ispring_api, std::move(reread), inbox.get());
     user_sync->follow(live.source());  // each record on the newest settings revision
-    if (const auto& cap = settings.sync.max_deactivations_per_hour) {
-      deactivation_limiter = std::make_unique<sync::deactivation_limiter>(
-          *cap, clock, sync::journal_in(*inbox, *inbox));
-      user_sync->limit_deactivations(*deactivation_limiter);
-    } else {
+    // Always there, counting even while "off": the cap each deactivation meets is the
+    // revision's in force (a revision may turn it on or lower it at any time).
+    deactivation_limiter = std::make_unique<sync::deactivation_limiter>(
+        settings.sync.max_deactivations_per_hour.value_or("off"), clock,
+        sync::journal_in(*inbox, *inbox));
+    user_sync->limit_deactivations(*deactivation_limiter);
+    if (!settings.sync.max_deactivations_per_hour)
       spdlog::warn(
           "sync.max_deactivations_per_hour is off: notifications may deactivate or delete any "
           "number of iSpring users");
-    }
     sync::worker_options worker_options;
     worker_options.concurrency = settings.ispring->max_concurrency;
-    worker_options.max_attempts = settings.sync.max_attempts;
-    worker_options.retry_base_ms = settings.sync.retry_base_ms;
-    worker_options.retry_max_ms = settings.sync.retry_max_ms;
+    worker_options.retries = live_retries(live.source());
     worker_options.metrics = &metrics;
     drainer = start_group_drainer(settings, *inbox, *ispring_api, clock, metrics, *user_sync,
                                   worker_options);

@@ -43,13 +43,10 @@ retirement_journal journal_in(store::work_queue& queue, store::user_links& links
 
 deactivation_limiter::deactivation_limiter(std::string setting, const clock& time,
                                            retirement_journal journal)
-    : setting_(std::move(setting)),
-      share_(!setting_.empty() && setting_.back() == '%'),
-      clock_(time),
-      journal_(std::move(journal)) {}
+    : setting_(std::move(setting)), clock_(time), journal_(std::move(journal)) {}
 
 deactivation_limiter::window& deactivation_limiter::current_locked(
-    const std::string& organization_id, epoch_ms now) {
+    const std::string& organization_id, epoch_ms now, bool share) {
   auto& w = windows_[organization_id];
   const epoch_ms start = now - safety_window_ms;
   if (!w.loaded) {
@@ -58,20 +55,34 @@ deactivation_limiter::window& deactivation_limiter::current_locked(
     w.loaded = true;
   }
   w.times.erase(w.times.begin(), w.times.lower_bound(start + 1));
-  if (share_ && (!w.linked_read_at || now - *w.linked_read_at >= linked_users_reread_ms ||
-                 now < *w.linked_read_at)) {
+  if (share && (!w.linked_read_at || now - *w.linked_read_at >= linked_users_reread_ms ||
+                now < *w.linked_read_at)) {
     w.linked = journal_.linked_users(organization_id);
     w.linked_read_at = now;
   }
   return w;
 }
 
+namespace {
+
+bool is_share(const std::optional<std::string>& setting) {
+  return setting && !setting->empty() && setting->back() == '%';
+}
+
+}  // namespace
+
 deactivation_limiter::verdict deactivation_limiter::reserve(const std::string& organization_id,
                                                             bool released) {
+  return reserve(organization_id, released, setting_);
+}
+
+deactivation_limiter::verdict deactivation_limiter::reserve(
+    const std::string& organization_id, bool released, const std::optional<std::string>& setting) {
   const epoch_ms now = clock_.now();
+  const bool share = is_share(setting);
   std::lock_guard lock(mutex_);
-  auto& w = current_locked(organization_id, now);
-  const auto cap = hourly_cap(setting_, w.linked);
+  auto& w = current_locked(organization_id, now, share);
+  const auto cap = hourly_cap(setting, w.linked);
   if (released || !cap || w.times.size() < *cap) {
     w.times.insert(now);
     return {true, now, {}};
@@ -80,7 +91,7 @@ deactivation_limiter::verdict deactivation_limiter::reserve(const std::string& o
                        " users were deactivated or deleted by notifications in the last hour, "
                        "and sync.max_deactivations_per_hour allows " +
                        std::to_string(*cap);
-  if (share_) reason += " (" + setting_ + " of " + std::to_string(w.linked) + " linked users)";
+  if (share) reason += " (" + *setting + " of " + std::to_string(w.linked) + " linked users)";
   reason += "; `connector release` lets it through";
   return {false, 0, std::move(reason)};
 }
@@ -106,7 +117,7 @@ void deactivation_limiter::cancel(const std::string& organization_id, epoch_ms a
 
 std::size_t deactivation_limiter::taken(const std::string& organization_id) {
   std::lock_guard lock(mutex_);
-  return current_locked(organization_id, clock_.now()).times.size();
+  return current_locked(organization_id, clock_.now(), is_share(setting_)).times.size();
 }
 
 }  // namespace connector::sync

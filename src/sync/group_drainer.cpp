@@ -20,15 +20,26 @@ std::string dump(const nlohmann::json& details) {
   return details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// One event per user of the batch, each in its own record's history.
+// One event per user of the batch (but those `except` names), each in its own record's
+// history.
 std::vector<store::history_event> events_for(const store::group_claim& claim, epoch_ms now,
-                                             const char* kind, const nlohmann::json& details) {
+                                             const char* kind, const nlohmann::json& details,
+                                             const std::vector<std::string>& except = {}) {
   std::vector<store::history_event> events;
   const std::string text = dump(details);
   for (const auto& a : claim.additions)
-    events.push_back({a.organization_id, a.record_id, now, kind, text, 0});
+    if (std::find(except.begin(), except.end(), a.ispring_user_id) == except.end())
+      events.push_back({a.organization_id, a.record_id, now, kind, text, 0});
   return events;
 }
+
+// A refusal that may come from a user iSpring no longer has (reference §6, §8: 400, or 404
+// as the legacy API answered): not a transport failure, where iSpring read nothing.
+bool may_name_a_missing_user(const ispring::failure& f) {
+  return f.kind == ispring::failure_kind::rejected || f.kind == ispring::failure_kind::not_found;
+}
+
+constexpr std::size_t ids_per_read = 100;  // user ids per GET /users/v2: a URL of ~5 kB
 
 std::vector<std::string> distinct_users(const store::group_claim& claim) {
   std::vector<std::string> users;
@@ -73,6 +84,7 @@ bool with_group_claim(store::group_queue& queue, const std::string& group_id,
 group_drainer::group_drainer(store::group_queue& queue, ispring::api& api, history_sink history,
                              const clock& time, group_drainer_options options)
     : queue_(queue),
+      api_(api),
       directory_(api),
       apply_(api, directory_),
       history_(std::move(history)),
@@ -203,9 +215,10 @@ bool group_drainer::drain_one(const std::string& owner) {
     return true;
   }
   const std::string& name = claim->additions.front().group_name;
-  const auto users = distinct_users(*claim);
+  auto users = distinct_users(*claim);
   const auto started = std::chrono::steady_clock::now();
-  auto steps = apply_.add_to_group(name, users);
+  std::vector<std::string> gone;
+  auto steps = add_batch(name, users, gone);
   if (!steps) {
     settle([this, claim = *claim, error = steps.error().to_string()] { fail(claim, error); });
     return true;
@@ -217,16 +230,54 @@ bool group_drainer::drain_one(const std::string& owner) {
                         std::chrono::steady_clock::now() - started)
                         .count();
   const epoch_ms rest_until = clock_.now() + std::min<std::int64_t>(took, options_.max_rest_ms);
-  settle([this, claim = *claim, steps = *steps, members = users.size(), rest_until] {
-    finish(claim, steps, members, rest_until);
+  settle([this, claim = *claim, steps = *steps, members = users.size(), rest_until, gone] {
+    finish(claim, steps, members, rest_until, gone);
   });
   std::lock_guard lock(mutex_);
   resting_until_ = std::min(resting_until_.value_or(rest_until), rest_until);
   return true;
 }
 
+ispring::result<std::vector<apply_step>> group_drainer::add_batch(const std::string& group_name,
+                                                                  std::vector<std::string>& users,
+                                                                  std::vector<std::string>& gone) {
+  auto steps = apply_.add_to_group(group_name, users);
+  if (steps || !may_name_a_missing_user(steps.error())) return steps;
+  auto missing = missing_users(users);
+  if (!missing || missing->empty()) return steps;  // not that: retried as any failure
+  gone = std::move(*missing);
+  std::erase_if(users, [&](const std::string& id) {
+    return std::find(gone.begin(), gone.end(), id) != gone.end();
+  });
+  log::warn("groups.users_gone",
+            "group {}: iSpring refused the replace ({}) and no longer has {} of its {} user(s); "
+            "adding the others without them",
+            group_name, steps.error().to_string(), gone.size(), users.size() + gone.size());
+  if (users.empty()) return std::vector<apply_step>{};
+  return apply_.add_to_group(group_name, users);
+}
+
+ispring::result<std::vector<std::string>> group_drainer::missing_users(
+    const std::vector<std::string>& users) {
+  std::unordered_set<std::string> found;
+  for (std::size_t from = 0; from < users.size(); from += ids_per_read) {
+    ispring::user_filter filter;
+    filter.user_ids.assign(
+        users.begin() + static_cast<std::ptrdiff_t>(from),
+        users.begin() + static_cast<std::ptrdiff_t>(std::min(users.size(), from + ids_per_read)));
+    auto listed = api_.list_users(filter);
+    if (!listed) return unexpected{listed.error()};
+    for (const auto& u : *listed) found.insert(u.id);
+  }
+  std::vector<std::string> missing;
+  for (const auto& id : users)
+    if (!found.contains(id)) missing.push_back(id);
+  return missing;
+}
+
 void group_drainer::finish(const store::group_claim& claim, const std::vector<apply_step>& steps,
-                           std::size_t members, epoch_ms due_again_at) {
+                           std::size_t members, epoch_ms due_again_at,
+                           const std::vector<std::string>& gone) {
   queue_.finish_group(claim.group_id, claim.owner, claim.up_to(), due_again_at);
   const auto& a = claim.additions.front();
   nlohmann::json details = {
@@ -235,11 +286,22 @@ void group_drainer::finish(const store::group_claim& claim, const std::vector<ap
   for (const auto& s : steps)
     if (s.stage == "groups") answer += (answer.empty() ? "" : "; ") + s.text;
   details["answer"] = answer;
-  if (history_)
-    history_(events_for(claim, clock_.now(), store::group_history_kinds::added, details));
+  const auto now = clock_.now();
+  auto events = events_for(claim, now, store::group_history_kinds::added, details, gone);
+  const std::size_t added = events.size();
+  for (const auto& addition : claim.additions) {
+    if (std::find(gone.begin(), gone.end(), addition.ispring_user_id) == gone.end()) continue;
+    const nlohmann::json dropped = {{"group", a.group_name},
+                                    {"group_id", claim.group_id},
+                                    {"ispring_user_id", addition.ispring_user_id},
+                                    {"batch", members}};
+    events.push_back(
+        {addition.organization_id, addition.record_id, now, group_dropped_kind, dump(dropped), 0});
+  }
+  if (history_) history_(std::move(events));
   if (succeeded_) {
     succeeded_->inc();
-    users_added_->inc(claim.additions.size());
+    users_added_->inc(added);
   }
   log::info("groups.replaced", "group {}: {} user(s) in one replace: {}", a.group_name, members,
             answer);
@@ -247,8 +309,11 @@ void group_drainer::finish(const store::group_claim& claim, const std::vector<ap
 
 void group_drainer::fail(const store::group_claim& claim, const std::string& error) {
   const int attempts = claim.attempts + 1;
+  const auto retry = options_.retries
+                         ? options_.retries()
+                         : retry_settings{0, options_.retry_base_ms, options_.retry_max_ms};
   thread_local std::mt19937_64 random{std::random_device{}()};
-  const auto delay = retry_delay_ms(attempts, options_.retry_base_ms, options_.retry_max_ms,
+  const auto delay = retry_delay_ms(attempts, retry.retry_base_ms, retry.retry_max_ms,
                                     std::uniform_real_distribution<double>(0, 1)(random));
   const epoch_ms now = clock_.now();
   queue_.release_group(claim.group_id, claim.owner, now + delay, error);

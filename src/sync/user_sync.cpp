@@ -203,7 +203,9 @@ user_sync_report user_sync::run(const store::pending_record& record,
   const auto settings = settings_now();
   auto fields = fields_of(record);
   const bool can_read = static_cast<bool>(reread_.read);
-  const bool verify = reread_.verify && can_read;
+  // Following the page's settings, sync.verify_notifications is the revision's too.
+  const bool verify =
+      can_read && (source_ ? config::verifies_notifications(*settings.settings) : reread_.verify);
   // A partial change event holds only what changed: without the rest, the user would be
   // applied as if those fields were unknown (no department: set aside).
   std::vector<std::string> missing;
@@ -307,7 +309,10 @@ user_sync_report user_sync::run_with_fields(const settings_snapshot& settings,
     options.join_groups = join_groups_;
     if (limiter_) {
       options.may_retire = [&] {
-        limit = limiter_->reserve(record.organization_id, record.released);
+        // Following the page's settings, the cap is the revision's; else the limiter's own.
+        limit = source_ ? limiter_->reserve(record.organization_id, record.released,
+                                            settings.settings->sync.max_deactivations_per_hour)
+                        : limiter_->reserve(record.organization_id, record.released);
         return limit->allowed;
       };
     }

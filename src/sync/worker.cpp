@@ -178,9 +178,9 @@ std::vector<store::pending_record> worker::take_back(std::vector<parked_record> 
       }
     } catch (const std::exception& e) {
       log::warn("worker.queue_failed", "could not read back user {}: {}", p.record_id, e.what());
+      const auto until = now + retries_now().retry_base_ms;  // asked outside mutex_
       std::lock_guard lock(mutex_);
-      park_locked(std::move(p.organization_id), std::move(p.record_id),
-                  now + options_.retry_base_ms);
+      park_locked(std::move(p.organization_id), std::move(p.record_id), until);
     }
   }
   return back;
@@ -283,12 +283,8 @@ std::vector<store::history_event> history_of(const store::pending_record& record
 
 }  // namespace
 
-// Durable before the record is marked done: a crash in between leaves the record pending (and
-// maybe the additions queued twice, which a union ignores), never an applied user whose
-// groups are forgotten. Throws when the store cannot commit: the record stays as it was.
-bool worker::queue_group_additions(const store::pending_record& record, record_result& result,
-                                   epoch_ms now) {
-  if (!options_.group_queue) return false;
+void stamp_group_additions(const store::pending_record& record, record_result& result,
+                           epoch_ms now) {
   for (auto& a : result.group_additions) {
     a.organization_id = record.organization_id;
     a.record_id = record.record_id;
@@ -299,9 +295,23 @@ bool worker::queue_group_additions(const store::pending_record& record, record_r
         -1, ' ', false, nlohmann::json::error_handler_t::replace);
     result.history.push_back(std::move(queued));
   }
+}
+
+// Durable before the record is marked done: a crash in between leaves the record pending (and
+// maybe the additions queued twice, which a union ignores), never an applied user whose
+// groups are forgotten. Throws when the store cannot commit: the record stays as it was.
+bool worker::queue_group_additions(const store::pending_record& record, record_result& result,
+                                   epoch_ms now) {
+  if (!options_.group_queue) return false;
+  stamp_group_additions(record, result, now);
   options_.group_queue->queue_group_additions(result.group_additions);
   if (options_.on_group_additions) options_.on_group_additions();
   return true;
+}
+
+retry_settings worker::retries_now() const {
+  if (options_.retries) return options_.retries();
+  return {options_.max_attempts, options_.retry_base_ms, options_.retry_max_ms};
 }
 
 void worker::process(const store::pending_record& record) {
@@ -353,9 +363,10 @@ void worker::process(const store::pending_record& record) {
       return;
     }
     const int attempts = record.attempts + 1;
-    const bool dead = !result.retryable || attempts >= options_.max_attempts;
+    const auto retry = retries_now();  // the revision in force at this failure
+    const bool dead = !result.retryable || attempts >= retry.max_attempts;
     thread_local std::mt19937_64 random{std::random_device{}()};
-    const auto delay = retry_delay_ms(attempts, options_.retry_base_ms, options_.retry_max_ms,
+    const auto delay = retry_delay_ms(attempts, retry.retry_base_ms, retry.retry_max_ms,
                                       std::uniform_real_distribution<double>(0, 1)(random));
     const auto retry_at = now + delay;
     nlohmann::json details = {{"attempt", attempts},
@@ -385,7 +396,7 @@ void worker::process(const store::pending_record& record) {
     // nothing is lost, it may only be applied again.
     log::error("user.store_failed", "user {}: could not record the outcome: {}", record.record_id,
                e.what());
-    park(record, now + options_.retry_base_ms);
+    park(record, now + retries_now().retry_base_ms);
   }
 }
 

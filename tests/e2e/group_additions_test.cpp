@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "connector/store/open.hpp"
 #include "support/eventually.hpp"
 #include "support/ispring_sandbox_server.hpp"
 #include "support/outbound_builder.hpp"
@@ -190,6 +191,137 @@ TEST_F(group_additions_e2e, a_kill_between_apply_and_drain_still_ends_with_every
   service_->advance_clock(2 * 60'000);
   ASSERT_TRUE(eventually([&] { return drained(*service_); })) << service_->process().stderr_text();
   expect_all_members(1, 61);
+}
+
+// A user deleted in iSpring after its addition was queued: iSpring refuses the whole replace
+// naming it (400), which used to hold every other user of the batch, retried forever. The
+// batch is read back by id, the one iSpring no longer has is left out and its history says
+// so, and the other 49 join in the next replace; nothing waits or retries.
+TEST_F(group_additions_e2e, a_user_deleted_in_ispring_meanwhile_is_left_out_and_the_rest_join) {
+  sandbox().set_latency_ms(10 * 60'000, "GET /group/{id}");  // additions wait, as above
+  start();
+  post_users(1, 51);
+  ASSERT_TRUE(eventually([&] {
+    const auto s = status_of(*service_);
+    return s["pending"] == 0 && s["retrying"] == 0 && s["group_additions"]["waiting"] == 50;
+  })) << service_->process().stderr_text();
+  service_->kill_hard();
+  // An iSpring administrator deletes one of them meanwhile.
+  const auto gone = sandbox().find_user_by_login("user17@acme.example.prod");
+  ASSERT_TRUE(gone);
+  const auto deleted = sandbox().handle(
+      {"DELETE",
+       "/user/" + gone->id,
+       {{"accept", "application/json"}, {"authorization", "Bearer " + sandbox().issue_token()}},
+       {}});
+  ASSERT_EQ(deleted.status, 204) << deleted.body;
+  sandbox().set_latency_ms(0, "GET /group/{id}");
+  const int replaces_before = sandbox().calls("POST /group/{id}/members");
+  service_->start();
+  service_->advance_clock(2 * 60'000);  // the killed drainer's lease
+  ASSERT_TRUE(eventually([&] { return drained(*service_); })) << service_->process().stderr_text();
+
+  const auto list = members();
+  const std::set<std::string> in_group(list.begin(), list.end());
+  EXPECT_EQ(list.size(), in_group.size()) << "a member listed twice";
+  EXPECT_EQ(list.size(), static_cast<std::size_t>(foreign_members + 49));
+  EXPECT_FALSE(in_group.contains(gone->id));
+  for (const auto& id : foreign_) EXPECT_TRUE(in_group.contains(id)) << "staff " << id;
+  for (int n = 1; n < 51; ++n) {
+    if (n == 17) continue;
+    const auto u = sandbox().find_user_by_login("user" + std::to_string(n) + "@acme.example.prod");
+    ASSERT_TRUE(u) << n;
+    EXPECT_TRUE(in_group.contains(u->id)) << "user " << n << " left out";
+  }
+  // One replace refused, one that took the 49; nobody retrying.
+  EXPECT_EQ(sandbox().calls("POST /group/{id}/members") - replaces_before, 2);
+  const auto s = status_of(*service_);
+  EXPECT_EQ(s["group_additions"]["waiting"], 0) << s;
+  EXPECT_EQ(s["group_additions"]["retrying_groups"], 0) << s;
+  EXPECT_EQ(sandbox().users().size(), static_cast<std::size_t>(foreign_members + 49))
+      << "the deleted user is not created again by the drainer";
+
+  const auto explain = [&](int n) {
+    return run_connector({"explain", "--offline", "--config", service_->config_path().string(),
+                          make_id("005", static_cast<std::uint64_t>(n))})
+        .out;
+  };
+  const auto left_out = explain(17);
+  EXPECT_NE(left_out.find("not added to 'All': iSpring no longer has user " + gone->id),
+            std::string::npos)
+      << left_out;
+  EXPECT_EQ(left_out.find("added to 'All' by one replace"), std::string::npos) << left_out;
+  const auto joined = explain(18);
+  EXPECT_NE(joined.find("added to 'All' by one replace of its members for 49 user(s)"),
+            std::string::npos)
+      << joined;
+}
+
+// `connector sync-user` adds groups as the worker does: queued, then replaced under the
+// group's claim, so it never races the service's drainer (or a reconciliation, or another
+// instance) and drops nobody. While another owner holds the group it replaces nothing and
+// leaves the user queued; once the group is free, the user joins, once.
+TEST_F(group_additions_e2e, sync_user_adds_groups_under_the_group_claim) {
+  auto intake_only = config();
+  intake_only.erase("ispring");  // the users wait in the queue for sync-user
+  service_ = std::make_unique<running_service>(dir_.path(), intake_only);
+  post_users(1, 3);
+  ASSERT_EQ(service_->stop(), 0);
+  const auto config_path = dir_.path() / "with-ispring.json";
+  write_text(config_path, test_config(dir_.path(), config()).dump());
+  const auto sync_user = [&](int n) {
+    return run_connector({"sync-user", "--config", config_path.string(),
+                          make_id("005", static_cast<std::uint64_t>(n))});
+  };
+  const auto is_member = [&](int n) {
+    const auto u = sandbox().find_user_by_login("user" + std::to_string(n) + "@acme.example.prod");
+    const auto list = members();
+    return u && std::count(list.begin(), list.end(), u->id) == 1;
+  };
+
+  // Nobody else holds the group: added at once, by one replace under the claim.
+  const auto first = sync_user(1);
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_NE(first.out.find("groups: added to 'All' by one replace of its members for 1 user(s)"),
+            std::string::npos)
+      << first.out;
+  EXPECT_TRUE(is_member(1));
+  EXPECT_EQ(members().size(), static_cast<std::size_t>(foreign_members + 1));
+
+  // Another drainer holds it (an instance replacing its members right now).
+  const auto all = sandbox().find_group_by_name("All")->id;
+  store::store_settings location;
+  location.sqlite_path = service_->db_path().string();
+  const auto wall_now = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  {
+    auto store = store::open_store(location);
+    ASSERT_TRUE(store->claim_group(all, "another-instance", wall_now(), wall_now() + 600'000));
+  }
+  const int replaces = sandbox().calls("POST /group/{id}/members");
+  const auto held = sync_user(2);
+  ASSERT_EQ(held.exit_code, 0) << held.out << held.err;
+  EXPECT_NE(held.out.find("groups: queued; another drainer holds the group"), std::string::npos)
+      << held.out;
+  EXPECT_EQ(sandbox().calls("POST /group/{id}/members"), replaces) << "replaced beside its holder";
+  EXPECT_FALSE(is_member(2));
+  EXPECT_EQ(status_of(*service_)["group_additions"]["waiting"], 1);
+
+  {
+    auto store = store::open_store(location);
+    store->finish_group(all, "another-instance", 0);  // lets go, removes nothing
+  }
+  const auto again = sync_user(2);
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_NE(again.out.find("groups: added to 'All'"), std::string::npos) << again.out;
+  EXPECT_TRUE(is_member(1));
+  EXPECT_TRUE(is_member(2));
+  EXPECT_EQ(members().size(), static_cast<std::size_t>(foreign_members + 2));
+  EXPECT_EQ(status_of(*service_)["group_additions"]["waiting"], 0);
+  EXPECT_EQ(sandbox().users().size(), static_cast<std::size_t>(foreign_members + 2));
 }
 
 }  // namespace

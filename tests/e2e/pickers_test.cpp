@@ -139,6 +139,62 @@ TEST_F(pickers_e2e, LargeOrgDepartmentsCountedAndATypoFlagged) {
   EXPECT_EQ(static_cast<std::int64_t>(seen.size()), expected["Department 7"]);
 }
 
+// `connector status` tells what GET /admin/status tells of a configured department nobody
+// has, by the settings in force (a revision saved in the page), and says so when it cannot
+// read Salesforce instead of showing no warning.
+TEST_F(pickers_e2e, TheStatusCommandWarnsOfTheSameDepartmentsAsTheAdminApi) {
+  salesforce_->sandbox().add_generated_users(30, json::object(), 3);  // Departments 0 to 2
+  start();
+  const auto cli_status = [&](bool as_json) {
+    std::vector<std::string> args{"status", "--config", service_->config_path().string()};
+    if (as_json) args.insert(args.begin() + 1, "--json");
+    return run_connector(args);
+  };
+  const auto queries = [&] {
+    return salesforce_->sandbox().calls("GET /services/data/{version}/query");
+  };
+  const int before = queries();
+  const auto nothing_listed = cli_status(true);
+  ASSERT_EQ(nothing_listed.exit_code, 0) << nothing_listed.err;
+  EXPECT_EQ(json::parse(nothing_listed.out)["warnings"], json::array());
+  EXPECT_EQ(queries(), before) << "nothing to check, nothing asked";
+
+  const json sync = {
+      {"departments", {{"Department 1", json::object()}, {"Department 9", json::object()}}}};
+  const auto saved = service_->admin_client().request(
+      "PUT", "/admin/settings/sync", sync.dump(),
+      {{"Authorization", std::string("Bearer ") + test_admin_token},
+       {"Content-Type", "application/json"},
+       {"If-Match", "\"0\""}});
+  ASSERT_EQ(saved.status, 200) << saved.body;
+  json from_api;
+  ASSERT_TRUE(eventually([&] {
+    from_api = get_json("/admin/status")["warnings"];
+    return from_api.is_array() && !from_api.empty();
+  }));
+  ASSERT_EQ(from_api.size(), 1u) << from_api;
+  EXPECT_EQ(from_api[0]["department"], "Department 9");
+  const auto answer = cli_status(true);
+  ASSERT_EQ(answer.exit_code, 0) << answer.err;
+  EXPECT_EQ(json::parse(answer.out)["warnings"], from_api);
+  const auto text = cli_status(false);
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("\nWarnings:\n  " + from_api[0]["message"].get<std::string>() + "\n"),
+            std::string::npos)
+      << text.out;
+
+  salesforce_->sandbox().set_outage(true);
+  const auto down = cli_status(true);
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  const auto warnings = json::parse(down.out)["warnings"];
+  ASSERT_EQ(warnings.size(), 1u) << warnings;
+  EXPECT_EQ(warnings[0]["kind"], "departments_not_checked");
+  EXPECT_EQ(warnings[0]["message"].get<std::string>().rfind(
+                "could not check sync.departments against Salesforce: ", 0),
+            0u)
+      << warnings;
+}
+
 TEST_F(pickers_e2e, SearchFindsUsersAndAnInjectionFindsNobody) {
   salesforce_->sandbox().add_generated_users(500, json::object(), 5);
   start();

@@ -641,6 +641,27 @@ TEST_F(IspringSandbox, GroupRulesNamesUnknownUsersSmartGroups) {
   EXPECT_EQ(get("/group/" + g).status, 404);
 }
 
+// A member replace naming a user deleted since (reference §8: a request iSpring cannot take
+// is refused with 400, and §6 has no partial replace): the whole replace is refused, nobody
+// joins, and reading the users by id tells which one is gone.
+TEST_F(IspringSandbox, AReplaceNamingADeletedUserIsRefusedWholeAndAReadByIdShowsWhoIsGone) {
+  const std::string a = create_user("a", "a@example.com");
+  const std::string b = create_user("b", "b@example.com");
+  const std::string c = create_user("c", "c@example.com");
+  const std::string g = sandbox_.add_group("G", {a});
+  ASSERT_EQ(del("/user/" + b).status, 204);
+  const auto refused = post("/group/" + g + "/members", {{"userIds", {a, b, c}}});
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body.find(b), std::string::npos) << refused.body;
+  EXPECT_EQ(sandbox_.groups().at(0).user_ids, std::vector<std::string>{a}) << "nothing applied";
+  const auto read = isp::parse_users_page(
+      get("/users/v2?userIds[]=" + a + "&userIds[]=" + b + "&userIds[]=" + c).body);
+  ASSERT_TRUE(read) << read.error();
+  std::set<std::string> found;
+  for (const auto& u : read->items) found.insert(u.id);
+  EXPECT_EQ(found, (std::set<std::string>{a, c}));
+}
+
 TEST_F(IspringSandbox, PagesAndListsGroups) {
   for (int i = 0; i < 3; ++i) sandbox_.add_group("G" + std::to_string(i), {}, i == 2);
   const auto first = isp::parse_groups_page(get("/groups?pageSize=2").body);

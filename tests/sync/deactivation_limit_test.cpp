@@ -81,6 +81,33 @@ TEST(deactivation_limiter, a_count_allows_that_many_in_an_hour_then_holds_with_a
   EXPECT_EQ(journal.kept[org].size(), 2u) << "a refusal takes no place";
 }
 
+// Settings edited in the page: each reservation meets the cap of the revision in force, over
+// the same hour, so a cap lowered or turned on counts what was made before (off included).
+TEST(deactivation_limiter, the_cap_in_force_at_each_reservation_decides_over_the_same_hour) {
+  manual_clock clock(1'700'000'000'000);
+  fake_journal journal;
+  deactivation_limiter limiter("off", clock, journal.journal());
+  const auto made = [&](const std::optional<std::string>& cap) {
+    const auto verdict = limiter.reserve(org, false, cap);
+    if (verdict.allowed) limiter.confirm(org, "005", verdict.at);
+    return verdict;
+  };
+  EXPECT_TRUE(made(std::nullopt).allowed);
+  EXPECT_TRUE(made(std::string("off")).allowed);
+  EXPECT_TRUE(made(std::string("5")).allowed);
+  EXPECT_EQ(journal.kept[org].size(), 3u) << "counted while off";
+  const auto lowered = made(std::string("3"));
+  EXPECT_FALSE(lowered.allowed);
+  EXPECT_NE(lowered.reason.find("allows 3"), std::string::npos) << lowered.reason;
+  // A share of 100 linked users: 3% is 3, full; 4% has one place left.
+  EXPECT_FALSE(made(std::string("3%")).allowed);
+  const auto share = made(std::string("4%"));
+  EXPECT_TRUE(share.allowed);
+  EXPECT_FALSE(made(std::string("4%")).allowed);
+  EXPECT_NE(made(std::string("4%")).reason.find("(4% of 100 linked users)"), std::string::npos);
+  EXPECT_TRUE(limiter.reserve(org, false).allowed) << "the constructor's setting: off";
+}
+
 TEST(deactivation_limiter, the_hour_slides_each_place_frees_an_hour_after_it_was_taken) {
   manual_clock clock(1'700'000'000'000);
   fake_journal journal;

@@ -314,6 +314,103 @@ TEST_F(group_drainer_test, a_finish_the_store_refused_is_retried_once_it_answers
   }
 }
 
+// Refuses the next member replaces with a 400, whoever they name (as iSpring refuses one for
+// a reason the drainer cannot see).
+class refusing_ispring : public testing::in_process_ispring {
+ public:
+  using in_process_ispring::in_process_ispring;
+  int refusals = 0;
+
+  ispring::result<ispring::ok> set_group_members(const std::string& group_id,
+                                                 const std::vector<std::string>& ids) override {
+    if (refusals > 0) {
+      --refusals;
+      return unexpected{ispring::failure{ispring::failure_kind::rejected, 400, "refused", {}}};
+    }
+    return in_process_ispring::set_group_members(group_id, ids);
+  }
+};
+
+// A user queued for a group and deleted in iSpring before the replace: iSpring refuses the
+// whole replace naming it. The others join at once without it; its history says why; the
+// queue is empty and nothing backs off.
+TEST_F(group_drainer_test, a_user_deleted_in_ispring_is_left_out_and_the_others_join_at_once) {
+  for (int n = 1; n <= 5; ++n) receive(n, "N");
+  worker w(*inbox_, chain_.processor(), clock_, worker_options_);
+  ASSERT_EQ(w.run_once(), 5u);
+  const auto gone = linked(3);
+  const auto deleted = sandbox_.handle(
+      {"DELETE",
+       "/user/" + gone,
+       {{"accept", "application/json"}, {"authorization", "Bearer " + sandbox_.issue_token()}},
+       {}});
+  ASSERT_EQ(deleted.status, 204);
+
+  auto drainer = make_drainer();
+  EXPECT_EQ(drainer.drain_once(), 1u);
+  const auto stats = queue_->group_stats();
+  EXPECT_EQ(stats.additions, 0);
+  EXPECT_EQ(stats.retrying, 0);
+  const auto now = members();
+  const std::set<std::string> set(now.begin(), now.end());
+  EXPECT_EQ(now.size(), 54u);
+  EXPECT_FALSE(set.contains(gone));
+  for (int n : {1, 2, 4, 5}) EXPECT_TRUE(set.contains(linked(n))) << n;
+  for (const auto& id : foreign_) EXPECT_TRUE(set.contains(id)) << id << " was dropped";
+  EXPECT_EQ(api_.replaces(), 2u) << "the refused one, then the one without the user";
+
+  const auto kinds = kinds_of(3);
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "group_dropped"), 1);
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "group_added"), 0);
+  const auto events = inbox_->read_history(org, record_id(3), 100);
+  const auto dropped = std::find_if(events.begin(), events.end(),
+                                    [](const auto& e) { return e.kind == "group_dropped"; });
+  ASSERT_NE(dropped, events.end());
+  EXPECT_EQ(json::parse(dropped->details_json)["ispring_user_id"], gone);
+  EXPECT_EQ(json::parse(dropped->details_json)["batch"], 4);
+  for (int n : {1, 2, 4, 5}) {
+    const auto of = kinds_of(n);
+    EXPECT_EQ(std::count(of.begin(), of.end(), "group_added"), 1) << n;
+  }
+}
+
+// Refused with everyone still in iSpring (read back, not guessed from the message): nobody is
+// left out, the batch backs off and joins whole on the retry.
+TEST_F(group_drainer_test, a_refused_replace_with_everyone_still_in_ispring_drops_nobody) {
+  for (int n = 1; n <= 3; ++n) receive(n, "N");
+  worker w(*inbox_, chain_.processor(), clock_, worker_options_);
+  ASSERT_EQ(w.run_once(), 3u);
+  refusing_ispring refusing(sandbox_);
+  refusing.refusals = 1;
+  group_drainer_options o;
+  o.owner = "test";
+  o.max_rest_ms = 0;
+  o.retry_base_ms = 1'000;
+  o.retry_max_ms = 1'000;
+  group_drainer drainer(
+      *queue_, refusing,
+      [this](std::vector<store::history_event> events) {
+        inbox_->record_history(std::move(events));
+      },
+      clock_, o);
+  const int reads_before = sandbox_.calls("GET /users/v2");
+  EXPECT_EQ(drainer.drain_once(), 1u);
+  EXPECT_EQ(sandbox_.calls("GET /users/v2") - reads_before, 1) << "the batch read back by id";
+  auto stats = queue_->group_stats();
+  EXPECT_EQ(stats.additions, 3);
+  EXPECT_EQ(stats.retrying, 1);
+  EXPECT_EQ(members().size(), 50u);
+  for (int n = 1; n <= 3; ++n) {
+    const auto kinds = kinds_of(n);
+    EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "group_dropped"), 0) << n;
+    EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "group_failed"), 1) << n;
+  }
+  clock_.advance(1'000);
+  EXPECT_EQ(drainer.drain_once(), 1u);
+  EXPECT_EQ(queue_->group_stats().additions, 0);
+  EXPECT_EQ(members().size(), 53u);
+}
+
 TEST_F(group_drainer_test, without_a_queue_a_deferred_addition_never_marks_the_record_done) {
   worker_options_.group_queue = nullptr;
   receive(1, "A");

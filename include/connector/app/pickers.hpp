@@ -151,6 +151,9 @@ class pickers {
   // status never waits for Salesforce. Nothing to check, nothing asked: no sync.departments
   // list, or no Salesforce access.
   nlohmann::json status_warnings() const;
+  // The same warnings from counts read now, once (`connector status`, which keeps no counts
+  // between runs): [] when there is nothing to check, or why Salesforce could not be read.
+  expected<nlohmann::json, std::string> read_status_warnings() const;
 
   struct state;
 

@@ -44,7 +44,7 @@ retirement_journal journal_in(store::work_queue& queue, store::user_links& links
 
 class deactivation_limiter {
  public:
-  // `setting` is sync.max_deactivations_per_hour (not nullopt: use no limiter for "off").
+  // `setting` is sync.max_deactivations_per_hour ("off": none, unless reserve is given one).
   deactivation_limiter(std::string setting, const clock& time, retirement_journal journal);
 
   struct verdict {
@@ -57,6 +57,11 @@ class deactivation_limiter {
   // allowed over the cap and still takes a place. Thread-safe: concurrent applies never
   // reserve more than the cap between them.
   verdict reserve(const std::string& organization_id, bool released);
+  // The same under `setting` instead of the one given at construction: the revision in force
+  // (settings edited in the page). The hour is the same whatever the setting: a cap lowered
+  // or turned on counts what was made within the hour before ("off" still counts).
+  verdict reserve(const std::string& organization_id, bool released,
+                  const std::optional<std::string>& setting);
   // After the call: made (kept in the journal), or not made (the place is given back).
   void confirm(const std::string& organization_id, const std::string& record_id, epoch_ms at);
   void cancel(const std::string& organization_id, epoch_ms at);
@@ -71,10 +76,9 @@ class deactivation_limiter {
     std::size_t linked = 0;
     std::optional<epoch_ms> linked_read_at;
   };
-  window& current_locked(const std::string& organization_id, epoch_ms now);
+  window& current_locked(const std::string& organization_id, epoch_ms now, bool share);
 
   std::string setting_;
-  bool share_ = false;
   const clock& clock_;
   retirement_journal journal_;
   std::mutex mutex_;

@@ -8,7 +8,11 @@
 // drainers (threads, processes, instances on one database) and no reconciliation replace one
 // group at once; a killed drainer's claim passes on when its lease expires. A failed replace
 // keeps every addition and is retried with back-off, shown in status and metrics, never
-// dropped; the users' histories tell what happened.
+// dropped; the users' histories tell what happened. The one exception: iSpring refuses a
+// replace naming a user it no longer has (deleted there since it was queued), which would
+// hold every other user of the batch forever; so after a refused replace the batch's users
+// are read back by id, those iSpring does not return are left out (their histories say so)
+// and the rest are added at once.
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +28,7 @@
 #include "connector/store/group_queue.hpp"
 #include "connector/store/types.hpp"
 #include "connector/sync/applier.hpp"
+#include "connector/sync/worker.hpp"
 
 namespace connector::sync {
 
@@ -35,12 +40,21 @@ struct group_drainer_options {
   std::size_t batch = 2'000;       // additions per replace
   int retry_base_ms = 1'000;
   int retry_max_ms = 5 * 60'000;
+  // Settings edited in the page: sync.retry_base_ms and retry_max_ms in force, asked at each
+  // failed replace (max_attempts does not apply: additions are never dropped); none: the two
+  // fields above.
+  std::function<retry_settings()> retries;
   int idle_poll_ms = 1'000;  // look at the queue at least this often
   // After a replace the group rests as long as it took, at most this long (pacing).
   std::int64_t max_rest_ms = 1'000;
   // Receives connector_group_replaces_total{result}, the queue gauges; null records nothing.
   metrics::registry* metrics = nullptr;
 };
+
+// The drainer's own history kind, beside store::group_history_kinds: left out of the
+// replace because iSpring no longer has the user (read, not guessed); details.group,
+// ispring_user_id, batch (the others, added without it).
+inline constexpr const char* group_dropped_kind = "group_dropped";
 
 // "hostname:pid:random": who holds a group's claim, in the store and in logs.
 std::string group_owner_id();
@@ -81,8 +95,14 @@ class group_drainer {
   void thread_loop(const std::string& owner);
   // Claims one due group and adds its batch; false when none was due.
   bool drain_one(const std::string& owner);
+  // The replace, leaving out the users iSpring turns out not to have (into `gone`).
+  ispring::result<std::vector<apply_step>> add_batch(const std::string& group_name,
+                                                     std::vector<std::string>& users,
+                                                     std::vector<std::string>& gone);
+  // Which of `users` iSpring does not return when asked for them by id.
+  ispring::result<std::vector<std::string>> missing_users(const std::vector<std::string>& users);
   void finish(const store::group_claim& claim, const std::vector<apply_step>& steps,
-              std::size_t members, epoch_ms due_again_at);
+              std::size_t members, epoch_ms due_again_at, const std::vector<std::string>& gone);
   void fail(const store::group_claim& claim, const std::string& error);
   // Runs a write that lets go of a claim (finish, release); one the store refused (the
   // database away) is kept and run again before the next claim, so the group waits for the
@@ -91,6 +111,7 @@ class group_drainer {
   void retry_unsettled();
 
   store::group_queue& queue_;
+  ispring::api& api_;
   directory directory_;
   applier apply_;
   history_sink history_;

@@ -90,8 +90,9 @@ class user_sync {
   void join_groups(group_mode mode) { join_groups_ = mode; }
 
   // Settings edited in the admin page: each record is applied on the newest snapshot
-  // `source` gives (its revision recorded in the record's scope event). Without it, the
-  // settings given at construction.
+  // `source` gives (its revision recorded in the record's scope event), its
+  // sync.verify_notifications and sync.max_deactivations_per_hour included. Without it, the
+  // settings given at construction, reread_options::verify and the limiter's own cap.
   void follow(settings_source source) { source_ = std::move(source); }
 
   // For the worker.

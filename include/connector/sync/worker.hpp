@@ -59,6 +59,13 @@ struct record_result {
 using record_processor = std::function<record_result(const store::pending_record& record,
                                                      const std::optional<std::string>& link)>;
 
+// How failures are retried (sync.max_attempts, sync.retry_base_ms, sync.retry_max_ms).
+struct retry_settings {
+  int max_attempts = 10;  // then the record becomes a dead letter
+  int retry_base_ms = 1'000;
+  int retry_max_ms = 15 * 60'000;
+};
+
 struct worker_options {
   int concurrency = 4;  // records applied at once
   int max_attempts = 10;
@@ -73,7 +80,16 @@ struct worker_options {
   store::group_queue* group_queue = nullptr;
   // Additions were queued: wakes the drainer.
   std::function<void()> on_group_additions;
+  // Settings edited in the page: the retry settings in force, asked at each failure (a retry
+  // already scheduled keeps its time); none: max_attempts, retry_base_ms and retry_max_ms.
+  std::function<retry_settings()> retries;
 };
+
+// The group additions a processor left (record_result::group_additions), stamped with their
+// record and `now`, each with its "queued" event added to result.history: as the worker and
+// `connector sync-user` put them in the group queue, before the record is marked done.
+void stamp_group_additions(const store::pending_record& record, record_result& result,
+                           epoch_ms now);
 
 // Exponential back-off with "equal jitter": half the delay fixed, half random, so retries
 // of many users spread out but never come back sooner than half the nominal delay.
@@ -137,6 +153,7 @@ class worker {
   void park_locked(std::string organization_id, std::string record_id, epoch_ms until);
   bool queue_group_additions(const store::pending_record& record, record_result& result,
                              epoch_ms now);
+  retry_settings retries_now() const;
 
   worker_store store_;
   record_processor processor_;
