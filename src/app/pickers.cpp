@@ -145,6 +145,13 @@ expected<std::vector<department_count>, std::string> read_department_counts(
 }
 
 bool department_selected(const config::sync_settings& sync, const std::string& department) {
+  // Chosen by group, a department selects no one; a custom department's key is no Salesforce
+  // value, and a Salesforce department of that name is not pulled in (sync/scope.hpp).
+  if (sync.select_by == "group") return false;
+  const auto custom_named = [&](const auto& entry) {
+    return entry.second.custom && text::iequals(entry.first, department);
+  };
+  if (std::any_of(sync.departments.begin(), sync.departments.end(), custom_named)) return false;
   if (sync.departments.empty()) return true;
   return std::any_of(sync.departments.begin(), sync.departments.end(), [&](const auto& entry) {
     return entry.first == "*" || text::iequals(entry.first, department);
@@ -156,7 +163,7 @@ std::vector<std::string> unmatched_departments(const std::vector<department_coun
   std::vector<std::string> out;
   if (!complete) return out;
   for (const auto& [key, rule] : sync.departments) {
-    if (key == "*") continue;
+    if (key == "*" || rule.custom) continue;  // custom: a name of ours, not a Salesforce value
     const bool matched = std::any_of(counts.begin(), counts.end(), [&key](const auto& c) {
       return c.active_users > 0 && text::iequals(c.name, key);
     });
@@ -203,6 +210,10 @@ std::string user_search_query(const config::salesforce_settings& salesforce,
   if (!text::iequals(department, "Username") && !text::iequals(department, "Name") &&
       !text::iequals(department, "Email"))
     soql += ", " + department;
+  // The group field, for "selected" when users are chosen by group.
+  if (!mapping.groups.empty() && salesforce::is_soql_field_path(mapping.groups) &&
+      !text::iequals(mapping.groups, department))
+    soql += ", " + mapping.groups;
   soql += " FROM " + salesforce.source_object + " WHERE IsActive = true AND " + department +
           " = '" + soql_escape(search.department) + "'" + and_filter(salesforce);
   if (!search.text.empty()) {
@@ -221,9 +232,8 @@ json users_answer(std::vector<json> records, const user_search& search,
   if (more) records.resize(search.limit);
   json users = json::array();
   for (const auto& r : records) {
-    sync::mapped_user user;
-    user.record_id = text_of(r, "Id").value_or("");
-    user.username = text_of(r, "Username");
+    // As the sync maps it (the group field too, which chooses users by group).
+    sync::mapped_user user = sync::map_user(r, text_of(r, "Id").value_or(""), settings.mapping);
     user.department = search.department;
     user.active = true;
     const bool selected = sync::decide_scope(user, settings.sync).in_scope;
@@ -365,7 +375,7 @@ struct pickers::state {
       for (const auto& [key, rule] : settings.sync.departments) {
         const bool seen = std::any_of(out.counts.begin(), out.counts.end(),
                                       [&key](const auto& c) { return text::iequals(c.name, key); });
-        if (key != "*" && !seen) out.looked_up.push_back(key);
+        if (key != "*" && !rule.custom && !seen) out.looked_up.push_back(key);
       }
       for (std::size_t from = 0; from < out.looked_up.size(); from += 100) {
         const std::vector<std::string> chunk(
@@ -536,7 +546,7 @@ json pickers::status_warnings() const {
   const auto settings = state_->sources.settings();
   const bool listed =
       std::any_of(settings.sync.departments.begin(), settings.sync.departments.end(),
-                  [](const auto& entry) { return entry.first != "*"; });
+                  [](const auto& entry) { return entry.first != "*" && !entry.second.custom; });
   if (!listed || !state_->sources.salesforce) return warnings;
   std::optional<std::vector<department_count>> counts;
   bool complete = true;

@@ -99,6 +99,51 @@ TEST(PickerAnswers, ConfiguredDepartmentsWithoutUsersAreFlagged) {
   EXPECT_TRUE(department_selected(config::sync_settings{}, "Anything"));
 }
 
+config::department_rule hand_picked(std::vector<std::string> users) {
+  config::department_rule rule;
+  rule.custom = true;
+  rule.sync_all_users = false;
+  rule.users = std::move(users);
+  return rule;
+}
+
+TEST(PickerAnswers, ACustomDepartmentIsNoSalesforceValue) {
+  config::sync_settings sync;
+  sync.departments = {{"Sales", all_users()}, {"Onboarding", hand_picked({"ann@acme.example"})}};
+  // A Salesforce department that happens to be called Onboarding: not selected through the
+  // custom entry, and the custom entry, which no user carries, is never "missing".
+  const std::vector<department_count> counts{{"Sales", 12}, {"Onboarding", 2}};
+  EXPECT_TRUE(unmatched_departments(counts, sync, true).empty());
+  EXPECT_TRUE(unmatched_departments({{"Sales", 12}}, sync, true).empty());
+  EXPECT_FALSE(department_selected(sync, "Onboarding"));
+  EXPECT_FALSE(department_selected(sync, "onboarding"));
+  EXPECT_EQ(departments_answer(counts, sync, true)["departments"], json::parse(R"([
+              {"name": "Onboarding", "active_users": 2, "selected": false},
+              {"name": "Sales", "active_users": 12, "selected": true}])"));
+  // Not even "*" pulls it in.
+  sync.departments["*"] = all_users();
+  EXPECT_FALSE(department_selected(sync, "Onboarding"));
+  EXPECT_TRUE(department_selected(sync, "Support"));
+}
+
+TEST(PickerAnswers, ChosenByGroupNoDepartmentSelects) {
+  config::sync_settings sync;
+  sync.select_by = "group";
+  sync.groups = std::vector<std::string>{"Mentors"};
+  sync.departments = {{"Sales", all_users()}};
+  EXPECT_FALSE(department_selected(sync, "Sales"));
+  EXPECT_FALSE(department_selected(sync, "Support"));
+}
+
+TEST(PickerQueries, UserSearchReadsTheGroupFieldWhenMapped) {
+  config::salesforce_settings sf;
+  config::mapping_settings mapping;
+  mapping.groups = "Groups__c";
+  EXPECT_EQ(user_search_query(sf, mapping, user_search{"Sales", "", 20, 0}),
+            "SELECT Id, Username, Name, Email, Department, Groups__c FROM User WHERE IsActive = "
+            "true AND Department = 'Sales' AND (UserType = 'Standard') ORDER BY Name, Id LIMIT 21");
+}
+
 TEST(PickerAnswers, CountsWithoutTheExpectedShapeAreAnError) {
   config::mapping_settings mapping;
   EXPECT_FALSE(read_department_counts({json{{"Department", "Sales"}}}, mapping));
@@ -313,6 +358,50 @@ TEST_F(PickerRoutes, UsersOfADepartmentWithSearchAndWhoIsSelected) {
   ASSERT_EQ(body(page2)["users"].size(), 1u);
   EXPECT_EQ(body(page2)["users"][0]["username"], "dee@acme.example");
   EXPECT_EQ(body(page2)["more"], false);
+}
+
+TEST_F(PickerRoutes, HandPickedAndGroupChosenUsersAreSelectedAndCustomNamesNeverWarn) {
+  add("ann", "Support");
+  add("bob", "Support");
+  add("cy", "Sales");
+  settings_.sync.departments["Onboarding"] = hand_picked({"ann@acme.example"});
+  auto& p = open();
+  // Ann's Support lists only Dee; the custom department hand-picks her.
+  const auto support = call(p, "/admin/salesforce/users?department=Support");
+  ASSERT_EQ(support.status, 200) << support.body;
+  ASSERT_EQ(body(support)["users"].size(), 2u);
+  EXPECT_EQ(body(support)["users"][0]["username"], "ann@acme.example");
+  EXPECT_EQ(body(support)["users"][0]["selected"], true);
+  EXPECT_EQ(body(support)["users"][1]["selected"], false);
+  // Only the misspelt Salse warns: Onboarding is ours, not a Salesforce value.
+  ASSERT_TRUE(testing::eventually([&p] { return p.status_warnings().size() == 1; }));
+  EXPECT_EQ(p.status_warnings()[0]["department"], "Salse");
+  const auto departments = call(p, "/admin/salesforce/departments");
+  ASSERT_EQ(departments.status, 200) << departments.body;
+  EXPECT_EQ(departments.body.find("Onboarding"), std::string::npos) << departments.body;
+}
+
+TEST_F(PickerRoutes, ChosenByGroupTheUsersOfTheGroupAreSelected) {
+  for (const auto& [name, groups] :
+       {std::pair{"eve", "Mentors;Other"}, std::pair{"fay", "Other"}, std::pair{"gus", ""}})
+    salesforce_.sandbox().add_user({{"Username", std::string(name) + "@acme.example"},
+                                    {"Email", std::string(name) + "@mail.example"},
+                                    {"LastName", "Tester"},
+                                    {"Department", "Sales"},
+                                    {"IsActive", true},
+                                    {"Groups__c", groups}});
+  settings_.mapping.groups = "Groups__c";
+  settings_.sync.select_by = "group";
+  settings_.sync.groups = std::vector<std::string>{"mentors"};
+  settings_.sync.departments = {{"Sales", all_users()}};
+  auto& p = open();
+  const auto users = call(p, "/admin/salesforce/users?department=Sales");
+  ASSERT_EQ(users.status, 200) << users.body;
+  const json list = body(users)["users"];
+  ASSERT_EQ(list.size(), 3u) << users.body;
+  EXPECT_EQ(list[0]["selected"], true);  // eve
+  EXPECT_EQ(list[1]["selected"], false);
+  EXPECT_EQ(list[2]["selected"], false);
 }
 
 TEST_F(PickerRoutes, InjectionCannotWidenTheUserList) {

@@ -76,7 +76,8 @@ expected<std::vector<department_count>, std::string> read_department_counts(
     const std::vector<nlohmann::json>& records, const config::mapping_settings& mapping);
 
 // Is a Salesforce department value in scope by sync.departments (its key ignoring case,
-// "*", or no list at all)?
+// "*", or no list at all)? Never when users are chosen by group (departments select no one)
+// nor for the name of a custom department (not a Salesforce value).
 bool department_selected(const config::sync_settings& sync, const std::string& department);
 
 // Configured departments (sync.departments keys but "*") that no active user carries, in
