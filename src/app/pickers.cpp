@@ -14,6 +14,7 @@
 
 #include "connector/app/admin_api.hpp"
 #include "connector/ispring/client.hpp"
+#include "connector/salesforce/ids.hpp"
 #include "connector/salesforce/rest_client.hpp"
 #include "connector/sync/mapping.hpp"
 #include "connector/sync/scope.hpp"
@@ -172,6 +173,52 @@ std::vector<std::string> unmatched_departments(const std::vector<department_coun
   return out;
 }
 
+std::vector<std::string> custom_users_queries(const config::salesforce_settings& salesforce,
+                                              const config::sync_settings& sync) {
+  std::vector<std::string> entries;
+  for (const auto& [key, rule] : sync.departments)
+    if (rule.custom) entries.insert(entries.end(), rule.users.begin(), rule.users.end());
+  std::vector<std::string> out;
+  for (std::size_t from = 0; from < entries.size(); from += 100) {
+    std::string usernames, ids;
+    for (std::size_t i = from; i < std::min(entries.size(), from + 100); ++i) {
+      auto& list = salesforce::is_valid_id(entries[i]) ? ids : usernames;
+      list += (list.empty() ? "'" : ", '") + soql_escape(entries[i]) + "'";
+    }
+    std::string where = usernames.empty() ? "" : "Username IN (" + usernames + ")";
+    if (!ids.empty()) where += (where.empty() ? "" : " OR ") + ("Id IN (" + ids + ")");
+    out.push_back("SELECT Id, Username, IsActive FROM " + salesforce.source_object + " WHERE (" +
+                  where + ")" + and_filter(salesforce));
+  }
+  return out;
+}
+
+json custom_user_warnings(const config::sync_settings& sync, const std::vector<json>& records) {
+  json warnings = json::array();
+  for (const auto& [key, rule] : sync.departments) {
+    if (!rule.custom) continue;
+    for (const auto& entry : rule.users) {
+      const bool by_id = salesforce::is_valid_id(entry);
+      const auto found = std::find_if(records.begin(), records.end(), [&](const json& r) {
+        const auto id = text_of(r, "Id").value_or("");
+        return by_id ? salesforce::is_valid_id(id) && salesforce::same_id(id, entry)
+                     : text::iequals(text_of(r, "Username").value_or(""), entry);
+      });
+      const bool inactive = found != records.end() && found->value("IsActive", true) == false;
+      if (found != records.end() && !inactive) continue;
+      warnings.push_back(
+          {{"kind", "custom_department_user"},
+           {"department", key},
+           {"user", entry},
+           {"message", "sync.departments['" + key + "'] lists '" + entry + "', " +
+                           (inactive ? "who is inactive in Salesforce"
+                                     : "who is no Salesforce user the connector reads") +
+                           ": not synchronised"}});
+    }
+  }
+  return warnings;
+}
+
 json departments_answer(const std::vector<department_count>& counts,
                         const config::sync_settings& sync, bool complete) {
   std::vector<department_count> named;
@@ -323,6 +370,7 @@ struct pickers::state {
   std::optional<std::vector<department_count>> counts;
   bool counts_complete = true;                // the list was not cut at max_picker_departments
   std::vector<std::string> counts_looked_up;  // then: the configured ones asked for by name
+  json custom_warnings = json::array();       // custom departments' missing or inactive users
   std::int64_t counts_at_ms = 0;
   bool refreshing = false;
   std::optional<std::int64_t> refresh_tried_at_ms;  // a failing Salesforce is asked seldom
@@ -359,6 +407,23 @@ struct pickers::state {
     auto counts_read = read_department_counts(records, mapping);
     if (!counts_read) return unexpected{json_error(502, counts_read.error())};
     return std::move(*counts_read);
+  }
+
+  // The custom departments' listed users that Salesforce has not, or has inactive;
+  // remembered for the warnings.
+  expected<bool, http::response> read_custom_warnings(const config::settings& settings) {
+    std::vector<json> records;
+    for (const auto& soql : custom_users_queries(settings.salesforce, settings.sync)) {
+      auto read = sources.salesforce->query(soql, [&records](auto& page) {
+        for (auto& r : page) records.push_back(std::move(r));
+        return true;
+      });
+      if (!read) return unexpected{json_error(502, "Salesforce: " + read.error().to_string())};
+    }
+    auto warnings = custom_user_warnings(settings.sync, records);
+    std::lock_guard lock(mutex);
+    custom_warnings = std::move(warnings);
+    return true;
   }
 
   // Active users per department, straight from Salesforce; remembered for the warnings.
@@ -546,11 +611,12 @@ json pickers::status_warnings() const {
   const auto settings = state_->sources.settings();
   const bool listed =
       std::any_of(settings.sync.departments.begin(), settings.sync.departments.end(),
-                  [](const auto& entry) { return entry.first != "*" && !entry.second.custom; });
+                  [](const auto& entry) { return entry.first != "*"; });
   if (!listed || !state_->sources.salesforce) return warnings;
   std::optional<std::vector<department_count>> counts;
   bool complete = true;
   std::vector<std::string> looked_up;
+  json custom_warnings;
   {
     std::lock_guard lock(state_->mutex);
     const auto now = state::now_ms();
@@ -568,6 +634,9 @@ json pickers::status_warnings() const {
             if (auto read = s->read_counts(settings); !read)
               spdlog::warn("checking the configured departments against Salesforce failed: {}",
                            read.error().body);
+            else if (auto custom = s->read_custom_warnings(settings); !custom)
+              spdlog::warn("checking the custom departments' users against Salesforce failed: {}",
+                           custom.error().body);
           } catch (const std::exception& e) {
             spdlog::warn("checking the configured departments against Salesforce failed: {}",
                          e.what());
@@ -584,6 +653,7 @@ json pickers::status_warnings() const {
     counts = state_->counts;
     complete = state_->counts_complete;
     looked_up = state_->counts_looked_up;
+    custom_warnings = state_->custom_warnings;
   }
   if (!counts) return warnings;
   const std::string field = settings.mapping.department;
@@ -600,6 +670,13 @@ json pickers::status_warnings() const {
          {"message", "sync.departments lists '" + name +
                          "', which no active Salesforce user has as " + field +
                          ": check the spelling (GET /admin/salesforce/departments)"}});
+  }
+  // As of the last check, for the users the settings still list (a new one waits for the next).
+  for (auto& w : custom_warnings) {
+    const auto rule = settings.sync.departments.find(w["department"].get<std::string>());
+    if (rule != settings.sync.departments.end() && rule->second.custom &&
+        std::count(rule->second.users.begin(), rule->second.users.end(), w["user"]) > 0)
+      warnings.push_back(std::move(w));
   }
   return warnings;
 }

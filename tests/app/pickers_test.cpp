@@ -126,6 +126,39 @@ TEST(PickerAnswers, ACustomDepartmentIsNoSalesforceValue) {
   EXPECT_TRUE(department_selected(sync, "Support"));
 }
 
+TEST(PickerQueries, CustomDepartmentsUsersAreAskedForByUsernameOrId) {
+  config::salesforce_settings sf;
+  config::sync_settings sync;
+  sync.departments = {{"Sales", all_users()},
+                      {"Onboarding", hand_picked({"o'hara@acme.example", "005000000000001AAA"})},
+                      {"Mentors", hand_picked({"kim@acme.example"})}};
+  EXPECT_EQ(custom_users_queries(sf, sync),
+            std::vector<std::string>{
+                "SELECT Id, Username, IsActive FROM User WHERE (Username IN ('kim@acme.example', "
+                "'o\\'hara@acme.example') OR Id IN ('005000000000001AAA')) AND (UserType = "
+                "'Standard')"});
+  sync.departments = {{"Sales", all_users()}};
+  EXPECT_TRUE(custom_users_queries(sf, sync).empty()) << "nothing to ask";
+}
+
+TEST(PickerAnswers, CustomDepartmentUsersMissingOrInactiveAreWarnedAbout) {
+  config::sync_settings sync;
+  sync.departments = {{"Onboarding", hand_picked({"ann@acme.example", "ghost@acme.example",
+                                                  "005000000000002", "zed@acme.example"})}};
+  const std::vector<json> records{
+      {{"Id", "005000000000001AAA"}, {"Username", "ANN@acme.example"}, {"IsActive", true}},
+      {{"Id", "005000000000002AAA"}, {"Username", "bo@acme.example"}, {"IsActive", true}},
+      {{"Id", "005000000000003AAA"}, {"Username", "zed@acme.example"}, {"IsActive", false}}};
+  const json warnings = custom_user_warnings(sync, records);
+  ASSERT_EQ(warnings.size(), 2u) << warnings.dump(2);
+  EXPECT_EQ(warnings[0]["user"], "ghost@acme.example");
+  EXPECT_EQ(warnings[0]["message"],
+            "sync.departments['Onboarding'] lists 'ghost@acme.example', who is no Salesforce "
+            "user the connector reads: not synchronised");
+  EXPECT_EQ(warnings[1]["user"], "zed@acme.example");
+  EXPECT_NE(warnings[1]["message"].get<std::string>().find("inactive"), std::string::npos);
+}
+
 TEST(PickerAnswers, ChosenByGroupNoDepartmentSelects) {
   config::sync_settings sync;
   sync.select_by = "group";
@@ -376,9 +409,26 @@ TEST_F(PickerRoutes, HandPickedAndGroupChosenUsersAreSelectedAndCustomNamesNever
   // Only the misspelt Salse warns: Onboarding is ours, not a Salesforce value.
   ASSERT_TRUE(testing::eventually([&p] { return p.status_warnings().size() == 1; }));
   EXPECT_EQ(p.status_warnings()[0]["department"], "Salse");
+  EXPECT_EQ(p.status_warnings()[0]["kind"], "department_matches_no_user");
   const auto departments = call(p, "/admin/salesforce/departments");
   ASSERT_EQ(departments.status, 200) << departments.body;
   EXPECT_EQ(departments.body.find("Onboarding"), std::string::npos) << departments.body;
+}
+
+TEST_F(PickerRoutes, ACustomDepartmentsUserWhoIsGoneOrInactiveIsWarnedAbout) {
+  add("ann", "Support");
+  add("zed", "Support", false);
+  settings_.sync.departments = {
+      {"Onboarding", hand_picked({"ann@acme.example", "zed@acme.example", "ghost@acme.example"})}};
+  auto& p = open();
+  ASSERT_TRUE(testing::eventually([&p] { return p.status_warnings().size() == 2; }));
+  const json warnings = p.status_warnings();
+  EXPECT_EQ(warnings[0]["kind"], "custom_department_user");
+  EXPECT_EQ(warnings[0]["user"], "zed@acme.example");
+  EXPECT_EQ(warnings[1]["user"], "ghost@acme.example");
+  // Taken out of the list: the warning goes with it, without asking Salesforce again.
+  settings_.sync.departments["Onboarding"].users = {"ann@acme.example", "zed@acme.example"};
+  EXPECT_EQ(p.status_warnings().size(), 1u);
 }
 
 TEST_F(PickerRoutes, ChosenByGroupTheUsersOfTheGroupAreSelected) {
