@@ -514,11 +514,18 @@ TEST_F(ReconcilePlan, ACustomDepartmentEmptiedIsDeletedOnlyBecauseWeOwnIt) {
   ASSERT_EQ(plan_.deletions.size(), 1u);
   EXPECT_EQ(plan_.deletions[0].id, "d-onb");
   EXPECT_EQ(plan_.deletions[0].reason, "left with no synchronised users");
+}
 
+TEST_F(ReconcilePlan, ADepartmentOfACustomNameMadeByHandIsNeverDeleted) {
   // The same department made by hand in iSpring (no link): left where it is.
-  input_.department_links.clear();
+  input_.directory.departments.push_back({"d-onb", "Onboarding", "root", std::nullopt});
+  sync_.departments = {{"Sales", {}}, {"Onboarding", hand_picked({"bob"})}};
+  salesforce(record("r1", "ann", "Sales"));
+  ispring("u1", "ann", "d-onb");
+  input_.links = {{"r1", "u1"}};
   plan();
-  EXPECT_EQ(kinds(user("r1")), strings{"move"});
+  ASSERT_EQ(kinds(user("r1")), strings{"move"});
+  EXPECT_EQ(user("r1").plan.department->id, "d-sales");
   EXPECT_TRUE(plan_.deletions.empty());
 }
 
