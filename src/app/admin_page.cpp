@@ -133,7 +133,8 @@ nlohmann::json config_to_json(const config::settings& s) {
     departments.push_back({{"salesforce_name", name},
                            {"sync_all_users", rule.sync_all_users},
                            {"ispring_name", optional_json(rule.ispring_name)},
-                           {"users", rule.users}});
+                           {"users", rule.users},
+                           {"custom", rule.custom}});
   nlohmann::json extra_fields = nlohmann::json::array();
   for (const auto& [ispring_field, salesforce_field] : s.mapping.fields)
     extra_fields.push_back({{"ispring", ispring_field}, {"salesforce", salesforce_field}});
@@ -225,6 +226,7 @@ nlohmann::json config_to_json(const config::settings& s) {
        {{"departments", std::move(departments)},
         {"all_departments", s.sync.departments.empty()},
         {"groups", s.sync.groups ? nlohmann::json(*s.sync.groups) : nlohmann::json("all")},
+        {"select_by", s.sync.select_by},
         {"parent_department", optional_json(s.sync.parent_department)},
         {"inactive_users", config::to_string(s.sync.inactive_users)},
         {"out_of_scope_users", config::to_string(s.sync.out_of_scope_users)},

@@ -37,7 +37,8 @@ json schedule_to_json(const config::schedule_settings& s) {
 json departments_to_json(const std::map<std::string, config::department_rule>& departments) {
   json j = json::object();
   for (const auto& [name, rule] : departments) {
-    json d = {{"sync_all_users", rule.sync_all_users}};
+    // A custom department refuses sync_all_users: it holds exactly its users.
+    json d = rule.custom ? json{{"custom", true}} : json{{"sync_all_users", rule.sync_all_users}};
     if (rule.ispring_name) d["ispring_name"] = *rule.ispring_name;
     // The reader refuses users beside sync_all_users: true ("has no effect").
     if (!rule.sync_all_users) d["users"] = rule.users;
@@ -49,6 +50,7 @@ json departments_to_json(const std::map<std::string, config::department_rule>& d
 json sync_to_json(const config::sync_settings& s) {
   json j = {{"departments", departments_to_json(s.departments)},
             {"groups", s.groups ? json(*s.groups) : json("all")},
+            {"select_by", s.select_by},
             {"inactive_users", config::to_string(s.inactive_users)},
             {"out_of_scope_users", config::to_string(s.out_of_scope_users)},
             {"delete_empty_departments", s.delete_empty_departments},

@@ -14,6 +14,7 @@
 
 #include "connector/app/admin_api.hpp"
 #include "connector/ispring/client.hpp"
+#include "connector/salesforce/ids.hpp"
 #include "connector/salesforce/rest_client.hpp"
 #include "connector/sync/mapping.hpp"
 #include "connector/sync/scope.hpp"
@@ -145,6 +146,13 @@ expected<std::vector<department_count>, std::string> read_department_counts(
 }
 
 bool department_selected(const config::sync_settings& sync, const std::string& department) {
+  // Chosen by group, a department selects no one; a custom department's key is no Salesforce
+  // value, and a Salesforce department of that name is not pulled in (sync/scope.hpp).
+  if (sync.select_by == "group") return false;
+  const auto custom_named = [&](const auto& entry) {
+    return entry.second.custom && text::iequals(entry.first, department);
+  };
+  if (std::any_of(sync.departments.begin(), sync.departments.end(), custom_named)) return false;
   if (sync.departments.empty()) return true;
   return std::any_of(sync.departments.begin(), sync.departments.end(), [&](const auto& entry) {
     return entry.first == "*" || text::iequals(entry.first, department);
@@ -156,13 +164,59 @@ std::vector<std::string> unmatched_departments(const std::vector<department_coun
   std::vector<std::string> out;
   if (!complete) return out;
   for (const auto& [key, rule] : sync.departments) {
-    if (key == "*") continue;
+    if (key == "*" || rule.custom) continue;  // custom: a name of ours, not a Salesforce value
     const bool matched = std::any_of(counts.begin(), counts.end(), [&key](const auto& c) {
       return c.active_users > 0 && text::iequals(c.name, key);
     });
     if (!matched) out.push_back(key);
   }
   return out;
+}
+
+std::vector<std::string> custom_users_queries(const config::salesforce_settings& salesforce,
+                                              const config::sync_settings& sync) {
+  std::vector<std::string> entries;
+  for (const auto& [key, rule] : sync.departments)
+    if (rule.custom) entries.insert(entries.end(), rule.users.begin(), rule.users.end());
+  std::vector<std::string> out;
+  for (std::size_t from = 0; from < entries.size(); from += 100) {
+    std::string usernames, ids;
+    for (std::size_t i = from; i < std::min(entries.size(), from + 100); ++i) {
+      auto& list = salesforce::is_valid_id(entries[i]) ? ids : usernames;
+      list += (list.empty() ? "'" : ", '") + soql_escape(entries[i]) + "'";
+    }
+    std::string where = usernames.empty() ? "" : "Username IN (" + usernames + ")";
+    if (!ids.empty()) where += (where.empty() ? "" : " OR ") + ("Id IN (" + ids + ")");
+    out.push_back("SELECT Id, Username, IsActive FROM " + salesforce.source_object + " WHERE (" +
+                  where + ")" + and_filter(salesforce));
+  }
+  return out;
+}
+
+json custom_user_warnings(const config::sync_settings& sync, const std::vector<json>& records) {
+  json warnings = json::array();
+  for (const auto& [key, rule] : sync.departments) {
+    if (!rule.custom) continue;
+    for (const auto& entry : rule.users) {
+      const bool by_id = salesforce::is_valid_id(entry);
+      const auto found = std::find_if(records.begin(), records.end(), [&](const json& r) {
+        const auto id = text_of(r, "Id").value_or("");
+        return by_id ? salesforce::is_valid_id(id) && salesforce::same_id(id, entry)
+                     : text::iequals(text_of(r, "Username").value_or(""), entry);
+      });
+      const bool inactive = found != records.end() && found->value("IsActive", true) == false;
+      if (found != records.end() && !inactive) continue;
+      warnings.push_back(
+          {{"kind", "custom_department_user"},
+           {"department", key},
+           {"user", entry},
+           {"message", "sync.departments['" + key + "'] lists '" + entry + "', " +
+                           (inactive ? "who is inactive in Salesforce"
+                                     : "who is no Salesforce user the connector reads") +
+                           ": not synchronised"}});
+    }
+  }
+  return warnings;
 }
 
 json departments_answer(const std::vector<department_count>& counts,
@@ -203,6 +257,10 @@ std::string user_search_query(const config::salesforce_settings& salesforce,
   if (!text::iequals(department, "Username") && !text::iequals(department, "Name") &&
       !text::iequals(department, "Email"))
     soql += ", " + department;
+  // The group field, for "selected" when users are chosen by group.
+  if (!mapping.groups.empty() && salesforce::is_soql_field_path(mapping.groups) &&
+      !text::iequals(mapping.groups, department))
+    soql += ", " + mapping.groups;
   soql += " FROM " + salesforce.source_object + " WHERE IsActive = true";
   if (!search.department.empty())
     soql += " AND " + department + " = '" + soql_escape(search.department) + "'";
@@ -223,12 +281,9 @@ json users_answer(std::vector<json> records, const user_search& search,
   if (more) records.resize(search.limit);
   json users = json::array();
   for (const auto& r : records) {
-    sync::mapped_user user;
-    user.record_id = text_of(r, "Id").value_or("");
-    user.username = text_of(r, "Username");
-    user.department = search.department.empty()
-                          ? text_of(r, result_name(settings.mapping.department)).value_or("")
-                          : search.department;
+    // As the sync maps it (the group field too, which chooses users by group).
+    sync::mapped_user user = sync::map_user(r, text_of(r, "Id").value_or(""), settings.mapping);
+    if (!search.department.empty()) user.department = search.department;
     user.active = true;
     const bool selected = sync::decide_scope(user, settings.sync).in_scope;
     users.push_back({{"id", user.record_id},
@@ -318,6 +373,7 @@ struct pickers::state {
   std::optional<std::vector<department_count>> counts;
   bool counts_complete = true;                // the list was not cut at max_picker_departments
   std::vector<std::string> counts_looked_up;  // then: the configured ones asked for by name
+  json custom_warnings = json::array();       // custom departments' missing or inactive users
   std::int64_t counts_at_ms = 0;
   bool refreshing = false;
   std::optional<std::int64_t> refresh_tried_at_ms;  // a failing Salesforce is asked seldom
@@ -356,6 +412,23 @@ struct pickers::state {
     return std::move(*counts_read);
   }
 
+  // The custom departments' listed users that Salesforce has not, or has inactive;
+  // remembered for the warnings.
+  expected<bool, http::response> read_custom_warnings(const config::settings& settings) {
+    std::vector<json> records;
+    for (const auto& soql : custom_users_queries(settings.salesforce, settings.sync)) {
+      auto read = sources.salesforce->query(soql, [&records](auto& page) {
+        for (auto& r : page) records.push_back(std::move(r));
+        return true;
+      });
+      if (!read) return unexpected{json_error(502, "Salesforce: " + read.error().to_string())};
+    }
+    auto warnings = custom_user_warnings(settings.sync, records);
+    std::lock_guard lock(mutex);
+    custom_warnings = std::move(warnings);
+    return true;
+  }
+
   // Active users per department, straight from Salesforce; remembered for the warnings.
   // A cut list is completed with the configured departments beyond the cut, asked for by
   // name, so "missing" is never a guess.
@@ -370,7 +443,7 @@ struct pickers::state {
       for (const auto& [key, rule] : settings.sync.departments) {
         const bool seen = std::any_of(out.counts.begin(), out.counts.end(),
                                       [&key](const auto& c) { return text::iequals(c.name, key); });
-        if (key != "*" && !seen) out.looked_up.push_back(key);
+        if (key != "*" && !rule.custom && !seen) out.looked_up.push_back(key);
       }
       for (std::size_t from = 0; from < out.looked_up.size(); from += 100) {
         const std::vector<std::string> chunk(
@@ -594,6 +667,7 @@ json pickers::status_warnings() const {
   std::optional<std::vector<department_count>> counts;
   bool complete = true;
   std::vector<std::string> looked_up;
+  json custom_warnings;
   {
     std::lock_guard lock(state_->mutex);
     const auto now = state::now_ms();
@@ -611,6 +685,9 @@ json pickers::status_warnings() const {
             if (auto read = s->read_counts(settings); !read)
               spdlog::warn("checking the configured departments against Salesforce failed: {}",
                            read.error().body);
+            else if (auto custom = s->read_custom_warnings(settings); !custom)
+              spdlog::warn("checking the custom departments' users against Salesforce failed: {}",
+                           custom.error().body);
           } catch (const std::exception& e) {
             spdlog::warn("checking the configured departments against Salesforce failed: {}",
                          e.what());
@@ -627,9 +704,18 @@ json pickers::status_warnings() const {
     counts = state_->counts;
     complete = state_->counts_complete;
     looked_up = state_->counts_looked_up;
+    custom_warnings = state_->custom_warnings;
   }
   if (!counts) return json::array();
-  return department_warnings(*counts, complete, looked_up, settings);
+  auto warnings = department_warnings(*counts, complete, looked_up, settings);
+  // As of the last check, for the users the settings still list (a new one waits for the next).
+  for (auto& w : custom_warnings) {
+    const auto rule = settings.sync.departments.find(w["department"].get<std::string>());
+    if (rule != settings.sync.departments.end() && rule->second.custom &&
+        std::count(rule->second.users.begin(), rule->second.users.end(), w["user"]) > 0)
+      warnings.push_back(std::move(w));
+  }
+  return warnings;
 }
 
 picker_sources make_picker_sources(const config::settings& settings) {

@@ -611,6 +611,66 @@ void read_mapping(const object_reader& root, mapping_settings& out) {
   }
 }
 
+// How a users-list entry names a user, for "listed twice" checks: a record id by its first 15
+// characters (the 18-character form adds a checksum), a Username ignoring case.
+std::string user_identity(const std::string& entry) {
+  const bool id =
+      (entry.size() == 15 || entry.size() == 18) &&
+      std::all_of(entry.begin(), entry.end(), [](unsigned char c) { return std::isalnum(c) != 0; });
+  return id ? entry.substr(0, 15) : text::ascii_lower(entry);
+}
+
+// A connector-defined department ("custom": true): exactly its users, never "*", and a user
+// in one custom department only (the seed's "a user can be added to one department only").
+void check_custom_department(const object_reader& reader, const std::string& name,
+                             const department_rule& rule,
+                             std::map<std::string, std::string>& custom_department_of) {
+  if (name == "*") fail(reader.key_of("custom"), "not allowed for \"*\"");
+  if (reader.has("sync_all_users")) {
+    fail(reader.key_of("sync_all_users"),
+         "not allowed on a custom department: it holds exactly its users");
+  }
+  if (rule.users.empty()) {
+    fail(reader.key_of("users"),
+         "a custom department needs at least one user (Username or record id)");
+  }
+  for (std::size_t i = 0; i < rule.users.size(); ++i) {
+    const auto [it, inserted] =
+        custom_department_of.emplace(user_identity(rule.users[i]), reader.key_of("users"));
+    if (!inserted) {
+      fail(element_key(reader.key_of("users"), i),
+           "a user can be added to one department only: " + in_quotes(rule.users[i]) +
+               " is also listed in " + it->second);
+    }
+  }
+}
+
+department_rule read_department_rule(const object_reader& reader, const std::string& name,
+                                     bool by_group,
+                                     std::map<std::string, std::string>& custom_department_of) {
+  department_rule rule;
+  if (auto users = reader.text_list("users")) rule.users = std::move(*users);
+  rule.custom = reader.boolean("custom").value_or(false);
+  rule.ispring_name = reader.text("ispring_name");
+  if (rule.custom) {
+    check_custom_department(reader, name, rule, custom_department_of);
+    rule.sync_all_users = false;
+    return rule;
+  }
+  // Listing users means "only these" unless sync_all_users says otherwise.
+  rule.sync_all_users = reader.boolean("sync_all_users").value_or(!reader.has("users"));
+  if (rule.sync_all_users && !rule.users.empty()) {
+    fail(reader.key_of("users"), "has no effect when sync_all_users is true");
+  }
+  // Choosing users by group, a department selects no one: a users list would be ignored.
+  if (by_group && !rule.sync_all_users) {
+    fail(reader.key_of(reader.has("users") ? "users" : "sync_all_users"),
+         "has no effect when sync.select_by is \"group\" (users are chosen by group; "
+         "\"custom\": true hand-picks a department's users)");
+  }
+  return rule;
+}
+
 void read_departments(const object_reader& sync, sync_settings& out) {
   const auto* departments = sync.find("departments");
   if (departments == nullptr) return;
@@ -619,21 +679,16 @@ void read_departments(const object_reader& sync, sync_settings& out) {
     fail(key, "expected an object keyed by Salesforce department, got " +
                   detail::json_type_name(*departments));
   }
-  std::map<std::string, std::string> owner_of_name;  // iSpring name -> department key
+  std::map<std::string, std::string> owner_of_name;         // iSpring name -> department key
+  std::map<std::string, std::string> custom_department_of;  // user -> its custom users key
   for (const auto& item : departments->items()) {
     const auto& name = item.key();
     const auto department_key = child_key(key, name);
     if (name.empty()) fail(department_key, "a department name must not be empty");
     const object_reader reader(sync.context(), item.value(), department_key,
-                               {"sync_all_users", "ispring_name", "users"});
-    department_rule rule;
-    if (auto users = reader.text_list("users")) rule.users = std::move(*users);
-    // Listing users means "only these" unless sync_all_users says otherwise.
-    rule.sync_all_users = reader.boolean("sync_all_users").value_or(!reader.has("users"));
-    if (rule.sync_all_users && !rule.users.empty()) {
-      fail(reader.key_of("users"), "has no effect when sync_all_users is true");
-    }
-    rule.ispring_name = reader.text("ispring_name");
+                               {"sync_all_users", "ispring_name", "users", "custom"});
+    department_rule rule =
+        read_department_rule(reader, name, out.select_by == "group", custom_department_of);
     if (name == "*") {
       // "*" stands for many departments; one iSpring name would merge them all.
       if (rule.ispring_name) fail(reader.key_of("ispring_name"), "not allowed for \"*\"");
@@ -681,11 +736,14 @@ void read_deactivation_cap(const object_reader& sync, const char* name, bool off
 }
 
 void read_sync(const object_reader& root, sync_settings& out) {
-  const auto sync = root.object(
-      "sync", {"departments", "groups", "parent_department", "inactive_users", "out_of_scope_users",
-               "delete_empty_departments", "max_deactivations", "max_deactivations_per_hour",
-               "max_attempts", "retry_base_ms", "retry_max_ms", "verify_notifications"});
+  const auto sync =
+      root.object("sync", {"departments", "groups", "parent_department", "inactive_users",
+                           "out_of_scope_users", "delete_empty_departments", "max_deactivations",
+                           "max_deactivations_per_hour", "max_attempts", "retry_base_ms",
+                           "retry_max_ms", "verify_notifications", "select_by"});
   if (!sync) return;
+  if (auto select_by = sync->choice("select_by", {"department", "group"}))
+    out.select_by = std::move(*select_by);
   read_departments(*sync, out);
   if (const auto* groups = sync->find("groups")) {
     const std::string expected = "expected \"all\" or an array of group names";
@@ -697,6 +755,10 @@ void read_sync(const object_reader& root, sync_settings& out) {
     } else {
       fail(sync->key_of("groups"), expected + ", got " + detail::json_type_name(*groups));
     }
+  }
+  if (out.select_by == "group" && (!out.groups || out.groups->empty())) {
+    fail(sync->key_of("groups"),
+         "must list the groups that choose users when sync.select_by is \"group\"");
   }
   out.parent_department = sync->text("parent_department");
   for (auto [name, field] : {std::pair{"inactive_users", &out.inactive_users},
@@ -830,6 +892,10 @@ settings read_settings(const json& document, const detail::load_context& context
   read_ispring(root, result.ispring);
   read_mapping(root, result.mapping);
   read_sync(root, result.sync);
+  if (result.sync.select_by == "group" && result.mapping.groups.empty()) {
+    fail("sync.select_by",
+         "\"group\" needs mapping.groups: the Salesforce field that carries a user's groups");
+  }
   // Verifying means reading over REST: asked for explicitly, it cannot quietly fall back to
   // applying whatever a notification says.
   if (result.sync.verify_notifications.value_or(false) &&

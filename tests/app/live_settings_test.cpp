@@ -8,6 +8,7 @@
 
 #include "connector/app/live_settings.hpp"
 #include "connector/store/settings_log.hpp"
+#include "connector/sync/scope.hpp"
 #include "support/eventually.hpp"
 #include "support/service.hpp"
 #include "support/store_engines.hpp"
@@ -90,6 +91,50 @@ TEST_P(live_settings_test, refused_saves_write_nothing) {
   EXPECT_EQ(log->current_revision(), 0);
   EXPECT_TRUE(log->list_revisions(10).empty());
   EXPECT_EQ(live.current().revision, 0);
+}
+
+TEST_P(live_settings_test, custom_departments_and_choosing_by_group_apply_without_a_restart) {
+  auto log_a = open_log();
+  auto log_b = open_log();
+  live_settings a(file_, *log_a, clock_);
+  live_settings b(file_, *log_b, clock_);
+  b.start_polling(20);
+  const json by_group = {{"select_by", "group"},
+                         {"groups", {"Mentors"}},
+                         {"departments",
+                          {{"Sales", {{"ispring_name", "Sales EMEA"}}},
+                           {"Onboarding", {{"custom", true}, {"users", {"ann@acme.com"}}}}}}};
+  // Without mapping.groups there is nothing to choose by: refused naming the key, unsaved.
+  const auto refused = a.save_section("sync", by_group, 0, "ops");
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(refused.key, "sync.select_by");
+  EXPECT_EQ(log_a->current_revision(), 0);
+
+  ASSERT_EQ(a.save_section("mapping", {{"groups", "Groups__c"}}, 0, "ops").status, 200);
+  const auto saved = a.save_section("sync", by_group, 1, "ops");
+  ASSERT_EQ(saved.status, 200) << saved.error;
+  ASSERT_TRUE(testing::eventually([&] { return b.current().revision == 2; }));
+  const auto now = b.current();
+  EXPECT_EQ(now.settings->sync.select_by, "group");
+  EXPECT_TRUE(now.settings->sync.departments.at("Onboarding").custom);
+  sync::mapped_user ann;
+  ann.record_id = "005000000000001AAA";
+  ann.username = "Ann@acme.com";
+  ann.department = "Support";
+  ann.groups = std::vector<std::string>{"Mentors"};
+  ann.active = true;
+  const auto scope = sync::decide_scope(ann, now.settings->sync);
+  EXPECT_TRUE(scope.in_scope) << scope.reason;
+  EXPECT_EQ(scope.department, "Onboarding");
+
+  // The section as served (GET /admin/settings, export) saves back as it is: the same rules.
+  const json served = section_to_json(*now.settings, "sync");
+  EXPECT_EQ(served["select_by"], "group");
+  EXPECT_EQ(served["departments"]["Onboarding"],
+            (json{{"custom", true}, {"users", {"ann@acme.com"}}}));
+  const auto again = a.save_section("sync", served, 2, "ops");
+  EXPECT_EQ(again.status, 200) << again.error;
+  b.stop_polling();
 }
 
 TEST_P(live_settings_test, a_stored_revision_the_file_no_longer_accepts_stops_a_start) {

@@ -107,6 +107,84 @@ TEST(PickerAnswers, ConfiguredDepartmentsWithoutUsersAreFlagged) {
   EXPECT_TRUE(department_selected(config::sync_settings{}, "Anything"));
 }
 
+config::department_rule hand_picked(std::vector<std::string> users) {
+  config::department_rule rule;
+  rule.custom = true;
+  rule.sync_all_users = false;
+  rule.users = std::move(users);
+  return rule;
+}
+
+TEST(PickerAnswers, ACustomDepartmentIsNoSalesforceValue) {
+  config::sync_settings sync;
+  sync.departments = {{"Sales", all_users()}, {"Onboarding", hand_picked({"ann@acme.example"})}};
+  // A Salesforce department that happens to be called Onboarding: not selected through the
+  // custom entry, and the custom entry, which no user carries, is never "missing".
+  const std::vector<department_count> counts{{"Sales", 12}, {"Onboarding", 2}};
+  EXPECT_TRUE(unmatched_departments(counts, sync, true).empty());
+  EXPECT_TRUE(unmatched_departments({{"Sales", 12}}, sync, true).empty());
+  EXPECT_FALSE(department_selected(sync, "Onboarding"));
+  EXPECT_FALSE(department_selected(sync, "onboarding"));
+  EXPECT_EQ(departments_answer(counts, sync, true)["departments"], json::parse(R"([
+              {"name": "Onboarding", "active_users": 2, "selected": false},
+              {"name": "Sales", "active_users": 12, "selected": true}])"));
+  // Not even "*" pulls it in.
+  sync.departments["*"] = all_users();
+  EXPECT_FALSE(department_selected(sync, "Onboarding"));
+  EXPECT_TRUE(department_selected(sync, "Support"));
+}
+
+TEST(PickerQueries, CustomDepartmentsUsersAreAskedForByUsernameOrId) {
+  config::salesforce_settings sf;
+  config::sync_settings sync;
+  sync.departments = {{"Sales", all_users()},
+                      {"Onboarding", hand_picked({"o'hara@acme.example", "005000000000001AAA"})},
+                      {"Mentors", hand_picked({"kim@acme.example"})}};
+  EXPECT_EQ(custom_users_queries(sf, sync),
+            std::vector<std::string>{
+                "SELECT Id, Username, IsActive FROM User WHERE (Username IN ('kim@acme.example', "
+                "'o\\'hara@acme.example') OR Id IN ('005000000000001AAA')) AND (UserType = "
+                "'Standard')"});
+  sync.departments = {{"Sales", all_users()}};
+  EXPECT_TRUE(custom_users_queries(sf, sync).empty()) << "nothing to ask";
+}
+
+TEST(PickerAnswers, CustomDepartmentUsersMissingOrInactiveAreWarnedAbout) {
+  config::sync_settings sync;
+  sync.departments = {{"Onboarding", hand_picked({"ann@acme.example", "ghost@acme.example",
+                                                  "005000000000002", "zed@acme.example"})}};
+  const std::vector<json> records{
+      {{"Id", "005000000000001AAA"}, {"Username", "ANN@acme.example"}, {"IsActive", true}},
+      {{"Id", "005000000000002AAA"}, {"Username", "bo@acme.example"}, {"IsActive", true}},
+      {{"Id", "005000000000003AAA"}, {"Username", "zed@acme.example"}, {"IsActive", false}}};
+  const json warnings = custom_user_warnings(sync, records);
+  ASSERT_EQ(warnings.size(), 2u) << warnings.dump(2);
+  EXPECT_EQ(warnings[0]["user"], "ghost@acme.example");
+  EXPECT_EQ(warnings[0]["message"],
+            "sync.departments['Onboarding'] lists 'ghost@acme.example', who is no Salesforce "
+            "user the connector reads: not synchronised");
+  EXPECT_EQ(warnings[1]["user"], "zed@acme.example");
+  EXPECT_NE(warnings[1]["message"].get<std::string>().find("inactive"), std::string::npos);
+}
+
+TEST(PickerAnswers, ChosenByGroupNoDepartmentSelects) {
+  config::sync_settings sync;
+  sync.select_by = "group";
+  sync.groups = std::vector<std::string>{"Mentors"};
+  sync.departments = {{"Sales", all_users()}};
+  EXPECT_FALSE(department_selected(sync, "Sales"));
+  EXPECT_FALSE(department_selected(sync, "Support"));
+}
+
+TEST(PickerQueries, UserSearchReadsTheGroupFieldWhenMapped) {
+  config::salesforce_settings sf;
+  config::mapping_settings mapping;
+  mapping.groups = "Groups__c";
+  EXPECT_EQ(user_search_query(sf, mapping, user_search{"Sales", "", 20, 0}),
+            "SELECT Id, Username, Name, Email, Department, Groups__c FROM User WHERE IsActive = "
+            "true AND Department = 'Sales' AND (UserType = 'Standard') ORDER BY Name, Id LIMIT 21");
+}
+
 TEST(PickerAnswers, CountsWithoutTheExpectedShapeAreAnError) {
   config::mapping_settings mapping;
   EXPECT_FALSE(read_department_counts({json{{"Department", "Sales"}}}, mapping));
@@ -358,6 +436,67 @@ TEST_F(PickerRoutes, SearchAcrossEveryDepartmentNeedsQAndNamesEachUsersDepartmen
     EXPECT_EQ(body(r)["error"].get<std::string>().rfind("department", 0), 0u) << r.body;
   }
   EXPECT_EQ(salesforce_.sandbox().calls("GET /services/data/{version}/query"), queries);
+}
+
+TEST_F(PickerRoutes, HandPickedAndGroupChosenUsersAreSelectedAndCustomNamesNeverWarn) {
+  add("ann", "Support");
+  add("bob", "Support");
+  add("cy", "Sales");
+  settings_.sync.departments["Onboarding"] = hand_picked({"ann@acme.example"});
+  auto& p = open();
+  // Ann's Support lists only Dee; the custom department hand-picks her.
+  const auto support = call(p, "/admin/salesforce/users?department=Support");
+  ASSERT_EQ(support.status, 200) << support.body;
+  ASSERT_EQ(body(support)["users"].size(), 2u);
+  EXPECT_EQ(body(support)["users"][0]["username"], "ann@acme.example");
+  EXPECT_EQ(body(support)["users"][0]["selected"], true);
+  EXPECT_EQ(body(support)["users"][1]["selected"], false);
+  // Only the misspelt Salse warns: Onboarding is ours, not a Salesforce value.
+  ASSERT_TRUE(testing::eventually([&p] { return p.status_warnings().size() == 1; }));
+  EXPECT_EQ(p.status_warnings()[0]["department"], "Salse");
+  EXPECT_EQ(p.status_warnings()[0]["kind"], "department_matches_no_user");
+  const auto departments = call(p, "/admin/salesforce/departments");
+  ASSERT_EQ(departments.status, 200) << departments.body;
+  EXPECT_EQ(departments.body.find("Onboarding"), std::string::npos) << departments.body;
+}
+
+TEST_F(PickerRoutes, ACustomDepartmentsUserWhoIsGoneOrInactiveIsWarnedAbout) {
+  add("ann", "Support");
+  add("zed", "Support", false);
+  settings_.sync.departments = {
+      {"Onboarding", hand_picked({"ann@acme.example", "zed@acme.example", "ghost@acme.example"})}};
+  auto& p = open();
+  ASSERT_TRUE(testing::eventually([&p] { return p.status_warnings().size() == 2; }));
+  const json warnings = p.status_warnings();
+  EXPECT_EQ(warnings[0]["kind"], "custom_department_user");
+  EXPECT_EQ(warnings[0]["user"], "zed@acme.example");
+  EXPECT_EQ(warnings[1]["user"], "ghost@acme.example");
+  // Taken out of the list: the warning goes with it, without asking Salesforce again.
+  settings_.sync.departments["Onboarding"].users = {"ann@acme.example", "zed@acme.example"};
+  EXPECT_EQ(p.status_warnings().size(), 1u);
+}
+
+TEST_F(PickerRoutes, ChosenByGroupTheUsersOfTheGroupAreSelected) {
+  for (const auto& [name, groups] :
+       {std::pair{"eve", "Mentors;Other"}, std::pair{"fay", "Other"}, std::pair{"gus", ""}})
+    salesforce_.sandbox().add_user({{"Username", std::string(name) + "@acme.example"},
+                                    {"Email", std::string(name) + "@mail.example"},
+                                    {"LastName", "Tester"},
+                                    {"Department", "Sales"},
+                                    {"IsActive", true},
+                                    {"Groups__c", groups}});
+  settings_.mapping.groups = "Groups__c";
+  settings_.sync.select_by = "group";
+  settings_.sync.groups = std::vector<std::string>{"mentors"};
+  settings_.sync.departments = {{"Sales", all_users()}};
+  auto& p = open();
+  const auto users = call(p, "/admin/salesforce/users?department=Sales");
+  ASSERT_EQ(users.status, 200) << users.body;
+  const json list = body(users)["users"];
+  ASSERT_EQ(list.size(), 3u) << users.body;
+  EXPECT_EQ(list[0]["selected"], true);  // eve
+  EXPECT_EQ(list[1]["selected"], false);
+  EXPECT_EQ(list[2]["selected"], false);
 }
 
 TEST_F(PickerRoutes, InjectionCannotWidenTheUserList) {

@@ -838,6 +838,28 @@ const json jwt_flow = {{"client_id", "3MVG9"}, {"username", "u@example.com"}};
 
 class bad_config_test : public config_test, public ::testing::WithParamInterface<bad_config> {};
 
+TEST_F(config_test, custom_departments_and_choosing_by_group_are_read) {
+  auto document = minimal_config();
+  document["mapping"] = {{"groups", "Groups__c"}};
+  document["sync"] = {
+      {"select_by", "group"},
+      {"groups", {"Sales Team"}},
+      {"departments",
+       {{"Sales", {{"ispring_name", "Sales EMEA"}}},
+        {"Onboarding",
+         {{"custom", true}, {"ispring_name", "New hires"}, {"users", {"jane@acme.com"}}}}}}};
+  const auto s = load_ok(document);
+  EXPECT_EQ(s.sync.select_by, "group");
+  const auto& onboarding = s.sync.departments.at("Onboarding");
+  EXPECT_TRUE(onboarding.custom);
+  EXPECT_FALSE(onboarding.sync_all_users) << "a custom department holds exactly its users";
+  EXPECT_EQ(onboarding.users, std::vector<std::string>{"jane@acme.com"});
+  EXPECT_EQ(onboarding.ispring_name, "New hires");
+  EXPECT_FALSE(s.sync.departments.at("Sales").custom);
+  // The default stays today's rules.
+  EXPECT_EQ(load_ok(minimal_config()).sync.select_by, "department");
+}
+
 TEST_P(bad_config_test, is_refused_naming_the_key) {
   const auto& c = GetParam();
   auto document = minimal_config();
@@ -1083,6 +1105,74 @@ INSTANTIATE_TEST_SUITE_P(
          "expected \"all\" or an array of group names"},
         {"empty_group_name", set("/sync", {{"groups", {"Onboarding", ""}}}), "sync.groups[1]",
          "must not be empty"},
+        // sync: custom departments ("Add New Department")
+        {"custom_without_users",
+         set("/sync", {{"departments", {{"Onboarding", {{"custom", true}}}}}}),
+         "sync.departments.Onboarding.users", "a custom department needs at least one user"},
+        {"custom_with_empty_users",
+         set("/sync",
+             {{"departments", {{"Onboarding", {{"custom", true}, {"users", json::array()}}}}}}),
+         "sync.departments.Onboarding.users", "a custom department needs at least one user"},
+        {"custom_with_sync_all_users",
+         set("/sync", {{"departments",
+                        {{"Onboarding",
+                          {{"custom", true}, {"sync_all_users", true}, {"users", {"a@b.c"}}}}}}}),
+         "sync.departments.Onboarding.sync_all_users", "not allowed on a custom department"},
+        {"custom_with_sync_all_users_false",
+         set("/sync", {{"departments",
+                        {{"Onboarding",
+                          {{"custom", true}, {"sync_all_users", false}, {"users", {"a@b.c"}}}}}}}),
+         "sync.departments.Onboarding.sync_all_users", "not allowed on a custom department"},
+        {"custom_wildcard",
+         set("/sync", {{"departments", {{"*", {{"custom", true}, {"users", {"a@b.c"}}}}}}}),
+         "sync.departments.*.custom", "not allowed for \"*\""},
+        {"custom_not_a_boolean",
+         set("/sync",
+             {{"departments", {{"Onboarding", {{"custom", "yes"}, {"users", {"a@b.c"}}}}}}}),
+         "sync.departments.Onboarding.custom", "expected true or false"},
+        {"user_in_two_custom_departments",
+         set("/sync", {{"departments",
+                        {{"Mentors", {{"custom", true}, {"users", {"kim@acme.com", "a@b.c"}}}},
+                         {"Onboarding", {{"custom", true}, {"users", {"x@acme.com", "A@B.c"}}}}}}}),
+         "sync.departments.Onboarding.users[1]",
+         "a user can be added to one department only: \"A@B.c\" is also listed in "
+         "sync.departments.Mentors.users"},
+        {"record_id_in_two_custom_departments",
+         set("/sync", {{"departments",
+                        {{"Mentors", {{"custom", true}, {"users", {"0055g00000AbCdE"}}}},
+                         {"Onboarding", {{"custom", true}, {"users", {"0055g00000AbCdEAAZ"}}}}}}}),
+         "sync.departments.Onboarding.users[0]", "a user can be added to one department only"},
+        {"custom_takes_another_departments_ispring_name",
+         set("/sync", {{"departments",
+                        {{"Sales", json::object()},
+                         {"Onboarding",
+                          {{"custom", true}, {"ispring_name", "Sales"}, {"users", {"a@b.c"}}}}}}}),
+         "sync.departments.Sales", "also the target of sync.departments.Onboarding"},
+        // sync: choosing users by group
+        {"unknown_select_by", set("/sync", {{"select_by", "role"}}), "sync.select_by",
+         "expected one of \"department\", \"group\""},
+        {"select_by_group_with_all_groups",
+         both(set("/mapping/groups", "Groups__c"), set("/sync", {{"select_by", "group"}})),
+         "sync.groups", "must list the groups that choose users when sync.select_by is \"group\""},
+        {"select_by_group_with_no_groups",
+         both(set("/mapping/groups", "Groups__c"),
+              set("/sync", {{"select_by", "group"}, {"groups", json::array()}})),
+         "sync.groups", "must list the groups"},
+        {"select_by_group_without_a_group_field",
+         set("/sync", {{"select_by", "group"}, {"groups", {"Sales Team"}}}), "sync.select_by",
+         "\"group\" needs mapping.groups"},
+        {"select_by_group_with_a_users_list",
+         both(set("/mapping/groups", "Groups__c"),
+              set("/sync", {{"select_by", "group"},
+                            {"groups", {"Sales Team"}},
+                            {"departments", {{"Support", {{"users", {"a@b.c"}}}}}}})),
+         "sync.departments.Support.users", "has no effect when sync.select_by is \"group\""},
+        {"select_by_group_with_sync_all_users_off",
+         both(set("/mapping/groups", "Groups__c"),
+              set("/sync", {{"select_by", "group"},
+                            {"groups", {"Sales Team"}},
+                            {"departments", {{"Support", {{"sync_all_users", false}}}}}})),
+         "sync.departments.Support.sync_all_users", "has no effect when sync.select_by"},
         {"unknown_inactive_action", set("/sync", {{"inactive_users", "remove"}}),
          "sync.inactive_users", "expected one of \"deactivate\", \"ignore\", \"delete\""},
         {"unknown_out_of_scope_action", set("/sync", {{"out_of_scope_users", "archive"}}),

@@ -467,6 +467,103 @@ TEST_F(ReconcilePlan, DepartmentKeysAndNamesCompareIgnoringCase) {
   EXPECT_TRUE(plan_.departments_to_create.empty());
 }
 
+// --- Custom departments ("Add New Department") and choosing users by group ------------------
+
+config::department_rule hand_picked(strings users) {
+  config::department_rule rule;
+  rule.custom = true;
+  rule.sync_all_users = false;
+  rule.users = std::move(users);
+  return rule;
+}
+
+TEST_F(ReconcilePlan, ACustomDepartmentIsCreatedAndItsUsersMovedIn) {
+  sync_.departments = {{"Sales", {}}, {"Onboarding", hand_picked({"ann", "bob"})}};
+  salesforce(record("r1", "ann", "Sales"));        // selected department, listed: moves
+  salesforce(record("r2", "bob", "Engineering"));  // unselected department, listed: created
+  salesforce(record("r3", "cy", "Sales"));         // not listed: stays in Sales
+  salesforce(record("r4", "dan", "Onboarding"));   // a Salesforce value of the same name
+  ispring("u1", "ann", "d-sales");
+  ispring("u3", "cy", "d-sales");
+  input_.links = {{"r1", "u1"}, {"r3", "u3"}};
+  plan();
+  EXPECT_EQ(plan_.departments_to_create, strings{"Onboarding"});
+  ASSERT_EQ(kinds(user("r1")), strings{"move"});
+  EXPECT_EQ(user("r1").plan.department->name, "Onboarding");
+  EXPECT_EQ(user("r1").plan.department->from_id, "d-sales");
+  EXPECT_EQ(user("r1").desired.department_key, "Onboarding");
+  ASSERT_EQ(kinds(user("r2")), strings{"create"});
+  EXPECT_EQ(user("r2").plan.department->name, "Onboarding");
+  EXPECT_EQ(kinds(user("r3")), strings{"unchanged"});
+  // Dan is not pulled in by the name: not created anywhere.
+  EXPECT_EQ(kinds(user("r4")), strings{"ignored"});
+  EXPECT_FALSE(user("r4").desired.department_key == "Onboarding");
+  EXPECT_EQ(plan_.counts().at("create"), 1);
+}
+
+TEST_F(ReconcilePlan, ACustomDepartmentEmptiedIsDeletedOnlyBecauseWeOwnIt) {
+  input_.directory.departments.push_back({"d-onb", "Onboarding", "root", std::nullopt});
+  sync_.departments = {{"Sales", {}}, {"Onboarding", hand_picked({"bob"})}};
+  salesforce(record("r1", "ann", "Sales"));  // taken out of the list: back to Sales
+  ispring("u1", "ann", "d-onb");
+  input_.links = {{"r1", "u1"}};
+  input_.department_links = {{"Onboarding", {"d-onb", "Onboarding"}}};
+  plan();
+  ASSERT_EQ(kinds(user("r1")), strings{"move"});
+  EXPECT_EQ(user("r1").plan.department->id, "d-sales");
+  ASSERT_EQ(plan_.deletions.size(), 1u);
+  EXPECT_EQ(plan_.deletions[0].id, "d-onb");
+  EXPECT_EQ(plan_.deletions[0].reason, "left with no synchronised users");
+}
+
+TEST_F(ReconcilePlan, ADepartmentOfACustomNameMadeByHandIsNeverDeleted) {
+  // The same department made by hand in iSpring (no link): left where it is.
+  input_.directory.departments.push_back({"d-onb", "Onboarding", "root", std::nullopt});
+  sync_.departments = {{"Sales", {}}, {"Onboarding", hand_picked({"bob"})}};
+  salesforce(record("r1", "ann", "Sales"));
+  ispring("u1", "ann", "d-onb");
+  input_.links = {{"r1", "u1"}};
+  plan();
+  ASSERT_EQ(kinds(user("r1")), strings{"move"});
+  EXPECT_EQ(user("r1").plan.department->id, "d-sales");
+  EXPECT_TRUE(plan_.deletions.empty());
+}
+
+TEST_F(ReconcilePlan, ACustomDepartmentRenamedInTheConfigIsRenamedInPlace) {
+  input_.directory.departments.push_back({"d-onb", "Onboarding", "root", std::nullopt});
+  auto rule = hand_picked({"ann"});
+  rule.ispring_name = "New hires";
+  sync_.departments = {{"Onboarding", rule}};
+  salesforce(record("r1", "ann", "Support"));
+  ispring("u1", "ann", "d-onb");
+  input_.links = {{"r1", "u1"}};
+  input_.department_links = {{"Onboarding", {"d-onb", "Onboarding"}}};
+  plan();
+  ASSERT_EQ(plan_.renames.size(), 1u);
+  EXPECT_EQ(plan_.renames[0].id, "d-onb");
+  EXPECT_EQ(plan_.renames[0].to, "New hires");
+  EXPECT_EQ(plan_.renames[0].key, "Onboarding");
+  EXPECT_EQ(kinds(user("r1")), strings{"unchanged"});
+  EXPECT_TRUE(plan_.deletions.empty());
+}
+
+TEST_F(ReconcilePlan, ChosenByGroupOnlyTheGroupsUsersAreSynced) {
+  sync_.select_by = "group";
+  sync_.groups = strings{"Onboarding"};
+  salesforce(record("r1", "ann", "Sales", true, "Onboarding"));
+  salesforce(record("r2", "bob", "Sales", true, "Other"));
+  salesforce(record("r3", "cy", "Engineering", true, "Onboarding;Other"));
+  ispring("u2", "bob", "d-sales");
+  input_.links = {{"r2", "u2"}};
+  plan();
+  EXPECT_EQ(kinds(user("r1")), (strings{"create", "groups"}));
+  EXPECT_EQ(kinds(user("r2")), strings{"deactivate"});
+  EXPECT_EQ(user("r2").desired.reason, "in none of sync.groups (users are chosen by group)");
+  EXPECT_EQ(kinds(user("r3")), (strings{"create", "groups"}));
+  EXPECT_EQ(user("r3").plan.department->name, "Engineering");
+  EXPECT_EQ(plan_.departments_to_create, strings{"Engineering"});
+}
+
 TEST_F(ReconcilePlan, ALinkedDepartmentIsRenamedByTheConfigEvenWithNoUsersBound) {
   sync_.delete_empty_departments = false;
   sync_.departments = {{"Sales", {true, "Sales EMEA", {}}}, {"Support", {}}};

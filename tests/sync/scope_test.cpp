@@ -158,5 +158,210 @@ TEST(ScopeGroups, UnknownGroupFieldLeavesMembershipAlone) {
   EXPECT_FALSE(desired_groups(user_in("Sales"), {}));
 }
 
+// --- Add New Department: custom departments with hand-picked users -------------------------
+
+config::department_rule custom_department(strings users,
+                                          std::optional<std::string> ispring_name = {}) {
+  config::department_rule rule;
+  rule.custom = true;
+  rule.sync_all_users = false;
+  rule.users = std::move(users);
+  rule.ispring_name = std::move(ispring_name);
+  return rule;
+}
+
+// Selected departments plus "Onboarding", which hand-picks Jane (by Username).
+config::sync_settings with_onboarding(config::sync_settings s = selected_departments()) {
+  s.departments["Onboarding"] = custom_department({"jane@acme.com.prod", "kim@acme.com"});
+  return s;
+}
+
+mapped_user someone_else_in(std::optional<std::string> department) {
+  mapped_user u = user_in(std::move(department));
+  u.record_id = "005000000000XYZAAA";
+  u.login = u.username = "bob@acme.com";
+  return u;
+}
+
+void expect_placed(const scope_decision& d, const std::string& department, const std::string& key,
+                   const std::string& reason) {
+  EXPECT_TRUE(d.in_scope) << d.reason;
+  EXPECT_EQ(to_string(d.action), std::string("upsert"));
+  EXPECT_EQ(d.department, department);
+  EXPECT_EQ(d.department_key, key);
+  EXPECT_EQ(d.reason, reason);
+}
+
+void expect_out(const scope_decision& d, sync_action action, const std::string& reason) {
+  EXPECT_FALSE(d.in_scope) << d.reason;
+  EXPECT_EQ(to_string(d.action), std::string(to_string(action)));
+  EXPECT_EQ(d.reason, reason);
+  EXPECT_EQ(d.department, "");
+  EXPECT_EQ(d.department_key, "");
+}
+
+TEST(ScopeCustomDepartment, HandPickedUserFromAnUnselectedDepartment) {
+  expect_placed(decide_scope(user_in("Engineering"), with_onboarding()), "Onboarding", "Onboarding",
+                "hand-picked for department 'Onboarding'");
+}
+
+TEST(ScopeCustomDepartment, HandPickedUserWithoutADepartment) {
+  // "Users without a department are not synchronised" is about Salesforce's Department; a
+  // hand-picked user has one: ours.
+  expect_placed(decide_scope(user_in(""), with_onboarding()), "Onboarding", "Onboarding",
+                "hand-picked for department 'Onboarding'");
+  expect_placed(decide_scope(user_in(std::nullopt), with_onboarding()), "Onboarding", "Onboarding",
+                "hand-picked for department 'Onboarding'");
+}
+
+TEST(ScopeCustomDepartment, HandPickedUserLeavesAnotherSelectedDepartment) {
+  // Jane's Department is Sales (selected, named "Sales EMEA"); the custom one wins.
+  expect_placed(decide_scope(user_in("Sales"), with_onboarding()), "Onboarding", "Onboarding",
+                "hand-picked for department 'Onboarding'");
+  // Even a department that lists her by name.
+  expect_placed(decide_scope(user_in("Legal"), with_onboarding()), "Onboarding", "Onboarding",
+                "hand-picked for department 'Onboarding'");
+  // And under "*".
+  expect_placed(decide_scope(user_in("Engineering"), with_onboarding(with_wildcard())),
+                "Onboarding", "Onboarding", "hand-picked for department 'Onboarding'");
+}
+
+TEST(ScopeCustomDepartment, HandPickedByRecordIdAndNamedInISpring) {
+  config::sync_settings s = selected_departments();
+  s.departments["Onboarding"] = custom_department({record_id_15}, "New hires");
+  expect_placed(decide_scope(user_in("Engineering"), s), "New hires", "Onboarding",
+                "hand-picked for department 'Onboarding'");
+  EXPECT_EQ(configured_department_name(s, "Onboarding"), "New hires");
+}
+
+TEST(ScopeCustomDepartment, ASalesforceDepartmentOfTheSameNameIsNotPulledIn) {
+  // Bob's Salesforce Department happens to be "Onboarding": the custom entry's key is not a
+  // Department value, so it does not select him, in any spelling, nor does "*".
+  const std::string reason =
+      " is not selected (sync.departments has a custom department of that name: only its "
+      "listed users go there)";
+  for (const auto& s : {with_onboarding(), with_onboarding(with_wildcard())}) {
+    expect_out(decide_scope(someone_else_in("Onboarding"), s), sync_action::deactivate,
+               "department 'Onboarding'" + reason);
+    expect_out(decide_scope(someone_else_in("ONBOARDING"), s), sync_action::deactivate,
+               "department 'ONBOARDING'" + reason);
+    // Links for such a key would be shared with the custom department's: never named.
+    EXPECT_EQ(configured_department_name(s, "onboarding"), std::nullopt);
+  }
+  // Only the custom entries listed: every other Salesforce department is unselected too.
+  config::sync_settings only_custom;
+  only_custom.departments["Onboarding"] = custom_department({"jane@acme.com.prod"});
+  expect_out(decide_scope(someone_else_in("Engineering"), only_custom), sync_action::deactivate,
+             "department 'Engineering' is not selected");
+}
+
+TEST(ScopeCustomDepartment, TakenOutOfTheListFollowsTheOrdinaryRules) {
+  config::sync_settings s = selected_departments();
+  s.departments["Onboarding"] = custom_department({"kim@acme.com"});
+  expect_placed(decide_scope(user_in("Sales"), s), "Sales EMEA", "Sales",
+                "department 'Sales' is selected");
+  expect_out(decide_scope(user_in("Engineering"), s), sync_action::deactivate,
+             "department 'Engineering' is not selected");
+}
+
+TEST(ScopeCustomDepartment, InactiveHandPickedUserFollowsInactiveUsers) {
+  expect_out(decide_scope(user_in("Engineering", false), with_onboarding()),
+             sync_action::deactivate, "IsActive = false");
+}
+
+TEST(ScopeCustomDepartment, ARecordWithoutItsUsernameIsLeftAlone) {
+  // A partial record cannot show whether a Username list holds the user: acting on it could
+  // take a hand-picked user out of their department (or deactivate them). Nothing happens.
+  mapped_user u = user_in("Engineering");
+  u.username.reset();
+  expect_out(decide_scope(u, with_onboarding()), sync_action::ignore,
+             "Username unknown (not in the record): a custom department may list it");
+  // Listed by record id only, the record id is always known: decided as usual.
+  config::sync_settings by_id = selected_departments();
+  by_id.departments["Onboarding"] = custom_department({record_id_15});
+  expect_placed(decide_scope(u, by_id), "Onboarding", "Onboarding",
+                "hand-picked for department 'Onboarding'");
+  // Without custom departments a missing Username changes nothing.
+  expect_out(decide_scope(u, selected_departments()), sync_action::deactivate,
+             "department 'Engineering' is not selected");
+}
+
+// --- Choose users by group (sync.select_by "group") -----------------------------------------
+
+config::sync_settings by_group(config::sync_settings s = selected_departments()) {
+  s.select_by = "group";
+  s.groups = strings{"Sales Team", "Mentors"};
+  // Entries name departments only: the users lists belong to department mode.
+  for (auto it = s.departments.begin(); it != s.departments.end();)
+    it = it->second.sync_all_users ? std::next(it) : s.departments.erase(it);
+  return s;
+}
+
+mapped_user grouped(std::optional<std::string> department,
+                    std::optional<strings> groups = strings{"Managers", "sales team"}) {
+  mapped_user u = user_in(std::move(department));
+  u.groups = std::move(groups);
+  return u;
+}
+
+const std::string chosen = "in group 'sales team' (users are chosen by group)";
+
+TEST(ScopeByGroup, AUserInAChosenGroupIsInScopeInTheirDepartment) {
+  // Engineering is in no sync.departments entry: by group, departments select no one.
+  expect_placed(decide_scope(grouped("Engineering"), by_group()), "Engineering", "Engineering",
+                chosen);
+  // An entry still names its department in iSpring.
+  expect_placed(decide_scope(grouped("sales"), by_group()), "Sales EMEA", "Sales", chosen);
+  EXPECT_EQ(configured_department_name(by_group(), "Sales"), "Sales EMEA");
+  EXPECT_EQ(configured_department_name(by_group(), "Engineering"), "Engineering");
+}
+
+TEST(ScopeByGroup, AUserInNoChosenGroupIsOutOfScope) {
+  expect_out(decide_scope(grouped("Sales", strings{"Managers"}), by_group()),
+             sync_action::deactivate, "in none of sync.groups (users are chosen by group)");
+  expect_out(decide_scope(grouped("Sales", strings{}), by_group()), sync_action::deactivate,
+             "in none of sync.groups (users are chosen by group)");
+  config::sync_settings ignoring = by_group();
+  ignoring.out_of_scope_users = user_action::ignore;
+  expect_out(decide_scope(grouped("Sales", strings{}), ignoring), sync_action::ignore,
+             "in none of sync.groups (users are chosen by group)");
+}
+
+TEST(ScopeByGroup, AMissingGroupFieldDoesNothing) {
+  // A partial change event without the group field: like a missing department, nothing.
+  const std::string reason = "group field unknown (not in the record)";
+  expect_out(decide_scope(grouped("Sales", std::nullopt), by_group()), sync_action::ignore, reason);
+  expect_out(decide_scope(grouped("", std::nullopt), by_group()), sync_action::ignore, reason);
+  expect_out(decide_scope(grouped("Sales", std::nullopt), with_onboarding(by_group())),
+             sync_action::ignore, reason);
+  // Inactive still wins: IsActive = false is known.
+  expect_out(decide_scope(user_in("Sales", false), by_group()), sync_action::deactivate,
+             "IsActive = false");
+}
+
+TEST(ScopeByGroup, TheDepartmentIsStillRequired) {
+  expect_out(decide_scope(grouped(""), by_group()), sync_action::deactivate,
+             chosen + " but has no department");
+  expect_out(decide_scope(grouped(std::nullopt), by_group()), sync_action::ignore,
+             "department unknown (not in the record)");
+}
+
+TEST(ScopeByGroup, CustomDepartmentsPlaceButDoNotSelect) {
+  const config::sync_settings s = with_onboarding(by_group());
+  expect_placed(decide_scope(grouped(""), s), "Onboarding", "Onboarding",
+                chosen + "; hand-picked for department 'Onboarding'");
+  expect_placed(decide_scope(grouped("Sales"), s), "Onboarding", "Onboarding",
+                chosen + "; hand-picked for department 'Onboarding'");
+  // Selection is by group only: listed in a custom department is not enough.
+  expect_out(decide_scope(grouped("Sales", strings{"Managers"}), s), sync_action::deactivate,
+             "in none of sync.groups (users are chosen by group)");
+  // A same-named Salesforce department is not merged into the custom one.
+  mapped_user bob = someone_else_in("Onboarding");
+  bob.groups = strings{"Mentors"};
+  expect_out(decide_scope(bob, s), sync_action::deactivate,
+             "in group 'Mentors' (users are chosen by group) but department 'Onboarding' is "
+             "the name of a custom department that does not list the user");
+}
+
 }  // namespace
 }  // namespace connector::sync

@@ -76,13 +76,24 @@ expected<std::vector<department_count>, std::string> read_department_counts(
     const std::vector<nlohmann::json>& records, const config::mapping_settings& mapping);
 
 // Is a Salesforce department value in scope by sync.departments (its key ignoring case,
-// "*", or no list at all)?
+// "*", or no list at all)? Never when users are chosen by group (departments select no one)
+// nor for the name of a custom department (not a Salesforce value).
 bool department_selected(const config::sync_settings& sync, const std::string& department);
 
 // Configured departments (sync.departments keys but "*") that no active user carries, in
 // the config's order. Empty when `complete` is false: a department beyond the cut may exist.
 std::vector<std::string> unmatched_departments(const std::vector<department_count>& counts,
                                                const config::sync_settings& sync, bool complete);
+
+// The custom departments' listed users ("custom": true) as SOQL queries of at most 100 entries
+// each: SELECT Id, Username, IsActive by Username or record id, under the query filter.
+std::vector<std::string> custom_users_queries(const config::salesforce_settings& salesforce,
+                                              const config::sync_settings& sync);
+
+// Status warnings for listed users of custom departments that `records` (the answers of
+// custom_users_queries) shows inactive or does not hold: such a user is not synchronised.
+nlohmann::json custom_user_warnings(const config::sync_settings& sync,
+                                    const std::vector<nlohmann::json>& records);
 
 // {"departments": [...] sorted by name, ignoring case, "without_department": n,
 //  "complete": bool (the list was not cut)}; configured departments matching no user are

@@ -150,6 +150,9 @@ struct department_rule {
   bool sync_all_users = true;
   std::optional<std::string> ispring_name;
   std::vector<std::string> users;  // usernames or record ids, when not sync_all_users
+  // A connector-defined department ("Add New Department"): exactly the listed users, whatever
+  // their Salesforce Department; its key is a name, never matched against Department values.
+  bool custom = false;
 };
 
 enum class user_action { deactivate, ignore, remove };
@@ -159,6 +162,9 @@ const char* to_string(user_action action);
 struct sync_settings {
   std::map<std::string, department_rule> departments;  // empty: every department ("*")
   std::optional<std::vector<std::string>> groups;      // nullopt: "all"
+  // "department": sync.departments selects users; "group": a user carrying one of sync.groups
+  // in mapping.groups is selected, and departments only name iSpring departments.
+  std::string select_by = "department";
   std::optional<std::string> parent_department;        // nullopt: the root
   user_action inactive_users = user_action::deactivate;
   user_action out_of_scope_users = user_action::deactivate;

@@ -9,6 +9,14 @@
 // - sync.departments empty: every department is in scope. Otherwise only listed departments
 //   (keyed by the Salesforce value; "*" stands for every unlisted one), and of a department
 //   with sync_all_users off only its listed users (Username or record id).
+// - A custom department ("custom": true, "Add New Department") takes exactly its listed users,
+//   whatever their Department; its key is never matched against Department values, and a
+//   Salesforce department of the same name is not pulled in through it (nor through "*").
+// - sync.select_by "group": a user carrying one of sync.groups is in scope, and only they;
+//   sync.departments then selects no one: it names departments (ispring_name) and defines
+//   custom ones. The department is still required (custom, else the user's Department).
+// - A record missing the field a decision needs (Department, the group field, or Username
+//   while a custom department lists usernames) is left alone: nothing happens.
 // - ispring_name names the department in iSpring; the Salesforce value otherwise. The key a
 //   user is bound by (department_key) is what the connector's department links are kept by.
 // - sync.groups: nullopt ("all") manages every group; a list manages only those, and groups
