@@ -6,6 +6,8 @@
 // work and the next reconciliation create the users in the new organization, none in the old.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "support/eventually.hpp"
 #include "support/ispring_sandbox_server.hpp"
 #include "support/outbound_builder.hpp"
@@ -25,6 +27,9 @@ class organization_e2e : public ::testing::Test {
   // A fresh service on the same folder (and store) configured for `ispring`.
   void start_for(ispring_sandbox_server& ispring) {
     service_.reset();
+    // Each running_service numbers its ready files from 1: the last one's would name its ports.
+    for (const auto& entry : std::filesystem::directory_iterator(dir_.path()))
+      if (entry.path().filename().string().starts_with("ready-")) std::filesystem::remove(entry);
     service_ = std::make_unique<running_service>(
         dir_.path(), json{{"ispring", ispring_sandbox_config(ispring)},
                           {"salesforce", salesforce_sandbox_config(salesforce_)}});
@@ -75,7 +80,8 @@ class organization_e2e : public ::testing::Test {
     return ispring.sandbox().find_user_by_login(name + "@acme.example.prod").has_value();
   }
   std::string organization_warning() {
-    for (const auto& w : get("/admin/status")["warnings"])
+    const auto status = get("/admin/status");
+    for (const auto& w : status["warnings"])
       if (w.value("kind", "") == "organization") return w["message"];
     return {};
   }

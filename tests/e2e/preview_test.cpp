@@ -120,7 +120,7 @@ TEST_F(preview_e2e, ACandidateAddingADepartmentPreviewsExactlyItsUsersAsCreatesA
   EXPECT_EQ(revisions(), 1u);
   const auto now = json::parse(call("GET", "/admin/settings", "").body);
   EXPECT_EQ(now["revision"], 1);
-  EXPECT_EQ(now["settings"]["sync"]["departments"], sales_only["departments"]);
+  EXPECT_EQ(now["settings"]["sync"]["departments"], json({{"Sales", {{"sync_all_users", true}}}}));
   // A plain dry run is told apart from a preview.
   const auto dry = call("POST", "/admin/reconcile?dry_run=true", "");
   const auto plain = finished_run(json::parse(dry.body)["id"]);
