@@ -313,18 +313,10 @@ void add_security_headers(http::response& r) {
     if (!has_header(r, name)) r.headers.emplace_back(name, value);
 }
 
-std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
-                                         admin_page_context context) {
-  const config::settings& settings = *context.settings;
-  store::store_reader& inbox = *context.reader;
-  store::work_queue& queue = *context.queue;
-  const clock& time = *context.time;
-  run_coordinator* runs = context.runs;
-  const auto token = accepted_tokens(settings.admin);
-  auto check_running = std::make_shared<std::atomic<bool>>(false);
-  auto plans = std::make_shared<plan_cache>();
+namespace {
 
-  std::vector<http::route> routes{
+std::vector<http::route> page_asset_routes() {
+  return {
       {"GET", "/",
        [](http::request&&, http::respond_fn respond) { serve_asset("index.html", respond); }},
       {"GET", "/static/*",
@@ -332,6 +324,15 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
          serve_asset(std::string_view(req.path).substr(std::string_view("/static/").size()),
                      respond);
        }},
+  };
+}
+
+// What the page shows beside the admin API: the settings in force and the schedule.
+std::vector<http::route> settings_view_routes(const std::vector<config::admin_token>& token,
+                                              const admin_page_context& context) {
+  const config::settings& settings = *context.settings;
+  run_coordinator* runs = context.runs;
+  return {
       {"GET", "/admin/config",
        admin_only(token,
                   [&settings, live = context.live](http::request&&, const text::query_params&,
@@ -353,6 +354,14 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
                                               {"next_run", next ? nlohmann::json(format_utc(*next))
                                                                 : nlohmann::json()}}));
                   })},
+  };
+}
+
+http::route activity_route(const std::vector<config::admin_token>& token,
+                           const admin_page_context& context) {
+  store::store_reader& inbox = *context.reader;
+  const clock& time = *context.time;
+  return
       // Hourly buckets ending with the current hour; "series" grows (applied changes
       // per hour can join from the history table) without changing the shape.
       {"GET", "/admin/activity",
@@ -385,7 +394,18 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
                     respond(json_answer(200, {{"bucket_minutes", 60},
                                               {"starts", std::move(starts)},
                                               {"series", std::move(series)}}));
-                  })},
+                  })};
+}
+
+// What the page's buttons do: check the configuration, retry dead letters, release held
+// records.
+std::vector<http::route> action_routes(const std::vector<config::admin_token>& token,
+                                       const admin_page_context& context) {
+  const config::settings& settings = *context.settings;
+  store::work_queue& queue = *context.queue;
+  const clock& time = *context.time;
+  auto check_running = std::make_shared<std::atomic<bool>>(false);
+  return {
       // The seed's "Verify and Register Integration". The checks call both services, so
       // they run off the admin listener's thread, one at a time.
       {"POST", "/admin/check",
@@ -439,12 +459,15 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
                     respond(json_answer(200, {{"released", released}}));
                   })},
   };
+}
 
-  // GET /admin/runs/{id}/plan shares its prefix with the admin API's GET /admin/runs/{id}:
-  // one route answers both, handing everything but the plan page to the API's handler.
-  auto plan_handler =
-      admin_only(token, [&inbox, plans](http::request&& req, const text::query_params& query,
-                                        http::respond_fn respond) {
+// GET /admin/runs/{id}/plan: one page of a dry run's plan, filtered by action.
+http::handler_fn plan_page_handler(const std::vector<config::admin_token>& token,
+                                   store::store_reader& inbox) {
+  auto plans = std::make_shared<plan_cache>();
+  return admin_only(
+      token, [&inbox, plans](http::request&& req, const text::query_params& query,
+                             http::respond_fn respond) {
         const std::string_view path = req.path;
         const auto id_text =
             path.substr(runs_prefix.size(), path.size() - runs_prefix.size() - plan_suffix.size());
@@ -464,6 +487,12 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
         page["run_id"] = id;
         respond(json_answer(200, page));
       });
+}
+
+// GET /admin/runs/{id}/plan shares its prefix with the admin API's GET /admin/runs/{id}:
+// one route answers both, handing everything but the plan page to the API's handler.
+void route_plans_beside_runs(std::vector<http::route>& admin_routes,
+                             http::handler_fn plan_handler) {
   for (auto& route : admin_routes) {
     if (route.method != "GET" || route.path != "/admin/runs/*") continue;
     route.handler = [plan_handler, run_handler = std::move(route.handler)](
@@ -474,6 +503,18 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
       (plan ? plan_handler : run_handler)(std::move(req), std::move(respond));
     };
   }
+}
+
+}  // namespace
+
+std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
+                                         admin_page_context context) {
+  const auto token = accepted_tokens(context.settings->admin);
+  std::vector<http::route> routes = page_asset_routes();
+  for (auto& route : settings_view_routes(token, context)) routes.push_back(std::move(route));
+  routes.push_back(activity_route(token, context));
+  for (auto& route : action_routes(token, context)) routes.push_back(std::move(route));
+  route_plans_beside_runs(admin_routes, plan_page_handler(token, *context.reader));
 
   routes.insert(routes.end(), std::make_move_iterator(admin_routes.begin()),
                 std::make_move_iterator(admin_routes.end()));
