@@ -127,17 +127,58 @@ nlohmann::json intake_warning_json(const config::server_settings& s) {
 
 }  // namespace
 
-nlohmann::json config_to_json(const config::settings& s) {
-  nlohmann::json departments = nlohmann::json::array();
-  for (const auto& [name, rule] : s.sync.departments)
-    departments.push_back({{"salesforce_name", name},
-                           {"sync_all_users", rule.sync_all_users},
-                           {"ispring_name", optional_json(rule.ispring_name)},
-                           {"users", rule.users}});
-  nlohmann::json extra_fields = nlohmann::json::array();
-  for (const auto& [ispring_field, salesforce_field] : s.mapping.fields)
-    extra_fields.push_back({{"ispring", ispring_field}, {"salesforce", salesforce_field}});
+namespace {
 
+nlohmann::json server_json(const config::settings& s) {
+  nlohmann::json signing = nlohmann::json::array();
+  for (const auto& secret : s.server.events_signing_secrets) signing.push_back(secret_json(secret));
+
+  return {{"listen", endpoint_text(s.server.listen)},
+          {"outbound_message_path", s.server.outbound_message_path},
+          {"events_path", s.server.events_path},
+          {"events_signing_secrets", std::move(signing)},
+          {"secret_path_segment", secret_json(s.server.secret_path_segment)},
+          {"mutual_tls", s.server.tls.client_ca_file.has_value()},
+          {"allowed_ips", s.server.allowed_ips},
+          {"max_connections_per_address", s.server.max_connections_per_address},
+          {"intake_locks", intake_locks_json(s.server)},
+          // Set when the intake is open to anyone who knows the organization id (serve runs
+          // so only with server.allow_unlocked_intake): the page shows it as a warning.
+          {"intake_warning", intake_warning_json(s.server)}};
+}
+
+nlohmann::json admin_json(const config::settings& s) {
+  return {{"listen", endpoint_text(s.admin.listen)},
+          {"tls", s.admin.tls},
+          {"token", secret_json(s.admin.token)},
+          // Names only: who saves settings revisions. The tokens are never shown.
+          {"token_names", [&s] {
+             std::vector<std::string> names;
+             for (const auto& t : s.admin.tokens) names.push_back(t.name);
+             return names;
+           }()}};
+}
+
+nlohmann::json salesforce_json(const config::settings& s) {
+  const auto& sf = s.salesforce;
+  const char* flow = sf.client_id.empty() ? "none"
+                     : sf.private_key     ? "jwt_bearer"
+                     : sf.client_secret   ? "client_credentials"
+                                          : "incomplete";
+  return {{"organization_ids", sf.organization_ids},
+          {"source_object", sf.source_object},
+          {"login_url", sf.login_url},
+          {"flow", flow},
+          {"client_id", sf.client_id},
+          {"client_secret", secret_json(sf.client_secret)},
+          {"username", sf.username},
+          {"private_key", secret_json(sf.private_key)},
+          {"tls_ca_file", optional_json(sf.tls_ca_file)},
+          {"api_version", sf.api_version},
+          {"query_filter", sf.query_filter}};
+}
+
+nlohmann::json ispring_json(const config::settings& s) {
   nlohmann::json ispring;
   if (s.ispring) {
     const auto& i = *s.ispring;
@@ -152,11 +193,59 @@ nlohmann::json config_to_json(const config::settings& s) {
                {"max_concurrency", i.max_concurrency},
                {"request_timeout_ms", i.request_timeout_ms}};
   }
-  const auto& sf = s.salesforce;
-  const char* flow = sf.client_id.empty() ? "none"
-                     : sf.private_key     ? "jwt_bearer"
-                     : sf.client_secret   ? "client_credentials"
-                                          : "incomplete";
+  return ispring;
+}
+
+// The seed's five mandatory fields first, then the extra profile fields.
+nlohmann::json mapping_json(const config::settings& s) {
+  nlohmann::json extra_fields = nlohmann::json::array();
+  for (const auto& [ispring_field, salesforce_field] : s.mapping.fields)
+    extra_fields.push_back({{"ispring", ispring_field}, {"salesforce", salesforce_field}});
+
+  return {{"mandatory",
+           {{{"ispring", "last_name"}, {"salesforce", s.mapping.last_name}},
+            {{"ispring", "login"}, {"salesforce", s.mapping.login}},
+            {{"ispring", "email"}, {"salesforce", s.mapping.email}},
+            {{"ispring", "department"}, {"salesforce", s.mapping.department}},
+            {{"ispring", "groups"}, {"salesforce", s.mapping.groups}}}},
+          {"fields", std::move(extra_fields)}};
+}
+
+nlohmann::json sync_json(const config::settings& s) {
+  nlohmann::json departments = nlohmann::json::array();
+  for (const auto& [name, rule] : s.sync.departments)
+    departments.push_back({{"salesforce_name", name},
+                           {"sync_all_users", rule.sync_all_users},
+                           {"ispring_name", optional_json(rule.ispring_name)},
+                           {"users", rule.users}});
+  return {{"departments", std::move(departments)},
+          {"all_departments", s.sync.departments.empty()},
+          {"groups", s.sync.groups ? nlohmann::json(*s.sync.groups) : nlohmann::json("all")},
+          {"parent_department", optional_json(s.sync.parent_department)},
+          {"inactive_users", config::to_string(s.sync.inactive_users)},
+          {"out_of_scope_users", config::to_string(s.sync.out_of_scope_users)},
+          {"delete_empty_departments", s.sync.delete_empty_departments},
+          {"max_deactivations", optional_json(s.sync.max_deactivations)},
+          {"max_deactivations_per_hour", s.sync.max_deactivations_per_hour
+                                             ? nlohmann::json(*s.sync.max_deactivations_per_hour)
+                                             : nlohmann::json("off")},
+          {"max_attempts", s.sync.max_attempts},
+          {"verify_notifications", config::verifies_notifications(s)}};
+}
+
+nlohmann::json schedule_json(const config::settings& s) {
+  return {{"run_type", s.schedule.run_type},
+          {"run_interval_minutes", s.schedule.run_interval_minutes},
+          {"start_work_time", optional_json(s.schedule.start_work_time)},
+          {"stop_work_time", optional_json(s.schedule.stop_work_time)},
+          {"time_zone", s.schedule.time_zone},
+          {"check_sync_status_after_seconds", s.schedule.check_sync_status_after_seconds},
+          {"check_sync_status_duration_minutes", s.schedule.check_sync_status_duration_minutes},
+          {"interval_after_expire_duration_minutes",
+           s.schedule.interval_after_expire_duration_minutes}};
+}
+
+nlohmann::json alerts_json(const config::settings& s) {
   nlohmann::json alerts;
   if (s.alerts) {
     alerts = {{"email_to", s.alerts->email_to},
@@ -167,85 +256,25 @@ nlohmann::json config_to_json(const config::settings& s) {
                 {"username", s.alerts->smtp.username},
                 {"password", secret_json(s.alerts->smtp.password)}}}};
   }
-  nlohmann::json signing = nlohmann::json::array();
-  for (const auto& secret : s.server.events_signing_secrets) signing.push_back(secret_json(secret));
+  return alerts;
+}
 
+}  // namespace
+
+nlohmann::json config_to_json(const config::settings& s) {
   return {
       {"config_path", s.config_path},
-      {"server",
-       {{"listen", endpoint_text(s.server.listen)},
-        {"outbound_message_path", s.server.outbound_message_path},
-        {"events_path", s.server.events_path},
-        {"events_signing_secrets", std::move(signing)},
-        {"secret_path_segment", secret_json(s.server.secret_path_segment)},
-        {"mutual_tls", s.server.tls.client_ca_file.has_value()},
-        {"allowed_ips", s.server.allowed_ips},
-        {"max_connections_per_address", s.server.max_connections_per_address},
-        {"intake_locks", intake_locks_json(s.server)},
-        // Set when the intake is open to anyone who knows the organization id (serve runs
-        // so only with server.allow_unlocked_intake): the page shows it as a warning.
-        {"intake_warning", intake_warning_json(s.server)}}},
-      {"admin",
-       {{"listen", endpoint_text(s.admin.listen)},
-        {"tls", s.admin.tls},
-        {"token", secret_json(s.admin.token)},
-        // Names only: who saves settings revisions. The tokens are never shown.
-        {"token_names",
-         [&s] {
-           std::vector<std::string> names;
-           for (const auto& t : s.admin.tokens) names.push_back(t.name);
-           return names;
-         }()}}},
+      {"server", server_json(s)},
+      {"admin", admin_json(s)},
       {"store",
        {{"sqlite_path", s.store.sqlite_path},
         {"postgresql_url", secret_json(s.store.postgresql_url)}}},
-      {"salesforce",
-       {{"organization_ids", sf.organization_ids},
-        {"source_object", sf.source_object},
-        {"login_url", sf.login_url},
-        {"flow", flow},
-        {"client_id", sf.client_id},
-        {"client_secret", secret_json(sf.client_secret)},
-        {"username", sf.username},
-        {"private_key", secret_json(sf.private_key)},
-        {"tls_ca_file", optional_json(sf.tls_ca_file)},
-        {"api_version", sf.api_version},
-        {"query_filter", sf.query_filter}}},
-      {"ispring", std::move(ispring)},
-      // The seed's five mandatory fields first, then the extra profile fields.
-      {"mapping",
-       {{"mandatory",
-         {{{"ispring", "last_name"}, {"salesforce", s.mapping.last_name}},
-          {{"ispring", "login"}, {"salesforce", s.mapping.login}},
-          {{"ispring", "email"}, {"salesforce", s.mapping.email}},
-          {{"ispring", "department"}, {"salesforce", s.mapping.department}},
-          {{"ispring", "groups"}, {"salesforce", s.mapping.groups}}}},
-        {"fields", std::move(extra_fields)}}},
-      {"sync",
-       {{"departments", std::move(departments)},
-        {"all_departments", s.sync.departments.empty()},
-        {"groups", s.sync.groups ? nlohmann::json(*s.sync.groups) : nlohmann::json("all")},
-        {"parent_department", optional_json(s.sync.parent_department)},
-        {"inactive_users", config::to_string(s.sync.inactive_users)},
-        {"out_of_scope_users", config::to_string(s.sync.out_of_scope_users)},
-        {"delete_empty_departments", s.sync.delete_empty_departments},
-        {"max_deactivations", optional_json(s.sync.max_deactivations)},
-        {"max_deactivations_per_hour", s.sync.max_deactivations_per_hour
-                                           ? nlohmann::json(*s.sync.max_deactivations_per_hour)
-                                           : nlohmann::json("off")},
-        {"max_attempts", s.sync.max_attempts},
-        {"verify_notifications", config::verifies_notifications(s)}}},
-      {"schedule",
-       {{"run_type", s.schedule.run_type},
-        {"run_interval_minutes", s.schedule.run_interval_minutes},
-        {"start_work_time", optional_json(s.schedule.start_work_time)},
-        {"stop_work_time", optional_json(s.schedule.stop_work_time)},
-        {"time_zone", s.schedule.time_zone},
-        {"check_sync_status_after_seconds", s.schedule.check_sync_status_after_seconds},
-        {"check_sync_status_duration_minutes", s.schedule.check_sync_status_duration_minutes},
-        {"interval_after_expire_duration_minutes",
-         s.schedule.interval_after_expire_duration_minutes}}},
-      {"alerts", std::move(alerts)},
+      {"salesforce", salesforce_json(s)},
+      {"ispring", ispring_json(s)},
+      {"mapping", mapping_json(s)},
+      {"sync", sync_json(s)},
+      {"schedule", schedule_json(s)},
+      {"alerts", alerts_json(s)},
   };
 }
 
