@@ -617,9 +617,10 @@ int serve(const config::settings& file_settings, const serve_options& options) {
   alerts.monitor = alerts::start_alert_monitor(settings, alerts.sources);
   follow_settings_revisions(*core.live, settings, stack, alerts);
 
+  auto public_routes = make_public_routes(settings, core, stack);
   const auto count_refusals = count_refusals_by_listener(core.metrics);
-  http::server public_server(public_server_options(settings.server),
-                             make_public_routes(settings, core, stack), count_refusals("public"));
+  http::server public_server(public_server_options(settings.server), std::move(public_routes),
+                             count_refusals("public"));
   auto pickers = make_pickers(settings, *core.live);
   http::server admin_server(admin_server_options(settings),
                             make_admin_server_routes(settings, core, stack, *pickers),
