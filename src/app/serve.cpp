@@ -360,7 +360,7 @@ alerts::monitor_sources alert_sources_of(const service_core& core, const sync_st
 // A new settings revision: the worker and the next run read it themselves; the schedule
 // and the alerts' addresses are handed over here.
 void follow_settings_revisions(live_settings& live, const config::settings& settings,
-                               sync_stack& stack, alerting& alerts) {
+                               sync_stack& stack, alerting& alert_state) {
   live.on_change([&, schedule_now = section_to_json(settings, "schedule"),
                   email_to_now = section_to_json(settings, "alerts.email_to")](
                      const sync::settings_snapshot& now) mutable {
@@ -375,9 +375,9 @@ void follow_settings_revisions(live_settings& live, const config::settings& sett
     }
     if (auto email_to_next = section_to_json(*now.settings, "alerts.email_to");
         email_to_next != email_to_now) {
-      std::lock_guard lock(alerts.mutex);
-      alerts.monitor.reset();
-      alerts.monitor = alerts::start_alert_monitor(*now.settings, alerts.sources);
+      std::lock_guard lock(alert_state.mutex);
+      alert_state.monitor.reset();
+      alert_state.monitor = alerts::start_alert_monitor(*now.settings, alert_state.sources);
       email_to_now = std::move(email_to_next);
     }
   });
@@ -583,12 +583,12 @@ void run_until_signal(const config::settings& settings, live_settings& live, syn
 
 // Stops what runs in the background, each before what it reads, and commits what the store
 // has queued.
-void stop_service(service_core& core, sync_stack& stack, alerting& alerts,
+void stop_service(service_core& core, sync_stack& stack, alerting& alert_state,
                   std::unique_ptr<watchdog_pinger>& pinger) {
   core.live->stop_polling();  // no new revision reaches what stops below
   {
-    std::lock_guard lock(alerts.mutex);
-    alerts.monitor.reset();  // reads the store, so it stops first
+    std::lock_guard lock(alert_state.mutex);
+    alert_state.monitor.reset();  // reads the store, so it stops first
   }
   if (stack.runs) stack.runs->stop();      // finishes the users being applied, records the run
   if (stack.worker) stack.worker->stop();  // finishes the users being applied
@@ -613,9 +613,9 @@ int serve(const config::settings& file_settings, const serve_options& options) {
   const config::settings& settings = core.settings();
   sync_stack stack;
   start_sync_stack(stack, settings, core);
-  alerting alerts{alert_sources_of(core, stack)};
-  alerts.monitor = alerts::start_alert_monitor(settings, alerts.sources);
-  follow_settings_revisions(*core.live, settings, stack, alerts);
+  alerting alert_state{alert_sources_of(core, stack)};
+  alert_state.monitor = alerts::start_alert_monitor(settings, alert_state.sources);
+  follow_settings_revisions(*core.live, settings, stack, alert_state);
 
   auto public_routes = make_public_routes(settings, core, stack);
   const auto count_refusals = count_refusals_by_listener(core.metrics);
@@ -635,7 +635,7 @@ int serve(const config::settings& file_settings, const serve_options& options) {
   auto pinger = start_watchdog(notifier, serving_status, *core.inbox);
   run_until_signal(settings, *core.live, stack, notifier, serving_status, public_server,
                    admin_server);
-  stop_service(core, stack, alerts, pinger);
+  stop_service(core, stack, alert_state, pinger);
   return 0;
 }
 
