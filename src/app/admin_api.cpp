@@ -85,19 +85,15 @@ http::handler_fn admin_only(std::vector<config::admin_token> tokens, admin_handl
   };
 }
 
-std::vector<http::route> make_admin_routes(const config::settings& settings,
-                                           store::store_reader& inbox,
-                                           intake_counters& /*counters*/, run_coordinator* runs,
-                                           std::string runs_unavailable,
-                                           const metrics::registry* metrics, ispring::api* ispring,
-                                           sync::settings_source live,
-                                           std::function<nlohmann::json()> status_warnings) {
-  const auto token = accepted_tokens(settings.admin);
-  std::vector<http::route> routes{
-      {"GET", "/healthz",
-       [](http::request&&, http::respond_fn respond) {
-         respond(http::response::text(200, "ok\n"));
-       }},
+namespace {
+
+using admin_tokens = std::vector<config::admin_token>;
+
+// The service's state: its status and the reconciliation started by hand.
+std::vector<http::route> status_routes(const admin_tokens& token, store::store_reader& inbox,
+                                       run_coordinator* runs, std::string runs_unavailable,
+                                       std::function<nlohmann::json()> status_warnings) {
+  return {
       {"GET", "/admin/status",
        admin_only(token,
                   [&inbox, status_warnings](http::request&&, const text::query_params&,
@@ -128,6 +124,14 @@ std::vector<http::route> make_admin_routes(const config::settings& settings,
                     r.headers.emplace_back("Location", "/admin/runs/" + std::to_string(id));
                     respond(std::move(r));
                   })},
+  };
+}
+
+// One user explained, and the search that finds them.
+std::vector<http::route> user_routes(const admin_tokens& token, const config::settings& settings,
+                                     store::store_reader& inbox, ispring::api* ispring,
+                                     sync::settings_source live) {
+  return {
       // `connector explain` over HTTP: the same JSON; ?offline=true leaves iSpring unasked.
       {"GET", "/admin/users/*",
        admin_only(
@@ -189,6 +193,13 @@ std::vector<http::route> make_admin_routes(const config::settings& settings,
                                             {"users", matches_to_json(matches)}}
                                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
                   })},
+  };
+}
+
+// The reconciliation runs: the list, and one run with its plan.
+std::vector<http::route> run_routes(const admin_tokens& token, store::store_reader& inbox,
+                                    run_coordinator* runs) {
+  return {
       {"GET", "/admin/runs",
        admin_only(
            token,
@@ -227,25 +238,52 @@ std::vector<http::route> make_admin_routes(const config::settings& settings,
                         200, run->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
                   })},
   };
-  if (metrics) {
-    admin_handler_fn serve_metrics = [metrics](http::request&&, const text::query_params&,
-                                               http::respond_fn respond) {
-      std::string text;
-      try {
-        text = metrics->render();  // reads the store's counts
-      } catch (const std::exception& e) {
-        return respond(http::response::text(503, std::string("metrics: ") + e.what()));
-      }
-      auto r = http::response::text(200, std::move(text));
-      r.content_type = std::string(metrics::exposition_content_type);
-      respond(std::move(r));
-    };
-    // Open only when admin.allow_unauthenticated_metrics is set (config: on loopback only).
-    const bool open = settings.admin.allow_unauthenticated_metrics;
-    routes.push_back({"GET", "/metrics",
-                      open ? without_token(std::move(serve_metrics))
-                           : admin_only(token, std::move(serve_metrics))});
-  }
+}
+
+http::route metrics_route(const admin_tokens& token, const config::settings& settings,
+                          const metrics::registry* metrics) {
+  admin_handler_fn serve_metrics = [metrics](http::request&&, const text::query_params&,
+                                             http::respond_fn respond) {
+    std::string text;
+    try {
+      text = metrics->render();  // reads the store's counts
+    } catch (const std::exception& e) {
+      return respond(http::response::text(503, std::string("metrics: ") + e.what()));
+    }
+    auto r = http::response::text(200, std::move(text));
+    r.content_type = std::string(metrics::exposition_content_type);
+    respond(std::move(r));
+  };
+  // Open only when admin.allow_unauthenticated_metrics is set (config: on loopback only).
+  const bool open = settings.admin.allow_unauthenticated_metrics;
+  return {
+      "GET", "/metrics",
+      open ? without_token(std::move(serve_metrics)) : admin_only(token, std::move(serve_metrics))};
+}
+
+}  // namespace
+
+std::vector<http::route> make_admin_routes(const config::settings& settings,
+                                           store::store_reader& inbox,
+                                           intake_counters& /*counters*/, run_coordinator* runs,
+                                           std::string runs_unavailable,
+                                           const metrics::registry* metrics, ispring::api* ispring,
+                                           sync::settings_source live,
+                                           std::function<nlohmann::json()> status_warnings) {
+  const auto token = accepted_tokens(settings.admin);
+  std::vector<http::route> routes{
+      {"GET", "/healthz",
+       [](http::request&&, http::respond_fn respond) {
+         respond(http::response::text(200, "ok\n"));
+       }},
+  };
+  for (auto& route :
+       status_routes(token, inbox, runs, std::move(runs_unavailable), std::move(status_warnings)))
+    routes.push_back(std::move(route));
+  for (auto& route : user_routes(token, settings, inbox, ispring, std::move(live)))
+    routes.push_back(std::move(route));
+  for (auto& route : run_routes(token, inbox, runs)) routes.push_back(std::move(route));
+  if (metrics) routes.push_back(metrics_route(token, settings, metrics));
   return routes;
 }
 

@@ -127,18 +127,58 @@ nlohmann::json intake_warning_json(const config::server_settings& s) {
 
 }  // namespace
 
-nlohmann::json config_to_json(const config::settings& s) {
-  nlohmann::json departments = nlohmann::json::array();
-  for (const auto& [name, rule] : s.sync.departments)
-    departments.push_back({{"salesforce_name", name},
-                           {"sync_all_users", rule.sync_all_users},
-                           {"ispring_name", optional_json(rule.ispring_name)},
-                           {"users", rule.users},
-                           {"custom", rule.custom}});
-  nlohmann::json extra_fields = nlohmann::json::array();
-  for (const auto& [ispring_field, salesforce_field] : s.mapping.fields)
-    extra_fields.push_back({{"ispring", ispring_field}, {"salesforce", salesforce_field}});
+namespace {
 
+nlohmann::json server_json(const config::settings& s) {
+  nlohmann::json signing = nlohmann::json::array();
+  for (const auto& secret : s.server.events_signing_secrets) signing.push_back(secret_json(secret));
+
+  return {{"listen", endpoint_text(s.server.listen)},
+          {"outbound_message_path", s.server.outbound_message_path},
+          {"events_path", s.server.events_path},
+          {"events_signing_secrets", std::move(signing)},
+          {"secret_path_segment", secret_json(s.server.secret_path_segment)},
+          {"mutual_tls", s.server.tls.client_ca_file.has_value()},
+          {"allowed_ips", s.server.allowed_ips},
+          {"max_connections_per_address", s.server.max_connections_per_address},
+          {"intake_locks", intake_locks_json(s.server)},
+          // Set when the intake is open to anyone who knows the organization id (serve runs
+          // so only with server.allow_unlocked_intake): the page shows it as a warning.
+          {"intake_warning", intake_warning_json(s.server)}};
+}
+
+nlohmann::json admin_json(const config::settings& s) {
+  return {{"listen", endpoint_text(s.admin.listen)},
+          {"tls", s.admin.tls},
+          {"token", secret_json(s.admin.token)},
+          // Names only: who saves settings revisions. The tokens are never shown.
+          {"token_names", [&s] {
+             std::vector<std::string> names;
+             for (const auto& t : s.admin.tokens) names.push_back(t.name);
+             return names;
+           }()}};
+}
+
+nlohmann::json salesforce_json(const config::settings& s) {
+  const auto& sf = s.salesforce;
+  const char* flow = sf.client_id.empty() ? "none"
+                     : sf.private_key     ? "jwt_bearer"
+                     : sf.client_secret   ? "client_credentials"
+                                          : "incomplete";
+  return {{"organization_ids", sf.organization_ids},
+          {"source_object", sf.source_object},
+          {"login_url", sf.login_url},
+          {"flow", flow},
+          {"client_id", sf.client_id},
+          {"client_secret", secret_json(sf.client_secret)},
+          {"username", sf.username},
+          {"private_key", secret_json(sf.private_key)},
+          {"tls_ca_file", optional_json(sf.tls_ca_file)},
+          {"api_version", sf.api_version},
+          {"query_filter", sf.query_filter}};
+}
+
+nlohmann::json ispring_json(const config::settings& s) {
   nlohmann::json ispring;
   if (s.ispring) {
     const auto& i = *s.ispring;
@@ -153,11 +193,61 @@ nlohmann::json config_to_json(const config::settings& s) {
                {"max_concurrency", i.max_concurrency},
                {"request_timeout_ms", i.request_timeout_ms}};
   }
-  const auto& sf = s.salesforce;
-  const char* flow = sf.client_id.empty() ? "none"
-                     : sf.private_key     ? "jwt_bearer"
-                     : sf.client_secret   ? "client_credentials"
-                                          : "incomplete";
+  return ispring;
+}
+
+// The seed's five mandatory fields first, then the extra profile fields.
+nlohmann::json mapping_json(const config::settings& s) {
+  nlohmann::json extra_fields = nlohmann::json::array();
+  for (const auto& [ispring_field, salesforce_field] : s.mapping.fields)
+    extra_fields.push_back({{"ispring", ispring_field}, {"salesforce", salesforce_field}});
+
+  return {{"mandatory",
+           {{{"ispring", "last_name"}, {"salesforce", s.mapping.last_name}},
+            {{"ispring", "login"}, {"salesforce", s.mapping.login}},
+            {{"ispring", "email"}, {"salesforce", s.mapping.email}},
+            {{"ispring", "department"}, {"salesforce", s.mapping.department}},
+            {{"ispring", "groups"}, {"salesforce", s.mapping.groups}}}},
+          {"fields", std::move(extra_fields)}};
+}
+
+nlohmann::json sync_json(const config::settings& s) {
+  nlohmann::json departments = nlohmann::json::array();
+  for (const auto& [name, rule] : s.sync.departments)
+    departments.push_back({{"salesforce_name", name},
+                           {"sync_all_users", rule.sync_all_users},
+                           {"ispring_name", optional_json(rule.ispring_name)},
+                           {"users", rule.users},
+                           {"custom", rule.custom}});
+  return {{"departments", std::move(departments)},
+          {"all_departments", s.sync.departments.empty()},
+          {"groups", s.sync.groups ? nlohmann::json(*s.sync.groups) : nlohmann::json("all")},
+        {"select_by", s.sync.select_by},
+          {"parent_department", optional_json(s.sync.parent_department)},
+          {"inactive_users", config::to_string(s.sync.inactive_users)},
+          {"out_of_scope_users", config::to_string(s.sync.out_of_scope_users)},
+          {"delete_empty_departments", s.sync.delete_empty_departments},
+          {"max_deactivations", optional_json(s.sync.max_deactivations)},
+          {"max_deactivations_per_hour", s.sync.max_deactivations_per_hour
+                                             ? nlohmann::json(*s.sync.max_deactivations_per_hour)
+                                             : nlohmann::json("off")},
+          {"max_attempts", s.sync.max_attempts},
+          {"verify_notifications", config::verifies_notifications(s)}};
+}
+
+nlohmann::json schedule_json(const config::settings& s) {
+  return {{"run_type", s.schedule.run_type},
+          {"run_interval_minutes", s.schedule.run_interval_minutes},
+          {"start_work_time", optional_json(s.schedule.start_work_time)},
+          {"stop_work_time", optional_json(s.schedule.stop_work_time)},
+          {"time_zone", s.schedule.time_zone},
+          {"check_sync_status_after_seconds", s.schedule.check_sync_status_after_seconds},
+          {"check_sync_status_duration_minutes", s.schedule.check_sync_status_duration_minutes},
+          {"interval_after_expire_duration_minutes",
+           s.schedule.interval_after_expire_duration_minutes}};
+}
+
+nlohmann::json alerts_json(const config::settings& s) {
   nlohmann::json alerts;
   if (s.alerts) {
     alerts = {{"email_to", s.alerts->email_to},
@@ -168,86 +258,25 @@ nlohmann::json config_to_json(const config::settings& s) {
                 {"username", s.alerts->smtp.username},
                 {"password", secret_json(s.alerts->smtp.password)}}}};
   }
-  nlohmann::json signing = nlohmann::json::array();
-  for (const auto& secret : s.server.events_signing_secrets) signing.push_back(secret_json(secret));
+  return alerts;
+}
 
+}  // namespace
+
+nlohmann::json config_to_json(const config::settings& s) {
   return {
       {"config_path", s.config_path},
-      {"server",
-       {{"listen", endpoint_text(s.server.listen)},
-        {"outbound_message_path", s.server.outbound_message_path},
-        {"events_path", s.server.events_path},
-        {"events_signing_secrets", std::move(signing)},
-        {"secret_path_segment", secret_json(s.server.secret_path_segment)},
-        {"mutual_tls", s.server.tls.client_ca_file.has_value()},
-        {"allowed_ips", s.server.allowed_ips},
-        {"max_connections_per_address", s.server.max_connections_per_address},
-        {"intake_locks", intake_locks_json(s.server)},
-        // Set when the intake is open to anyone who knows the organization id (serve runs
-        // so only with server.allow_unlocked_intake): the page shows it as a warning.
-        {"intake_warning", intake_warning_json(s.server)}}},
-      {"admin",
-       {{"listen", endpoint_text(s.admin.listen)},
-        {"tls", s.admin.tls},
-        {"token", secret_json(s.admin.token)},
-        // Names only: who saves settings revisions. The tokens are never shown.
-        {"token_names",
-         [&s] {
-           std::vector<std::string> names;
-           for (const auto& t : s.admin.tokens) names.push_back(t.name);
-           return names;
-         }()}}},
+      {"server", server_json(s)},
+      {"admin", admin_json(s)},
       {"store",
        {{"sqlite_path", s.store.sqlite_path},
         {"postgresql_url", secret_json(s.store.postgresql_url)}}},
-      {"salesforce",
-       {{"organization_ids", sf.organization_ids},
-        {"source_object", sf.source_object},
-        {"login_url", sf.login_url},
-        {"flow", flow},
-        {"client_id", sf.client_id},
-        {"client_secret", secret_json(sf.client_secret)},
-        {"username", sf.username},
-        {"private_key", secret_json(sf.private_key)},
-        {"tls_ca_file", optional_json(sf.tls_ca_file)},
-        {"api_version", sf.api_version},
-        {"query_filter", sf.query_filter}}},
-      {"ispring", std::move(ispring)},
-      // The seed's five mandatory fields first, then the extra profile fields.
-      {"mapping",
-       {{"mandatory",
-         {{{"ispring", "last_name"}, {"salesforce", s.mapping.last_name}},
-          {{"ispring", "login"}, {"salesforce", s.mapping.login}},
-          {{"ispring", "email"}, {"salesforce", s.mapping.email}},
-          {{"ispring", "department"}, {"salesforce", s.mapping.department}},
-          {{"ispring", "groups"}, {"salesforce", s.mapping.groups}}}},
-        {"fields", std::move(extra_fields)}}},
-      {"sync",
-       {{"departments", std::move(departments)},
-        {"all_departments", s.sync.departments.empty()},
-        {"groups", s.sync.groups ? nlohmann::json(*s.sync.groups) : nlohmann::json("all")},
-        {"select_by", s.sync.select_by},
-        {"parent_department", optional_json(s.sync.parent_department)},
-        {"inactive_users", config::to_string(s.sync.inactive_users)},
-        {"out_of_scope_users", config::to_string(s.sync.out_of_scope_users)},
-        {"delete_empty_departments", s.sync.delete_empty_departments},
-        {"max_deactivations", optional_json(s.sync.max_deactivations)},
-        {"max_deactivations_per_hour", s.sync.max_deactivations_per_hour
-                                           ? nlohmann::json(*s.sync.max_deactivations_per_hour)
-                                           : nlohmann::json("off")},
-        {"max_attempts", s.sync.max_attempts},
-        {"verify_notifications", config::verifies_notifications(s)}}},
-      {"schedule",
-       {{"run_type", s.schedule.run_type},
-        {"run_interval_minutes", s.schedule.run_interval_minutes},
-        {"start_work_time", optional_json(s.schedule.start_work_time)},
-        {"stop_work_time", optional_json(s.schedule.stop_work_time)},
-        {"time_zone", s.schedule.time_zone},
-        {"check_sync_status_after_seconds", s.schedule.check_sync_status_after_seconds},
-        {"check_sync_status_duration_minutes", s.schedule.check_sync_status_duration_minutes},
-        {"interval_after_expire_duration_minutes",
-         s.schedule.interval_after_expire_duration_minutes}}},
-      {"alerts", std::move(alerts)},
+      {"salesforce", salesforce_json(s)},
+      {"ispring", ispring_json(s)},
+      {"mapping", mapping_json(s)},
+      {"sync", sync_json(s)},
+      {"schedule", schedule_json(s)},
+      {"alerts", alerts_json(s)},
   };
 }
 
@@ -315,18 +344,10 @@ void add_security_headers(http::response& r) {
     if (!has_header(r, name)) r.headers.emplace_back(name, value);
 }
 
-std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
-                                         admin_page_context context) {
-  const config::settings& settings = *context.settings;
-  store::store_reader& inbox = *context.reader;
-  store::work_queue& queue = *context.queue;
-  const clock& time = *context.time;
-  run_coordinator* runs = context.runs;
-  const auto token = accepted_tokens(settings.admin);
-  auto check_running = std::make_shared<std::atomic<bool>>(false);
-  auto plans = std::make_shared<plan_cache>();
+namespace {
 
-  std::vector<http::route> routes{
+std::vector<http::route> page_asset_routes() {
+  return {
       {"GET", "/",
        [](http::request&&, http::respond_fn respond) { serve_asset("index.html", respond); }},
       {"GET", "/static/*",
@@ -334,6 +355,15 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
          serve_asset(std::string_view(req.path).substr(std::string_view("/static/").size()),
                      respond);
        }},
+  };
+}
+
+// What the page shows beside the admin API: the settings in force and the schedule.
+std::vector<http::route> settings_view_routes(const std::vector<config::admin_token>& token,
+                                              const admin_page_context& context) {
+  const config::settings& settings = *context.settings;
+  run_coordinator* runs = context.runs;
+  return {
       {"GET", "/admin/config",
        admin_only(token,
                   [&settings, live = context.live](http::request&&, const text::query_params&,
@@ -355,6 +385,14 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
                                               {"next_run", next ? nlohmann::json(format_utc(*next))
                                                                 : nlohmann::json()}}));
                   })},
+  };
+}
+
+http::route activity_route(const std::vector<config::admin_token>& token,
+                           const admin_page_context& context) {
+  store::store_reader& inbox = *context.reader;
+  const clock& time = *context.time;
+  return
       // Hourly buckets ending with the current hour; "series" grows (applied changes
       // per hour can join from the history table) without changing the shape.
       {"GET", "/admin/activity",
@@ -387,7 +425,18 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
                     respond(json_answer(200, {{"bucket_minutes", 60},
                                               {"starts", std::move(starts)},
                                               {"series", std::move(series)}}));
-                  })},
+                  })};
+}
+
+// What the page's buttons do: check the configuration, retry dead letters, release held
+// records.
+std::vector<http::route> action_routes(const std::vector<config::admin_token>& token,
+                                       const admin_page_context& context) {
+  const config::settings& settings = *context.settings;
+  store::work_queue& queue = *context.queue;
+  const clock& time = *context.time;
+  auto check_running = std::make_shared<std::atomic<bool>>(false);
+  return {
       // The seed's "Verify and Register Integration". The checks call both services, so
       // they run off the admin listener's thread, one at a time.
       {"POST", "/admin/check",
@@ -441,12 +490,15 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
                     respond(json_answer(200, {{"released", released}}));
                   })},
   };
+}
 
-  // GET /admin/runs/{id}/plan shares its prefix with the admin API's GET /admin/runs/{id}:
-  // one route answers both, handing everything but the plan page to the API's handler.
-  auto plan_handler =
-      admin_only(token, [&inbox, plans](http::request&& req, const text::query_params& query,
-                                        http::respond_fn respond) {
+// GET /admin/runs/{id}/plan: one page of a dry run's plan, filtered by action.
+http::handler_fn plan_page_handler(const std::vector<config::admin_token>& token,
+                                   store::store_reader& inbox) {
+  auto plans = std::make_shared<plan_cache>();
+  return admin_only(
+      token, [&inbox, plans](http::request&& req, const text::query_params& query,
+                             http::respond_fn respond) {
         const std::string_view path = req.path;
         const auto id_text =
             path.substr(runs_prefix.size(), path.size() - runs_prefix.size() - plan_suffix.size());
@@ -466,6 +518,12 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
         page["run_id"] = id;
         respond(json_answer(200, page));
       });
+}
+
+// GET /admin/runs/{id}/plan shares its prefix with the admin API's GET /admin/runs/{id}:
+// one route answers both, handing everything but the plan page to the API's handler.
+void route_plans_beside_runs(std::vector<http::route>& admin_routes,
+                             http::handler_fn plan_handler) {
   for (auto& route : admin_routes) {
     if (route.method != "GET" || route.path != "/admin/runs/*") continue;
     route.handler = [plan_handler, run_handler = std::move(route.handler)](
@@ -476,6 +534,18 @@ std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
       (plan ? plan_handler : run_handler)(std::move(req), std::move(respond));
     };
   }
+}
+
+}  // namespace
+
+std::vector<http::route> with_admin_page(std::vector<http::route> admin_routes,
+                                         admin_page_context context) {
+  const auto token = accepted_tokens(context.settings->admin);
+  std::vector<http::route> routes = page_asset_routes();
+  for (auto& route : settings_view_routes(token, context)) routes.push_back(std::move(route));
+  routes.push_back(activity_route(token, context));
+  for (auto& route : action_routes(token, context)) routes.push_back(std::move(route));
+  route_plans_beside_runs(admin_routes, plan_page_handler(token, *context.reader));
 
   routes.insert(routes.end(), std::make_move_iterator(admin_routes.begin()),
                 std::make_move_iterator(admin_routes.end()));

@@ -487,126 +487,160 @@ int migrate(const config::settings& settings, const std::string& postgresql_url)
   }
 }
 
-int run_cli(int argc, char** argv) {
-  CLI::App cli{
-      "connector: keeps iSpring Learn in step with Salesforce users.\n"
-      "Salesforce outbound messages arrive over HTTPS, are stored durably, acknowledged,\n"
-      "and pushed to iSpring Learn."};
-  cli.require_subcommand(1);
+namespace {
+
+// What the command line chose: the values CLI11 fills in, and the subcommands, to see which
+// one was given. Lives through parsing (the callbacks write into it) and the dispatch.
+struct cli_choices {
   std::string config_path;
   std::string log_level;
   std::string log_format;
-
-  auto* serve_cmd = cli.add_subcommand("serve", "Run the service (HTTPS intake, admin listener)");
+  CLI::App* serve_cmd = nullptr;
   serve_options serve_opts;
   std::string ready_file;
-  serve_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
-  serve_cmd->add_option("--ready-file", ready_file,
-                        "Write {public_port, admin_port, pid} as JSON here once listening");
   std::string clock_offset_file;
-  // Hidden (no description, empty group): end-to-end tests move the service's clock with it.
-  serve_cmd->add_option("--clock-offset-file", clock_offset_file)->group("");
-  serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error");
-  serve_cmd->add_option("--log-format", log_format, "json or text")
-      ->check(CLI::IsMember({"json", "text"}));
-
-  auto* status_cmd = cli.add_subcommand(
-      "status", "Print what the inbox holds: notifications, duplicates, pending, last received");
+  CLI::App* status_cmd = nullptr;
   bool status_json = false;
-  status_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
-  status_cmd->add_flag("--json", status_json, "One JSON object, for scripts");
-
-  auto* check_cmd = cli.add_subcommand("check", "Validate the configuration and credentials");
-  check_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
+  CLI::App* check_cmd = nullptr;
   bool send_test_email = false;
-  check_cmd->add_flag("--send-test-email", send_test_email,
-                      "Send one e-mail with the alerts settings, to prove them");
-
-  auto* retry_cmd = cli.add_subcommand("retry", "Put dead letters back into the sync queue");
+  CLI::App* retry_cmd = nullptr;
   std::string retry_record;
   bool retry_all = false;
+  CLI::App* release_cmd = nullptr;
+  std::string release_record;
+  bool release_all = false;
+  CLI::App* reconcile_cmd = nullptr;
+  reconcile_cli_options reconcile_opts;
+  CLI::App* runs_cmd = nullptr;
+  std::size_t runs_limit = 20;
+  bool runs_json = false;
+  CLI::App* sync_user_cmd = nullptr;
+  std::string sync_record;
+  CLI::App* explain_cmd = nullptr;
+  std::string explain_target;
+  explain_cli_options explain_opts;
+  CLI::App* migrate_cmd = nullptr;
+  std::string migrate_url;
+  CLI::App* settings_cmd = nullptr;
+  settings_cli_options settings_opts;
+  CLI::App* reset_org_cmd = nullptr;
+  organization_cli_options reset_org_opts;
+};
+
+// serve, status and check: the service and what tells whether it is well.
+void add_service_commands(CLI::App& cli, cli_choices& c) {
+  auto& config_path = c.config_path;
+  auto* serve_cmd = c.serve_cmd =
+      cli.add_subcommand("serve", "Run the service (HTTPS intake, admin listener)");
+  serve_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
+  serve_cmd->add_option("--ready-file", c.ready_file,
+                        "Write {public_port, admin_port, pid} as JSON here once listening");
+  // Hidden (no description, empty group): end-to-end tests move the service's clock with it.
+  serve_cmd->add_option("--clock-offset-file", c.clock_offset_file)->group("");
+  serve_cmd->add_option("--log-level", c.log_level, "trace, debug, info, warn, error");
+  serve_cmd->add_option("--log-format", c.log_format, "json or text")
+      ->check(CLI::IsMember({"json", "text"}));
+
+  auto* status_cmd = c.status_cmd = cli.add_subcommand(
+      "status", "Print what the inbox holds: notifications, duplicates, pending, last received");
+  status_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
+  status_cmd->add_flag("--json", c.status_json, "One JSON object, for scripts");
+
+  auto* check_cmd = c.check_cmd =
+      cli.add_subcommand("check", "Validate the configuration and credentials");
+  check_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
+  check_cmd->add_flag("--send-test-email", c.send_test_email,
+                      "Send one e-mail with the alerts settings, to prove them");
+}
+
+// retry and release: records the sync queue holds back, let through by hand.
+void add_queue_commands(CLI::App& cli, cli_choices& c) {
+  auto& config_path = c.config_path;
+  auto* retry_cmd = c.retry_cmd =
+      cli.add_subcommand("retry", "Put dead letters back into the sync queue");
   retry_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
-  auto* retry_id = retry_cmd->add_option("RECORD_ID", retry_record, "Salesforce record id");
-  auto* retry_every = retry_cmd->add_flag("--all", retry_all, "Every dead letter");
+  auto* retry_id = retry_cmd->add_option("RECORD_ID", c.retry_record, "Salesforce record id");
+  auto* retry_every = retry_cmd->add_flag("--all", c.retry_all, "Every dead letter");
   retry_id->excludes(retry_every);
-  retry_cmd->callback([&] {
-    if (!retry_all && retry_record.empty()) {
+  retry_cmd->callback([&c] {
+    if (!c.retry_all && c.retry_record.empty()) {
       throw CLI::ValidationError("retry", "name a RECORD_ID or pass --all");
     }
   });
 
-  auto* release_cmd = cli.add_subcommand(
+  auto* release_cmd = c.release_cmd = cli.add_subcommand(
       "release",
       "Let records held by the safety limit (sync.max_deactivations_per_hour) through: they are "
       "deactivated or deleted even over the hour's cap");
-  std::string release_record;
-  bool release_all = false;
   release_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
-  auto* release_id = release_cmd->add_option("RECORD_ID", release_record, "Salesforce record id");
-  auto* release_every = release_cmd->add_flag("--all", release_all, "Every held record");
+  auto* release_id = release_cmd->add_option("RECORD_ID", c.release_record, "Salesforce record id");
+  auto* release_every = release_cmd->add_flag("--all", c.release_all, "Every held record");
   release_id->excludes(release_every);
-  release_cmd->callback([&] {
-    if (!release_all && release_record.empty()) {
+  release_cmd->callback([&c] {
+    if (!c.release_all && c.release_record.empty()) {
       throw CLI::ValidationError("release", "name a RECORD_ID or pass --all");
     }
   });
+}
 
-  auto* reconcile_cmd = cli.add_subcommand(
+// reconcile, runs, sync-user and explain: the full reconciliation and one user at a time.
+void add_reconciliation_commands(CLI::App& cli, cli_choices& c) {
+  auto& config_path = c.config_path;
+  auto* reconcile_cmd = c.reconcile_cmd = cli.add_subcommand(
       "reconcile",
       "Run the full reconciliation now (Salesforce users → iSpring Learn); --dry-run prints the "
       "plan and changes nothing");
-  reconcile_cli_options reconcile_opts;
   reconcile_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
-  reconcile_cmd->add_flag("--dry-run", reconcile_opts.dry_run, "Print the plan; change nothing");
-  reconcile_cmd->add_flag("--json", reconcile_opts.json, "One JSON object, for scripts");
+  reconcile_cmd->add_flag("--dry-run", c.reconcile_opts.dry_run, "Print the plan; change nothing");
+  reconcile_cmd->add_flag("--json", c.reconcile_opts.json, "One JSON object, for scripts");
 
-  auto* runs_cmd = cli.add_subcommand("runs", "List recent reconciliation runs");
-  std::size_t runs_limit = 20;
-  bool runs_json = false;
+  auto* runs_cmd = c.runs_cmd = cli.add_subcommand("runs", "List recent reconciliation runs");
   runs_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
-  runs_cmd->add_option("--limit", runs_limit, "How many, newest first")->capture_default_str();
-  runs_cmd->add_flag("--json", runs_json, "One JSON object, for scripts");
+  runs_cmd->add_option("--limit", c.runs_limit, "How many, newest first")->capture_default_str();
+  runs_cmd->add_flag("--json", c.runs_json, "One JSON object, for scripts");
 
-  auto* sync_user_cmd = cli.add_subcommand(
+  auto* sync_user_cmd = c.sync_user_cmd = cli.add_subcommand(
       "sync-user", "Apply one user to iSpring Learn now and print each step (provision on demand)");
-  std::string sync_record;
   sync_user_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
-  sync_user_cmd->add_option("RECORD_ID", sync_record, "Salesforce record id")->required();
+  sync_user_cmd->add_option("RECORD_ID", c.sync_record, "Salesforce record id")->required();
 
-  auto* explain_cmd = cli.add_subcommand(
+  auto* explain_cmd = c.explain_cmd = cli.add_subcommand(
       "explain",
       "What happened to one user and why: link, Salesforce values, iSpring now, what would "
       "happen now, history");
-  std::string explain_target;
-  explain_cli_options explain_opts;
   explain_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
   explain_cmd
-      ->add_option("USER", explain_target,
+      ->add_option("USER", c.explain_target,
                    "Salesforce record id (15 or 18 characters), username, e-mail, or iSpring "
                    "user id")
       ->required();
-  explain_cmd->add_flag("--offline", explain_opts.offline, "Do not ask iSpring Learn");
-  explain_cmd->add_flag("--json", explain_opts.json, "One JSON object, for scripts");
-  explain_cmd->add_option("--limit", explain_opts.limit, "History events, newest first")
+  explain_cmd->add_flag("--offline", c.explain_opts.offline, "Do not ask iSpring Learn");
+  explain_cmd->add_flag("--json", c.explain_opts.json, "One JSON object, for scripts");
+  explain_cmd->add_option("--limit", c.explain_opts.limit, "History events, newest first")
       ->capture_default_str();
+}
 
-  auto* migrate_cmd = cli.add_subcommand(
+void add_migrate_command(CLI::App& cli, cli_choices& c) {
+  auto* migrate_cmd = c.migrate_cmd = cli.add_subcommand(
       "migrate",
       "Copy the SQLite store (store.sqlite_path) into an empty PostgreSQL database, to run "
       "several instances on it; stop the service first");
-  std::string migrate_url;
-  migrate_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
+  migrate_cmd->add_option("--config", c.config_path, "Config file (JSON)")->required();
   migrate_cmd
-      ->add_option("--to-postgresql", migrate_url,
+      ->add_option("--to-postgresql", c.migrate_url,
                    "postgresql://user:password@host:port/db, or env:NAME to read it from NAME")
       ->required();
+}
 
-  auto* settings_cmd = cli.add_subcommand(
+// settings get|set|export|import|revisions|restore: the sections edited in the admin page.
+void add_settings_commands(CLI::App& cli, cli_choices& c) {
+  auto& config_path = c.config_path;
+  auto& settings_opts = c.settings_opts;
+  auto* settings_cmd = c.settings_cmd = cli.add_subcommand(
       "settings",
       "The settings edited in the admin page (mapping, schedule, sync, alerts.email_to): "
       "get, set, export, import, revisions, restore");
   settings_cmd->require_subcommand(1);
-  settings_cli_options settings_opts;
   const auto settings_action = [&](const char* name, const char* help) {
     auto* action = settings_cmd->add_subcommand(name, help);
     action->add_option("--config", config_path, "Config file (JSON)")->required();
@@ -641,53 +675,78 @@ int run_cli(int argc, char** argv) {
       settings_action("restore", "Save an earlier revision's content as a new revision");
   settings_restore->add_option("REVISION", settings_opts.revision, "The revision to restore")
       ->required();
+}
 
-  auto* reset_org_cmd = cli.add_subcommand(
+// reset-organization: the store bound to another iSpring organization, explicitly.
+void add_organization_command(CLI::App& cli, cli_choices& c) {
+  auto* reset_org_cmd = c.reset_org_cmd = cli.add_subcommand(
       "reset-organization",
       "Show what resetting the store to the configured iSpring organization forgets; with "
       "--confirm, do it");
-  organization_cli_options reset_org_opts;
-  reset_org_cmd->add_option("--config", config_path, "Config file (JSON)")->required();
-  reset_org_cmd->add_option("--confirm", reset_org_opts.confirm,
+  reset_org_cmd->add_option("--config", c.config_path, "Config file (JSON)")->required();
+  reset_org_cmd->add_option("--confirm", c.reset_org_opts.confirm,
                             "The configured organization typed back: forget the old one's links");
-  reset_org_cmd->add_flag("--same-organization", reset_org_opts.same_organization,
+  reset_org_cmd->add_flag("--same-organization", c.reset_org_opts.same_organization,
                           "It is the same organization under a new URL: keep the links");
-  reset_org_cmd->add_flag("--json", reset_org_opts.json, "One JSON object, for scripts");
+  reset_org_cmd->add_flag("--json", c.reset_org_opts.json, "One JSON object, for scripts");
+}
 
-  CLI11_PARSE(cli, argc, argv);
-
-  auto settings = load_or_explain(config_path);
-  if (!settings) return 2;
-  log::configure(log_level.empty() ? settings->logging.level : log_level,
-                 log_format.empty() ? settings->logging.format : log_format);
-
-  if (*serve_cmd) {
-    if (!ready_file.empty()) serve_opts.ready_file = ready_file;
-    if (!clock_offset_file.empty()) serve_opts.clock_offset_file = clock_offset_file;
-    try {
-      return serve(*settings, serve_opts);
-    } catch (const std::exception& e) {
-      spdlog::critical("cannot start: {}", e.what());
-      return 1;
-    }
+int run_serve_command(const config::settings& settings, cli_choices& c) {
+  if (!c.ready_file.empty()) c.serve_opts.ready_file = c.ready_file;
+  if (!c.clock_offset_file.empty()) c.serve_opts.clock_offset_file = c.clock_offset_file;
+  try {
+    return serve(settings, c.serve_opts);
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}", e.what());
+    return 1;
   }
-  if (*status_cmd) return status(*settings, status_json);
-  if (*runs_cmd) return runs(*settings, runs_limit, runs_json);
-  if (*settings_cmd) return settings_command(*settings, settings_opts);
-  if (*reset_org_cmd) return reset_organization_command(*settings, reset_org_opts);
-  if (*check_cmd || *reconcile_cmd || *sync_user_cmd || *explain_cmd) {
+}
+
+// Runs the subcommand given, with the configuration loaded.
+int run_chosen_command(std::optional<config::settings> settings, cli_choices& c) {
+  if (*c.serve_cmd) return run_serve_command(*settings, c);
+  if (*c.status_cmd) return status(*settings, c.status_json);
+  if (*c.runs_cmd) return runs(*settings, c.runs_limit, c.runs_json);
+  if (*c.settings_cmd) return settings_command(*settings, c.settings_opts);
+  if (*c.reset_org_cmd) return reset_organization_command(*settings, c.reset_org_opts);
+  if (*c.check_cmd || *c.reconcile_cmd || *c.sync_user_cmd || *c.explain_cmd) {
     // What the page saved applies to these as it does to the service.
     settings = with_page_settings(*settings);
     if (!settings) return 2;
   }
-  if (*check_cmd) return check(*settings, send_test_email);
-  if (*reconcile_cmd) return reconcile(*settings, reconcile_opts);
-  if (*sync_user_cmd) return sync_user(*settings, sync_record);
-  if (*explain_cmd) return explain(*settings, explain_target, explain_opts);
-  if (*retry_cmd) return retry(*settings, retry_all ? std::string() : retry_record);
-  if (*release_cmd) return release(*settings, release_all ? std::string() : release_record);
-  if (*migrate_cmd) return migrate(*settings, migrate_url);
+  if (*c.check_cmd) return check(*settings, c.send_test_email);
+  if (*c.reconcile_cmd) return reconcile(*settings, c.reconcile_opts);
+  if (*c.sync_user_cmd) return sync_user(*settings, c.sync_record);
+  if (*c.explain_cmd) return explain(*settings, c.explain_target, c.explain_opts);
+  if (*c.retry_cmd) return retry(*settings, c.retry_all ? std::string() : c.retry_record);
+  if (*c.release_cmd) return release(*settings, c.release_all ? std::string() : c.release_record);
+  if (*c.migrate_cmd) return migrate(*settings, c.migrate_url);
   return 2;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App cli{
+      "connector: keeps iSpring Learn in step with Salesforce users.\n"
+      "Salesforce outbound messages arrive over HTTPS, are stored durably, acknowledged,\n"
+      "and pushed to iSpring Learn."};
+  cli.require_subcommand(1);
+  cli_choices choices;
+  add_service_commands(cli, choices);
+  add_queue_commands(cli, choices);
+  add_reconciliation_commands(cli, choices);
+  add_migrate_command(cli, choices);
+  add_settings_commands(cli, choices);
+  add_organization_command(cli, choices);
+
+  CLI11_PARSE(cli, argc, argv);
+
+  auto settings = load_or_explain(choices.config_path);
+  if (!settings) return 2;
+  log::configure(choices.log_level.empty() ? settings->logging.level : choices.log_level,
+                 choices.log_format.empty() ? settings->logging.format : choices.log_format);
+  return run_chosen_command(std::move(settings), choices);
 }
 
 }  // namespace connector::app

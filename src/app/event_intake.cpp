@@ -55,6 +55,77 @@ expected<event_intake_settings, std::string> make_event_intake_settings(
   return out;
 }
 
+namespace {
+
+// The events of one delivery, and its webhook id as a marker, as one intake request. Counts
+// the GAP events in `rereads`; wildcard ones go to `gaps`.
+store::intake_request event_intake_request(const event_intake_settings& settings,
+                                           const std::vector<salesforce::parsed_event>& events,
+                                           const std::string& marker, epoch_ms now,
+                                           std::vector<std::string>& gaps, std::size_t& rereads) {
+  store::intake_request request;
+  request.organization_id = settings.organization_id;
+  request.source = "event";
+  request.received_at = now;
+  for (const auto& event : events) {
+    if (event.needs_reread) ++rereads;
+    request.changes.push_back(salesforce::to_incoming_change(event));
+    // One record is re-read by the worker; a wildcard needs a full reconciliation.
+    if (event.needs_reread && salesforce::is_wildcard_record(event.record_id))
+      gaps.push_back(event.record_id);
+  }
+  // The webhook id itself, remembered with the events (no record, nothing to sync).
+  store::incoming_change seen;
+  seen.notification_id = marker;
+  seen.object_type = settings.parse.source_object;
+  seen.fields_json = "{}";
+  seen.has_data = false;
+  request.changes.push_back(std::move(seen));
+  return request;
+}
+
+// Answers a delivery once the store has committed it, or failed to.
+struct stored_events_reply {
+  http::respond_fn respond;
+  intake_counters* counters_;
+  std::function<void()> on_stored;
+  std::function<void(const std::vector<std::string>&)> on_gap;
+  std::vector<std::string> gaps;
+  std::size_t rereads;
+  intake_metrics recorded;
+  std::chrono::steady_clock::time_point received;
+  std::size_t notifications;
+
+  void operator()(store::intake_outcome outcome) const {
+    intake_counters& counters = *counters_;
+    if (!outcome.committed) {
+      ++counters.commit_failures;
+      recorded.failed(notifications);
+      log::error("intake.store_failed", "could not store events: {}", outcome.error);
+      // The cause (the store engine's words, paths) is for the log only.
+      respond(json_answer(500, {{"error",
+                                 "could not store the notification; it was not acknowledged "
+                                 "(send it again)"}}));
+      return;
+    }
+    ++counters.messages_acked;
+    // The marker is one of the stored notifications; it is not an event.
+    const std::size_t stored = outcome.stored > 0 ? outcome.stored - 1 : 0;
+    counters.notifications_stored += stored;
+    counters.duplicates += outcome.duplicates;
+    respond(json_answer(200, {{"status", "stored"},
+                              {"stored", stored},
+                              {"duplicates", outcome.duplicates},
+                              {"rereads", rereads},
+                              {"full_reconciliation", !gaps.empty()}}));
+    recorded.acked(stored, outcome.duplicates, received);
+    if (stored > 0 && on_stored) on_stored();
+    if (!gaps.empty() && on_gap) on_gap(gaps);
+  }
+};
+
+}  // namespace
+
 http::handler_fn make_event_intake_handler(
     store::intake_sink& inbox, store::store_reader& seen, event_intake_settings settings,
     const clock& clock, intake_counters& counters, std::function<void()> on_stored,
@@ -116,54 +187,14 @@ http::handler_fn make_event_intake_handler(
           respond(json_answer(422, {{"error", *refusal}}));
           return;
         }
-        store::intake_request request;
-        request.organization_id = settings.organization_id;
-        request.source = "event";
-        request.received_at = now;
         std::vector<std::string> gaps;  // wildcards: a full reconciliation
         std::size_t rereads = 0;        // GAP events: read over REST by the worker or a run
-        for (const auto& event : *events) {
-          if (event.needs_reread) ++rereads;
-          request.changes.push_back(salesforce::to_incoming_change(event));
-          // One record is re-read by the worker; a wildcard needs a full reconciliation.
-          if (event.needs_reread && salesforce::is_wildcard_record(event.record_id))
-            gaps.push_back(event.record_id);
-        }
-        // The webhook id itself, remembered with the events (no record, nothing to sync).
-        store::incoming_change seen;
-        seen.notification_id = marker;
-        seen.object_type = settings.parse.source_object;
-        seen.fields_json = "{}";
-        seen.has_data = false;
-        request.changes.push_back(std::move(seen));
+        auto request = event_intake_request(settings, *events, marker, now, gaps, rereads);
         const std::size_t notifications = events->size();
-        inbox.submit(std::move(request), [respond = std::move(respond), &counters, on_stored,
-                                          on_gap, gaps = std::move(gaps), rereads, recorded,
-                                          received, notifications](store::intake_outcome outcome) {
-          if (!outcome.committed) {
-            ++counters.commit_failures;
-            recorded.failed(notifications);
-            log::error("intake.store_failed", "could not store events: {}", outcome.error);
-            // The cause (the store engine's words, paths) is for the log only.
-            respond(json_answer(500, {{"error",
-                                       "could not store the notification; it was not acknowledged "
-                                       "(send it again)"}}));
-            return;
-          }
-          ++counters.messages_acked;
-          // The marker is one of the stored notifications; it is not an event.
-          const std::size_t stored = outcome.stored > 0 ? outcome.stored - 1 : 0;
-          counters.notifications_stored += stored;
-          counters.duplicates += outcome.duplicates;
-          respond(json_answer(200, {{"status", "stored"},
-                                    {"stored", stored},
-                                    {"duplicates", outcome.duplicates},
-                                    {"rereads", rereads},
-                                    {"full_reconciliation", !gaps.empty()}}));
-          recorded.acked(stored, outcome.duplicates, received);
-          if (stored > 0 && on_stored) on_stored();
-          if (!gaps.empty() && on_gap) on_gap(gaps);
-        });
+        inbox.submit(
+            std::move(request),
+            stored_events_reply{std::move(respond), &counters, on_stored, on_gap, std::move(gaps),
+                                rereads, recorded, received, notifications});
       };
 }
 

@@ -197,6 +197,28 @@ user_facts facts_of(store::store_reader& inbox) {
   return f;
 }
 
+namespace {
+
+// Where the user's latest notification stands in the sync queue, and what the operator can do.
+std::string queue_text(const store::pending_record& record, const std::string& record_id) {
+  switch (record.state) {
+    case store::record_state::pending:
+      return "waiting for the worker";
+    case store::record_state::retrying:
+      return "retrying at " + time_text(record.due_at) + " after " +
+             std::to_string(record.attempts) + " failed attempt(s)";
+    case store::record_state::dead:
+      return "dead letter: `connector retry " + record_id + "` applies it again";
+    case store::record_state::done:
+      return "applied; nothing waits";
+    case store::record_state::held:
+      return record.last_outcome + " (`connector release " + record_id + "`)";
+  }
+  return {};
+}
+
+}  // namespace
+
 expected<nlohmann::json, explain_error> explain_user(const std::string& user,
                                                      const config::settings& settings,
                                                      const user_facts& facts, ispring::api* ispring,
@@ -237,24 +259,7 @@ expected<nlohmann::json, explain_error> explain_user(const std::string& user,
         now["department_link"] = {
             {"key", l->key}, {"ispring_department_id", l->department_id}, {"name", l->name}};
       }
-    switch (record->state) {
-      case store::record_state::pending:
-        now["queue"] = "waiting for the worker";
-        break;
-      case store::record_state::retrying:
-        now["queue"] = "retrying at " + time_text(record->due_at) + " after " +
-                       std::to_string(record->attempts) + " failed attempt(s)";
-        break;
-      case store::record_state::dead:
-        now["queue"] = "dead letter: `connector retry " + record_id + "` applies it again";
-        break;
-      case store::record_state::done:
-        now["queue"] = "applied; nothing waits";
-        break;
-      case store::record_state::held:
-        now["queue"] = record->last_outcome + " (`connector release " + record_id + "`)";
-        break;
-    }
+    now["queue"] = queue_text(*record, record_id);
   } else {
     answer["salesforce"] = nullptr;
     now["note"] = "no notification about this user was stored; only reconciliation runs touched it";
@@ -331,23 +336,20 @@ std::optional<std::string> describe_group_event(const std::string& kind, const n
   return text;
 }
 
-}  // namespace
+// Where a notification came from, for the intake's events: "outbound message 04l…".
+std::string source_text(const nlohmann::json& d) {
+  const std::string s = text_of(d, "source");
+  std::string text = s == "outbound_message" ? "outbound message" : s == "event" ? "event" : s;
+  if (const auto id = text_of(d, "notification_id"); !id.empty()) text += " " + id;
+  return text;
+}
 
-std::string describe_event(const store::history_event& event) {
+// The intake's events: a notification received, a duplicate, a stale or superseded state.
+std::optional<std::string> describe_intake_event(const std::string& kind, const nlohmann::json& d) {
   namespace kinds = store::history_kinds;
-  nlohmann::json d = nlohmann::json::parse(event.details_json, nullptr, false);
-  if (!d.is_object()) d = nlohmann::json::object();
-  const std::string& kind = event.kind;
-  if (auto group = describe_group_event(kind, d)) return *group;
-  const auto source = [&] {
-    const std::string s = text_of(d, "source");
-    std::string text = s == "outbound_message" ? "outbound message" : s == "event" ? "event" : s;
-    if (const auto id = text_of(d, "notification_id"); !id.empty()) text += " " + id;
-    return text;
-  };
   std::string text;
   if (kind == kinds::received) {
-    text = "notification received (" + source();
+    text = "notification received (" + source_text(d);
     if (const auto m = int_of(d, "modstamp")) text += ", modstamp " + time_text(*m);
     text += ")";
     if (d.value("no_data", false)) text += "; the record was deleted before delivery";
@@ -356,61 +358,83 @@ std::string describe_event(const store::history_event& event) {
     if (const auto since = int_of(d, "coalesced_since"))
       text += "; merged into the change waiting since " + time_text(*since);
   } else if (kind == kinds::duplicate) {
-    text = "duplicate notification ignored (" + source() + " was received before)";
+    text = "duplicate notification ignored (" + source_text(d) + " was received before)";
   } else if (kind == kinds::stale) {
-    text = "notification ignored (" + source() + "): older than the state already held";
+    text = "notification ignored (" + source_text(d) + "): older than the state already held";
     if (const auto m = int_of(d, "modstamp")) text += " (its modstamp " + time_text(*m) + ")";
     if (d.value("read_again", false))
       text += "; the waiting user is read from Salesforce again all the same";
   } else if (kind == kinds::superseded) {
     text = "a newer state arrived while version " + text_of(d, "applied_version") +
            " was applied; the newer one is applied next";
-  } else if (kind == kinds::read) {
-    const auto purpose = text_of(d, "purpose");
-    const auto names = [&](const char* key) {
-      std::string list;
-      if (d.contains(key) && d[key].is_array())
-        for (const auto& n : d[key]) list += (list.empty() ? "" : ", ") + n.get<std::string>();
-      return list;
-    };
-    text = purpose == "verify" ? "verified with Salesforce: read over REST"
-           : purpose == "gap"
-               ? "read over REST (Salesforce sent the change without data)"
-               : "read over REST to complete the notification, which lacked " + names("missing");
-    if (d.value("without_rest", false)) {
-      text = (purpose == "gap" ? std::string("Salesforce sent the change without data")
-                               : "the notification lacked " + names("missing")) +
-             ", and no Salesforce REST credentials are configured to read the user: the last "
-             "state received is applied";
-    } else if (!d.value("returned", true)) {
-      text +=
-          "; Salesforce does not return the user (unknown id, deleted, or outside "
-          "salesforce.query_filter), so nothing is applied";
-    } else if (const auto differing = names("differing"); !differing.empty()) {
-      text += "; the notification's " + differing +
-              " differed from Salesforce and were not used: Salesforce's values are applied";
-    } else if (purpose == "verify") {
-      text += "; Salesforce confirms the notification";
-    }
-  } else if (kind == kinds::mapped) {
-    std::vector<std::string> parts;
-    if (d.contains("login")) parts.push_back("login " + quoted(text_of(d, "login")));
-    if (d.contains("email")) parts.push_back("e-mail " + quoted(text_of(d, "email")));
-    if (d.contains("department")) {
-      const auto dep = text_of(d, "department");
-      parts.push_back(dep.empty() ? std::string("no department") : "department " + quoted(dep));
-    }
-    if (d.contains("active")) parts.push_back(d["active"].get<bool>() ? "active" : "inactive");
-    if (d.contains("groups") && d["groups"].is_array()) {
-      std::string groups;
-      for (const auto& g : d["groups"])
-        groups += (groups.empty() ? "" : ", ") + quoted(g.get<std::string>());
-      parts.push_back("groups " + (groups.empty() ? std::string("none") : groups));
-    }
-    text = "mapped:";
-    for (std::size_t i = 0; i < parts.size(); ++i) text += (i == 0 ? " " : ", ") + parts[i];
-    if (parts.empty()) text += " nothing the mapping reads was in the record";
-  } else if (kind == kinds::scope) {
+  } else {
+    return std::nullopt;
+  }
+  return text;
+}
+
+// A read of the user over Salesforce REST: why, and what it changed.
+std::string describe_read_event(const nlohmann::json& d) {
+  std::string text;
+  const auto purpose = text_of(d, "purpose");
+  const auto names = [&](const char* key) {
+    std::string list;
+    if (d.contains(key) && d[key].is_array())
+      for (const auto& n : d[key]) list += (list.empty() ? "" : ", ") + n.get<std::string>();
+    return list;
+  };
+  text = purpose == "verify" ? "verified with Salesforce: read over REST"
+         : purpose == "gap"
+             ? "read over REST (Salesforce sent the change without data)"
+             : "read over REST to complete the notification, which lacked " + names("missing");
+  if (d.value("without_rest", false)) {
+    text = (purpose == "gap" ? std::string("Salesforce sent the change without data")
+                             : "the notification lacked " + names("missing")) +
+           ", and no Salesforce REST credentials are configured to read the user: the last "
+           "state received is applied";
+  } else if (!d.value("returned", true)) {
+    text +=
+        "; Salesforce does not return the user (unknown id, deleted, or outside "
+        "salesforce.query_filter), so nothing is applied";
+  } else if (const auto differing = names("differing"); !differing.empty()) {
+    text += "; the notification's " + differing +
+            " differed from Salesforce and were not used: Salesforce's values are applied";
+  } else if (purpose == "verify") {
+    text += "; Salesforce confirms the notification";
+  }
+  return text;
+}
+
+// What the mapping took from the record.
+std::string describe_mapped_event(const nlohmann::json& d) {
+  std::string text;
+  std::vector<std::string> parts;
+  if (d.contains("login")) parts.push_back("login " + quoted(text_of(d, "login")));
+  if (d.contains("email")) parts.push_back("e-mail " + quoted(text_of(d, "email")));
+  if (d.contains("department")) {
+    const auto dep = text_of(d, "department");
+    parts.push_back(dep.empty() ? std::string("no department") : "department " + quoted(dep));
+  }
+  if (d.contains("active")) parts.push_back(d["active"].get<bool>() ? "active" : "inactive");
+  if (d.contains("groups") && d["groups"].is_array()) {
+    std::string groups;
+    for (const auto& g : d["groups"])
+      groups += (groups.empty() ? "" : ", ") + quoted(g.get<std::string>());
+    parts.push_back("groups " + (groups.empty() ? std::string("none") : groups));
+  }
+  text = "mapped:";
+  for (std::size_t i = 0; i < parts.size(); ++i) text += (i == 0 ? " " : ", ") + parts[i];
+  if (parts.empty()) text += " nothing the mapping reads was in the record";
+  return text;
+}
+
+// The worker's and the reconciliation's events: scope, iSpring calls, outcomes, failures,
+// the operator's retries and releases.
+std::optional<std::string> describe_outcome_event(const std::string& kind,
+                                                  const nlohmann::json& d) {
+  namespace kinds = store::history_kinds;
+  std::string text;
+  if (kind == kinds::scope) {
     text = std::string(d.value("in_scope", false) ? "in scope: " : "out of scope: ") +
            text_of(d, "reason") + " → " + text_of(d, "action");
     if (const auto revision = int_of(d, "settings_revision"))
@@ -442,9 +466,24 @@ std::string describe_event(const store::history_event& event) {
       for (const auto& c : d["changes"]) text += "; " + c.get<std::string>();
     if (!d.value("ok", true)) text += "; failed: " + text_of(d, "error");
   } else {
-    text = kind + " " + d.dump();
+    return std::nullopt;
   }
   return text;
+}
+
+}  // namespace
+
+std::string describe_event(const store::history_event& event) {
+  namespace kinds = store::history_kinds;
+  nlohmann::json d = nlohmann::json::parse(event.details_json, nullptr, false);
+  if (!d.is_object()) d = nlohmann::json::object();
+  const std::string& kind = event.kind;
+  if (auto group = describe_group_event(kind, d)) return *group;
+  if (auto intake = describe_intake_event(kind, d)) return *intake;
+  if (kind == kinds::read) return describe_read_event(d);
+  if (kind == kinds::mapped) return describe_mapped_event(d);
+  if (auto outcome = describe_outcome_event(kind, d)) return *outcome;
+  return kind + " " + d.dump();
 }
 
 std::string explain_to_text(const nlohmann::json& a) {

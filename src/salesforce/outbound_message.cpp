@@ -205,59 +205,49 @@ std::string notification_label(std::size_t number) {
   return "Notification " + std::to_string(number);
 }
 
-// Reads the Notification element `element` (entered in `context`) into `out`.
-std::optional<parse_error> read_notification(namespace_context& context, pugi::xml_node element,
-                                             std::size_t number, notification& out) {
-  const pugi::xml_node id = find_child(context, element, outbound_ns, "Id");
-  if (!id) {
-    return parse_error{parse_errc::missing_notification_id,
-                       notification_label(number) + " has no Id element"};
-  }
-  out.id = text_of(id);
-  if (trim_xml_space(out.id).empty()) {
-    return parse_error{parse_errc::missing_notification_id,
-                       notification_label(number) + " has an empty Id element"};
-  }
+// Built only on failure: this runs for every notification of every message.
+std::string sobject_label(std::size_t number) {
+  return "The sObject of notification " + std::to_string(number);
+}
 
-  const pugi::xml_node sobject = find_child(context, element, outbound_ns, "sObject");
-  if (!sobject) {
-    return parse_error{parse_errc::missing_sobject, notification_label(number) + " (Id " +
-                                                        detail::quote_input(out.id) +
-                                                        ") has no sObject element"};
-  }
-  const scope sobject_scope(context, sobject);
-
+// Reads the object type from the sObject's xsi:type (entered in `context`) into `out`.
+std::optional<parse_error> read_object_type(namespace_context& context, pugi::xml_node sobject,
+                                            std::size_t number, notification& out) {
   // xsi:type is a QName: its prefix is resolved where the attribute sits, like an element's.
   const pugi::xml_attribute type = find_xsi_attribute(context, sobject, "type");
-  // Built only on failure: this runs for every notification of every message.
-  const auto where = [number] { return "The sObject of notification " + std::to_string(number); };
   if (!type) {
-    return parse_error{parse_errc::missing_object_type,
-                       where() + " has no xsi:type attribute, so its object type is unknown"};
+    return parse_error{
+        parse_errc::missing_object_type,
+        sobject_label(number) + " has no xsi:type attribute, so its object type is unknown"};
   }
   const std::string_view type_text = trim_xml_space(type.value());
   const qname type_name = split_qname(type_text);
   const auto type_ns = context.resolve(type_name.prefix);
   if (!type_ns) {
     return parse_error{parse_errc::missing_object_type,
-                       where() + " has xsi:type " + detail::quote_input(type_text) +
+                       sobject_label(number) + " has xsi:type " + detail::quote_input(type_text) +
                            " whose prefix " + detail::quote_input(type_name.prefix) +
                            " is not declared"};
   }
   if (*type_ns != sobject_ns) {
     return parse_error{parse_errc::missing_object_type,
-                       where() + " has xsi:type " + detail::quote_input(type_text) +
+                       sobject_label(number) + " has xsi:type " + detail::quote_input(type_text) +
                            " in namespace " + detail::quote_input(*type_ns) +
                            "; Salesforce objects are in namespace " +
                            detail::quote_input(sobject_ns)};
   }
   if (type_name.local.empty()) {
-    return parse_error{
-        parse_errc::missing_object_type,
-        where() + " has xsi:type " + detail::quote_input(type_text) + " without an object name"};
+    return parse_error{parse_errc::missing_object_type, sobject_label(number) + " has xsi:type " +
+                                                            detail::quote_input(type_text) +
+                                                            " without an object name"};
   }
   out.object_type = type_name.local;
 
+  return std::nullopt;
+}
+
+// Reads the sObject's fields into `out`; true when it had an Id element.
+bool read_fields(namespace_context& context, pugi::xml_node sobject, notification& out) {
   // Fields are taken by local name whatever their prefix: managed-package fields
   // (npsp__X__c) differ by name, not by namespace.
   out.fields.reserve(count_child_elements(sobject));
@@ -279,13 +269,39 @@ std::optional<parse_error> read_notification(namespace_context& context, pugi::x
     }
     out.fields.push_back(sobject_field{std::string(name), std::move(value)});
   }
+  return seen_id;
+}
+
+// Reads the Notification element `element` (entered in `context`) into `out`.
+std::optional<parse_error> read_notification(namespace_context& context, pugi::xml_node element,
+                                             std::size_t number, notification& out) {
+  const pugi::xml_node id = find_child(context, element, outbound_ns, "Id");
+  if (!id) {
+    return parse_error{parse_errc::missing_notification_id,
+                       notification_label(number) + " has no Id element"};
+  }
+  out.id = text_of(id);
+  if (trim_xml_space(out.id).empty()) {
+    return parse_error{parse_errc::missing_notification_id,
+                       notification_label(number) + " has an empty Id element"};
+  }
+
+  const pugi::xml_node sobject = find_child(context, element, outbound_ns, "sObject");
+  if (!sobject) {
+    return parse_error{parse_errc::missing_sobject, notification_label(number) + " (Id " +
+                                                        detail::quote_input(out.id) +
+                                                        ") has no sObject element"};
+  }
+  const scope sobject_scope(context, sobject);
+  if (auto error = read_object_type(context, sobject, number, out)) return error;
+  const bool seen_id = read_fields(context, sobject, out);
 
   // Salesforce sends an sObject without fields when the record was deleted before delivery.
   out.has_data = !out.fields.empty();
   if (out.has_data && out.record_id.empty()) {
     return parse_error{parse_errc::missing_record_id,
-                       where() + (seen_id ? " has fields but an empty Id element"
-                                          : " has fields but no Id element")};
+                       sobject_label(number) + (seen_id ? " has fields but an empty Id element"
+                                                        : " has fields but no Id element")};
   }
   return std::nullopt;
 }
@@ -299,29 +315,37 @@ const std::optional<std::string>* notification::find(std::string_view field_name
   return nullptr;
 }
 
-expected<outbound_message, parse_error> parse_outbound_message(std::string_view body) {
+namespace {
+
+// The body as text, before it is parsed: not empty, UTF-8, no reference to a character XML
+// does not allow.
+std::optional<parse_error> check_body_text(std::string_view body) {
   std::string_view content = body;
   if (content.starts_with(utf8_bom)) content.remove_prefix(utf8_bom.size());
   if (trim_xml_space(content).empty()) {
-    return fail(parse_errc::empty_body,
-                "The request body is empty; expected a SOAP notifications message");
+    return parse_error{parse_errc::empty_body,
+                       "The request body is empty; expected a SOAP notifications message"};
   }
   if (const std::size_t at = text::find_invalid_utf8(body, text::nul_bytes::refused);
       at != std::string_view::npos) {
-    return fail(
+    return parse_error{
         parse_errc::malformed_xml,
-        "The request body is not UTF-8 text (bad byte at offset " + std::to_string(at) + ")");
+        "The request body is not UTF-8 text (bad byte at offset " + std::to_string(at) + ")"};
   }
   if (const std::size_t at = text::find_unencodable_char_ref(body); at != std::string_view::npos) {
-    return fail(parse_errc::malformed_xml,
-                "The request body has a character reference to a character XML does not allow "
-                "(at offset " +
-                    std::to_string(at) + ")");
+    return parse_error{
+        parse_errc::malformed_xml,
+        "The request body has a character reference to a character XML does not allow "
+        "(at offset " +
+            std::to_string(at) + ")"};
   }
+  return std::nullopt;
+}
 
+// Parses the body into `document`: well-formed, one root element, no DOCTYPE.
+std::optional<parse_error> load_document(std::string_view body, pugi::xml_document& document) {
   // encoding_utf8 is forced: the bytes were just checked as UTF-8, and pugixml must not guess
   // UTF-16 or Latin-1 from the declaration. The BOM is skipped by pugixml.
-  pugi::xml_document document;
   const pugi::xml_parse_result parsed =
       document.load_buffer(body.data(), body.size(), parse_options, pugi::encoding_utf8);
   // A DOCTYPE that pugixml kept as a node, or one it refused (inside an element, unterminated).
@@ -331,19 +355,131 @@ expected<outbound_message, parse_error> parse_outbound_message(std::string_view 
     has_doctype = node.type() == pugi::node_doctype;
   }
   if (has_doctype) {
-    return fail(parse_errc::dtd_forbidden,
-                "The request body contains a DOCTYPE declaration, which is not allowed in a "
-                "SOAP message");
+    return parse_error{parse_errc::dtd_forbidden,
+                       "The request body contains a DOCTYPE declaration, which is not allowed in a "
+                       "SOAP message"};
   }
   if (!parsed) {
-    return fail(parse_errc::malformed_xml,
-                std::string("The request body is not well-formed XML: ") + parsed.description() +
-                    " at offset " + std::to_string(parsed.offset));
+    return parse_error{parse_errc::malformed_xml,
+                       std::string("The request body is not well-formed XML: ") +
+                           parsed.description() + " at offset " + std::to_string(parsed.offset)};
   }
   if (count_child_elements(document) != 1) {  // pugixml accepts several root elements
-    return fail(parse_errc::malformed_xml,
-                "The request body is not well-formed XML: it has more than one root element");
+    return parse_error{
+        parse_errc::malformed_xml,
+        "The request body is not well-formed XML: it has more than one root element"};
   }
+  return std::nullopt;
+}
+
+// Reads the next Notification element `child` (entered in `context`) into `message`:
+// at most max_notifications_per_message, all of one object type.
+std::optional<parse_error> read_next_notification(namespace_context& context, pugi::xml_node child,
+                                                  outbound_message& message) {
+  const std::size_t number = message.notifications.size() + 1;
+  if (number > max_notifications_per_message) {
+    return parse_error{parse_errc::too_many_notifications,
+                       "The message has more than " +
+                           std::to_string(max_notifications_per_message) +
+                           " Notification elements; Salesforce sends at most " +
+                           std::to_string(max_notifications_per_message)};
+  }
+  notification& current = message.notifications.emplace_back();
+  if (auto error = read_notification(context, child, number, current)) {
+    return error;
+  }
+  const notification& first = message.notifications.front();
+  if (current.object_type != first.object_type) {
+    return parse_error{parse_errc::mixed_object_types,
+                       notification_label(number) + " is a " +
+                           detail::quote_input(current.object_type) + " but notification 1 is a " +
+                           detail::quote_input(first.object_type) +
+                           "; an Outbound Message carries a single object type"};
+  }
+  return std::nullopt;
+}
+
+// Which header elements were read already: the first of a repeated one wins.
+struct seen_headers {
+  bool organization_id = false;
+  bool action_id = false;
+  bool session_id = false;
+  bool enterprise_url = false;
+  bool partner_url = false;
+};
+
+// Reads one header element of notifications (OrganizationId, ActionId, SessionId,
+// EnterpriseUrl, PartnerUrl) into `message`, unless one was read already.
+void read_header(namespace_context& context, pugi::xml_node child, std::string_view local,
+                 outbound_message& message, seen_headers& seen) {
+  if (local == "OrganizationId") {
+    if (!std::exchange(seen.organization_id, true)) message.organization_id = text_of(child);
+  } else if (local == "ActionId") {
+    if (!std::exchange(seen.action_id, true)) message.action_id = text_of(child);
+  } else if (local == "SessionId") {
+    // Nil when "Send Session ID" is off; an empty one is no credential either.
+    if (!std::exchange(seen.session_id, true)) {
+      message.session_id = nillable_text(context, child);
+      if (message.session_id && message.session_id->empty()) message.session_id.reset();
+    }
+  } else if (local == "EnterpriseUrl") {
+    if (!std::exchange(seen.enterprise_url, true)) message.enterprise_url = text_of(child);
+  } else if (local == "PartnerUrl") {
+    if (!std::exchange(seen.partner_url, true)) message.partner_url = text_of(child);
+  }
+}
+
+// Reads the notifications element (entered in `context`): its headers and Notifications.
+expected<outbound_message, parse_error> read_notifications(namespace_context& context,
+                                                           pugi::xml_node notifications) {
+  outbound_message message;
+  message.notifications.reserve(
+      std::min(count_child_elements(notifications), max_notifications_per_message));
+  seen_headers seen;
+
+  // One pass in document order. Elements other than the known ones (or in another namespace)
+  // are ignored: trimmed and extended bodies exist (samples 18, 19). The first of a repeated
+  // header element wins.
+  for (pugi::xml_node child = notifications.first_child(); child; child = child.next_sibling()) {
+    if (child.type() != pugi::node_element) continue;
+    const std::string_view local = split_qname(child.name()).local;
+    const bool known = local == "Notification" || local == "OrganizationId" ||
+                       local == "ActionId" || local == "SessionId" || local == "EnterpriseUrl" ||
+                       local == "PartnerUrl";
+    if (!known) continue;
+    const scope child_scope(context, child);
+    if (!has_name(context, child, outbound_ns, local)) continue;
+
+    if (local == "Notification") {
+      if (auto error = read_next_notification(context, child, message)) {
+        return unexpected{std::move(*error)};
+      }
+    } else {
+      read_header(context, child, local, message, seen);
+    }
+  }
+
+  if (message.notifications.empty()) {
+    return fail(parse_errc::no_notification,
+                "The notifications element contains no Notification element");
+  }
+  if (!seen.organization_id) {
+    return fail(parse_errc::missing_organization_id,
+                "The notifications element has no OrganizationId element");
+  }
+  if (trim_xml_space(message.organization_id).empty()) {
+    return fail(parse_errc::missing_organization_id, "The OrganizationId element is empty");
+  }
+  return message;
+}
+
+}  // namespace
+
+expected<outbound_message, parse_error> parse_outbound_message(std::string_view body) {
+  if (auto error = check_body_text(body)) return unexpected{std::move(*error)};
+
+  pugi::xml_document document;
+  if (auto error = load_document(body, document)) return unexpected{std::move(*error)};
 
   namespace_context context;
   const pugi::xml_node envelope = document.document_element();
@@ -376,77 +512,7 @@ expected<outbound_message, parse_error> parse_outbound_message(std::string_view 
   }
   const scope notifications_scope(context, notifications);
 
-  outbound_message message;
-  message.notifications.reserve(
-      std::min(count_child_elements(notifications), max_notifications_per_message));
-  bool seen_organization_id = false;
-  bool seen_action_id = false;
-  bool seen_session_id = false;
-  bool seen_enterprise_url = false;
-  bool seen_partner_url = false;
-
-  // One pass in document order. Elements other than the known ones (or in another namespace)
-  // are ignored: trimmed and extended bodies exist (samples 18, 19). The first of a repeated
-  // header element wins.
-  for (pugi::xml_node child = notifications.first_child(); child; child = child.next_sibling()) {
-    if (child.type() != pugi::node_element) continue;
-    const std::string_view local = split_qname(child.name()).local;
-    const bool known = local == "Notification" || local == "OrganizationId" ||
-                       local == "ActionId" || local == "SessionId" || local == "EnterpriseUrl" ||
-                       local == "PartnerUrl";
-    if (!known) continue;
-    const scope child_scope(context, child);
-    if (!has_name(context, child, outbound_ns, local)) continue;
-
-    if (local == "Notification") {
-      const std::size_t number = message.notifications.size() + 1;
-      if (number > max_notifications_per_message) {
-        return fail(parse_errc::too_many_notifications,
-                    "The message has more than " + std::to_string(max_notifications_per_message) +
-                        " Notification elements; Salesforce sends at most " +
-                        std::to_string(max_notifications_per_message));
-      }
-      notification& current = message.notifications.emplace_back();
-      if (auto error = read_notification(context, child, number, current)) {
-        return unexpected{std::move(*error)};
-      }
-      const notification& first = message.notifications.front();
-      if (current.object_type != first.object_type) {
-        return fail(parse_errc::mixed_object_types,
-                    notification_label(number) + " is a " +
-                        detail::quote_input(current.object_type) + " but notification 1 is a " +
-                        detail::quote_input(first.object_type) +
-                        "; an Outbound Message carries a single object type");
-      }
-    } else if (local == "OrganizationId") {
-      if (!std::exchange(seen_organization_id, true)) message.organization_id = text_of(child);
-    } else if (local == "ActionId") {
-      if (!std::exchange(seen_action_id, true)) message.action_id = text_of(child);
-    } else if (local == "SessionId") {
-      // Nil when "Send Session ID" is off; an empty one is no credential either.
-      if (!std::exchange(seen_session_id, true)) {
-        message.session_id = nillable_text(context, child);
-        if (message.session_id && message.session_id->empty()) message.session_id.reset();
-      }
-    } else if (local == "EnterpriseUrl") {
-      if (!std::exchange(seen_enterprise_url, true)) message.enterprise_url = text_of(child);
-    } else if (local == "PartnerUrl") {
-      if (!std::exchange(seen_partner_url, true)) message.partner_url = text_of(child);
-    }
-  }
-
-  if (message.notifications.empty()) {
-    return fail(parse_errc::no_notification,
-                "The notifications element contains no Notification element");
-  }
-  if (!seen_organization_id) {
-    return fail(parse_errc::missing_organization_id,
-                "The notifications element has no OrganizationId element");
-  }
-  if (trim_xml_space(message.organization_id).empty()) {
-    return fail(parse_errc::missing_organization_id, "The OrganizationId element is empty");
-  }
-  return message;
+  return read_notifications(context, notifications);
 }
 
 namespace {

@@ -277,6 +277,39 @@ user_sync_report user_sync::run(const store::pending_record& record,
   return report;
 }
 
+namespace {
+
+// Settles the place the limiter reserved for a deactivation: confirmed or given back.
+void settle_reservation(deactivation_limiter& limiter, const deactivation_limiter::verdict& limit,
+                        const apply_result& applied, const store::pending_record& record) {
+  // The place reserved counts only if iSpring made the change.
+  const bool retired =
+      applied.ok && std::any_of(applied.steps.begin(), applied.steps.end(), [](const auto& s) {
+        return (s.stage == "status" || s.stage == "delete") && s.outcome == step_outcome::changed;
+      });
+  if (retired) {
+    limiter.confirm(record.organization_id, record.record_id, limit.at);
+  } else {
+    limiter.cancel(record.organization_id, limit.at);
+  }
+}
+
+// "applied (upsert): <each step that changed>", or ": nothing to change".
+std::string applied_outcome(sync_action action, const apply_result& applied) {
+  std::string outcome = std::string("applied (") + to_string(action) + ")";
+  std::size_t changed = 0;
+  for (const auto& step : applied.steps) {
+    if (step.outcome == step_outcome::changed) {
+      outcome += changed++ == 0 ? ": " : "; ";
+      outcome += step.to_string();
+    }
+  }
+  if (changed == 0) outcome += ": nothing to change";
+  return outcome;
+}
+
+}  // namespace
+
 user_sync_report user_sync::run_with_fields(const settings_snapshot& settings,
                                             const store::pending_record& record,
                                             const nlohmann::json& fields,
@@ -325,18 +358,7 @@ user_sync_report user_sync::run_with_fields(const settings_snapshot& settings,
     links_->set_department_links(
         record.organization_id,
         {{desired.department_key, applied.department_link->id, applied.department_link->name}});
-  if (limit && limit->allowed) {
-    // The place reserved counts only if iSpring made the change.
-    const bool retired =
-        applied.ok && std::any_of(applied.steps.begin(), applied.steps.end(), [](const auto& s) {
-          return (s.stage == "status" || s.stage == "delete") && s.outcome == step_outcome::changed;
-        });
-    if (retired) {
-      limiter_->confirm(record.organization_id, record.record_id, limit->at);
-    } else {
-      limiter_->cancel(record.organization_id, limit->at);
-    }
-  }
+  if (limit && limit->allowed) settle_reservation(*limiter_, *limit, applied, record);
   report.steps = applied.steps;
   const auto with_history = [&] { report.result.history = std::move(history); };
   if (applied.held && limit) {
@@ -353,15 +375,7 @@ user_sync_report user_sync::run_with_fields(const settings_snapshot& settings,
     with_history();
     return report;
   }
-  std::string outcome = std::string("applied (") + to_string(desired.action) + ")";
-  std::size_t changed = 0;
-  for (const auto& step : applied.steps) {
-    if (step.outcome == step_outcome::changed) {
-      outcome += changed++ == 0 ? ": " : "; ";
-      outcome += step.to_string();
-    }
-  }
-  if (changed == 0) outcome += ": nothing to change";
+  std::string outcome = applied_outcome(desired.action, applied);
   report.result = record_result::applied(std::move(outcome),
                                          applied.ispring_user_id.empty()
                                              ? std::nullopt

@@ -314,6 +314,39 @@ retry_settings worker::retries_now() const {
   return {options_.max_attempts, options_.retry_base_ms, options_.retry_max_ms};
 }
 
+// A failed attempt: retried after a delay, or a dead letter once attempts run out or the
+// error is not worth retrying. Throws when the store cannot record it.
+void worker::record_failure(const store::pending_record& record, record_result& result,
+                            epoch_ms now) {
+  const int attempts = record.attempts + 1;
+  const auto retry = retries_now();  // the revision in force at this failure
+  const bool dead = !result.retryable || attempts >= retry.max_attempts;
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  const auto delay = retry_delay_ms(attempts, retry.retry_base_ms, retry.retry_max_ms,
+                                    std::uniform_real_distribution<double>(0, 1)(random));
+  const auto retry_at = now + delay;
+  nlohmann::json details = {{"attempt", attempts},
+                            {"error", result.error},
+                            {"retryable", result.retryable},
+                            {"version", record.version}};
+  if (!dead) details["next_attempt_at"] = retry_at;
+  store_.history.record_history(
+      history_of(record, result, now,
+                 dead ? store::history_kinds::dead_letter : store::history_kinds::failed, details));
+  store_.queue.mark_failed(record.organization_id, record.record_id, record.version, result.error,
+                           retry_at, dead);
+  if (applied_) (dead ? dead_ : failed_)->inc();
+  if (dead) {
+    log::error("user.dead_letter", "user {}: dead letter after {} attempt(s): {}", record.record_id,
+               attempts, result.error);
+  } else {
+    log::warn("user.retry", "user {}: attempt {} failed, retrying in {} ms: {}", record.record_id,
+              attempts, delay, result.error);
+    std::lock_guard lock(mutex_);
+    earliest_retry_ = std::min(earliest_retry_.value_or(retry_at), retry_at);
+  }
+}
+
 void worker::process(const store::pending_record& record) {
   const log::scope user("record_id", record.record_id);
   record_result result;
@@ -362,33 +395,7 @@ void worker::process(const store::pending_record& record) {
       if (applied_) (result.result == record_result::kind::applied ? applied_ : skipped_)->inc();
       return;
     }
-    const int attempts = record.attempts + 1;
-    const auto retry = retries_now();  // the revision in force at this failure
-    const bool dead = !result.retryable || attempts >= retry.max_attempts;
-    thread_local std::mt19937_64 random{std::random_device{}()};
-    const auto delay = retry_delay_ms(attempts, retry.retry_base_ms, retry.retry_max_ms,
-                                      std::uniform_real_distribution<double>(0, 1)(random));
-    const auto retry_at = now + delay;
-    nlohmann::json details = {{"attempt", attempts},
-                              {"error", result.error},
-                              {"retryable", result.retryable},
-                              {"version", record.version}};
-    if (!dead) details["next_attempt_at"] = retry_at;
-    store_.history.record_history(history_of(
-        record, result, now,
-        dead ? store::history_kinds::dead_letter : store::history_kinds::failed, details));
-    store_.queue.mark_failed(record.organization_id, record.record_id, record.version, result.error,
-                             retry_at, dead);
-    if (applied_) (dead ? dead_ : failed_)->inc();
-    if (dead) {
-      log::error("user.dead_letter", "user {}: dead letter after {} attempt(s): {}",
-                 record.record_id, attempts, result.error);
-    } else {
-      log::warn("user.retry", "user {}: attempt {} failed, retrying in {} ms: {}", record.record_id,
-                attempts, delay, result.error);
-      std::lock_guard lock(mutex_);
-      earliest_retry_ = std::min(earliest_retry_.value_or(retry_at), retry_at);
-    }
+    record_failure(record, result, now);
   } catch (const std::exception& e) {
     // The store could not record the outcome (disk full, the database away): the record
     // stays as it was in the queue, claimed for this instance, so it comes back here after

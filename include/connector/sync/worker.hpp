@@ -149,6 +149,7 @@ class worker {
   void keep_new_locked(std::vector<store::pending_record> records);
   bool should_wake_locked() const;
   void process(const store::pending_record& record);
+  void record_failure(const store::pending_record& record, record_result& result, epoch_ms now);
   void park(const store::pending_record& record, epoch_ms until);
   void park_locked(std::string organization_id, std::string record_id, epoch_ms until);
   bool queue_group_additions(const store::pending_record& record, record_result& result,
