@@ -64,7 +64,7 @@ TEST_F(sqlite_file_intake_and_queue, a_version_1_database_is_migrated_keeping_it
     // Back to what version 1 wrote.
     raw_sqlite raw(db_path());
     raw.exec(
-        "DROP TABLE settings_revisions; "
+        "DROP TABLE organization_binding; DROP TABLE settings_revisions; "
         "DROP TABLE group_additions; DROP TABLE group_claims; "
         "DROP TABLE instances; DROP TABLE leases; DROP TABLE schedule_slots; "
         "ALTER TABLE records DROP COLUMN claimed_by; ALTER TABLE records DROP COLUMN lease_until; "
