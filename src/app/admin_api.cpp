@@ -51,10 +51,6 @@ std::vector<config::admin_token> accepted_tokens(const config::admin_settings& a
 
 namespace {
 
-http::response json_error(int status, const std::string& message) {
-  return http::response::json(status, nlohmann::json{{"error", message}}.dump());
-}
-
 // A route that needs no token still gets the query rules' 400.
 http::handler_fn without_token(admin_handler_fn handler) {
   return [handler = std::move(handler)](http::request&& req, http::respond_fn respond) {
@@ -65,6 +61,17 @@ http::handler_fn without_token(admin_handler_fn handler) {
 }
 
 }  // namespace
+
+http::response json_answer(int status, const nlohmann::json& body) {
+  return http::response::json(status,
+                              body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+http::response json_error(int status, const std::string& message, const std::string& key) {
+  nlohmann::json body = {{"error", message}};
+  if (!key.empty()) body["key"] = key;
+  return json_answer(status, body);
+}
 
 http::handler_fn admin_only(config::secret token, admin_handler_fn handler) {
   return admin_only(std::vector<config::admin_token>{{"admin", std::move(token)}},

@@ -37,17 +37,8 @@ http::handler_fn with_security_headers(http::handler_fn inner) {
   };
 }
 
-http::response json_answer(int status, const nlohmann::json& body) {
-  return http::response::json(status,
-                              body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-}
-
 // GET /admin/runs/{id}/plan, beside the admin API's GET /admin/runs/{id}.
 constexpr std::string_view runs_prefix = "/admin/runs/", plan_suffix = "/plan";
-
-http::response json_error(int status, const std::string& message) {
-  return json_answer(status, {{"error", message}});
-}
 
 nlohmann::json secret_json(const config::secret& s) {
   return s.empty() ? nlohmann::json() : nlohmann::json("[redacted]");

@@ -13,16 +13,6 @@ namespace {
 using nlohmann::json;
 using text::iequals;
 
-http::response answer(int status, const json& body) {
-  return http::response::json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
-http::response refusal(int status, const std::string& error, const std::string& key = {}) {
-  json body = {{"error", error}};
-  if (!key.empty()) body["key"] = key;
-  return answer(status, body);
-}
-
 // The name asked for, trimmed; empty when the body names none.
 std::string requested_name(const std::string& body) {
   const auto parsed = json::parse(body, nullptr, false);
@@ -53,7 +43,7 @@ ispring::result<std::optional<ispring::group>> find_group(ispring::api& ispring,
 }
 
 http::response already_there(const ispring::group& g) {
-  return answer(409, {{"error", "a group named \"" + g.name +
+  return json_answer(409, {{"error", "a group named \"" + g.name +
                                     "\" already exists in iSpring: it was not created again"},
                       {"id", g.id},
                       {"name", g.name}});
@@ -62,7 +52,7 @@ http::response already_there(const ispring::group& g) {
 // Creates the group, or answers why not (409 with the id of one that exists).
 expected<std::string, http::response> create_group(ispring::api& ispring, const std::string& name) {
   auto existing = find_group(ispring, name);
-  if (!existing) return unexpected{refusal(502, "iSpring: " + existing.error().to_string())};
+  if (!existing) return unexpected{json_error(502, "iSpring: " + existing.error().to_string())};
   if (*existing) return unexpected{already_there(**existing)};
   auto created = ispring.create_group(name);
   if (created) return *created;
@@ -70,7 +60,7 @@ expected<std::string, http::response> create_group(ispring::api& ispring, const 
   // second group of the same name.
   if (auto again = find_group(ispring, name); again && *again)
     return unexpected{already_there(**again)};
-  return unexpected{refusal(502, "iSpring refused the group: " + created.error().to_string())};
+  return unexpected{json_error(502, "iSpring refused the group: " + created.error().to_string())};
 }
 
 admin_handler_fn add_group_handler(live_settings& live, ispring::api* ispring,
@@ -79,22 +69,22 @@ admin_handler_fn add_group_handler(live_settings& live, ispring::api* ispring,
   return [&live, ispring, blocked, tokens](http::request&& req, const text::query_params&,
                                            http::respond_fn respond) {
     const auto name = requested_name(req.body);
-    if (name.empty()) return respond(refusal(400, "name: the group's name is required", "name"));
+    if (name.empty()) return respond(json_error(400, "name: the group's name is required", "name"));
     if (const auto why = blocked ? blocked() : std::string(); !why.empty() || !ispring)
-      return respond(refusal(409, why.empty() ? "no ispring section in the configuration" : why));
+      return respond(json_error(409, why.empty() ? "no ispring section in the configuration" : why));
     const auto if_match = parse_if_match(req.header("if-match"));
-    if (!if_match) return respond(refusal(400, if_match.error()));
+    if (!if_match) return respond(json_error(400, if_match.error()));
     const auto now = live.current();
     if (!*if_match)
-      return respond(refusal(428, "If-Match is required: send the settings revision, If-Match: \"" +
+      return respond(json_error(428, "If-Match is required: send the settings revision, If-Match: \"" +
                                       std::to_string(now.revision) + "\""));
     if (**if_match != now.revision)
-      return respond(refusal(409, "revision " + std::to_string(**if_match) +
+      return respond(json_error(409, "revision " + std::to_string(**if_match) +
                                       " is stale: the newest is " + std::to_string(now.revision)));
     const bool add_to_list = list_lacks(now.settings->sync, name);
     const auto& managed = live.file().file_managed;
     if (add_to_list && std::find(managed.begin(), managed.end(), "sync") != managed.end())
-      return respond(refusal(409,
+      return respond(json_error(409,
                              "sync.groups is set in the config file and does not name \"" + name +
                                  "\": add the group there (nothing was created)",
                              "sync"));
@@ -109,7 +99,7 @@ admin_handler_fn add_group_handler(live_settings& live, ispring::api* ispring,
       sync["groups"].push_back(name);
       const auto saved = live.save_section("sync", sync, *if_match, who);
       if (saved.status != 200)
-        return respond(answer(saved.status, {{"error",
+        return respond(json_answer(saved.status, {{"error",
                                               "the group was created in iSpring, but "
                                               "sync.groups was not changed: " +
                                                   saved.error},
@@ -118,7 +108,7 @@ admin_handler_fn add_group_handler(live_settings& live, ispring::api* ispring,
       body["revision"] = saved.revision;
       body["added_to_sync"] = true;
     }
-    respond(answer(201, body));
+    respond(json_answer(201, body));
   };
 }
 

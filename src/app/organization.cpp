@@ -37,10 +37,6 @@ json requeues_json(const store::organization_state& s) {
   return {{"held_records", s.held_records}, {"dead_records", s.dead_records}};
 }
 
-http::response answer(int status, const json& body) {
-  return http::response::json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
 }  // namespace
 
 std::string organization_identity(const config::ispring_settings& ispring) {
@@ -217,14 +213,14 @@ std::vector<http::route> organization_hold::routes(const std::vector<config::adm
   admin_handler_fn get = [this](http::request&&, const text::query_params&,
                                 http::respond_fn respond) {
     std::lock_guard lock(mutex_);
-    respond(answer(200, organization_to_json(view_locked())));
+    respond(json_answer(200, organization_to_json(view_locked())));
   };
   admin_handler_fn reset = [this, tokens](http::request&& req, const text::query_params&,
                                           http::respond_fn respond) {
     const auto body = json::parse(req.body, nullptr, false);
     const auto confirm = body.is_object() ? body.find("confirm") : body.end();
     if (!body.is_object() || confirm == body.end() || !confirm->is_string())
-      return respond(answer(400, {{"error",
+      return respond(json_answer(400, {{"error",
                                    "confirm: type the configured organization back, "
                                    "{\"confirm\": \"" +
                                        configured_ + "\"}"},
@@ -235,12 +231,12 @@ std::vector<http::route> organization_hold::routes(const std::vector<config::adm
                                       time_.now(), who);
     if (!outcome)
       return respond(
-          answer(outcome.error().status, {{"error", outcome.error().error}, {"key", "confirm"}}));
+          json_answer(outcome.error().status, {{"error", outcome.error().error}, {"key", "confirm"}}));
     release_if_matching_locked();
     auto j = organization_to_json(view_locked());
     j["forgot"] = forgets_json(outcome->forgotten);
     j["requeued"] = requeues_json(outcome->forgotten);
-    respond(answer(200, j));
+    respond(json_answer(200, j));
   };
   return {{"GET", "/admin/organization", admin_only(tokens, std::move(get))},
           {"POST", "/admin/organization/reset", admin_only(tokens, std::move(reset))}};

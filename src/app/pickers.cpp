@@ -31,10 +31,6 @@ std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-http::response json_error(int status, const std::string& message) {
-  return http::response::json(status, dump(json{{"error", message}}));
-}
-
 // The field's name in a query result: the last part of a relationship path.
 std::string result_name(const std::string& path) {
   const auto dot = path.rfind('.');

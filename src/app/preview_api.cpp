@@ -8,14 +8,8 @@ namespace {
 
 using nlohmann::json;
 
-http::response answer(int status, const json& body) {
-  return http::response::json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
 http::response refusal(const save_outcome& outcome) {
-  json body = {{"error", outcome.error}};
-  if (!outcome.key.empty()) body["key"] = outcome.key;
-  return answer(outcome.status, body);
+  return json_error(outcome.status, outcome.error, outcome.key);
 }
 
 }  // namespace
@@ -27,11 +21,11 @@ std::vector<http::route> make_preview_routes(live_settings& live, run_coordinato
                                                              const text::query_params&,
                                                              http::respond_fn respond) {
     const auto body = json::parse(req.body, nullptr, false);
-    if (body.is_discarded()) return respond(answer(400, {{"error", "the body is not valid JSON"}}));
+    if (body.is_discarded()) return respond(json_answer(400, {{"error", "the body is not valid JSON"}}));
     // Checked before the availability: a bad candidate is the caller's to fix either way.
     auto candidate = live.candidate(body);
     if (!candidate) return respond(refusal(candidate.error()));
-    if (!runs) return respond(answer(409, {{"error", runs_unavailable}}));
+    if (!runs) return respond(json_answer(409, {{"error", runs_unavailable}}));
     const auto based_on = candidate->revision;
     const auto id = runs->request_preview(std::move(*candidate));
     std::vector<std::string> sections;
@@ -39,7 +33,7 @@ std::vector<http::route> make_preview_routes(live_settings& live, run_coordinato
     log::info("settings.preview", "preview run {} of {} on settings revision {}", id,
               json(sections).dump(), based_on);
     const auto url = "/admin/runs/" + std::to_string(id);
-    auto r = answer(
+    auto r = json_answer(
         202,
         {{"run_id", id}, {"based_on_revision", based_on}, {"sections", sections}, {"url", url}});
     r.headers.emplace_back("Location", url);

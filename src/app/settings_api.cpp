@@ -12,16 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-http::response json_answer(int status, const json& body) {
-  return http::response::json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
-http::response error_answer(int status, const std::string& message, const std::string& key = {}) {
-  json body = {{"error", message}};
-  if (!key.empty()) body["key"] = key;
-  return json_answer(status, body);
-}
-
 std::optional<std::int64_t> parse_revision(std::string_view text) {
   std::int64_t value = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -30,7 +20,7 @@ std::optional<std::int64_t> parse_revision(std::string_view text) {
 }
 
 http::response outcome_answer(const save_outcome& outcome) {
-  if (outcome.status != 200) return error_answer(outcome.status, outcome.error, outcome.key);
+  if (outcome.status != 200) return json_error(outcome.status, outcome.error, outcome.key);
   auto r = json_answer(200, {{"revision", outcome.revision}, {"saved", outcome.saved}});
   r.headers.emplace_back("ETag", "\"" + std::to_string(outcome.revision) + "\"");
   return r;
@@ -53,9 +43,9 @@ admin_handler_fn restore_handler(live_settings& live, std::vector<config::admin_
     const auto id = rest.ends_with(suffix)
                         ? parse_revision(rest.substr(0, rest.size() - suffix.size()))
                         : std::nullopt;
-    if (!id) return respond(error_answer(404, "POST /admin/settings/revisions/{R}/restore"));
+    if (!id) return respond(json_error(404, "POST /admin/settings/revisions/{R}/restore"));
     const auto if_match = parse_if_match(req.header("if-match"));
-    if (!if_match) return respond(error_answer(400, if_match.error()));
+    if (!if_match) return respond(json_error(400, if_match.error()));
     const auto who = admin_token_name(req, tokens).value_or("admin");
     const auto outcome = live.restore(*id, *if_match, who);
     if (outcome.saved)
@@ -72,13 +62,13 @@ admin_handler_fn put_section_handler(live_settings& live, std::vector<config::ad
     const std::string section(
         std::string_view(req.path).substr(std::string_view("/admin/settings/").size()));
     if (!is_editable_section(section))
-      return respond(error_answer(
+      return respond(json_error(
           404, "no such section: " + section + " (mapping, schedule, sync, alerts.email_to)"));
     const auto value = json::parse(req.body, nullptr, false);
     if (value.is_discarded())
-      return respond(error_answer(400, section + ": the body is not valid JSON", section));
+      return respond(json_error(400, section + ": the body is not valid JSON", section));
     const auto if_match = parse_if_match(req.header("if-match"));
-    if (!if_match) return respond(error_answer(400, if_match.error()));
+    if (!if_match) return respond(json_error(400, if_match.error()));
     const auto who = admin_token_name(req, tokens).value_or("admin");
     const auto outcome = live.save_section(section, value, *if_match, who);
     if (outcome.saved)
@@ -131,7 +121,7 @@ std::vector<http::route> make_settings_routes(live_settings& settings,
            tokens,
            [&live](http::request&&, const text::query_params& query, http::respond_fn respond) {
              const auto limit = query.whole_number("limit", 50);
-             if (!limit) return respond(error_answer(400, limit.error()));
+             if (!limit) return respond(json_error(400, limit.error()));
              json list = json::array();
              for (const auto& r : live.list_revisions(std::min<std::size_t>(*limit, 1000)))
                list.push_back(revision_to_json(r));
@@ -144,7 +134,7 @@ std::vector<http::route> make_settings_routes(live_settings& settings,
              const auto id = parse_revision(std::string_view(req.path).substr(
                  std::string_view("/admin/settings/revisions/").size()));
              const auto revision = id ? live.read_revision(*id) : std::nullopt;
-             if (!revision) return respond(error_answer(404, "no such settings revision"));
+             if (!revision) return respond(json_error(404, "no such settings revision"));
              respond(json_answer(200, revision_to_json(*revision)));
            })},
       {"POST", "/admin/settings/revisions/*", admin_only(tokens, restore_handler(live, tokens))},

@@ -20,6 +20,11 @@
 
 namespace connector::app {
 
+// The admin faces' JSON answers: strings that are not valid UTF-8 are replaced, never
+// thrown on. An error is {"error": message}, with the settings key it names when there is one.
+http::response json_answer(int status, const nlohmann::json& body);
+http::response json_error(int status, const std::string& message, const std::string& key = {});
+
 // True when the request carries the admin token; compared in constant time.
 bool has_admin_token(const http::request& req, const config::secret& token);
 
