@@ -16,7 +16,8 @@
 namespace connector::store {
 namespace {
 
-// Parents before children (run_plans refers to runs). The cluster's own tables (instances,
+// Parents before children (run_plans refers to runs). The settings saved in the page move
+// too, numbered as they were: without them the service on PostgreSQL would run on defaults. The cluster's own tables (instances,
 // leases, schedule slots) describe running processes, not data: not copied; nor are the
 // group claims (leases and back-off), which waiting additions get afresh (claimable_groups).
 constexpr const char* tables[] = {"notifications",    "records",
@@ -24,7 +25,8 @@ constexpr const char* tables[] = {"notifications",    "records",
                                   "department_links", "runs",
                                   "run_plans",        "user_history",
                                   "user_keys",        "worker_retirements",
-                                  "group_additions",  "organization_binding"};
+                                  "group_additions",  "organization_binding",
+                                  "settings_revisions"};
 // Rows per INSERT: far below PostgreSQL's 65,535 parameters for the widest table.
 constexpr std::size_t rows_per_insert = 500;
 

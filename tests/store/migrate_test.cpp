@@ -9,6 +9,7 @@
 
 #include "connector/store/migrate.hpp"
 #include "connector/store/open.hpp"
+#include "connector/store/settings_log.hpp"
 #include "support/inbox_input.hpp"
 #include "support/postgres_server.hpp"
 #include "support/service.hpp"
@@ -61,6 +62,14 @@ TEST_F(migrate_test, everything_the_sqlite_store_holds_reads_the_same_from_postg
     sqlite->queue_group_additions(
         {{"grp-1", "All", "ispring-a", testing::test_org_id, user_a, 9'500, 0}});
   }
+  {
+    // Two revisions saved in the page: the service on PostgreSQL must run on the newest.
+    auto log = open_settings_log(from_);
+    settings_revision first{0, 2'000, "ops", {"schedule"}, R"({"schedule":{"run_type":"manual"}})"};
+    ASSERT_EQ(log->save_revision(0, first), 1);
+    settings_revision second{0, 3'000, "ann", {"sync"}, R"({"sync":{"groups":["All"]}})"};
+    ASSERT_EQ(log->save_revision(1, second), 2);
+  }
 
   const auto counts = migrate_to_postgresql(from_, to_);
   auto rows_of = [&](const std::string& table) {
@@ -77,6 +86,18 @@ TEST_F(migrate_test, everything_the_sqlite_store_holds_reads_the_same_from_postg
   EXPECT_EQ(rows_of("worker_retirements"), 1);
   EXPECT_GE(rows_of("user_history"), 1);
   EXPECT_EQ(rows_of("group_additions"), 1);
+  EXPECT_EQ(rows_of("settings_revisions"), 2);
+  {
+    auto log = open_settings_log(to_);
+    EXPECT_EQ(log->current_revision(), 2);
+    const auto newest = log->read_revision(2);
+    ASSERT_TRUE(newest);
+    EXPECT_EQ(newest->saved_by, "ann");
+    EXPECT_EQ(newest->saved_at, 3'000);
+    EXPECT_EQ(newest->sections, std::vector<std::string>{"sync"});
+    EXPECT_EQ(newest->settings_json, R"({"sync":{"groups":["All"]}})");
+    EXPECT_EQ(log->list_revisions(10).size(), 2u);
+  }
 
   auto pg = open_store(to_);
   const auto stats = pg->stats();
