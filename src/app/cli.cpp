@@ -197,6 +197,11 @@ int sync_user(const config::settings& settings, const std::string& record_id) {
   }
   try {
     auto inbox = store::open_store(store_settings_for(settings));
+    // The links belong to another iSpring organization: nothing is written until a reset.
+    if (const auto held = organization_hold_reason(settings); !held.empty()) {
+      std::cerr << "connector sync-user: " << held << "\n";
+      return 1;
+    }
     const std::string id = salesforce::to_18_char_id(record_id).value_or(record_id);
     std::optional<store::pending_record> record;
     for (const auto& org : settings.salesforce.organization_ids) {
