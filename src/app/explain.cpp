@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "connector/app/commands.hpp"
+#include "connector/app/organization.hpp"
 #include "connector/app/status_report.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/store/group_queue.hpp"
@@ -459,6 +460,11 @@ std::optional<std::string> describe_outcome_event(const std::string& kind,
     text = text_of(d, "reason");
   } else if (kind == kinds::released) {
     text = "released from the safety limit by the operator: applied even over the cap";
+  } else if (kind == organization_reset_kind) {
+    text = "link to iSpring user " + text_of(d, "ispring_user_id") + " forgotten by " +
+           text_of(d, "by") + ": the store was reset from iSpring organization " +
+           text_of(d, "from") + " to " + text_of(d, "to") +
+           "; the next change or reconciliation matches or creates the user there";
   } else if (kind == kinds::reconciled) {
     text = "reconciliation run " + text_of(d, "run_id") + ": " + text_of(d, "action") + " (" +
            text_of(d, "reason") + ")";

@@ -113,7 +113,7 @@ expected<store::reset_outcome, reset_refusal> reset_organization(
     json details = {
         {"ispring_user_id", link.ispring_user_id}, {"from", from}, {"to", configured}, {"by", who}};
     events.push_back(
-        {link.organization_id, link.record_id, now, "organization_reset", details.dump(), 0});
+        {link.organization_id, link.record_id, now, organization_reset_kind, details.dump(), 0});
   }
   if (!events.empty()) history.record_history(std::move(events));
   log::warn("organization.reset",

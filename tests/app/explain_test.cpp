@@ -237,6 +237,16 @@ TEST(note_merges, a_notification_joins_the_change_still_waiting_until_it_is_appl
   EXPECT_EQ(coalesced_of(ignored[0]), json());
 }
 
+TEST(describe_event, says_in_words_that_a_reset_forgot_the_link) {
+  EXPECT_EQ(describe_event(event("organization_reset", {{"ispring_user_id", "u-1"},
+                                                        {"from", "a@https://old.example"},
+                                                        {"to", "a@https://new.example"},
+                                                        {"by", "ops"}})),
+            "link to iSpring user u-1 forgotten by ops: the store was reset from iSpring "
+            "organization a@https://old.example to a@https://new.example; the next change or "
+            "reconciliation matches or creates the user there");
+}
+
 TEST(describe_event, says_why_a_user_was_read_from_salesforce_and_what_it_found) {
   EXPECT_EQ(describe_event(event(
                 "read",

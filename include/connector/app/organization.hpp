@@ -60,6 +60,9 @@ std::string hold_reason(const organization_view& view);
 organization_view settle_organization(store::organization_binding& binding,
                                       const std::string& configured, epoch_ms now);
 
+// The history kind of a user whose link a reset forgot (explain says it in words).
+inline constexpr const char* organization_reset_kind = "organization_reset";
+
 // The reset, confirmed by `typed` (the configured identity typed back; anything else forgets
 // nothing). Records an "organization_reset" event in each forgotten user's history.
 struct reset_refusal {
