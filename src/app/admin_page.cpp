@@ -213,7 +213,7 @@ nlohmann::json sync_json(const config::settings& s) {
   return {{"departments", std::move(departments)},
           {"all_departments", s.sync.departments.empty()},
           {"groups", s.sync.groups ? nlohmann::json(*s.sync.groups) : nlohmann::json("all")},
-        {"select_by", s.sync.select_by},
+          {"select_by", s.sync.select_by},
           {"parent_department", optional_json(s.sync.parent_department)},
           {"inactive_users", config::to_string(s.sync.inactive_users)},
           {"out_of_scope_users", config::to_string(s.sync.out_of_scope_users)},

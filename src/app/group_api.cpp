@@ -44,9 +44,9 @@ ispring::result<std::optional<ispring::group>> find_group(ispring::api& ispring,
 
 http::response already_there(const ispring::group& g) {
   return json_answer(409, {{"error", "a group named \"" + g.name +
-                                    "\" already exists in iSpring: it was not created again"},
-                      {"id", g.id},
-                      {"name", g.name}});
+                                         "\" already exists in iSpring: it was not created again"},
+                           {"id", g.id},
+                           {"name", g.name}});
 }
 
 // Creates the group, or answers why not (409 with the id of one that exists).
@@ -71,23 +71,26 @@ admin_handler_fn add_group_handler(live_settings& live, ispring::api* ispring,
     const auto name = requested_name(req.body);
     if (name.empty()) return respond(json_error(400, "name: the group's name is required", "name"));
     if (const auto why = blocked ? blocked() : std::string(); !why.empty() || !ispring)
-      return respond(json_error(409, why.empty() ? "no ispring section in the configuration" : why));
+      return respond(
+          json_error(409, why.empty() ? "no ispring section in the configuration" : why));
     const auto if_match = parse_if_match(req.header("if-match"));
     if (!if_match) return respond(json_error(400, if_match.error()));
     const auto now = live.current();
     if (!*if_match)
-      return respond(json_error(428, "If-Match is required: send the settings revision, If-Match: \"" +
-                                      std::to_string(now.revision) + "\""));
+      return respond(
+          json_error(428, "If-Match is required: send the settings revision, If-Match: \"" +
+                              std::to_string(now.revision) + "\""));
     if (**if_match != now.revision)
       return respond(json_error(409, "revision " + std::to_string(**if_match) +
-                                      " is stale: the newest is " + std::to_string(now.revision)));
+                                         " is stale: the newest is " +
+                                         std::to_string(now.revision)));
     const bool add_to_list = list_lacks(now.settings->sync, name);
     const auto& managed = live.file().file_managed;
     if (add_to_list && std::find(managed.begin(), managed.end(), "sync") != managed.end())
       return respond(json_error(409,
-                             "sync.groups is set in the config file and does not name \"" + name +
-                                 "\": add the group there (nothing was created)",
-                             "sync"));
+                                "sync.groups is set in the config file and does not name \"" +
+                                    name + "\": add the group there (nothing was created)",
+                                "sync"));
     auto id = create_group(*ispring, name);
     if (!id) return respond(std::move(id.error()));
     const auto who = admin_token_name(req, tokens).value_or("admin");
@@ -100,11 +103,11 @@ admin_handler_fn add_group_handler(live_settings& live, ispring::api* ispring,
       const auto saved = live.save_section("sync", sync, *if_match, who);
       if (saved.status != 200)
         return respond(json_answer(saved.status, {{"error",
-                                              "the group was created in iSpring, but "
-                                              "sync.groups was not changed: " +
-                                                  saved.error},
-                                             {"id", *id},
-                                             {"name", name}}));
+                                                   "the group was created in iSpring, but "
+                                                   "sync.groups was not changed: " +
+                                                       saved.error},
+                                                  {"id", *id},
+                                                  {"name", name}}));
       body["revision"] = saved.revision;
       body["added_to_sync"] = true;
     }

@@ -221,17 +221,17 @@ std::vector<http::route> organization_hold::routes(const std::vector<config::adm
     const auto confirm = body.is_object() ? body.find("confirm") : body.end();
     if (!body.is_object() || confirm == body.end() || !confirm->is_string())
       return respond(json_answer(400, {{"error",
-                                   "confirm: type the configured organization back, "
-                                   "{\"confirm\": \"" +
-                                       configured_ + "\"}"},
-                                  {"key", "confirm"}}));
+                                        "confirm: type the configured organization back, "
+                                        "{\"confirm\": \"" +
+                                            configured_ + "\"}"},
+                                       {"key", "confirm"}}));
     const auto who = admin_token_name(req, tokens).value_or("admin");
     std::lock_guard lock(mutex_);
     auto outcome = reset_organization(*binding_, history_, configured_, confirm->get<std::string>(),
                                       time_.now(), who);
     if (!outcome)
-      return respond(
-          json_answer(outcome.error().status, {{"error", outcome.error().error}, {"key", "confirm"}}));
+      return respond(json_answer(outcome.error().status,
+                                 {{"error", outcome.error().error}, {"key", "confirm"}}));
     release_if_matching_locked();
     auto j = organization_to_json(view_locked());
     j["forgot"] = forgets_json(outcome->forgotten);

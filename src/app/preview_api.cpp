@@ -21,7 +21,8 @@ std::vector<http::route> make_preview_routes(live_settings& live, run_coordinato
                                                              const text::query_params&,
                                                              http::respond_fn respond) {
     const auto body = json::parse(req.body, nullptr, false);
-    if (body.is_discarded()) return respond(json_answer(400, {{"error", "the body is not valid JSON"}}));
+    if (body.is_discarded())
+      return respond(json_answer(400, {{"error", "the body is not valid JSON"}}));
     // Checked before the availability: a bad candidate is the caller's to fix either way.
     auto candidate = live.candidate(body);
     if (!candidate) return respond(refusal(candidate.error()));

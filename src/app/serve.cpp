@@ -316,9 +316,9 @@ void start_sync_worker(sync_stack& stack, const config::settings& settings, serv
   stack.worker =
       std::make_unique<sync::worker>(*inbox, stack.user_sync->processor(), clock, worker_options);
   // Bound to the organization its links belong to: another one waits for a reset.
-  stack.organization = std::make_unique<organization_hold>(
-      store::open_organization_binding(core.store_options),
-      organization_identity(*settings.ispring), *inbox, clock);
+  stack.organization =
+      std::make_unique<organization_hold>(store::open_organization_binding(core.store_options),
+                                          organization_identity(*settings.ispring), *inbox, clock);
 }
 
 // The full reconciliation needs iSpring and Salesforce REST credentials; without them the
@@ -621,7 +621,7 @@ void run_until_signal(const config::settings& settings, live_settings& live, syn
 // has queued.
 void stop_service(service_core& core, sync_stack& stack, alerting& alert_state,
                   std::unique_ptr<watchdog_pinger>& pinger) {
-  core.live->stop_polling();  // no new revision reaches what stops below
+  core.live->stop_polling();                           // no new revision reaches what stops below
   if (stack.organization) stack.organization->stop();  // starts nothing after this
   {
     std::lock_guard lock(alert_state.mutex);

@@ -17,15 +17,16 @@ namespace connector::store {
 namespace {
 
 // Parents before children (run_plans refers to runs). The settings saved in the page move
-// too, numbered as they were: without them the service on PostgreSQL would run on defaults. The cluster's own tables (instances,
-// leases, schedule slots) describe running processes, not data: not copied; nor are the
-// group claims (leases and back-off), which waiting additions get afresh (claimable_groups).
-constexpr const char* tables[] = {"notifications",    "records",
-                                  "counters",         "links",
-                                  "department_links", "runs",
-                                  "run_plans",        "user_history",
-                                  "user_keys",        "worker_retirements",
-                                  "group_additions",  "organization_binding",
+// too, numbered as they were: without them the service on PostgreSQL would run on defaults. The
+// cluster's own tables (instances, leases, schedule slots) describe running processes, not data:
+// not copied; nor are the group claims (leases and back-off), which waiting additions get afresh
+// (claimable_groups).
+constexpr const char* tables[] = {"notifications",     "records",
+                                  "counters",          "links",
+                                  "department_links",  "runs",
+                                  "run_plans",         "user_history",
+                                  "user_keys",         "worker_retirements",
+                                  "group_additions",   "organization_binding",
                                   "settings_revisions"};
 // Rows per INSERT: far below PostgreSQL's 65,535 parameters for the widest table.
 constexpr std::size_t rows_per_insert = 500;

@@ -120,7 +120,8 @@ TEST_F(organization_e2e, AnotherOrganizationHoldsEveryWriteUntilAConfirmedResetT
   const auto status = run_connector({"status", "--config", service_->config_path().string()});
   EXPECT_NE(status.out.find("reset-organization"), std::string::npos) << status.out;
   // Nor does `connector sync-user`: ann's link is the old organization's.
-  const auto synced = run_connector({"sync-user", "--config", service_->config_path().string(), ann});
+  const auto synced =
+      run_connector({"sync-user", "--config", service_->config_path().string(), ann});
   EXPECT_NE(synced.exit_code, 0) << synced.out;
   EXPECT_NE(synced.err.find("reset-organization"), std::string::npos) << synced.err;
   EXPECT_EQ(writes(new_org_), 0);
