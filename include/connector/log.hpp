@@ -8,13 +8,18 @@
 //                                                    // scope ends, carries the record id
 //   log::info("user.applied", "user {}: {}", id, outcome);
 //
-// Lines logged straight through spdlog still work; their event is "log".
-#include <spdlog/spdlog.h>
+// Lines logged straight through spdlog still work; their event is "log". Only log.cpp
+// includes spdlog.
+#include <fmt/core.h>
 
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
+
+namespace spdlog::sinks {
+class sink;
+}
 
 namespace connector::log {
 
@@ -28,40 +33,36 @@ class scope {
   scope& operator=(const scope&) = delete;
 };
 
-namespace detail {
-// Names the event of the next line this thread logs (reset after the line).
-class event_name {
- public:
-  explicit event_name(std::string_view name);
-  ~event_name();
-  event_name(const event_name&) = delete;
-  event_name& operator=(const event_name&) = delete;
-};
-}  // namespace detail
+enum class level { trace, debug, info, warn, error, critical };
+
+// Whether a line of `lvl` would be written (the configured level).
+bool enabled(level lvl);
+
+// Formats and writes one line. The templates below check the format string at compile time
+// and pass their arguments type-erased, so a file that logs compiles fmt's small core only,
+// not spdlog's templates (the service's build time: issue 18).
+void vwrite(level lvl, std::string_view event, fmt::string_view format, fmt::format_args args);
 
 template <typename... Args>
-void write(spdlog::level::level_enum level, std::string_view event,
-           spdlog::format_string_t<Args...> format, Args&&... args) {
-  if (!spdlog::should_log(level)) return;
-  detail::event_name name(event);
-  spdlog::log(level, format, std::forward<Args>(args)...);
+void write(level lvl, std::string_view event, fmt::format_string<Args...> format, Args&&... args) {
+  if (enabled(lvl)) vwrite(lvl, event, format, fmt::make_format_args(args...));
 }
 
 template <typename... Args>
-void debug(std::string_view event, spdlog::format_string_t<Args...> format, Args&&... args) {
-  write(spdlog::level::debug, event, format, std::forward<Args>(args)...);
+void debug(std::string_view event, fmt::format_string<Args...> format, Args&&... args) {
+  write(level::debug, event, format, std::forward<Args>(args)...);
 }
 template <typename... Args>
-void info(std::string_view event, spdlog::format_string_t<Args...> format, Args&&... args) {
-  write(spdlog::level::info, event, format, std::forward<Args>(args)...);
+void info(std::string_view event, fmt::format_string<Args...> format, Args&&... args) {
+  write(level::info, event, format, std::forward<Args>(args)...);
 }
 template <typename... Args>
-void warn(std::string_view event, spdlog::format_string_t<Args...> format, Args&&... args) {
-  write(spdlog::level::warn, event, format, std::forward<Args>(args)...);
+void warn(std::string_view event, fmt::format_string<Args...> format, Args&&... args) {
+  write(level::warn, event, format, std::forward<Args>(args)...);
 }
 template <typename... Args>
-void error(std::string_view event, spdlog::format_string_t<Args...> format, Args&&... args) {
-  write(spdlog::level::err, event, format, std::forward<Args>(args)...);
+void error(std::string_view event, fmt::format_string<Args...> format, Args&&... args) {
+  write(level::error, event, format, std::forward<Args>(args)...);
 }
 
 // Installs the default logger: `format` is "json", "text" or "" (text when stderr is a

@@ -1,6 +1,5 @@
 #include "connector/alerts/alert_policy.hpp"
-
-#include <spdlog/spdlog.h>
+#include "connector/log.hpp"
 
 namespace connector::alerts {
 namespace {
@@ -134,11 +133,11 @@ std::size_t alert_policy::observe(epoch_ms now, const observation& found) {
 bool alert_policy::send(alert_kind kind, const email& message) {
   auto result = mailer_.send(message);
   if (result) {
-    spdlog::info("alert e-mail sent ({}): {}", kind_name(kind), message.subject);
+    log::info("alerts.sent", "alert e-mail sent ({}): {}", kind_name(kind), message.subject);
     return true;
   }
-  spdlog::warn("alert e-mail ({}) not sent, trying again at the next check: {}", kind_name(kind),
-               result.error());
+  log::warn("alerts.not_sent", "alert e-mail ({}) not sent, trying again at the next check: {}",
+            kind_name(kind), result.error());
   return false;
 }
 

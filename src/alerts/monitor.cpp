@@ -1,6 +1,6 @@
 #include "connector/alerts/monitor.hpp"
+#include "connector/log.hpp"
 
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -234,7 +234,7 @@ void alert_monitor::check_once() {
     policy_.observe(now, tracker_.look(now, readings));
   } catch (const std::exception& e) {
     // The store is busy or failing: the next look tries again; the service goes on.
-    spdlog::warn("alerts: cannot look at the service's state: {}", e.what());
+    log::warn("alerts.check_failed", "alerts: cannot look at the service's state: {}", e.what());
   }
 }
 
@@ -242,13 +242,14 @@ std::unique_ptr<alert_monitor> start_alert_monitor(const config::settings& setti
                                                    monitor_sources sources) {
   if (!settings.alerts) return nullptr;
   if (settings.alerts->email_to.empty()) {
-    spdlog::warn("alerts are off: alerts.email_to is not set (in the file or the admin page)");
+    log::warn("alerts.off",
+              "alerts are off: alerts.email_to is not set (in the file or the admin page)");
     return nullptr;
   }
   auto out = std::make_unique<smtp_mailer>(*settings.alerts, *sources.time);
   std::string to;
   for (const auto& address : settings.alerts->email_to) to += (to.empty() ? "" : ", ") + address;
-  spdlog::info("alerts: e-mail to {} via {}", to, out->describe());
+  log::info("alerts.on", "alerts: e-mail to {} via {}", to, out->describe());
   auto monitor = std::make_unique<alert_monitor>(*settings.alerts, sources, std::move(out));
   monitor->start();
   return monitor;

@@ -1,4 +1,3 @@
-#include <spdlog/spdlog.h>
 
 #include <signal.h>
 #include <unistd.h>
@@ -702,7 +701,7 @@ int run_serve_command(const config::settings& settings, cli_choices& c) {
   try {
     return serve(settings, c.serve_opts);
   } catch (const std::exception& e) {
-    spdlog::critical("cannot start: {}", e.what());
+    log::write(log::level::critical, "service.start_failed", "cannot start: {}", e.what());
     return 1;
   }
 }

@@ -1,7 +1,5 @@
 #include "connector/app/event_intake.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <cctype>
 #include <nlohmann/json.hpp>
 
@@ -130,72 +128,71 @@ http::handler_fn make_event_intake_handler(
     store::intake_sink& inbox, store::store_reader& seen, event_intake_settings settings,
     const clock& clock, intake_counters& counters, std::function<void()> on_stored,
     std::function<void(const std::vector<std::string>&)> on_gap, metrics::registry* metrics) {
-  return
-      [&inbox, &seen, settings = std::move(settings), &clock, &counters, on_stored, on_gap,
-       recorded = intake_metrics(metrics, "event")](http::request&& req, http::respond_fn respond) {
-        const auto received = std::chrono::steady_clock::now();
-        if (!is_json_content_type(req.header("content-type"))) {
-          ++counters.rejected;
-          recorded.refused(intake_refusal::media_type);
-          respond(json_answer(415, {{"error", "Content-Type must be application/json"}}));
-          return;
-        }
-        // The signature first: nothing from an unverified sender is parsed, let alone stored.
-        const epoch_ms now = clock.now();
-        auto verified =
-            salesforce::verify_webhook({req.header("webhook-id"), req.header("webhook-timestamp"),
-                                        req.header("webhook-signature")},
-                                       req.body, settings.keys, now / 1000);
-        if (!verified) {
-          ++counters.rejected;
-          recorded.refused(intake_refusal::signature);
-          log::warn("intake.refused", "refused event from {}: {}", req.remote_address,
-                    verified.error().message);
-          auto r = json_answer(401, {{"error", verified.error().message}});
-          respond(std::move(r));
-          return;
-        }
-        if (verified->id.size() > max_webhook_id_length) {
-          ++counters.rejected;
-          recorded.refused(intake_refusal::malformed);
-          respond(json_answer(400, {{"error", "webhook-id is longer than 256 characters"}}));
-          return;
-        }
-        // A redelivery (same webhook-id) is answered as done and not stored again.
-        const std::string marker = "webhook:" + verified->id;
-        if (seen.has_notification(settings.organization_id, marker)) {
-          ++counters.duplicates;
-          respond(json_answer(200, {{"status", "duplicate"}, {"webhook_id", verified->id}}));
-          recorded.acked(0, 1, received);  // the whole delivery, counted as one
-          return;
-        }
-        auto events = salesforce::parse_change_events(req.body, settings.parse);
-        if (!events) {
-          ++counters.rejected;
-          recorded.refused(intake_refusal::malformed);
-          log::warn("intake.refused", "refused event {} from {}: {}", verified->id,
-                    req.remote_address, events.error().message);
-          respond(json_answer(400, {{"error", events.error().message}}));
-          return;
-        }
-        // All or nothing, as for outbound messages: one stamp from the future refuses the body.
-        if (auto refusal = salesforce::check_stamps_not_future(*events, now)) {
-          ++counters.rejected;
-          recorded.refused(intake_refusal::future_stamp);
-          log::warn("intake.refused", "refused event {} from {}: {}", verified->id,
-                    req.remote_address, *refusal);
-          respond(json_answer(422, {{"error", *refusal}}));
-          return;
-        }
-        std::vector<std::string> gaps;  // wildcards: a full reconciliation
-        std::size_t rereads = 0;        // GAP events: read over REST by the worker or a run
-        auto request = event_intake_request(settings, *events, marker, now, gaps, rereads);
-        const std::size_t notifications = events->size();
-        inbox.submit(
-            std::move(request),
-            stored_events_reply{std::move(respond), &counters, on_stored, on_gap, std::move(gaps),
-                                rereads, recorded, received, notifications});
-      };
+  return [&inbox, &seen, settings = std::move(settings), &clock, &counters, on_stored, on_gap,
+          recorded = intake_metrics(metrics, "event")](http::request&& req,
+                                                       http::respond_fn respond) {
+    const auto received = std::chrono::steady_clock::now();
+    if (!is_json_content_type(req.header("content-type"))) {
+      ++counters.rejected;
+      recorded.refused(intake_refusal::media_type);
+      respond(json_answer(415, {{"error", "Content-Type must be application/json"}}));
+      return;
+    }
+    // The signature first: nothing from an unverified sender is parsed, let alone stored.
+    const epoch_ms now = clock.now();
+    auto verified =
+        salesforce::verify_webhook({req.header("webhook-id"), req.header("webhook-timestamp"),
+                                    req.header("webhook-signature")},
+                                   req.body, settings.keys, now / 1000);
+    if (!verified) {
+      ++counters.rejected;
+      recorded.refused(intake_refusal::signature);
+      log::warn("intake.refused", "refused event from {}: {}", req.remote_address,
+                verified.error().message);
+      auto r = json_answer(401, {{"error", verified.error().message}});
+      respond(std::move(r));
+      return;
+    }
+    if (verified->id.size() > max_webhook_id_length) {
+      ++counters.rejected;
+      recorded.refused(intake_refusal::malformed);
+      respond(json_answer(400, {{"error", "webhook-id is longer than 256 characters"}}));
+      return;
+    }
+    // A redelivery (same webhook-id) is answered as done and not stored again.
+    const std::string marker = "webhook:" + verified->id;
+    if (seen.has_notification(settings.organization_id, marker)) {
+      ++counters.duplicates;
+      respond(json_answer(200, {{"status", "duplicate"}, {"webhook_id", verified->id}}));
+      recorded.acked(0, 1, received);  // the whole delivery, counted as one
+      return;
+    }
+    auto events = salesforce::parse_change_events(req.body, settings.parse);
+    if (!events) {
+      ++counters.rejected;
+      recorded.refused(intake_refusal::malformed);
+      log::warn("intake.refused", "refused event {} from {}: {}", verified->id, req.remote_address,
+                events.error().message);
+      respond(json_answer(400, {{"error", events.error().message}}));
+      return;
+    }
+    // All or nothing, as for outbound messages: one stamp from the future refuses the body.
+    if (auto refusal = salesforce::check_stamps_not_future(*events, now)) {
+      ++counters.rejected;
+      recorded.refused(intake_refusal::future_stamp);
+      log::warn("intake.refused", "refused event {} from {}: {}", verified->id, req.remote_address,
+                *refusal);
+      respond(json_answer(422, {{"error", *refusal}}));
+      return;
+    }
+    std::vector<std::string> gaps;  // wildcards: a full reconciliation
+    std::size_t rereads = 0;        // GAP events: read over REST by the worker or a run
+    auto request = event_intake_request(settings, *events, marker, now, gaps, rereads);
+    const std::size_t notifications = events->size();
+    inbox.submit(std::move(request),
+                 stored_events_reply{std::move(respond), &counters, on_stored, on_gap,
+                                     std::move(gaps), rereads, recorded, received, notifications});
+  };
 }
 
 }  // namespace connector::app

@@ -1,6 +1,5 @@
 #include "connector/app/instance_heartbeat.hpp"
-
-#include <spdlog/spdlog.h>
+#include "connector/log.hpp"
 
 #include <chrono>
 #include <exception>
@@ -14,8 +13,8 @@ instance_heartbeat::instance_heartbeat(store::store& store, const clock& time, s
   self_ = store::this_instance(role, now, now);
   if (!instance_id.empty()) self_.id = std::move(instance_id);
   store_.heartbeat(self_);
-  spdlog::debug("instance {} registered ({} on {}, pid {})", self_.id, self_.role, self_.host,
-                self_.pid);
+  log::debug("instance.registered", "instance {} registered ({} on {}, pid {})", self_.id,
+             self_.role, self_.host, self_.pid);
 }
 
 instance_heartbeat::~instance_heartbeat() {
@@ -40,13 +39,13 @@ void instance_heartbeat::beat() {
     self_.last_seen = time_.now();
     store_.heartbeat(self_);
     if (const auto failed = store_.fail_interrupted_runs(self_.last_seen); failed != 0)
-      spdlog::warn(
-          "{} reconciliation run(s) of an instance that stopped beating were "
-          "interrupted; marked failed",
-          failed);
+      log::warn("runs.interrupted",
+                "{} reconciliation run(s) of an instance that stopped beating were "
+                "interrupted; marked failed",
+                failed);
   } catch (const std::exception& e) {
     // The database away: intake faults meanwhile; the next beat tries again.
-    spdlog::warn("instance heartbeat failed: {}", e.what());
+    log::warn("instance.heartbeat_failed", "instance heartbeat failed: {}", e.what());
   }
 }
 
@@ -63,7 +62,7 @@ void instance_heartbeat::stop() {
     store_.retire_instance(self_.id);
   } catch (const std::exception& e) {
     // Others see it as gone once its heartbeat is stale.
-    spdlog::warn("instance {} could not retire: {}", self_.id, e.what());
+    log::warn("instance.retire_failed", "instance {} could not retire: {}", self_.id, e.what());
   }
 }
 

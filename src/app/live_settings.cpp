@@ -1,7 +1,5 @@
 #include "connector/app/live_settings.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <stdexcept>
 
@@ -135,7 +133,7 @@ live_settings::live_settings(config::settings file, store::settings_log& log, co
                      " does not fit this configuration: " + effective.error().to_string() +
                      " (restore an earlier revision, or set the section in the file)";
     if (!lenient) throw std::runtime_error(why);
-    spdlog::warn("{}", why);
+    log::warn("settings.revision_not_applied", "{}", why);
     current_.revision = revision;  // saves start from it; the file and defaults apply
     stored_ = std::move(stored);
     return;
@@ -381,7 +379,8 @@ void live_settings::start_polling(int interval_ms) {
         refresh();
       } catch (const std::exception& e) {
         // The database away for a moment: the revision in force stays, the next poll retries.
-        spdlog::warn("settings: reading the newest revision failed: {}", e.what());
+        log::warn("settings.read_failed", "settings: reading the newest revision failed: {}",
+                  e.what());
       }
       lock.lock();
     }

@@ -1,7 +1,5 @@
 #include "connector/app/organization.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include "connector/app/admin_api.hpp"
 #include "connector/app/status_report.hpp"
 #include "connector/log.hpp"
@@ -188,7 +186,8 @@ void organization_hold::poll() {
     try {
       release_if_matching_locked();
     } catch (const std::exception& e) {
-      spdlog::warn("organization: reading the binding failed: {}", e.what());
+      log::warn("organization.read_failed", "organization: reading the binding failed: {}",
+                e.what());
     }
   }
 }

@@ -1,6 +1,5 @@
 #include "connector/app/outbound_intake.hpp"
 
-#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include <cctype>

@@ -1,6 +1,5 @@
 #include "connector/app/pickers.hpp"
-
-#include <spdlog/spdlog.h>
+#include "connector/log.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -679,14 +678,17 @@ json pickers::status_warnings() const {
         std::thread([s = state_, settings] {
           try {
             if (auto read = s->read_counts(settings); !read)
-              spdlog::warn("checking the configured departments against Salesforce failed: {}",
-                           read.error().body);
+              log::warn("status.department_check_failed",
+                        "checking the configured departments against Salesforce failed: {}",
+                        read.error().body);
             else if (auto custom = s->read_custom_warnings(settings); !custom)
-              spdlog::warn("checking the custom departments' users against Salesforce failed: {}",
-                           custom.error().body);
+              log::warn("status.department_check_failed",
+                        "checking the custom departments' users against Salesforce failed: {}",
+                        custom.error().body);
           } catch (const std::exception& e) {
-            spdlog::warn("checking the configured departments against Salesforce failed: {}",
-                         e.what());
+            log::warn("status.department_check_failed",
+                      "checking the configured departments against Salesforce failed: {}",
+                      e.what());
           }
           std::lock_guard lock(s->mutex);
           s->refreshing = false;

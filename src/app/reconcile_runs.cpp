@@ -1,7 +1,5 @@
 #include "connector/app/reconcile_runs.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -75,7 +73,7 @@ std::optional<stop_request> wait_for_lease(const run_environment& env, std::int6
   while (!env.store->take_lease(store::leases::reconciliation, instance_of(env), env.time->now())) {
     if (auto stop = should_stop ? should_stop() : std::nullopt) return stop;
     if (!told) {
-      log::write(spdlog::level::info, "run.waiting",
+      log::write(log::level::info, "run.waiting",
                  "reconciliation run {} waits: instance {} is running one", run_id,
                  env.store->lease_holder(store::leases::reconciliation));
       told = true;
@@ -93,7 +91,8 @@ struct lease_release {
     try {
       env.store->release_lease(store::leases::reconciliation, instance_of(env));
     } catch (const std::exception& e) {
-      spdlog::warn("the reconciliation lease could not be released: {}", e.what());
+      log::warn("run.lease_release_failed", "the reconciliation lease could not be released: {}",
+                e.what());
     }
   }
 };
@@ -257,7 +256,7 @@ sync::reconcile_report execute_run(const run_environment& env, std::int64_t run_
   const epoch_ms ended = env.time->now();
   store.finish_run(run_id, report.status, ended, counts, report.message, plan);
   if (env.metrics) record_run(*env.metrics, report.status, dry_run, ended - started);
-  const auto level = report.status == "succeeded" ? spdlog::level::info : spdlog::level::warn;
+  const auto level = report.status == "succeeded" ? log::level::info : log::level::warn;
   log::write(level, "run.finished", "reconciliation run {} {}: {}", run_id, report.status,
              report.message);
   return report;
@@ -455,7 +454,7 @@ void run_coordinator::loop() {
 bool run_coordinator::claim_due_time(epoch_ms due) {
   const auto& self = instance_of(env_);
   if (env_.store->claim_slot("schedule", due, self, env_.time->now())) return true;
-  spdlog::debug("the scheduled run due at {} is another instance's", format_utc(due));
+  log::debug("run.not_ours", "the scheduled run due at {} is another instance's", format_utc(due));
   return false;
 }
 

@@ -1,6 +1,5 @@
 #include <pthread.h>
 #include <signal.h>
-#include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <fstream>
@@ -160,10 +159,10 @@ std::unique_ptr<sync::group_drainer> start_group_drainer(const config::settings&
   worker_options.group_queue = queue;
   worker_options.on_group_additions = [d = drainer.get()] { d->wake(); };
   if (by_update)
-    spdlog::warn(
-        "ispring.group_additions is \"user_update\": users join groups by groupIds on "
-        "their update, which iSpring documents as adding but has not been confirmed to "
-        "(it may replace their other groups)");
+    log::warn("config.group_additions_unconfirmed",
+              "ispring.group_additions is \"user_update\": users join groups by groupIds on "
+              "their update, which iSpring documents as adding but has not been confirmed to "
+              "(it may replace their other groups)");
   return drainer;
 }
 
@@ -232,9 +231,9 @@ void open_core(service_core& core, const config::settings& file_settings,
   core.heartbeat = std::make_unique<instance_heartbeat>(*core.inbox, clock, "serve");
   core.heartbeat->start();
   if (const auto interrupted = core.inbox->fail_interrupted_runs(clock.now()); interrupted != 0) {
-    spdlog::warn(
-        "{} reconciliation run(s) were interrupted when the service stopped; marked failed",
-        interrupted);
+    log::warn("runs.interrupted",
+              "{} reconciliation run(s) were interrupted when the service stopped; marked failed",
+              interrupted);
   }
 }
 
@@ -273,9 +272,9 @@ void connect_salesforce(sync_stack& stack, const config::settings& settings, ser
 // takes notifications in (they wait, durable, until it is).
 void start_sync_worker(sync_stack& stack, const config::settings& settings, service_core& core) {
   if (!settings.ispring) {
-    spdlog::warn(
-        "no ispring section in the configuration: notifications are stored but not "
-        "pushed to iSpring Learn");
+    log::warn("config.no_ispring",
+              "no ispring section in the configuration: notifications are stored but not "
+              "pushed to iSpring Learn");
     return;
   }
   const connector::clock& clock = core.clock();
@@ -286,13 +285,13 @@ void start_sync_worker(sync_stack& stack, const config::settings& settings, serv
   auto reread = reread_options_for(settings, stack.salesforce ? &*stack.salesforce : nullptr,
                                    *inbox, clock, &core.metrics);
   if (reread.verify) {
-    spdlog::info(
-        "notifications are verified: each user is read from Salesforce over REST "
-        "and only what Salesforce returns is applied");
+    log::info("config.verify_on",
+              "notifications are verified: each user is read from Salesforce over REST "
+              "and only what Salesforce returns is applied");
   } else if (stack.salesforce) {
-    spdlog::warn(
-        "sync.verify_notifications is false: the fields of notifications are applied "
-        "as they arrive");
+    log::warn("config.verify_off",
+              "sync.verify_notifications is false: the fields of notifications are applied "
+              "as they arrive");
   }
   stack.user_sync = std::make_unique<sync::user_sync>(settings, *stack.ispring_api,
                                                       std::move(reread), inbox.get());
@@ -304,9 +303,9 @@ void start_sync_worker(sync_stack& stack, const config::settings& settings, serv
       sync::journal_in(*inbox, *inbox));
   stack.user_sync->limit_deactivations(*stack.deactivation_limiter);
   if (!settings.sync.max_deactivations_per_hour)
-    spdlog::warn(
-        "sync.max_deactivations_per_hour is off: notifications may deactivate or delete any "
-        "number of iSpring users");
+    log::warn("config.deactivation_limit_off",
+              "sync.max_deactivations_per_hour is off: notifications may deactivate or delete any "
+              "number of iSpring users");
   sync::worker_options worker_options;
   worker_options.concurrency = settings.ispring->max_concurrency;
   worker_options.retries = live_retries(core.live->source());
@@ -342,10 +341,10 @@ void start_reconciliation(sync_stack& stack, const config::settings& settings, s
     env.time = &core.clock();
     env.metrics = &core.metrics;
     add_reconciliation_metrics(core.metrics, *core.inbox);
-    spdlog::info("reconciliation schedule: {}", schedule->describe());
+    log::info("runs.schedule", "reconciliation schedule: {}", schedule->describe());
     stack.runs = std::make_unique<run_coordinator>(std::move(env), std::move(*schedule));
   } else {
-    spdlog::warn("full reconciliation unavailable: {}", stack.runs_unavailable);
+    log::warn("runs.unavailable", "full reconciliation unavailable: {}", stack.runs_unavailable);
   }
 }
 
@@ -416,7 +415,8 @@ std::function<void(const std::vector<std::string>&)> on_gap_event(run_coordinato
     };
   } else {
     on_gap = [](const std::vector<std::string>& records) {
-      spdlog::error(
+      log::error(
+          "events.gap_unrecoverable",
           "GAP change event for every record ({}), and no reconciliation to read them again: "
           "run `connector reconcile` once Salesforce REST credentials are configured",
           records.front());
@@ -447,7 +447,8 @@ std::vector<http::route> make_public_routes(const config::settings& settings, se
 
   // JSON change events: only signed ones, so only with server.events_signing_secrets.
   if (auto events = make_event_intake_settings(settings); !events) {
-    spdlog::info("events endpoint {} is off: {}", settings.server.events_path, events.error());
+    log::info("events.endpoint_off", "events endpoint {} is off: {}", settings.server.events_path,
+              events.error());
   } else {
     public_routes.push_back(
         {"POST", settings.server.events_path,
@@ -582,8 +583,8 @@ std::string reload_schedule(const config::settings& settings, live_settings& liv
     return "configuration not reloaded: " + schedule.error();
   }
   if (!stack.runs) {
-    spdlog::warn("SIGHUP: reloaded, but the reconciliation is unavailable: {}",
-                 stack.runs_unavailable);
+    log::warn("service.reloaded", "SIGHUP: reloaded, but the reconciliation is unavailable: {}",
+              stack.runs_unavailable);
     return "reloaded; reconciliation unavailable";
   }
   auto described = schedule->describe();

@@ -1,4 +1,5 @@
 #include "connector/http/server.hpp"
+#include "connector/log.hpp"
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -19,8 +20,6 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
-
-#include <spdlog/spdlog.h>
 
 #include "connector/text/ascii.hpp"
 #include "network.hpp"
@@ -311,8 +310,8 @@ struct server::impl {
     if (options_.max_connections_per_address > 0) {
       if (!take_address_slot(remote)) {
         refused(connection_refusal::per_address_cap);
-        spdlog::debug("refused a connection from {}: it holds {} already", remote,
-                      options_.max_connections_per_address);
+        log::debug("http.connection_refused", "refused a connection from {}: it holds {} already",
+                   remote, options_.max_connections_per_address);
         co_return;
       }
       // Set in place: a temporary slot would release the address when destroyed.
@@ -344,7 +343,7 @@ struct server::impl {
     auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
     if (ec) {
       ++handshake_failures_;
-      spdlog::debug("TLS handshake with {} failed: {}", remote, ec.message());
+      log::debug("http.tls_failed", "TLS handshake with {} failed: {}", remote, ec.message());
       co_return;
     }
     if (over_limit) {
@@ -367,7 +366,7 @@ struct server::impl {
       auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), use_tuple);
       if (stopping_) co_return;
       if (ec) {
-        spdlog::warn("accept failed: {}", ec.message());
+        log::warn("http.accept_failed", "accept failed: {}", ec.message());
         if (ec == asio::error::no_descriptors) {
           // Out of file descriptors: pause briefly so the loop does not spin.
           asio::steady_timer pause(ioc_, std::chrono::milliseconds(50));
@@ -382,7 +381,7 @@ struct server::impl {
         try {
           std::rethrow_exception(error);
         } catch (const std::exception& e) {
-          spdlog::error("connection failed: {}", e.what());
+          log::error("http.connection_failed", "connection failed: {}", e.what());
         }
       });
     }

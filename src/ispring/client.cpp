@@ -1,4 +1,5 @@
 #include "connector/ispring/client.hpp"
+#include "connector/log.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -12,7 +13,6 @@
 #include <thread>
 #include <utility>
 
-#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "connector/http/client.hpp"
@@ -311,8 +311,8 @@ struct https_api::impl {
       if (!f.retryable() || attempt >= retry_.max_attempts) return unexpected{std::move(f)};
       ++attempt;
       const auto pause = delay_before(attempt, f);
-      spdlog::debug("iSpring {} failed ({}); attempt {} of {} in {} ms", c.endpoint, f.to_string(),
-                    attempt, retry_.max_attempts, pause.count());
+      log::debug("ispring.retry", "iSpring {} failed ({}); attempt {} of {} in {} ms", c.endpoint,
+                 f.to_string(), attempt, retry_.max_attempts, pause.count());
       {
         std::lock_guard lock(stats_mutex_);
         ++stats_.retries;

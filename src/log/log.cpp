@@ -2,8 +2,10 @@
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -122,14 +124,48 @@ scope::~scope() {
   context().fields.pop_back();
 }
 
-namespace detail {
-event_name::event_name(std::string_view name) {
-  context().event.assign(name);
+namespace {
+
+spdlog::level::level_enum to_spdlog(level lvl) {
+  switch (lvl) {
+    case level::trace:
+      return spdlog::level::trace;
+    case level::debug:
+      return spdlog::level::debug;
+    case level::info:
+      return spdlog::level::info;
+    case level::warn:
+      return spdlog::level::warn;
+    case level::error:
+      return spdlog::level::err;
+    case level::critical:
+      return spdlog::level::critical;
+  }
+  return spdlog::level::info;
 }
-event_name::~event_name() {
-  context().event.clear();
+
+// Names the event of the line being written (reset after it).
+class event_name {
+ public:
+  explicit event_name(std::string_view name) { context().event.assign(name); }
+  ~event_name() { context().event.clear(); }
+  event_name(const event_name&) = delete;
+  event_name& operator=(const event_name&) = delete;
+};
+
+}  // namespace
+
+bool enabled(level lvl) {
+  return spdlog::should_log(to_spdlog(lvl));
 }
-}  // namespace detail
+
+void vwrite(level lvl, std::string_view event, fmt::string_view format, fmt::format_args args) {
+  fmt::memory_buffer text;
+  fmt::vformat_to(std::back_inserter(text), format, args);
+  event_name name(event);
+  spdlog::default_logger_raw()->log(to_spdlog(lvl),
+                                    spdlog::string_view_t(text.data(), text.size()));
+}
 
 void configure(const std::string& level, const std::string& format,
                std::shared_ptr<spdlog::sinks::sink> sink) {

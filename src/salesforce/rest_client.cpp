@@ -1,5 +1,6 @@
 // The Salesforce REST client; section numbers (§) refer to reference/salesforce.md.
 #include "connector/salesforce/rest_client.hpp"
+#include "connector/log.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -9,8 +10,6 @@
 #include <set>
 #include <stdexcept>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 #include "connector/http/client.hpp"
 #include "connector/metrics/remote_api.hpp"
@@ -327,7 +326,8 @@ struct rest_client::impl {
     last_token_ = token->access_token;
     session_ = session{std::move(token->access_token), std::move(token->identity_url), api_};
     credentials_.accepted(clock_.now());
-    spdlog::debug("Salesforce: signed in ({}) at {}", flow_name(), instance_url_);
+    log::debug("salesforce.signed_in", "Salesforce: signed in ({}) at {}", flow_name(),
+               instance_url_);
     return *session_;
   }
 
@@ -370,8 +370,9 @@ struct rest_client::impl {
       if (response->status == 401 && !renewed) {
         renewed = true;
         ++token_renewals_;
-        spdlog::debug("Salesforce: session refused ({}); signing in again",
-                      parse_error_body(401, response->body).error_code);
+        log::debug("salesforce.session_refused",
+                   "Salesforce: session refused ({}); signing in again",
+                   parse_error_body(401, response->body).error_code);
         forget(current->access_token);
         continue;
       }

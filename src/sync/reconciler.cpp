@@ -1,6 +1,5 @@
 #include "connector/sync/reconciler.hpp"
 
-#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <algorithm>

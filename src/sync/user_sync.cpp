@@ -1,7 +1,5 @@
 #include "connector/sync/user_sync.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 
 #include <nlohmann/json.hpp>

@@ -1,8 +1,6 @@
 #include "connector/sync/worker.hpp"
 #include "connector/log.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <cmath>
 #include <random>

@@ -2,6 +2,7 @@
 // whatever the message holds.
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
