@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -74,6 +75,19 @@ TEST(crash, every_acknowledged_notification_survives_sigkill) {
   }
   EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged notifications";
   EXPECT_GE(inbox->stats().notifications_received, static_cast<std::int64_t>(acked.size()));
+}
+
+// After a SIGKILL the dead instance's ready file stays in the folder. A new instance on the same
+// folder (the restart every crash test does) must be reached on its own ports, not the dead one's.
+TEST(crash, a_restart_on_the_same_folder_is_reached_on_its_own_ports) {
+  temp_dir dir;
+  auto first = std::make_unique<running_service>(dir.path());
+  ASSERT_EQ(first->public_client().get("/healthz").status, 200);
+  first->kill_hard();
+  first.reset();
+  running_service second(dir.path());
+  EXPECT_EQ(second.public_client().get("/healthz").status, 200);
+  EXPECT_EQ(second.admin_client().get("/healthz").status, 200);
 }
 
 }  // namespace

@@ -27,9 +27,6 @@ class organization_e2e : public ::testing::Test {
   // A fresh service on the same folder (and store) configured for `ispring`.
   void start_for(ispring_sandbox_server& ispring) {
     service_.reset();
-    // Each running_service numbers its ready files from 1: the last one's would name its ports.
-    for (const auto& entry : std::filesystem::directory_iterator(dir_.path()))
-      if (entry.path().filename().string().starts_with("ready-")) std::filesystem::remove(entry);
     service_ = std::make_unique<running_service>(
         dir_.path(), json{{"ispring", ispring_sandbox_config(ispring)},
                           {"salesforce", salesforce_sandbox_config(salesforce_)}});

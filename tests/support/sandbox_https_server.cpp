@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "support/service.hpp"
+#include "support/test_certs.hpp"
 
 namespace connector::testing {
 

@@ -1,43 +1,22 @@
 #pragma once
-// Test fixtures around the real `connector` binary: generated certificates, a temporary
-// folder with a config file, the service started on port 0 and read back from its ready
-// file.
+// Test fixtures around the real `connector` binary: a temporary folder with a config file,
+// the service started on port 0 and read back from its ready file.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "support/files.hpp"
 #include "support/https_client.hpp"
 #include "support/process.hpp"
+#include "support/test_certs.hpp"
 
 namespace connector::testing {
 
 // The test organization (a valid 18-character id) used by fixtures.
 inline constexpr const char* test_org_id = "00D5g000004XyZaEAK";
 inline constexpr const char* test_admin_token = "test-admin-token-0123456789";
-
-class temp_dir {
- public:
-  temp_dir();
-  ~temp_dir();
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-// Certificates made by certs/generate.sh: once per ctest run (the test_certs fixture, its
-// folder in CONNECTOR_TEST_CERTS), or once per process outside ctest, removed at its exit.
-struct test_certs {
-  std::filesystem::path dir, server_crt, server_key, ca_crt, client_crt, client_key;
-  static const test_certs& get();
-};
-
-std::string read_text(const std::filesystem::path& path);
-void write_text(const std::filesystem::path& path, const std::string& text);
 
 // The default config of a test service, in `dir`, with `overrides` merged in
 // (JSON merge patch: null removes a key).
@@ -77,7 +56,6 @@ class running_service {
   std::filesystem::path dir_, config_path_;
   std::unique_ptr<child_process> process_;
   std::uint16_t public_port_ = 0, admin_port_ = 0;
-  int starts_ = 0;
   std::int64_t clock_offset_ms_ = 0;
 };
 
