@@ -1,5 +1,6 @@
 #include "support/command_line.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -26,6 +27,34 @@ void read_command_line(
       fail("bad value for " + name + ": " + e.what());
     }
   }
+}
+
+void read_options(int argc, char** argv, const std::string& program, const std::string& about,
+                  const std::vector<named_option>& options) {
+  const auto print_usage = [&](std::FILE* out) {
+    std::fprintf(out, "%s\nusage: %s [options]\n", about.c_str(), program.c_str());
+    for (const auto& o : options)
+      std::fprintf(out, "  %-20s %s%s\n", o.name.c_str(), o.help.c_str(),
+                   o.shown.empty() ? "" : (" (default: " + o.shown + ")").c_str());
+  };
+  read_command_line(
+      argc, argv,
+      [&](const std::string& problem) {
+        if (problem == "help") {
+          print_usage(stdout);
+          std::exit(0);
+        }
+        std::fprintf(stderr, "%s: %s\n", program.c_str(), problem.c_str());
+        print_usage(stderr);
+      },
+      [&](const std::string& name, const option_value& value) {
+        for (const auto& o : options) {
+          if (o.name != name) continue;
+          o.set(value());
+          return true;
+        }
+        return false;
+      });
 }
 
 }  // namespace connector::testing

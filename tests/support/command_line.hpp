@@ -3,6 +3,7 @@
 // switches, with one error path for all of them.
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace connector::testing {
 
@@ -17,5 +18,19 @@ using option_value = std::function<std::string()>;
 void read_command_line(
     int argc, char** argv, const std::function<void(const std::string& problem)>& usage,
     const std::function<bool(const std::string& name, const option_value& value)>& on_option);
+
+// A program's "--name value" options as a table, with the --help text made from it.
+struct named_option {
+  std::string name;   // "--listen"
+  std::string shown;  // the default, as --help shows it ("" : none)
+  std::string help;
+  std::function<void(const std::string& value)> set;  // may throw std::logic_error (stoi)
+};
+
+// Reads argv against `options`. --help prints the usage (`about`, then one line per option)
+// to stdout and exits 0; an unknown name, a missing or bad value prints the problem and the
+// usage to stderr and exits 2.
+void read_options(int argc, char** argv, const std::string& program, const std::string& about,
+                  const std::vector<named_option>& options);
 
 }  // namespace connector::testing

@@ -3,39 +3,41 @@
 //                   --client-id X --client-secret Y [--ready-file F]
 // Serves the REST API (reference/ispring-learn-api.md) plus the /_sandbox/ control
 // endpoints (support/ispring_sandbox_server.hpp) until SIGTERM or SIGINT.
-#include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "support/command_line.hpp"
 #include "support/ispring_sandbox_server.hpp"
 #include "support/sandbox_process.hpp"
-#include "support/service.hpp"
+#include "support/test_certs.hpp"
 
 int main(int argc, char** argv) {
   using namespace connector;
-  CLI::App app{"iSpring Learn sandbox: an in-memory account over HTTPS"};
   std::string listen = "127.0.0.1:9443";
   std::string cert, key, ready_file;
   testing::sandbox_options sandbox;
   std::string legacy_account_url, legacy_login, legacy_password;
   int threads = 2;
-  app.add_option("--listen", listen, "host:port to listen on (port 0: any free port)")
-      ->capture_default_str();
-  app.add_option("--cert", cert, "PEM certificate chain (default: generated test certificates)");
-  app.add_option("--key", key, "PEM private key (with --cert)");
-  app.add_option("--client-id", sandbox.client_id, "accepted client_id")->capture_default_str();
-  app.add_option("--client-secret", sandbox.client_secret, "accepted client_secret")
-      ->capture_default_str();
-  app.add_option("--token-ttl", sandbox.token_ttl_s, "access token lifetime in seconds")
-      ->capture_default_str();
-  app.add_option("--duplicate-status", sandbox.duplicate_status,
-                 "status of a duplicate login/e-mail (409 or 400)")
-      ->capture_default_str();
-  app.add_option("--legacy-account-url", legacy_account_url, "accept X-Auth-* header auth for");
-  app.add_option("--legacy-login", legacy_login, "X-Auth-Email accepted");
-  app.add_option("--legacy-password", legacy_password, "X-Auth-Password accepted");
-  app.add_option("--threads", threads, "server threads")->capture_default_str();
-  app.add_option("--ready-file", ready_file, "written once listening: {\"url\",\"port\",\"pid\"}");
-  CLI11_PARSE(app, argc, argv);
+  const auto text = [](std::string& to) { return [&to](const std::string& v) { to = v; }; };
+  testing::read_options(
+      argc, argv, "ispring_sandbox", "iSpring Learn sandbox: an in-memory account over HTTPS",
+      {{"--listen", listen, "host:port to listen on (port 0: any free port)", text(listen)},
+       {"--cert", "", "PEM certificate chain (default: generated test certificates)", text(cert)},
+       {"--key", "", "PEM private key (with --cert)", text(key)},
+       {"--client-id", sandbox.client_id, "accepted client_id", text(sandbox.client_id)},
+       {"--client-secret", sandbox.client_secret, "accepted client_secret",
+        text(sandbox.client_secret)},
+       {"--token-ttl", std::to_string(sandbox.token_ttl_s), "access token lifetime in seconds",
+        [&](const std::string& v) { sandbox.token_ttl_s = std::stoll(v); }},
+       {"--duplicate-status", std::to_string(sandbox.duplicate_status),
+        "status of a duplicate login/e-mail (409 or 400)",
+        [&](const std::string& v) { sandbox.duplicate_status = std::stoi(v); }},
+       {"--legacy-account-url", "", "accept X-Auth-* header auth for", text(legacy_account_url)},
+       {"--legacy-login", "", "X-Auth-Email accepted", text(legacy_login)},
+       {"--legacy-password", "", "X-Auth-Password accepted", text(legacy_password)},
+       {"--threads", std::to_string(threads), "server threads",
+        [&](const std::string& v) { threads = std::stoi(v); }},
+       {"--ready-file", "", "written once listening: {\"url\",\"port\",\"pid\"}",
+        text(ready_file)}});
 
   const auto server_options =
       testing::sandbox_listen_options("ispring_sandbox", listen, cert, key, threads);

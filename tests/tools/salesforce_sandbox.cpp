@@ -6,45 +6,50 @@
 // Serves the OAuth token endpoint and SOQL queries (reference/salesforce.md §D) plus the
 // /_sandbox/ control endpoints (support/salesforce_sandbox_server.hpp) until SIGTERM or
 // SIGINT. The seed file is a /_sandbox/seed body: {"users":[{…}], "generate":n}.
-#include <CLI/CLI.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "support/command_line.hpp"
+#include "support/files.hpp"
 #include "support/salesforce_sandbox_server.hpp"
 #include "support/sandbox_process.hpp"
-#include "support/service.hpp"
+#include "support/test_certs.hpp"
 
 int main(int argc, char** argv) {
   using namespace connector;
-  CLI::App app{"Salesforce sandbox: an in-memory org (OAuth + SOQL query) over HTTPS"};
   std::string listen = "127.0.0.1:9444";
   std::string cert, key, ready_file, public_key_file, seed_file;
   std::size_t generate = 0;
   testing::salesforce_sandbox_options sandbox;
   int threads = 2;
-  app.add_option("--listen", listen, "host:port to listen on (port 0: any free port)")
-      ->capture_default_str();
-  app.add_option("--cert", cert, "PEM certificate chain (default: generated test certificates)");
-  app.add_option("--key", key, "PEM private key (with --cert)");
-  app.add_option("--client-id", sandbox.client_id, "the connected app's consumer key")
-      ->capture_default_str();
-  app.add_option("--client-secret", sandbox.client_secret,
-                 "consumer secret for the client credentials flow (\"\" turns it off)")
-      ->capture_default_str();
-  app.add_option("--username", sandbox.username, "the integration user (JWT sub)")
-      ->capture_default_str();
-  app.add_option("--public-key", public_key_file,
-                 "PEM public key or certificate that verifies JWT assertions (none: JWT refused)");
-  app.add_option("--audience", sandbox.audience, "accepted JWT aud (default: this server's URL)");
-  app.add_option("--org-id", sandbox.org_id, "organization id")->capture_default_str();
-  app.add_option("--session-timeout", sandbox.session_timeout_s,
-                 "session inactivity timeout in seconds")
-      ->capture_default_str();
-  app.add_option("--seed", seed_file, "JSON file: {\"users\":[{…}], \"generate\":n}");
-  app.add_option("--generate", generate, "synthetic users to add")->capture_default_str();
-  app.add_option("--threads", threads, "server threads")->capture_default_str();
-  app.add_option("--ready-file", ready_file, "written once listening: {\"url\",\"port\",\"pid\"}");
-  CLI11_PARSE(app, argc, argv);
+  const auto text = [](std::string& to) { return [&to](const std::string& v) { to = v; }; };
+  testing::read_options(
+      argc, argv, "salesforce_sandbox",
+      "Salesforce sandbox: an in-memory org (OAuth + SOQL query) over HTTPS",
+      {{"--listen", listen, "host:port to listen on (port 0: any free port)", text(listen)},
+       {"--cert", "", "PEM certificate chain (default: generated test certificates)", text(cert)},
+       {"--key", "", "PEM private key (with --cert)", text(key)},
+       {"--client-id", sandbox.client_id, "the connected app's consumer key",
+        text(sandbox.client_id)},
+       {"--client-secret", sandbox.client_secret,
+        "consumer secret for the client credentials flow (\"\" turns it off)",
+        text(sandbox.client_secret)},
+       {"--username", sandbox.username, "the integration user (JWT sub)", text(sandbox.username)},
+       {"--public-key", "",
+        "PEM public key or certificate that verifies JWT assertions (none: JWT refused)",
+        text(public_key_file)},
+       {"--audience", "", "accepted JWT aud (default: this server's URL)", text(sandbox.audience)},
+       {"--org-id", sandbox.org_id, "organization id", text(sandbox.org_id)},
+       {"--session-timeout", std::to_string(sandbox.session_timeout_s),
+        "session inactivity timeout in seconds",
+        [&](const std::string& v) { sandbox.session_timeout_s = std::stoll(v); }},
+       {"--seed", "", "JSON file: {\"users\":[{…}], \"generate\":n}", text(seed_file)},
+       {"--generate", "0", "synthetic users to add",
+        [&](const std::string& v) { generate = std::stoull(v); }},
+       {"--threads", std::to_string(threads), "server threads",
+        [&](const std::string& v) { threads = std::stoi(v); }},
+       {"--ready-file", "", "written once listening: {\"url\",\"port\",\"pid\"}",
+        text(ready_file)}});
 
   const auto server_options =
       testing::sandbox_listen_options("salesforce_sandbox", listen, cert, key, threads);
