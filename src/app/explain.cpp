@@ -290,23 +290,31 @@ expected<nlohmann::json, explain_error> explain_user(const std::string& user,
 
 void note_merges(std::vector<store::history_event>& newest_first) {
   namespace kinds = store::history_kinds;
-  std::optional<epoch_ms> waiting_since;
+  // A flag and a time, not an optional: GCC's -Wmaybe-uninitialized misreads that one at -O2.
+  bool waiting = false;
+  epoch_ms waiting_since = 0;
   for (auto e = newest_first.rbegin(); e != newest_first.rend(); ++e) {
     if (e->kind == kinds::received) {
-      if (waiting_since && *waiting_since < e->time) {
+      if (waiting && waiting_since < e->time) {
         auto d = nlohmann::json::parse(e->details_json, nullptr, false);
         if (!d.is_object()) d = nlohmann::json::object();
         if (!d.contains("coalesced_since")) {
-          d["coalesced_since"] = *waiting_since;
+          d["coalesced_since"] = waiting_since;
           e->details_json = d.dump();
         }
       }
-      if (!waiting_since) waiting_since = e->time;
+      if (!waiting) {
+        waiting = true;
+        waiting_since = e->time;
+      }
     } else if (e->kind == kinds::requeued || e->kind == kinds::released) {
-      if (!waiting_since) waiting_since = e->time;
+      if (!waiting) {
+        waiting = true;
+        waiting_since = e->time;
+      }
     } else if (e->kind == kinds::applied || e->kind == kinds::skipped ||
                e->kind == kinds::dead_letter || e->kind == kinds::held) {
-      waiting_since.reset();
+      waiting = false;
     }
   }
 }

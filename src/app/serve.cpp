@@ -651,7 +651,7 @@ int serve(const config::settings& file_settings, const serve_options& options) {
   const config::settings& settings = core.settings();
   sync_stack stack;
   start_sync_stack(stack, settings, core);
-  alerting alert_state{alert_sources_of(core, stack)};
+  alerting alert_state{.sources = alert_sources_of(core, stack), .monitor = {}, .mutex = {}};
   alert_state.monitor = alerts::start_alert_monitor(settings, alert_state.sources);
   follow_settings_revisions(*core.live, settings, stack, alert_state);
 
