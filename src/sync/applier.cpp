@@ -3,6 +3,7 @@
 #include "connector/sync/applier.hpp"
 
 #include <algorithm>
+#include <string_view>
 #include <unordered_set>
 #include <utility>
 
@@ -602,7 +603,11 @@ struct applier::run {
       }
       std::vector<std::string> members = std::move(*group->user_ids);
       const std::size_t before = members.size();
-      std::unordered_set<std::string> present(members.begin(), members.end());
+      // Views into `members`, which never reallocates below (reserved), and into `user_ids`.
+      members.reserve(before + user_ids.size());
+      std::unordered_set<std::string_view> present;
+      present.reserve(members.capacity());
+      present.insert(members.begin(), members.end());
       for (const auto& id : user_ids)
         if (present.insert(id).second) members.push_back(id);
       const std::size_t added = members.size() - before;

@@ -244,6 +244,28 @@ TEST(IspringGroups, SingleGroupWrappedInResponse) {
   EXPECT_TRUE(g->user_ids->empty());
 }
 
+// An all-staff group: 20,000 member ids read in order, and one bad id deep in the list named
+// by its position (the fast path for usual ids must not swallow an unusual one).
+TEST(IspringGroups, TwentyThousandMembersReadInOrderAndABadOneIsNamed) {
+  json members = json::array();
+  for (int i = 0; i < 20'000; ++i) members.push_back("u-" + std::to_string(i));
+  json doc = {{"groupId", "g-1"}, {"name", "All"}, {"userIds", members}};
+  const auto g = parse_group(doc.dump());
+  ASSERT_TRUE(g) << g.error();
+  ASSERT_TRUE(g->user_ids);
+  ASSERT_EQ(g->user_ids->size(), 20'000u);
+  EXPECT_EQ(g->user_ids->front(), "u-0");
+  EXPECT_EQ(g->user_ids->at(12'345), "u-12345");
+  doc["userIds"][17'000] = "../admin";
+  const auto bad = parse_group(doc.dump());
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("17000"), std::string::npos) << bad.error();
+  doc["userIds"][17'000] = 42;  // a legacy numeric id is still taken as its decimal text
+  const auto numeric = parse_group(doc.dump());
+  ASSERT_TRUE(numeric) << numeric.error();
+  EXPECT_EQ(numeric->user_ids->at(17'000), "42");
+}
+
 // --- profile fields ----------------------------------------------------------------------
 
 TEST(IspringProfileFields, FlagsAsZeroOrOne) {
@@ -334,7 +356,7 @@ TEST(IspringCreatedId, XmlWithADoctypeOrBrokenBytesIsRefused) {
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().find("DOCTYPE"), std::string::npos) << refused.error();
   EXPECT_FALSE(parse_created_id("<response>abc</respons>"));           // not well-formed
-  EXPECT_FALSE(parse_created_id("<response>ab\xC0\xAFc</response>"));  // overlong '/'
+  EXPECT_FALSE(parse_created_id("<response>ab\xC0\xAF" "c</response>"));  // overlong '/'
   EXPECT_FALSE(parse_created_id(std::string("<response>abc\0def</response>", 28)));
   EXPECT_FALSE(parse_created_id("<response>a&#0;b</response>"));
   EXPECT_FALSE(parse_created_id("<response>&#x2E;&#x2E;/x</response>"));  // "../x" spelt out
@@ -446,6 +468,15 @@ TEST(IspringBodies, StatusGroupsAndDepartments) {
   EXPECT_EQ(json::parse(build_group_members_body({"7c2caaf4-e840-11f1-a0e1-02fc00000001"})),
             json::parse(fixture("group-members-request.json")));
   EXPECT_EQ(build_group_members_body({}), R"({"userIds":[]})");  // empties the group
+  // Written straight out for speed, it must equal what the JSON writer makes of any id: a
+  // quote, a backslash, a control character, invalid UTF-8 (replaced), and 20,000 usual ones.
+  std::vector<std::string> ids = {"a\"b", "c\\d", std::string("e\x01" "f"), "g\xff",
+                                  "\xc3\xa9t\xc3\xa9"};
+  for (int i = 0; i < 20'000; ++i) ids.push_back("7c2caaf4-e840-11f1-a0e1-" + std::to_string(i));
+  json expected = {{"userIds", json::array()}};
+  for (const auto& id : ids) expected["userIds"].push_back(id);
+  EXPECT_EQ(build_group_members_body(ids),
+            expected.dump(-1, ' ', false, json::error_handler_t::replace));
   EXPECT_EQ(json::parse(build_remove_groups_body(
                 {"7c2cac2a-e840-11f1-a0e1-02fc00000001", "7c2caca2-e840-11f1-a0e1-02fc00000001"})),
             json::parse(fixture("user-groups-remove-request.json")));
