@@ -1,5 +1,6 @@
 #include "connector/sync/group_drainer.hpp"
 
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,6 +38,13 @@ std::vector<store::history_event> events_for(const store::group_claim& claim, ep
 // as the legacy API answered): not a transport failure, where iSpring read nothing.
 bool may_name_a_missing_user(const ispring::failure& f) {
   return f.kind == ispring::failure_kind::rejected || f.kind == ispring::failure_kind::not_found;
+}
+
+// CPU time this thread has used (CLOCK_THREAD_CPUTIME_ID).
+std::chrono::nanoseconds thread_cpu_time() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
 }
 
 constexpr std::size_t ids_per_read = 100;  // user ids per GET /users/v2: a URL of ~5 kB
@@ -217,17 +225,21 @@ bool group_drainer::drain_one(const std::string& owner) {
   const std::string& name = claim->additions.front().group_name;
   auto users = distinct_users(*claim);
   const auto started = std::chrono::steady_clock::now();
+  const auto started_cpu = thread_cpu_time();
   std::vector<std::string> gone;
   auto steps = add_batch(name, users, gone);
   if (!steps) {
     settle([this, claim = *claim, error = steps.error().to_string()] { fail(claim, error); });
     return true;
   }
-  // Paced: the group rests as long as its read and replace took, so a large group spends at
-  // most half the time being replaced (each replace costs iSpring the whole list) and the
-  // users arriving meanwhile share the next one.
+  // Paced: the group rests as long as iSpring spent on its read and replace, so a large group
+  // spends at most half of iSpring's time being replaced (each replace costs it the whole
+  // list) and the users arriving meanwhile share the next one. That is the wall time less this
+  // thread's own CPU time: reading and writing a 20,000-id list is ours, not iSpring's.
+  const auto wall = std::chrono::steady_clock::now() - started;
+  const auto own = thread_cpu_time() - started_cpu;
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - started)
+                        std::max(wall - own, std::chrono::steady_clock::duration::zero()))
                         .count();
   const epoch_ms rest_until = clock_.now() + std::min<std::int64_t>(took, options_.max_rest_ms);
   settle([this, claim = *claim, steps = *steps, members = users.size(), rest_until, gone] {

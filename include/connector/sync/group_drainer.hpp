@@ -45,7 +45,8 @@ struct group_drainer_options {
   // fields above.
   std::function<retry_settings()> retries;
   int idle_poll_ms = 1'000;  // look at the queue at least this often
-  // After a replace the group rests as long as it took, at most this long (pacing).
+  // After a replace the group rests as long as iSpring took on it (the wall time less the
+  // drainer's own CPU time), at most this long (pacing).
   std::int64_t max_rest_ms = 1'000;
   // Receives connector_group_replaces_total{result}, the queue gauges; null records nothing.
   metrics::registry* metrics = nullptr;
