@@ -147,8 +147,9 @@ void seed_links(const std::filesystem::path& db, const std::vector<std::string>&
 
 // Watches the sandbox: a message has arrived when its user shows its title or a newer one,
 // and, for a create, the user is a member of All. Only users written since the last look are
-// read (the sandbox's journal), and All's members only after a replace, so the checker does
-// not hold the sandbox's lock against the service.
+// read (the sandbox's journal), and after a replace only the users whose create waits are
+// looked up in All's member set, so the checker does not hold the sandbox's lock against the
+// service (copying All's 23,000 ids after each of ~300 replaces did, and cost CPU besides).
 class arrival_checker {
  public:
   arrival_checker(ispring_sandbox& sandbox, std::vector<message>& messages)
@@ -189,11 +190,7 @@ class arrival_checker {
       const int now_replaces = sandbox_.calls("POST /group/{id}/members") +
                                sandbox_.calls("POST /user/{id}");  // user_update adds too
       const bool members_changed = now_replaces != replaces;
-      if (members_changed) {
-        replaces = now_replaces;
-        const auto group = sandbox_.find_group_by_name("All");
-        members_ = std::set<std::string>(group->user_ids.begin(), group->user_ids.end());
-      }
+      if (members_changed) replaces = now_replaces;
       const auto fields = sandbox_.user_fields(sandbox_.user_writes_since(cursor_));
       if (members_changed || !fields.empty()) check(fields, members_changed);
       std::this_thread::sleep_for(std::chrono::microseconds(500));
@@ -217,8 +214,16 @@ class arrival_checker {
       changed.push_back(user);
     }
     if (members_changed) {
-      for (const auto& [user, list] : outstanding_)
-        if (!list.empty()) changed.push_back(user);
+      std::vector<std::string> waiting;  // users seen in iSpring whose create waits for All
+      for (const auto& [user, list] : outstanding_) {
+        if (list.empty()) continue;
+        changed.push_back(user);
+        const auto seen = users_.find(user);
+        if (seen != users_.end() && !seen->second.id.empty() && !members_.contains(seen->second.id))
+          waiting.push_back(seen->second.id);
+      }
+      // Members only join All here, so what was found once stays found.
+      for (auto& id : sandbox_.members_among("All", waiting)) members_.insert(std::move(id));
     }
     for (const auto user : changed) {
       auto& list = outstanding_[user];
@@ -237,7 +242,7 @@ class arrival_checker {
   ispring_sandbox& sandbox_;
   std::vector<message>& messages_;
   std::size_t cursor_ = 0;         // in the sandbox's journal of user writes
-  std::set<std::string> members_;  // of All, as last read
+  std::set<std::string> members_;  // of All: the ids found there so far
   std::mutex mutex_;
   std::map<std::uint64_t, std::vector<std::size_t>> outstanding_;  // user → messages
   std::map<std::uint64_t, seen_user> users_;                       // as the sandbox shows them

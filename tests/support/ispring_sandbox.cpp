@@ -181,7 +181,7 @@ struct ispring_sandbox::call {
   const sandbox_request& request;
   std::vector<std::string> params;  // path captures, in order
   query_list query;
-  json body;  // parsed JSON for POST (object or other), null otherwise
+  json body;             // parsed JSON for POST (object or other), null otherwise
   member_list& members;  // body's "userIds", prepared before the lock
 };
 
@@ -1221,6 +1221,19 @@ std::optional<sandbox_group> ispring_sandbox::find_group_by_name(const std::stri
   for (const auto& [id, g] : groups_)
     if (g.name == name) return g;
   return std::nullopt;
+}
+
+std::vector<std::string> ispring_sandbox::members_among(
+    const std::string& group_name, const std::vector<std::string>& user_ids) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> members;
+  for (const auto& [id, g] : groups_) {
+    if (g.name != group_name) continue;
+    for (const auto& user_id : user_ids)
+      if (is_member(id, user_id)) members.push_back(user_id);
+    break;
+  }
+  return members;
 }
 
 std::string ispring_sandbox::root_department_id() const {
