@@ -608,9 +608,8 @@ void reconciler::apply(run_state& run) {
       const std::size_t n = next++;
       if (n >= work.size()) return;
       const planned_user& u = *work[n];
-      apply_result result =
-          apply.apply_matched(u.desired, u.actual,
-                            {.join_groups = group_mode::deferred, .may_retire = {}});
+      apply_result result = apply.apply_matched(
+          u.desired, u.actual, {.join_groups = group_mode::deferred, .may_retire = {}});
       const epoch_ms applied_at = run.options.now ? run.options.now() : wall_now();
       std::lock_guard lock(run.report_mutex);
       history.add(u.desired, result, applied_at);

@@ -355,8 +355,10 @@ TEST(IspringCreatedId, XmlWithADoctypeOrBrokenBytesIsRefused) {
   const auto refused = parse_created_id(xxe);
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().find("DOCTYPE"), std::string::npos) << refused.error();
-  EXPECT_FALSE(parse_created_id("<response>abc</respons>"));           // not well-formed
-  EXPECT_FALSE(parse_created_id("<response>ab\xC0\xAF" "c</response>"));  // overlong '/'
+  EXPECT_FALSE(parse_created_id("<response>abc</respons>"));  // not well-formed
+  EXPECT_FALSE(
+      parse_created_id("<response>ab\xC0\xAF"
+                       "c</response>"));  // overlong '/'
   EXPECT_FALSE(parse_created_id(std::string("<response>abc\0def</response>", 28)));
   EXPECT_FALSE(parse_created_id("<response>a&#0;b</response>"));
   EXPECT_FALSE(parse_created_id("<response>&#x2E;&#x2E;/x</response>"));  // "../x" spelt out
@@ -470,8 +472,10 @@ TEST(IspringBodies, StatusGroupsAndDepartments) {
   EXPECT_EQ(build_group_members_body({}), R"({"userIds":[]})");  // empties the group
   // Written straight out for speed, it must equal what the JSON writer makes of any id: a
   // quote, a backslash, a control character, invalid UTF-8 (replaced), and 20,000 usual ones.
-  std::vector<std::string> ids = {"a\"b", "c\\d", std::string("e\x01" "f"), "g\xff",
-                                  "\xc3\xa9t\xc3\xa9"};
+  std::vector<std::string> ids = {"a\"b", "c\\d",
+                                  std::string("e\x01"
+                                              "f"),
+                                  "g\xff", "\xc3\xa9t\xc3\xa9"};
   for (int i = 0; i < 20'000; ++i) ids.push_back("7c2caaf4-e840-11f1-a0e1-" + std::to_string(i));
   json expected = {{"userIds", json::array()}};
   for (const auto& id : ids) expected["userIds"].push_back(id);
