@@ -211,10 +211,20 @@ struct server::impl {
       if (buffer.size() == 0) {
         // Waiting for the next request on a kept-alive connection.
         lowest.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
+        // stop() cancels the read from another thread by posting to this connection's strand.
+        // That post may run after the read has ended and the stream is gone (the peer closed
+        // at the same moment): `reading`, set and read only on the strand, tells it not to
+        // touch the stream then. (A late cancel on a destroyed stream crashed the RestClient
+        // tests under load.)
         auto executor = co_await asio::this_coro::executor;
-        const auto idle_id = register_idle(
-            [&lowest, executor] { asio::post(executor, [&lowest] { lowest.cancel(); }); });
+        auto reading = std::make_shared<bool>(true);
+        const auto idle_id = register_idle([&lowest, executor, reading] {
+          asio::post(executor, [&lowest, reading] {
+            if (*reading) lowest.cancel();
+          });
+        });
         auto [ec, n] = co_await stream.async_read_some(buffer.prepare(16 * 1024), use_tuple);
+        *reading = false;
         unregister_idle(idle_id);
         if (ec) {
           if (ec == beast::error::timeout) ++timeouts_;
