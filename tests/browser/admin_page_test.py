@@ -49,7 +49,7 @@ def fail(message):
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import WebDriverException
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.chrome.service import Service as ChromeService
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -390,10 +390,17 @@ def scenario(harness, page, with_users):
     page.wait.until(lambda d: page.find("#map-login").get_attribute("value") == "Username",
                     "the mapping form filled")
     expect(page.find("#map-groups").get_attribute("value") == "iSpring_Groups__c", "group field")
-    extra = [[Select(c).first_selected_option.get_attribute("value")
-              for c in r.find_elements(By.TAG_NAME, "select")]
-             for r in driver.find_elements(By.CSS_SELECTOR, "#fields-table tbody tr")]
-    expect(["job_title", "Title"] in extra, str(extra))
+    # The rows are drawn again when the Salesforce field list arrives: read them whole, once
+    # they hold still, rather than from elements that may be replaced while being read.
+    def extra_fields():
+        try:
+            return [[Select(c).first_selected_option.get_attribute("value")
+                     for c in r.find_elements(By.TAG_NAME, "select")]
+                    for r in driver.find_elements(By.CSS_SELECTOR, "#fields-table tbody tr")]
+        except StaleElementReferenceException:
+            return None
+    page.wait.until(lambda d: ["job_title", "Title"] in (extra_fields() or []),
+                    "the mapping form's extra fields show job_title from Title")
     expect("configuration file sets" in page.text("#mapping-form .managed-note"),
            page.text("#mapping-form .managed-note"))
     expect(not page.find("#map-login").is_enabled(), "a file-managed field is editable")
