@@ -57,6 +57,17 @@ std::uint64_t hash_of(std::string_view text) {
   return std::hash<std::string_view>{}(text);
 }
 
+// The hash of `text` in ASCII lower case (logins and e-mails), without a copy on the heap for
+// keys of usual length.
+std::uint64_t lower_hash_of(std::string_view text) {
+  char lowered[128];
+  if (text.size() > sizeof lowered) return hash_of(ascii_lower(text));
+  for (std::size_t i = 0; i < text.size(); ++i)
+    lowered[i] =
+        text[i] >= 'A' && text[i] <= 'Z' ? static_cast<char>(text[i] - 'A' + 'a') : text[i];
+  return hash_of(std::string_view(lowered, text.size()));
+}
+
 }  // namespace
 
 struct ispring_index::packed_view {
@@ -78,28 +89,52 @@ std::uint32_t ispring_index::intern(const std::string& text) {
 
 void ispring_index::add(const ispring::user& user) {
   if (sealed_) throw std::logic_error("ispring_index: add after seal");
+  const auto number = static_cast<std::uint32_t>(starts_.size());
+  // Read twice (moved between departments while they were read at once): the first copy stays.
+  if (!user.id.empty() && by_id_.insert(hash_of(user.id), number, [&](std::uint32_t other) {
+        return key_of(other, key_kind::id) == user.id;
+      }))
+    return;
+  add_key(by_login_, key_kind::login, user.login, number);
+  add_key(by_email_, key_kind::email, user.email, number);
   const bool login_differs = user.login != field_value(user, "login");
   const bool email_differs = user.email != field_value(user, "email");
-  starts_.push_back(bytes_.size());
-  put_number(bytes_, (login_differs ? login_apart : 0u) | (email_differs ? email_apart : 0u));
-  put_text(bytes_, user.id);
-  if (login_differs) put_text(bytes_, user.login);
-  if (email_differs) put_text(bytes_, user.email);
-  put_number(bytes_, intern(user.department_id));
-  put_number(bytes_, intern(user.role));
-  put_number(bytes_, static_cast<std::uint32_t>(user.status));
-  put_number(bytes_, user.fields.size());
+  std::string& out = scratch_;
+  out.clear();
+  put_number(out, (login_differs ? login_apart : 0u) | (email_differs ? email_apart : 0u));
+  put_text(out, user.id);
+  if (login_differs) put_text(out, user.login);
+  if (email_differs) put_text(out, user.email);
+  put_number(out, intern(user.department_id));
+  put_number(out, intern(user.role));
+  put_number(out, static_cast<std::uint32_t>(user.status));
+  put_number(out, user.fields.size());
   for (const auto& [field, value] : user.fields) {
-    put_number(bytes_, intern(field));
-    put_text(bytes_, value);
+    put_number(out, intern(field));
+    put_text(out, value);
   }
-  put_number(bytes_, user.group_ids.size());
-  for (const auto& group : user.group_ids) put_number(bytes_, intern(group));
+  put_number(out, user.group_ids.size());
+  for (const auto& group : user.group_ids) put_number(out, intern(group));
+  starts_.push_back(place(out));
+}
+
+// Blocks are filled and never moved: one string that doubled to 150 MB (and was shrunk at the
+// end) wrote every byte three times, each time into fresh pages, which the kernel must clear
+// first; on this kind of machine that cost more than the packing.
+std::uint64_t ispring_index::place(std::string_view user) {
+  if (blocks_.empty() || blocks_.back().size() + user.size() > blocks_.back().capacity()) {
+    blocks_.emplace_back();
+    blocks_.back().reserve(std::max(block_bytes, user.size()));
+  }
+  std::string& block = blocks_.back();
+  const std::uint64_t at = (static_cast<std::uint64_t>(blocks_.size() - 1) << 32) | block.size();
+  block.append(user);
+  return at;
 }
 
 ispring_index::packed_view ispring_index::view(std::size_t i, bool with_keys) const {
   packed_view v;
-  v.rest = reader{bytes_, static_cast<std::size_t>(starts_[i])};
+  v.rest = reader{blocks_[starts_[i] >> 32], static_cast<std::size_t>(starts_[i] & 0xffffffffu)};
   const auto flags = v.rest.number();
   v.id = v.rest.text();
   const bool login_stored = flags & login_apart, email_stored = flags & email_apart;
@@ -172,74 +207,25 @@ std::string_view ispring_index::key_of(std::size_t i, key_kind kind) const {
   return {};
 }
 
-// (hash, user) of every user with the key, sorted by hash and, within a hash, by user: the
-// first user added comes first. Logins and e-mails are hashed in lower case.
-std::vector<ispring_index::key> ispring_index::keys(key_kind kind) const {
-  std::vector<key> out;
-  out.reserve(starts_.size());
-  for (std::size_t i = 0; i < starts_.size(); ++i) {
-    const auto k = key_of(i, kind);
-    if (k.empty()) continue;
-    const auto hash = kind == key_kind::id ? hash_of(k) : hash_of(ascii_lower(k));
-    out.push_back({hash, static_cast<std::uint32_t>(i)});
-  }
-  std::sort(out.begin(), out.end(), [](const key& a, const key& b) {
-    return a.hash != b.hash ? a.hash < b.hash : a.user < b.user;
-  });
-  out.shrink_to_fit();
-  return out;
+// Logins and e-mails ignoring case; the first user added keeps a key that several share.
+void ispring_index::add_key(hash_slots& table, key_kind kind, std::string_view key,
+                            std::uint32_t number) {
+  if (key.empty()) return;
+  table.insert(lower_hash_of(key), number,
+               [&](std::uint32_t other) { return iequals(key_of(other, kind), key); });
 }
 
-std::optional<std::size_t> ispring_index::find(const std::vector<key>& table,
-                                               std::string_view wanted, key_kind kind) const {
+std::optional<std::size_t> ispring_index::find(const hash_slots& table, std::string_view wanted,
+                                               key_kind kind) const {
   if (wanted.empty()) return std::nullopt;
-  const std::string lowered = kind == key_kind::id ? std::string() : ascii_lower(wanted);
-  const std::string_view probe = kind == key_kind::id ? wanted : std::string_view(lowered);
-  const auto hash = hash_of(probe);
-  auto it = std::lower_bound(table.begin(), table.end(), hash,
-                             [](const key& k, std::uint64_t h) { return k.hash < h; });
-  for (; it != table.end() && it->hash == hash; ++it) {
-    const auto k = key_of(it->user, kind);
-    if (kind == key_kind::id ? k == wanted : iequals(k, wanted)) return it->user;
-  }
-  return std::nullopt;
-}
-
-// Users read twice (moved between departments while the departments were read at once):
-// the first copy stays.
-void ispring_index::drop_repeated_ids() {
-  const auto ids = keys(key_kind::id);
-  std::vector<bool> repeated(starts_.size(), false);
-  bool any = false;
-  for (std::size_t a = 0; a < ids.size();) {
-    std::size_t b = a + 1;
-    while (b < ids.size() && ids[b].hash == ids[a].hash) ++b;
-    for (std::size_t x = a + 1; x < b; ++x)
-      for (std::size_t y = a; y < x; ++y)
-        if (!repeated[ids[y].user] &&
-            key_of(ids[x].user, key_kind::id) == key_of(ids[y].user, key_kind::id)) {
-          repeated[ids[x].user] = true;
-          any = true;
-          break;
-        }
-    a = b;
-  }
-  if (!any) return;
-  std::vector<std::uint64_t> kept;
-  kept.reserve(starts_.size());
-  for (std::size_t i = 0; i < starts_.size(); ++i)
-    if (!repeated[i]) kept.push_back(starts_[i]);
-  starts_ = std::move(kept);
+  if (kind == key_kind::id)
+    return table.find(hash_of(wanted),
+                      [&](std::uint32_t user) { return key_of(user, kind) == wanted; });
+  return table.find(lower_hash_of(wanted),
+                    [&](std::uint32_t user) { return iequals(key_of(user, kind), wanted); });
 }
 
 void ispring_index::seal() {
-  if (sealed_) return;
-  drop_repeated_ids();
-  starts_.shrink_to_fit();
-  bytes_.shrink_to_fit();
-  by_id_ = keys(key_kind::id);
-  by_login_ = keys(key_kind::login);
-  by_email_ = keys(key_kind::email);
   sealed_ = true;
 }
 

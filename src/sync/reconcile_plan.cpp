@@ -8,6 +8,7 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "connector/sync/hash_slots.hpp"
 #include "text.hpp"
 
 namespace connector::sync {
@@ -159,32 +160,35 @@ std::uint32_t append_text(std::string& texts, std::string_view text) {
   return at;
 }
 
-// The stored links whose iSpring user exists, by record id: 16 bytes a link and the record
-// ids in one string. A link to a user iSpring no longer has matches nothing, as no link.
+// The stored links whose iSpring user exists, by record id: 12 bytes a link and 16 of hash
+// slots, the record ids in one string. A link to a user iSpring no longer has matches
+// nothing, as no link; of two links for one record, the first stored counts.
 class link_table {
  public:
   link_table(const ispring_index& actual, std::vector<std::pair<std::string, std::string>> links) {
-    for (const auto& [record, user_id] : links)
-      if (const auto user = actual.find_id(user_id))
-        entries_.push_back(
-            {hash_of(record), static_cast<std::uint32_t>(*user), append_text(records_, record)});
-    std::sort(entries_.begin(), entries_.end(), [](const entry& a, const entry& b) {
-      return a.hash != b.hash ? a.hash < b.hash : a.record < b.record;
-    });
+    entries_.reserve(links.size());
+    by_record_.reserve(links.size());
+    for (const auto& [record, user_id] : links) {
+      const auto user = actual.find_id(user_id);
+      if (!user) continue;
+      const auto number = static_cast<std::uint32_t>(entries_.size());
+      const auto known = by_record_.insert(hash_of(record), number, [&](std::uint32_t other) {
+        return text_at(records_, entries_[other].record) == record;
+      });
+      if (!known)
+        entries_.push_back({static_cast<std::uint32_t>(*user), append_text(records_, record)});
+    }
     seen_.assign(entries_.size(), false);
   }
 
   // The iSpring user linked to `record`, which is now seen.
   std::optional<std::size_t> see(std::string_view record) {
-    const auto hash = hash_of(record);
-    auto it = std::lower_bound(entries_.begin(), entries_.end(), hash,
-                               [](const entry& e, std::uint64_t h) { return e.hash < h; });
-    for (; it != entries_.end() && it->hash == hash; ++it)
-      if (text_at(records_, it->record) == record) {
-        seen_[static_cast<std::size_t>(it - entries_.begin())] = true;
-        return it->user;
-      }
-    return std::nullopt;
+    const auto found = by_record_.find(hash_of(record), [&](std::uint32_t entry) {
+      return text_at(records_, entries_[entry].record) == record;
+    });
+    if (!found) return std::nullopt;
+    seen_[*found] = true;
+    return entries_[*found].user;
   }
 
   // (record id, iSpring user) of the links no Salesforce user was seen for.
@@ -197,11 +201,11 @@ class link_table {
 
  private:
   struct entry {
-    std::uint64_t hash;
     std::uint32_t user;
     std::uint32_t record;  // where its record id begins in records_
   };
   std::vector<entry> entries_;
+  hash_slots by_record_;
   std::string records_;
   std::vector<bool> seen_;
 };

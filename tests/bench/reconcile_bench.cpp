@@ -152,12 +152,20 @@ measured run_reconcile(const std::string& config_path, const std::string& out_pa
 std::string self_path;  // this program, for the bare pager
 
 measured run_bare_paging(const std::string& config_path, const std::string& out_path) {
-  // Not wrapped in RECONCILE_BENCH_WRAP: the wrapper measures the connector only.
+  // Not wrapped in RECONCILE_BENCH_WRAP, which measures the connector only;
+  // RECONCILE_BENCH_WRAP_BARE wraps the bare pager instead (to profile both the same way).
   const char* wrap = std::getenv("RECONCILE_BENCH_WRAP");
-  if (wrap) unsetenv("RECONCILE_BENCH_WRAP");
   const std::string saved = wrap ? wrap : "";
+  const char* bare_wrap = std::getenv("RECONCILE_BENCH_WRAP_BARE");
+  if (bare_wrap)
+    setenv("RECONCILE_BENCH_WRAP", bare_wrap, 1);
+  else
+    unsetenv("RECONCILE_BENCH_WRAP");
   auto m = run_child({self_path, "--page-only", config_path}, out_path);
-  if (wrap) setenv("RECONCILE_BENCH_WRAP", saved.c_str(), 1);
+  if (wrap)
+    setenv("RECONCILE_BENCH_WRAP", saved.c_str(), 1);
+  else
+    unsetenv("RECONCILE_BENCH_WRAP");
   return m;
 }
 

@@ -102,6 +102,24 @@ TEST(IspringIndex, AHundredThousandUsersAreAllFoundByEveryKey) {
   EXPECT_EQ(index.users_per_department().at("d-3"), static_cast<std::int64_t>(n / 10));
 }
 
+// The users' bytes are kept in blocks of 1 MB: a user larger than a block, and the users on
+// either side of it and of each block's end, come back whole.
+TEST(IspringIndex, UsersLargerThanABlockAndAcrossBlocksComeBackWhole) {
+  ispring_index index;
+  std::vector<ispring::user> added;
+  for (std::size_t i = 0; i < 30'000; ++i) {
+    auto u = make_user("id-" + std::to_string(i), "user" + std::to_string(i));
+    if (i % 10'000 == 5) u.fields["about"] = std::string(3'000'000 + i, 'a' + i % 26);
+    index.add(u);
+    added.push_back(std::move(u));
+  }
+  index.seal();
+  ASSERT_EQ(index.size(), added.size());
+  for (std::size_t i = 0; i < added.size(); ++i) ASSERT_EQ(index.at(i), added[i]) << i;
+  EXPECT_EQ(index.find_login("USER20005"), 20'005u);
+  EXPECT_EQ(index.field(10'005, "about")->size(), 3'010'005u);
+}
+
 TEST(IspringIndex, NothingIsAddedAfterSealing) {
   ispring_index index;
   index.seal();

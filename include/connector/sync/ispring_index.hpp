@@ -2,8 +2,9 @@
 // Every iSpring user of a reconciliation, packed: the full reconciliation holds 1,000,000 of
 // them while the Salesforce pages are planned against them, so each user is one run of
 // bytes (department ids, roles, field keys and group ids interned), about 150 bytes instead
-// of the 1 KB of an ispring::user, and the lookups are sorted (hash, user) pairs of 16 bytes
-// each. A user comes back whole (`at`) only for the few the plan changes.
+// of the 1 KB of an ispring::user, and the lookups are hash slots of 8 bytes, filled as the
+// users are added (so sealing sorts nothing). A user comes back whole (`at`) only for the few
+// the plan changes.
 //
 // Matching keys (reconcile_plan.hpp): the id, the login and the e-mail ignoring case; the
 // first user added wins a login or e-mail shared by several. A user read twice (moved between
@@ -17,14 +18,15 @@
 #include <vector>
 
 #include "connector/ispring/wire.hpp"
+#include "connector/sync/hash_slots.hpp"
 
 namespace connector::sync {
 
 class ispring_index {
  public:
-  // Before seal() only.
+  // Before seal() only. A user whose id was added before is not added again.
   void add(const ispring::user& user);
-  // Drops users added twice and builds the lookups; add() is refused afterwards.
+  // Complete: add() is refused afterwards.
   void seal();
 
   std::size_t size() const { return starts_.size(); }
@@ -42,10 +44,6 @@ class ispring_index {
   std::unordered_map<std::string, std::int64_t> users_per_department() const;
 
  private:
-  struct key {
-    std::uint64_t hash;
-    std::uint32_t user;
-  };
   enum class key_kind { id, login, email };
   struct packed_view;
 
@@ -53,16 +51,19 @@ class ispring_index {
   // `with_keys`: login and e-mail too (found among the fields when they are their copies).
   packed_view view(std::size_t i, bool with_keys = true) const;
   std::string_view key_of(std::size_t i, key_kind kind) const;
-  std::vector<key> keys(key_kind kind) const;
-  std::optional<std::size_t> find(const std::vector<key>& keys, std::string_view wanted,
+  void add_key(hash_slots& table, key_kind kind, std::string_view key, std::uint32_t number);
+  std::optional<std::size_t> find(const hash_slots& table, std::string_view wanted,
                                   key_kind kind) const;
-  void drop_repeated_ids();
 
-  std::string bytes_;
-  std::vector<std::uint64_t> starts_;  // where each user's bytes begin
+  static constexpr std::size_t block_bytes = 1 << 20;
+  std::uint64_t place(std::string_view user);
+
+  std::vector<std::string> blocks_;    // the users' bytes, block_bytes a block
+  std::vector<std::uint64_t> starts_;  // where each user's bytes begin: block << 32 | offset
+  std::string scratch_;                // the user being added
   std::vector<std::string> interned_;
   std::unordered_map<std::string, std::uint32_t> intern_ids_;
-  std::vector<key> by_id_, by_login_, by_email_;
+  hash_slots by_id_, by_login_, by_email_;
   bool sealed_ = false;
 };
 

@@ -186,6 +186,7 @@ std::vector<std::pair<std::string, std::string>> list_links(postgres_connection&
       db.exec("SELECT record_id, ispring_user_id FROM links WHERE organization_id = $1",
               params().add(organization_id), "list links");
   std::vector<std::pair<std::string, std::string>> links;
+  links.reserve(static_cast<std::size_t>(rows.rows()));
   for (int i = 0; i < rows.rows(); ++i) links.emplace_back(rows.text(i, 0), rows.text(i, 1));
   return links;
 }
