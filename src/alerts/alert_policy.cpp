@@ -1,4 +1,5 @@
 #include "connector/alerts/alert_policy.hpp"
+
 #include "connector/log.hpp"
 
 namespace connector::alerts {

@@ -1,9 +1,10 @@
 #include "connector/alerts/monitor.hpp"
-#include "connector/log.hpp"
 
 #include <unistd.h>
 
 #include <algorithm>
+
+#include "connector/log.hpp"
 
 namespace connector::alerts {
 namespace {

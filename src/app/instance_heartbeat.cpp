@@ -1,8 +1,9 @@
 #include "connector/app/instance_heartbeat.hpp"
-#include "connector/log.hpp"
 
 #include <chrono>
 #include <exception>
+
+#include "connector/log.hpp"
 
 namespace connector::app {
 

@@ -1,5 +1,4 @@
 #include "connector/app/pickers.hpp"
-#include "connector/log.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -13,6 +12,7 @@
 
 #include "connector/app/admin_api.hpp"
 #include "connector/ispring/client.hpp"
+#include "connector/log.hpp"
 #include "connector/salesforce/ids.hpp"
 #include "connector/salesforce/rest_client.hpp"
 #include "connector/sync/mapping.hpp"

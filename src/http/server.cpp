@@ -1,5 +1,4 @@
 #include "connector/http/server.hpp"
-#include "connector/log.hpp"
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -21,6 +20,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "connector/log.hpp"
 #include "connector/text/ascii.hpp"
 #include "network.hpp"
 #include "tls_context.hpp"

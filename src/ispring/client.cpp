@@ -1,5 +1,4 @@
 #include "connector/ispring/client.hpp"
-#include "connector/log.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -16,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "connector/http/client.hpp"
+#include "connector/log.hpp"
 #include "connector/metrics/remote_api.hpp"
 #include "connector/text/ascii.hpp"
 #include "connector/text/url.hpp"

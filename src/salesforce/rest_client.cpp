@@ -1,6 +1,5 @@
 // The Salesforce REST client; section numbers (§) refer to reference/salesforce.md.
 #include "connector/salesforce/rest_client.hpp"
-#include "connector/log.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -12,6 +11,7 @@
 #include <utility>
 
 #include "connector/http/client.hpp"
+#include "connector/log.hpp"
 #include "connector/metrics/remote_api.hpp"
 #include "connector/salesforce/jwt.hpp"
 #include "connector/text/url.hpp"

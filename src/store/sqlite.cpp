@@ -136,10 +136,14 @@ std::optional<std::int64_t> sqlite_statement::run::optional_int64(int column) co
 }
 
 std::string sqlite_statement::run::text(int column) const {
+  return std::string(text_view(column));
+}
+
+std::string_view sqlite_statement::run::text_view(int column) const {
   const auto* data = sqlite3_column_text(statement_.stmt_, column);
   const int size = sqlite3_column_bytes(statement_.stmt_, column);
   if (data == nullptr) return {};
-  return std::string(reinterpret_cast<const char*>(data), static_cast<std::size_t>(size));
+  return std::string_view(reinterpret_cast<const char*>(data), static_cast<std::size_t>(size));
 }
 
 }  // namespace connector::store

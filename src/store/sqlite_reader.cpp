@@ -259,17 +259,20 @@ std::vector<epoch_ms> sqlite_reader::retirements_since(const std::string& organi
 
 std::vector<std::pair<std::string, std::string>> sqlite_reader::list_links(
     const std::string& organization_id) {
-  return locked([&] {
-    std::vector<std::pair<std::string, std::string>> links;
-    {
-      run count(reads().count_links);  // reserved: a million links copied as the vector doubles
-      count.bind(1, organization_id);  // were as many again to write, in fresh pages
-      if (count.step()) links.reserve(static_cast<std::size_t>(count.int64(0)));
-    }
+  std::vector<std::pair<std::string, std::string>> links;
+  links.reserve(count_links(organization_id));  // a vector that doubles writes it all again
+  each_link(organization_id, [&](std::string_view record_id, std::string_view user_id) {
+    links.emplace_back(record_id, user_id);
+  });
+  return links;
+}
+
+void sqlite_reader::each_link(const std::string& organization_id,
+                              const user_links::link_visitor& visit) {
+  locked([&] {
     run rows(reads().list_links);
     rows.bind(1, organization_id);
-    while (rows.step()) links.emplace_back(rows.text(0), rows.text(1));
-    return links;
+    while (rows.step()) visit(rows.text_view(0), rows.text_view(1));
   });
 }
 

@@ -60,6 +60,7 @@ class sqlite_reader final : public store_reader {
   std::vector<pending_record> records_in_flight(const std::string& organization_id);
   std::vector<epoch_ms> retirements_since(const std::string& organization_id, epoch_ms since);
   std::vector<std::pair<std::string, std::string>> list_links(const std::string& organization_id);
+  void each_link(const std::string& organization_id, const user_links::link_visitor& visit);
   std::size_t count_links(const std::string& organization_id);
   std::vector<department_link> list_department_links(const std::string& organization_id);
   std::optional<run_record> running_run(epoch_ms now, const std::string& self);

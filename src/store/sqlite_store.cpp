@@ -304,6 +304,10 @@ class sqlite_store final : public store, private group_commit_engine {
     return reader_->list_links(organization_id);
   }
 
+  void each_link(const std::string& organization_id, const link_visitor& visit) override {
+    reader_->each_link(organization_id, visit);
+  }
+
   std::vector<department_link> list_department_links(const std::string& organization_id) override {
     return reader_->list_department_links(organization_id);
   }

@@ -1,6 +1,5 @@
 #include "connector/sync/ispring_index.hpp"
 
-#include <algorithm>
 #include <functional>
 #include <stdexcept>
 
@@ -115,26 +114,12 @@ void ispring_index::add(const ispring::user& user) {
   }
   put_number(out, user.group_ids.size());
   for (const auto& group : user.group_ids) put_number(out, intern(group));
-  starts_.push_back(place(out));
-}
-
-// Blocks are filled and never moved: one string that doubled to 150 MB (and was shrunk at the
-// end) wrote every byte three times, each time into fresh pages, which the kernel must clear
-// first; on this kind of machine that cost more than the packing.
-std::uint64_t ispring_index::place(std::string_view user) {
-  if (blocks_.empty() || blocks_.back().size() + user.size() > blocks_.back().capacity()) {
-    blocks_.emplace_back();
-    blocks_.back().reserve(std::max(block_bytes, user.size()));
-  }
-  std::string& block = blocks_.back();
-  const std::uint64_t at = (static_cast<std::uint64_t>(blocks_.size() - 1) << 32) | block.size();
-  block.append(user);
-  return at;
+  starts_.push_back(bytes_.append(out));
 }
 
 ispring_index::packed_view ispring_index::view(std::size_t i, bool with_keys) const {
   packed_view v;
-  v.rest = reader{blocks_[starts_[i] >> 32], static_cast<std::size_t>(starts_[i] & 0xffffffffu)};
+  v.rest = reader{bytes_.from(starts_[i])};
   const auto flags = v.rest.number();
   v.id = v.rest.text();
   const bool login_stored = flags & login_apart, email_stored = flags & email_apart;

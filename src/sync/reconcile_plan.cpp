@@ -138,15 +138,49 @@ std::size_t reconcile_plan::to_apply() const {
       users.begin(), users.end(), [](const planned_user& u) { return u.should_apply(); }));
 }
 
+// --- stored links ------------------------------------------------------------------------------
+
+namespace {
+
+std::uint64_t hash_of(std::string_view text) {
+  return std::hash<std::string_view>{}(text);
+}
+
+}  // namespace
+
+void stored_links::add(std::string_view record_id, std::string_view ispring_user_id) {
+  const auto number = static_cast<std::uint32_t>(starts_.size());
+  if (by_record_.insert(hash_of(record_id), number,
+                        [&](std::uint32_t other) { return this->record_id(other) == record_id; }))
+    return;
+  scratch_.assign(record_id);
+  scratch_.push_back('\0');
+  scratch_.append(ispring_user_id);
+  scratch_.push_back('\0');
+  starts_.push_back(texts_.append(scratch_));
+}
+
+std::optional<std::size_t> stored_links::find(std::string_view record_id) const {
+  return by_record_.find(hash_of(record_id),
+                         [&](std::uint32_t link) { return this->record_id(link) == record_id; });
+}
+
+std::string_view stored_links::record_id(std::size_t link) const {
+  const auto texts = texts_.from(starts_[link]);
+  return texts.substr(0, texts.find('\0'));
+}
+
+std::string_view stored_links::ispring_user_id(std::size_t link) const {
+  auto texts = texts_.from(starts_[link]);
+  texts.remove_prefix(texts.find('\0') + 1);
+  return texts.substr(0, texts.find('\0'));
+}
+
 // --- the planner -----------------------------------------------------------------------------
 
 namespace {
 
 constexpr std::uint32_t unclaimed = UINT32_MAX;
-
-std::uint64_t hash_of(std::string_view text) {
-  return std::hash<std::string_view>{}(text);
-}
 
 // The text that begins at `at` in `texts` and ends at a NUL: many short strings in one.
 std::string_view text_at(const std::string& texts, std::uint32_t at) {
@@ -160,53 +194,35 @@ std::uint32_t append_text(std::string& texts, std::string_view text) {
   return at;
 }
 
-// The stored links whose iSpring user exists, by record id: 12 bytes a link and 16 of hash
-// slots, the record ids in one string. A link to a user iSpring no longer has matches
-// nothing, as no link; of two links for one record, the first stored counts.
+// The stored links against the iSpring users. A link to a user iSpring no longer has matches
+// nothing, as no link, and is never retired.
 class link_table {
  public:
-  link_table(const ispring_index& actual, std::vector<std::pair<std::string, std::string>> links) {
-    entries_.reserve(links.size());
-    by_record_.reserve(links.size());
-    for (const auto& [record, user_id] : links) {
-      const auto user = actual.find_id(user_id);
-      if (!user) continue;
-      const auto number = static_cast<std::uint32_t>(entries_.size());
-      const auto known = by_record_.insert(hash_of(record), number, [&](std::uint32_t other) {
-        return text_at(records_, entries_[other].record) == record;
-      });
-      if (!known)
-        entries_.push_back({static_cast<std::uint32_t>(*user), append_text(records_, record)});
-    }
-    seen_.assign(entries_.size(), false);
-  }
+  link_table(const ispring_index& actual, stored_links links)
+      : actual_(actual), links_(std::move(links)), seen_(links_.size(), false) {}
 
   // The iSpring user linked to `record`, which is now seen.
   std::optional<std::size_t> see(std::string_view record) {
-    const auto found = by_record_.find(hash_of(record), [&](std::uint32_t entry) {
-      return text_at(records_, entries_[entry].record) == record;
-    });
-    if (!found) return std::nullopt;
-    seen_[*found] = true;
-    return entries_[*found].user;
+    const auto link = links_.find(record);
+    if (!link) return std::nullopt;
+    const auto user = actual_.find_id(links_.ispring_user_id(*link));
+    if (user) seen_[*link] = true;
+    return user;
   }
 
   // (record id, iSpring user) of the links no Salesforce user was seen for.
   std::vector<std::pair<std::string, std::size_t>> unseen() const {
     std::vector<std::pair<std::string, std::size_t>> out;
-    for (std::size_t i = 0; i < entries_.size(); ++i)
-      if (!seen_[i]) out.emplace_back(text_at(records_, entries_[i].record), entries_[i].user);
+    for (std::size_t i = 0; i < links_.size(); ++i)
+      if (!seen_[i])
+        if (const auto user = actual_.find_id(links_.ispring_user_id(i)))
+          out.emplace_back(links_.record_id(i), *user);
     return out;
   }
 
  private:
-  struct entry {
-    std::uint32_t user;
-    std::uint32_t record;  // where its record id begins in records_
-  };
-  std::vector<entry> entries_;
-  hash_slots by_record_;
-  std::string records_;
+  const ispring_index& actual_;
+  stored_links links_;
   std::vector<bool> seen_;
 };
 
@@ -592,10 +608,8 @@ reconcile_plan make_reconcile_plan(reconcile_input& input, const config::sync_se
   ispring_index index;
   for (const auto& u : input.actual) index.add(u);
   index.seal();
-  reconcile_sources sources{input.directory,
-                            {input.links.begin(), input.links.end()},
-                            input.department_links,
-                            input.in_flight};
+  reconcile_sources sources{input.directory, {}, input.department_links, input.in_flight};
+  for (const auto& [record_id, user_id] : input.links) sources.links.add(record_id, user_id);
   reconcile_planner planner(index, std::move(sources), sync, true);
   // Each desired user moves into its plan and leaves the input at once: never both copies.
   while (!input.desired.empty()) {

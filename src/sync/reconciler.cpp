@@ -401,9 +401,9 @@ struct run_data {
 
 // Once the iSpring users are indexed: the planner, with the stored links (read meanwhile) and
 // what else the store knows now.
-std::unique_ptr<reconcile_planner> make_planner(
-    reconciler_store& store, const config::sync_settings& sync, run_data& run,
-    std::vector<std::pair<std::string, std::string>> links) {
+std::unique_ptr<reconcile_planner> make_planner(reconciler_store& store,
+                                                const config::sync_settings& sync, run_data& run,
+                                                stored_links links) {
   const auto& org = run.options.organization_id;
   reconcile_sources sources;
   sources.directory = *run.ispring.directory;
@@ -466,8 +466,14 @@ bool reconciler::read_both(run_state& run) {
   // Rethrown once every thread is joined (a std::thread left joinable would end the process).
   std::exception_ptr thrown_ispring, thrown_mapper, thrown_reader;
   // Off the iSpring read's path, which is the longest: a million links take 0.3-0.7 s to read.
-  auto links = std::async(std::launch::async,
-                          [&] { return store_.links.list_links(run.options.organization_id); });
+  auto links = std::async(std::launch::async, [&] {
+    stored_links read;
+    store_.links.each_link(run.options.organization_id,
+                           [&](std::string_view record_id, std::string_view user_id) {
+                             read.add(record_id, user_id);
+                           });
+    return read;
+  });
   std::thread ispring_reader([&] {
     try {
       read_ispring(api_, run.dir, run.options, run.progress, run.ispring);

@@ -1,11 +1,12 @@
 #include "connector/sync/worker.hpp"
-#include "connector/log.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <random>
 
 #include <nlohmann/json.hpp>
+
+#include "connector/log.hpp"
 
 namespace connector::sync {
 

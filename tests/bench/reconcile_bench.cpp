@@ -50,7 +50,11 @@ using namespace connector::testing;
 using nlohmann::json;
 
 constexpr double target_ratio = 1.3;  // no-change run / bare paging
+// The 1% changed run's target holds at the default size only (1,000 changes, 20 ms a call);
+// at 1,000,000 users the run must read everything before its 10,000 changes, and no issue set
+// a figure for it.
 constexpr double target_changed_s = 10;
+constexpr std::size_t target_changed_users = 100'000;
 
 double target_rss_mb(std::size_t users) {
   return users > 100'000 ? 1200 : 200;
@@ -327,7 +331,8 @@ int main(int argc, char** argv) try {
   }
   const auto with_changes = run_reconcile(config_path, out_path);
   std::snprintf(label, sizeof label, "4. %.3g%% changed, %d ms", o.change_percent, o.latency_ms);
-  print(label, with_changes, "(target <= 10 s)");
+  const bool changed_target = o.users == target_changed_users;
+  print(label, with_changes, changed_target ? "(target <= 10 s)" : "(no target at this size)");
 
   // Exactly the changed users changed (ids[n] is user<n + 1>), nobody was created twice (the
   // sandbox refuses a second user of a login, so the count tells).
@@ -342,11 +347,13 @@ int main(int argc, char** argv) try {
               renamed, changed_users.size(), ispring_users, o.users);
   const bool ok = renamed == changed_users.size() && ispring_users == o.users;
   std::printf(
-      "targets: no change %.2fx bare paging (<= %.1fx) %s, "
-      "peak RSS %.0f MB (<= %.0f MB) %s, changed %.1f s (<= %.0f s) %s\n",
-      ratio, target_ratio, ratio <= target_ratio ? "met" : "MISSED", rss, target_rss_mb(o.users),
-      rss <= target_rss_mb(o.users) ? "met" : "MISSED", with_changes.seconds, target_changed_s,
-      with_changes.seconds <= target_changed_s ? "met" : "MISSED");
+      "targets: no change %.2fx bare paging (<= %.1fx) %s, peak RSS %.0f MB (<= %.0f MB) %s", ratio,
+      target_ratio, ratio <= target_ratio ? "met" : "MISSED", rss, target_rss_mb(o.users),
+      rss <= target_rss_mb(o.users) ? "met" : "MISSED");
+  if (changed_target)
+    std::printf(", changed %.1f s (<= %.0f s) %s", with_changes.seconds, target_changed_s,
+                with_changes.seconds <= target_changed_s ? "met" : "MISSED");
+  std::printf("\n");
   return ok ? 0 : 1;
 } catch (const std::exception& e) {
   std::cerr << "reconcile_bench: " << e.what() << "\n";

@@ -431,6 +431,12 @@ TEST_P(runs_test, links_go_in_and_out_in_bulk) {
   auto listed = box()->list_links(org);
   std::sort(listed.begin(), listed.end());
   EXPECT_EQ(listed, links);  // generated in sorted order
+  std::vector<std::pair<std::string, std::string>> visited;
+  box()->each_link(org, [&](std::string_view record_id, std::string_view user_id) {
+    visited.emplace_back(record_id, user_id);
+  });
+  std::sort(visited.begin(), visited.end());
+  EXPECT_EQ(visited, links);
   EXPECT_EQ(box()->find_link(org, links[54'321].first), links[54'321].second);
 
   // Replaced in bulk too, and removed one by one.

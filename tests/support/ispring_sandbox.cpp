@@ -1216,23 +1216,25 @@ std::optional<sandbox_department> ispring_sandbox::find_department_by_name(
   return std::nullopt;
 }
 
+const sandbox_group* ispring_sandbox::group_named(const std::string& name) const {
+  for (const auto& [id, g] : groups_)
+    if (g.name == name) return &g;
+  return nullptr;
+}
+
 std::optional<sandbox_group> ispring_sandbox::find_group_by_name(const std::string& name) const {
   std::lock_guard lock(mutex_);
-  for (const auto& [id, g] : groups_)
-    if (g.name == name) return g;
-  return std::nullopt;
+  const sandbox_group* g = group_named(name);
+  return g ? std::optional(*g) : std::nullopt;
 }
 
 std::vector<std::string> ispring_sandbox::members_among(
     const std::string& group_name, const std::vector<std::string>& user_ids) const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> members;
-  for (const auto& [id, g] : groups_) {
-    if (g.name != group_name) continue;
+  if (const sandbox_group* g = group_named(group_name))
     for (const auto& user_id : user_ids)
-      if (is_member(id, user_id)) members.push_back(user_id);
-    break;
-  }
+      if (is_member(g->id, user_id)) members.push_back(user_id);
   return members;
 }
 

@@ -266,6 +266,8 @@ class ispring_sandbox {
   // search of a 23,000-member list would hold the lock for each of them.
   std::unordered_map<std::string, std::unordered_set<std::string>> member_sets_;
   bool is_member(const std::string& group_id, const std::string& user_id) const;
+  // The first group called `name`, or null. Under mutex_.
+  const sandbox_group* group_named(const std::string& name) const;
   void add_member(sandbox_group& group, const std::string& user_id);
   void remove_member(sandbox_group& group, const std::string& user_id);
   std::string check_members(const member_list& members) const;

@@ -256,6 +256,41 @@ TEST_F(ReconcilePlan, LinkedUsersTheQueryNoLongerReturnsAreRetired) {
   EXPECT_EQ(plan_.counts().at("salesforce_users"), 1);
 }
 
+// A link to an iSpring user that is gone (deleted by hand) is as no link: the record is
+// matched by login again, and the missing user is never retired (there is nothing to retire).
+TEST_F(ReconcilePlan, ALinkToAUserIspringNoLongerHasIsAsNoLink) {
+  salesforce(record("r1", "ann", "Sales"));
+  ispring("u9", "ann", "d-sales");
+  input_.links = {{"r1", "u-deleted"}, {"r2", "u-also-deleted"}};
+  plan();
+  const auto& u = user("r1");
+  EXPECT_EQ(u.matched_by, "login");
+  ASSERT_EQ(plan_.new_links.size(), 1u);
+  EXPECT_EQ(plan_.new_links[0], (std::pair<std::string, std::string>{"r1", "u9"}));
+  EXPECT_EQ(plan_.users.size(), 1u);  // no retirement planned for r2
+}
+
+TEST(StoredLinks, EachLinkIsFoundByItsRecordAndTheFirstOfARecordCounts) {
+  stored_links links;
+  for (int i = 0; i < 50'000; ++i)
+    links.add("0055g" + std::to_string(1'000'000 + i) + "AAA",
+              "00000000-0000-1000-8000-" + std::to_string(100'000'000'000 + i));
+  links.add("0055g1000007AAA", "a-later-link");  // the same record again: ignored
+  ASSERT_EQ(links.size(), 50'000u);
+  for (int i = 0; i < 50'000; i += 7) {
+    const auto record = "0055g" + std::to_string(1'000'000 + i) + "AAA";
+    const auto found = links.find(record);
+    ASSERT_TRUE(found) << record;
+    EXPECT_EQ(links.record_id(*found), record);
+    EXPECT_EQ(links.ispring_user_id(*found),
+              "00000000-0000-1000-8000-" + std::to_string(100'000'000'000 + i));
+  }
+  EXPECT_EQ(links.ispring_user_id(*links.find("0055g1000007AAA")),
+            "00000000-0000-1000-8000-100000000007");
+  EXPECT_FALSE(links.find("0055g1000007aaa"));  // record ids are exact
+  EXPECT_FALSE(links.find(""));
+}
+
 TEST_F(ReconcilePlan, AnIncompleteReadRetiresNobody) {
   input_.salesforce_complete = false;
   salesforce(record("r1", "ann", "Sales"));
@@ -720,12 +755,9 @@ class StreamingPlan : public ReconcilePlan {
     ispring_index index;
     for (const auto& u : input_.actual) index.add(u);
     index.seal();
-    reconcile_planner planner(index,
-                              {input_.directory,
-                               {input_.links.begin(), input_.links.end()},
-                               input_.department_links,
-                               input_.in_flight},
-                              sync_, false);
+    reconcile_sources sources{input_.directory, {}, input_.department_links, input_.in_flight};
+    for (const auto& [record_id, user_id] : input_.links) sources.links.add(record_id, user_id);
+    reconcile_planner planner(index, std::move(sources), sync_, false);
     for (const auto& d : input_.desired) planner.add(d);
     return planner.finish(input_.salesforce_complete, in_flight_at_the_end);
   }

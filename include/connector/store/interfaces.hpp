@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -126,6 +127,11 @@ class user_links {
   // reconciliation matches all users at once).
   virtual std::vector<std::pair<std::string, std::string>> list_links(
       const std::string& organization_id) = 0;
+  // The same, a link at a time, the views valid during the call: a million links as a vector
+  // of string pairs are 150 MB.
+  using link_visitor =
+      std::function<void(std::string_view record_id, std::string_view ispring_user_id)>;
+  virtual void each_link(const std::string& organization_id, const link_visitor& visit) = 0;
   // Stores or replaces many links in one transaction.
   virtual void set_links(const std::string& organization_id,
                          const std::vector<std::pair<std::string, std::string>>& links) = 0;

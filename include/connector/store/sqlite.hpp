@@ -87,6 +87,8 @@ class sqlite_statement {
     std::int64_t int64(int column) const;
     std::optional<std::int64_t> optional_int64(int column) const;
     std::string text(int column) const;
+    // Valid until the next step.
+    std::string_view text_view(int column) const;
 
    private:
     sqlite_statement& statement_;

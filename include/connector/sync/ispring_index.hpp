@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "connector/ispring/wire.hpp"
+#include "connector/sync/byte_blocks.hpp"
 #include "connector/sync/hash_slots.hpp"
 
 namespace connector::sync {
@@ -55,11 +56,8 @@ class ispring_index {
   std::optional<std::size_t> find(const hash_slots& table, std::string_view wanted,
                                   key_kind kind) const;
 
-  static constexpr std::size_t block_bytes = 1 << 20;
-  std::uint64_t place(std::string_view user);
-
-  std::vector<std::string> blocks_;    // the users' bytes, block_bytes a block
-  std::vector<std::uint64_t> starts_;  // where each user's bytes begin: block << 32 | offset
+  byte_blocks bytes_;
+  std::vector<std::uint64_t> starts_;  // where each user's bytes begin in bytes_
   std::string scratch_;                // the user being added
   std::vector<std::string> interned_;
   std::unordered_map<std::string, std::uint32_t> intern_ids_;

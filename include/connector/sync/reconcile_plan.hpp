@@ -32,6 +32,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -39,6 +40,8 @@
 
 #include "connector/config/config.hpp"
 #include "connector/ispring/wire.hpp"
+#include "connector/sync/byte_blocks.hpp"
+#include "connector/sync/hash_slots.hpp"
 #include "connector/sync/ispring_index.hpp"
 #include "connector/sync/plan.hpp"
 
@@ -148,9 +151,27 @@ std::optional<std::size_t> deactivation_limit(const std::optional<std::string>& 
                                               std::size_t synchronised);
 
 // What the planner reads besides the users.
+// The stored links, record id → iSpring user id, packed as the store hands them over (a
+// reconciliation reads them beside the iSpring users; a million links as pairs of strings took
+// 150 MB, packed about 60). Of two links for one record, the first added counts.
+class stored_links {
+ public:
+  void add(std::string_view record_id, std::string_view ispring_user_id);
+  std::size_t size() const { return starts_.size(); }
+  std::optional<std::size_t> find(std::string_view record_id) const;  // the link's number
+  std::string_view record_id(std::size_t link) const;
+  std::string_view ispring_user_id(std::size_t link) const;
+
+ private:
+  byte_blocks texts_;                  // record id, NUL, iSpring user id, NUL; link after link
+  std::vector<std::uint64_t> starts_;  // where each link begins in texts_
+  hash_slots by_record_;
+  std::string scratch_;
+};
+
 struct reconcile_sources {
-  directory_snapshot directory;                               // departments and groups
-  std::vector<std::pair<std::string, std::string>> links;     // record id → iSpring user id
+  directory_snapshot directory;  // departments and groups
+  stored_links links;
   std::map<std::string, linked_department> department_links;  // by key, as stored
   std::set<std::string> in_flight;                            // record ids the worker owns
 };

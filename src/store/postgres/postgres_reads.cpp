@@ -182,13 +182,19 @@ std::optional<std::string> find_link(postgres_connection& db, const std::string&
 
 std::vector<std::pair<std::string, std::string>> list_links(postgres_connection& db,
                                                             const std::string& organization_id) {
+  std::vector<std::pair<std::string, std::string>> links;
+  each_link(db, organization_id, [&](std::string_view record_id, std::string_view user_id) {
+    links.emplace_back(record_id, user_id);
+  });
+  return links;
+}
+
+void each_link(postgres_connection& db, const std::string& organization_id,
+               const user_links::link_visitor& visit) {
   const auto rows =
       db.exec("SELECT record_id, ispring_user_id FROM links WHERE organization_id = $1",
               params().add(organization_id), "list links");
-  std::vector<std::pair<std::string, std::string>> links;
-  links.reserve(static_cast<std::size_t>(rows.rows()));
-  for (int i = 0; i < rows.rows(); ++i) links.emplace_back(rows.text(i, 0), rows.text(i, 1));
-  return links;
+  for (int i = 0; i < rows.rows(); ++i) visit(rows.text(i, 0), rows.text(i, 1));
 }
 
 std::size_t count_links(postgres_connection& db, const std::string& organization_id) {

@@ -11,6 +11,7 @@
 
 #include "../row_values.hpp"
 #include "../run_owner.hpp"
+#include "connector/store/interfaces.hpp"
 #include "connector/store/newest_wins.hpp"
 #include "connector/store/postgres.hpp"
 #include "connector/store/runs.hpp"
@@ -49,6 +50,8 @@ std::optional<std::string> find_link(postgres_connection& db, const std::string&
                                      const std::string& record_id);
 std::vector<std::pair<std::string, std::string>> list_links(postgres_connection& db,
                                                             const std::string& organization_id);
+void each_link(postgres_connection& db, const std::string& organization_id,
+               const user_links::link_visitor& visit);
 std::size_t count_links(postgres_connection& db, const std::string& organization_id);
 std::optional<std::pair<std::string, std::string>> find_linked_record(
     postgres_connection& db, const std::string& ispring_user_id);

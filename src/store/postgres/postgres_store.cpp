@@ -435,6 +435,13 @@ class postgres_store final : public reads_through<store>, private group_commit_e
     return read_([&](auto& db) { return postgres_reads::list_links(db, organization_id); });
   }
 
+  void each_link(const std::string& organization_id, const link_visitor& visit) override {
+    read_([&](auto& db) {
+      postgres_reads::each_link(db, organization_id, visit);
+      return 0;
+    });
+  }
+
   void set_links(const std::string& organization_id,
                  const std::vector<std::pair<std::string, std::string>>& links) override {
     if (links.empty()) return;
