@@ -61,9 +61,7 @@ std::uint64_t hash_of(std::string_view text) {
 std::uint64_t lower_hash_of(std::string_view text) {
   char lowered[128];
   if (text.size() > sizeof lowered) return hash_of(ascii_lower(text));
-  for (std::size_t i = 0; i < text.size(); ++i)
-    lowered[i] =
-        text[i] >= 'A' && text[i] <= 'Z' ? static_cast<char>(text[i] - 'A' + 'a') : text[i];
+  for (std::size_t i = 0; i < text.size(); ++i) lowered[i] = ascii_lower(text[i]);
   return hash_of(std::string_view(lowered, text.size()));
 }
 

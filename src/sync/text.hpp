@@ -5,11 +5,13 @@
 #include <string>
 #include <string_view>
 
+#include "connector/text/ascii.hpp"
+
 namespace connector::sync {
 
 std::string_view trim(std::string_view text);
-std::string ascii_lower(std::string_view text);
-bool iequals(std::string_view a, std::string_view b);
+using text::ascii_lower;
+using text::iequals;
 // Is a profile field's value in iSpring (`current`) the one wanted? Logins and e-mails are
 // unique in iSpring regardless of case; a case-only difference is not worth an update (and
 // would loop if iSpring normalised the case).
