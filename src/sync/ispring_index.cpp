@@ -1,6 +1,5 @@
 #include "connector/sync/ispring_index.hpp"
 
-#include <functional>
 #include <stdexcept>
 
 #include "text.hpp"
@@ -52,17 +51,13 @@ std::string field_value(const ispring::user& user, const char* field) {
   return it == user.fields.end() ? std::string() : it->second;
 }
 
-std::uint64_t hash_of(std::string_view text) {
-  return std::hash<std::string_view>{}(text);
-}
-
 // The hash of `text` in ASCII lower case (logins and e-mails), without a copy on the heap for
 // keys of usual length.
 std::uint64_t lower_hash_of(std::string_view text) {
   char lowered[128];
-  if (text.size() > sizeof lowered) return hash_of(ascii_lower(text));
+  if (text.size() > sizeof lowered) return hash_slots::hash(ascii_lower(text));
   for (std::size_t i = 0; i < text.size(); ++i) lowered[i] = ascii_lower(text[i]);
-  return hash_of(std::string_view(lowered, text.size()));
+  return hash_slots::hash(std::string_view(lowered, text.size()));
 }
 
 }  // namespace
@@ -88,9 +83,9 @@ void ispring_index::add(const ispring::user& user) {
   if (sealed_) throw std::logic_error("ispring_index: add after seal");
   const auto number = static_cast<std::uint32_t>(starts_.size());
   // Read twice (moved between departments while they were read at once): the first copy stays.
-  if (!user.id.empty() && by_id_.insert(hash_of(user.id), number, [&](std::uint32_t other) {
-        return key_of(other, key_kind::id) == user.id;
-      }))
+  if (!user.id.empty() &&
+      by_id_.insert(hash_slots::hash(user.id), number,
+                    [&](std::uint32_t other) { return key_of(other, key_kind::id) == user.id; }))
     return;
   add_key(by_login_, key_kind::login, user.login, number);
   add_key(by_email_, key_kind::email, user.email, number);
@@ -202,7 +197,7 @@ std::optional<std::size_t> ispring_index::find(const hash_slots& table, std::str
                                                key_kind kind) const {
   if (wanted.empty()) return std::nullopt;
   if (kind == key_kind::id)
-    return table.find(hash_of(wanted),
+    return table.find(hash_slots::hash(wanted),
                       [&](std::uint32_t user) { return key_of(user, kind) == wanted; });
   return table.find(lower_hash_of(wanted),
                     [&](std::uint32_t user) { return iequals(key_of(user, kind), wanted); });

@@ -140,17 +140,9 @@ std::size_t reconcile_plan::to_apply() const {
 
 // --- stored links ------------------------------------------------------------------------------
 
-namespace {
-
-std::uint64_t hash_of(std::string_view text) {
-  return std::hash<std::string_view>{}(text);
-}
-
-}  // namespace
-
 void stored_links::add(std::string_view record_id, std::string_view ispring_user_id) {
   const auto number = static_cast<std::uint32_t>(starts_.size());
-  if (by_record_.insert(hash_of(record_id), number,
+  if (by_record_.insert(hash_slots::hash(record_id), number,
                         [&](std::uint32_t other) { return this->record_id(other) == record_id; }))
     return;
   scratch_.assign(record_id);
@@ -161,7 +153,7 @@ void stored_links::add(std::string_view record_id, std::string_view ispring_user
 }
 
 std::optional<std::size_t> stored_links::find(std::string_view record_id) const {
-  return by_record_.find(hash_of(record_id),
+  return by_record_.find(hash_slots::hash(record_id),
                          [&](std::uint32_t link) { return this->record_id(link) == record_id; });
 }
 

@@ -6,14 +6,19 @@
 // touches one cache line where a binary search over 1,000,000 keys touched twenty.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 namespace connector::sync {
 
 class hash_slots {
  public:
+  // The hash its users key text by.
+  static std::uint64_t hash(std::string_view text) { return std::hash<std::string_view>{}(text); }
+
   // The first item inserted with a key equal to `same`'s, if any; the item is not inserted then.
   template <class Same>
   std::optional<std::uint32_t> insert(std::uint64_t hash, std::uint32_t item, Same&& same) {
